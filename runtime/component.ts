@@ -1,0 +1,33 @@
+/**
+ * The start/stop contract every part of the daemon (security, hub, agent, …) implements, so the
+ * runtime can start them in order, stop them in reverse, and expose their management routes.
+ */
+import type { Hono } from "hono";
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+
+/** A part of the daemon with a lifetime. */
+export interface Component {
+  /** Short name, used in logs ("security", "hub", "agent"). */
+  readonly name: string;
+  /**
+   * Starts the component; resolves when it is ready to serve. `signal` aborts a slow start (the
+   * daemon is stopping before it finished).
+   */
+  start(signal: AbortSignal): Promise<void>;
+  /** Stops the component and releases everything it holds; must be safe to call once started. */
+  stop(): Promise<void>;
+  /**
+   * Routes this component adds to the management API (HTTP over `<state>/mgmt.sock`), mounted at
+   * the root; use paths under `/v1/<area>/…`.
+   */
+  readonly api?: Hono;
+}
+
+/** What every component is built from. */
+export interface RuntimeContext {
+  config: Config;
+  /** Absolute state directory, created 0700 before any component starts. */
+  stateDir: string;
+  logger: Logger;
+}

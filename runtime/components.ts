@@ -1,0 +1,11 @@
+/**
+ * The daemon's components in start order. Each part of ledge plugs in here:
+ * security first (identities and certificates), then the hub (needs certificates), then the
+ * agent (needs identities for the modules it runs, and the hub for their routes).
+ */
+import type { Component, RuntimeContext } from "./component.ts";
+
+/** Builds the components of a daemon for `context`, in start order. */
+export function buildComponents(_context: RuntimeContext): Component[] {
+  return [];
+}

@@ -1,0 +1,258 @@
+/**
+ * The daemon's configuration: one TOML file, validated by the {@linkcode Config} schema.
+ *
+ * Every key has a default ({@linkcode defaultConfig}), so ledge runs with no file at all. The
+ * defaults depend on who runs it: root gets system paths and the IoT Edge ports (8883, 443);
+ * anyone else gets a state dir under their home and ports above 1024.
+ */
+import { z } from "zod";
+
+function intRange(min: number, max: number) {
+  const error = `expected an integer ${min}–${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+function table<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.strictObject(shape, { error: "expected a table" });
+}
+
+const port = intRange(1, 65535);
+const nonEmpty = z.string({ error: "expected a string" }).min(1, {
+  error: "expected a non-empty string",
+});
+const bool = z.boolean({ error: "expected true or false" });
+const path = z.string({ error: "expected a path" });
+const stringList = z.array(z.string({ error: "expected a string" }), {
+  error: "expected an array of strings",
+});
+/** A device or module id as IoT Hub accepts it. */
+const identityId = z.string({ error: "expected a string" }).regex(
+  /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/,
+  {
+    error: "expected 1–128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '",
+  },
+);
+const hostname = z.string({ error: "expected a host name" }).regex(
+  /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/,
+  {
+    error: "expected a DNS host name",
+  },
+);
+const trustDomain = z.string({ error: "expected a string" }).regex(/^[a-z0-9._-]{1,255}$/, {
+  error: "expected a SPIFFE trust domain: lowercase a-z 0-9 . _ -",
+});
+
+/** `[device]`: who this edge device is. */
+export const DeviceConfig = table({
+  /** Device id on this hub, in SAS audiences and upstream. */
+  id: identityId,
+  /** Name modules and leaf devices connect to; on the hub's TLS certificate. */
+  hostname: hostname,
+  /** IoT Hub host name modules put in SAS audiences (IOTEDGE_IOTHUBHOSTNAME). */
+  iothub_hostname: hostname,
+});
+
+/** `[state]`: where ledge keeps its CA, identities, queues, twins and sockets. */
+export const StateConfig = table({ dir: nonEmpty });
+
+/** `[log]`. */
+export const LogConfig = table({
+  level: z.enum(["debug", "info", "warn", "error"], {
+    error: 'expected one of "debug", "info", "warn", "error"',
+  }),
+  format: z.enum(["auto", "pretty", "json"], { error: 'expected one of "auto", "pretty", "json"' }),
+});
+
+/** `[security]`: the local CA and workload identities. */
+export const SecurityConfig = table({
+  trust_domain: trustDomain,
+  /** Lifetime of leaf certificates (module SVIDs, server certificates): 60 s to 30 days. */
+  leaf_lifetime_seconds: intRange(60, 30 * 86400),
+  /** Lifetime of the issuing edge CA: 1 to 3650 days. */
+  edge_ca_lifetime_days: intRange(1, 3650),
+  /** Lifetime of the root CA: 1 to 36500 days. */
+  root_ca_lifetime_days: intRange(1, 36500),
+  /** Bring your own CA: PEM files of the issuing CA certificate (chain) and its key. */
+  edge_ca_cert: path,
+  edge_ca_key: path,
+  /** Bring your own CA: the trust anchor (root) PEM; empty means the edge CA chain's last cert. */
+  trust_bundle: path,
+});
+
+const listener = (defaultPortNote: string) =>
+  table({
+    enabled: bool,
+    bind: z.string({ error: `expected an address to bind, ${defaultPortNote}` }),
+    port,
+  });
+
+/** `[hub]`: the local broker. */
+export const HubConfig = table({
+  mqtt: listener("e.g. 0.0.0.0"),
+  https: listener("e.g. 0.0.0.0"),
+  /** Plain MQTT, always bound to loopback. */
+  plain: table({ enabled: bool, port }),
+  max_message_bytes: intRange(1024, 16 * 1024 * 1024),
+  max_connections: intRange(1, 1_000_000),
+  store: table({
+    /** Upper bound of the durable store per endpoint queue. */
+    max_size_bytes: intRange(1024 * 1024, Number.MAX_SAFE_INTEGER),
+    /** Default message TTL when neither the route nor the deployment sets one; <0 is forever. */
+    time_to_live_secs: z.number({ error: "expected an integer" }).int({
+      error: "expected an integer",
+    }),
+  }),
+});
+
+/** `[agent]`: runs the modules of the deployment. */
+export const AgentConfig = table({
+  /** Container engine: `auto` finds Podman or Docker; `none` runs only process modules. */
+  engine: z.enum(["auto", "docker", "none"], { error: 'expected one of "auto", "docker", "none"' }),
+  /** Engine API socket; empty means DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock. */
+  engine_socket: path,
+  /** Network modules join; the hub's hostname resolves on it. */
+  network: z.string({ error: "expected a network name" }),
+  backoff_base_seconds: intRange(1, 3600),
+  backoff_max_seconds: intRange(1, 86400),
+  /** A module that runs this long has its restart count reset. */
+  backoff_reset_seconds: intRange(1, 86400),
+  /** createOptions the device allows; the manifest cannot change this list. */
+  allow: table({
+    privileged: bool,
+    cap_add: stringList,
+    host_paths: stringList,
+    devices: bool,
+    host_network: bool,
+    host_pid: bool,
+    host_ipc: bool,
+    host_userns: bool,
+    unconfined_security: bool,
+    sysctls: bool,
+  }),
+});
+
+/** `[metrics]`: Prometheus text at `http://<listen>/metrics`. */
+export const MetricsConfig = table({
+  enabled: bool,
+  listen: z.string({ error: "expected host:port" }).regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, {
+    error: "expected host:port, e.g. 127.0.0.1:9600",
+  }),
+});
+
+/** `[upstream]`: the parent this device forwards to. */
+export const UpstreamConfig = table({
+  enabled: bool,
+  hostname: z.string({ error: "expected a host name" }),
+  port,
+  protocol: z.enum(["mqtts", "wss"], { error: 'expected one of "mqtts", "wss"' }),
+  /** PEM bundle that the parent's server certificate must chain to. */
+  ca_file: path,
+  /** SAS key of this device on the parent (base64), or empty with cert_file/key_file. */
+  shared_access_key: z.string({ error: "expected a base64 string" }),
+  cert_file: path,
+  key_file: path,
+});
+
+/** The whole configuration file. */
+export const Config = table({
+  device: DeviceConfig,
+  state: StateConfig,
+  log: LogConfig,
+  security: SecurityConfig,
+  hub: HubConfig,
+  agent: AgentConfig,
+  metrics: MetricsConfig,
+  upstream: UpstreamConfig,
+});
+/** The whole configuration, validated, with every default filled in. */
+export type Config = z.infer<typeof Config>;
+
+/** What the defaults depend on. */
+export interface DefaultsContext {
+  /** Effective user id; 0 is root. */
+  uid: number;
+  hostname: string;
+  env: Record<string, string | undefined>;
+}
+
+/** Reads the defaults context from the running process. */
+export function currentDefaultsContext(): DefaultsContext {
+  return {
+    uid: Deno.uid() ?? 0,
+    hostname: Deno.hostname(),
+    env: Deno.env.toObject(),
+  };
+}
+
+/** The state dir: `LEDGE_HOME`, else `/var/lib/ledge` for root, else the user's data dir. */
+export function defaultStateDir(context: DefaultsContext): string {
+  const { env } = context;
+  if (env.LEDGE_HOME) return env.LEDGE_HOME;
+  if (context.uid === 0) return "/var/lib/ledge";
+  if (env.XDG_DATA_HOME) return `${env.XDG_DATA_HOME}/ledge`;
+  return `${env.HOME ?? "."}/.local/share/ledge`;
+}
+
+function sanitizeHostname(name: string): string {
+  const cleaned = name.toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[^a-z0-9]+/, "");
+  return cleaned || "ledge";
+}
+
+/** Every key with its default for this context. */
+export function defaultConfig(context: DefaultsContext): Config {
+  const root = context.uid === 0;
+  const host = sanitizeHostname(context.hostname);
+  return {
+    device: { id: host, hostname: host, iothub_hostname: host },
+    state: { dir: defaultStateDir(context) },
+    log: { level: "info", format: "auto" },
+    security: {
+      trust_domain: `${host.replace(/[^a-z0-9._-]/g, "-")}.ledge`,
+      leaf_lifetime_seconds: 86400,
+      edge_ca_lifetime_days: 90,
+      root_ca_lifetime_days: 3650,
+      edge_ca_cert: "",
+      edge_ca_key: "",
+      trust_bundle: "",
+    },
+    hub: {
+      mqtt: { enabled: true, bind: "0.0.0.0", port: root ? 8883 : 18883 },
+      https: { enabled: true, bind: "0.0.0.0", port: root ? 443 : 18443 },
+      plain: { enabled: false, port: root ? 1883 : 11883 },
+      max_message_bytes: 262144,
+      max_connections: 10000,
+      store: { max_size_bytes: 1024 * 1024 * 1024, time_to_live_secs: 7200 },
+    },
+    agent: {
+      engine: "auto",
+      engine_socket: "",
+      network: "azure-iot-edge",
+      backoff_base_seconds: 10,
+      backoff_max_seconds: 300,
+      backoff_reset_seconds: 600,
+      allow: {
+        privileged: false,
+        cap_add: [],
+        host_paths: [],
+        devices: false,
+        host_network: false,
+        host_pid: false,
+        host_ipc: false,
+        host_userns: false,
+        unconfined_security: false,
+        sysctls: false,
+      },
+    },
+    metrics: { enabled: true, listen: "127.0.0.1:9600" },
+    upstream: {
+      enabled: false,
+      hostname: "",
+      port: 8883,
+      protocol: "mqtts",
+      ca_file: "",
+      shared_access_key: "",
+      cert_file: "",
+      key_file: "",
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The commented config file `ledge init` writes: every key, its default, and what it does.
+ */
+import { stringify } from "smol-toml";
+import type { Config } from "./config.ts";
+
+/** One comment per key path; the template test fails when a key of the schema has none. */
+export const CONFIG_COMMENTS: Record<string, string> = {
+  "device": "Who this edge device is.",
+  "device.id": "Device id: in SAS token audiences, in SPIFFE ids and on the upstream parent.",
+  "device.hostname":
+    "Host name modules and leaf devices connect to; on the hub's TLS certificate\n(IOTEDGE_GATEWAYHOSTNAME).",
+  "device.iothub_hostname":
+    "IoT Hub host name modules put in their SAS token audience (IOTEDGE_IOTHUBHOSTNAME).",
+  "state": "Where ledge keeps its CA, identities, queues, twins, last deployment and sockets.",
+  "state.dir":
+    "State directory (created 0700). Defaults: /var/lib/ledge for root, else\n$XDG_DATA_HOME/ledge or ~/.local/share/ledge; the LEDGE_HOME variable overrides.",
+  "log": "Logging (always to stderr).",
+  "log.level": 'One of "debug", "info", "warn", "error".',
+  "log.format": '"pretty" for people, "json" for collectors, "auto": pretty on a terminal.',
+  "security": "The local CA and workload identities.",
+  "security.trust_domain":
+    "SPIFFE trust domain: module ids are spiffe://<this>/ledge/<device>/<module>.",
+  "security.leaf_lifetime_seconds":
+    "Lifetime of leaf certificates (module SVIDs, server certificates); renewed at ~2/3.",
+  "security.edge_ca_lifetime_days": "Lifetime of the issuing edge CA; renewed with overlap.",
+  "security.root_ca_lifetime_days": "Lifetime of the generated root CA.",
+  "security.edge_ca_cert":
+    "Bring your own CA: PEM of the issuing CA certificate (and its chain). Empty: generate one.",
+  "security.edge_ca_key": "Bring your own CA: PEM private key of edge_ca_cert.",
+  "security.trust_bundle": "Bring your own CA: PEM trust anchor(s); empty: the chain's last cert.",
+  "hub": "The local IoT Hub-compatible broker.",
+  "hub.mqtt": "MQTT over TLS (IoT Edge uses 8883).",
+  "hub.mqtt.enabled": "Serve MQTT over TLS.",
+  "hub.mqtt.bind": "Address to listen on.",
+  "hub.mqtt.port": "Port (defaults: 8883 for root, 18883 otherwise).",
+  "hub.https": "HTTPS: MQTT over WebSocket at /$iothub/websocket and the module methods API.",
+  "hub.https.enabled": "Serve HTTPS.",
+  "hub.https.bind": "Address to listen on.",
+  "hub.https.port": "Port (defaults: 443 for root, 18443 otherwise).",
+  "hub.plain": "Plain MQTT without TLS, bound to loopback only; for local tools.",
+  "hub.plain.enabled": "Serve plain MQTT on 127.0.0.1.",
+  "hub.plain.port": "Port (defaults: 1883 for root, 11883 otherwise).",
+  "hub.max_message_bytes": "Largest message accepted (IoT Hub: 262144).",
+  "hub.max_connections": "Most clients connected at once.",
+  "hub.store": "Durable message store (one queue per endpoint).",
+  "hub.store.max_size_bytes": "Bound of each endpoint queue; when full, new messages are refused.",
+  "hub.store.time_to_live_secs":
+    "Default message TTL when the route and deployment set none; below 0 means forever.",
+  "agent": "Runs the deployment's modules.",
+  "agent.engine":
+    '"auto" finds Podman or Docker; "docker" requires one; "none": process modules only.',
+  "agent.engine_socket":
+    "Engine API socket; empty: DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock.",
+  "agent.network": "Container network modules join; the hub's host name resolves on it.",
+  "agent.backoff_base_seconds": "Restart back-off: base * 2^restarts ...",
+  "agent.backoff_max_seconds":
+    "... capped here; ledge keeps retrying at the cap, it never gives up.",
+  "agent.backoff_reset_seconds": "A module that runs this long has its restart count reset.",
+  "agent.allow":
+    "createOptions the device allows. Denied by default; a manifest cannot change this list.",
+  "agent.allow.privileged": "HostConfig.Privileged.",
+  "agent.allow.cap_add": 'Capabilities HostConfig.CapAdd may add, e.g. ["NET_ADMIN"].',
+  "agent.allow.host_paths":
+    'Host paths modules may bind-mount besides the harmless ones, e.g. ["/dev/ttyUSB0"].',
+  "agent.allow.devices": "HostConfig.Devices.",
+  "agent.allow.host_network": 'NetworkMode "host".',
+  "agent.allow.host_pid": 'PidMode "host".',
+  "agent.allow.host_ipc": 'IpcMode "host".',
+  "agent.allow.host_userns": 'UsernsMode "host".',
+  "agent.allow.unconfined_security": "SecurityOpt seccomp/apparmor unconfined.",
+  "agent.allow.sysctls": "HostConfig.Sysctls.",
+  "metrics": "Prometheus metrics at http://<listen>/metrics.",
+  "metrics.enabled": "Serve metrics.",
+  "metrics.listen": "host:port to listen on.",
+  "upstream": "The parent this device forwards to (another ledge, or an IoT Hub).",
+  "upstream.enabled": "Connect to a parent.",
+  "upstream.hostname": "Parent host name.",
+  "upstream.port": "Parent port (8883 for mqtts, 443 for wss).",
+  "upstream.protocol": '"mqtts" or "wss".',
+  "upstream.ca_file": "PEM bundle the parent's certificate must chain to.",
+  "upstream.shared_access_key": "This device's SAS key on the parent (base64); or use cert_file.",
+  "upstream.cert_file": "X.509 client certificate (PEM) of this device on the parent.",
+  "upstream.key_file": "Its private key (PEM).",
+};
+
+function comment(path: string): string {
+  const text = CONFIG_COMMENTS[path] ?? "";
+  return text.split("\n").map((line) => `# ${line}`).join("\n");
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function renderValue(value: unknown): string {
+  // smol-toml renders one key; take its right-hand side so quoting is TOML's own.
+  const line = stringify({ v: value }).trim();
+  return line.slice(line.indexOf("=") + 1).trim();
+}
+
+function renderTable(path: string, table: Record<string, unknown>, out: string[]): void {
+  const scalars = Object.entries(table).filter(([, value]) => !isTable(value));
+  const tables = Object.entries(table).filter(([, value]) => isTable(value));
+  if (path !== "") out.push("", comment(path), `[${path}]`);
+  for (const [key, value] of scalars) {
+    const full = path ? `${path}.${key}` : key;
+    out.push(comment(full), `${key} = ${renderValue(value)}`);
+  }
+  for (const [key, value] of tables) {
+    renderTable(path ? `${path}.${key}` : key, value as Record<string, unknown>, out);
+  }
+}
+
+/** Renders `config` as a commented TOML file with every key. */
+export function renderConfigTemplate(config: Config): string {
+  const out = [
+    "# ledge configuration. Every key is shown with its default; delete what you do not change.",
+    "# Reference: README.md, section Configuration.",
+  ];
+  renderTable("", config as unknown as Record<string, unknown>, out);
+  return out.join("\n") + "\n";
+}
