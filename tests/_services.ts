@@ -1,0 +1,92 @@
+/**
+ * Tests that need a real service or tool (an engine, mosquitto, openssl, Node): on a developer
+ * laptop without it they are ignored with a printed reason; in CI (`LEDGE_TEST_REQUIRE_SERVICES=1`)
+ * they run anyway and fail, so a missing service never passes silently.
+ */
+
+/** Whether missing services are errors (set by .ci/run). */
+export const REQUIRE_SERVICES = Deno.env.get("LEDGE_TEST_REQUIRE_SERVICES") === "1";
+
+/** Something a test needs, and why it is missing when it is. */
+export interface Requirement {
+  what: string;
+  /** Undefined when available; else the reason, e.g. "mosquitto not installed". */
+  missing: string | undefined;
+}
+
+/** Whether `command` is on the PATH. */
+export async function commandAvailable(command: string): Promise<Requirement> {
+  try {
+    const { success } = await new Deno.Command("sh", {
+      args: ["-c", `command -v ${command}`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return { what: command, missing: success ? undefined : `${command} not installed` };
+  } catch {
+    return { what: command, missing: `${command} not installed` };
+  }
+}
+
+/** Whether an HTTP API answers `GET path` on the unix socket `socketPath`. */
+export async function socketAnswers(
+  what: string,
+  socketPath: string,
+  path = "/_ping",
+): Promise<Requirement> {
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
+  try {
+    const response = await fetch(`http://local${path}`, {
+      client,
+      signal: AbortSignal.timeout(2000),
+    });
+    await response.body?.cancel();
+    return { what, missing: response.ok ? undefined : `${what} answered ${response.status}` };
+  } catch {
+    return { what, missing: `${what} not reachable at ${socketPath}` };
+  } finally {
+    client.close();
+  }
+}
+
+const printed = new Set<string>();
+
+/**
+ * Registers a test that needs `requirements`. Missing ones make it ignored (with a printed
+ * reason) unless services are required, in which case it runs and fails on the first missing one.
+ */
+export function serviceTest(
+  name: string,
+  requirements: readonly Requirement[],
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+  options: Omit<Deno.TestDefinition, "name" | "fn" | "ignore"> = {},
+): void {
+  const missing = requirements.filter((r) => r.missing !== undefined).map((r) => r.missing!);
+  const ignore = missing.length > 0 && !REQUIRE_SERVICES;
+  if (ignore) {
+    const line = `ignored: ${name}: ${missing.join(", ")}`;
+    if (!printed.has(line)) console.error(line);
+    printed.add(line);
+  }
+  Deno.test({
+    ...options,
+    name,
+    ignore,
+    fn: async (t) => {
+      if (missing.length > 0) {
+        throw new Error(
+          `Cannot run without ${missing.join(", ")} (LEDGE_TEST_REQUIRE_SERVICES=1)`,
+        );
+      }
+      await fn(t);
+    },
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked; bind soon after). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
