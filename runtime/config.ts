@@ -94,6 +94,14 @@ export const HubConfig = table({
   plain: table({ enabled: bool, port }),
   max_message_bytes: intRange(1024, 16 * 1024 * 1024),
   max_connections: intRange(1, 1_000_000),
+  /** Topic filters one client may hold. */
+  max_subscriptions: intRange(1, 10_000),
+  /** Time a new connection has to send CONNECT. */
+  connect_timeout_seconds: intRange(1, 3600),
+  /** QoS 1 messages sent to one client and not yet acknowledged. */
+  max_inflight: intRange(1, 65535),
+  /** Failed CONNECTs allowed per source address per minute; more are refused unchecked. */
+  auth_failures_per_minute: intRange(1, 1_000_000),
   store: table({
     /** Upper bound of the durable store per endpoint queue. */
     max_size_bytes: intRange(1024 * 1024, Number.MAX_SAFE_INTEGER),
@@ -221,6 +229,10 @@ export function defaultConfig(context: DefaultsContext): Config {
       plain: { enabled: false, port: root ? 1883 : 11883 },
       max_message_bytes: 262144,
       max_connections: 10000,
+      max_subscriptions: 50,
+      connect_timeout_seconds: 30,
+      max_inflight: 256,
+      auth_failures_per_minute: 30,
       store: { max_size_bytes: 1024 * 1024 * 1024, time_to_live_secs: 7200 },
     },
     agent: {

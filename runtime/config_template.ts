@@ -43,6 +43,11 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "hub.plain.port": "Port (defaults: 1883 for root, 11883 otherwise).",
   "hub.max_message_bytes": "Largest message accepted (IoT Hub: 262144).",
   "hub.max_connections": "Most clients connected at once.",
+  "hub.max_subscriptions": "Most topic filters one client may subscribe to.",
+  "hub.connect_timeout_seconds": "A connection that sends no CONNECT within this time is closed.",
+  "hub.max_inflight": "QoS 1 messages sent to one client and not yet acknowledged.",
+  "hub.auth_failures_per_minute":
+    "Failed CONNECTs allowed per source address per minute; beyond it, CONNECTs are refused.",
   "hub.store": "Durable message store (one queue per endpoint).",
   "hub.store.max_size_bytes": "Bound of each endpoint queue; when full, new messages are refused.",
   "hub.store.time_to_live_secs":
