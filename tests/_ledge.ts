@@ -1,0 +1,177 @@
+/**
+ * Starts `ledge run` as a real subprocess with a temp state dir and free ports, and waits until
+ * it says it is ready. For tests that cross the process boundary.
+ */
+import { freePort } from "./_services.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const MAIN = `${ROOT}main.ts`;
+
+/** A running `ledge run` subprocess. */
+export interface LedgeProcess {
+  readonly stateDir: string;
+  readonly configPath: string;
+  readonly ports: { mqtt: number; https: number; plain: number; metrics: number };
+  readonly child: Deno.ChildProcess;
+  /** Every stderr line so far (JSON log records). */
+  readonly logs: string[];
+  /** Resolves with the first log line matching `pattern` (rejects after `timeoutMs`). */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Runs `ledge <args>` against this daemon's config; resolves with code and output. */
+  cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Sends `signal` and resolves with the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Options for {@linkcode startLedge}. */
+export interface StartLedgeOptions {
+  /** Extra TOML appended to the generated config (ports and state dir are set already). */
+  extraConfig?: string;
+  /** Reuse a state dir (e.g. to restart); defaults to a new temp dir. */
+  stateDir?: string;
+  env?: Record<string, string>;
+  /** How long to wait for readiness. */
+  readyTimeoutMs?: number;
+}
+
+/** Runs `ledge` with `args` (no daemon), as the user would. */
+export async function runLedge(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, ...args],
+    env: options.env ?? {},
+    cwd: options.cwd ?? ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Starts `ledge run` and waits for its readiness line. */
+export async function startLedge(options: StartLedgeOptions = {}): Promise<LedgeProcess> {
+  const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ledge-test-" });
+  const ports = { mqtt: freePort(), https: freePort(), plain: freePort(), metrics: freePort() };
+  const configPath = `${stateDir}.toml`;
+  await Deno.writeTextFile(
+    configPath,
+    [
+      `[state]\ndir = "${stateDir}"`,
+      `[device]\nid = "test-device"\nhostname = "localhost"\niothub_hostname = "localhost"`,
+      `[log]\nlevel = "debug"\nformat = "json"`,
+      `[hub.mqtt]\nport = ${ports.mqtt}`,
+      `[hub.https]\nport = ${ports.https}`,
+      `[hub.plain]\nport = ${ports.plain}`,
+      `[metrics]\nlisten = "127.0.0.1:${ports.metrics}"`,
+      options.extraConfig ?? "",
+    ].join("\n"),
+  );
+  const env = { ...options.env, LEDGE_CONFIG: configPath };
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, "run"],
+    env,
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+
+  const logs: string[] = [];
+  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  const reading = (async () => {
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines());
+    for await (const line of lines) {
+      logs.push(line);
+      for (const waiter of waiters) {
+        if (waiter.pattern.test(line)) {
+          waiters.delete(waiter);
+          waiter.resolve(line);
+        }
+      }
+    }
+  })();
+
+  function waitForLog(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    const seen = logs.find((line) => pattern.test(line));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        pattern,
+        resolve: (line: string) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(
+          new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${logs.join("\n")}`),
+        );
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  }
+
+  let status: Promise<Deno.CommandStatus> | undefined;
+  const process: LedgeProcess = {
+    stateDir,
+    configPath,
+    ports,
+    child,
+    logs,
+    waitForLog,
+    cli: (args) => runLedge(args, { env: { LEDGE_CONFIG: configPath } }),
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      if (!status) {
+        try {
+          child.kill(signal);
+        } catch {
+          // already exited
+        }
+        status = child.status;
+      }
+      const result = await status;
+      await reading;
+      return result;
+    },
+  };
+  let ready = false;
+  const exitedEarly = child.status.then((s) => {
+    if (!ready) throw new Error(`ledge exited with ${s.code} before ready:\n${logs.join("\n")}`);
+  });
+  exitedEarly.catch(() => {}); // observed by the race below; later exits are not errors
+  try {
+    await Promise.race([
+      waitForLog(/ledge is ready/, options.readyTimeoutMs ?? 60_000),
+      exitedEarly,
+    ]);
+    ready = true;
+  } catch (error) {
+    await process.stop("SIGKILL");
+    throw error;
+  }
+  return process;
+}
+
+/** Splits a text stream into lines. */
+export function splitLines(): TransformStream<string, string> {
+  let buffered = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) controller.enqueue(line);
+    },
+    flush(controller) {
+      if (buffered) controller.enqueue(buffered);
+    },
+  });
+}
