@@ -1,0 +1,11 @@
+/** The benchmarks `deno task bench` runs, in order. Each is one module of bench/. */
+import type { BenchOptions, Figure } from "./_figure.ts";
+
+/** One benchmark group. */
+export interface Bench {
+  group: string;
+  run(options: BenchOptions): Promise<Figure[]>;
+}
+
+/** Every benchmark; a new one is a file in bench/ and one line here. */
+export const BENCHES: readonly Bench[] = [];
