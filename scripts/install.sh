@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Installs ledge on a device as a systemd service, or removes it.
+#
+#   scripts/install.sh [--binary FILE] [--root DIR] [--no-start]
+#   scripts/install.sh --uninstall [--purge] [--root DIR]
+#
+# FILE is a compiled binary (dist/ledge-<target>) or the single-file bundle (dist/ledge.js, which
+# then runs with the `deno` on the PATH). Default: dist/ledge-<this target> if it exists, else
+# dist/ledge.js. --root installs into a directory (a root file system being built) instead of /,
+# and never starts anything. The config is written once by `ledge init` and kept on reinstall;
+# --purge also deletes /etc/ledge and the state in /var/lib/ledge.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+root=/
+binary=""
+start=1
+uninstall=0
+purge=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --binary) binary=${2:?--binary needs a file}; shift 2 ;;
+    --root) root=${2:?--root needs a directory}; shift 2 ;;
+    --no-start) start=0; shift ;;
+    --uninstall) uninstall=1; shift ;;
+    --purge) purge=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+root=${root%/}
+[ "$root" = "" ] || [ "$root" = "/" ] && on_host=1 || on_host=0
+[ "$on_host" = 1 ] || start=0
+if [ "$(id -u)" != 0 ]; then echo "install.sh: must run as root" >&2; exit 1; fi
+
+bin_path=/usr/local/bin/ledge
+lib_dir=/usr/local/lib/ledge
+unit_path=/etc/systemd/system/ledge.service
+systemd_active=0
+if [ "$on_host" = 1 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemd_active=1
+fi
+
+if [ "$uninstall" = 1 ]; then
+  if [ "$systemd_active" = 1 ]; then
+    systemctl disable --now ledge.service 2>/dev/null || true
+  fi
+  rm -f "$root$unit_path" "$root$bin_path"
+  rm -rf "${root:?}$lib_dir"
+  [ "$systemd_active" = 1 ] && systemctl daemon-reload
+  if [ "$purge" = 1 ]; then
+    rm -rf "${root:?}/etc/ledge" "${root:?}/var/lib/ledge"
+    echo "install.sh: ledge removed, with its config and state"
+  else
+    echo "install.sh: ledge removed; kept /etc/ledge and /var/lib/ledge (--purge deletes them)"
+  fi
+  exit 0
+fi
+
+if [ -z "$binary" ]; then
+  target=$(deno eval --quiet 'console.log(Deno.build.target)' 2>/dev/null || echo unknown)
+  if [ -f "$here/dist/ledge-$target" ]; then binary="$here/dist/ledge-$target"; else binary="$here/dist/ledge.js"; fi
+fi
+if [ ! -f "$binary" ]; then
+  echo "install.sh: no binary at $binary: build one with 'deno task compile' or 'deno task bundle'" >&2
+  exit 1
+fi
+
+# The daemon's permissions (see scripts/compile.sh); the bundle runs with the same ones.
+permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys"
+mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
+case "$binary" in
+  *.js)
+    install -d -m 0755 "$root$lib_dir"
+    install -m 0644 "$binary" "$root$lib_dir/ledge.js"
+    cat >"$root$bin_path" <<WRAPPER
+#!/bin/sh
+# ledge, as the single-file bundle run by Deno (installed by scripts/install.sh).
+exec deno run --quiet --no-config $permissions $lib_dir/ledge.js "\$@"
+WRAPPER
+    chmod 0755 "$root$bin_path"
+    run_ledge=(deno run --quiet --no-config --allow-all "$binary")
+    ;;
+  *)
+    install -m 0755 "$binary" "$root$bin_path"
+    run_ledge=("$binary")
+    ;;
+esac
+
+# The group whose members may read the config; the daemon itself runs as root (it drives the
+# container engine and binds 443/8883) inside the sandbox of the unit below.
+if ! grep -q '^ledge:' "$root/etc/group" 2>/dev/null; then
+  if [ "$on_host" = 1 ]; then groupadd --system ledge; else groupadd --system --prefix "$root" ledge; fi
+fi
+install -d -m 0750 -g "$(grep '^ledge:' "$root/etc/group" | cut -d: -f3)" "$root/etc/ledge"
+install -d -m 0700 "$root/var/lib/ledge"
+
+config=/etc/ledge/config.toml
+if [ ! -f "$root$config" ]; then
+  env -u LEDGE_HOME -u LEDGE_CONFIG "${run_ledge[@]}" init --config "$root$config" \
+    --state-dir /var/lib/ledge >/dev/null
+  chgrp ledge "$root$config" 2>/dev/null || chgrp "$(grep '^ledge:' "$root/etc/group" | cut -d: -f3)" "$root$config"
+  chmod 0640 "$root$config"
+fi
+
+cat >"$root$unit_path" <<UNIT
+[Unit]
+Description=ledge edge runtime (modules, local IoT Hub-compatible broker, workload identity)
+Documentation=https://github.com/ledge-edge/ledge
+Wants=network-online.target
+After=network-online.target podman.socket docker.service
+
+[Service]
+Type=exec
+Environment=LEDGE_CONFIG=$config
+ExecStart=$bin_path run --log-format json
+Restart=on-failure
+RestartSec=5s
+KillSignal=SIGTERM
+TimeoutStopSec=20s
+UMask=0077
+LimitNOFILE=65536
+StateDirectory=ledge
+StateDirectoryMode=0700
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=/var/lib/ledge
+ProtectHome=yes
+PrivateTmp=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictSUIDSGID=yes
+RestrictRealtime=yes
+RestrictNamespaces=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+chmod 0644 "$root$unit_path"
+
+if [ "$systemd_active" = 1 ]; then
+  systemctl daemon-reload
+  if [ "$start" = 1 ]; then systemctl enable --now ledge.service; else systemctl enable ledge.service; fi
+fi
+echo "install.sh: installed $bin_path, $unit_path, $config${root:+ under $root}"
