@@ -1,0 +1,103 @@
+/** Where and why a route string was rejected. */
+export interface RouteSyntaxErrorOptions {
+  /** 1-based line of the offending token. */
+  line: number;
+  /** 1-based column of the offending token. */
+  column: number;
+  /** The offending text, or `end of route`. */
+  found: string;
+  /** What would have been accepted there. */
+  expected: string;
+  /** A sentence replacing `expected …, found …` when the text is well formed but wrong. */
+  reason?: string;
+  /** Advice appended after the position, e.g. the accepted forms. */
+  hint?: string;
+  /** The manifest route name, when the route came from a table. */
+  routeName?: string;
+  /** The error this one wraps. */
+  cause?: unknown;
+}
+
+/** The same error, attributed to the manifest route `routeName`. */
+export function inRoute(error: RouteSyntaxError, routeName: string): RouteSyntaxError {
+  const options: RouteSyntaxErrorOptions = {
+    line: error.line,
+    column: error.column,
+    found: error.found,
+    expected: error.expected,
+    routeName,
+    cause: error,
+  };
+  if (error.reason !== undefined) options.reason = error.reason;
+  if (error.hint !== undefined) options.hint = error.hint;
+  return new RouteSyntaxError(options);
+}
+
+/** Text used for {@link RouteSyntaxError.found} when the route ends too early. */
+export const END_OF_ROUTE = "end of route";
+
+/**
+ * A route string that does not compile: a syntax error, an unknown function, a wrong argument
+ * count, operands IoT Edge would reject, or an unknown source or sink. Always carries the
+ * 1-based line and column of the offending token.
+ */
+export class RouteSyntaxError extends Error {
+  override name = "RouteSyntaxError";
+  /** 1-based line of the offending token. */
+  readonly line: number;
+  /** 1-based column of the offending token. */
+  readonly column: number;
+  /** The offending text, or `end of route`. */
+  readonly found: string;
+  /** What would have been accepted there. */
+  readonly expected: string;
+  /** The sentence that replaces `expected …, found …` in the message, if any. */
+  readonly reason: string | undefined;
+  /** Advice appended after the position, if any. */
+  readonly hint: string | undefined;
+  /** The manifest route name (`routes.<name>`), when known. */
+  readonly routeName: string | undefined;
+
+  constructor(options: RouteSyntaxErrorOptions) {
+    super(formatMessage(options), { cause: options.cause });
+    this.line = options.line;
+    this.column = options.column;
+    this.found = options.found;
+    this.expected = options.expected;
+    this.reason = options.reason;
+    this.hint = options.hint;
+    this.routeName = options.routeName;
+  }
+}
+
+function formatMessage(options: RouteSyntaxErrorOptions): string {
+  const where = `at line ${options.line}, column ${options.column}`;
+  const found = options.found === END_OF_ROUTE ? END_OF_ROUTE : JSON.stringify(options.found);
+  const detail = options.reason === undefined
+    ? `expected ${options.expected} ${where}, found ${found}`
+    : `${options.reason} ${where}`;
+  const prefix = options.routeName === undefined ? "" : `routes.${options.routeName}: `;
+  const hint = options.hint === undefined ? "" : `; ${options.hint}`;
+  return `${prefix}Cannot parse route: ${detail}${hint}`;
+}
+
+/** Details of an error at one offset of a route text; line and column are computed. */
+export interface ErrorAt {
+  found: string;
+  expected: string;
+  reason?: string;
+  hint?: string;
+}
+
+/** Builds a {@link RouteSyntaxError} for the token starting at `offset` of `text`. */
+export function routeErrorAt(text: string, offset: number, details: ErrorAt): RouteSyntaxError {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return new RouteSyntaxError({ ...details, line, column: offset - lineStart + 1 });
+}
