@@ -1,0 +1,443 @@
+/**
+ * The hub's core: what a publish means (telemetry routed into durable queues, twin requests,
+ * method replies), deliveries from queues to connected modules and devices, twins, direct
+ * methods and C2D. The broker ({@linkcode createBroker}) calls in; listeners feed the broker.
+ */
+import type { PublishPacket } from "aedes";
+import { z } from "zod";
+import type { Config } from "../runtime/config.ts";
+import type { Logger } from "../runtime/log.ts";
+import { describe } from "./acl.ts";
+import { type Broker, createBroker } from "./broker.ts";
+import { type ClientSession, identityKey } from "./client_session.ts";
+import { bagForDelivery, messageFromTelemetry, MessageTooLargeError } from "./message_codec.ts";
+import { createMethodCalls, type MethodResult } from "./method_calls.ts";
+import { formatPropertyBag } from "./property_bag.ts";
+import { type QueuePump, startQueuePump } from "./queue_pump.ts";
+import { compileRoutes, type RoutesConfig, type RouteTable } from "./routes/route_table.ts";
+import type { HubSecurity } from "./security_port.ts";
+import type { MessageStore, QueuedMessage } from "./store/message_store.ts";
+import { resolveTtlSeconds } from "./store/ttl.ts";
+import {
+  c2dTopic,
+  desiredPatchTopic,
+  inputTopic,
+  methodRequestTopic,
+  parseInboundTopic,
+  twinResponseTopic,
+} from "./topic_codec.ts";
+import { parseTwinPatch, TwinPatchError, type TwinProperties } from "./twin_patch.ts";
+import type { TwinStore } from "./twin_store.ts";
+
+/** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
+export const EdgeHubDesired = z.object({
+  schemaVersion: z.string({ error: 'expected a string such as "1.1"' }).regex(
+    /^1\.[0-3](\.\d+)?$/,
+    {
+      error: "expected 1.0, 1.1, 1.2 or 1.3",
+    },
+  ),
+  // Route strings and objects are checked by compileRoutes, which names `routes.<name>`.
+  routes: z.record(z.string(), z.unknown()).default({}),
+  storeAndForwardConfiguration: z.object({
+    timeToLiveSecs: z.number().int().optional(),
+    storeLimits: z.object({ maxSizeBytes: z.number().int().positive() }).optional(),
+  }).optional(),
+});
+/** `$edgeHub` desired properties. */
+export type EdgeHubDesired = z.infer<typeof EdgeHubDesired>;
+
+/** The hub's counters; issue 8 turns them into Prometheus metrics. */
+export interface HubStats {
+  connectedClients: number;
+  clients: string[];
+  received: Record<string, number>;
+  routed: Record<string, number>;
+  delivered: Record<string, number>;
+  unrouted: number;
+  refusedFull: number;
+  tooLarge: number;
+  authFailures: number;
+  authRateLimited: number;
+  aclDenials: number;
+  protocolErrors: number;
+  unknownMethodReplies: number;
+  methodCallsPending: number;
+  queues: ReturnType<MessageStore["stats"]>;
+  routes: string[];
+}
+
+/** A direct method request. */
+export interface MethodRequest {
+  methodName: string;
+  payload: unknown;
+  responseTimeoutInSeconds?: number;
+}
+
+/** The hub as the rest of ledge uses it. */
+export interface Hub {
+  /**
+   * Takes the deployment's `$edgeHub` desired properties (schemaVersion 1.0–1.3: routes,
+   * storeAndForwardConfiguration) and the modules' desired twins. Compiles routes first; an
+   * invalid route throws and keeps the previous table.
+   */
+  applyDesired(
+    desired: { edgeHub: unknown; moduleTwins: Record<string, Record<string, unknown>> },
+  ): void;
+  /** Replaces the `$edgeAgent` module twin's reported properties (the agent calls this). */
+  setEdgeAgentReported(reported: Record<string, unknown>): void;
+  /** Calls a direct method on a connected module or device. */
+  invokeMethod(
+    target: { deviceId: string; moduleId?: string },
+    request: MethodRequest,
+  ): Promise<MethodResult>;
+  /** Queues a cloud-to-device message for a device (delivered when it subscribes). */
+  sendC2D(
+    deviceId: string,
+    message: { body: Uint8Array; properties?: Record<string, string> },
+  ): Promise<void>;
+  /** Counters and queue depths. */
+  stats(): HubStats;
+  /** A twin as GET returns it. */
+  getTwin(target: { deviceId: string; moduleId?: string }): {
+    desired: TwinProperties;
+    reported: TwinProperties;
+  };
+  /** Applies a desired patch and pushes it to the twin's subscriber. @throws {TwinPatchError} */
+  patchDesired(target: { deviceId: string; moduleId?: string }, patch: TwinProperties): number;
+}
+
+/** The hub plus what its listeners need. */
+export interface HubCore extends Hub {
+  readonly broker: Broker;
+  close(): Promise<void>;
+}
+
+/** The endpoint key of a device's C2D queue. */
+export function c2dEndpoint(deviceId: string): string {
+  return `/devices/${deviceId.toLowerCase()}/messages/devicebound`;
+}
+
+const MODULE_ENDPOINT = /^\/modules\/([^/]+)\/inputs\/([^/]+)$/;
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function count(map: Record<string, number>, key: string, by = 1): void {
+  map[key] = (map[key] ?? 0) + by;
+}
+
+function parseReplyPayload(body: Uint8Array): unknown {
+  const text = decoder.decode(body);
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Starts the hub core on a store and a twin store. */
+export async function createHubCore(
+  options: {
+    config: Config;
+    logger: Logger;
+    security: HubSecurity;
+    store: MessageStore;
+    twins: TwinStore;
+  },
+): Promise<HubCore> {
+  const { config, logger, store, twins } = options;
+  const hub = config.hub;
+  const deviceId = config.device.id;
+  let table: RouteTable = compileRoutes({});
+  let deploymentTtlSeconds: number | undefined;
+  const methods = createMethodCalls();
+  const pumps = new Map<ClientSession, QueuePump>();
+  const stats = {
+    received: {} as Record<string, number>,
+    routed: {} as Record<string, number>,
+    delivered: {} as Record<string, number>,
+    unrouted: 0,
+    refusedFull: 0,
+    tooLarge: 0,
+    unknownMethodReplies: 0,
+  };
+
+  function twinKey(target: { deviceId: string; moduleId?: string | undefined }): string {
+    return identityKey(target);
+  }
+
+  function encodeDelivery(session: ClientSession, queued: QueuedMessage) {
+    const { identity } = session;
+    const bag = bagForDelivery(queued.message);
+    const match = MODULE_ENDPOINT.exec(queued.endpoint);
+    const topic = match && identity.moduleId !== undefined
+      ? inputTopic(identity.deviceId, identity.moduleId, { input: match[2]!, bag })
+      : c2dTopic(identity.deviceId, bag);
+    return { topic, payload: queued.message.body };
+  }
+
+  /** Endpoints whose messages belong to `session`: its inputs, or its C2D queue. */
+  function endpointsOf(session: ClientSession): string[] {
+    const { moduleId } = session.identity;
+    if (moduleId === undefined) return [c2dEndpoint(session.identity.deviceId)];
+    const wanted = moduleId.toLowerCase();
+    const keys = new Set<string>();
+    for (const { endpoint, endpointKey } of table.routes) {
+      if (endpoint.kind === "module" && endpoint.moduleId.toLowerCase() === wanted) {
+        keys.add(endpointKey);
+      }
+    }
+    for (const queue of store.stats()) {
+      const match = MODULE_ENDPOINT.exec(queue.endpoint);
+      if (match && match[1]!.toLowerCase() === wanted) keys.add(queue.endpoint);
+    }
+    return [...keys];
+  }
+
+  function startDeliveries(session: ClientSession): void {
+    let pump = pumps.get(session);
+    if (!pump) {
+      pump = startQueuePump(session, {
+        store,
+        maxInflight: hub.max_inflight,
+        encode: (queued) => encodeDelivery(session, queued),
+        onDelivered: (endpoint) => count(stats.delivered, endpoint),
+        onError: (error) => logger.error("cannot take from queue", { error }),
+      });
+      pumps.set(session, pump);
+    }
+    for (const endpoint of endpointsOf(session)) pump.addEndpoint(endpoint);
+  }
+
+  async function handleTelemetry(session: ClientSession, packet: PublishPacket, bag: string) {
+    const sender = session.identity;
+    let message;
+    try {
+      message = messageFromTelemetry(new Uint8Array(packet.payload as Uint8Array), {
+        bag,
+        sender: { ...sender, authMethod: undefined },
+        maxMessageBytes: hub.max_message_bytes,
+      });
+    } catch (error) {
+      if (error instanceof MessageTooLargeError) stats.tooLarge++;
+      logger.warn("message refused", { client: describe(sender), error: (error as Error).message });
+      throw error;
+    }
+    count(stats.received, describe(sender));
+    const matches = table.match(message);
+    if (matches.length === 0) {
+      stats.unrouted++;
+      return;
+    }
+    const targets = matches.map((match) => ({
+      endpoint: match.endpointKey,
+      priority: match.priority,
+      ttlSeconds: resolveTtlSeconds({
+        routeTtlSeconds: match.timeToLiveSecs,
+        deploymentTtlSeconds,
+        configTtlSeconds: hub.store.time_to_live_secs,
+      }),
+    }));
+    try {
+      await store.enqueue(message, targets);
+    } catch (error) {
+      if ((error as Error).name === "StoreFullError") stats.refusedFull++;
+      logger.warn("message refused", { client: describe(sender), error: (error as Error).message });
+      throw error;
+    }
+    for (const target of targets) count(stats.routed, target.endpoint);
+  }
+
+  function twinResponse(
+    session: ClientSession,
+    status: number,
+    rid: string,
+    body: unknown,
+    version?: number,
+  ) {
+    const payload = body === undefined ? new Uint8Array() : encoder.encode(JSON.stringify(body));
+    session.send(
+      twinResponseTopic(status, version === undefined ? { rid } : { rid, version }),
+      payload,
+    );
+  }
+
+  function twinDocument(key: string) {
+    const twin = twins.get(key);
+    return {
+      desired: { ...twin.desired, $version: twin.desiredVersion },
+      reported: { ...twin.reported, $version: twin.reportedVersion },
+    };
+  }
+
+  function pushDesired(key: string, patch: TwinProperties | undefined, version: number): void {
+    if (!patch) return;
+    const session = broker.sessions.get(key);
+    if (!session) return;
+    const subscribed = [...session.subscriptions].some((filter) =>
+      filter.startsWith("$iothub/twin/PATCH/properties/desired")
+    );
+    if (subscribed) session.send(desiredPatchTopic(version), encoder.encode(JSON.stringify(patch)));
+  }
+
+  function publish(session: ClientSession, packet: PublishPacket): Promise<void> | void {
+    const topic = parseInboundTopic(packet.topic);
+    switch (topic.kind) {
+      case "telemetry":
+        return handleTelemetry(session, packet, topic.bag);
+      case "twinGet":
+        twinResponse(session, 200, topic.rid, twinDocument(session.key));
+        return;
+      case "twinPatchReported": {
+        try {
+          const patch = parseTwinPatch(packet.payload as Uint8Array);
+          const version = twins.patchReported(session.key, patch);
+          twinResponse(session, 204, topic.rid, undefined, version);
+        } catch (error) {
+          const status = error instanceof TwinPatchError ? error.status : 500;
+          twinResponse(session, status, topic.rid, { message: (error as Error).message });
+        }
+        return;
+      }
+      case "methodResponse": {
+        const settled = methods.settle(session.key, topic.rid, {
+          status: topic.status,
+          payload: parseReplyPayload(packet.payload as Uint8Array),
+        });
+        if (!settled) {
+          stats.unknownMethodReplies++;
+          logger.debug("method reply for an unknown rid", {
+            client: describe(session.identity),
+            rid: topic.rid,
+          });
+        }
+        return;
+      }
+      case "unknown":
+        throw new Error(`Cannot publish: ${packet.topic} is not an IoT Hub topic`);
+    }
+  }
+
+  const broker = await createBroker({
+    security: options.security,
+    logger,
+    limits: {
+      maxMessageBytes: hub.max_message_bytes,
+      maxConnections: hub.max_connections,
+      maxSubscriptions: hub.max_subscriptions,
+      connectTimeoutSeconds: hub.connect_timeout_seconds,
+      authFailuresPerMinute: hub.auth_failures_per_minute,
+    },
+    handlers: {
+      connected() {},
+      disconnected(session) {
+        pumps.get(session)?.stop();
+        pumps.delete(session);
+        if (broker.sessions.get(session.key) === undefined) methods.abandon(session.key);
+      },
+      publish,
+      subscribed(session, filter) {
+        if (filter.includes("/inputs/") || filter.includes("/messages/devicebound")) {
+          startDeliveries(session);
+        }
+      },
+    },
+  });
+
+  const core: HubCore = {
+    broker,
+    applyDesired(desired) {
+      const edgeHub = EdgeHubDesired.parse(desired.edgeHub);
+      const next = compileRoutes(edgeHub.routes as RoutesConfig, {
+        schemaVersion: edgeHub.schemaVersion,
+      });
+      table = next;
+      const saf = edgeHub.storeAndForwardConfiguration;
+      deploymentTtlSeconds = saf?.timeToLiveSecs;
+      if (saf?.storeLimits?.maxSizeBytes !== undefined) {
+        store.setMaxSizeBytes(saf.storeLimits.maxSizeBytes);
+      }
+      const edgeHubKey = twinKey({ deviceId, moduleId: "$edgeHub" });
+      const edgeHubChange = twins.replaceDesired(edgeHubKey, desired.edgeHub as TwinProperties);
+      pushDesired(edgeHubKey, edgeHubChange.patch, edgeHubChange.twin.desiredVersion);
+      for (const [moduleId, properties] of Object.entries(desired.moduleTwins)) {
+        const key = twinKey({ deviceId, moduleId });
+        const change = twins.replaceDesired(key, properties);
+        pushDesired(key, change.patch, change.twin.desiredVersion);
+      }
+      for (const session of pumps.keys()) startDeliveries(session);
+      logger.info("routes applied", { routes: table.routes.map((route) => route.name) });
+    },
+    setEdgeAgentReported(reported) {
+      twins.replaceReported(twinKey({ deviceId, moduleId: "$edgeAgent" }), reported);
+    },
+    async invokeMethod(target, request) {
+      const key = twinKey(target);
+      const session = broker.sessions.get(key);
+      const label = target.moduleId === undefined
+        ? target.deviceId
+        : `${target.deviceId}/${target.moduleId}`;
+      if (!session || !session.subscriptions.has("$iothub/methods/POST/#")) {
+        return { status: 404, payload: { message: `${label} is not connected for methods` } };
+      }
+      const timeoutMs = Math.max(1, request.responseTimeoutInSeconds ?? 30) * 1000;
+      const { rid, result } = methods.begin(key, timeoutMs);
+      session.send(
+        methodRequestTopic(request.methodName, rid),
+        encoder.encode(JSON.stringify(request.payload ?? null)),
+      );
+      return await result;
+    },
+    async sendC2D(target, message) {
+      const systemProperties: Record<string, string> = {
+        messageId: crypto.randomUUID(),
+        enqueuedTime: new Date().toISOString(),
+        to: `/devices/${target}/messages/devicebound`,
+      };
+      await store.enqueue(
+        { body: message.body, appProperties: message.properties ?? {}, systemProperties },
+        [{
+          endpoint: c2dEndpoint(target),
+          priority: 0,
+          ttlSeconds: deploymentTtlSeconds ?? hub.store.time_to_live_secs,
+        }],
+      );
+    },
+    getTwin(target) {
+      return twinDocument(twinKey(target));
+    },
+    patchDesired(target, patch) {
+      const key = twinKey(target);
+      const change = twins.patchDesired(key, patch);
+      pushDesired(key, change.patch, change.twin.desiredVersion);
+      return change.twin.desiredVersion;
+    },
+    stats() {
+      return {
+        connectedClients: broker.sessions.size,
+        clients: [...broker.sessions.values()].map((session) => describe(session.identity)),
+        received: { ...stats.received },
+        routed: { ...stats.routed },
+        delivered: { ...stats.delivered },
+        unrouted: stats.unrouted,
+        refusedFull: stats.refusedFull,
+        tooLarge: stats.tooLarge,
+        ...broker.counters,
+        unknownMethodReplies: stats.unknownMethodReplies,
+        methodCallsPending: methods.pending(),
+        queues: store.stats(),
+        routes: table.routes.map((route) => route.name),
+      };
+    },
+    async close() {
+      methods.close();
+      for (const pump of pumps.values()) pump.stop();
+      pumps.clear();
+      await broker.close();
+    },
+  };
+  return core;
+}
+
+export { formatPropertyBag };

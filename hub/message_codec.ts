@@ -1,0 +1,112 @@
+/**
+ * Telemetry ⇄ {@linkcode Message}: the property bag's `$.x` keys become named system properties
+ * (the names routes query), everything else is an application property; the hub stamps who sent
+ * it (`connectionDeviceId`, `connectionModuleId`), a messageId when absent, and `enqueuedTime`.
+ */
+import { formatPropertyBag, parsePropertyBag } from "./property_bag.ts";
+import type { Message } from "./message.ts";
+
+/** Bag keys (`$.x`) and the system property each one carries. */
+export const SYSTEM_KEYS: Readonly<Record<string, string>> = {
+  "$.mid": "messageId",
+  "$.cid": "correlationId",
+  "$.uid": "userId",
+  "$.to": "to",
+  "$.exp": "expiryTimeUtc",
+  "$.ct": "contentType",
+  "$.ce": "contentEncoding",
+  "$.on": "outputName",
+  "$.schema": "messageSchema",
+  "$.ctime": "creationTime",
+  "$.ifid": "interfaceId",
+  "$.sub": "componentName",
+  "$.cdid": "connectionDeviceId",
+  "$.cmid": "connectionModuleId",
+};
+
+/** System properties only the hub sets: a sender's value for these is ignored. */
+const HUB_STAMPED = new Set([
+  "connectionDeviceId",
+  "connectionModuleId",
+  "connectionDeviceGenerationId",
+  "connectionAuthMethod",
+  "enqueuedTime",
+  "inputName",
+]);
+
+const BAG_KEY_OF: Record<string, string> = Object.fromEntries(
+  Object.entries(SYSTEM_KEYS).map(([key, name]) => [name, key]),
+);
+
+/** A message larger than the hub accepts. */
+export class MessageTooLargeError extends RangeError {
+  override name = "MessageTooLargeError";
+}
+
+/** Who sent a message, as the hub authenticated it. */
+export interface MessageSender {
+  deviceId: string;
+  moduleId?: string | undefined;
+  generationId?: string | undefined;
+  authMethod?: string | undefined;
+}
+
+/** Options for {@linkcode messageFromTelemetry}. */
+export interface TelemetryOptions {
+  sender: MessageSender;
+  /** Largest accepted size: body plus property bag, in bytes. */
+  maxMessageBytes: number;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+/**
+ * Builds the message a client published on a telemetry topic.
+ *
+ * @throws {MessageTooLargeError} when body and properties exceed `maxMessageBytes`.
+ * @throws {PropertyBagError} when the bag has an invalid escape.
+ */
+export function messageFromTelemetry(
+  body: Uint8Array,
+  options: TelemetryOptions & { bag: string },
+): Message {
+  const size = body.byteLength + options.bag.length;
+  if (size > options.maxMessageBytes) {
+    throw new MessageTooLargeError(
+      `Cannot accept message: ${size} bytes exceeds hub.max_message_bytes (${options.maxMessageBytes})`,
+    );
+  }
+  const appProperties: Record<string, string> = {};
+  const systemProperties: Record<string, string> = {};
+  for (const [key, value] of parsePropertyBag(options.bag)) {
+    const name = SYSTEM_KEYS[key];
+    if (name !== undefined) {
+      if (!HUB_STAMPED.has(name)) systemProperties[name] = value;
+    } else if (!key.startsWith("$.")) {
+      appProperties[key] = value;
+    }
+  }
+  const { sender } = options;
+  systemProperties.connectionDeviceId = sender.deviceId;
+  if (sender.moduleId !== undefined) systemProperties.connectionModuleId = sender.moduleId;
+  if (sender.generationId !== undefined) {
+    systemProperties.connectionDeviceGenerationId = sender.generationId;
+  }
+  if (sender.authMethod !== undefined) systemProperties.connectionAuthMethod = sender.authMethod;
+  systemProperties.messageId ??= options.newId?.() ?? crypto.randomUUID();
+  systemProperties.enqueuedTime = (options.now?.() ?? new Date()).toISOString();
+  return { body, appProperties, systemProperties };
+}
+
+/**
+ * The property bag a message is delivered with: application properties, then the system
+ * properties a receiver sees (`$.mid`, `$.cid`, `$.ct`, `$.ce`, `$.cdid`, `$.cmid`, …).
+ */
+export function bagForDelivery(message: Message): string {
+  const entries: [string, string][] = Object.entries(message.appProperties);
+  for (const [name, value] of Object.entries(message.systemProperties)) {
+    const key = BAG_KEY_OF[name];
+    if (key !== undefined && value !== undefined) entries.push([key, value]);
+  }
+  return formatPropertyBag(entries);
+}

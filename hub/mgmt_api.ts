@@ -1,0 +1,96 @@
+/**
+ * The hub's routes on the management API (the CLI's `twin`, `invoke`, `send`):
+ * `/v1/twins/:deviceId[/modules/:moduleId]` GET and PATCH (desired), `/v1/methods` POST,
+ * `/v1/c2d/:deviceId` POST, `/v1/queues` GET and `/v1/hub/stats` GET.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { ApiError } from "../runtime/mgmt_server.ts";
+import type { Hub } from "./hub.ts";
+import { TwinPatchError } from "./twin_patch.ts";
+
+/** `POST /v1/methods` body. */
+export const InvokeRequest = z.strictObject({
+  deviceId: z.string().min(1),
+  moduleId: z.string().min(1).optional(),
+  methodName: z.string().min(1),
+  payload: z.unknown().optional(),
+  responseTimeoutInSeconds: z.number().int().min(1).max(300).optional(),
+});
+/** `POST /v1/methods` body. */
+export type InvokeRequest = z.infer<typeof InvokeRequest>;
+
+/** `POST /v1/c2d/:deviceId` body: the message text (UTF-8) and its application properties. */
+export const C2DRequest = z.strictObject({
+  body: z.string(),
+  properties: z.record(z.string(), z.string()).optional(),
+});
+/** `POST /v1/c2d/:deviceId` body. */
+export type C2DRequest = z.infer<typeof C2DRequest>;
+
+/** A desired-properties patch. */
+export const DesiredPatch = z.record(z.string(), z.unknown(), {
+  error: "expected a JSON object of desired properties",
+});
+
+async function jsonBody(request: Request): Promise<unknown> {
+  try {
+    return await request.json();
+  } catch {
+    throw new ApiError(400, "Cannot read request: body is not valid JSON");
+  }
+}
+
+/** Builds the hub's management routes. */
+export function createHubMgmtApi(hub: () => Hub): Hono {
+  const app = new Hono();
+
+  function target(params: { deviceId?: string; moduleId?: string }) {
+    return params.moduleId === undefined
+      ? { deviceId: params.deviceId! }
+      : { deviceId: params.deviceId!, moduleId: params.moduleId };
+  }
+
+  for (const path of ["/v1/twins/:deviceId", "/v1/twins/:deviceId/modules/:moduleId"]) {
+    app.get(path, (c) => c.json(hub().getTwin(target(c.req.param()))));
+    app.patch(path, async (c) => {
+      const patch = DesiredPatch.parse(await jsonBody(c.req.raw));
+      try {
+        const version = hub().patchDesired(target(c.req.param()), patch);
+        return c.json({ desiredVersion: version });
+      } catch (error) {
+        if (error instanceof TwinPatchError) throw new ApiError(error.status, error.message);
+        throw error;
+      }
+    });
+  }
+  app.post("/v1/methods", async (c) => {
+    const request = InvokeRequest.parse(await jsonBody(c.req.raw));
+    const result = await hub().invokeMethod(
+      request.moduleId === undefined
+        ? { deviceId: request.deviceId }
+        : { deviceId: request.deviceId, moduleId: request.moduleId },
+      {
+        methodName: request.methodName,
+        payload: request.payload ?? null,
+        ...(request.responseTimeoutInSeconds === undefined
+          ? {}
+          : { responseTimeoutInSeconds: request.responseTimeoutInSeconds }),
+      },
+    );
+    return c.json(result);
+  });
+  app.post("/v1/c2d/:deviceId", async (c) => {
+    const request = C2DRequest.parse(await jsonBody(c.req.raw));
+    await hub().sendC2D(c.req.param("deviceId"), {
+      body: new TextEncoder().encode(request.body),
+      ...(request.properties ? { properties: request.properties } : {}),
+    }).catch((error: Error) => {
+      throw new ApiError(error.name === "StoreFullError" ? 503 : 500, error.message);
+    });
+    return c.json({ queued: true }, 202);
+  });
+  app.get("/v1/queues", (c) => c.json(hub().stats().queues));
+  app.get("/v1/hub/stats", (c) => c.json(hub().stats()));
+  return app;
+}

@@ -1,0 +1,112 @@
+/**
+ * The hub: a local IoT Hub-compatible broker. Modules written against the Azure IoT device SDK
+ * (`ModuleClient.fromEnvironment`) and leaf devices (`GatewayHostName=…`) connect over MQTT/TLS
+ * or MQTT over WebSocket, authenticate with SAS tokens or X.509 certificates from the security
+ * manager, and are confined to their own topics. Telemetry and module outputs run through the
+ * deployment's routes into durable per-endpoint queues (a QoS 1 PUBACK means durable), and are
+ * delivered at least once to module inputs. Twins, direct methods and C2D work as in IoT Hub.
+ *
+ * A message refused because an endpoint queue is full gets no PUBACK: the connection is closed
+ * and the client's SDK retransmits it after reconnecting, so nothing is dropped silently.
+ *
+ * @example
+ * ```ts
+ * const hub = createHubComponent(context, { security: securityComponent.manager });
+ * await hub.start(signal);
+ * hub.hub.applyDesired({ edgeHub: { schemaVersion: "1.1", routes: { r: "FROM /messages/* INTO $upstream" } }, moduleTwins: {} });
+ * ```
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import type { Component, RuntimeContext } from "../runtime/component.ts";
+import { createHubCore, type Hub, type HubCore } from "./hub.ts";
+import { type Listeners, startListeners } from "./listeners.ts";
+import { createMethodsApi } from "./methods_api.ts";
+import { createHubMgmtApi } from "./mgmt_api.ts";
+import type { HubSecurity } from "./security_port.ts";
+import { openMessageStore } from "./store/message_store.ts";
+import { openTwinStore, type TwinStore } from "./twin_store.ts";
+
+export type { EdgeHubDesired, Hub, HubStats, MethodRequest } from "./hub.ts";
+export type { MethodResult } from "./method_calls.ts";
+export type { HubSecurity } from "./security_port.ts";
+export { WEBSOCKET_PATH } from "./listeners.ts";
+
+/** The hub component. */
+export interface HubComponent extends Component {
+  /** The running hub; throws before `start`. */
+  readonly hub: Hub;
+  /** Bound ports by listener ("mqtts", "https", "plain"), once started. */
+  readonly ports: Readonly<Record<string, number>>;
+}
+
+/** Creates the hub component (listeners, broker, store and twins start in `start`). */
+export function createHubComponent(
+  context: RuntimeContext,
+  options: { security: HubSecurity },
+): HubComponent {
+  const logger = context.logger.child("hub");
+  let core: HubCore | undefined;
+  let listeners: Listeners | undefined;
+  let twins: TwinStore | undefined;
+  let store: ReturnType<typeof openMessageStore> | undefined;
+
+  function hub(): Hub {
+    if (!core) throw new Error("Cannot use the hub: it is not started");
+    return core;
+  }
+
+  const api: Hono = createHubMgmtApi(hub);
+
+  return {
+    name: "hub",
+    api,
+    get hub() {
+      return hub();
+    },
+    get ports() {
+      return listeners?.ports ?? {};
+    },
+    async start(signal) {
+      const dir = `${context.stateDir}/hub`;
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      store = openMessageStore(`${dir}/queues.db`, {
+        maxSizeBytes: context.config.hub.store.max_size_bytes,
+        logger: logger.child("store"),
+      });
+      twins = openTwinStore(`${dir}/twins.db`);
+      try {
+        core = await createHubCore({
+          config: context.config,
+          logger,
+          security: options.security,
+          store,
+          twins,
+        });
+        signal.throwIfAborted();
+        const methodsApi = createMethodsApi(core, options.security);
+        listeners = await startListeners({
+          config: context.config,
+          broker: core.broker,
+          security: options.security,
+          logger,
+          httpHandler: (request) => methodsApi.fetch(request),
+        });
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+    },
+    async stop() {
+      await listeners?.close();
+      listeners = undefined;
+      await core?.close();
+      core = undefined;
+      await store?.close();
+      store = undefined;
+      twins?.close();
+      twins = undefined;
+    },
+  };
+}
