@@ -1,0 +1,60 @@
+/**
+ * The agent: deployment manifests to running modules on Podman, Docker, or plain processes.
+ *
+ * It accepts IoT Edge deployment manifests (`ledge deploy`, later the upstream `$edgeAgent`
+ * twin), persists the last accepted one, plans `(current, desired) → steps` with a pure planner,
+ * performs them through an engine driver (the Docker Engine API v1.41, served by Podman and
+ * Docker, or the process driver), restarts modules per policy with capped back-off, and reports
+ * the `$edgeAgent` reported properties.
+ *
+ * @example
+ * ```ts
+ * const component = createAgentComponent(context, { provisioner: security });
+ * await component.start(signal);
+ * await component.agent.deploy(JSON.parse(await Deno.readTextFile("deployment.json")));
+ * ```
+ *
+ * @module
+ */
+import type { Component, RuntimeContext } from "../runtime/component.ts";
+import { type Agent, type AgentService, createAgent } from "./agent.ts";
+import { createAgentApi } from "./api.ts";
+import type { EngineDriver } from "./engine/driver.ts";
+import type { ModuleProvisioner } from "./provisioner.ts";
+
+export type { Agent, AgentService, DeployResult, ModuleSummary } from "./agent.ts";
+export type { Deployment, DesiredModule, ManifestIssue, ProcessSettings } from "./deployment.ts";
+export { ManifestError, parseDeployment } from "./deployment.ts";
+export type { EdgeHubDesired, RouteSpec } from "./manifest.ts";
+export type { ModuleProvision, ModuleProvisioner } from "./provisioner.ts";
+export type { DesiredStatus, EdgeAgentReported, ReportedModule } from "./reported.ts";
+export type { RuntimeStatus } from "./step.ts";
+export type { EngineDriver } from "./engine/driver.ts";
+export { createDockerDriver } from "./engine/docker_driver.ts";
+export { createProcessDriver } from "./engine/process_driver.ts";
+
+/** The agent as a daemon component, with the agent itself for the hub and upstream. */
+export interface AgentComponent extends Component {
+  readonly agent: Agent;
+}
+
+/**
+ * Builds the agent component. `provisioner` is the security manager (anything with
+ * `provisionModule`/`removeModule`); `driver` replaces the engine found from `[agent]`.
+ */
+export function createAgentComponent(
+  context: RuntimeContext,
+  options: { provisioner: ModuleProvisioner; driver?: EngineDriver },
+): AgentComponent {
+  const agent: AgentService = createAgent(
+    { ...context, logger: context.logger.child("agent") },
+    options,
+  );
+  return {
+    name: "agent",
+    agent,
+    api: createAgentApi(agent),
+    start: (signal) => agent.start(signal),
+    stop: () => agent.stop(),
+  };
+}
