@@ -1,0 +1,86 @@
+/**
+ * Checks a TLS client certificate presented for an identity: either issued by ledge's edge CA
+ * (current or previous) for that identity, or matching the identity's registered thumbprint.
+ * Synchronous (node:crypto), so the hub can decide inside its authenticate callback.
+ */
+import { X509Certificate } from "node:crypto";
+import { Buffer } from "node:buffer";
+import type { Identity } from "./identity.ts";
+import { x509 } from "./_x509.ts";
+
+/** The decision: ok, or why not. */
+export type CertificateCheck = { ok: true } | { ok: false; reason: string };
+
+/** What a certificate is checked against. */
+export interface ClientCertificateExpectation {
+  identity: Identity;
+  /** The SPIFFE ID ledge gives this identity, when it has one. */
+  spiffeId: string | undefined;
+  /** DER of the edge CAs whose leaves are accepted (current, and previous during overlap). */
+  issuers: readonly Uint8Array[];
+  now: Date;
+}
+
+function fingerprintHex(cert: X509Certificate, algorithm: "sha1" | "sha256"): string {
+  return (algorithm === "sha1" ? cert.fingerprint : cert.fingerprint256).replaceAll(":", "")
+    .toLowerCase();
+}
+
+/** Checks `chain` (DER, leaf first) against `expected`. */
+export function checkClientCertificate(
+  chain: readonly Uint8Array[],
+  expected: ClientCertificateExpectation,
+): CertificateCheck {
+  const { identity } = expected;
+  if (identity.auth.type === "none") {
+    return { ok: false, reason: "the identity accepts no authentication" };
+  }
+  const leafDer = chain[0];
+  if (!leafDer) return { ok: false, reason: "no client certificate" };
+  let leaf: X509Certificate;
+  let parsed: x509.X509Certificate;
+  try {
+    leaf = new X509Certificate(Buffer.from(leafDer));
+    parsed = new x509.X509Certificate(leafDer.slice().buffer);
+  } catch {
+    return { ok: false, reason: "the client certificate is not valid DER" };
+  }
+  const now = expected.now.getTime();
+  if (now < parsed.notBefore.getTime()) return { ok: false, reason: "certificate not yet valid" };
+  if (now > parsed.notAfter.getTime()) return { ok: false, reason: "certificate expired" };
+
+  if (identity.auth.type === "x509-thumbprint") {
+    const { primaryThumbprint, secondaryThumbprint } = identity.auth;
+    const registered = [primaryThumbprint, secondaryThumbprint].filter((t) => t !== undefined)
+      .map((t) => t.toLowerCase());
+    const presented = [fingerprintHex(leaf, "sha1"), fingerprintHex(leaf, "sha256")];
+    if (presented.some((print) => registered.includes(print))) return { ok: true };
+    // Fall through: a certificate ledge issued for the identity is accepted too.
+  }
+
+  const basic = parsed.getExtension(x509.BasicConstraintsExtension);
+  if (basic?.ca) return { ok: false, reason: "a CA certificate cannot be a client certificate" };
+  const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
+  if (eku && !eku.usages.includes(x509.ExtendedKeyUsage.clientAuth)) {
+    return { ok: false, reason: "the certificate is not for client authentication" };
+  }
+  const issued = expected.issuers.some((issuerDer) => {
+    const issuer = new X509Certificate(Buffer.from(issuerDer));
+    return leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
+  });
+  if (!issued) return { ok: false, reason: "not issued by this device's CA" };
+
+  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
+  const uris = san?.names.items.filter((name) => name.type === "url").map((name) => name.value) ??
+    [];
+  if (uris.length > 0) {
+    return uris.length === 1 && uris[0] === expected.spiffeId
+      ? { ok: true }
+      : { ok: false, reason: `the certificate names ${uris.join(", ")}, not this identity` };
+  }
+  const commonName = parsed.subjectName.getField("CN")[0];
+  const wanted = identity.moduleId ?? identity.deviceId;
+  return commonName?.toLowerCase() === wanted.toLowerCase()
+    ? { ok: true }
+    : { ok: false, reason: `the certificate's CN "${commonName}" is not ${wanted}` };
+}

@@ -1,0 +1,129 @@
+/**
+ * The identity registry, persisted as `<state>/identities.json` (0600: it holds SAS keys).
+ * Lookups are O(1) through a map keyed by the lower-cased id; every change is written atomically
+ * before it is visible.
+ */
+import { z } from "zod";
+import { Identity, identityKey, identityName } from "./identity.ts";
+import { writeFileAtomic } from "./pki_files.ts";
+
+/** Read access to the identities, as the hub and agent use it. */
+export interface IdentityRegistry {
+  /** The identity `deviceId[/moduleId]` (ids case-insensitive), or undefined. */
+  get(deviceId: string, moduleId?: string): Identity | undefined;
+  /** Every identity, devices before their modules, in name order. */
+  list(): Identity[];
+  /** The modules of `deviceId`. */
+  modulesOf(deviceId: string): Identity[];
+}
+
+/** The registry with its writes (used inside security/). */
+export interface MutableIdentityRegistry extends IdentityRegistry {
+  /** Adds `identity`; throws when one with that id exists. */
+  add(identity: Identity): Promise<void>;
+  /** Removes `deviceId[/moduleId]` (a device's modules with it); resolves false when absent. */
+  remove(deviceId: string, moduleId?: string): Promise<boolean>;
+}
+
+const RegistryFile = z.strictObject({ version: z.literal(1), identities: z.array(Identity) });
+
+/** An identity that exists already. */
+export class IdentityExistsError extends Error {
+  override name = "IdentityExistsError";
+}
+
+/**
+ * Opens the registry at `path`, creating an empty one when the file is missing.
+ *
+ * @throws {Error} naming the file and the first invalid entry when it is corrupt (it is left as
+ * it is).
+ */
+export async function openIdentityRegistry(path: string): Promise<MutableIdentityRegistry> {
+  const byKey = new Map<string, Identity>();
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new Error(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  if (text !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`Cannot load ${path}: not JSON (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+    const parsed = RegistryFile.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new Error(`Cannot load ${path}: ${issue.path.join(".")}: ${issue.message}`);
+    }
+    for (const identity of parsed.data.identities) {
+      byKey.set(identityKey(identity.deviceId, identity.moduleId), identity);
+    }
+  }
+
+  // Writes are serialized so a later change never lands before an earlier one.
+  let writing: Promise<void> = Promise.resolve();
+  function persist(): Promise<void> {
+    const snapshot = JSON.stringify({ version: 1, identities: [...byKey.values()] }, null, 2);
+    writing = writing.catch(() => {}).then(() => writeFileAtomic(path, snapshot + "\n", 0o600));
+    return writing;
+  }
+
+  function sorted(identities: Iterable<Identity>): Identity[] {
+    return [...identities].sort((a, b) =>
+      identityName(a).toLowerCase().localeCompare(identityName(b).toLowerCase())
+    );
+  }
+
+  return {
+    get: (deviceId, moduleId) => byKey.get(identityKey(deviceId, moduleId)),
+    list: () => sorted(byKey.values()),
+    modulesOf: (deviceId) =>
+      sorted(
+        [...byKey.values()].filter((identity) =>
+          identity.moduleId !== undefined &&
+          identity.deviceId.toLowerCase() === deviceId.toLowerCase()
+        ),
+      ),
+    async add(identity) {
+      const key = identityKey(identity.deviceId, identity.moduleId);
+      const existing = byKey.get(key);
+      if (existing) {
+        throw new IdentityExistsError(
+          `Cannot add identity ${identityName(identity)}: ${identityName(existing)} exists`,
+        );
+      }
+      byKey.set(key, Identity.parse(identity));
+      try {
+        await persist();
+      } catch (error) {
+        byKey.delete(key);
+        throw error;
+      }
+    },
+    async remove(deviceId, moduleId) {
+      const key = identityKey(deviceId, moduleId);
+      const removed = new Map<string, Identity>();
+      for (const [other, identity] of byKey) {
+        if (other === key || (moduleId === undefined && other.startsWith(`${key}/`))) {
+          removed.set(other, identity);
+        }
+      }
+      if (removed.size === 0) return false;
+      for (const other of removed.keys()) byKey.delete(other);
+      try {
+        await persist();
+      } catch (error) {
+        for (const [other, identity] of removed) byKey.set(other, identity);
+        throw error;
+      }
+      return true;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Issued leaves with their fresh keys, and the files of those that persist: the hub's server
+ * certificate (`<state>/pki/server.pem`, `server.key.pem`) and leaf device certificates
+ * (`<state>/pki/devices/<id>.pem`). Module SVIDs live in memory only and are re-issued at start.
+ */
+import type { Logger } from "../runtime/log.ts";
+import { type CertificateIssuer, issueLeaf, type LeafTemplate } from "./certificate_builder.ts";
+import { certificatesPem } from "./certificate_authority.ts";
+import { exportPkcs8, generateKeyPair, keyMatchesCertificate, pemEncode } from "./keys.ts";
+import {
+  fileExists,
+  preparePrivateDir,
+  readCertificates,
+  readPrivateKey,
+  writeFileAtomic,
+} from "./pki_files.ts";
+import type { x509 } from "./_x509.ts";
+
+/** A leaf certificate with its key and chain. */
+export interface IssuedLeaf {
+  cert: x509.X509Certificate;
+  spiffeId: string | undefined;
+  /** PKCS#8 PEM. */
+  keyPem: string;
+  /** PKCS#8 DER. */
+  keyDer: Uint8Array;
+  /** DER, leaf first, then the issuing CA and its intermediates. */
+  chainDer: Uint8Array[];
+  /** PEM of {@linkcode chainDer}. */
+  chainPem: string;
+  /** Writes `<dir>/<name>.pem` (chain, 0644) and `<dir>/<name>.key.pem` (0600). */
+  saveTo(dir: string, name: string): Promise<{ certificateFile: string; keyFile: string }>;
+}
+
+function assemble(
+  issuer: CertificateIssuer,
+  cert: x509.X509Certificate,
+  keyDer: Uint8Array,
+): IssuedLeaf {
+  const chain = [cert, issuer.cert, ...issuer.intermediates];
+  const keyPem = pemEncode(keyDer, "PRIVATE KEY");
+  const chainPem = certificatesPem(chain);
+  const san = cert.getExtension("2.5.29.17") as x509.SubjectAlternativeNameExtension | null;
+  const uri = san?.names.items.find((name) => name.type === "url")?.value;
+  return {
+    cert,
+    spiffeId: uri,
+    keyPem,
+    keyDer,
+    chainDer: chain.map((c) => new Uint8Array(c.rawData)),
+    chainPem,
+    async saveTo(dir, name) {
+      await preparePrivateDir(dir);
+      const certificateFile = `${dir}/${name}.pem`;
+      const keyFile = `${dir}/${name}.key.pem`;
+      await writeFileAtomic(keyFile, keyPem, 0o600);
+      await writeFileAtomic(certificateFile, chainPem, 0o644);
+      return { certificateFile, keyFile };
+    },
+  };
+}
+
+/** Generates a key and issues a leaf for it from the template. */
+export async function issueModuleLeaf(
+  issuer: CertificateIssuer,
+  template: Omit<LeafTemplate, "publicKey">,
+): Promise<IssuedLeaf> {
+  const keys = await generateKeyPair();
+  const cert = await issueLeaf(issuer, { ...template, publicKey: keys.publicKey });
+  return assemble(issuer, cert, await exportPkcs8(keys.privateKey));
+}
+
+const SERVER = "server";
+
+/** Persists the hub's server certificate and key. */
+export async function saveServerCertificate(pkiDir: string, leaf: IssuedLeaf): Promise<void> {
+  await leaf.saveTo(pkiDir, SERVER);
+}
+
+/**
+ * Loads the persisted server certificate when it is usable with `issuer`; otherwise undefined
+ * (it is re-issued). Unreadable files are moved aside, not deleted, and the move is logged.
+ */
+export async function loadServerCertificate(
+  pkiDir: string,
+  issuer: CertificateIssuer,
+  logger: Logger,
+): Promise<IssuedLeaf | undefined> {
+  const certPath = `${pkiDir}/${SERVER}.pem`;
+  const keyPath = `${pkiDir}/${SERVER}.key.pem`;
+  if (!await fileExists(certPath) || !await fileExists(keyPath)) return undefined;
+  try {
+    const [certs, keys] = await Promise.all([
+      readCertificates(certPath),
+      readPrivateKey(keyPath, { extractable: true }),
+    ]);
+    const cert = certs[0]!;
+    if (!await keyMatchesCertificate(keys.publicKey, cert)) {
+      throw new Error(`${keyPath} does not belong to ${certPath}`);
+    }
+    const fromIssuer = cert.issuer === issuer.cert.subject &&
+      await cert.verify({ publicKey: issuer.cert.publicKey, signatureOnly: true });
+    if (!fromIssuer) return undefined;
+    return assemble(issuer, cert, await exportPkcs8(keys.privateKey));
+  } catch (error) {
+    const suffix = `.unusable-${Date.now()}`;
+    await Deno.rename(certPath, certPath + suffix).catch(() => {});
+    await Deno.rename(keyPath, keyPath + suffix).catch(() => {});
+    logger.warn("the server certificate files are unusable; moved aside, issuing a new one", {
+      file: certPath,
+      movedTo: certPath + suffix,
+      error,
+    });
+    return undefined;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The security routes of the management API: identities (`/v1/identities`) and certificates
+ * (`/v1/certificates`), for `ledge identity …` and `ledge cert …`. SAS keys leave only once, in
+ * the connection string `POST /v1/identities` returns.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Config } from "../runtime/config.ts";
+import { ApiError } from "../runtime/mgmt_server.ts";
+import { type Identity, IdentityId, identityName, publicIdentity } from "./identity.ts";
+import { IdentityExistsError } from "./identity_registry.ts";
+import type { SecurityManagerControl } from "./security_manager.ts";
+
+/** Body of `POST /v1/identities`. */
+export const AddDeviceRequest = z.strictObject({
+  deviceId: IdentityId,
+  auth: z.enum(["sas", "x509"], { error: 'expected "sas" or "x509"' }).default("sas"),
+});
+/** Body of `POST /v1/identities`. */
+export type AddDeviceRequest = z.infer<typeof AddDeviceRequest>;
+
+/** Body of `POST /v1/certificates/renew`. */
+export const RenewRequest = z.strictObject({ ca: z.boolean().default(false) });
+/** Body of `POST /v1/certificates/renew`. */
+export type RenewRequest = z.infer<typeof RenewRequest>;
+
+/** The connection string a leaf device uses through this gateway. */
+export function connectionString(config: Config, identity: Identity): string {
+  if (identity.auth.type !== "sas") {
+    throw new TypeError(
+      `Cannot make a connection string: ${identityName(identity)} has no SAS key`,
+    );
+  }
+  return `HostName=${config.device.iothub_hostname};DeviceId=${identity.deviceId};SharedAccessKey=${identity.auth.primaryKey};GatewayHostName=${config.device.hostname}`;
+}
+
+async function jsonBody(request: Request): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "Cannot parse the request body: malformed JSON");
+  }
+}
+
+function mapErrors(error: unknown): never {
+  if (error instanceof IdentityExistsError) throw new ApiError(409, error.message);
+  if (error instanceof RangeError) throw new ApiError(400, error.message);
+  throw error;
+}
+
+/** Builds the routes over `manager`. */
+export function createSecurityApi(manager: SecurityManagerControl, config: Config): Hono {
+  const app = new Hono();
+
+  app.get(
+    "/v1/identities",
+    (c) => c.json({ identities: manager.registry.list().map(publicIdentity) }),
+  );
+
+  app.post("/v1/identities", async (c) => {
+    const request = AddDeviceRequest.parse(await jsonBody(c.req.raw));
+    const added = await manager.addDevice(request.deviceId, request.auth).catch(mapErrors);
+    return c.json({
+      identity: publicIdentity(added.identity),
+      ...(added.identity.auth.type === "sas"
+        ? { connectionString: connectionString(config, added.identity) }
+        : { certificateFile: added.certificateFile, keyFile: added.keyFile }),
+    }, 201);
+  });
+
+  function found(deviceId: string, moduleId?: string) {
+    const identity = manager.registry.get(deviceId, moduleId);
+    if (!identity) {
+      throw new ApiError(404, `Cannot find identity ${identityName({ deviceId, moduleId })}`);
+    }
+    return identity;
+  }
+
+  app.get("/v1/identities/:deviceId", (c) => {
+    const identity = found(c.req.param("deviceId"));
+    return c.json({
+      ...publicIdentity(identity),
+      spiffeId: spiffeIdOrNull(manager, identity),
+      modules: manager.registry.modulesOf(identity.deviceId).map(publicIdentity),
+    });
+  });
+
+  app.get("/v1/identities/:deviceId/modules/:moduleId", (c) => {
+    const identity = found(c.req.param("deviceId"), c.req.param("moduleId"));
+    return c.json({ ...publicIdentity(identity), spiffeId: spiffeIdOrNull(manager, identity) });
+  });
+
+  app.delete("/v1/identities/:deviceId", async (c) => {
+    const deviceId = c.req.param("deviceId");
+    found(deviceId);
+    await manager.removeDevice(deviceId).catch((error) => {
+      if (error instanceof RangeError) throw new ApiError(409, error.message);
+      throw error;
+    });
+    return c.body(null, 204);
+  });
+
+  app.get("/v1/certificates", (c) =>
+    c.json({
+      trustDomain: manager.trustDomain,
+      clockWarning: manager.clockWarning ?? null,
+      certificates: manager.certificates(),
+    }));
+
+  app.post("/v1/certificates/renew", async (c) => {
+    const request = RenewRequest.parse(await jsonBody(c.req.raw));
+    await manager.renew(request).catch((error: Error) => {
+      throw new ApiError(409, error.message);
+    });
+    return c.json({ certificates: manager.certificates() });
+  });
+
+  return app;
+}
+
+function spiffeIdOrNull(manager: SecurityManagerControl, identity: Identity): string | null {
+  const path = [identity.deviceId, identity.moduleId].filter((part) => part !== undefined);
+  return path.every((part) => /^[A-Za-z0-9._-]+$/.test(part!) && part !== "." && part !== "..")
+    ? `spiffe://${manager.trustDomain}/ledge/${path.join("/")}`
+    : null;
+}

@@ -1,0 +1,72 @@
+/**
+ * The security manager: ledge's own PKI and workload identity.
+ *
+ * On first start it creates a root CA and an issuing edge CA under `<state>/pki/` (or loads the
+ * operator's CA), keeps the identity registry (the edge device, its modules, leaf devices), and
+ * serves each module two APIs on sockets in `<state>/mnt/<module>/`: the IoT Edge workload API
+ * (`workload.sock`: SAS signing, certificates, trust bundle) and the SPIFFE Workload API
+ * (`spiffe.sock`: X.509- and JWT-SVIDs). Leaves renew at about 2/3 of their lifetime, the edge CA
+ * before it expires with an overlap in the trust bundle; consumers subscribe to changes.
+ *
+ * @example
+ * ```ts
+ * const security = createSecurityComponent(context);
+ * await security.start(signal);
+ * const { generationId, socketDir } = await security.manager.provisionModule("sensor");
+ * const verdict = security.manager.verifySasToken(token, { deviceId: "dev1", moduleId: "sensor" });
+ * ```
+ *
+ * @module
+ */
+import type { Component, RuntimeContext } from "../runtime/component.ts";
+import { createSecurityApi } from "./mgmt_api.ts";
+import {
+  createSecurityManager,
+  type SecurityManager,
+  type SecurityManagerControl,
+  type SecurityManagerOptions,
+} from "./security_manager.ts";
+
+export type {
+  AuthVerdict,
+  CertificateInfo,
+  ModuleProvision,
+  SecurityManager,
+  SecurityManagerControl,
+  SecurityManagerOptions,
+} from "./security_manager.ts";
+export type { IdentityRegistry } from "./identity_registry.ts";
+export type { AuthType, Identity, PublicIdentity } from "./identity.ts";
+export { publicIdentity } from "./identity.ts";
+export { PkiFileError } from "./pki_files.ts";
+export { createSasToken, encodeUriComponentStrict } from "./sas_token.ts";
+export { SPIFFE_SOCKET, WORKLOAD_SOCKET } from "./module_sockets.ts";
+export { SPIFFE_WORKLOAD_PROTO } from "./spiffe_proto.ts";
+export { WORKLOAD_API_VERSIONS } from "./workload_api.ts";
+
+/** The security component: Component plus the manager the hub and agent use. */
+export interface SecurityComponent extends Component {
+  readonly manager: SecurityManager;
+}
+
+/** The component with the full manager, for tests and the management API. */
+export interface SecurityComponentWithControl extends SecurityComponent {
+  readonly manager: SecurityManagerControl;
+}
+
+/**
+ * Creates the security component of a daemon. `options` are test seams (clock, jitter).
+ */
+export function createSecurityComponent(
+  context: RuntimeContext,
+  options: SecurityManagerOptions = {},
+): SecurityComponentWithControl {
+  const manager = createSecurityManager(context, options);
+  return {
+    name: "security",
+    manager,
+    api: createSecurityApi(manager, context.config),
+    start: (signal) => manager.start(signal),
+    stop: () => manager.stop(),
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The IoT Edge workload API for one module, as aziot-edged serves it: sign, identity and server
+ * certificates, trust bundle. It is served on that module's own socket, so the socket is the
+ * caller: a request naming another module, or a stale generation id, is refused with 403.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Identity } from "./identity.ts";
+import { hmacSha256Base64 } from "./sas_token.ts";
+
+/** api-version values aziot-edged accepts, oldest first. */
+export const WORKLOAD_API_VERSIONS = [
+  "2018-06-28",
+  "2019-01-30",
+  "2019-10-22",
+  "2019-11-05",
+  "2020-07-07",
+  "2020-10-10",
+  "2021-12-07",
+  "2022-08-03",
+] as const;
+
+/** Concurrent requests one module's socket serves; more get 429. */
+export const MAX_CONCURRENT_REQUESTS = 16;
+
+/** A certificate and key issued to a module. */
+export interface IssuedCredential {
+  /** PEM chain, leaf first. */
+  certificatePem: string;
+  /** PKCS#8 PEM. */
+  privateKeyPem: string;
+  notAfter: Date;
+}
+
+/** What the API needs from the security manager, for the module the socket belongs to. */
+export interface WorkloadBackend {
+  /** The module this socket belongs to. */
+  readonly moduleId: string;
+  /** Its current identity (undefined once removed). */
+  identity(): Identity | undefined;
+  trustBundlePem(): string;
+  now(): Date;
+  issueIdentityCertificate(options: { expiration?: Date }): Promise<IssuedCredential>;
+  issueServerCertificate(
+    options: { commonName: string; expiration?: Date },
+  ): Promise<IssuedCredential>;
+}
+
+const SignRequest = z.object({
+  keyId: z.enum(["primary", "secondary"], { error: 'expected "primary" or "secondary"' }),
+  algo: z.literal("HMACSHA256", { error: 'expected "HMACSHA256"' }),
+  data: z.string({ error: "expected a base64 string" }).regex(/^[A-Za-z0-9+/]*={0,2}$/, {
+    error: "expected a base64 string",
+  }),
+});
+
+const expiration = z.string({ error: "expected an RFC 3339 time" }).refine(
+  (value) => !Number.isNaN(Date.parse(value)),
+  { error: "expected an RFC 3339 time" },
+).optional();
+
+const IdentityCertificateRequest = z.object({ expiration });
+const ServerCertificateRequest = z.object({
+  commonName: z.string({ error: "expected a string" }).min(1, {
+    error: "expected a non-empty string",
+  })
+    .max(64, { error: "expected at most 64 characters" }),
+  expiration,
+});
+
+class WorkloadError extends Error {
+  constructor(readonly status: 400 | 403 | 404 | 429, message: string) {
+    super(message);
+  }
+}
+
+async function readBody<T extends z.ZodType>(c: Context, schema: T, action: string) {
+  let raw: unknown;
+  try {
+    const text = await c.req.text();
+    raw = text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new WorkloadError(400, `Cannot ${action}: the body is not valid JSON`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new WorkloadError(
+      400,
+      `Cannot ${action}: ${issue.path.join(".") || "body"}: ${issue.message}`,
+    );
+  }
+  return parsed.data as z.infer<T>;
+}
+
+function expirationDate(value: string | undefined, now: Date): Date | undefined {
+  if (value === undefined) return undefined;
+  const at = new Date(value);
+  if (at.getTime() <= now.getTime()) {
+    throw new WorkloadError(400, `Cannot issue a certificate: expiration ${value} is in the past`);
+  }
+  return at;
+}
+
+function credentialResponse(credential: IssuedCredential) {
+  return {
+    privateKey: { type: "key", bytes: credential.privateKeyPem },
+    certificate: credential.certificatePem,
+    expiration: credential.notAfter.toISOString(),
+  };
+}
+
+/** Builds the workload API app of one module. */
+export function createWorkloadApp(backend: WorkloadBackend): Hono {
+  const app = new Hono();
+  let active = 0;
+
+  app.use("*", async (c, next) => {
+    const version = c.req.query("api-version");
+    if (!version) throw new WorkloadError(400, "Cannot serve the request: api-version is missing");
+    if (!(WORKLOAD_API_VERSIONS as readonly string[]).includes(version)) {
+      throw new WorkloadError(
+        400,
+        `Cannot serve the request: api-version "${version}" is not supported (supported: ${
+          WORKLOAD_API_VERSIONS.join(", ")
+        })`,
+      );
+    }
+    if (active >= MAX_CONCURRENT_REQUESTS) {
+      c.header("retry-after", "1");
+      throw new WorkloadError(
+        429,
+        `Cannot serve the request: more than ${MAX_CONCURRENT_REQUESTS} requests at once`,
+      );
+    }
+    active++;
+    try {
+      await next();
+    } finally {
+      active--;
+    }
+  });
+
+  function caller(c: Context, options: { checkGeneration: boolean }): Identity {
+    const moduleId = c.req.param("id") ?? "";
+    if (moduleId.toLowerCase() !== backend.moduleId.toLowerCase()) {
+      throw new WorkloadError(
+        403,
+        `Cannot serve module "${moduleId}": this socket belongs to module "${backend.moduleId}"`,
+      );
+    }
+    const identity = backend.identity();
+    if (!identity) {
+      throw new WorkloadError(403, `Cannot serve module "${moduleId}": it has no identity`);
+    }
+    const generationId = c.req.param("genid");
+    if (options.checkGeneration && generationId !== identity.generationId) {
+      throw new WorkloadError(
+        403,
+        `Cannot serve module "${moduleId}": generation id "${generationId}" is stale`,
+      );
+    }
+    return identity;
+  }
+
+  app.post("/modules/:id/genid/:genid/sign", async (c) => {
+    const identity = caller(c, { checkGeneration: true });
+    const request = await readBody(c, SignRequest, "sign");
+    if (identity.auth.type !== "sas") {
+      throw new WorkloadError(400, `Cannot sign: module "${backend.moduleId}" has no SAS keys`);
+    }
+    const key = request.keyId === "primary" ? identity.auth.primaryKey : identity.auth.secondaryKey;
+    const data = Uint8Array.from(atob(request.data), (ch) => ch.charCodeAt(0));
+    return c.json({ digest: hmacSha256Base64(key, data) });
+  });
+
+  app.post("/modules/:id/certificate/identity", async (c) => {
+    caller(c, { checkGeneration: false });
+    const request = await readBody(c, IdentityCertificateRequest, "issue an identity certificate");
+    const expiration = expirationDate(request.expiration, backend.now());
+    return c.json(
+      credentialResponse(
+        await backend.issueIdentityCertificate(expiration ? { expiration } : {}),
+      ),
+      201,
+    );
+  });
+
+  app.post("/modules/:id/genid/:genid/certificate/server", async (c) => {
+    caller(c, { checkGeneration: true });
+    const request = await readBody(c, ServerCertificateRequest, "issue a server certificate");
+    const expiration = expirationDate(request.expiration, backend.now());
+    const credential = await backend.issueServerCertificate({
+      commonName: request.commonName,
+      ...(expiration ? { expiration } : {}),
+    });
+    return c.json(credentialResponse(credential), 201);
+  });
+
+  app.get("/trust-bundle", (c) => c.json({ certificate: backend.trustBundlePem() }));
+
+  app.notFound((c) =>
+    c.json({ message: `Cannot ${c.req.method} ${c.req.path}: no such workload API route` }, 404)
+  );
+  app.onError((error, c) => {
+    if (error instanceof WorkloadError) return c.json({ message: error.message }, error.status);
+    if (error instanceof RangeError || error instanceof TypeError) {
+      return c.json({ message: error.message }, 400);
+    }
+    return c.json({ message: `Cannot serve the request: ${(error as Error).message}` }, 500);
+  });
+  return app;
+}
