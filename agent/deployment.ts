@@ -8,6 +8,7 @@ import {
   type EdgeHubDesired,
   type ImagePullPolicy,
   type ModuleEnv,
+  ModuleName,
   ModulesContent,
   type ModuleSpec,
   type ModuleStatus,
@@ -320,6 +321,16 @@ export function parseDeployment(
   const issues: ManifestIssue[] = [];
   const modules: DesiredModule[] = [];
   for (const [name, spec] of Object.entries(agentDesired.modules)) {
+    const named = ModuleName.safeParse(name);
+    if (!named.success) {
+      issues.push({
+        path: formatJsonPath([...PREFIX, "$edgeAgent", "properties.desired", "modules", name]),
+        message: `${named.error.issues[0]?.message ?? "invalid module name"}, got ${
+          showValue(name)
+        }`,
+      });
+      continue;
+    }
     const module = normalizeModule(name, spec, issues);
     if (module) modules.push(module);
   }

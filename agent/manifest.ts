@@ -108,7 +108,7 @@ export const EdgeAgentDesired = z.object({
   schemaVersion: text,
   runtime: RuntimeSpec.default({ type: "docker", settings: { registryCredentials: {} } }),
   systemModules: z.record(text, SystemModuleSpec, { error: "expected an object" }).default({}),
-  modules: z.record(ModuleName, ModuleSpec, { error: "expected an object of modules" })
+  modules: z.record(text, ModuleSpec, { error: "expected an object of modules" })
     .default({}),
   $version: z.union([z.number(), text]).optional(),
 }, { error: "expected an object" });
