@@ -31,12 +31,21 @@ export interface CheckedRoute {
 
 const TWIN_PATH_PREFIXES = ["properties.reported.", "properties.desired.", "tags."];
 
+/** Options of {@link checkRoute}. */
+export interface CheckRouteOptions {
+  /**
+   * Reject a condition that cannot be boolean (default true). Tools that inspect the value of
+   * an arbitrary expression turn it off; compiled routes always have it on.
+   */
+  requireBoolean?: boolean;
+}
+
 /**
  * Checks function calls and operand types of a parsed route.
  *
  * @throws {RouteSyntaxError} at the column of the offending operator or function.
  */
-export function checkRoute(ast: RouteAst): CheckedRoute {
+export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): CheckedRoute {
   const types = new Map<Expr, StaticType>();
   const functions = new Map<Expr, BuiltinFunction>();
   const fail = (at: number, details: ErrorAt): never => {
@@ -187,7 +196,7 @@ export function checkRoute(ast: RouteAst): CheckedRoute {
   const condition = ast.condition;
   if (condition !== undefined) {
     const type = typeOf(condition);
-    if (type !== "bool" && type !== "dynamic") {
+    if ((options.requireBoolean ?? true) && type !== "bool" && type !== "dynamic") {
       fail(condition.at, {
         found: type,
         expected: "a boolean condition",

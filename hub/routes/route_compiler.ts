@@ -81,6 +81,15 @@ export function compileCheckedRoute(checked: CheckedRoute): CompiledRoute {
 
 type ContextEvaluator = (context: MessageContext) => boolean;
 
+/**
+ * The raw value of a checked route's condition (`true` without one), before the exact-`true`
+ * test; for tools that compare it with the reference interpreter.
+ */
+export function compileConditionValue(checked: CheckedRoute): (context: MessageContext) => Value {
+  const condition = checked.ast.condition;
+  return condition === undefined ? () => true : new ClosureBuilder(checked).build(condition);
+}
+
 function compileCondition(checked: CheckedRoute): ContextEvaluator {
   const condition = checked.ast.condition;
   return condition === undefined
@@ -122,6 +131,15 @@ class ClosureBuilder {
     return this.#checked.types.get(expr) ?? "dynamic";
   }
 
+  // A boolean that is never null at run time: `$body.x AND true` is typed boolean, yet it is
+  // null when `$body.x` is, so the cheap three-valued forms must not be used on it.
+  #isStrictBool(expr: Expr): boolean {
+    if (this.#type(expr) !== "bool") return false;
+    if (expr.kind !== "binary") return true;
+    if (expr.op !== "AND" && expr.op !== "OR" && expr.op !== "??") return true;
+    return this.#isStrictBool(expr.left) && this.#isStrictBool(expr.right);
+  }
+
   #build(expr: Expr): Evaluator {
     switch (expr.kind) {
       case "literal": {
@@ -152,7 +170,7 @@ class ClosureBuilder {
             return typeof value === "number" ? -value : undefined;
           };
         }
-        if (this.#type(expr.operand) === "bool") {
+        if (this.#isStrictBool(expr.operand)) {
           return (context) => {
             const value = operand(context);
             return value === true ? false : value === false ? true : undefined;
@@ -198,7 +216,7 @@ class ClosureBuilder {
   }
 
   #and(expr: Extract<Expr, { kind: "binary" }>, left: Evaluator, right: Evaluator): Evaluator {
-    if (this.#type(expr.left) === "bool" && this.#type(expr.right) === "bool") {
+    if (this.#isStrictBool(expr.left) && this.#isStrictBool(expr.right)) {
       return (context) => {
         const a = left(context);
         if (a === false) return false;
@@ -215,7 +233,7 @@ class ClosureBuilder {
   }
 
   #or(expr: Extract<Expr, { kind: "binary" }>, left: Evaluator, right: Evaluator): Evaluator {
-    if (this.#type(expr.left) === "bool" && this.#type(expr.right) === "bool") {
+    if (this.#isStrictBool(expr.left) && this.#isStrictBool(expr.right)) {
       return (context) => {
         const a = left(context);
         if (a === true) return true;

@@ -107,9 +107,16 @@ export class RouteLexer {
     return specific;
   }
 
-  /** The FROM path: everything up to the next whitespace. */
+  /**
+   * The FROM path: everything up to the next whitespace. Comments are not skipped before it,
+   * since `/*` is the most common source.
+   */
   sourcePath(): Token {
-    this.#skipTrivia();
+    while (
+      this.#position < this.text.length && isWhitespace(this.text.charCodeAt(this.#position))
+    ) {
+      this.#position++;
+    }
     const start = this.#position;
     let end = start;
     while (end < this.text.length && !isWhitespace(this.text.charCodeAt(end))) end++;
