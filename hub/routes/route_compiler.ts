@@ -7,8 +7,16 @@
  * @module
  */
 import type { Message } from "./message.ts";
-import { systemPropertyName } from "./message.ts";
-import { hasPath, lookupPath, NOT_QUERYABLE } from "./message_body.ts";
+import { hasPath, NOT_QUERYABLE } from "./message_body.ts";
+import {
+  arithmeticEvaluator,
+  bodyQueryEvaluator,
+  constantComparison,
+  type Evaluator,
+  flipComparison,
+  sameTypeComparison,
+  systemPropertyEvaluator,
+} from "./_closures.ts";
 import { MessageContext } from "./message_context.ts";
 import type { Expr, RouteAst } from "./route_ast.ts";
 import { type CheckedRoute, checkRoute, type StaticType } from "./route_checker.ts";
@@ -17,8 +25,8 @@ import { parseRoute } from "./route_parser.ts";
 import { normalizeSource, type RouteSource, sourceMatches } from "./route_source.ts";
 import {
   andValues,
-  compareValues,
   type ComparisonOperator,
+  COMPARISONS,
   notValue,
   orValues,
   type Value,
@@ -96,8 +104,6 @@ function compileCondition(checked: CheckedRoute): ContextEvaluator {
     ? alwaysTrue
     : truthTest(new ClosureBuilder(checked).build(condition));
 }
-
-type Evaluator = (context: MessageContext) => Value;
 
 function alwaysTrue(): boolean {
   return true;
@@ -194,7 +200,7 @@ class ClosureBuilder {
       case "*":
       case "/":
       case "%":
-        return arithmetic(expr.op, left, right);
+        return arithmeticEvaluator(expr.op, { left, right });
       case "||":
         return (context) => {
           const a = left(context);
@@ -256,17 +262,18 @@ class ClosureBuilder {
   ): Evaluator {
     const constantRight = constantOf(expr.right, right);
     if (typeof constantRight === "number" || typeof constantRight === "string") {
-      return compareWithConstant(op, left, constantRight, false);
+      return constantComparison(op, { operand: left, constant: constantRight });
     }
     const constantLeft = constantOf(expr.left, left);
     if (typeof constantLeft === "number" || typeof constantLeft === "string") {
-      return compareWithConstant(op, right, constantLeft, true);
+      return constantComparison(flipComparison(op), { operand: right, constant: constantLeft });
     }
     const leftType = this.#type(expr.left);
     if ((leftType === "number" || leftType === "string") && leftType === this.#type(expr.right)) {
-      return compareSameType(op, left, right);
+      return sameTypeComparison(op, { left, right });
     }
-    return (context) => compareValues(op, left(context), right(context));
+    const compare = COMPARISONS[op];
+    return (context) => compare(left(context), right(context));
   }
 
   #call(expr: Extract<Expr, { kind: "call" }>): Evaluator {
@@ -316,184 +323,3 @@ function constantOf(expr: Expr, evaluator: Evaluator): Value | typeof NOT_CONSTA
 }
 
 const NOT_CONSTANT: unique symbol = Symbol("not constant");
-
-function systemPropertyEvaluator(name: string, appOverride: boolean): Evaluator {
-  const canonical = systemPropertyName(name);
-  const lowerCanonical = canonical.toLowerCase();
-  if (!appOverride) return (context) => context.systemProperty(canonical, lowerCanonical);
-  const appName = "$" + name;
-  const lowerAppName = appName.toLowerCase();
-  return (context) => {
-    const app = context.appProperty(appName, lowerAppName);
-    return app !== undefined ? app : context.systemProperty(canonical, lowerCanonical);
-  };
-}
-
-function bodyQueryEvaluator(
-  path: readonly (string | number)[],
-  appOverride: string | undefined,
-): Evaluator {
-  const [key, nextKey] = path;
-  const query: (body: unknown) => Value =
-    path.length === 2 && typeof key === "string" && typeof nextKey === "string"
-      ? (body) => lookupTwoKeys(body, key, nextKey)
-      : (body) => lookupPath(body, path);
-  const fromBody: Evaluator = (context) => {
-    const body = context.queryableBody();
-    return body === NOT_QUERYABLE ? undefined : query(body);
-  };
-  if (appOverride === undefined) return fromBody;
-  const lowerOverride = appOverride.toLowerCase();
-  return (context) => {
-    const app = context.appProperty(appOverride, lowerOverride);
-    return app !== undefined ? app : fromBody(context);
-  };
-}
-
-// The common `$body.a.b` shape, without the generic walk.
-function lookupTwoKeys(body: unknown, key: string, nextKey: string): Value {
-  if (!isPlainObject(body) || !Object.hasOwn(body, key)) return undefined;
-  const inner = body[key];
-  if (!isPlainObject(inner) || !Object.hasOwn(inner, nextKey)) return undefined;
-  const value = inner[nextKey];
-  const type = typeof value;
-  return value === null || type === "number" || type === "string" || type === "boolean"
-    ? value as Value
-    : undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function arithmetic(op: "+" | "-" | "*" | "/" | "%", left: Evaluator, right: Evaluator): Evaluator {
-  switch (op) {
-    case "+":
-      return (context) => {
-        const a = left(context);
-        const b = right(context);
-        return typeof a === "number" && typeof b === "number" ? a + b : undefined;
-      };
-    case "-":
-      return (context) => {
-        const a = left(context);
-        const b = right(context);
-        return typeof a === "number" && typeof b === "number" ? a - b : undefined;
-      };
-    case "*":
-      return (context) => {
-        const a = left(context);
-        const b = right(context);
-        return typeof a === "number" && typeof b === "number" ? a * b : undefined;
-      };
-    case "/":
-      return (context) => {
-        const a = left(context);
-        const b = right(context);
-        return typeof a === "number" && typeof b === "number" ? a / b : undefined;
-      };
-    case "%":
-      return (context) => {
-        const a = left(context);
-        const b = right(context);
-        return typeof a === "number" && typeof b === "number" ? a % b : undefined;
-      };
-  }
-}
-
-// `value OP constant` (or `constant OP value` when `flipped`): a type test and one comparison.
-function compareWithConstant(
-  op: ComparisonOperator,
-  operand: Evaluator,
-  constant: number | string,
-  flipped: boolean,
-): Evaluator {
-  const effective = flipped ? flip(op) : op;
-  if (typeof constant === "string") {
-    const test = RELATIONS[effective];
-    return (context) => {
-      const value = operand(context);
-      return typeof value === "string" ? test(value, constant) : undefined;
-    };
-  }
-  switch (effective) {
-    case "=":
-      return (context) => {
-        const value = operand(context);
-        return typeof value === "number" ? value === constant : undefined;
-      };
-    case "!=":
-      return (context) => {
-        const value = operand(context);
-        return typeof value === "number" ? value !== constant : undefined;
-      };
-    case "<":
-      return (context) => {
-        const value = operand(context);
-        return typeof value === "number" ? value < constant : undefined;
-      };
-    case "<=":
-      return (context) => {
-        const value = operand(context);
-        return typeof value === "number" ? value <= constant : undefined;
-      };
-    case ">":
-      return (context) => {
-        const value = operand(context);
-        return typeof value === "number" ? value > constant : undefined;
-      };
-    case ">=":
-      return (context) => {
-        const value = operand(context);
-        return typeof value === "number" ? value >= constant : undefined;
-      };
-  }
-}
-
-const RELATIONS: Readonly<Record<ComparisonOperator, (a: string, b: string) => boolean>> = {
-  "=": (a, b) => a === b,
-  "!=": (a, b) => a !== b,
-  "<": (a, b) => a < b,
-  "<=": (a, b) => a <= b,
-  ">": (a, b) => a > b,
-  ">=": (a, b) => a >= b,
-};
-
-function flip(op: ComparisonOperator): ComparisonOperator {
-  switch (op) {
-    case "<":
-      return ">";
-    case "<=":
-      return ">=";
-    case ">":
-      return "<";
-    case ">=":
-      return "<=";
-    default:
-      return op;
-  }
-}
-
-// Both sides statically numbers or both strings: only Undefined needs a test.
-function compareSameType(op: ComparisonOperator, left: Evaluator, right: Evaluator): Evaluator {
-  return (context) => {
-    const a = left(context) as number | undefined;
-    if (a === undefined) return undefined;
-    const b = right(context) as number | undefined;
-    if (b === undefined) return undefined;
-    switch (op) {
-      case "=":
-        return a === b;
-      case "!=":
-        return a !== b;
-      case "<":
-        return a < b;
-      case "<=":
-        return a <= b;
-      case ">":
-        return a > b;
-      case ">=":
-        return a >= b;
-    }
-  };
-}

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { CONFORMANCE_CASES, type ConformanceCase } from "./_conformance_cases.ts";
+import type { ConformanceCase } from "./_conformance_table.ts";
+import { EXPRESSION_CASES } from "./_conformance_expressions.ts";
+import { ROUTE_CASES } from "./_conformance_routes.ts";
 import { messageSource } from "./message.ts";
 import { MessageContext } from "./message_context.ts";
 import { compileRoutes, RouteSyntaxError } from "./mod.ts";
 import { interpretRoute } from "./route_interpreter.ts";
 
+const CONFORMANCE_CASES: readonly ConformanceCase[] = [...ROUTE_CASES, ...EXPRESSION_CASES];
 const CONDITION_PREFIX = "FROM /messages/* WHERE ";
 
 function routeText(testCase: ConformanceCase): string {

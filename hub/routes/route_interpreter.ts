@@ -13,9 +13,9 @@ import type { BinaryOperator, Expr } from "./route_ast.ts";
 import type { CheckedRoute } from "./route_checker.ts";
 import {
   andValues,
-  arithmeticValues,
+  ARITHMETIC,
   coalesceValues,
-  compareValues,
+  COMPARISONS,
   concatValues,
   negateValue,
   notValue,
@@ -99,8 +99,8 @@ function binaryValue(op: BinaryOperator, left: Value, right: Value): Value {
     case "*":
     case "/":
     case "%":
-      return arithmeticValues(op, left, right);
+      return ARITHMETIC[op](left, right);
     default:
-      return compareValues(op, left, right);
+      return COMPARISONS[op](left, right);
   }
 }

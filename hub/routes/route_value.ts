@@ -18,51 +18,52 @@ export type ComparisonOperator = "=" | "!=" | "<" | "<=" | ">" | ">=";
 /** Arithmetic operators. */
 export type ArithmeticOperator = "+" | "-" | "*" | "/" | "%";
 
-/**
- * Compares two values. Undefined on either side gives Undefined, and so does a type mismatch
- * (number against string, say); `null` equals only `null` (IoT Edge `Null.cs`). Strings
- * compare by UTF-16 code unit, as .NET's ordinal comparison does. Booleans order
- * `false < true`, as IoT Edge's `Bool.CompareTo` does (the docs are silent).
- */
-export function compareValues(op: ComparisonOperator, left: Value, right: Value): Value {
-  if (left === undefined || right === undefined) return undefined;
-  if (left === null || right === null) {
-    if (left !== right) return undefined;
-    return op === "=" || op === "<=" || op === ">=";
-  }
-  if (typeof left !== typeof right) return undefined;
-  switch (op) {
-    case "=":
-      return left === right;
-    case "!=":
-      return left !== right;
-    case "<":
-      return left < right;
-    case "<=":
-      return left <= right;
-    case ">":
-      return left > right;
-    case ">=":
-      return left >= right;
-  }
+/** A generic binary operation on run-time values. */
+export type BinaryOperation = (left: Value, right: Value) => Value;
+
+type Primitive = number | string | boolean;
+
+// Undefined on either side gives Undefined, and so does a type mismatch (number against
+// string, say); `null` equals only `null` (IoT Edge `Null.cs`: null <= null, not null < null).
+function comparison(
+  test: (left: Primitive, right: Primitive) => boolean,
+  nullsMatch: boolean,
+): BinaryOperation {
+  return (left, right) => {
+    if (left === undefined || right === undefined) return undefined;
+    if (left === null || right === null) return left === right ? nullsMatch : undefined;
+    if (typeof left !== typeof right) return undefined;
+    return test(left, right);
+  };
 }
 
-/** Numeric arithmetic; anything but two numbers gives Undefined. */
-export function arithmeticValues(op: ArithmeticOperator, left: Value, right: Value): Value {
-  if (typeof left !== "number" || typeof right !== "number") return undefined;
-  switch (op) {
-    case "+":
-      return left + right;
-    case "-":
-      return left - right;
-    case "*":
-      return left * right;
-    case "/":
-      return left / right;
-    case "%":
-      return left % right;
-  }
+/**
+ * Comparisons by operator. Strings compare by UTF-16 code unit, as .NET's ordinal comparison
+ * does; booleans order `false < true`, as IoT Edge's `Bool.CompareTo` does (the docs are
+ * silent).
+ */
+export const COMPARISONS: Readonly<Record<ComparisonOperator, BinaryOperation>> = {
+  "=": comparison((left, right) => left === right, true),
+  "!=": comparison((left, right) => left !== right, false),
+  "<": comparison((left, right) => left < right, false),
+  "<=": comparison((left, right) => left <= right, true),
+  ">": comparison((left, right) => left > right, false),
+  ">=": comparison((left, right) => left >= right, true),
+};
+
+function arithmetic(operation: (left: number, right: number) => number): BinaryOperation {
+  return (left, right) =>
+    typeof left === "number" && typeof right === "number" ? operation(left, right) : undefined;
 }
+
+/** Arithmetic by operator; anything but two numbers gives Undefined. */
+export const ARITHMETIC: Readonly<Record<ArithmeticOperator, BinaryOperation>> = {
+  "+": arithmetic((left, right) => left + right),
+  "-": arithmetic((left, right) => left - right),
+  "*": arithmetic((left, right) => left * right),
+  "/": arithmetic((left, right) => left / right),
+  "%": arithmetic((left, right) => left % right),
+};
 
 /** `||`: string concatenation; anything but two strings gives Undefined. */
 export function concatValues(left: Value, right: Value): Value {
