@@ -86,6 +86,11 @@ export function parseJsonBody(body: Uint8Array, encoding: string | undefined): u
  * Follows `path` from `root`. A missing step, an index into a non-array or a key into a
  * non-object gives Undefined; so does landing on an object or array, as in IoT Edge's
  * `BodyQuery` (queries work on primitive values only). JSON `null` stays `null`.
+ *
+ * Keys match case-sensitively, as Json.NET's `SelectTokens` does. A missing path is Undefined,
+ * as the IoT Hub docs describe (`is_defined($body.x)` tests presence); IoT Edge's provider
+ * returns null there, which only differs for `$body.missing = null`. Strings that look like
+ * dates stay strings (Json.NET would make them dates, which IoT Edge cannot compare anyway).
  */
 export function lookupPath(root: unknown, path: readonly PathSegment[]): Value {
   const found = walk(root, path);

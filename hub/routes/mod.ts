@@ -23,7 +23,7 @@
  *
  * @example
  * ```ts
- * import { compileRoutes } from "./hub/routes/mod.ts";
+ * import { compileRoutes } from "./mod.ts";
  *
  * const table = compileRoutes({
  *   hot: "FROM /messages/modules/sensor/outputs/temp WHERE $body.machine.temperature > 25 " +

@@ -29,6 +29,9 @@ export interface CheckedRoute {
   readonly functions: ReadonlyMap<Expr, BuiltinFunction>;
 }
 
+// IoT Edge's TwinChangeJsonPathValidator prefixes. IoT Edge offers twin_change_includes only
+// to twin change sources behind a compiler flag; ledge offers it to routes FROM
+// /twinChangeNotifications, where it tells whether the patch contains the path.
 const TWIN_PATH_PREFIXES = ["properties.reported.", "properties.desired.", "tags."];
 
 /** Options of {@link checkRoute}. */

@@ -44,8 +44,8 @@ export interface CompiledRoute {
   /** {@link endpointKey} of {@link endpoint}. */
   readonly endpointKey: string;
   /**
-   * Whether the condition holds (sources are not considered). Pass a shared
-   * {@link MessageContext} to evaluate several routes while parsing the body once.
+   * Whether the condition holds (sources are not considered). Pass a {@link MessageContext}
+   * built for the same message to evaluate several routes while parsing the body once.
    */
   readonly condition: RouteCondition;
   /** Whether the route accepts messages from `source` (e.g. `messageSource(message)`). */
@@ -64,7 +64,12 @@ export interface CompiledRoute {
  *   "FROM /messages/modules/sensor/outputs/temp WHERE $body.machine.temperature > 25 " +
  *     'INTO BrokeredEndpoint("/modules/filter/inputs/in1")',
  * );
- * route.condition(message); // true when the machine is hotter than 25
+ * const message = {
+ *   body: new TextEncoder().encode('{"machine":{"temperature":30}}'),
+ *   appProperties: {},
+ *   systemProperties: { contentType: "application/json", contentEncoding: "utf-8" },
+ * };
+ * route.condition(message); // true: the machine is hotter than 25
  * ```
  */
 export function compileRoute(text: string): CompiledRoute {

@@ -1,7 +1,13 @@
 /**
  * The built-in functions of route conditions (IoT Edge's `ConditionVisitor` list), with their
  * static signatures and run-time behaviour. Any argument of the wrong run-time type, and any
- * Undefined argument, gives Undefined, except in the `is_*` type tests.
+ * Undefined argument, gives Undefined, except in the `is_*` type tests, which answer false
+ * for Undefined (the docs are silent; IoT Edge's `is_null` answers Undefined there and, for
+ * body values, has its test inverted, which ledge does not copy).
+ *
+ * IoT Hub's `is_array`, `is_object` and `is_primitive` are not IoT Edge built-ins and are
+ * rejected as unknown functions. `twin_change_includes` is parsed by the route parser, as its
+ * argument is a path, not an expression.
  *
  * @module
  */

@@ -40,6 +40,19 @@ export const END_OF_ROUTE = "end of route";
  * A route string that does not compile: a syntax error, an unknown function, a wrong argument
  * count, operands IoT Edge would reject, or an unknown source or sink. Always carries the
  * 1-based line and column of the offending token.
+ *
+ * @example
+ * ```ts
+ * import { compileRoute, RouteSyntaxError } from "./mod.ts";
+ *
+ * try {
+ *   compileRoute("FROM /messages/* WHERE a = 'b' INT $upstream");
+ * } catch (error) {
+ *   if (!(error instanceof RouteSyntaxError)) throw error;
+ *   error.message; // Cannot parse route: expected INTO at line 1, column 32, found "INT"
+ *   [error.line, error.column]; // [1, 32]
+ * }
+ * ```
  */
 export class RouteSyntaxError extends Error {
   override name = "RouteSyntaxError";

@@ -81,7 +81,12 @@ export interface RouteTable {
  *   toFilter: 'FROM /messages/modules/sensor/* INTO BrokeredEndpoint("/modules/filter/inputs/in1")',
  *   toCloud: { route: "FROM /messages/* INTO $upstream", priority: 0, timeToLiveSecs: 86400 },
  * });
- * const endpoints = table.match(message); // [{ endpointKey: "$upstream", priority: 0, … }, …]
+ * const endpoints = table.match({
+ *   body: new Uint8Array(),
+ *   appProperties: {},
+ *   systemProperties: { connectionModuleId: "sensor", outputName: "temp" },
+ * });
+ * // [{ endpointKey: "/modules/filter/inputs/in1", … }, { endpointKey: "$upstream", priority: 0, … }]
  * ```
  */
 export function compileRoutes(
