@@ -1,5 +1,6 @@
 /** The benchmarks `deno task bench` runs, in order. Each is one module of bench/. */
 import type { BenchOptions, Figure } from "./_figure.ts";
+import { benchRoutes } from "./routes.ts";
 
 /** One benchmark group. */
 export interface Bench {
@@ -8,4 +9,6 @@ export interface Bench {
 }
 
 /** Every benchmark; a new one is a file in bench/ and one line here. */
-export const BENCHES: readonly Bench[] = [];
+export const BENCHES: readonly Bench[] = [
+  { group: "routes", run: benchRoutes },
+];
