@@ -87,6 +87,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   let engineRetryMs = 1000;
   const operations: { run: () => Promise<void>; cancel: (reason: Error) => void }[] = [];
   const startedAt = now();
+  /** Modules whose identity and sockets this run of ledge has already asked for. */
+  const provisioned = new Set<string>();
 
   const life = new AbortController();
   let round = new AbortController();
@@ -148,6 +150,22 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
   }
 
+  /**
+   * Instances that outlived a ledge restart need their sockets served again: ask the security
+   * manager (idempotent) once per run for each desired module that already has an instance.
+   */
+  async function ensureProvisioned(current: ModuleInstance[]) {
+    const names = new Set(desired?.modules.map((m) => m.name));
+    for (const instance of current) {
+      if (!names.has(instance.name) || provisioned.has(instance.name)) continue;
+      provisioned.add(instance.name);
+      await options.provisioner.provisionModule(instance.name).catch((error) => {
+        provisioned.delete(instance.name);
+        logger.warn(`cannot provision ${instance.name}`, { error });
+      });
+    }
+  }
+
   function plan(current: ModuleInstance[], engineUsable: boolean): Step[] {
     if (!desired) return [];
     const runnable = desired.modules.filter((m) => m.type === "process" || engineUsable);
@@ -193,6 +211,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       if (life.signal.aborted) break;
       const engineDown = options.engine !== undefined && !engineUsable;
       instances = new Map(current.map((i) => [i.name, i]));
+      await ensureProvisioned(current);
       const steps = plan(current, engineUsable);
       const actions = steps.filter(isAction);
       for (const step of steps) {
