@@ -73,6 +73,24 @@ export interface Broker {
 // Room for the topic, property bag and MQTT framing on top of the message itself.
 const FRAMING_ALLOWANCE = 64 * 1024;
 
+/**
+ * aedes reads with `read()` once per 'readable' and expects the whole buffer. Under Deno a stream
+ * holding several chunks can hand back only the first, and 'readable' does not fire again until
+ * more data arrives — so a packet split over WebSocket messages stalls. Reading until `null`
+ * returns everything and re-arms 'readable'.
+ */
+function drainOnRead(connection: import("node:stream").Duplex): void {
+  const readOne = connection.read.bind(connection);
+  connection.read = (size?: number) => {
+    if (size !== undefined && size !== null) return readOne(size);
+    const chunks: Buffer[] = [];
+    let chunk: Buffer | null;
+    while ((chunk = readOne()) !== null) chunks.push(chunk);
+    if (chunks.length === 0) return null;
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  };
+}
+
 function authError(message: string, returnCode: number): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode });
 }
@@ -267,6 +285,7 @@ export async function createBroker(
     counters,
     handle(connection, info) {
       infos.set(connection, info);
+      drainOnRead(connection);
       const client = aedes.handle(connection);
       const scanner = createPacketScanner({
         maxPacketBytes: limits.maxMessageBytes + FRAMING_ALLOWANCE,

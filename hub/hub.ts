@@ -14,7 +14,7 @@ import { bagForDelivery, messageFromTelemetry, MessageTooLargeError } from "./me
 import { createMethodCalls, type MethodResult } from "./method_calls.ts";
 import { formatPropertyBag } from "./property_bag.ts";
 import { type QueuePump, startQueuePump } from "./queue_pump.ts";
-import { compileRoutes, type RoutesConfig, type RouteTable } from "./routes/route_table.ts";
+import { compileRoutes, type RoutesConfig, type RouteTable } from "./routes/mod.ts";
 import type { HubSecurity } from "./security_port.ts";
 import type { MessageStore, QueuedMessage } from "./store/message_store.ts";
 import { resolveTtlSeconds } from "./store/ttl.ts";

@@ -8,12 +8,13 @@ import https from "node:https";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { createWebSocketStream, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import type { Config } from "../runtime/config.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { Broker } from "./broker.ts";
 import { nodeHandler } from "./node_fetch.ts";
 import type { HubSecurity } from "./security_port.ts";
+import { websocketStream } from "./websocket_stream.ts";
 
 /** The path MQTT-over-WebSocket clients (the SDK's MqttWs) connect to. */
 export const WEBSOCKET_PATH = "/$iothub/websocket";
@@ -117,7 +118,7 @@ export async function startListeners(
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const stream = createWebSocketStream(ws);
+          const stream = websocketStream(ws);
           track(stream);
           stream.on("error", () => {});
           broker.handle(stream, {

@@ -55,7 +55,9 @@ export function parseInboundTopic(topic: string): InboundTopic {
     rest = parts.slice(2);
   }
   if (rest[0] !== "messages" || rest[1] !== "events") return { kind: "unknown" };
-  return { kind: "telemetry", deviceId, moduleId, bag: rest.slice(2).join("/") };
+  // The SDK ends the bag with "/" (`…/events/a=1&b=2/`); IoT Hub ignores it.
+  const bag = rest.slice(2).join("/").replace(/\/$/, "");
+  return { kind: "telemetry", deviceId, moduleId, bag };
 }
 
 /** The topic a module receives input messages on. */

@@ -21,6 +21,12 @@ Deno.test("parseInboundTopic() recognises telemetry of devices and modules", () 
     moduleId: "m",
     bag: "",
   });
+  assert.deepEqual(parseInboundTopic("devices/d/messages/events/a=1&b=x%2Fy/"), {
+    kind: "telemetry",
+    deviceId: "d",
+    moduleId: undefined,
+    bag: "a=1&b=x%2Fy",
+  });
   assert.deepEqual(parseInboundTopic("devices/d/messages/events"), {
     kind: "telemetry",
     deviceId: "d",

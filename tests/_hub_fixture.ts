@@ -1,0 +1,81 @@
+/**
+ * A real hub for tests: the security component and the hub component on a temp state dir,
+ * listening on free ports, with helpers for the env the agent gives a module.
+ */
+import { createHubComponent, type HubComponent } from "../hub/mod.ts";
+import { parseConfigText } from "../runtime/config_load.ts";
+import type { Config } from "../runtime/config.ts";
+import { createLogger, silentLogger } from "../runtime/log.ts";
+import { createSecurityComponent, type SecurityComponentWithControl } from "../security/mod.ts";
+import { freePort } from "./_services.ts";
+
+/** A running hub with its security component. */
+export interface HubFixture {
+  config: Config;
+  stateDir: string;
+  security: SecurityComponentWithControl;
+  hub: HubComponent;
+  ports: { mqtts: number; https: number; plain: number };
+  /** PEM file of the trust bundle. */
+  caFile: string;
+  /** The IOTEDGE_* env of a provisioned module, plus the port mapping for tests/sdk scripts. */
+  moduleEnv(moduleId: string): Promise<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/** Starts a hub; `toml` is appended to the generated config. */
+export async function startHubFixture(toml = ""): Promise<HubFixture> {
+  const stateDir = await Deno.makeTempDir({ prefix: "ledge-hub-" });
+  const ports = { mqtts: freePort(), https: freePort(), plain: freePort() };
+  const config = parseConfigText(
+    `[device]\nid = "edge1"\nhostname = "localhost"\niothub_hostname = "hub.example"\n` +
+      `[state]\ndir = "${stateDir}"\n[security]\nleaf_lifetime_seconds = 3600\n` +
+      `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${ports.mqtts}\n` +
+      `[hub.https]\nbind = "127.0.0.1"\nport = ${ports.https}\n` +
+      `[hub.plain]\nenabled = true\nport = ${ports.plain}\n` + toml,
+    { uid: 1000, hostname: "test", env: {} },
+  );
+  const logger = Deno.env.get("LEDGE_TEST_LOG") ? createLogger({ level: "debug" }) : silentLogger;
+  const context = { config, stateDir, logger };
+  const security = createSecurityComponent(context);
+  const signal = new AbortController().signal;
+  await security.start(signal);
+  const hub = createHubComponent(context, { security: security.manager });
+  try {
+    await hub.start(signal);
+  } catch (error) {
+    await security.stop();
+    throw error;
+  }
+  const caFile = `${stateDir}/test-ca.pem`;
+  await Deno.writeTextFile(caFile, security.manager.trustBundlePem());
+  return {
+    config,
+    stateDir,
+    security,
+    hub,
+    ports,
+    caFile,
+    async moduleEnv(moduleId) {
+      const { generationId, socketDir } = await security.manager.provisionModule(moduleId);
+      return {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        IOTEDGE_WORKLOADURI: `unix://${socketDir}/workload.sock`,
+        IOTEDGE_AUTHSCHEME: "sasToken",
+        IOTEDGE_MODULEGENERATIONID: generationId,
+        IOTEDGE_IOTHUBHOSTNAME: config.device.iothub_hostname,
+        IOTEDGE_DEVICEID: config.device.id,
+        IOTEDGE_MODULEID: moduleId,
+        IOTEDGE_GATEWAYHOSTNAME: "localhost",
+        IOTEDGE_APIVERSION: "2019-01-30",
+        LEDGE_TEST_MQTT_PORT: String(ports.mqtts),
+        LEDGE_TEST_HTTPS_PORT: String(ports.https),
+      };
+    },
+    async stop() {
+      await hub.stop();
+      await security.stop();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
