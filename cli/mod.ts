@@ -9,12 +9,18 @@ import { ConfigError } from "../runtime/config_load.ts";
 import { VERSION } from "../runtime/version.ts";
 import { MgmtError } from "./_client.ts";
 import { EXIT, ExitError, UsageError } from "./_shared.ts";
+import { checkCommand } from "./check.ts";
 import { initCommand } from "./init.ts";
 import { runCommand } from "./run.ts";
 import { versionCommand } from "./version.ts";
 
 /** Every verb, in the order `--help` lists them. A new verb is one file and one line here. */
-export const VERBS: readonly (() => Command)[] = [runCommand, initCommand, versionCommand];
+export const VERBS: readonly (() => Command)[] = [
+  runCommand,
+  initCommand,
+  checkCommand,
+  versionCommand,
+];
 
 /** What the commander program writes; tests capture it. */
 export interface CliIo {

@@ -1,0 +1,79 @@
+/**
+ * `ledge check`'s checks, like `iotedge check`: each looks at one thing, says ✔/⚠/✘ and how to
+ * fix it. They only read; none changes anything.
+ *
+ * @module
+ */
+import { currentDefaultsContext } from "../config.ts";
+import { ConfigError, loadConfig } from "../config_load.ts";
+import { type Check, type CheckContext, type CheckResult, runChecks } from "./check.ts";
+import { clockCheck, diskCheck, dnsCheck, portsCheck, stateDirCheck } from "./host_checks.ts";
+import { certificatesCheck, daemonCheck, engineCheck, upstreamCheck } from "./service_checks.ts";
+
+export type { Check, CheckContext, CheckResult, CheckStatus } from "./check.ts";
+export { runChecks } from "./check.ts";
+
+/** Every check after the config's, in the order they print. */
+export const CHECKS: readonly Check[] = [
+  daemonCheck,
+  stateDirCheck,
+  clockCheck,
+  certificatesCheck,
+  engineCheck,
+  dnsCheck,
+  portsCheck,
+  diskCheck,
+  upstreamCheck,
+];
+
+async function daemonAnswers(stateDir: string): Promise<boolean> {
+  const client = Deno.createHttpClient({
+    proxy: { transport: "unix", path: `${stateDir}/mgmt.sock` },
+  });
+  try {
+    const response = await fetch("http://ledge/v1/health", {
+      client,
+      signal: AbortSignal.timeout(2000),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
+/** Loads the config (its own check) and runs every check. */
+export async function checkAll(
+  options: { configPath?: string | undefined; now?: Date } = {},
+): Promise<CheckResult[]> {
+  const defaults = currentDefaultsContext();
+  const configResult: CheckResult = {
+    id: "config",
+    title: "configuration",
+    status: "ok",
+    message: "",
+  };
+  let config;
+  try {
+    const loaded = await loadConfig({ path: options.configPath, context: defaults });
+    config = loaded.config;
+    configResult.message = loaded.path
+      ? `${loaded.path} is valid`
+      : "no file: the embedded defaults";
+  } catch (error) {
+    configResult.status = "error";
+    configResult.message = error instanceof ConfigError
+      ? error.issues.join("; ")
+      : (error as Error).message;
+    configResult.fix = "fix the keys named; `ledge init --stdout` shows every key with its default";
+  }
+  const context: CheckContext = {
+    config,
+    daemonRunning: config ? await daemonAnswers(config.state.dir) : false,
+    env: defaults.env,
+    now: options.now ?? new Date(),
+  };
+  return [configResult, ...await runChecks(CHECKS, context)];
+}
