@@ -92,7 +92,7 @@ function reportModule(module: DesiredModule, input: ReportedInput): ReportedModu
     statusDescription: status.description,
     exitCode: instance?.exitCode ?? 0,
     lastStartTimeUtc: utc(instance?.startedAt),
-    lastExitTimeUtc: utc(instance?.state === "running" ? undefined : instance?.finishedAt),
+    lastExitTimeUtc: utc(instance?.finishedAt),
     restartCount: stats?.restartCount ?? 0,
     lastRestartTimeUtc: utc(stats?.lastRestartTime),
   };

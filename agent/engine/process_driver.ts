@@ -121,7 +121,6 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
       ...entry.instance,
       state: "running",
       startedAt: Date.now(),
-      finishedAt: undefined,
       exitCode: 0,
       error: "",
     };
