@@ -159,6 +159,16 @@ export const UpstreamConfig = table({
   shared_access_key: z.string({ error: "expected a base64 string" }),
   cert_file: path,
   key_file: path,
+  /** Telemetry publishes awaiting the parent's PUBACK at once (the forwarding window). */
+  max_inflight: intRange(1, 65535),
+  /** Cap of the reconnect back-off (base 1 s, doubling, with jitter). */
+  reconnect_max_seconds: intRange(1, 3600),
+  /** A module's own connection to the parent closes after this long without traffic. */
+  idle_timeout_seconds: intRange(1, 86400),
+  /** Largest message the parent accepts (IoT Hub: 262144); larger ones are dead-lettered. */
+  max_message_bytes: intRange(1024, 16 * 1024 * 1024),
+  /** Lifetime of the SAS tokens sent to the parent; connections renew them at 3/4. */
+  token_lifetime_seconds: intRange(60, 86400),
 });
 
 /** The whole configuration file. */
@@ -265,6 +275,11 @@ export function defaultConfig(context: DefaultsContext): Config {
       shared_access_key: "",
       cert_file: "",
       key_file: "",
+      max_inflight: 100,
+      reconnect_max_seconds: 60,
+      idle_timeout_seconds: 300,
+      max_message_bytes: 262144,
+      token_lifetime_seconds: 3600,
     },
   };
 }

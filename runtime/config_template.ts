@@ -87,6 +87,13 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "upstream.shared_access_key": "This device's SAS key on the parent (base64); or use cert_file.",
   "upstream.cert_file": "X.509 client certificate (PEM) of this device on the parent.",
   "upstream.key_file": "Its private key (PEM).",
+  "upstream.max_inflight": "Messages forwarded at once, each awaiting the parent's PUBACK.",
+  "upstream.reconnect_max_seconds": "Reconnect back-off cap (from 1 s, doubling, with jitter).",
+  "upstream.idle_timeout_seconds":
+    "A module's own connection to the parent closes when idle this long.",
+  "upstream.max_message_bytes":
+    "Largest message the parent accepts (IoT Hub: 262144); larger ones are dead-lettered.",
+  "upstream.token_lifetime_seconds": "Lifetime of SAS tokens sent upstream; renewed at 3/4.",
 };
 
 function comment(path: string): string {
