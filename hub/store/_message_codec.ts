@@ -1,0 +1,77 @@
+/**
+ * Checking a message before it is stored and turning its property bags into the one text column
+ * the store keeps them in. Private to hub/store.
+ */
+import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
+
+const encoder = new TextEncoder();
+
+function checkBag(
+  bag: unknown,
+  field: string,
+  allowUndefined: boolean,
+): Record<string, string> {
+  if (typeof bag !== "object" || bag === null || Array.isArray(bag)) {
+    throw new TypeError(`Cannot enqueue: ${field} must be an object of strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(bag)) {
+    if (typeof value === "string") out[key] = value;
+    else if (value === undefined && allowUndefined) continue;
+    else {
+      throw new TypeError(
+        `Cannot enqueue: ${field}.${key} must be a string, got ${
+          value === null ? "null" : typeof value
+        }`,
+      );
+    }
+  }
+  return out;
+}
+
+/** A validated message, its properties encoded, and the bytes it counts against a queue bound. */
+export interface EncodedMessage {
+  body: Uint8Array;
+  properties: string;
+  sizeBytes: number;
+}
+
+/**
+ * Validates `message` and encodes its property bags. Undefined system properties (the router's
+ * `Message` allows them) are dropped. Throws TypeError naming the bad field.
+ */
+export function encodeMessage(message: IncomingMessage): EncodedMessage {
+  if (typeof message !== "object" || message === null) {
+    throw new TypeError("Cannot enqueue: message must be an object");
+  }
+  if (!(message.body instanceof Uint8Array)) {
+    throw new TypeError("Cannot enqueue: body must be a Uint8Array");
+  }
+  const app = checkBag(message.appProperties, "appProperties", false);
+  const system = checkBag(message.systemProperties, "systemProperties", true);
+  const properties = JSON.stringify([app, system]);
+  return {
+    body: message.body,
+    properties,
+    sizeBytes: message.body.byteLength + encoder.encode(properties).byteLength,
+  };
+}
+
+function isStringBag(value: unknown): value is Record<string, string> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === "string");
+}
+
+/** Rebuilds a stored message from its columns; throws Error when the row is damaged. */
+export function decodeMessage(properties: string, body: Uint8Array, seq: number): StoredMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(properties);
+  } catch (error) {
+    throw new Error(`Cannot read message ${seq}: properties are not JSON`, { cause: error });
+  }
+  if (!Array.isArray(parsed) || !isStringBag(parsed[0]) || !isStringBag(parsed[1])) {
+    throw new Error(`Cannot read message ${seq}: properties are not two string maps`);
+  }
+  return { body, appProperties: parsed[0], systemProperties: parsed[1] };
+}
