@@ -137,7 +137,10 @@ export async function validateJwtSvid(
   options: { signers: JwtSigners; audience: string; now: Date },
 ): Promise<ValidatedJwtSvid> {
   if (options.audience === "") throw new TypeError("Cannot validate a JWT-SVID: audience is empty");
-  const keys = createLocalJWKSet(jwtBundle(options.signers));
+  // jose only picks keys whose `use` is absent or "sig"; SPIFFE's is "jwt-svid".
+  const keys = createLocalJWKSet({
+    keys: jwtBundle(options.signers).keys.map(({ use: _use, ...key }) => key),
+  });
   const { payload } = await jwtVerify(token, keys, {
     algorithms: ["ES256"],
     audience: options.audience,

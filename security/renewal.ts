@@ -10,13 +10,16 @@ export const RENEWAL_JITTER = 0.1;
 
 /**
  * The time a certificate valid from `notBefore` to `notAfter` should renew: between 60 % and
- * 70 % of its lifetime. `random` returns [0, 1).
+ * 70 % of its lifetime. `random` returns [0, 1); `backdateMs` is how far notBefore was set
+ * before the issue time.
  */
 export function renewalTime(
   validity: { notBefore: Date; notAfter: Date },
   random: () => number = Math.random,
+  backdateMs = 0,
 ): Date {
-  const start = validity.notBefore.getTime();
+  // Certificates are back-dated for clock skew; the lifetime counts from when they were issued.
+  const start = Math.min(validity.notBefore.getTime() + backdateMs, validity.notAfter.getTime());
   const lifetime = Math.max(0, validity.notAfter.getTime() - start);
   const fraction = RENEWAL_FRACTION + RENEWAL_JITTER * Math.min(Math.max(random(), 0), 1);
   return new Date(start + Math.floor(lifetime * fraction));

@@ -19,3 +19,8 @@ Deno.test("timerDelay() never exceeds what setTimeout can wait", () => {
   assert.equal(timerDelay(new Date(400 * day), new Date(0)), MAX_TIMER_MS);
   assert.equal(timerDelay(new Date(5000), new Date(1000)), 4000);
 });
+
+Deno.test("renewalTime() counts the lifetime from the issue time of a back-dated certificate", () => {
+  const issued = { notBefore: new Date(0), notAfter: new Date(120_000) }; // back-dated 60 s
+  assert.equal(renewalTime(issued, () => 0, 60_000).getTime(), 60_000 + 36_000);
+});

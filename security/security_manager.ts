@@ -16,6 +16,7 @@ import {
   renewEdgeCa,
   trustBundleCertificates,
 } from "./certificate_authority.ts";
+import { BACKDATE_SECONDS } from "./certificate_builder.ts";
 import { checkClientCertificate } from "./client_certificate.ts";
 import {
   generateGenerationId,
@@ -212,7 +213,7 @@ export function createSecurityManager(
   function renewalOf(cert: x509.X509Certificate): Date {
     const id = `${cert.issuer}|${cert.serialNumber}`;
     let at = renewAt.get(id);
-    if (!at) renewAt.set(id, at = renewalTime(cert, random));
+    if (!at) renewAt.set(id, at = renewalTime(cert, random, BACKDATE_SECONDS * 1000));
     return at;
   }
 

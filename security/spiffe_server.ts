@@ -72,12 +72,12 @@ export async function serveSpiffeApi(
     current: () => unknown | { error: grpc.ServiceError | Partial<grpc.StatusObject> },
     subscribe: (listener: () => void) => () => void,
   ) {
-    if (headerMissing(call)) return call.destroy(MISSING_HEADER as grpc.ServiceError);
+    if (headerMissing(call)) return void call.emit("error", MISSING_HEADER);
     streams.add(call);
     const send = () => {
       const message = current() as { error?: Partial<grpc.StatusObject> };
       if (message && typeof message === "object" && "error" in message && message.error) {
-        call.destroy(message.error as grpc.ServiceError);
+        call.emit("error", message.error);
         return;
       }
       call.write(message);
