@@ -11,7 +11,10 @@ import { MgmtError } from "./_client.ts";
 import { EXIT, ExitError, UsageError } from "./_shared.ts";
 import { checkCommand } from "./check.ts";
 import { initCommand } from "./init.ts";
+import { invokeCommand } from "./invoke.ts";
 import { runCommand } from "./run.ts";
+import { sendCommand } from "./send.ts";
+import { twinCommand } from "./twin.ts";
 import { versionCommand } from "./version.ts";
 
 /** Every verb, in the order `--help` lists them. A new verb is one file and one line here. */
@@ -19,6 +22,9 @@ export const VERBS: readonly (() => Command)[] = [
   runCommand,
   initCommand,
   checkCommand,
+  twinCommand,
+  invokeCommand,
+  sendCommand,
   versionCommand,
 ];
 
