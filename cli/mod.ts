@@ -10,8 +10,12 @@ import { VERSION } from "../runtime/version.ts";
 import { MgmtError } from "./_client.ts";
 import { EXIT, ExitError, UsageError } from "./_shared.ts";
 import { checkCommand } from "./check.ts";
+import { deployCommand } from "./deploy.ts";
 import { initCommand } from "./init.ts";
 import { invokeCommand } from "./invoke.ts";
+import { listCommand } from "./list.ts";
+import { logsCommand } from "./logs.ts";
+import { restartCommand } from "./restart.ts";
 import { runCommand } from "./run.ts";
 import { sendCommand } from "./send.ts";
 import { twinCommand } from "./twin.ts";
@@ -21,6 +25,10 @@ import { versionCommand } from "./version.ts";
 export const VERBS: readonly (() => Command)[] = [
   runCommand,
   initCommand,
+  deployCommand,
+  listCommand,
+  logsCommand,
+  restartCommand,
   checkCommand,
   twinCommand,
   invokeCommand,

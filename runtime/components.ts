@@ -3,6 +3,7 @@
  * security first (identities and certificates), then the hub (needs certificates), then the
  * agent (needs identities for the modules it runs, and the hub for their routes).
  */
+import { createAgentComponent } from "../agent/mod.ts";
 import { createHubComponent } from "../hub/mod.ts";
 import { createSecurityComponent } from "../security/mod.ts";
 import type { Component, RuntimeContext } from "./component.ts";
@@ -11,5 +12,6 @@ import type { Component, RuntimeContext } from "./component.ts";
 export function buildComponents(context: RuntimeContext): Component[] {
   const security = createSecurityComponent(context);
   const hub = createHubComponent(context, { security: security.manager });
-  return [security, hub];
+  const agent = createAgentComponent(context, { provisioner: security.manager });
+  return [security, hub, agent];
 }
