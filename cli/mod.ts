@@ -9,8 +9,10 @@ import { ConfigError } from "../runtime/config_load.ts";
 import { VERSION } from "../runtime/version.ts";
 import { MgmtError } from "./_client.ts";
 import { EXIT, ExitError, UsageError } from "./_shared.ts";
+import { certCommand } from "./cert.ts";
 import { checkCommand } from "./check.ts";
 import { deployCommand } from "./deploy.ts";
+import { identityCommand } from "./identity.ts";
 import { initCommand } from "./init.ts";
 import { invokeCommand } from "./invoke.ts";
 import { listCommand } from "./list.ts";
@@ -30,6 +32,8 @@ export const VERBS: readonly (() => Command)[] = [
   logsCommand,
   restartCommand,
   checkCommand,
+  identityCommand,
+  certCommand,
   twinCommand,
   invokeCommand,
   sendCommand,
