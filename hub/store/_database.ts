@@ -80,20 +80,31 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
     throw new Error(`Cannot open message store ${path}: ${describe(error)}`, { cause: error });
   }
   try {
-    // auto_vacuum only takes effect before the first table exists; it lets a purge give pages
-    // back to the file system with incremental_vacuum instead of a full VACUUM.
-    db.exec("PRAGMA auto_vacuum = INCREMENTAL");
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec(`PRAGMA synchronous = ${options.synchronous}`);
-    // After a checkpoint the WAL is truncated back to this size instead of staying at its peak.
-    db.exec("PRAGMA journal_size_limit = 16777216");
-    db.exec("PRAGMA busy_timeout = 5000");
+    // Everything is checked read-only before the first write, so a file that is not ours, or is
+    // damaged, is left byte for byte as it was.
     const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
     if (version > SCHEMA_VERSION) {
       throw new Error(
         `schema version ${version} is newer than this ledge supports (${SCHEMA_VERSION})`,
       );
     }
+    const tables = Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()?.n);
+    if (version === 0 && tables > 0) {
+      throw new Error("it is a SQLite database but not a message store");
+    }
+    if (version > 0) {
+      // Reads every page, so a damaged file fails here, at open, rather than on some later take.
+      const check = db.prepare("PRAGMA quick_check(1)").get()?.quick_check;
+      if (check !== "ok") throw new Error(`integrity check failed: ${String(check)}`);
+    }
+    // auto_vacuum only takes effect before the first table exists; it lets a purge give pages
+    // back to the file system with incremental_vacuum instead of a full VACUUM.
+    if (version === 0) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    // After a checkpoint the WAL is truncated back to this size instead of staying at its peak.
+    db.exec("PRAGMA journal_size_limit = 16777216");
+    db.exec("PRAGMA busy_timeout = 5000");
     db.exec("BEGIN IMMEDIATE");
     db.exec(SCHEMA);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
@@ -103,10 +114,6 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
       const pages = Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize));
       db.exec(`PRAGMA max_page_count = ${pages}`);
     }
-    // Reads every page of the queue index and the schema, so a damaged file fails here, at
-    // open, rather than on the first take.
-    const check = db.prepare("PRAGMA quick_check(1)").get()?.quick_check;
-    if (check !== "ok") throw new Error(`integrity check failed: ${String(check)}`);
     // The file (when new) and the WAL (created anew on every open) are directory entries; an
     // fsync of the WAL alone does not make its name durable.
     syncDirectory(path);

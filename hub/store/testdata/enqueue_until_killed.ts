@@ -1,0 +1,31 @@
+/**
+ * Crash-test child: enqueues numbered messages to two endpoints from many concurrent producers
+ * and prints the number of each message whose enqueue resolved, one per line, until it is killed
+ * (or has sent `limit`). Usage: `deno run -A enqueue_until_killed.ts <store path> <limit>`.
+ */
+import { openMessageStore } from "../message_store.ts";
+
+const [path, limitText] = Deno.args;
+if (!path || !limitText) throw new Error("usage: enqueue_until_killed.ts <store path> <limit>");
+const limit = Number(limitText);
+const store = openMessageStore(path, { maxSizeBytes: 1024 * 1024 * 1024 });
+const encoder = new TextEncoder();
+let next = 0;
+
+async function produce(): Promise<void> {
+  while (next < limit) {
+    const n = next++;
+    const body = encoder.encode(`message ${n} `.padEnd(200 + (n % 300), "x"));
+    await store.enqueue(
+      { body, appProperties: { n: String(n) }, systemProperties: { messageId: `m${n}` } },
+      [
+        { endpoint: "upstream", priority: n % 3, ttlSeconds: -1 },
+        { endpoint: "module/filter/input1", priority: 0, ttlSeconds: -1 },
+      ],
+    );
+    Deno.stdout.writeSync(encoder.encode(`${n}\n`));
+  }
+}
+
+await Promise.all(Array.from({ length: 64 }, produce));
+await store.close();
