@@ -13,5 +13,22 @@ export function buildComponents(context: RuntimeContext): Component[] {
   const security = createSecurityComponent(context);
   const hub = createHubComponent(context, { security: security.manager });
   const agent = createAgentComponent(context, { provisioner: security.manager });
+  // Each accepted deployment gives the hub its routes and the modules' desired twins; the
+  // agent's reported state is the `$edgeAgent` twin's reported side.
+  agent.agent.onDeploymentAccepted((deployment) => {
+    try {
+      hub.hub.applyDesired({
+        edgeHub: deployment.edgeHub ?? { schemaVersion: "1.0", routes: {} },
+        moduleTwins: deployment.moduleTwins,
+      });
+    } catch (error) {
+      context.logger.error("the hub cannot take the deployment's routes", { error });
+    }
+  });
+  agent.agent.onReportedChange((reported) => {
+    try {
+      hub.hub.setEdgeAgentReported(reported as unknown as Record<string, unknown>);
+    } catch { /* the hub is not started yet; the agent reports again on change */ }
+  });
   return [security, hub, agent];
 }
