@@ -3,6 +3,7 @@
  * are printed once, by `add-device`, inside the leaf device's connection string.
  */
 import { Command, Option } from "commander";
+import { MgmtError } from "./_client.ts";
 import { out, printJson, printTable, UsageError, withDaemon } from "./_shared.ts";
 
 interface PublicIdentity {
@@ -32,6 +33,17 @@ export function identityPath(id: string): string {
     : `/v1/identities/${device}/modules/${module}`;
 }
 
+/** Adds the daemon's per-field reasons (`detail`) to a 400's one-line message. */
+function withFieldReasons(error: unknown): never {
+  if (error instanceof MgmtError && Array.isArray(error.detail) && error.detail.length > 0) {
+    const reasons = error.detail.map((d: { path?: string; message?: string }) =>
+      `${d.path || "body"}: ${d.message}`
+    );
+    throw new MgmtError(`${error.message}: ${reasons.join("; ")}`, error.status, error.detail);
+  }
+  throw error;
+}
+
 function addDeviceCommand(): Command {
   return new Command("add-device")
     .description("register a leaf device; prints its connection string (or certificate paths)")
@@ -47,7 +59,7 @@ function addDeviceCommand(): Command {
           connectionString?: string;
           certificateFile?: string;
           keyFile?: string;
-        }>("POST", "/v1/identities", { deviceId: id, auth: options.auth }));
+        }>("POST", "/v1/identities", { deviceId: id, auth: options.auth }).catch(withFieldReasons));
       if (options.json) return printJson(added);
       if (added.connectionString) return out(added.connectionString);
       out(`certificate: ${added.certificateFile}`);
