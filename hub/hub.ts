@@ -16,8 +16,8 @@ import { formatPropertyBag } from "./property_bag.ts";
 import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "./routes/mod.ts";
 import type { HubSecurity } from "./security_port.ts";
-import type { MessageStore, QueuedMessage } from "./store/message_store.ts";
-import { resolveTtlSeconds } from "./store/ttl.ts";
+import type { MessageStore, QueuedMessage } from "./store/mod.ts";
+import { resolveTtlSeconds } from "./store/mod.ts";
 import {
   c2dTopic,
   desiredPatchTopic,

@@ -25,7 +25,7 @@ import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
 import { createHubMgmtApi } from "./mgmt_api.ts";
 import type { HubSecurity } from "./security_port.ts";
-import { openMessageStore } from "./store/message_store.ts";
+import { openMessageStore } from "./store/mod.ts";
 import { openTwinStore, type TwinStore } from "./twin_store.ts";
 
 export type { EdgeHubDesired, Hub, HubStats, MethodRequest } from "./hub.ts";
