@@ -131,13 +131,13 @@ export function planSteps(
     }
 
     if (!instance || instance.configHash !== module.configHash) {
-      if (status === "running" && blocked !== undefined) {
-        report("unknown", waitingText);
-        return true;
-      }
       if (failure && now < backoffUntil(failure.at)) {
         waitOut(backoffUntil(failure.at), failure.message);
         return false;
+      }
+      if (status === "running" && blocked !== undefined) {
+        report("unknown", waitingText);
+        return true;
       }
       if (module.type === "docker" && module.imagePullPolicy === "on-create") {
         out.push({ kind: "pull", name, module });
