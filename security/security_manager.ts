@@ -4,7 +4,6 @@
  * {@linkcode SecurityManager}; the management API through the extra methods of
  * {@linkcode SecurityManagerControl}.
  */
-import { Buffer } from "node:buffer";
 import type { RuntimeContext } from "../runtime/component.ts";
 import { createListeners } from "./_listeners.ts";
 import {
@@ -17,6 +16,7 @@ import {
   trustBundleCertificates,
 } from "./certificate_authority.ts";
 import { BACKDATE_SECONDS } from "./certificate_builder.ts";
+import { describeCertificates } from "./certificate_listing.ts";
 import { checkClientCertificate } from "./client_certificate.ts";
 import {
   generateGenerationId,
@@ -25,105 +25,39 @@ import {
   identityName,
   newSasAuth,
 } from "./identity.ts";
-import { type IdentityRegistry, openIdentityRegistry } from "./identity_registry.ts";
-import type { MutableIdentityRegistry } from "./identity_registry.ts";
+import {
+  type IdentityRegistry,
+  type MutableIdentityRegistry,
+  openIdentityRegistry,
+} from "./identity_registry.ts";
 import {
   dropPreviousJwtSigner,
-  jwtBundle,
   type JwtSigners,
   loadOrCreateJwtSigners,
   rotateJwtSigner,
-  signJwtSvid,
-  validateJwtSvid,
 } from "./jwt_svid.ts";
-import { type ModuleSockets, serveModuleSockets } from "./module_sockets.ts";
-import { renewalTime, timerDelay } from "./renewal.ts";
-import { checkSasToken } from "./sas_token.ts";
 import {
   type IssuedLeaf,
   issueModuleLeaf,
   loadServerCertificate,
   saveServerCertificate,
 } from "./leaf_store.ts";
-import { workloadSpiffeId } from "./spiffe_id.ts";
-import type { SpiffeSource } from "./spiffe_server.ts";
-import type { WorkloadBackend } from "./workload_api.ts";
-import { x509 } from "./_x509.ts";
+import {
+  concatBytes,
+  createSpiffeSource,
+  createWorkloadBackend,
+  issueSvid,
+  type ModuleApiContext,
+  type ModuleRuntime,
+  spiffeIdOf as spiffeIdIn,
+} from "./module_apis.ts";
+import { serveModuleSockets } from "./module_sockets.ts";
+import { renewalTime, timerDelay } from "./renewal.ts";
+import { checkSasToken } from "./sas_token.ts";
+import type { SecurityManagerControl } from "./security_manager_api.ts";
+import type { x509 } from "./_x509.ts";
 
-/** The verdict of an authentication check. */
-export type AuthVerdict = { ok: true; identity: Identity } | { ok: false; reason: string };
-
-/** What `provisionModule` returns. */
-export interface ModuleProvision {
-  generationId: string;
-  /**
-   * Host directory `<state>/mnt/<moduleId>/` holding `workload.sock` (IoT Edge workload API)
-   * and `spiffe.sock` (SPIFFE Workload API). The agent bind-mounts this directory at
-   * `/var/run/iotedge` in the module's container; a directory (not the socket files) is mounted so
-   * that a ledge restart, which re-creates the sockets, does not break running containers.
-   */
-  socketDir: string;
-}
-
-/** What the hub and the agent use. */
-export interface SecurityManager {
-  /** Idempotent: creates the module identity if missing and (while started) serves its sockets. */
-  provisionModule(moduleId: string): Promise<ModuleProvision>;
-  /** Deletes the module identity, closes its servers, removes its socket dir. */
-  removeModule(moduleId: string): Promise<void>;
-  /** The identity registry (devices, modules, leaf devices). O(1) lookup. */
-  readonly registry: IdentityRegistry;
-  /** Checks a SAS token presented by a client claiming `deviceId[/moduleId]`. */
-  verifySasToken(token: string, claimed: { deviceId: string; moduleId?: string }): AuthVerdict;
-  /** Checks a TLS client certificate chain (DER, leaf first) presented for an identity. */
-  verifyClientCertificate(
-    chain: readonly Uint8Array[],
-    claimed: { deviceId: string; moduleId?: string },
-  ): AuthVerdict;
-  /** The hub's TLS server credentials. */
-  serverTls(): { certPem: string; keyPem: string; chainPem: string };
-  /** Called after the server certificate renews; returns the unsubscribe function. */
-  onServerTlsChange(listener: () => void): () => void;
-  /** PEM trust bundle (roots and, during CA overlap, old and new). */
-  trustBundlePem(): string;
-}
-
-/** One certificate as `ledge cert list` shows it. */
-export interface CertificateInfo {
-  kind: "root-ca" | "edge-ca" | "previous-edge-ca" | "previous-root-ca" | "server" | "module";
-  name: string;
-  subject: string;
-  sans: string[];
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-  daysLeft: number;
-  renewAt: string | undefined;
-}
-
-/** A leaf device added by the operator. */
-export interface AddedDevice {
-  identity: Identity;
-  certificateFile?: string;
-  keyFile?: string;
-}
-
-/** The manager with its lifecycle and the operator's actions. */
-export interface SecurityManagerControl extends SecurityManager {
-  start(signal: AbortSignal): Promise<void>;
-  stop(): Promise<void>;
-  addDevice(deviceId: string, auth: "sas" | "x509"): Promise<AddedDevice>;
-  removeDevice(deviceId: string): Promise<boolean>;
-  certificates(): CertificateInfo[];
-  /** Renews every leaf now; with `ca`, the edge CA first. */
-  renew(options: { ca: boolean }): Promise<void>;
-  /** Subscribes to one module's SVID rotations. */
-  onModuleSvidChange(moduleId: string, listener: () => void): () => void;
-  /** The trust domain SPIFFE IDs live in. */
-  readonly trustDomain: string;
-  /** Set when the clock looked wrong at start (before the CA's notBefore). */
-  readonly clockWarning: string | undefined;
-}
+export type * from "./security_manager_api.ts";
 
 /** Test seams: the clock and the jitter. */
 export interface SecurityManagerOptions {
@@ -133,19 +67,8 @@ export interface SecurityManagerOptions {
   hostname?: string;
 }
 
-interface ModuleRuntime {
-  moduleId: string;
-  svid: IssuedLeaf | { unavailable: string } | undefined;
-  sockets: ModuleSockets | undefined;
-  svidListeners: ReturnType<typeof createListeners<void>>;
-}
-
 function key(moduleId: string): string {
   return moduleId.toLowerCase();
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts.map((part) => Buffer.from(part))));
 }
 
 /** Creates the manager for `context`; {@linkcode SecurityManagerControl.start} loads the PKI. */
@@ -218,39 +141,25 @@ export function createSecurityManager(
   }
 
   function spiffeIdOf(deviceId: string, moduleId?: string): string | undefined {
-    try {
-      return workloadSpiffeId(security.trust_domain, deviceId, moduleId);
-    } catch {
-      return undefined;
-    }
+    return spiffeIdIn(config, deviceId, moduleId);
   }
 
-  function bundleDer(): Uint8Array {
-    return concat(
-      trustBundleCertificates(requireStarted("build the bundle")).map((c) =>
-        new Uint8Array(c.rawData)
+  const apiContext: ModuleApiContext = {
+    config,
+    now,
+    issuer: () => requireStarted("issue a certificate").issuer,
+    identity: (moduleId) => registry?.get(config.device.id, moduleId),
+    trustBundlePem: () => manager.trustBundlePem(),
+    bundleDer: () =>
+      concatBytes(
+        trustBundleCertificates(requireStarted("build the bundle")).map((cert) =>
+          new Uint8Array(cert.rawData)
+        ),
       ),
-    );
-  }
-
-  async function issueSvid(runtime: ModuleRuntime): Promise<void> {
-    const spiffeId = spiffeIdOf(config.device.id, runtime.moduleId);
-    if (!spiffeId) {
-      runtime.svid = {
-        unavailable:
-          `Cannot issue an X.509-SVID: module id "${runtime.moduleId}" has characters outside A-Z a-z 0-9 . _ -`,
-      };
-      return;
-    }
-    runtime.svid = await issueModuleLeaf(requireStarted("issue an SVID").issuer, {
-      profile: "svid",
-      commonName: runtime.moduleId.slice(0, 64),
-      spiffeId,
-      trustDomain: security.trust_domain,
-      lifetimeSeconds: security.leaf_lifetime_seconds,
-      now: now(),
-    });
-  }
+    jwt: () => jwt!,
+    bundleListeners,
+    jwtListeners,
+  };
 
   async function issueServer(): Promise<void> {
     const names = new Set([
@@ -293,100 +202,12 @@ export function createSecurityManager(
     return runtime;
   }
 
-  function workloadBackend(runtime: ModuleRuntime): WorkloadBackend {
-    const identity = () => registry?.get(config.device.id, runtime.moduleId);
-    const issue = async (
-      profile: "client" | "server",
-      extra: { commonName?: string; expiration?: Date },
-    ) => {
-      const current = requireStarted("issue a certificate");
-      const lifetime = extra.expiration
-        ? Math.min(
-          security.leaf_lifetime_seconds,
-          (extra.expiration.getTime() - now().getTime()) / 1000,
-        )
-        : security.leaf_lifetime_seconds;
-      const spiffeId = spiffeIdOf(config.device.id, runtime.moduleId);
-      const dns = profile === "server"
-        ? [
-          extra.commonName!,
-          ...(/^[A-Za-z0-9-]{1,63}$/.test(runtime.moduleId) ? [runtime.moduleId] : []),
-        ]
-        : [];
-      const leaf = await issueModuleLeaf(current.issuer, {
-        profile,
-        commonName: extra.commonName ?? runtime.moduleId.slice(0, 64),
-        dnsNames: dns.filter((name) => !/^[\d.]+$/.test(name)),
-        ipAddresses: dns.filter((name) => /^[\d.]+$/.test(name)),
-        ...(spiffeId ? { spiffeId } : {}),
-        trustDomain: security.trust_domain,
-        lifetimeSeconds: Math.max(1, Math.floor(lifetime)),
-        now: now(),
-      });
-      return {
-        certificatePem: leaf.chainPem,
-        privateKeyPem: leaf.keyPem,
-        notAfter: leaf.cert.notAfter,
-      };
-    };
-    return {
-      moduleId: runtime.moduleId,
-      identity,
-      now,
-      trustBundlePem: () => manager.trustBundlePem(),
-      issueIdentityCertificate: (o) => issue("client", o),
-      issueServerCertificate: (o) => issue("server", o),
-    };
-  }
-
-  function spiffeSource(runtime: ModuleRuntime): SpiffeSource {
-    const td = security.trust_domain;
-    return {
-      trustDomain: td,
-      x509Svid() {
-        const svid = runtime.svid;
-        if (!svid) return { unavailable: "Cannot serve an X.509-SVID: none issued yet" };
-        if ("unavailable" in svid) return svid;
-        return {
-          spiffeId: svid.spiffeId!,
-          certChainDer: concat(svid.chainDer),
-          keyDer: svid.keyDer,
-          bundleDer: bundleDer(),
-        };
-      },
-      x509Bundles: () => ({ [td]: bundleDer() }),
-      jwtBundles: () => ({ [td]: new TextEncoder().encode(JSON.stringify(jwtBundle(jwt!))) }),
-      async signJwt(audience, requested) {
-        const spiffeId = spiffeIdOf(config.device.id, runtime.moduleId);
-        if (!spiffeId) {
-          throw new RangeError(
-            `Cannot issue a JWT-SVID: module id "${runtime.moduleId}" cannot be a SPIFFE ID`,
-          );
-        }
-        if (requested && requested !== spiffeId) {
-          throw new RangeError(
-            `Cannot issue a JWT-SVID for ${requested}: this workload is ${spiffeId}`,
-          );
-        }
-        return {
-          spiffeId,
-          svid: await signJwtSvid(jwt!.current, { spiffeId, audience, now: now() }),
-        };
-      },
-      validateJwt: (token, audience) =>
-        validateJwtSvid(token, { signers: jwt!, audience, now: now() }),
-      onSvidChange: (listener) => runtime.svidListeners.add(listener),
-      onX509BundleChange: (listener) => bundleListeners.add(listener),
-      onJwtBundleChange: (listener) => jwtListeners.add(listener),
-    };
-  }
-
   async function serveModule(runtime: ModuleRuntime): Promise<void> {
     if (runtime.sockets) return;
-    if (!runtime.svid) await issueSvid(runtime);
+    if (!runtime.svid) await issueSvid(runtime, apiContext);
     runtime.sockets = await serveModuleSockets(`${mntDir}/${runtime.moduleId}`, {
-      backend: workloadBackend(runtime),
-      spiffe: spiffeSource(runtime),
+      backend: createWorkloadBackend(runtime, apiContext),
+      spiffe: createSpiffeSource(runtime, apiContext),
       logger: logger.child(runtime.moduleId),
     });
   }
@@ -436,7 +257,7 @@ export function createSecurityManager(
       const svid = runtime.svid;
       if (svid && "unavailable" in svid) continue;
       if (!svid || all || due(svid.cert)) {
-        await issueSvid(runtime);
+        await issueSvid(runtime, apiContext);
         runtime.svidListeners.emit();
       }
     }
@@ -691,36 +512,12 @@ export function createSecurityManager(
 
     certificates() {
       const state = requireStarted("list certificates");
-      const at = now().getTime();
-      const rows: [CertificateInfo["kind"], string, x509.X509Certificate, boolean][] = [];
-      rows.push(["root-ca", "root CA", state.roots[0]!, !state.own]);
-      for (const cert of state.roots.slice(1)) {
-        rows.push(["previous-root-ca", "previous root CA", cert, false]);
-      }
-      rows.push(["edge-ca", "edge CA", state.issuer.cert, !state.own]);
-      if (state.previousEdgeCa) {
-        rows.push(["previous-edge-ca", "previous edge CA", state.previousEdgeCa, false]);
-      }
-      rows.push(["server", "hub server", server!.cert, true]);
-      for (const runtime of modules.values()) {
-        if (runtime.svid && !("unavailable" in runtime.svid)) {
-          rows.push(["module", runtime.moduleId, runtime.svid.cert, true]);
-        }
-      }
-      return rows.map(([kind, name, cert, renews]) => {
-        const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-        return {
-          kind,
-          name,
-          subject: cert.subject,
-          sans: san?.names.items.map((item) => `${item.type}:${item.value}`) ?? [],
-          serial: cert.serialNumber,
-          notBefore: cert.notBefore.toISOString(),
-          notAfter: cert.notAfter.toISOString(),
-          daysLeft: Math.floor((cert.notAfter.getTime() - at) / 86400_000 * 10) / 10,
-          renewAt: renews ? renewalOf(cert).toISOString() : undefined,
-        };
-      });
+      const svids = [...modules.values()].flatMap((runtime) =>
+        runtime.svid && !("unavailable" in runtime.svid)
+          ? [{ name: runtime.moduleId, cert: runtime.svid.cert }]
+          : []
+      );
+      return describeCertificates(state, { server: server!.cert, svids, now: now(), renewalOf });
     },
 
     renew(options) {

@@ -1,0 +1,176 @@
+/**
+ * What a module's two sockets serve, bound to that module: the IoT Edge workload backend
+ * (signing with its keys, its certificates) and the SPIFFE source (its SVID, the bundles).
+ */
+import { Buffer } from "node:buffer";
+import type { Config } from "../runtime/config.ts";
+import type { Listeners } from "./_listeners.ts";
+import type { CertificateIssuer } from "./certificate_builder.ts";
+import type { Identity } from "./identity.ts";
+import { jwtBundle, type JwtSigners, signJwtSvid, validateJwtSvid } from "./jwt_svid.ts";
+import { type IssuedLeaf, issueModuleLeaf } from "./leaf_store.ts";
+import type { ModuleSockets } from "./module_sockets.ts";
+import { workloadSpiffeId } from "./spiffe_id.ts";
+import type { SpiffeSource } from "./spiffe_server.ts";
+import type { WorkloadBackend } from "./workload_api.ts";
+
+/** The manager's state of one module. */
+export interface ModuleRuntime {
+  /** The module id as registered (its spelling). */
+  moduleId: string;
+  svid: IssuedLeaf | { unavailable: string } | undefined;
+  sockets: ModuleSockets | undefined;
+  svidListeners: Listeners<void>;
+}
+
+/** What the module APIs take from the manager. */
+export interface ModuleApiContext {
+  config: Config;
+  now(): Date;
+  /** The current issuing CA; throws when not started. */
+  issuer(): CertificateIssuer;
+  identity(moduleId: string): Identity | undefined;
+  trustBundlePem(): string;
+  /** DER trust bundle, concatenated. */
+  bundleDer(): Uint8Array;
+  jwt(): JwtSigners;
+  bundleListeners: Listeners<void>;
+  jwtListeners: Listeners<void>;
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts.map((part) => Buffer.from(part))));
+}
+
+/** The SPIFFE ID of `deviceId[/moduleId]` in the configured trust domain, if it can have one. */
+export function spiffeIdOf(config: Config, deviceId: string, moduleId?: string) {
+  try {
+    return workloadSpiffeId(config.security.trust_domain, deviceId, moduleId);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Issues (or re-issues) the X.509-SVID of a module; ids SPIFFE cannot hold get none. */
+export async function issueSvid(runtime: ModuleRuntime, context: ModuleApiContext) {
+  const { config } = context;
+  const spiffeId = spiffeIdOf(config, config.device.id, runtime.moduleId);
+  if (!spiffeId) {
+    runtime.svid = {
+      unavailable:
+        `Cannot issue an X.509-SVID: module id "${runtime.moduleId}" has characters outside A-Z a-z 0-9 . _ -`,
+    };
+    return;
+  }
+  runtime.svid = await issueModuleLeaf(context.issuer(), {
+    profile: "svid",
+    commonName: runtime.moduleId.slice(0, 64),
+    spiffeId,
+    trustDomain: config.security.trust_domain,
+    lifetimeSeconds: config.security.leaf_lifetime_seconds,
+    now: context.now(),
+  });
+}
+
+const IP_LITERAL = /^[\d.]+$|:/;
+
+/** The IoT Edge workload backend of one module. */
+export function createWorkloadBackend(
+  runtime: ModuleRuntime,
+  context: ModuleApiContext,
+): WorkloadBackend {
+  const { config, now } = context;
+  const security = config.security;
+  async function issue(
+    profile: "client" | "server",
+    extra: { commonName?: string; expiration?: Date },
+  ) {
+    const lifetime = extra.expiration
+      ? Math.min(
+        security.leaf_lifetime_seconds,
+        (extra.expiration.getTime() - now().getTime()) / 1000,
+      )
+      : security.leaf_lifetime_seconds;
+    const spiffeId = spiffeIdOf(config, config.device.id, runtime.moduleId);
+    // IoT Edge puts the common name and the module id in a server certificate's SANs.
+    const names = profile === "server"
+      ? [
+        extra.commonName!,
+        ...(/^[A-Za-z0-9-]{1,63}$/.test(runtime.moduleId) ? [runtime.moduleId] : []),
+      ]
+      : [];
+    const leaf = await issueModuleLeaf(context.issuer(), {
+      profile,
+      commonName: extra.commonName ?? runtime.moduleId.slice(0, 64),
+      dnsNames: names.filter((name) => !IP_LITERAL.test(name)),
+      ipAddresses: names.filter((name) => IP_LITERAL.test(name)),
+      ...(spiffeId ? { spiffeId } : {}),
+      trustDomain: security.trust_domain,
+      lifetimeSeconds: Math.max(1, Math.floor(lifetime)),
+      now: now(),
+    });
+    return {
+      certificatePem: leaf.chainPem,
+      privateKeyPem: leaf.keyPem,
+      notAfter: leaf.cert.notAfter,
+    };
+  }
+  return {
+    moduleId: runtime.moduleId,
+    identity: () => context.identity(runtime.moduleId),
+    now,
+    trustBundlePem: () => context.trustBundlePem(),
+    issueIdentityCertificate: (options) => issue("client", options),
+    issueServerCertificate: (options) => issue("server", options),
+  };
+}
+
+/** The SPIFFE Workload API source of one module. */
+export function createSpiffeSource(
+  runtime: ModuleRuntime,
+  context: ModuleApiContext,
+): SpiffeSource {
+  const { config, now } = context;
+  const td = config.security.trust_domain;
+  return {
+    trustDomain: td,
+    x509Svid() {
+      const svid = runtime.svid;
+      if (!svid) return { unavailable: "Cannot serve an X.509-SVID: none issued yet" };
+      if ("unavailable" in svid) return svid;
+      return {
+        spiffeId: svid.spiffeId!,
+        certChainDer: concatBytes(svid.chainDer),
+        keyDer: svid.keyDer,
+        bundleDer: context.bundleDer(),
+      };
+    },
+    x509Bundles: () => ({ [td]: context.bundleDer() }),
+    jwtBundles: () => ({
+      [td]: new TextEncoder().encode(JSON.stringify(jwtBundle(context.jwt()))),
+    }),
+    async signJwt(audience, requested) {
+      const spiffeId = spiffeIdOf(config, config.device.id, runtime.moduleId);
+      if (!spiffeId) {
+        throw new RangeError(
+          `Cannot issue a JWT-SVID: module id "${runtime.moduleId}" cannot be a SPIFFE ID`,
+        );
+      }
+      if (requested && requested !== spiffeId) {
+        throw new RangeError(
+          `Cannot issue a JWT-SVID for ${requested}: this workload is ${spiffeId}`,
+        );
+      }
+      return {
+        spiffeId,
+        svid: await signJwtSvid(context.jwt().current, { spiffeId, audience, now: now() }),
+      };
+    },
+    validateJwt: (token, audience) =>
+      validateJwtSvid(token, { signers: context.jwt(), audience, now: now() }),
+    onSvidChange: (listener) => runtime.svidListeners.add(listener),
+    onX509BundleChange: (listener) => context.bundleListeners.add(listener),
+    onJwtBundleChange: (listener) => context.jwtListeners.add(listener),
+  };
+}
