@@ -173,6 +173,51 @@ serviceTest(
   },
 );
 
+/** A leaf for `uri` that openssl itself signs with the edge CA key of `dir`'s PKI. */
+async function opensslSignedLeaf(
+  dir: string,
+  options: { uri: string; name: string },
+): Promise<string> {
+  const { uri, name } = options;
+  const pki = `${dir}/pki`;
+  const key = `${dir}/${name}.key`;
+  assert.equal(
+    (await openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key])).code,
+    0,
+  );
+  const csr = `${dir}/${name}.csr`;
+  assert.equal(
+    (await openssl(["req", "-new", "-key", key, "-subj", `/CN=${name}`, "-out", csr])).code,
+    0,
+  );
+  const ext = `${dir}/${name}.ext`;
+  await Deno.writeTextFile(
+    ext,
+    `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=URI:${uri}\n`,
+  );
+  const cert = `${dir}/${name}.pem`;
+  const signed = await openssl([
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    `${pki}/edge_ca.pem`,
+    "-CAkey",
+    `${pki}/edge_ca.key.pem`,
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    ext,
+    "-out",
+    cert,
+  ]);
+  assert.equal(signed.code, 0, signed.stderr);
+  return await Deno.readTextFile(cert) + await Deno.readTextFile(`${pki}/edge_ca.pem`);
+}
+
+// openssl signs both leaves itself with the edge CA key: the check is openssl's, not ours.
 serviceTest("the edge CA's name constraint makes openssl reject a leaf outside the trust domain", [
   OPENSSL,
 ], async () => {
@@ -180,53 +225,18 @@ serviceTest("the edge CA's name constraint makes openssl reject a leaf outside t
   try {
     const pki = `${fixture.stateDir}/pki`;
     const dir = fixture.stateDir;
-    // openssl signs both leaves itself with the edge CA key: the check is openssl's, not ours.
-    async function signedLeaf(uri: string, name: string): Promise<string> {
-      const key = `${dir}/${name}.key`;
-      assert.equal(
-        (await openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key])).code,
-        0,
-      );
-      const csr = `${dir}/${name}.csr`;
-      assert.equal(
-        (await openssl(["req", "-new", "-key", key, "-subj", `/CN=${name}`, "-out", csr])).code,
-        0,
-      );
-      const ext = `${dir}/${name}.ext`;
-      await Deno.writeTextFile(
-        ext,
-        `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=URI:${uri}\n`,
-      );
-      const cert = `${dir}/${name}.pem`;
-      const signed = await openssl([
-        "x509",
-        "-req",
-        "-in",
-        csr,
-        "-CA",
-        `${pki}/edge_ca.pem`,
-        "-CAkey",
-        `${pki}/edge_ca.key.pem`,
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        ext,
-        "-out",
-        cert,
-      ]);
-      assert.equal(signed.code, 0, signed.stderr);
-      return await Deno.readTextFile(cert) + await Deno.readTextFile(`${pki}/edge_ca.pem`);
-    }
     const bundlePem = await Deno.readTextFile(`${pki}/root_ca.pem`);
     const inside = await opensslVerify(dir, {
       bundlePem,
-      chainPem: await signedLeaf("spiffe://dev1.test/ledge/x", "inside"),
+      chainPem: await opensslSignedLeaf(dir, { uri: "spiffe://dev1.test/ledge/x", name: "inside" }),
     });
     assert.equal(inside.code, 0, inside.output);
     const outside = await opensslVerify(dir, {
       bundlePem,
-      chainPem: await signedLeaf("spiffe://evil.test/ledge/x", "outside"),
+      chainPem: await opensslSignedLeaf(dir, {
+        uri: "spiffe://evil.test/ledge/x",
+        name: "outside",
+      }),
     });
     assert.notEqual(outside.code, 0);
     assert.match(outside.output, /permitted subtree violation/);
