@@ -24,7 +24,10 @@ export interface StoreStatements {
   allEndpoints: StatementSync;
   /** → endpoint, count, bytes */
   queueTotals: StatementSync;
-  /** (endpoint, now, limit) → priority, seq, size, enqueued_at, expires_at, in delivery order */
+  /**
+   * (endpoint, now, after priority, after seq, limit) → priority, seq, size, enqueued_at,
+   * expires_at of unexpired rows after (priority, seq), in delivery order.
+   */
   deliverable: StatementSync;
   /** (seq) → properties, body */
   messageBody: StatementSync;
@@ -60,7 +63,7 @@ export function prepareStatements(db: DatabaseSync): StoreStatements {
     deliverable: db.prepare(
       "SELECT priority, seq, size, enqueued_at, expires_at FROM queue " +
         "WHERE endpoint = ? AND (expires_at IS NULL OR expires_at > ?) " +
-        "ORDER BY priority, seq LIMIT ?",
+        "AND (priority, seq) > (?, ?) ORDER BY priority, seq LIMIT ?",
     ),
     messageBody: db.prepare("SELECT properties, body FROM messages WHERE seq = ?"),
     expired: db.prepare(

@@ -301,25 +301,33 @@ class SqliteMessageStore implements MessageStore {
     if (!state || state.count === 0) return [];
     const taken: QueuedMessage[] = [];
     try {
-      // At most leases.size rows of the answer are leased, so it holds `limit` free ones if any.
-      const rows = this.#sql.deliverable.all(state.id, this.#now(), limit + state.leases.size);
-      for (const row of rows) {
-        const seq = Number(row.seq);
-        if (state.leases.has(seq)) continue;
-        const stored = this.#sql.messageBody.get(seq);
-        if (!stored) throw new Error(`message ${seq} is queued but its body is missing`);
-        const message = decodeMessage(String(stored.properties), stored.body as Uint8Array, seq);
-        const priority = Number(row.priority);
-        state.leases.set(seq, { priority, sizeBytes: Number(row.size), acked: false });
-        taken.push({
-          endpoint,
-          seq,
-          priority,
-          enqueuedAtMs: Number(row.enqueued_at),
-          expiresAtMs: row.expires_at === null ? null : Number(row.expires_at),
-          message,
-        });
-        if (taken.length === limit) break;
+      // Pages through the queue in delivery order, skipping leased rows, so a take costs the
+      // rows it returns plus the in-flight ones it steps over.
+      const now = this.#now();
+      let after = [-1, 0];
+      while (taken.length < limit) {
+        const pageSize = limit - taken.length + Math.min(state.leases.size, 1000);
+        const rows = this.#sql.deliverable.all(state.id, now, after[0]!, after[1]!, pageSize);
+        for (const row of rows) {
+          const seq = Number(row.seq);
+          const priority = Number(row.priority);
+          after = [priority, seq];
+          if (state.leases.has(seq)) continue;
+          const stored = this.#sql.messageBody.get(seq);
+          if (!stored) throw new Error(`message ${seq} is queued but its body is missing`);
+          const message = decodeMessage(String(stored.properties), stored.body as Uint8Array, seq);
+          state.leases.set(seq, { priority, sizeBytes: Number(row.size), acked: false });
+          taken.push({
+            endpoint,
+            seq,
+            priority,
+            enqueuedAtMs: Number(row.enqueued_at),
+            expiresAtMs: row.expires_at === null ? null : Number(row.expires_at),
+            message,
+          });
+          if (taken.length === limit) break;
+        }
+        if (rows.length < pageSize) break;
       }
     } catch (error) {
       for (const message of taken) state.leases.delete(message.seq);
@@ -345,7 +353,11 @@ class SqliteMessageStore implements MessageStore {
       this.#pendingAcks.push({ state, priority: lease.priority, seq });
       acked++;
     }
-    if (acked > 0) this.#scheduleFlush(this.#ackWindowMs);
+    // Acked rows stay in the table until their commit and every take steps over them; past a
+    // thousand, commit them at the next turn instead of waiting for the window.
+    if (acked > 0) {
+      this.#scheduleFlush(this.#pendingAcks.length >= 1000 ? 0 : this.#ackWindowMs);
+    }
   }
 
   release(endpoint: string, seqs: readonly number[]): void {
