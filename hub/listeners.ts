@@ -40,7 +40,9 @@ function peerChain(socket: tls.TLSSocket): Uint8Array[] {
 
 function tlsOptions(security: HubSecurity): tls.SecureContextOptions {
   const { certPem, keyPem, chainPem } = security.serverTls();
-  return { cert: chainPem ? `${certPem.trim()}\n${chainPem.trim()}\n` : certPem, key: keyPem };
+  // chainPem is the leaf followed by its issuers: serve it whole so clients that trust only the
+  // root can verify.
+  return { cert: chainPem || certPem, key: keyPem };
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<number> {

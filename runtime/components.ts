@@ -1,12 +1,15 @@
 /**
  * The daemon's components in start order. Each part of ledge plugs in here:
  * security first (identities and certificates), then the hub (needs certificates), then the
- * agent (needs identities for the modules it runs, and the hub for their routes).
+ * agent (needs identities for the modules it runs, and the hub for their routes), and last the
+ * metrics listener, which reads them all.
  */
 import { createAgentComponent } from "../agent/mod.ts";
 import { createHubComponent } from "../hub/mod.ts";
 import { createSecurityComponent } from "../security/mod.ts";
 import type { Component, RuntimeContext } from "./component.ts";
+import { agentFamilies, certificateFamilies, hubFamilies } from "./ledge_metrics.ts";
+import { createMetricsComponent } from "./metrics.ts";
 
 /** Builds the components of a daemon for `context`, in start order. */
 export function buildComponents(context: RuntimeContext): Component[] {
@@ -30,5 +33,11 @@ export function buildComponents(context: RuntimeContext): Component[] {
       hub.hub.setEdgeAgentReported(reported as unknown as Record<string, unknown>);
     } catch { /* the hub is not started yet; the agent reports again on change */ }
   });
-  return [security, hub, agent];
+  const metrics = createMetricsComponent(context);
+  metrics.metrics.add(
+    ...hubFamilies(() => hub.hub),
+    ...agentFamilies(agent.agent),
+    ...certificateFamilies(() => security.manager.certificates()),
+  );
+  return [security, hub, agent, metrics];
 }

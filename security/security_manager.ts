@@ -180,7 +180,8 @@ export function createSecurityManager(
       commonName: config.device.hostname.slice(0, 64),
       dnsNames: [...names],
       ipAddresses: [...ips],
-      ...(spiffeIdOf(config.device.id) ? { spiffeId: spiffeIdOf(config.device.id)! } : {}),
+      // No SPIFFE URI SAN here: rustls (Deno's TLS, so a child ledge's upstream link) rejects a
+      // URI SAN under an issuer with URI name constraints, and a TLS server needs only its names.
       trustDomain: security.trust_domain,
       lifetimeSeconds: security.leaf_lifetime_seconds,
       now: now(),

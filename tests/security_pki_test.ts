@@ -89,7 +89,8 @@ serviceTest(
           ) {
             assert.ok(sans.includes(name), `${name} missing from ${sans}`);
           }
-          assert.equal(sans.match(/URI:/g)?.length, 1, sans);
+          // No URI SAN: rustls refuses one under the edge CA's URI name constraint.
+          assert.equal(sans.match(/URI:/g), null, sans);
           assert.ok(await endDate(tls.certPem) <= await endDate(edge));
           const key = await openssl(["pkey", "-noout", "-text"], tls.keyPem);
           assert.equal(key.code, 0, key.stderr);
