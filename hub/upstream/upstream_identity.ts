@@ -1,0 +1,48 @@
+/**
+ * The identities the upstream connector acts as on the parent: this edge device, its modules, and
+ * the devices below it (leaf devices, child edge devices and their modules). One MQTT connection
+ * per identity, as IoT Hub requires.
+ */
+import type { StoredMessage } from "../store/stored_message.ts";
+
+/** An identity on the parent: a device, or a module of a device. */
+export interface UpstreamIdentity {
+  deviceId: string;
+  moduleId?: string | undefined;
+}
+
+/**
+ * The identity's key in maps: lower-cased `device` or `device/module`, as IoT Hub compares ids
+ * case-insensitively.
+ */
+export function upstreamIdentityKey(identity: UpstreamIdentity): string {
+  const id = identity.moduleId === undefined
+    ? identity.deviceId
+    : `${identity.deviceId}/${identity.moduleId}`;
+  return id.toLowerCase();
+}
+
+/** `device` or `device/module`, as written, for logs and the MQTT clientId. */
+export function upstreamIdentityLabel(identity: UpstreamIdentity): string {
+  return identity.moduleId === undefined
+    ? identity.deviceId
+    : `${identity.deviceId}/${identity.moduleId}`;
+}
+
+/**
+ * The identity a message is forwarded as: the module or device that sent it into this hub
+ * (`connectionModuleId` / `connectionDeviceId`), so the parent stamps the same sender as this hub
+ * did. A message with no sender (made by ledge itself) goes as this device.
+ *
+ * @example
+ * ```ts
+ * senderIdentity({ body: new Uint8Array(), appProperties: {},
+ *   systemProperties: { connectionDeviceId: "edge1", connectionModuleId: "sensor" } }, "edge1");
+ * // { deviceId: "edge1", moduleId: "sensor" }
+ * ```
+ */
+export function senderIdentity(message: StoredMessage, ownDeviceId: string): UpstreamIdentity {
+  const { connectionDeviceId, connectionModuleId } = message.systemProperties;
+  const deviceId = connectionDeviceId || ownDeviceId;
+  return connectionModuleId ? { deviceId, moduleId: connectionModuleId } : { deviceId };
+}
