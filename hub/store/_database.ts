@@ -82,7 +82,18 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
   try {
     // Everything is checked read-only before the first write, so a file that is not ours, or is
     // damaged, is left byte for byte as it was.
-    const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    // The store keeps queue totals and leases in memory, so it must be the file's only user:
+    // the first read takes a lock that is held until close, and a second opener fails at once.
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    let version: number;
+    try {
+      version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    } catch (error) {
+      if (!/database is locked/.test(describe(error))) throw error;
+      throw new Error("database is locked: another process (or store) has it open", {
+        cause: error,
+      });
+    }
     if (version > SCHEMA_VERSION) {
       throw new Error(
         `schema version ${version} is newer than this ledge supports (${SCHEMA_VERSION})`,
@@ -104,7 +115,6 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
     db.exec(`PRAGMA synchronous = ${options.synchronous}`);
     // After a checkpoint the WAL is truncated back to this size instead of staying at its peak.
     db.exec("PRAGMA journal_size_limit = 16777216");
-    db.exec("PRAGMA busy_timeout = 5000");
     db.exec("BEGIN IMMEDIATE");
     db.exec(SCHEMA);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);

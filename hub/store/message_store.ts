@@ -97,7 +97,11 @@ export interface MessageStore {
   stats(): QueueStats[];
   /** Calls `listener` when messages become available in `endpoint`; returns unsubscribe. */
   onEnqueued(endpoint: string, listener: () => void): () => void;
-  /** Deletes expired, not leased messages now and gives free space back; returns how many. */
+  /**
+   * Deletes expired messages that are not in flight, and gives free pages back to the file
+   * system once they are a quarter of the file (after a purge or a drained backlog); returns how
+   * many messages it deleted. The store runs it every `purgeIntervalMs`.
+   */
   purgeExpired(): number;
   /** Commit counters since open. */
   commitCounters(): CommitCounters;
@@ -431,7 +435,7 @@ class SqliteMessageStore implements MessageStore {
     for (const [state, count] of byEndpoint) {
       this.#log.info("dropped expired messages", { endpoint: state.name, count });
     }
-    if (purged > 0) this.#reclaimSpace();
+    this.#reclaimSpace();
     return purged;
   }
 
@@ -675,7 +679,6 @@ class SqliteMessageStore implements MessageStore {
   #maintain(): void {
     try {
       this.purgeExpired();
-      this.#reclaimSpace();
     } catch (error) {
       this.#log.error("store maintenance failed", { path: this.#path, error: describe(error) });
     }

@@ -90,3 +90,20 @@ Deno.test("a store in a missing directory is refused with an error naming it", a
     new RegExp(`^Error: Cannot open message store ${path}: No such file or directory`),
   );
 });
+
+Deno.test("a store already open elsewhere is refused with an error naming it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const first = openMessageStore(path, options);
+  try {
+    await first.enqueue(textMessage("a"), [{ endpoint: "upstream", priority: 0, ttlSeconds: -1 }]);
+    assert.throws(
+      () => openMessageStore(path, options),
+      new RegExp(`^Error: Cannot open message store ${path}: database is locked`),
+    );
+    assert.equal(first.take("upstream", 1).length, 1, "the first store is not disturbed");
+  } finally {
+    await first.close();
+  }
+  await openMessageStore(path, options).close();
+});

@@ -64,6 +64,14 @@ Deno.test("take() returns the message as it was enqueued", async () => {
       contentType: "application/json",
     });
     assert.equal(queued.endpoint, "module/filter/input1");
+
+    // A view into a larger buffer (as a packet parser hands out) stores only its own bytes.
+    const packet = new TextEncoder().encode("HEADERpayloadTRAILER");
+    await store.enqueue(
+      { body: packet.subarray(6, 13), appProperties: {}, systemProperties: {} },
+      [to("views")],
+    );
+    assert.equal(bodyText(store.take("views", 1)[0]!.message), "payload");
     assert.equal(queued.enqueuedAtMs, clock.now());
     assert.equal(queued.expiresAtMs, clock.now() + 60_000);
   } finally {
@@ -84,6 +92,34 @@ Deno.test("take() leases messages so a second take does not return them", async 
     assert.deepEqual(second.map((m) => bodyText(m.message)), ["c"]);
     assert.deepEqual(store.take("upstream", 5), []);
     assert.deepEqual(store.take("nobody", 5), []);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("take() steps over more in-flight messages than it returns", async () => {
+  await using dir = await tempDir();
+  const store = open(dir.path);
+  try {
+    await Promise.all(
+      Array.from({ length: 3000 }, (_, i) => store.enqueue(textMessage(`m${i}`), [to("upstream")])),
+    );
+    const first = store.take("upstream", 2500);
+    assert.equal(first.length, 2500);
+    store.release("upstream", first.filter((_, i) => i % 1000 === 999).map((m) => m.seq));
+    const next = store.take("upstream", 10);
+    assert.deepEqual(next.map((m) => bodyText(m.message)), [
+      "m999",
+      "m1999",
+      "m2500",
+      "m2501",
+      "m2502",
+      "m2503",
+      "m2504",
+      "m2505",
+      "m2506",
+      "m2507",
+    ]);
   } finally {
     await store.close();
   }
@@ -457,6 +493,32 @@ Deno.test("purgeExpired() gives the freed space back to the file system", async 
     const after = storeFileBytes(path);
     assert.ok(after < 2 * MiB, `after the purge the store takes ${after} bytes`);
     assert.equal(store.take("upstream", 10).length, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("purgeExpired() also gives back the space of a drained backlog", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const store = open(dir.path);
+  try {
+    const message = {
+      body: new Uint8Array(16 * 1024).fill(2),
+      appProperties: {},
+      systemProperties: {},
+    };
+    await Promise.all(Array.from({ length: 1000 }, () => store.enqueue(message, [to("upstream")])));
+    assert.ok(storeFileBytes(path) > 16 * MiB);
+    for (;;) {
+      const batch = store.take("upstream", 200);
+      if (batch.length === 0) break;
+      store.ack("upstream", batch.map((m) => m.seq));
+    }
+    await store.enqueue(textMessage("after"), [to("upstream")]); // commits the acks
+    assert.equal(store.purgeExpired(), 0);
+    const after = storeFileBytes(path);
+    assert.ok(after < MiB, `after the drain and a purge the store takes ${after} bytes`);
   } finally {
     await store.close();
   }
