@@ -7,7 +7,7 @@ import { INSTANCE_LABEL, ledgeInstanceId } from "../agent/engine/labels.ts";
 import type { ModuleSummary } from "../agent/agent.ts";
 import type { Config } from "../runtime/config.ts";
 import { parseConfigText } from "../runtime/config_load.ts";
-import { silentLogger } from "../runtime/log.ts";
+import { type Logger, silentLogger } from "../runtime/log.ts";
 import { createMgmtApp } from "../runtime/mgmt_server.ts";
 import { createSecurityComponent, type SecurityComponentWithControl } from "../security/mod.ts";
 import { removeContainersLabelled, type TestEngine } from "./_engines.ts";
@@ -43,6 +43,8 @@ export interface HarnessOptions {
   engine?: TestEngine;
   /** Extra TOML appended to the test config. */
   toml?: string;
+  /** Where the agent logs (default: nowhere). */
+  logger?: Logger;
 }
 
 /** Polls `check` every 100 ms until it returns true; fails after `timeoutMs` describing `what`. */
@@ -73,7 +75,7 @@ export async function startAgentHarness(options: HarnessOptions = {}): Promise<A
     }`,
     { uid: 1000, hostname: "test", env: {} },
   );
-  const context = { config, stateDir, logger: silentLogger };
+  const context = { config, stateDir, logger: options.logger ?? silentLogger };
   const instance = ledgeInstanceId(stateDir);
   let security: SecurityComponentWithControl | undefined;
   let component: AgentComponent | undefined;
@@ -163,3 +165,10 @@ export function reportedModule(reported: EdgeAgentReported, name: string) {
   if (!module) throw new Error(`Cannot find ${name} in the reported properties`);
   return module;
 }
+
+/** A module that says who it is, then idles until SIGTERM. */
+export const MODULE_SH = `#!/bin/sh
+echo "module $IOTEDGE_MODULEID started with COLOR=$COLOR"
+trap 'echo "module $IOTEDGE_MODULEID stopping"; exit 0' TERM INT
+while :; do sleep 1 & wait $!; done
+`;

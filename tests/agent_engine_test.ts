@@ -7,15 +7,8 @@ import assert from "node:assert/strict";
 import type { EdgeAgentReported } from "../agent/mod.ts";
 import { INSTANCE_LABEL, OWNER_LABEL, OWNER_VALUE } from "../agent/engine/labels.ts";
 import { engineCli, ENGINES, type TestEngine, testImage } from "./_engines.ts";
-import { reportedModule, startAgentHarness, waitFor } from "./_agent_harness.ts";
+import { MODULE_SH, reportedModule, startAgentHarness, waitFor } from "./_agent_harness.ts";
 import { serviceTest } from "./_services.ts";
-
-/** A module that says who it is, then idles until SIGTERM. */
-export const MODULE_SH = `#!/bin/sh
-echo "module $IOTEDGE_MODULEID started with COLOR=$COLOR"
-trap 'echo "module $IOTEDGE_MODULEID stopping"; exit 0' TERM INT
-while :; do sleep 1 & wait $!; done
-`;
 
 interface Inspected {
   Id: string;
