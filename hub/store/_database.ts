@@ -139,3 +139,18 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
     throw new Error(`Cannot open message store ${path}: ${describe(error)}`, { cause: error });
   }
 }
+
+/**
+ * Gives free pages back to the file system once they are a quarter of the file (and at least
+ * 1 MiB): incremental vacuum, then a checkpoint that truncates the WAL so the file really shrinks.
+ * Returns the pages given back.
+ */
+export function reclaimFreePages(db: DatabaseSync): number {
+  const free = Number(db.prepare("PRAGMA freelist_count").get()?.freelist_count ?? 0);
+  const total = Number(db.prepare("PRAGMA page_count").get()?.page_count ?? 0);
+  if (free < 256 || free * 4 < total) return 0;
+  // Each step of this pragma frees one page, and exec() steps only once: iterate it through.
+  for (const _ of db.prepare("PRAGMA incremental_vacuum").iterate()) { /* one page per row */ }
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return free;
+}

@@ -2,114 +2,23 @@
  * The durable message store: one queue per endpoint in one SQLite file, with group commit.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { clearImmediate, setImmediate } from "node:timers";
 import { type Logger, silentLogger } from "../../runtime/log.ts";
-import { openStoreDatabase } from "./_database.ts";
+import { openStoreDatabase, reclaimFreePages } from "./_database.ts";
 import { type EndpointState, newEndpointState } from "./_endpoint_state.ts";
+import { FlushTimer } from "./_flush_timer.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "./_message_codec.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
 import { StoreFullError } from "./store_full_error.ts";
-import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
-
-/** Where a message goes: one endpoint queue, its priority there and its time-to-live. */
-export interface EnqueueTarget {
-  /** Endpoint key, e.g. `upstream` or `module/filter/input1`. */
-  endpoint: string;
-  /** Lower is delivered first: route priorities 0..9, 2000000000 for routes without one. */
-  priority: number;
-  /** Seconds until the message expires in this queue; negative means never. */
-  ttlSeconds: number;
-}
-
-/** A message handed out by {@linkcode MessageStore.take}. */
-export interface QueuedMessage {
-  endpoint: string;
-  /** Identifies the message in `ack` and `release`; increases with arrival, across restarts. */
-  seq: number;
-  priority: number;
-  enqueuedAtMs: number;
-  /** When it expires (ms since the epoch), or null for never. */
-  expiresAtMs: number | null;
-  message: StoredMessage;
-}
-
-/** Depth and drops of one endpoint queue. */
-export interface QueueStats {
-  endpoint: string;
-  /** Messages in the queue, in-flight ones included, acked ones not. */
-  count: number;
-  /** Their bytes (body plus encoded properties), what `maxSizeBytes` bounds. */
-  bytes: number;
-  /** Age of the oldest message, or null when empty. */
-  oldestAgeSeconds: number | null;
-  /** Messages dropped since the store was opened: expired by TTL, or refused as the queue was full. */
-  dropped: { expired: number; full: number };
-}
-
-/** What the store has committed since it was opened, for metrics (mean batch size). */
-export interface CommitCounters {
-  /** Transactions that carried enqueues (each one fsync with `synchronous: "FULL"`). */
-  commits: number;
-  /** Messages those transactions made durable. */
-  messages: number;
-  /** Transactions that failed (their enqueues were rejected). */
-  failed: number;
-}
-
-/** Options of {@linkcode openMessageStore}. */
-export interface StoreOptions {
-  /** Bound of each endpoint queue in bytes (body plus encoded properties). */
-  maxSizeBytes: number;
-  /** Clock in ms since the epoch, for tests. */
-  now?: () => number;
-  logger?: Logger;
-  /** `FULL` (default) survives a power cut; `NORMAL` only a crash of the process. */
-  synchronous?: "FULL" | "NORMAL";
-  /**
-   * How long an enqueue waits for others to share its commit (ms). 0 (default) commits at the
-   * next turn of the event loop: everything that arrived meanwhile, including during the previous
-   * commit's fsync, shares one transaction.
-   */
-  commitWindowMs?: number;
-  /** How long acks wait to be deleted with other writes (ms); default 20. */
-  ackWindowMs?: number;
-  /** Most messages in one commit; default 10000. */
-  maxBatchMessages?: number;
-  /** Most message bytes in one commit; default 16 MiB. */
-  maxBatchBytes?: number;
-  /** Period of the expiry purge (ms); 0 disables it. Default 60000. */
-  purgeIntervalMs?: number;
-  /** Hard cap on the database file; commits beyond it fail like on a full disk. */
-  maxDatabaseBytes?: number;
-}
-
-/** Durable per-endpoint queues; see the module doc of hub/store/mod.ts for the guarantees. */
-export interface MessageStore {
-  /** Resolves once `message` is durable in every target queue; rejects having written none. */
-  enqueue(message: IncomingMessage, targets: readonly EnqueueTarget[]): Promise<void>;
-  /** Leases up to `limit` messages of `endpoint`: priority, then arrival; skips expired and leased. */
-  take(endpoint: string, limit: number): QueuedMessage[];
-  /** Deletes leased messages (durable with the next commit). Unknown or repeated seqs are ignored. */
-  ack(endpoint: string, seqs: readonly number[]): void;
-  /** Returns leased messages to the queue, in their original order. */
-  release(endpoint: string, seqs: readonly number[]): void;
-  /** Every endpoint queue that has been used, by endpoint name. */
-  stats(): QueueStats[];
-  /** Calls `listener` when messages become available in `endpoint`; returns unsubscribe. */
-  onEnqueued(endpoint: string, listener: () => void): () => void;
-  /**
-   * Deletes expired messages that are not in flight, and gives free pages back to the file
-   * system once they are a quarter of the file (after a purge or a drained backlog); returns how
-   * many messages it deleted. The store runs it every `purgeIntervalMs`.
-   */
-  purgeExpired(): number;
-  /** Commit counters since open. */
-  commitCounters(): CommitCounters;
-  /** Changes the per-queue bound (a new deployment's `storeLimits`); already queued data stays. */
-  setMaxSizeBytes(maxSizeBytes: number): void;
-  /** Commits what is pending, then closes the file. */
-  close(): Promise<void>;
-}
+import type { IncomingMessage } from "./stored_message.ts";
+import type {
+  CommitCounters,
+  EnqueueTarget,
+  MessageStore,
+  QueuedMessage,
+  QueueStats,
+  StoreOptions,
+} from "./store_types.ts";
+import { checkPositiveInteger, checkSeqs, mergeTargets } from "./_arguments.ts";
 
 interface PendingTarget {
   state: EndpointState;
@@ -132,59 +41,10 @@ interface PendingAck {
   seq: number;
 }
 
-const MAX_PRIORITY = 4294967295;
 const PURGE_CHUNK = 5000;
-
-function checkPositiveInteger(value: number, field: string, action: string): void {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new RangeError(`Cannot ${action}: ${field} must be a positive integer, got ${value}`);
-  }
-}
-
-function checkSeqs(seqs: readonly number[], action: string): void {
-  if (!Array.isArray(seqs)) throw new TypeError(`Cannot ${action}: seqs must be an array`);
-  for (const seq of seqs) {
-    if (!Number.isSafeInteger(seq)) {
-      throw new TypeError(`Cannot ${action}: seq ${String(seq)} is not an integer`);
-    }
-  }
-}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Merges targets naming the same endpoint: the higher priority and the longer TTL win. */
-function mergeTargets(targets: readonly EnqueueTarget[]): EnqueueTarget[] {
-  const byEndpoint = new Map<string, EnqueueTarget>();
-  for (const target of targets) {
-    if (typeof target?.endpoint !== "string" || target.endpoint === "") {
-      throw new TypeError("Cannot enqueue: target endpoint must be a non-empty string");
-    }
-    const { endpoint, priority, ttlSeconds } = target;
-    if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
-      throw new RangeError(
-        `Cannot enqueue to ${endpoint}: priority must be an integer 0–${MAX_PRIORITY}, got ${priority}`,
-      );
-    }
-    if (typeof ttlSeconds !== "number" || Number.isNaN(ttlSeconds)) {
-      throw new RangeError(
-        `Cannot enqueue to ${endpoint}: ttlSeconds must be a number, got ${ttlSeconds}`,
-      );
-    }
-    const seen = byEndpoint.get(endpoint);
-    if (!seen) {
-      byEndpoint.set(endpoint, { endpoint, priority, ttlSeconds });
-      continue;
-    }
-    const forever = seen.ttlSeconds < 0 || ttlSeconds < 0;
-    byEndpoint.set(endpoint, {
-      endpoint,
-      priority: Math.min(seen.priority, priority),
-      ttlSeconds: forever ? -1 : Math.max(seen.ttlSeconds, ttlSeconds),
-    });
-  }
-  return [...byEndpoint.values()];
 }
 
 class SqliteMessageStore implements MessageStore {
@@ -204,8 +64,10 @@ class SqliteMessageStore implements MessageStore {
   #pending: PendingEnqueue[] = [];
   #pendingAcks: PendingAck[] = [];
   #lastSeq: number;
-  #flushTimer: (() => void) | undefined;
-  #flushDeadline = Infinity;
+  readonly #flushTimer = new FlushTimer(() => {
+    this.#flush();
+    if (this.#pending.length > 0) this.#flushTimer.schedule(0);
+  });
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #counters: CommitCounters = { commits: 0, messages: 0, failed: 0 };
@@ -290,7 +152,7 @@ class SqliteMessageStore implements MessageStore {
     const seq = ++this.#lastSeq;
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ seq, enqueuedAtMs, encoded, targets: pendingTargets, resolve, reject });
-      this.#scheduleFlush(this.#commitWindowMs);
+      this.#flushTimer.schedule(this.#commitWindowMs);
     });
   }
 
@@ -360,7 +222,7 @@ class SqliteMessageStore implements MessageStore {
     // Acked rows stay in the table until their commit and every take steps over them; past a
     // thousand, commit them at the next turn instead of waiting for the window.
     if (acked > 0) {
-      this.#scheduleFlush(this.#pendingAcks.length >= 1000 ? 0 : this.#ackWindowMs);
+      this.#flushTimer.schedule(this.#pendingAcks.length >= 1000 ? 0 : this.#ackWindowMs);
     }
   }
 
@@ -452,7 +314,7 @@ class SqliteMessageStore implements MessageStore {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     clearInterval(this.#purgeTimer);
-    this.#clearFlushTimer();
+    this.#flushTimer.cancel();
     try {
       while (this.#pending.length > 0) this.#flush();
       // One last try for acks; any that fail are delivered again after the next open.
@@ -475,14 +337,8 @@ class SqliteMessageStore implements MessageStore {
     try {
       id = Number(this.#sql.insertEndpoint.get(name)?.id);
     } catch (error) {
-      throw new Error(
-        `Cannot enqueue to ${name}: cannot record the endpoint in ${this.#path}: ${
-          describe(error)
-        }`,
-        {
-          cause: error,
-        },
-      );
+      const reason = `cannot record the endpoint in ${this.#path}: ${describe(error)}`;
+      throw new Error(`Cannot enqueue to ${name}: ${reason}`, { cause: error });
     }
     const state = newEndpointState(id, name);
     this.#byName.set(name, state);
@@ -503,35 +359,6 @@ class SqliteMessageStore implements MessageStore {
       if (oldest === null || enqueuedAt < oldest) oldest = enqueuedAt;
     }
     return oldest === null ? null : Math.max(0, (now - oldest) / 1000);
-  }
-
-  #scheduleFlush(delayMs: number): void {
-    const deadline = performance.now() + delayMs;
-    if (this.#flushTimer !== undefined && this.#flushDeadline <= deadline) return;
-    this.#clearFlushTimer();
-    this.#flushDeadline = deadline;
-    const run = () => {
-      this.#flushTimer = undefined;
-      this.#flushDeadline = Infinity;
-      this.#flush();
-      if (this.#pending.length > 0) this.#scheduleFlush(0);
-    };
-    // setTimeout(0) waits a millisecond or more in Deno; setImmediate runs right after the I/O
-    // callbacks of this loop turn, which is the batch we want.
-    if (delayMs === 0) {
-      const immediate = setImmediate(run);
-      this.#flushTimer = () => clearImmediate(immediate);
-    } else {
-      const timeout = setTimeout(run, delayMs);
-      this.#flushTimer = () => clearTimeout(timeout);
-    }
-  }
-
-  #clearFlushTimer(): void {
-    if (this.#flushTimer === undefined) return;
-    this.#flushTimer();
-    this.#flushTimer = undefined;
-    this.#flushDeadline = Infinity;
   }
 
   #takeBatch(): PendingEnqueue[] {
@@ -639,7 +466,7 @@ class SqliteMessageStore implements MessageStore {
       });
       if (this.#closed) return;
       this.#pendingAcks.unshift(...acks);
-      this.#scheduleFlush(Math.max(this.#ackWindowMs, 1000));
+      this.#flushTimer.schedule(Math.max(this.#ackWindowMs, 1000));
     }
   }
 
@@ -684,16 +511,9 @@ class SqliteMessageStore implements MessageStore {
     }
   }
 
-  /** Gives free pages back to the file system once they are a large share of the file. */
   #reclaimSpace(): void {
-    const free = Number(this.#db.prepare("PRAGMA freelist_count").get()?.freelist_count ?? 0);
-    const total = Number(this.#db.prepare("PRAGMA page_count").get()?.page_count ?? 0);
-    if (free < 256 || free * 4 < total) return;
-    // Each step of this pragma frees one page, and exec() steps only once: iterate it through.
-    for (const _ of this.#db.prepare("PRAGMA incremental_vacuum").iterate()) { /* one page */ }
-    // The file shrinks when the vacuumed pages are checkpointed; TRUNCATE also empties the WAL.
-    this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    this.#log.debug("reclaimed free pages", { path: this.#path, pages: free });
+    const pages = reclaimFreePages(this.#db);
+    if (pages > 0) this.#log.debug("reclaimed free pages", { path: this.#path, pages });
   }
 }
 

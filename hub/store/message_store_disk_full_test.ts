@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { serviceTest } from "../../tests/_services.ts";
 import { tempDir } from "./_testing.ts";
-import { type MessageStore, openMessageStore } from "./message_store.ts";
+import { openMessageStore } from "./message_store.ts";
+import type { MessageStore } from "./store_types.ts";
 
 const upstream = [{ endpoint: "upstream", priority: 0, ttlSeconds: -1 }];
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { bodyText, manualClock, storeFileBytes, tempDir, textMessage } from "./_testing.ts";
-import { type EnqueueTarget, openMessageStore, type StoreOptions } from "./message_store.ts";
+import { openMessageStore } from "./message_store.ts";
+import type { EnqueueTarget, StoreOptions } from "./store_types.ts";
 import { StoreFullError } from "./store_full_error.ts";
 
 const MiB = 1024 * 1024;

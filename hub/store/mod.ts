@@ -56,15 +56,16 @@
  *
  * @module
  */
-export {
-  type CommitCounters,
-  type EnqueueTarget,
-  type MessageStore,
-  openMessageStore,
-  type QueuedMessage,
-  type QueueStats,
-  type StoreOptions,
-} from "./message_store.ts";
+export { openMessageStore } from "./message_store.ts";
+export type {
+  CommitCounters,
+  EnqueueTarget,
+  MessageStore,
+  QueuedMessage,
+  QueueStats,
+  StoreOptions,
+} from "./store_types.ts";
 export { StoreFullError } from "./store_full_error.ts";
+export { MESSAGE_STORE_FILE, messageStorePath, storeOptionsFromConfig } from "./store_config.ts";
 export type { IncomingMessage, StoredMessage } from "./stored_message.ts";
 export { resolveTtlSeconds, type TtlSources } from "./ttl.ts";
