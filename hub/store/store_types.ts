@@ -1,9 +1,10 @@
 /**
  * The message store's interface and the shapes it takes and returns; the implementation is
- * {@linkcode openMessageStore} in message_store.ts.
+ * `openMessageStore` in message_store.ts.
  */
 import type { Logger } from "../../runtime/log.ts";
 import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
+
 /** Where a message goes: one endpoint queue, its priority there and its time-to-live. */
 export interface EnqueueTarget {
   /** Endpoint key, e.g. `upstream` or `module/filter/input1`. */
@@ -78,7 +79,14 @@ export interface StoreOptions {
 
 /** Durable per-endpoint queues; see the module doc of hub/store/mod.ts for the guarantees. */
 export interface MessageStore {
-  /** Resolves once `message` is durable in every target queue; rejects having written none. */
+  /**
+   * Resolves once `message` is durable in every target queue (after the fsync of the commit it
+   * shares with other enqueues); rejects having written it to none: `StoreFullError`
+   * when a queue is full, an Error naming the file when the commit fails, TypeError/RangeError
+   * for bad arguments. Targets naming one endpoint twice are merged (higher priority, longer
+   * TTL); no targets resolves at once. The body is read at commit time, so the caller must not
+   * change its bytes until the promise settles.
+   */
   enqueue(message: IncomingMessage, targets: readonly EnqueueTarget[]): Promise<void>;
   /** Leases up to `limit` messages of `endpoint`: priority, then arrival; skips expired and leased. */
   take(endpoint: string, limit: number): QueuedMessage[];
