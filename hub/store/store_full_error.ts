@@ -13,6 +13,7 @@
  * ```
  */
 export class StoreFullError extends Error {
+  /** Always "StoreFullError". */
   override name = "StoreFullError";
   /** The endpoint whose queue is full. */
   readonly endpoint: string;
@@ -21,6 +22,7 @@ export class StoreFullError extends Error {
   /** The queue's bound. */
   readonly maxSizeBytes: number;
 
+  /** Builds the error for `endpoint` holding `queuedBytes` of `maxSizeBytes`. */
   constructor(endpoint: string, queuedBytes: number, maxSizeBytes: number) {
     super(`Cannot enqueue to ${endpoint}: queue full (${queuedBytes} of ${maxSizeBytes} bytes)`);
     this.endpoint = endpoint;

@@ -17,18 +17,23 @@ export interface EnqueueTarget {
 
 /** A message handed out by {@linkcode MessageStore.take}. */
 export interface QueuedMessage {
+  /** The queue it came from. */
   endpoint: string;
   /** Identifies the message in `ack` and `release`; increases with arrival, across restarts. */
   seq: number;
+  /** Its priority in this queue. */
   priority: number;
+  /** When it was enqueued (ms since the epoch). */
   enqueuedAtMs: number;
   /** When it expires (ms since the epoch), or null for never. */
   expiresAtMs: number | null;
+  /** Body and properties, as enqueued. */
   message: StoredMessage;
 }
 
 /** Depth and drops of one endpoint queue. */
 export interface QueueStats {
+  /** The endpoint key. */
   endpoint: string;
   /** Messages in the queue, in-flight ones included, acked ones not. */
   count: number;
@@ -56,6 +61,7 @@ export interface StoreOptions {
   maxSizeBytes: number;
   /** Clock in ms since the epoch, for tests. */
   now?: () => number;
+  /** Where drops, refusals and failed commits are logged. */
   logger?: Logger;
   /** `FULL` (default) survives a power cut; `NORMAL` only a crash of the process. */
   synchronous?: "FULL" | "NORMAL";

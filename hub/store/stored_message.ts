@@ -17,7 +17,10 @@ export interface StoredMessage {
  * properties may be undefined (those are not stored).
  */
 export interface IncomingMessage {
+  /** The payload; a view into a larger buffer stores only its own bytes. */
   body: Uint8Array;
+  /** User properties. */
   appProperties: Readonly<Record<string, string>>;
+  /** System properties; undefined ones are left out. */
   systemProperties: Readonly<Record<string, string | undefined>>;
 }
