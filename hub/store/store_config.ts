@@ -4,10 +4,10 @@ import type { Config } from "../../runtime/config.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { StoreOptions } from "./store_types.ts";
 
-/** File name of the message store inside the state dir. */
-export const MESSAGE_STORE_FILE = "messages.db";
+/** Path of the message store inside the state dir (where hub/mod.ts opens it). */
+export const MESSAGE_STORE_FILE = "hub/queues.db";
 
-/** The message store's path: `<state dir>/messages.db`. */
+/** The message store's path: `<state dir>/hub/queues.db`. */
 export function messageStorePath(stateDir: string): string {
   return join(stateDir, MESSAGE_STORE_FILE);
 }

@@ -18,5 +18,5 @@ Deno.test("storeOptionsFromConfig() defaults to 1 GiB per queue", () => {
 });
 
 Deno.test("messageStorePath() puts the store in the state dir", () => {
-  assert.equal(messageStorePath("/var/lib/ledge"), "/var/lib/ledge/messages.db");
+  assert.equal(messageStorePath("/var/lib/ledge"), "/var/lib/ledge/hub/queues.db");
 });
