@@ -12,7 +12,7 @@
  * everything (its queue full, a restart) from dead-lettering healthy messages.
  */
 import type { Logger } from "../../runtime/log.ts";
-import type { MessageStore, QueuedMessage } from "../store/message_store.ts";
+import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import type { PoolEntry } from "./connection_pool.ts";
 import { publishSizeBytes, telemetryPublish } from "./telemetry_publish.ts";
 import {

@@ -4,7 +4,7 @@
  */
 import { SYSTEM_KEYS } from "../message_codec.ts";
 import { formatPropertyBag } from "../property_bag.ts";
-import type { StoredMessage } from "../store/stored_message.ts";
+import type { StoredMessage } from "../store/mod.ts";
 import type { UpstreamIdentity } from "./upstream_identity.ts";
 
 /** System properties the parent stamps itself from the connection; never sent in the bag. */

@@ -7,7 +7,7 @@ import type { Component, RuntimeContext } from "../../runtime/component.ts";
 import type { Config } from "../../runtime/config.ts";
 import type { Logger } from "../../runtime/log.ts";
 import type { MetricFamily } from "../../runtime/metrics.ts";
-import type { MessageStore } from "../store/message_store.ts";
+import type { MessageStore } from "../store/mod.ts";
 import { type ConnectionPool, createConnectionPool } from "./connection_pool.ts";
 import {
   type ConnectSettings,

@@ -5,7 +5,7 @@
  * 3/4 of its token's lifetime to renew it, as the Azure IoT SDK does.
  */
 import { Buffer } from "node:buffer";
-import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient, type Packet, Store } from "mqtt";
 import type { Logger } from "../../runtime/log.ts";
 import { type ConnectFailure, describeConnectError } from "./connect_error.ts";
 import type { ConnectSettings } from "./connect_settings.ts";
@@ -172,6 +172,9 @@ export function createUpstreamConnection(options: UpstreamConnectionOptions): Up
       connectTimeout: options.connectTimeoutMs ?? 30_000,
       rejectUnauthorized: true,
       resubscribe: false,
+      // A store that survives `end(true)`: mqtt.js may still handle a PUBACK that was already
+      // parsed when the client is ended, and its default store is gone by then.
+      outgoingStore: new Store({ clean: false }),
     };
     if (settings.password !== undefined) clientOptions.password = settings.password;
     if (settings.ca !== undefined) clientOptions.ca = settings.ca;

@@ -3,7 +3,7 @@
  * the devices below it (leaf devices, child edge devices and their modules). One MQTT connection
  * per identity, as IoT Hub requires.
  */
-import type { StoredMessage } from "../store/stored_message.ts";
+import type { StoredMessage } from "../store/mod.ts";
 
 /** An identity on the parent: a device, or a module of a device. */
 export interface UpstreamIdentity {
