@@ -330,3 +330,41 @@ serviceTest(
     }
   },
 );
+
+serviceTest(
+  "a message the parent keeps dropping the link on is dead-lettered, not retried forever",
+  needs,
+  async () => {
+    const dir = await tempDir();
+    const pki = await makeParentPki(dir);
+    // The parent refuses packets over 2 KiB by closing the connection (MQTT 3.1.1 has no "no").
+    const parent = mosquittoParent(pki, ["max_packet_size 2048"]);
+    await parent.start();
+    const reader = await parentReader(parent, pki.caFile);
+    const child = upstreamChild(dir, {
+      upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
+        `shared_access_key = "${KEY}"`,
+      heldModules: [],
+    });
+    try {
+      await child.store.enqueue({
+        body: new Uint8Array(4096),
+        appProperties: {},
+        systemProperties: { messageId: "poison", connectionDeviceId: "child" },
+      }, [{ endpoint: UPSTREAM_ENDPOINT, priority: 0, ttlSeconds: -1 }]);
+      for (let i = 0; i < 30; i++) await enqueue(child.store, { id: `ok${i}` });
+      await child.start();
+      await reader.waitForIds(30, 30_000);
+      await waitUntil("the queue to empty", () => queued(child.store) === 0, 30_000);
+      assert.equal(reader.ids.has("poison"), false);
+      const state = child.component.upstream.state();
+      assert.equal(state.forwarding.deadLettered.rejected, 1);
+      assert.equal(queued(child.store, UPSTREAM_DEAD_LETTER_ENDPOINT), 1);
+    } finally {
+      await child.stop();
+      await reader.close();
+      await parent.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -285,8 +285,10 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
   function pump(): void {
     if (stopped) return;
     let held = leased();
-    // Refill below half the window, so each take returns a batch rather than one message.
-    if (held <= options.window / 2) {
+    // Refill at every free slot: each PUBACK is answered at once by a PUBLISH, which also carries
+    // the TCP ACK the parent waits for. Refilling only in batches (at half the window) stalled on
+    // the parent's Nagle + our delayed ACK: ~40 ms per window, ~2,000 messages/s.
+    if (held < options.window) {
       while (held < options.window) {
         let batch: QueuedMessage[];
         try {

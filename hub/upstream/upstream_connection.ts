@@ -216,6 +216,9 @@ export function createUpstreamConnection(options: UpstreamConnectionOptions): Up
 
     current.on("connect", () => {
       if (client !== current) return;
+      // Many small PUBLISHes are in flight together; Nagle's algorithm would hold a burst's tail
+      // until the parent's delayed ACK (~40 ms).
+      (current.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       const filters = Object.fromEntries(
         options.subscriptions.map((f) => [f, { qos: 1 as const }]),
       );
