@@ -1,6 +1,7 @@
 /** The benchmarks `deno task bench` runs, in order. Each is one module of bench/. */
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchRoutes } from "./routes.ts";
+import { benchStore } from "./store.ts";
 
 /** One benchmark group. */
 export interface Bench {
@@ -11,4 +12,5 @@ export interface Bench {
 /** Every benchmark; a new one is a file in bench/ and one line here. */
 export const BENCHES: readonly Bench[] = [
   { group: "routes", run: benchRoutes },
+  { group: "store", run: benchStore },
 ];

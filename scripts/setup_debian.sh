@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   podman runc docker.io mosquitto mosquitto-clients openssl busybox-static python3-grpcio
   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross curl
-  iproute2 systemd
+  iproute2 systemd strace
 )
 missing=()
 for p in "${packages[@]}"; do
