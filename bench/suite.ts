@@ -2,6 +2,7 @@
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchRoutes } from "./routes.ts";
 import { benchStore } from "./store.ts";
+import { benchUpstream } from "./upstream.ts";
 
 /** One benchmark group. */
 export interface Bench {
@@ -13,4 +14,5 @@ export interface Bench {
 export const BENCHES: readonly Bench[] = [
   { group: "routes", run: benchRoutes },
   { group: "store", run: benchStore },
+  { group: "upstream", run: benchUpstream },
 ];
