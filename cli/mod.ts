@@ -20,6 +20,8 @@ import { logsCommand } from "./logs.ts";
 import { restartCommand } from "./restart.ts";
 import { runCommand } from "./run.ts";
 import { sendCommand } from "./send.ts";
+import { startCommand } from "./start.ts";
+import { stopCommand } from "./stop.ts";
 import { twinCommand } from "./twin.ts";
 import { versionCommand } from "./version.ts";
 
@@ -31,6 +33,8 @@ export const VERBS: readonly (() => Command)[] = [
   listCommand,
   logsCommand,
   restartCommand,
+  startCommand,
+  stopCommand,
   checkCommand,
   identityCommand,
   certCommand,
