@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import type { Component } from "./component.ts";
 import type { Logger } from "./log.ts";
+import { apiRoutes, openApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
 
 /** The management socket's path inside the state dir. */
@@ -37,6 +38,7 @@ export function createMgmtApp(components: readonly Component[], logger: Logger):
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       components: components.map((component) => component.name),
     }));
+  app.get("/v1/openapi.json", (c) => c.json(openApiDocument(apiRoutes(app))));
   for (const component of components) {
     if (component.api) app.route("/", component.api);
   }
