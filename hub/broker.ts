@@ -91,6 +91,13 @@ function drainOnRead(connection: import("node:stream").Duplex): void {
   };
 }
 
+/** Runs `then` once what was written to `connection` so far has been flushed (or failed). */
+function afterFlush(connection: import("node:stream").Duplex, then: () => void): void {
+  if (connection.destroyed || !connection.writable) return then();
+  // Writes complete in order: the callback of an empty write means everything before it left.
+  connection.write(new Uint8Array(0), () => then());
+}
+
 function authError(message: string, returnCode: number): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode });
 }
@@ -109,6 +116,7 @@ export async function createBroker(
   const infos = new WeakMap<object, ConnectionInfo>();
   const sessionOf = new WeakMap<Client, ClientSession>();
   const sessions = new Map<string, ClientSession>();
+  const pendingPublishes = new WeakMap<ClientSession, Set<Promise<void>>>();
   const counters: BrokerCounters = {
     authFailures: 0,
     authRateLimited: 0,
@@ -196,8 +204,19 @@ export async function createBroker(
     } catch (error) {
       return done(error as Error);
     }
-    if (result) result.then(() => done(null), (error) => done(error));
-    else done(null);
+    if (!result) return done(null);
+    // aedes handles the packets of one read concurrently, and a refusal closes the connection:
+    // the publishes before it settle first, so whatever was made durable still gets its PUBACK.
+    let pending = pendingPublishes.get(session);
+    if (!pending) pendingPublishes.set(session, pending = new Set());
+    const earlier = [...pending];
+    const settled = result.then(
+      () => done(null),
+      (error) =>
+        Promise.allSettled(earlier).then(() => afterFlush(client!.conn, () => done(error))),
+    );
+    pending.add(settled);
+    settled.finally(() => pending.delete(settled));
   }
 
   function authorizeSubscribe(

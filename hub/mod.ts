@@ -41,10 +41,17 @@ export interface HubComponent extends Component {
   readonly ports: Readonly<Record<string, number>>;
 }
 
+/** Options of {@linkcode createHubComponent}. */
+export interface HubComponentOptions {
+  security: HubSecurity;
+  /** How often expired messages are purged (and counted), in ms; default 60000. For tests. */
+  purgeIntervalMs?: number;
+}
+
 /** Creates the hub component (listeners, broker, store and twins start in `start`). */
 export function createHubComponent(
   context: RuntimeContext,
-  options: { security: HubSecurity },
+  options: HubComponentOptions,
 ): HubComponent {
   const logger = context.logger.child("hub");
   let core: HubCore | undefined;
@@ -74,6 +81,9 @@ export function createHubComponent(
       store = openMessageStore(`${dir}/queues.db`, {
         maxSizeBytes: context.config.hub.store.max_size_bytes,
         logger: logger.child("store"),
+        ...(options.purgeIntervalMs === undefined
+          ? {}
+          : { purgeIntervalMs: options.purgeIntervalMs }),
       });
       twins = openTwinStore(`${dir}/twins.db`);
       try {

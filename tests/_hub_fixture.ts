@@ -7,6 +7,8 @@ import { parseConfigText } from "../runtime/config_load.ts";
 import type { Config } from "../runtime/config.ts";
 import { createLogger, silentLogger } from "../runtime/log.ts";
 import { createSecurityComponent, type SecurityComponentWithControl } from "../security/mod.ts";
+import { connectIdentity, type MqttClient } from "./_hub_mqtt.ts";
+import { sasToken } from "./_hub_sas.ts";
 import { freePort } from "./_services.ts";
 
 /** A running hub with its security component. */
@@ -20,11 +22,16 @@ export interface HubFixture {
   caFile: string;
   /** The IOTEDGE_* env of a provisioned module, plus the port mapping for tests/sdk scripts. */
   moduleEnv(moduleId: string): Promise<Record<string, string>>;
+  /** Provisions `moduleId` and connects it over MQTT/TLS with the `mqtt` npm client (SAS). */
+  connectModule(moduleId: string): Promise<MqttClient>;
   stop(): Promise<void>;
 }
 
 /** Starts a hub; `toml` is appended to the generated config. */
-export async function startHubFixture(toml = ""): Promise<HubFixture> {
+export async function startHubFixture(
+  toml = "",
+  options: { purgeIntervalMs?: number } = {},
+): Promise<HubFixture> {
   const stateDir = await Deno.makeTempDir({ prefix: "ledge-hub-" });
   const ports = { mqtts: freePort(), https: freePort(), plain: freePort() };
   const config = parseConfigText(
@@ -40,7 +47,7 @@ export async function startHubFixture(toml = ""): Promise<HubFixture> {
   const security = createSecurityComponent(context);
   const signal = new AbortController().signal;
   await security.start(signal);
-  const hub = createHubComponent(context, { security: security.manager });
+  const hub = createHubComponent(context, { security: security.manager, ...options });
   try {
     await hub.start(signal);
   } catch (error) {
@@ -71,6 +78,30 @@ export async function startHubFixture(toml = ""): Promise<HubFixture> {
         LEDGE_TEST_MQTT_PORT: String(ports.mqtts),
         LEDGE_TEST_HTTPS_PORT: String(ports.https),
       };
+    },
+    async connectModule(moduleId) {
+      await security.manager.provisionModule(moduleId);
+      const identity = security.manager.registry.get(config.device.id, moduleId);
+      if (!identity || identity.auth.type !== "sas") {
+        throw new Error(`Cannot connect ${moduleId}: it has no SAS key`);
+      }
+      const host = config.device.iothub_hostname;
+      return await connectIdentity({
+        port: ports.mqtts,
+        caPem: security.manager.trustBundlePem(),
+        iothubHostname: host,
+        deviceId: config.device.id,
+        moduleId,
+        credentials: {
+          kind: "sas",
+          token: sasToken({
+            host,
+            deviceId: config.device.id,
+            moduleId,
+            key: identity.auth.primaryKey,
+          }),
+        },
+      });
     },
     async stop() {
       await hub.stop();

@@ -168,7 +168,9 @@ export function publishNumbered(
       client.removeListener("close", onClose);
       resolve({ acked, closed });
     };
-    const onClose = () => finish(true);
+    // mqtt.js works through the packets of one read on later ticks, and may emit 'close' while
+    // PUBACKs that arrived before it are still queued: let those callbacks run first.
+    const onClose = () => setTimeout(() => finish(true), 0);
     client.on("close", onClose);
     const pump = () => {
       while (!done && inflight < options.window && next < options.numbers.length) {
