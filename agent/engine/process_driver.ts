@@ -104,6 +104,8 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
         ...(settings.workdir ? { cwd: settings.workdir } : {}),
         env: environment,
         clearEnv: true,
+        // Its own process group, so a stop reaches the children a script starts too.
+        detached: true,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -130,7 +132,20 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
     ]);
     entry.exited = (async () => {
       const status = await child.status;
-      await captured.catch(() => {});
+      // A grandchild that outlived the module may hold the pipes open: stop reading soon.
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      const drained = await Promise.race([
+        captured.then(() => true, () => true),
+        new Promise<false>((resolve) => (grace = setTimeout(() => resolve(false), 500))),
+      ]);
+      clearTimeout(grace);
+      if (!drained) {
+        await Promise.all([
+          child.stdout.cancel().catch(() => {}),
+          child.stderr.cancel().catch(() => {}),
+        ]);
+        await captured.catch(() => {});
+      }
       file.close();
       const code = status.signal ? 128 + (SIGNALS[status.signal] ?? 0) : status.code;
       entry.child = undefined;
@@ -147,22 +162,26 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
     emit(entry, "start");
   }
 
+  function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal) {
+    try {
+      Deno.kill(-child.pid, signal);
+    } catch {
+      try {
+        child.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
   async function halt(entry: Entry, timeoutSeconds: number) {
     const child = entry.child;
     if (!child) return;
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
+    signalGroup(child, "SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const killed = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
+        signalGroup(child, "SIGKILL");
         resolve();
       }, timeoutSeconds * 1000);
     });
