@@ -26,16 +26,15 @@ export interface Listeners {
   close(): Promise<void>;
 }
 
+/**
+ * The client's certificate, as a one-element chain. Only the leaf: under Deno 2.9 the issuer
+ * links of `getPeerCertificate(true)` are not the chain the client sent (measured: the client's
+ * leaf, then this server's own certificate, then the edge CA), and the security manager needs
+ * only the leaf, which it checks against the CAs it knows or a registered thumbprint.
+ */
 function peerChain(socket: tls.TLSSocket): Uint8Array[] {
-  const chain: Uint8Array[] = [];
-  let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-  const seen = new Set<string>();
-  while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
-    seen.add(cert.fingerprint256);
-    chain.push(new Uint8Array(cert.raw));
-    cert = cert.issuerCertificate;
-  }
-  return chain;
+  const leaf = socket.getPeerCertificate() as tls.PeerCertificate | undefined;
+  return leaf?.raw ? [new Uint8Array(leaf.raw)] : [];
 }
 
 function tlsOptions(security: HubSecurity): tls.SecureContextOptions {

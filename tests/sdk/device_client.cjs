@@ -1,5 +1,6 @@
 // A leaf device written against the official Azure IoT SDK: Client.fromConnectionString with
-// GatewayHostName, trusting the gateway's CA (EdgeModuleCACertificateFile-style: the `ca` option).
+// GatewayHostName, trusting the gateway's CA (EdgeModuleCACertificateFile-style: the `ca` option),
+// with a SAS key or, given LEDGE_TEST_CERT_FILE/LEDGE_TEST_KEY_FILE, an X.509 certificate.
 // JSON commands on stdin, JSON events on stdout.
 "use strict";
 const fs = require("node:fs");
@@ -11,7 +12,13 @@ const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
 
 async function main() {
   const client = Client.fromConnectionString(process.env.LEDGE_TEST_CONNECTION_STRING, Mqtt);
-  client.setOptions({ ca: fs.readFileSync(process.env.LEDGE_TEST_CA_FILE, "utf8") });
+  const options = { ca: fs.readFileSync(process.env.LEDGE_TEST_CA_FILE, "utf8") };
+  // X.509 devices (`x509=true` in the connection string) authenticate with their certificate.
+  if (process.env.LEDGE_TEST_CERT_FILE) {
+    options.cert = fs.readFileSync(process.env.LEDGE_TEST_CERT_FILE, "utf8");
+    options.key = fs.readFileSync(process.env.LEDGE_TEST_KEY_FILE, "utf8");
+  }
+  client.setOptions(options);
   client.on("error", (err) => emit({ event: "error", message: String(err && err.message) }));
   client.on("message", (msg) => {
     const properties = {};
