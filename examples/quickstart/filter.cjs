@@ -20,8 +20,7 @@ function copy(message) {
 async function forward(client, message) {
   let temperature = "?";
   try {
-    temperature =
-      JSON.parse(message.getBytes().toString("utf8")).machine.temperature;
+    temperature = JSON.parse(message.getBytes().toString("utf8")).machine.temperature;
   } catch {
     console.error(
       "filter: a message on input1 is not a JSON reading; forwarding it as is",
@@ -29,9 +28,7 @@ async function forward(client, message) {
   }
   const reading = message.properties.getValue("reading");
   console.log(
-    `filter: forwarding temperature ${temperature}${
-      reading ? ` (reading ${reading})` : ""
-    }`,
+    `filter: forwarding temperature ${temperature}${reading ? ` (reading ${reading})` : ""}`,
   );
   await client.sendOutputEvent("output1", copy(message));
 }
@@ -48,9 +45,7 @@ async function main() {
       return;
     }
     forward(client, message)
-      .catch((error) =>
-        console.error(`filter: cannot forward: ${error.message}`)
-      )
+      .catch((error) => console.error(`filter: cannot forward: ${error.message}`))
       .finally(() => client.complete(message, () => {}));
   });
   await client.open();

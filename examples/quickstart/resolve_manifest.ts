@@ -62,12 +62,8 @@ export function resolveManifest(
   const copy = structuredClone(manifest);
   if (!isRecord(copy)) return copy;
   const content = isRecord(copy.modulesContent) ? copy.modulesContent : copy;
-  const agent = isRecord(content.$edgeAgent)
-    ? content.$edgeAgent["properties.desired"]
-    : undefined;
-  const modules = isRecord(agent) && isRecord(agent.modules)
-    ? agent.modules
-    : {};
+  const agent = isRecord(content.$edgeAgent) ? content.$edgeAgent["properties.desired"] : undefined;
+  const modules = isRecord(agent) && isRecord(agent.modules) ? agent.modules : {};
   const values: Record<string, string> = {
     LEDGE_HUB_MQTT_PORT: String(options.hub.mqttPort),
     LEDGE_HUB_HTTPS_PORT: String(options.hub.httpsPort),

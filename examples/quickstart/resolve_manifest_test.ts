@@ -40,8 +40,7 @@ Deno.test("resolveManifest() makes a relative workdir absolute against the manif
     }),
     { dir: "/opt/ledge/examples/quickstart/", hub },
   ));
-  const workdir = (name: string) =>
-    (resolved[name]!.settings as { workdir: string }).workdir;
+  const workdir = (name: string) => (resolved[name]!.settings as { workdir: string }).workdir;
   assert.equal(workdir("a"), "/opt/ledge/examples/quickstart");
   assert.equal(workdir("b"), "/opt/ledge/examples/quickstart/lib");
   assert.equal(workdir("c"), "/srv/abs");

@@ -2,8 +2,8 @@
 // Azure IoT SDK for Node, unmodified. Every second it sends one reading on output
 // "temperatureOutput", shaped like Microsoft's SimulatedTemperatureSensor:
 //   {"machine":{"temperature","pressure"},"ambient":{"temperature","humidity"},"timeCreated"}
-// The machine temperature swings around 25 °C (a sine of period 10 readings), so the route's
-// WHERE $body.machine.temperature > 25 lets about half of the readings through.
+// The machine temperature swings around 25 °C (a sine of period 10 readings, starting low), so
+// the route's WHERE $body.machine.temperature > 25 lets about half of the readings through.
 "use strict";
 const { ModuleClient, Message } = require("azure-iot-device");
 const { Mqtt } = require("azure-iot-device-mqtt");
@@ -12,7 +12,7 @@ const INTERVAL_MS = Number(process.env.SEND_INTERVAL_MS || 1000);
 const PERIOD = 10;
 
 function reading(n) {
-  const swing = Math.sin((2 * Math.PI * n) / PERIOD);
+  const swing = -Math.sin((2 * Math.PI * n) / PERIOD);
   const temperature = Math.round((25 + 5 * swing) * 10) / 10;
   return {
     machine: {

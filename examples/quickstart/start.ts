@@ -128,9 +128,7 @@ async function deployOnce(
       manifest,
     );
     say(
-      `deployed ${manifestFile}: ${
-        result.modules.join(", ")
-      } (deployment ${result.version})`,
+      `deployed ${manifestFile}: ${result.modules.join(", ")} (deployment ${result.version})`,
     );
     say(
       "in another terminal: `deno run -A main.ts list` shows both modules, " +
@@ -149,13 +147,9 @@ async function deployOnce(
 async function main(args: string[]): Promise<number> {
   const containers = args.includes("--containers");
   const printOnly = args.includes("--print-manifest");
-  const passOn = args.filter((arg) =>
-    arg !== "--containers" && arg !== "--print-manifest"
-  );
+  const passOn = args.filter((arg) => arg !== "--containers" && arg !== "--print-manifest");
   const { config, path } = await loadConfig();
-  const manifestFile = `${HERE}/${
-    containers ? "deployment.containers.json" : "deployment.json"
-  }`;
+  const manifestFile = `${HERE}/${containers ? "deployment.containers.json" : "deployment.json"}`;
   const manifest = resolveManifest(await readManifest(manifestFile), {
     dir: HERE,
     hub: hubAddress(config),
@@ -166,9 +160,7 @@ async function main(args: string[]): Promise<number> {
   }
   const modulesReady = containers || await ensureModulesInstalled();
   say(
-    `starting ledge (${
-      path ? `config ${path}` : "embedded defaults"
-    }, state ${config.state.dir})`,
+    `starting ledge (${path ? `config ${path}` : "embedded defaults"}, state ${config.state.dir})`,
   );
   // A session of its own, so a Ctrl-C reaches ledge once, from here, and stops it cleanly.
   const child = new Deno.Command(Deno.execPath(), {
@@ -196,9 +188,7 @@ async function main(args: string[]): Promise<number> {
       }
     } else if (signalled === 0) {
       say(
-        `ledge did not answer on ${config.state.dir}/mgmt.sock within ${
-          READY_TIMEOUT_MS / 1000
-        } s`,
+        `ledge did not answer on ${config.state.dir}/mgmt.sock within ${READY_TIMEOUT_MS / 1000} s`,
       );
     }
     return (await exited).code;
