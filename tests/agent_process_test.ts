@@ -96,12 +96,12 @@ Deno.test("agent runs process modules through the whole lifecycle without an eng
         async () => alive(await pidOf(pidDir, "pb")) && (await pidOf(pidDir, "pb")) !== pid,
         "pb restarted",
       );
+      const rows = await h.settle((r) => r.get("pb")?.status === "running", "pb running");
+      assert.equal(rows.get("pb")?.restartCount, 1);
       const module = h.agent().reported().modules.pb!;
       assert.equal(module.restartCount, 1);
       const waited = Date.parse(module.lastStartTimeUtc) - Date.parse(module.lastExitTimeUtc);
       assert.ok(waited >= 950, `restarted ${waited} ms after the exit, before the 1 s back-off`);
-      const rows = await h.settle((r) => r.get("pb")?.status === "running", "pb running");
-      assert.equal(rows.get("pb")?.restartCount, 1);
     });
 
     await t.step("stops a module desired stopped and removes a dropped one", async () => {
