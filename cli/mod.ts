@@ -22,6 +22,7 @@ import { runCommand } from "./run.ts";
 import { sendCommand } from "./send.ts";
 import { startCommand } from "./start.ts";
 import { stopCommand } from "./stop.ts";
+import { supportBundleCommand } from "./support_bundle.ts";
 import { twinCommand } from "./twin.ts";
 import { versionCommand } from "./version.ts";
 
@@ -41,6 +42,7 @@ export const VERBS: readonly (() => Command)[] = [
   twinCommand,
   invokeCommand,
   sendCommand,
+  supportBundleCommand,
   versionCommand,
 ];
 
