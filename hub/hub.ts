@@ -11,7 +11,7 @@ import { describe } from "./acl.ts";
 import { type Broker, createBroker } from "./broker.ts";
 import { type ClientSession, identityKey } from "./client_session.ts";
 import { bagForDelivery, messageFromTelemetry, MessageTooLargeError } from "./message_codec.ts";
-import { createMethodCalls, type MethodResult } from "./method_calls.ts";
+import { createMethodCalls, hubFailure, type MethodResult } from "./method_calls.ts";
 import { formatPropertyBag } from "./property_bag.ts";
 import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "./routes/mod.ts";
@@ -379,7 +379,7 @@ export async function createHubCore(
         ? target.deviceId
         : `${target.deviceId}/${target.moduleId}`;
       if (!session || !session.subscriptions.has("$iothub/methods/POST/#")) {
-        return { status: 404, payload: { message: `${label} is not connected for methods` } };
+        return hubFailure("not-connected", 404, `${label} is not connected for methods`);
       }
       const timeoutMs = Math.max(1, request.responseTimeoutInSeconds ?? 30) * 1000;
       const { rid, result } = methods.begin(key, timeoutMs);

@@ -4,10 +4,27 @@
  * reply in time settles as 504.
  */
 
+/** Why the hub itself answered a call, rather than the target. */
+export type MethodFailure = "not-connected" | "timeout" | "disconnected" | "stopping";
+
 /** The result of a direct method call, as IoT Hub returns it. */
 export interface MethodResult {
   status: number;
   payload: unknown;
+  /**
+   * Set when the target never answered and the hub made this result (404, 504, 503), so callers
+   * can tell it from a target that answered with the same status.
+   */
+  hubFailure?: MethodFailure;
+}
+
+/** A result the hub makes for a call the target did not answer. */
+export function hubFailure(
+  failure: MethodFailure,
+  status: number,
+  message: string,
+): MethodResult {
+  return { status, payload: { message }, hubFailure: failure };
 }
 
 /** Pending calls. */
@@ -48,10 +65,10 @@ export function createMethodCalls(): MethodCalls {
       const rid = (++counter).toString(16);
       const result = new Promise<MethodResult>((resolve) => {
         const timer = setTimeout(() => {
-          finish(rid, {
-            status: 504,
-            payload: { message: `Timed out waiting for the response from ${targetKey}` },
-          });
+          finish(
+            rid,
+            hubFailure("timeout", 504, `timed out waiting for the response from ${targetKey}`),
+          );
         }, timeoutMs);
         calls.set(rid, { targetKey, timer, resolve });
       });
@@ -65,13 +82,13 @@ export function createMethodCalls(): MethodCalls {
     abandon(targetKey) {
       for (const [rid, call] of calls) {
         if (call.targetKey === targetKey) {
-          finish(rid, { status: 404, payload: { message: `${targetKey} disconnected` } });
+          finish(rid, hubFailure("disconnected", 404, `${targetKey} disconnected`));
         }
       }
     },
     close() {
       for (const rid of [...calls.keys()]) {
-        finish(rid, { status: 503, payload: { message: "The hub is stopping" } });
+        finish(rid, hubFailure("stopping", 503, "the hub is stopping"));
       }
     },
     pending: () => calls.size,

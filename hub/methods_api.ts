@@ -60,11 +60,11 @@ export function createMethodsApi(hub: Hub, security: HubSecurity): Hono {
         ? {}
         : { responseTimeoutInSeconds: body.responseTimeoutInSeconds }),
     });
-    if (result.status === 404 || result.status === 504) {
+    if (result.hubFailure) {
       const message = (result.payload as { message?: string } | null)?.message ?? "failed";
-      return failure(result.status, message);
+      return failure(result.status, `Cannot invoke ${body.methodName}: ${message}`);
     }
-    return Response.json(result);
+    return Response.json({ status: result.status, payload: result.payload });
   }
 
   app.post(

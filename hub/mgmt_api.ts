@@ -78,7 +78,19 @@ export function createHubMgmtApi(hub: () => Hub): Hono {
           : { responseTimeoutInSeconds: request.responseTimeoutInSeconds }),
       },
     );
-    return c.json(result);
+    if (result.hubFailure) {
+      // The target never answered: an HTTP error, as IoT Hub's service API answers it.
+      const label = request.moduleId === undefined
+        ? request.deviceId
+        : `${request.deviceId}/${request.moduleId}`;
+      const message = (result.payload as { message?: string } | null)?.message ?? "failed";
+      throw new ApiError(
+        result.status,
+        `Cannot invoke ${request.methodName} on ${label}: ${message}`,
+        { reason: result.hubFailure },
+      );
+    }
+    return c.json({ status: result.status, payload: result.payload });
   });
   app.post("/v1/c2d/:deviceId", async (c) => {
     const request = C2DRequest.parse(await jsonBody(c.req.raw));

@@ -29,7 +29,7 @@ import { openMessageStore } from "./store/mod.ts";
 import { openTwinStore, type TwinStore } from "./twin_store.ts";
 
 export type { EdgeHubDesired, Hub, HubStats, MethodRequest } from "./hub.ts";
-export type { MethodResult } from "./method_calls.ts";
+export type { MethodFailure, MethodResult } from "./method_calls.ts";
 export type { HubSecurity } from "./security_port.ts";
 export { WEBSOCKET_PATH } from "./listeners.ts";
 
