@@ -43,7 +43,7 @@ export function createMgmtApp(components: readonly Component[], logger: Logger):
     if (component.api) app.route("/", component.api);
   }
   app.notFound((c) =>
-    c.json({ error: `Cannot ${c.req.method} ${c.req.path}: no such route` }, 404)
+    c.json({ error: `Cannot ${c.req.method} ${c.req.path}: no such route`, detail: null }, 404)
   );
   app.onError((error, c) => {
     if (error instanceof ApiError) {
