@@ -1,5 +1,6 @@
 /** The benchmarks `deno task bench` runs, in order. Each is one module of bench/. */
 import type { BenchOptions, Figure } from "./_figure.ts";
+import { benchBroker } from "./broker.ts";
 import { benchRoutes } from "./routes.ts";
 import { benchStore } from "./store.ts";
 import { benchUpstream } from "./upstream.ts";
@@ -15,4 +16,5 @@ export const BENCHES: readonly Bench[] = [
   { group: "routes", run: benchRoutes },
   { group: "store", run: benchStore },
   { group: "upstream", run: benchUpstream },
+  { group: "broker", run: benchBroker },
 ];

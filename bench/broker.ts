@@ -1,0 +1,546 @@
+/**
+ * Broker benchmark: a real `ledge run` (hub, security, agent with 100 process modules) against
+ * mosquitto as a plain pub/sub broker, driven by the same load generator
+ * ({@linkcode ./_broker_load.ts}, several OS processes of the `mqtt` npm client).
+ *
+ * - Throughput: senders publish 256-byte QoS 1 messages with a publish window of 20 (libmosquitto's
+ *   default `max_inflight_messages`); on ledge they are module outputs routed
+ *   (`FROM /messages/modules/mX/outputs/* INTO BrokeredEndpoint(…)`) through the durable store to
+ *   another module's input; on mosquitto they go from one topic to its subscriber. Figure: messages
+ *   delivered per second. Variants: QoS 0 and 16 KiB bodies.
+ * - Latency at a fixed offered rate of 5,000 msg/s (all senders together): publish-to-delivery
+ *   p50, p99 and max.
+ * - Memory: RSS of the ledge process with 100 modules connected as the SDK connects them
+ *   (subscribed to inputs, methods and twin topics), against mosquitto's RSS with the same clients.
+ *
+ * Both brokers are reached on loopback over plain MQTT (ledge's loopback-only plain listener), so
+ * the comparison is of the brokers, not of TLS. Run alone: `deno run -A bench/broker.ts [--quick]`
+ * (needs mosquitto).
+ *
+ * @module
+ */
+import { createMgmtClient, type MgmtClient } from "../cli/_client.ts";
+import { freePort } from "../tests/_services.ts";
+import { workloadSasToken } from "../tests/_hub_mqtt.ts";
+import type { BenchOptions, Figure } from "./_figure.ts";
+import type { ClientSpec, IdleSpec, LoadPlan, LoadResult, PairSpec } from "./_broker_load.ts";
+import { figureRecord, tableRows, textTable } from "./report.ts";
+
+const GROUP = "broker";
+const ROOT = new URL("../", import.meta.url).pathname;
+const LOAD_SCRIPT = new URL("./_broker_load.ts", import.meta.url).pathname;
+const DEVICE = "bench-edge";
+const HOST = "bench-hub.local";
+const MODULES = 100;
+const PAIRS = 4;
+const GENERATORS = 2;
+const WINDOW = 20;
+const RATE_PER_SECOND = 5_000;
+const SMALL = 256;
+const LARGE = 16 * 1024;
+
+const moduleId = (i: number) => `m${String(i).padStart(3, "0")}`;
+
+interface Broker {
+  name: string;
+  /** PID whose RSS is measured. */
+  pid: number;
+  url: string;
+  pair(i: number): PairSpec;
+  idle(i: number): IdleSpec;
+  stop(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ledge
+
+function manifest() {
+  const modules: Record<string, unknown> = {};
+  for (let i = 0; i < MODULES; i++) {
+    modules[moduleId(i)] = {
+      version: "1.0",
+      type: "process",
+      status: "running",
+      restartPolicy: "never",
+      settings: { command: "/bin/sleep", args: ["900"] },
+    };
+  }
+  const routes: Record<string, string> = {};
+  for (let p = 0; p < PAIRS; p++) {
+    routes[`pair${p}`] = `FROM /messages/modules/${moduleId(2 * p)}/outputs/* ` +
+      `INTO BrokeredEndpoint("/modules/${moduleId(2 * p + 1)}/inputs/in")`;
+  }
+  return {
+    modulesContent: {
+      $edgeAgent: {
+        "properties.desired": {
+          schemaVersion: "1.1",
+          runtime: { type: "docker", settings: { minDockerVersion: "v1.25" } },
+          systemModules: {
+            edgeAgent: { type: "docker", settings: { image: "edgeAgent", createOptions: "{}" } },
+            edgeHub: {
+              type: "docker",
+              status: "running",
+              restartPolicy: "always",
+              settings: { image: "edgeHub", createOptions: "{}" },
+            },
+          },
+          modules,
+        },
+      },
+      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes } },
+    },
+  };
+}
+
+async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Cannot benchmark the broker: ${what} timed out`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function startLedge(): Promise<Broker> {
+  const dir = await Deno.makeTempDir({ prefix: "ledge-bench-broker-" });
+  const plainPort = freePort();
+  const config = `${dir}/config.toml`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `[state]\ndir = "${dir}/state"`,
+      `[device]\nid = "${DEVICE}"\nhostname = "localhost"\niothub_hostname = "${HOST}"`,
+      `[log]\nlevel = "warn"\nformat = "json"`,
+      `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${freePort()}`,
+      `[hub.https]\nbind = "127.0.0.1"\nport = ${freePort()}`,
+      `[hub.plain]\nenabled = true\nport = ${plainPort}`,
+      `[metrics]\nenabled = false`,
+      `[agent]\nengine = "none"`,
+    ].join("\n") + "\n",
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${ROOT}main.ts`, "run", "--config", config],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr: string[] = [];
+  const reading = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr.push(chunk);
+      if (stderr.length > 100) stderr.shift();
+    }
+  })();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    await child.status;
+    await reading;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  let client: MgmtClient | undefined;
+  try {
+    client = createMgmtClient(`${dir}/state`);
+    const mgmt = client;
+    await until("ledge start", 60_000, () => mgmt.request("GET", "/v1/health"));
+    await mgmt.request("PUT", "/v1/deployment", manifest());
+    type Listed = { identities: { moduleId?: string; generationId: string }[] };
+    const modules = await until("provisioning 100 modules", 120_000, async () => {
+      const { identities } = await mgmt.request<Listed>("GET", "/v1/identities");
+      const found = identities.filter((identity) => identity.moduleId?.startsWith("m"));
+      return found.length === MODULES ? found : undefined;
+    });
+    const tokens = new Map<string, string>();
+    for (const { moduleId: id, generationId } of modules) {
+      const socketPath = `${dir}/state/mnt/${id}/workload.sock`;
+      const token = await until(`the workload socket of ${id}`, 30_000, () =>
+        workloadSasToken({
+          socketPath,
+          iothubHostname: HOST,
+          deviceId: DEVICE,
+          moduleId: id!,
+          generationId,
+          lifetimeSeconds: 7200,
+        }));
+      tokens.set(id!, token);
+    }
+    const spec = (id: string): ClientSpec => ({
+      clientId: `${DEVICE}/${id}`,
+      username: `${HOST}/${DEVICE}/${id}/?api-version=2021-04-12`,
+      password: tokens.get(id)!,
+    });
+    return {
+      name: "ledge",
+      pid: child.pid,
+      url: `mqtt://127.0.0.1:${plainPort}`,
+      pair: (p) => ({
+        sender: spec(moduleId(2 * p)),
+        receiver: spec(moduleId(2 * p + 1)),
+        publishTopic: `devices/${DEVICE}/modules/${moduleId(2 * p)}/messages/events/%24.on=out`,
+        subscribeFilter: `devices/${DEVICE}/modules/${moduleId(2 * p + 1)}/inputs/#`,
+      }),
+      idle: (i) => ({
+        ...spec(moduleId(i)),
+        // What ModuleClient.open() subscribes to, plus inputs.
+        filters: [
+          `devices/${DEVICE}/modules/${moduleId(i)}/inputs/#`,
+          "$iothub/methods/POST/#",
+          "$iothub/twin/res/#",
+          "$iothub/twin/PATCH/properties/desired/#",
+        ],
+      }),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\n${stderr.join("").slice(-2000)}`);
+  } finally {
+    client?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mosquitto
+
+async function startMosquitto(): Promise<Broker> {
+  const dir = await Deno.makeTempDir({ prefix: "ledge-bench-mosquitto-" });
+  const port = freePort();
+  // The same delivery window as ledge's hub.max_inflight and no queue limit, so neither broker
+  // drops or throttles what the other would deliver.
+  await Deno.writeTextFile(
+    `${dir}/mosquitto.conf`,
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "max_inflight_messages 256",
+      "max_queued_messages 0",
+      "log_dest none",
+    ].join("\n") + "\n",
+  );
+  const child = new Deno.Command(mosquittoPath(), {
+    args: ["-c", `${dir}/mosquitto.conf`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    await child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await until("mosquitto start", 10_000, async () => {
+      const connection = await Deno.connect({ hostname: "127.0.0.1", port });
+      connection.close();
+      return true;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    name: "mosquitto",
+    pid: child.pid,
+    url: `mqtt://127.0.0.1:${port}`,
+    pair: (p) => ({
+      sender: { clientId: `sender-${p}` },
+      receiver: { clientId: `receiver-${p}` },
+      publishTopic: `bench/pair${p}`,
+      subscribeFilter: `bench/pair${p}`,
+    }),
+    idle: (i) => ({
+      clientId: `idle-${i}`,
+      filters: [`bench/idle${i}/inputs/#`, `bench/idle${i}/methods/#`, `bench/idle${i}/twin/#`],
+    }),
+    stop,
+  };
+}
+
+function mosquittoPath(): string {
+  for (const path of ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch { /* next */ }
+  }
+  throw new Error("Cannot benchmark the broker: mosquitto is not installed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+interface Generator {
+  ready: Promise<void>;
+  done: Promise<LoadResult>;
+  send(line: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function startGenerator(plan: LoadPlan): Generator {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", LOAD_SCRIPT],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  const send = (line: string) => writer.write(encoder.encode(`${line}\n`));
+  let onReady: () => void = () => {};
+  let onDone: (result: LoadResult) => void = () => {};
+  let onFail: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    onReady = resolve;
+    onFail = reject;
+  });
+  const done = new Promise<LoadResult>((resolve, reject) => {
+    onDone = resolve;
+    const previous = onFail;
+    onFail = (error) => {
+      previous(error);
+      reject(error);
+    };
+  });
+  ready.catch(() => {});
+  done.catch(() => {});
+  const reading = (async () => {
+    let buffer = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const event = JSON.parse(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        if (event.event === "ready") onReady();
+        else if (event.event === "done") onDone(event as LoadResult);
+        else if (event.event === "failed") onFail(new Error(`load generator: ${event.message}`));
+      }
+    }
+    onFail(new Error("load generator exited early"));
+  })();
+  send(JSON.stringify(plan));
+  return {
+    ready,
+    done,
+    send,
+    async close() {
+      await writer.close().catch(() => {});
+      await child.status;
+      await reading;
+    },
+  };
+}
+
+/** Splits `items` over `count` generator processes. */
+function spread<T>(items: readonly T[], count: number): T[][] {
+  const groups: T[][] = Array.from({ length: count }, () => []);
+  items.forEach((item, i) => groups[i % count]!.push(item));
+  return groups.filter((group) => group.length > 0);
+}
+
+interface LoadOutcome {
+  perSecond: number;
+  received: number;
+  expected: number;
+  latenciesMs: number[];
+}
+
+async function runLoad(
+  broker: Broker,
+  options: {
+    messages: number;
+    qos: 0 | 1;
+    payloadBytes: number;
+    ratePerSecond?: number;
+  },
+): Promise<LoadOutcome> {
+  const pairs = Array.from({ length: PAIRS }, (_, p) => broker.pair(p));
+  const generators = spread(pairs, GENERATORS).map((group) =>
+    startGenerator({
+      url: broker.url,
+      pairs: group,
+      idle: [],
+      messages: options.messages,
+      window: WINDOW,
+      payloadBytes: options.payloadBytes,
+      qos: options.qos,
+      ...(options.ratePerSecond === undefined
+        ? {}
+        : { ratePerSecond: options.ratePerSecond / PAIRS }),
+      drainTimeoutMs: 15_000,
+    })
+  );
+  try {
+    await Promise.all(generators.map((generator) => generator.ready));
+    await Promise.all(generators.map((generator) => generator.send("go")));
+    const results = await Promise.all(generators.map((generator) => generator.done));
+    const startedAt = Math.min(...results.map((r) => r.startedAt));
+    const finishedAt = Math.max(...results.map((r) => r.finishedAt));
+    const received = results.reduce((sum, r) => sum + r.received, 0);
+    return {
+      perSecond: received / ((finishedAt - startedAt) / 1000),
+      received,
+      expected: PAIRS * options.messages,
+      latenciesMs: results.flatMap((r) => r.latenciesMs),
+    };
+  } finally {
+    await Promise.all(generators.map((generator) => generator.close()));
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function rssMegabytes(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!match) throw new Error(`Cannot read the RSS of process ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
+/** RSS of `broker` with `MODULES` clients connected and subscribed. */
+async function rssWithClients(broker: Broker): Promise<number> {
+  const idle = Array.from({ length: MODULES }, (_, i) => broker.idle(i));
+  const generators = spread(idle, GENERATORS).map((group) =>
+    startGenerator({
+      url: broker.url,
+      pairs: [],
+      idle: group,
+      messages: 0,
+      window: 1,
+      payloadBytes: 0,
+      qos: 0,
+      drainTimeoutMs: 0,
+    })
+  );
+  try {
+    await Promise.all(generators.map((generator) => generator.ready));
+    await Promise.all(generators.map((generator) => generator.send("go")));
+    await Promise.all(generators.map((generator) => generator.done));
+    // Let the collector settle: the figure is what the process holds, not a transient peak.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return await rssMegabytes(broker.pid);
+  } finally {
+    await Promise.all(generators.map((generator) => generator.send("quit").catch(() => {})));
+    await Promise.all(generators.map((generator) => generator.close()));
+  }
+}
+
+function checkComplete(broker: Broker, outcome: LoadOutcome, what: string): void {
+  if (outcome.received < outcome.expected) {
+    throw new Error(
+      `Cannot benchmark the broker: ${broker.name} delivered ${outcome.received} of ` +
+        `${outcome.expected} messages (${what})`,
+    );
+  }
+}
+
+/**
+ * Measures ledge's hub against mosquitto: QoS 1 module→route→module throughput (256 B, and
+ * QoS 0 and 16 KiB variants), latency at 5,000 msg/s, and RSS with 100 connected modules.
+ * Three runs per figure (one in `quick`, which finishes in about half a minute).
+ */
+export async function benchBroker(options: BenchOptions): Promise<Figure[]> {
+  const runs = options.quick ? 1 : 3;
+  const messages = options.quick ? 2_500 : 15_000;
+  const latencySeconds = options.quick ? 1 : 5;
+  const mosquitto = await startMosquitto();
+  let ledge: Broker | undefined;
+  try {
+    ledge = await startLedge();
+    const brokers = [ledge, mosquitto] as const;
+    const variants = [
+      { key: "qos1", qos: 1 as const, payloadBytes: SMALL, messages },
+      { key: "qos0", qos: 0 as const, payloadBytes: SMALL, messages },
+      { key: "large", qos: 1 as const, payloadBytes: LARGE, messages: Math.ceil(messages / 5) },
+    ];
+    const throughput = new Map<string, number[]>();
+    const latency = new Map<string, number[]>();
+    const push = (map: Map<string, number[]>, key: string, value: number) =>
+      map.set(key, [...(map.get(key) ?? []), value]);
+
+    // Warm-up: JIT, connections, the store's first pages.
+    for (const broker of brokers) {
+      await runLoad(broker, { messages: 1_000, qos: 1, payloadBytes: SMALL });
+    }
+    for (let run = 0; run < runs; run++) {
+      for (const variant of variants) {
+        for (const broker of brokers) {
+          const outcome = await runLoad(broker, variant);
+          if (variant.qos === 1) checkComplete(broker, outcome, variant.key);
+          push(throughput, `${broker.name}/${variant.key}`, outcome.perSecond);
+        }
+      }
+      for (const broker of brokers) {
+        const outcome = await runLoad(broker, {
+          messages: (RATE_PER_SECOND / PAIRS) * latencySeconds,
+          qos: 1,
+          payloadBytes: SMALL,
+          ratePerSecond: RATE_PER_SECOND,
+        });
+        checkComplete(broker, outcome, "latency");
+        const sorted = outcome.latenciesMs.toSorted((a, b) => a - b);
+        push(latency, `${broker.name}/p50`, percentile(sorted, 50));
+        push(latency, `${broker.name}/p99`, percentile(sorted, 99));
+        push(latency, `${broker.name}/max`, sorted[sorted.length - 1] ?? NaN);
+      }
+    }
+    const ledgeRss = await rssWithClients(ledge);
+    const mosquittoRss = await rssWithClients(mosquitto);
+
+    const versus = (map: Map<string, number[]>, key: string) => ({
+      values: map.get(`ledge/${key}`) ?? [],
+      reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [] },
+    });
+    const rate = (name: string, key: string): Figure => ({
+      group: GROUP,
+      name,
+      unit: "msg/s",
+      higherIsBetter: true,
+      ...versus(throughput, key),
+    });
+    const delay = (name: string, key: string): Figure => ({
+      group: GROUP,
+      name,
+      unit: "ms",
+      higherIsBetter: false,
+      ...versus(latency, key),
+    });
+    const setup = `${PAIRS} pairs, window ${WINDOW}, ${GENERATORS} load processes`;
+    return [
+      rate(`module→route→module QoS 1, 256 B (${setup})`, "qos1"),
+      rate(`module→route→module QoS 0 in, QoS 1 out, 256 B (${setup})`, "qos0"),
+      rate(`module→route→module QoS 1, 16 KiB (${setup})`, "large"),
+      delay("latency p50 at 5,000 msg/s offered, QoS 1, 256 B", "p50"),
+      delay("latency p99 at 5,000 msg/s offered, QoS 1, 256 B", "p99"),
+      delay("latency max at 5,000 msg/s offered, QoS 1, 256 B", "max"),
+      {
+        group: GROUP,
+        name: `RSS with ${MODULES} connected modules (one reading after connect; ledge runs ` +
+          `the agent with ${MODULES} process modules too)`,
+        unit: "MB",
+        higherIsBetter: false,
+        values: [ledgeRss],
+        reference: { name: "mosquitto", values: [mosquittoRss] },
+      },
+    ];
+  } finally {
+    await ledge?.stop();
+    await mosquitto.stop();
+  }
+}
+
+if (import.meta.main) {
+  const figures = await benchBroker({ quick: Deno.args.includes("--quick") });
+  console.log(textTable(tableRows(figures)));
+  for (const figure of figures) console.log(`BENCH ${JSON.stringify(figureRecord(figure))}`);
+}
