@@ -3,7 +3,9 @@
  * own state dir and free ports, the real Azure IoT SDK modules under Node, and the `ledge` CLI.
  */
 import assert from "node:assert/strict";
+import { ledgeInstanceId } from "../agent/engine/labels.ts";
 import { mgmtSocketPath } from "../runtime/mgmt_server.ts";
+import { ENGINES, removeContainersLabelled } from "./_engines.ts";
 import { runLedge, splitLines } from "./_ledge.ts";
 import { commandAvailable, freePort, serviceTest, socketAnswers } from "./_services.ts";
 
@@ -15,9 +17,9 @@ interface Launcher {
   stop(): Promise<Deno.CommandStatus>;
 }
 
-function launch(configPath: string): Launcher {
+function launch(configPath: string, extraArgs: string[] = []): Launcher {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "start", "--log-format", "json"],
+    args: ["task", "start", ...extraArgs, "--log-format", "json"],
     cwd: ROOT,
     env: { LEDGE_CONFIG: configPath },
     stdin: "null",
@@ -81,25 +83,44 @@ function sentReadings(text: string): Reading[] {
   }));
 }
 
+async function writeConfig(dir: string, extra: string): Promise<string> {
+  const configPath = `${dir}/config.toml`;
+  await Deno.writeTextFile(
+    configPath,
+    [
+      `[state]\ndir = "${dir}/state"`,
+      `[device]\nid = "quickstart"\nhostname = "quickstart-gw"\niothub_hostname = "quickstart-gw"`,
+      `[hub.mqtt]\nport = ${freePort()}`,
+      `[hub.https]\nport = ${freePort()}`,
+      `[hub.plain]\nport = ${freePort()}`,
+      `[metrics]\nlisten = "127.0.0.1:${freePort()}"`,
+      extra,
+    ].join("\n"),
+  );
+  return configPath;
+}
+
+/** Polls `ledge logs filter` until it shows `count` forwarded readings, for up to 30 s. */
+async function forwardedReadings(configPath: string, count: number): Promise<Reading[]> {
+  const deadline = Date.now() + 30_000;
+  let filterLog = "";
+  while (Date.now() < deadline) {
+    filterLog = (await runLedge(["logs", "filter"], { env: { LEDGE_CONFIG: configPath } })).stdout;
+    if (readings(filterLog, FORWARDED).length >= count) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const forwarded = readings(filterLog, FORWARDED);
+  assert.ok(forwarded.length >= count, `filtered readings within 30 s:\n${filterLog}`);
+  return forwarded;
+}
+
 serviceTest(
   "deno task start runs ledge, deploys the quickstart once, and the filter forwards only readings above 25",
   [await commandAvailable("node"), await commandAvailable("npm")],
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "ledge-quickstart-" });
     const stateDir = `${dir}/state`;
-    const configPath = `${dir}/config.toml`;
-    await Deno.writeTextFile(
-      configPath,
-      [
-        `[state]\ndir = "${stateDir}"`,
-        `[device]\nid = "quickstart"\nhostname = "localhost"\niothub_hostname = "localhost"`,
-        `[hub.mqtt]\nport = ${freePort()}`,
-        `[hub.https]\nport = ${freePort()}`,
-        `[hub.plain]\nport = ${freePort()}`,
-        `[metrics]\nlisten = "127.0.0.1:${freePort()}"`,
-        `[agent]\nengine = "none"`,
-      ].join("\n"),
-    );
+    const configPath = await writeConfig(dir, `[agent]\nengine = "none"`);
     const ledge = (...args: string[]) => runLedge(args, { env: { LEDGE_CONFIG: configPath } });
     let launcher = launch(configPath);
     try {
@@ -157,6 +178,49 @@ serviceTest(
       assert.equal((await launcher.stop()).code, 0);
     } finally {
       await launcher.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+const podman = ENGINES.find((engine) => engine.name === "podman")!;
+
+serviceTest(
+  "the quickstart's container variant runs both modules from the locally built image on Podman",
+  [await commandAvailable("node"), await commandAvailable("npm"), podman.requirement],
+  async () => {
+    const built = await new Deno.Command("bash", {
+      args: [new URL("../examples/quickstart/build_image.sh", import.meta.url).pathname, "podman"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    assert.ok(built.success, decode(built.stderr));
+    assert.match(
+      decode(built.stdout),
+      /built localhost\/ledge-quickstart\/modules:1\.0 with podman/,
+    );
+
+    const dir = await Deno.makeTempDir({ prefix: "ledge-quickstart-" });
+    const configPath = await writeConfig(
+      dir,
+      `[agent]\nengine = "docker"\nengine_socket = "${podman.socketPath}"`,
+    );
+    const launcher = launch(configPath, ["--containers"]);
+    try {
+      await launcher.waitFor(/quickstart: deployed .*deployment\.containers\.json/, 120_000);
+      const forwarded = await forwardedReadings(configPath, 3);
+      for (const reading of forwarded) assert.ok(reading.temperature > 25);
+      const list = await runLedge(["list"], { env: { LEDGE_CONFIG: configPath } });
+      assert.match(list.stdout, /^filter\s+running\s.*localhost\/ledge-quickstart\/modules:1\.0$/m);
+      assert.match(list.stdout, /^sensor\s+running\s.*localhost\/ledge-quickstart\/modules:1\.0$/m);
+      assert.equal((await launcher.stop()).code, 0);
+    } finally {
+      await launcher.stop();
+      await removeContainersLabelled(
+        podman,
+        `dev.ledge.instance=${ledgeInstanceId(`${dir}/state`)}`,
+      );
       await Deno.remove(dir, { recursive: true });
     }
   },
