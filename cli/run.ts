@@ -4,6 +4,7 @@ import type { RuntimeContext } from "../runtime/component.ts";
 import { buildComponents } from "../runtime/components.ts";
 import { startDaemon } from "../runtime/daemon.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../runtime/log.ts";
+import { createLogRing } from "../runtime/log_ring.ts";
 import { VERSION } from "../runtime/version.ts";
 import { configFor, ExitError } from "./_shared.ts";
 
@@ -40,11 +41,13 @@ export function runCommand(): Command {
     .action(async (options: RunOptions, command: Command) => {
       const config = await configFor(command);
       const configured = config.log.format === "auto" ? undefined : config.log.format;
+      const logRing = createLogRing();
       const logger = createLogger({
+        ring: logRing,
         level: options.logLevel ?? config.log.level,
         format: options.logFormat ?? configured ?? (Deno.stderr.isTerminal() ? "pretty" : "json"),
       });
-      const context: RuntimeContext = { config, stateDir: config.state.dir, logger };
+      const context: RuntimeContext = { config, stateDir: config.state.dir, logger, logRing };
       const starting = new AbortController();
       const signalled = waitForSignal().then((name) => {
         starting.abort(new Error(`stopped by ${name} while starting`));

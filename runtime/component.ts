@@ -5,6 +5,7 @@
 import type { Hono } from "hono";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import type { LogRing } from "./log_ring.ts";
 
 /** A part of the daemon with a lifetime. */
 export interface Component {
@@ -30,4 +31,6 @@ export interface RuntimeContext {
   /** Absolute state directory, created 0700 before any component starts. */
   stateDir: string;
   logger: Logger;
+  /** The daemon's recent log records, served at `GET /v1/logs`. */
+  logRing?: LogRing;
 }

@@ -49,7 +49,10 @@ export async function startDaemon(
   const started = await startComponents(components, { logger, signal });
   let mgmt: MgmtServer;
   try {
-    mgmt = await serveMgmt(createMgmtApp(components, logger.child("mgmt")), socketPath);
+    mgmt = await serveMgmt(
+      createMgmtApp(components, logger.child("mgmt"), { logRing: context.logRing }),
+      socketPath,
+    );
   } catch (error) {
     await stopComponents(started, { logger, timeoutMs: 10_000 });
     throw error;

@@ -35,6 +35,8 @@ export interface LoggerOptions {
   color?: boolean;
   /** Clock, for tests. */
   now?: () => Date;
+  /** Also keeps every record (at or above `level`) here, e.g. a {@linkcode LogRing}. */
+  ring?: { push(record: { time: string } & LogFields): void };
 }
 
 const COLORS: Record<LogLevel, string> = {
@@ -84,6 +86,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (LOG_LEVELS.indexOf(level) < minimum) return;
       const time = now().toISOString();
       const clean = errorFields(fields);
+      options.ring?.push({ time, level, component, message, ...clean });
       if (format === "json") {
         write(JSON.stringify({ time, level, component, message, ...clean }));
         return;

@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import type { Component } from "./component.ts";
 import type { Logger } from "./log.ts";
+import type { LogRing } from "./log_ring.ts";
 import { apiRoutes, openApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
 
@@ -28,7 +29,11 @@ export class ApiError extends Error {
 }
 
 /** Builds the management app: `/v1/health` plus every component's routes, one error mapper. */
-export function createMgmtApp(components: readonly Component[], logger: Logger): Hono {
+export function createMgmtApp(
+  components: readonly Component[],
+  logger: Logger,
+  options: { logRing?: LogRing | undefined } = {},
+): Hono {
   const startedAt = Date.now();
   const app = new Hono();
   app.get("/v1/health", (c) =>
@@ -38,6 +43,15 @@ export function createMgmtApp(components: readonly Component[], logger: Logger):
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       components: components.map((component) => component.name),
     }));
+  app.get("/v1/logs", (c) => {
+    const since = c.req.query("since");
+    const sinceSeconds = since === undefined ? 0 : Number(since);
+    if (!Number.isFinite(sinceSeconds)) {
+      throw new ApiError(400, `Cannot read logs: since must be Unix seconds, got "${since}"`);
+    }
+    const lines = options.logRing?.since(sinceSeconds * 1000) ?? [];
+    return c.text(lines.length > 0 ? lines.join("\n") + "\n" : "");
+  });
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument(apiRoutes(app))));
   for (const component of components) {
     if (component.api) app.route("/", component.api);

@@ -50,6 +50,11 @@ function deploymentBody(): z.ZodType {
 export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   "GET /v1/health": { summary: "Daemon health, version, uptime and components", tag: "system" },
   "GET /v1/openapi.json": { summary: "This OpenAPI document", tag: "system" },
+  "GET /v1/logs": {
+    summary: "The daemon's recent log records (JSON lines), since a Unix time",
+    tag: "system",
+    query: () => z.object({ since: z.string().optional() }),
+  },
   "PUT /v1/deployment": {
     summary: "Apply an IoT Edge deployment manifest",
     tag: "deployment",

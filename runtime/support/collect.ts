@@ -68,6 +68,20 @@ async function journal(sinceSeconds: number): Promise<{ text?: string; reason?: 
   }
 }
 
+/** ledge's own logs: the running daemon's ring of records, else journald. */
+async function daemonLogs(
+  daemon: ReturnType<typeof mgmtReader>,
+  sinceSeconds: number,
+): Promise<{ text?: string; reason?: string }> {
+  try {
+    const text = await daemon.text(`/v1/logs?since=${sinceSeconds}`);
+    if (text !== "") return { text };
+  } catch {
+    // not running: journald may still have them
+  }
+  return await journal(sinceSeconds);
+}
+
 /** A minimal client of the management socket; `undefined` status means it cannot be reached. */
 function mgmtReader(stateDir: string) {
   const socketPath = mgmtSocketPath(stateDir);
@@ -188,11 +202,13 @@ export async function collectSupportFiles(
     text: json({ path: options.configPath ?? null, config: redactConfig(config) }),
   });
 
-  const own = await (options.ownLogs ?? journal)(options.sinceSeconds);
+  const daemon = mgmtReader(config.state.dir);
+  const own = await (options.ownLogs ?? ((since) => daemonLogs(daemon, since)))(
+    options.sinceSeconds,
+  );
   if (own.text !== undefined) files.push({ path: "logs/ledge.log", text: own.text });
   else gaps.push({ item: "ledge's own logs", reason: own.reason ?? "none" });
 
-  const daemon = mgmtReader(config.state.dir);
   try {
     let health: string | undefined;
     try {
