@@ -36,7 +36,10 @@ Deno.test("createMetrics() renders counters and gauges that a Prometheus parser 
   assert.deepEqual(counter.metrics, [{ value: "3", labels: { id: "dev/sensor" } }]);
   received = 10;
   const second = parsePrometheus(await metrics.text()) as ParsedFamily[];
-  assert.equal(second.find((f) => f.name === "edgehub_messages_received_total")!.metrics[0]!.value, "10");
+  assert.equal(
+    second.find((f) => f.name === "edgehub_messages_received_total")!.metrics[0]!.value,
+    "10",
+  );
   assert.equal(second.find((f) => f.name === "edgehub_queue_length")!.metrics[0]!.value, "7");
 });
 
