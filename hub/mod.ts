@@ -25,7 +25,7 @@ import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
 import { createHubMgmtApi } from "./mgmt_api.ts";
 import type { HubSecurity } from "./security_port.ts";
-import { openMessageStore } from "./store/mod.ts";
+import { type MessageStore, openMessageStore } from "./store/mod.ts";
 import { openTwinStore, type TwinStore } from "./twin_store.ts";
 
 export type { EdgeHubDesired, Hub, HubStats, MethodRequest } from "./hub.ts";
@@ -39,6 +39,8 @@ export interface HubComponent extends Component {
   readonly hub: Hub;
   /** Bound ports by listener ("mqtts", "https", "plain"), once started. */
   readonly ports: Readonly<Record<string, number>>;
+  /** The durable store of every endpoint queue (the upstream drains `$upstream`); throws before `start`. */
+  readonly store: MessageStore;
 }
 
 /** Options of {@linkcode createHubComponent}. */
@@ -57,7 +59,7 @@ export function createHubComponent(
   let core: HubCore | undefined;
   let listeners: Listeners | undefined;
   let twins: TwinStore | undefined;
-  let store: ReturnType<typeof openMessageStore> | undefined;
+  let store: MessageStore | undefined;
 
   function hub(): Hub {
     if (!core) throw new Error("Cannot use the hub: it is not started");
@@ -74,6 +76,10 @@ export function createHubComponent(
     },
     get ports() {
       return listeners?.ports ?? {};
+    },
+    get store() {
+      if (!store) throw new Error("Cannot use the hub's store: the hub is not started");
+      return store;
     },
     async start(signal) {
       const dir = `${context.stateDir}/hub`;

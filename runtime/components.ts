@@ -1,11 +1,13 @@
 /**
  * The daemon's components in start order. Each part of ledge plugs in here:
  * security first (identities and certificates), then the hub (needs certificates), then the
- * agent (needs identities for the modules it runs, and the hub for their routes), and last the
- * metrics listener, which reads them all.
+ * agent (needs identities for the modules it runs, and the hub for their routes), then the
+ * upstream link (drains the hub's `$upstream` queue), and last the metrics listener, which reads
+ * them all. They stop in reverse.
  */
 import { createAgentComponent } from "../agent/mod.ts";
 import { createHubComponent } from "../hub/mod.ts";
+import { createUpstreamComponent } from "../hub/upstream/mod.ts";
 import { createSecurityComponent } from "../security/mod.ts";
 import type { Component, RuntimeContext } from "./component.ts";
 import { agentFamilies, certificateFamilies, hubFamilies } from "./ledge_metrics.ts";
@@ -16,6 +18,8 @@ export function buildComponents(context: RuntimeContext): Component[] {
   const security = createSecurityComponent(context);
   const hub = createHubComponent(context, { security: security.manager });
   const agent = createAgentComponent(context, { provisioner: security.manager });
+  // After the hub, so it stops first; it drains the hub's `$upstream` queue.
+  const upstream = createUpstreamComponent(context, { store: () => hub.store });
   // Each accepted deployment gives the hub its routes and the modules' desired twins; the
   // agent's reported state is the `$edgeAgent` twin's reported side.
   agent.agent.onDeploymentAccepted((deployment) => {
@@ -38,6 +42,7 @@ export function buildComponents(context: RuntimeContext): Component[] {
     ...hubFamilies(() => hub.hub),
     ...agentFamilies(agent.agent),
     ...certificateFamilies(() => security.manager.certificates()),
+    ...upstream.upstream.metricFamilies(),
   );
-  return [security, hub, agent, metrics];
+  return [security, hub, agent, upstream, metrics];
 }
