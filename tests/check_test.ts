@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { SIGNING_ALGORITHM, x509 } from "../security/_x509.ts";
 import { generateKeyPair } from "../security/keys.ts";
-import { runLedge } from "./_ledge.ts";
+import { runLedge, startLedge } from "./_ledge.ts";
 import { freePort } from "./_services.ts";
 
 interface Result {
@@ -121,5 +121,27 @@ Deno.test("ledge check flags a port another process holds", async () => {
     assert.match(ports.message, new RegExp(`MQTT/TLS ${port}`));
   } finally {
     holder.close();
+  }
+});
+
+Deno.test("ledge check reports a running daemon's upstream link that is down, and why", async () => {
+  const deadPort = freePort();
+  const ledge = await startLedge({
+    extraConfig: `[agent]\nengine = "none"\n[upstream]\nenabled = true\nhostname = "127.0.0.1"\n` +
+      `port = ${deadPort}\nshared_access_key = "${btoa("k".repeat(32))}"\n`,
+  });
+  try {
+    await ledge.waitForLog(/upstream/i);
+    const { code, stdout } = await ledge.cli(["check", "--json"]);
+    const results = JSON.parse(stdout) as Result[];
+    assert.equal(code, 1);
+    assert.equal(byId(results, "daemon").status, "ok");
+    const upstream = byId(results, "upstream");
+    assert.equal(upstream.status, "error");
+    assert.match(upstream.message, new RegExp(`not connected to 127\\.0\\.0\\.1:${deadPort}`));
+  } finally {
+    await ledge.stop();
+    await Deno.remove(ledge.stateDir, { recursive: true });
+    await Deno.remove(ledge.configPath);
   }
 });

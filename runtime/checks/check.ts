@@ -23,6 +23,8 @@ export interface CheckContext {
   config: Config | undefined;
   /** Whether a daemon answers on the management socket. */
   daemonRunning: boolean;
+  /** Reads a JSON route of the running daemon's management API (rejects when it cannot). */
+  daemonGet?: (path: string) => Promise<unknown>;
   env: Record<string, string | undefined>;
   now: Date;
 }

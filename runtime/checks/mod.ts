@@ -26,19 +26,19 @@ export const CHECKS: readonly Check[] = [
   upstreamCheck,
 ];
 
-async function daemonAnswers(stateDir: string): Promise<boolean> {
+/** Reads a JSON route of the daemon serving `stateDir`. */
+async function daemonGet(stateDir: string, path: string): Promise<unknown> {
   const client = Deno.createHttpClient({
     proxy: { transport: "unix", path: `${stateDir}/mgmt.sock` },
   });
   try {
-    const response = await fetch("http://ledge/v1/health", {
+    const response = await fetch(`http://ledge${path}`, {
       client,
-      signal: AbortSignal.timeout(2000),
+      signal: AbortSignal.timeout(3000),
     });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
+    const body = await response.json();
+    if (!response.ok) throw new Error(`${path}: ${body?.error ?? response.status}`);
+    return body;
   } finally {
     client.close();
   }
@@ -69,9 +69,15 @@ export async function checkAll(
       : (error as Error).message;
     configResult.fix = "fix the keys named; `ledge init --stdout` shows every key with its default";
   }
+  const running = config
+    ? await daemonGet(config.state.dir, "/v1/health").then(() => true, () => false)
+    : false;
   const context: CheckContext = {
     config,
-    daemonRunning: config ? await daemonAnswers(config.state.dir) : false,
+    daemonRunning: running,
+    ...(running && config
+      ? { daemonGet: (path: string) => daemonGet(config.state.dir, path) }
+      : {}),
     env: defaults.env,
     now: options.now ?? new Date(),
   };

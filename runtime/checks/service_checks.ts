@@ -5,7 +5,8 @@
 import { connect as tlsConnect } from "node:tls";
 import { findEngineSocket } from "../../agent/engine/select_engine.ts";
 import { parseCertificates } from "../../security/pki_files.ts";
-import { type Check, needsConfig } from "./check.ts";
+import type { Config } from "../config.ts";
+import { type Check, type CheckResult, needsConfig } from "./check.ts";
 
 /** Whether the daemon answers on its management socket. */
 export const daemonCheck: Check = needsConfig(
@@ -172,12 +173,52 @@ export const certificatesCheck: Check = needsConfig(
   },
 );
 
-/** The parent answers TLS with a certificate the configured CA vouches for. */
-export const upstreamCheck: Check = needsConfig("upstream", "upstream parent", async (config) => {
-  const upstream = config.upstream;
-  if (!upstream.enabled) {
-    return { status: "ok", message: "no parent configured (standalone device)" };
+interface UpstreamAnswer {
+  connected: boolean;
+  device: {
+    since: string | null;
+    lastError: string | null;
+    lastErrorKind: string | null;
+    attempts: number;
+  } | null;
+  forwarding: { queued: number };
+}
+
+const UPSTREAM_FIXES: Record<string, string> = {
+  auth:
+    "the parent refuses this device's credentials: check upstream.shared_access_key (or cert_file) and the device's registration on the parent",
+  tls: "the parent's certificate is not trusted: check upstream.ca_file",
+  network: "the parent is unreachable: check upstream.hostname and upstream.port",
+  config: "fix the [upstream] keys the error names",
+};
+
+/** The running daemon's link to the parent is up and authenticated, or why it is not. */
+async function linkState(
+  where: string,
+  daemonGet: (path: string) => Promise<unknown>,
+): Promise<Omit<CheckResult, "id" | "title">> {
+  const state = await daemonGet("/v1/upstream") as UpstreamAnswer;
+  if (state.connected) {
+    return {
+      status: "ok",
+      message:
+        `connected to ${where} since ${state.device?.since}; ${state.forwarding.queued} queued`,
+    };
   }
+  return {
+    status: "error",
+    message: `not connected to ${where} after ${state.device?.attempts ?? 0} attempts: ${
+      state.device?.lastError ?? "no attempt yet"
+    }; ${state.forwarding.queued} messages wait`,
+    fix: UPSTREAM_FIXES[state.device?.lastErrorKind ?? ""] ?? "see the log of `ledge run`",
+  };
+}
+
+/** The parent answers TLS with a certificate the configured CA vouches for. */
+async function tlsProbe(
+  upstream: Config["upstream"],
+  where: string,
+): Promise<Omit<CheckResult, "id" | "title">> {
   let ca: string | undefined;
   if (upstream.ca_file) {
     try {
@@ -209,10 +250,26 @@ export const upstreamCheck: Check = needsConfig("upstream", "upstream parent", a
     });
     socket.once("error", (error) => resolve({ ok: false, detail: error.message }));
   });
-  const where = `${upstream.hostname}:${upstream.port}`;
   return outcome.ok ? { status: "ok", message: `${where}: ${outcome.detail}` } : {
     status: "error",
     message: `${where}: ${outcome.detail}`,
     fix: "check the parent's address, that it runs, and upstream.ca_file",
   };
-});
+}
+
+/**
+ * The upstream parent: with the daemon running, its link's state (connected and authenticated,
+ * or why not); without, a TLS probe against the configured CA.
+ */
+export const upstreamCheck: Check = needsConfig(
+  "upstream",
+  "upstream parent",
+  (config, context) => {
+    const upstream = config.upstream;
+    if (!upstream.enabled) {
+      return Promise.resolve({ status: "ok", message: "no parent configured (standalone device)" });
+    }
+    const where = `${upstream.hostname}:${upstream.port}`;
+    return context.daemonGet ? linkState(where, context.daemonGet) : tlsProbe(upstream, where);
+  },
+);
