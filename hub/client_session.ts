@@ -9,6 +9,9 @@ import { encodePublish } from "./publish_packet.ts";
 /** The socket side a session writes to (an aedes client's `conn`). */
 export interface SessionConnection {
   write(bytes: Uint8Array): boolean;
+  /** Buffers writes until `uncork` (node streams); optional. */
+  cork?(): void;
+  uncork?(): void;
   once(event: "drain", listener: () => void): unknown;
   readonly destroyed?: boolean;
 }
@@ -36,6 +39,8 @@ export interface ClientSession {
   settle(packetId: number): boolean;
   /** Deliveries awaiting PUBACK. */
   inflight(): number;
+  /** Runs `fn`, sending what it writes in as few socket writes as possible. */
+  corked(fn: () => void): void;
   /** Runs `listener` once the socket can take more. */
   onDrain(listener: () => void): void;
   /** Ends the session: every unacknowledged delivery is reported lost. */
@@ -99,6 +104,14 @@ export function createClientSession(
       return true;
     },
     inflight: () => pending.size,
+    corked(fn) {
+      connection.cork?.();
+      try {
+        fn();
+      } finally {
+        connection.uncork?.();
+      }
+    },
     onDrain(listener) {
       drainListeners.push(listener);
       if (draining) return;

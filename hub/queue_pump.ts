@@ -38,6 +38,7 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
   let stopped = false;
   let waitingForDrain = false;
   let cursor = 0;
+  const refillAt = Math.floor(options.maxInflight / 2);
 
   function schedule(): void {
     if (scheduled || stopped) return;
@@ -61,25 +62,30 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
         options.onError?.(error);
         return;
       }
-      if (batch.length === 0) {
-        idle++;
-        continue;
-      }
-      idle = 0;
+      // A short batch means the endpoint is drained for now: asking again would only step over
+      // its in-flight messages to find nothing (onEnqueued wakes the pump when more arrive).
+      if (batch.length < room) idle++;
+      else idle = 0;
+      if (batch.length === 0) continue;
       let writable = true;
-      for (const queued of batch) {
-        const { topic, payload } = options.encode(queued);
-        writable = session.sendTracked(topic, payload, {
-          acked() {
-            store.ack(endpoint, [queued.seq]);
-            options.onDelivered?.(endpoint);
-            schedule();
-          },
-          lost() {
-            store.release(endpoint, [queued.seq]);
-          },
-        });
-      }
+      // One write for the whole batch: a syscall per PUBLISH costs more than the PUBLISH.
+      session.corked(() => {
+        for (const queued of batch) {
+          const { topic, payload } = options.encode(queued);
+          writable = session.sendTracked(topic, payload, {
+            acked() {
+              store.ack(endpoint, [queued.seq]);
+              options.onDelivered?.(endpoint);
+              // Refill once half the window is free, not per PUBACK: a take per message costs
+              // a query per message. Below that there is still plenty in flight.
+              if (session.inflight() <= refillAt) schedule();
+            },
+            lost() {
+              store.release(endpoint, [queued.seq]);
+            },
+          });
+        }
+      });
       if (!writable) {
         waitingForDrain = true;
         session.onDrain(() => {
