@@ -183,14 +183,30 @@ serviceTest(
               "3",
               "-d",
             ]);
-            // mosquitto_sub reports a refused filter as granted QoS 128 and delivers nothing.
-            assert.match(
-              sub.stdout + sub.stderr,
-              /All subscription requests were denied|128/,
-              filter,
+            // mosquitto_sub -d prints the SUBACK's return code for its one filter (mid 1):
+            // 128 (0x80) is a refusal; it then gives up and delivers nothing.
+            assert.ok(
+              sub.stdout.includes(`sending SUBSCRIBE (Mid: 1, Topic: ${filter}, QoS: 0`),
+              sub.stdout,
             );
+            assert.match(sub.stdout, /^Subscribed \(mid: 1\): 128$/m, filter);
+            assert.match(sub.stderr, /^All subscription requests were denied\.$/m, filter);
             assert.doesNotMatch(sub.stdout, /received PUBLISH/, filter);
           }
+          // The same check tells a granted filter apart: a's own inputs get return code 0.
+          const own = await run("mosquitto_sub", [
+            ...tls,
+            ...as("a"),
+            "-t",
+            "devices/edge1/modules/a/inputs/#",
+            "-C",
+            "1",
+            "-W",
+            "1",
+            "-d",
+          ]);
+          assert.match(own.stdout, /^Subscribed \(mid: 1\): 0$/m);
+          assert.doesNotMatch(own.stderr, /denied/);
         },
       );
 
