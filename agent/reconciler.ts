@@ -118,13 +118,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function sleep(ms: number) {
-    if (!dirty) {
+    if (!dirty && !life.signal.aborted) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, ms));
-        wakeUp = () => {
+        const done = () => {
           clearTimeout(timer);
+          life.signal.removeEventListener("abort", done);
           resolve();
         };
+        const timer = setTimeout(done, Math.max(0, ms));
+        life.signal.addEventListener("abort", done);
+        wakeUp = done;
       });
     }
     wakeUp = undefined;
@@ -295,7 +298,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     async stop() {
       life.abort();
       round.abort();
-      wakeUp?.();
+      wake();
       await running;
       await Promise.all(watchers);
       for (const pending of operations.splice(0)) {

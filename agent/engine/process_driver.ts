@@ -58,6 +58,7 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
   const inherit = options.inheritEnv ?? ["PATH", "LANG", "TZ"];
   const entries = new Map<string, Entry>();
   const listeners = new Set<(event: EngineEvent) => void>();
+  let closed = false;
 
   function emit(entry: Entry, action: string) {
     const event = { name: entry.instance.name, action, id: entry.instance.id };
@@ -97,6 +98,12 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
       if (value !== undefined) environment[name] = value;
     }
     Object.assign(environment, env);
+    // Open the log before spawning, so no await separates the spawn from recording the child.
+    const file = await openLogFile(module.name);
+    if (closed) {
+      file.close();
+      throw new EngineError(`Cannot start ${module.name}: the process driver is closed`, 503);
+    }
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(settings.command, {
@@ -111,13 +118,13 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
         stderr: "piped",
       }).spawn();
     } catch (error) {
+      file.close();
       const reason = error instanceof Error ? error.message : String(error);
       entry.instance = { ...entry.instance, error: reason };
       throw new EngineError(`Cannot start ${module.name}: ${settings.command}: ${reason}`, 500, {
         cause: error,
       });
     }
-    const file = await openLogFile(module.name);
     entry.child = child;
     entry.instance = {
       ...entry.instance,
@@ -343,6 +350,7 @@ export function createProcessDriver(options: ProcessDriverOptions): EngineDriver
     },
 
     async close() {
+      closed = true;
       await Promise.all([...entries.values()].map((entry) => halt(entry, 5)));
     },
   };
