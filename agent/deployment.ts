@@ -3,6 +3,7 @@
  * (createOptions parsed, env flattened, image tags defaulted, a config hash per module).
  */
 import { createHash } from "node:crypto";
+import { compileRoutes, RouteSyntaxError } from "../hub/routes/mod.ts";
 import { CreateOptionsError, readCreateOptions } from "./create_options.ts";
 import {
   type EdgeHubDesired,
@@ -253,6 +254,24 @@ export interface ParseDeploymentOptions {
 }
 
 /**
+ * The `$edgeHub` routes compiled as the hub will compile them, so a route that would never work
+ * rejects the whole deployment (400) instead of being dropped by the hub after acceptance.
+ */
+function routeIssues(hub: EdgeHubDesired): ManifestIssue[] {
+  try {
+    compileRoutes(hub.routes, { schemaVersion: hub.schemaVersion });
+    return [];
+  } catch (error) {
+    const routeName = error instanceof RouteSyntaxError ? error.routeName : undefined;
+    const path = [...PREFIX, "$edgeHub", "properties.desired", "routes"];
+    return [{
+      path: formatJsonPath(routeName === undefined ? path : [...path, routeName]),
+      message: (error as Error).message.replace(/^routes\.[^:]+: /, ""),
+    }];
+  }
+}
+
+/**
  * Validates a deployment manifest and normalizes it. Accepts `{modulesContent}`,
  * `{content:{modulesContent}}` (as `az iot edge set-modules` takes it) or the bare
  * `modulesContent` object.
@@ -334,6 +353,8 @@ export function parseDeployment(
     const module = normalizeModule(name, spec, issues);
     if (module) modules.push(module);
   }
+  const hubDesired = $edgeHub?.["properties.desired"];
+  if (hubDesired) issues.push(...routeIssues(hubDesired));
   if (issues.length > 0) throw new ManifestError(400, issues);
   modules.sort((a, b) => a.startupOrder - b.startupOrder || a.name.localeCompare(b.name));
   const desiredVersion = agentDesired.$version;
@@ -360,7 +381,7 @@ export function parseDeployment(
     },
     systemModules: agentDesired.systemModules,
     modules,
-    edgeHub: $edgeHub?.["properties.desired"],
+    edgeHub: hubDesired,
     moduleTwins: Object.fromEntries(
       Object.entries(twins).map(([name, twin]) => [name, twin["properties.desired"]]),
     ),

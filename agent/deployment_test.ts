@@ -274,3 +274,31 @@ Deno.test("normalizeImage() adds :latest only when there is no tag or digest", (
   assert.equal(normalizeImage("localhost:5000/edge/cache:3"), "localhost:5000/edge/cache:3");
   assert.equal(normalizeImage("x/y@sha256:abcd"), "x/y@sha256:abcd");
 });
+
+Deno.test("parseDeployment() rejects a route that does not compile, naming the route and the column", () => {
+  const manifest = structuredClone(
+    JSON.parse(
+      Deno.readTextFileSync(
+        new URL("../examples/manifests/simulated_sensor.json", import.meta.url),
+      ),
+    ),
+  );
+  manifest.modulesContent.$edgeHub["properties.desired"].routes = {
+    good: "FROM /messages/* INTO $upstream",
+    typo: "FROM /messages/* WHERE temperature >> 3 INTO $upstream",
+  };
+  assert.throws(
+    () => parseDeployment(manifest),
+    (error: unknown) => {
+      assert.ok(error instanceof ManifestError);
+      assert.equal(error.code, 400);
+      assert.equal(error.issues.length, 1);
+      assert.equal(
+        error.issues[0]!.path,
+        'modulesContent.$edgeHub["properties.desired"].routes.typo',
+      );
+      assert.match(error.issues[0]!.message, /Cannot parse route: .*column \d+/);
+      return true;
+    },
+  );
+});

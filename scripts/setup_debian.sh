@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   podman runc docker.io mosquitto mosquitto-clients openssl busybox-static python3-grpcio
   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross curl
-  iproute2 systemd strace
+  iproute2 systemd strace docker-registry apache2-utils
 )
 missing=()
 for p in "${packages[@]}"; do

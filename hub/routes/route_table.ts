@@ -19,9 +19,9 @@ export const DEFAULT_ROUTE_PRIORITY = 2_000_000_000;
 export interface RouteSpec {
   route: string;
   /** 0 (highest) to 9; {@link DEFAULT_ROUTE_PRIORITY} when absent. */
-  priority?: number;
+  priority?: number | undefined;
   /** Seconds a message may wait for this route's endpoint; 0 or absent: the hub's default. */
-  timeToLiveSecs?: number;
+  timeToLiveSecs?: number | undefined;
 }
 
 /** The `routes` object of `$edgeHub`: schema 1.0 strings or 1.1+ {@link RouteSpec} objects. */
