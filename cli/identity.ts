@@ -4,7 +4,7 @@
  */
 import { Command, Option } from "commander";
 import { MgmtError } from "./_client.ts";
-import { out, printJson, printTable, UsageError, withDaemon } from "./_shared.ts";
+import { ExitError, out, printJson, printTable, UsageError, withDaemon } from "./_shared.ts";
 
 interface PublicIdentity {
   deviceId: string;
@@ -44,22 +44,94 @@ function withFieldReasons(error: unknown): never {
   throw error;
 }
 
+/** What `POST /v1/identities` returns with `edge`: the child's link to this ledge. */
+interface ParentLink {
+  hostname: string;
+  port: number;
+  protocol: string;
+  sharedAccessKey: string;
+  caPem: string;
+}
+
+/** Where the snippet says the child keeps the CA bundle when `--ca-out` is not given. */
+export const DEFAULT_PARENT_CA_FILE = "/etc/ledge/parent-ca.pem";
+
+/** The `[upstream]` section a child edge device puts in its config to use this ledge as parent. */
+export function upstreamSnippet(
+  deviceId: string,
+  link: Omit<ParentLink, "caPem">,
+  caFile: string,
+): string {
+  return [
+    `# Config of the child edge device: its [device] id must be ${JSON.stringify(deviceId)}.`,
+    "[upstream]",
+    "enabled = true",
+    `hostname = ${JSON.stringify(link.hostname)}`,
+    `port = ${link.port}`,
+    `protocol = ${JSON.stringify(link.protocol)}`,
+    `shared_access_key = ${JSON.stringify(link.sharedAccessKey)}`,
+    `ca_file = ${JSON.stringify(caFile)}`,
+  ].join("\n");
+}
+
+async function writeCaBundle(path: string, pem: string): Promise<string> {
+  try {
+    await Deno.writeTextFile(path, pem, { mode: 0o644 });
+    return await Deno.realPath(path);
+  } catch (error) {
+    throw new ExitError(1, `Cannot write --ca-out ${path}: ${(error as Error).message}`);
+  }
+}
+
 function addDeviceCommand(): Command {
   return new Command("add-device")
-    .description("register a leaf device; prints its connection string (or certificate paths)")
+    .description(
+      "register a leaf device (prints its connection string or certificate paths), or with " +
+        "--edge a child edge device (prints its [upstream] config and this ledge's CA bundle)",
+    )
     .argument("<id>", "device id")
     .addOption(
       new Option("--auth <type>", "authentication").choices(["sas", "x509"]).default("sas"),
     )
+    .option("--edge", "a child edge device: a ledge that uses this one as its parent")
+    .option("--ca-out <path>", "with --edge: write the CA bundle the child needs to this file")
     .option("--json", "print JSON")
-    .action(async (id: string, options: { auth: "sas" | "x509"; json?: boolean }, command) => {
+    .action(async (
+      id: string,
+      options: { auth: "sas" | "x509"; edge?: boolean; caOut?: string; json?: boolean },
+      command,
+    ) => {
+      if (options.caOut !== undefined && !options.edge) {
+        throw new UsageError("--ca-out: only with --edge");
+      }
+      if (options.edge && options.auth !== "sas") {
+        throw new UsageError("--auth: child edge devices (--edge) authenticate with sas");
+      }
       const added = await withDaemon(command, (client) =>
         client.request<{
           identity: PublicIdentity;
           connectionString?: string;
           certificateFile?: string;
           keyFile?: string;
-        }>("POST", "/v1/identities", { deviceId: id, auth: options.auth }).catch(withFieldReasons));
+          parent?: ParentLink;
+        }>("POST", "/v1/identities", {
+          deviceId: id,
+          auth: options.auth,
+          ...(options.edge ? { edge: true } : {}),
+        }).catch(withFieldReasons));
+      if (added.parent) {
+        const { caPem, ...link } = added.parent;
+        const caFile = options.caOut === undefined
+          ? DEFAULT_PARENT_CA_FILE
+          : await writeCaBundle(options.caOut, caPem);
+        if (options.json) return printJson({ ...added, caFile });
+        out(upstreamSnippet(id, link, caFile));
+        if (options.caOut === undefined) {
+          out(`\n# Save this CA bundle on the child as ${caFile}:`);
+          out(caPem.trimEnd());
+        }
+        return;
+      }
       if (options.json) return printJson(added);
       if (added.connectionString) return out(added.connectionString);
       out(`certificate: ${added.certificateFile}`);
@@ -101,7 +173,9 @@ function showCommand(): Command {
 
 function removeCommand(): Command {
   return new Command("rm")
-    .description("remove a leaf device")
+    .description(
+      "remove a leaf device or a child edge device (its whole subtree stops authenticating)",
+    )
     .argument("<id>", "device id")
     .action(async (id: string, _options: unknown, command) => {
       if (id.includes("/")) {

@@ -40,7 +40,8 @@ export type AuthType = IdentityAuth["type"];
 export const Identity = z.strictObject({
   deviceId: IdentityId,
   moduleId: IdentityId.optional(),
-  kind: z.enum(["edge-device", "module", "leaf-device"]),
+  /** `child-edge-device`: a ledge below this one (`ledge identity add-device --edge`). */
+  kind: z.enum(["edge-device", "module", "leaf-device", "child-edge-device"]),
   /** Changes whenever the identity is re-created. */
   generationId: z.string().min(1),
   auth: IdentityAuth,

@@ -15,6 +15,8 @@ import type { SecurityManagerControl } from "./security_manager.ts";
 export const AddDeviceRequest = z.strictObject({
   deviceId: IdentityId,
   auth: z.enum(["sas", "x509"], { error: 'expected "sas" or "x509"' }).default("sas"),
+  /** A child edge device (a ledge that uses this one as its parent). */
+  edge: z.boolean({ error: "expected true or false" }).default(false),
 });
 /** Body of `POST /v1/identities`. */
 export type AddDeviceRequest = z.infer<typeof AddDeviceRequest>;
@@ -23,6 +25,33 @@ export type AddDeviceRequest = z.infer<typeof AddDeviceRequest>;
 export const RenewRequest = z.strictObject({ ca: z.boolean().default(false) });
 /** Body of `POST /v1/certificates/renew`. */
 export type RenewRequest = z.infer<typeof RenewRequest>;
+
+/** What a child edge device needs in its `[upstream]` section to use this ledge as parent. */
+export interface ParentLink {
+  hostname: string;
+  port: number;
+  protocol: "mqtts" | "wss";
+  sharedAccessKey: string;
+  /** This ledge's trust bundle (PEM): the child's `upstream.ca_file`. */
+  caPem: string;
+}
+
+/** The link a child edge device uses to reach this ledge, from `[device]` and `[hub]`. */
+export function parentLink(config: Config, identity: Identity, caPem: string): ParentLink {
+  if (identity.auth.type !== "sas") {
+    throw new TypeError(
+      `Cannot describe the parent link: ${identityName(identity)} has no SAS key`,
+    );
+  }
+  const wss = !config.hub.mqtt.enabled && config.hub.https.enabled;
+  return {
+    hostname: config.device.hostname,
+    port: wss ? config.hub.https.port : config.hub.mqtt.port,
+    protocol: wss ? "wss" : "mqtts",
+    sharedAccessKey: identity.auth.primaryKey,
+    caPem,
+  };
+}
 
 /** The connection string a leaf device uses through this gateway. */
 export function connectionString(config: Config, identity: Identity): string {
@@ -61,12 +90,16 @@ export function createSecurityApi(manager: SecurityManagerControl, config: Confi
 
   app.post("/v1/identities", async (c) => {
     const request = AddDeviceRequest.parse(await jsonBody(c.req.raw));
-    const added = await manager.addDevice(request.deviceId, request.auth).catch(mapErrors);
+    const added = await manager.addDevice(request.deviceId, request.auth, { edge: request.edge })
+      .catch(mapErrors);
     return c.json({
       identity: publicIdentity(added.identity),
       ...(added.identity.auth.type === "sas"
         ? { connectionString: connectionString(config, added.identity) }
         : { certificateFile: added.certificateFile, keyFile: added.keyFile }),
+      ...(request.edge
+        ? { parent: parentLink(config, added.identity, manager.trustBundlePem()) }
+        : {}),
     }, 201);
   });
 

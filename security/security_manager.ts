@@ -53,7 +53,8 @@ import {
 } from "./module_apis.ts";
 import { serveModuleSockets } from "./module_sockets.ts";
 import { renewalTime, timerDelay } from "./renewal.ts";
-import { checkSasToken } from "./sas_token.ts";
+import { checkSasToken, hmacSha256Base64 } from "./sas_token.ts";
+import { createDerivedIdentities } from "./derived_identities.ts";
 import type { SecurityManagerControl } from "./security_manager_api.ts";
 import type { x509 } from "./_x509.ts";
 
@@ -118,6 +119,20 @@ export function createSecurityManager(
     const run = queue.catch(() => {}).then(task);
     queue = run;
     return run;
+  }
+
+  const derived = createDerivedIdentities(() => registry);
+
+  /**
+   * SAS keys of a device registered below this one. With an upstream key, the primary key is the
+   * one the upstream link uses for that device on the parent (`HMAC(upstream key, "devices/<id>")`),
+   * so the device has the same key at every ancestor; otherwise both are random.
+   */
+  function sasAuthBelow(deviceId: string): Identity["auth"] {
+    const fresh = newSasAuth();
+    const upstreamKey = config.upstream.shared_access_key;
+    if (fresh.type !== "sas" || upstreamKey === "") return fresh;
+    return { ...fresh, primaryKey: hmacSha256Base64(upstreamKey, `devices/${deviceId}`) };
   }
 
   function openRegistry(): Promise<MutableIdentityRegistry> {
@@ -413,17 +428,39 @@ export function createSecurityManager(
     verifySasToken(token, claimed) {
       const identity = registry?.get(claimed.deviceId, claimed.moduleId);
       const name = identityName(claimed);
-      if (!identity) return { ok: false, reason: `unknown identity ${name}` };
+      const check = (keys: string[]) =>
+        checkSasToken(token, {
+          hosts: [config.device.hostname, config.device.iothub_hostname],
+          deviceId: claimed.deviceId,
+          moduleId: claimed.moduleId,
+          keys,
+          nowSeconds: Math.floor(now().getTime() / 1000),
+        });
+      if (!identity) {
+        // Perhaps an identity below a child edge device, its key derived from the child's.
+        const candidates = derived.candidates(claimed);
+        if (candidates.length === 0) return { ok: false, reason: `unknown identity ${name}` };
+        let verdict: { ok: true } | { ok: false; reason: string } = {
+          ok: false,
+          reason: `unknown identity ${name}`,
+        };
+        for (const candidate of candidates) {
+          verdict = check(candidate.keys);
+          if (verdict.ok) {
+            derived.matched(candidate);
+            return { ok: true, identity: candidate.identity };
+          }
+        }
+        return candidates.length === 1 ? verdict : {
+          ok: false,
+          reason:
+            `${name} is not registered and its token matches no key derived from a child edge device`,
+        };
+      }
       if (identity.auth.type !== "sas") {
         return { ok: false, reason: `identity ${name} does not authenticate with SAS` };
       }
-      const verdict = checkSasToken(token, {
-        hosts: [config.device.hostname, config.device.iothub_hostname],
-        deviceId: claimed.deviceId,
-        moduleId: claimed.moduleId,
-        keys: [identity.auth.primaryKey, identity.auth.secondaryKey],
-        nowSeconds: Math.floor(now().getTime() / 1000),
-      });
+      const verdict = check([identity.auth.primaryKey, identity.auth.secondaryKey]);
       return verdict.ok ? { ok: true, identity } : verdict;
     },
 
@@ -458,7 +495,7 @@ export function createSecurityManager(
       return certificatesPem(trustBundleCertificates(requireStarted("give the trust bundle")));
     },
 
-    addDevice(deviceId, auth) {
+    addDevice(deviceId, auth, addOptions = {}) {
       const parsed = IdentityId.safeParse(deviceId);
       if (!parsed.success) {
         return Promise.reject(
@@ -468,15 +505,25 @@ export function createSecurityManager(
       return exclusive(async () => {
         const state = requireStarted("add a device");
         const opened = await openRegistry();
+        const edge = addOptions.edge === true;
+        if (edge && auth !== "sas") {
+          throw new RangeError(
+            `Cannot add edge device "${deviceId}": child edge devices authenticate with SAS keys`,
+          );
+        }
         const identity: Identity = {
           deviceId,
-          kind: "leaf-device",
+          kind: edge ? "child-edge-device" : "leaf-device",
           generationId: generateGenerationId(),
-          auth: auth === "sas" ? newSasAuth() : { type: "x509-ca" },
+          auth: auth === "sas" ? sasAuthBelow(deviceId) : { type: "x509-ca" },
           createdAt: now().toISOString(),
         };
         await opened.add(identity);
-        logger.info("leaf device added", { device: deviceId, auth: identity.auth.type });
+        derived.invalidate();
+        logger.info(edge ? "child edge device added" : "leaf device added", {
+          device: deviceId,
+          auth: identity.auth.type,
+        });
         if (auth === "sas") return { identity };
         const spiffeId = spiffeIdOf(deviceId);
         const leaf = await issueModuleLeaf(state.issuer, {
@@ -497,16 +544,19 @@ export function createSecurityManager(
         const opened = await openRegistry();
         const identity = opened.get(deviceId);
         if (!identity) return false;
-        if (identity.kind !== "leaf-device") {
+        if (identity.kind !== "leaf-device" && identity.kind !== "child-edge-device") {
           throw new RangeError(
-            `Cannot remove ${identity.deviceId}: it is this edge device; only leaf devices can be removed`,
+            `Cannot remove ${identity.deviceId}: it is this edge device; only leaf and child edge devices can be removed`,
           );
         }
         await opened.remove(deviceId);
+        derived.invalidate();
         for (const suffix of [".pem", ".key.pem"]) {
           await Deno.remove(`${pkiDir}/devices/${identity.deviceId}${suffix}`).catch(() => {});
         }
-        logger.info("leaf device removed", { device: identity.deviceId });
+        logger.info(`${identity.kind === "leaf-device" ? "leaf" : "child edge"} device removed`, {
+          device: identity.deviceId,
+        });
         return true;
       });
     },

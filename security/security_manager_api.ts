@@ -56,7 +56,7 @@ export interface CertificateInfo {
   renewAt: string | undefined;
 }
 
-/** A leaf device added by the operator. */
+/** A leaf or child edge device added by the operator. */
 export interface AddedDevice {
   identity: Identity;
   certificateFile?: string;
@@ -67,7 +67,15 @@ export interface AddedDevice {
 export interface SecurityManagerControl extends SecurityManager {
   start(signal: AbortSignal): Promise<void>;
   stop(): Promise<void>;
-  addDevice(deviceId: string, auth: "sas" | "x509"): Promise<AddedDevice>;
+  /**
+   * Registers a leaf device, or with `edge` a child edge device (SAS only), whose modules and
+   * devices below authenticate with keys derived from its key.
+   */
+  addDevice(
+    deviceId: string,
+    auth: "sas" | "x509",
+    options?: { edge?: boolean },
+  ): Promise<AddedDevice>;
   removeDevice(deviceId: string): Promise<boolean>;
   certificates(): CertificateInfo[];
   /** Renews every leaf now; with `ca`, the edge CA first. */
