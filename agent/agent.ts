@@ -9,7 +9,7 @@ import {
   KNOWN_ENGINE_SOCKETS,
   type PolicyContext,
 } from "./create_options_policy.ts";
-import { type Deployment, ManifestError, parseDeployment } from "./deployment.ts";
+import { type Deployment, formatJsonPath, ManifestError, parseDeployment } from "./deployment.ts";
 import { createDockerDriver } from "./engine/docker_driver.ts";
 import type { EngineDriver, EngineInfo, LogOptions } from "./engine/driver.ts";
 import { NoSuchInstanceError } from "./engine/driver.ts";
@@ -36,6 +36,16 @@ export interface DeployResult {
   denied: Record<string, string>;
 }
 
+/** Options of {@linkcode Agent.deploy}. */
+export interface DeployOptions {
+  /**
+   * Where the manifest comes from: `local` (`ledge deploy`, the default) or `upstream` (the
+   * parent's `$edgeAgent` twin), which may run process modules only when
+   * `[agent.allow] process_modules_from_upstream` is true.
+   */
+  source?: "local" | "upstream";
+}
+
 /** The agent as the rest of ledge (hub, upstream) uses it. */
 export interface Agent {
   /**
@@ -43,7 +53,7 @@ export interface Agent {
    * change nothing, set lastDesiredStatus (400/412/417) with the JSON path of the problem, and
    * throw a {@linkcode ManifestError}.
    */
-  deploy(manifest: unknown): Promise<DeployResult>;
+  deploy(manifest: unknown, options?: DeployOptions): Promise<DeployResult>;
   /** The `$edgeAgent` reported properties as IoT Edge shapes them. */
   reported(): EdgeAgentReported;
   /** Calls `listener` when the reported properties change; returns the unsubscribe function. */
@@ -221,10 +231,31 @@ export function createAgent(context: RuntimeContext, options: AgentOptions): Age
     return denied;
   }
 
-  async function deployNow(manifest: unknown): Promise<DeployResult> {
+  /** Process modules run host commands: from the parent only where the device allows it. */
+  function checkSource(deployment: Deployment, source: "local" | "upstream"): void {
+    if (source !== "upstream" || config.agent.allow.process_modules_from_upstream) return;
+    const issues = deployment.modules.filter((module) => module.type === "process").map((
+      module,
+    ) => ({
+      path: formatJsonPath([
+        "modulesContent",
+        "$edgeAgent",
+        "properties.desired",
+        "modules",
+        module.name,
+        "type",
+      ]),
+      message:
+        'a "process" module from the parent is denied by the device policy (agent.allow.process_modules_from_upstream)',
+    }));
+    if (issues.length > 0) throw new ManifestError(400, issues);
+  }
+
+  async function deployNow(manifest: unknown, options: DeployOptions): Promise<DeployResult> {
     let deployment: Deployment;
     try {
       deployment = parseDeployment(manifest, { version: (lastDesiredVersion ?? 0) + 1 });
+      checkSource(deployment, options.source ?? "local");
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
       lastDesiredStatus = { code: error.code, description: error.message };
@@ -260,8 +291,8 @@ export function createAgent(context: RuntimeContext, options: AgentOptions): Age
   }
 
   return {
-    deploy(manifest) {
-      const result = deploying.then(() => deployNow(manifest));
+    deploy(manifest, options = {}) {
+      const result = deploying.then(() => deployNow(manifest, options));
       deploying = result.catch(() => {});
       return result;
     },

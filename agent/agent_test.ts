@@ -253,3 +253,18 @@ Deno.test("module routes answer 404 for unknown modules and 400 for bad queries"
     assert.equal(since.status, 400);
   });
 });
+
+Deno.test("a deployment from the parent may not run process modules unless the device allows it", async () => {
+  await withAgent(async ({ component }) => {
+    await component.agent.deploy(processManifest({ a: "sleep 30" }));
+    await assert.rejects(
+      component.agent.deploy(processManifest({ b: "sleep 30" }), { source: "upstream" }),
+      /modules\.b\.type: a "process" module from the parent is denied by the device policy \(agent\.allow\.process_modules_from_upstream\)/,
+    );
+    assert.equal(component.agent.reported().lastDesiredStatus.code, 400);
+    assert.deepEqual(component.agent.current()?.modules.map((m) => m.name), ["a"]);
+    // The same manifest deployed locally is accepted.
+    await component.agent.deploy(processManifest({ b: "sleep 30" }));
+    assert.deepEqual(component.agent.current()?.modules.map((m) => m.name), ["b"]);
+  });
+});

@@ -22,7 +22,7 @@ import { createAgentApi } from "./api.ts";
 import type { EngineDriver } from "./engine/driver.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
 
-export type { Agent, AgentService, DeployResult, ModuleSummary } from "./agent.ts";
+export type { Agent, AgentService, DeployOptions, DeployResult, ModuleSummary } from "./agent.ts";
 export type { Deployment, DesiredModule, ManifestIssue, ProcessSettings } from "./deployment.ts";
 export { ManifestError, parseDeployment } from "./deployment.ts";
 export type { EdgeHubDesired, RouteSpec } from "./manifest.ts";

@@ -105,6 +105,22 @@ export interface Hub {
   };
   /** Applies a desired patch and pushes it to the twin's subscriber. @throws {TwinPatchError} */
   patchDesired(target: { deviceId: string; moduleId?: string }, patch: TwinProperties): number;
+  /**
+   * Calls `listener` when a client's session starts (`true`) and ends (`false`), once each per
+   * session (the upstream link holds the client's connection to the parent meanwhile).
+   * @returns the unsubscribe function
+   */
+  onClientChange(
+    listener: (identity: { deviceId: string; moduleId?: string }, connected: boolean) => void,
+  ): () => void;
+  /**
+   * Calls `listener` after a client's reported-properties patch is stored (the upstream link
+   * syncs it to the parent).
+   * @returns the unsubscribe function
+   */
+  onReportedPatch(
+    listener: (identity: { deviceId: string; moduleId?: string }, patch: TwinProperties) => void,
+  ): () => void;
 }
 
 /** The hub plus what its listeners need. */
@@ -152,6 +168,22 @@ export async function createHubCore(
   let table: RouteTable = compileRoutes({});
   let deploymentTtlSeconds: number | undefined;
   const methods = createMethodCalls();
+  type Target = { deviceId: string; moduleId?: string };
+  const clientListeners = new Set<(identity: Target, connected: boolean) => void>();
+  const reportedListeners = new Set<(identity: Target, patch: TwinProperties) => void>();
+  function targetOf(session: ClientSession): Target {
+    const { deviceId, moduleId } = session.identity;
+    return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
+  }
+  function notify<A extends unknown[]>(listeners: Set<(...args: A) => void>, ...args: A): void {
+    for (const listener of listeners) {
+      try {
+        listener(...args);
+      } catch (error) {
+        logger.error("a hub listener failed", { error });
+      }
+    }
+  }
   const pumps = new Map<ClientSession, QueuePump>();
   const stats = {
     received: {} as Record<string, number>,
@@ -294,6 +326,7 @@ export async function createHubCore(
           const patch = parseTwinPatch(packet.payload as Uint8Array);
           const version = twins.patchReported(session.key, patch);
           twinResponse(session, 204, topic.rid, undefined, version);
+          notify(reportedListeners, targetOf(session), patch);
         } catch (error) {
           const status = error instanceof TwinPatchError ? error.status : 500;
           twinResponse(session, status, topic.rid, { message: (error as Error).message });
@@ -330,8 +363,11 @@ export async function createHubCore(
       authFailuresPerMinute: hub.auth_failures_per_minute,
     },
     handlers: {
-      connected() {},
+      connected(session) {
+        notify(clientListeners, targetOf(session), true);
+      },
       disconnected(session) {
+        notify(clientListeners, targetOf(session), false);
         pumps.get(session)?.stop();
         pumps.delete(session);
         if (broker.sessions.get(session.key) === undefined) methods.abandon(session.key);
@@ -412,6 +448,14 @@ export async function createHubCore(
       const change = twins.patchDesired(key, patch);
       pushDesired(key, change.patch, change.twin.desiredVersion);
       return change.twin.desiredVersion;
+    },
+    onClientChange(listener) {
+      clientListeners.add(listener);
+      return () => clientListeners.delete(listener);
+    },
+    onReportedPatch(listener) {
+      reportedListeners.add(listener);
+      return () => reportedListeners.delete(listener);
     },
     stats() {
       return {

@@ -136,6 +136,8 @@ export const AgentConfig = table({
     host_userns: bool,
     unconfined_security: bool,
     sysctls: bool,
+    /** Whether a deployment from the upstream parent may run process modules (host commands). */
+    process_modules_from_upstream: bool,
   }),
 });
 
@@ -263,6 +265,7 @@ export function defaultConfig(context: DefaultsContext): Config {
         host_userns: false,
         unconfined_security: false,
         sysctls: false,
+        process_modules_from_upstream: false,
       },
     },
     metrics: { enabled: true, listen: "127.0.0.1:9600" },

@@ -75,6 +75,8 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "agent.allow.host_userns": 'UsernsMode "host".',
   "agent.allow.unconfined_security": "SecurityOpt seccomp/apparmor unconfined.",
   "agent.allow.sysctls": "HostConfig.Sysctls.",
+  "agent.allow.process_modules_from_upstream":
+    "Let deployments from the upstream parent run process modules (host commands); local ledge deploy is not affected.",
   "metrics": "Prometheus metrics at http://<listen>/metrics.",
   "metrics.enabled": "Serve metrics.",
   "metrics.listen": "host:port to listen on.",
