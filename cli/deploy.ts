@@ -1,15 +1,19 @@
 /**
  * `ledge deploy <file> [--wait] [--timeout S]`: validates an IoT Edge deployment manifest
  * locally, hands it to the daemon, and with `--wait` shows each module's progress until the
- * deployment converged (exit 0) or a module failed or the time ran out (exit 1).
+ * deployment converged (exit 0) or a module failed or the time ran out (exit 1). With
+ * `--device <child>`, it sets a child edge device's twins on this parent instead; the child (or
+ * the chain of parents down to it) applies them when connected.
  */
 import { Command } from "commander";
 import type { DeployResult, ModuleSummary } from "../agent/mod.ts";
 import { ManifestError, parseDeployment } from "../agent/mod.ts";
-import { ExitError, out, parseCount, printJson, withDaemon } from "./_shared.ts";
+import { diffProperties } from "../hub/twin_patch.ts";
+import { ExitError, out, parseCount, printJson, UsageError, withDaemon } from "./_shared.ts";
 import type { MgmtClient } from "./_client.ts";
 
 interface DeployOptions {
+  device?: string;
   wait?: boolean;
   timeout: string;
   json?: boolean;
@@ -78,6 +82,57 @@ async function waitForConvergence(
   }
 }
 
+/**
+ * The desired-twin patches that make a child edge device's twins on this parent equal to a
+ * deployment: one per section of `modulesContent` (module twins first, `$edgeAgent` last, so
+ * the child finds the rest in place when its deployment changes). `current` gives a twin's
+ * desired properties now; keys the deployment drops become `null`.
+ */
+export function childTwinPatches(
+  content: Record<string, unknown>,
+  current: (moduleId: string) => Record<string, unknown>,
+): { moduleId: string; patch: Record<string, unknown> }[] {
+  const order = (name: string) => (name === "$edgeAgent" ? 2 : name === "$edgeHub" ? 1 : 0);
+  const names = Object.keys(content).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  const patches: { moduleId: string; patch: Record<string, unknown> }[] = [];
+  for (const moduleId of names) {
+    const section = content[moduleId] as { "properties.desired"?: Record<string, unknown> };
+    const wanted = section?.["properties.desired"] ?? {};
+    const patch = diffProperties(withoutMetadata(current(moduleId)), withoutMetadata(wanted));
+    if (Object.keys(patch).length > 0) patches.push({ moduleId, patch });
+  }
+  return patches;
+}
+
+function withoutMetadata(properties: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(properties).filter(([key]) => !key.startsWith("$")));
+}
+
+async function deployToChild(
+  client: MgmtClient,
+  deviceId: string,
+  manifest: unknown,
+): Promise<{ modules: string[]; twins: string[] }> {
+  const deployment = parseDeployment(manifest);
+  const base = `/v1/twins/${encodeURIComponent(deviceId)}/modules/`;
+  const current = new Map<string, Record<string, unknown>>();
+  for (const moduleId of Object.keys(deployment.manifest)) {
+    const twin = await client.request<{ desired: Record<string, unknown> }>(
+      "GET",
+      base + encodeURIComponent(moduleId),
+    );
+    current.set(moduleId, twin.desired);
+  }
+  const patches = childTwinPatches(deployment.manifest, (moduleId) => current.get(moduleId) ?? {});
+  for (const { moduleId, patch } of patches) {
+    await client.request("PATCH", base + encodeURIComponent(moduleId), patch);
+  }
+  return {
+    modules: deployment.modules.map((module) => module.name),
+    twins: patches.map((patch) => patch.moduleId),
+  };
+}
+
 /** Builds the `deploy` verb. */
 export function deployCommand(): Command {
   return new Command("deploy")
@@ -86,9 +141,32 @@ export function deployCommand(): Command {
     .option("--wait", "show progress until every module runs (exit 1 if one fails)")
     .option("--timeout <seconds>", "how long --wait waits", "300")
     .option("--json", "print the daemon's answer as JSON")
+    .option(
+      "--device <id>",
+      "deploy to a child edge device: set its $edgeAgent, $edgeHub and module twins here",
+    )
     .action(async (file: string, options: DeployOptions, command: Command) => {
       const timeout = parseCount("--timeout", options.timeout);
       const manifest = await readManifest(file);
+      if (options.device !== undefined) {
+        if (options.wait) {
+          throw new UsageError("--wait: not with --device; follow it with ledge list --device");
+        }
+        const device = options.device;
+        const result = await withDaemon(
+          command,
+          (client) => deployToChild(client, device, manifest),
+        );
+        if (options.json) return printJson({ device, ...result });
+        out(
+          `deployment for ${device} set: ${result.modules.join(", ") || "no modules"}` +
+            (result.twins.length === 0
+              ? " (no twin changed)"
+              : ` (twins changed: ${result.twins.join(", ")})`),
+        );
+        out(`it runs when ${device} is connected; see ledge list --device ${device}`);
+        return;
+      }
       await withDaemon(command, async (client) => {
         const result = await client.request<DeployResult>("PUT", "/v1/deployment", manifest);
         if (options.json && !options.wait) return printJson(result);

@@ -2,8 +2,9 @@
  * The daemon's components in start order. Each part of ledge plugs in here:
  * security first (identities and certificates), then the hub (needs certificates), then the
  * agent (needs identities for the modules it runs, and the hub for their routes), then the
- * upstream link (drains the hub's `$upstream` queue), and last the metrics listener, which reads
- * them all. They stop in reverse.
+ * upstream link (drains the hub's `$upstream` queue), then what ties the parent's twins,
+ * methods and C2D to the agent and hub, and last the metrics listener, which reads them all. They
+ * stop in reverse.
  */
 import { createAgentComponent } from "../agent/mod.ts";
 import { createHubComponent } from "../hub/mod.ts";
@@ -12,6 +13,7 @@ import { createSecurityComponent } from "../security/mod.ts";
 import type { Component, RuntimeContext } from "./component.ts";
 import { agentFamilies, certificateFamilies, hubFamilies } from "./ledge_metrics.ts";
 import { createMetricsComponent } from "./metrics.ts";
+import { createUpstreamLink } from "./upstream_link.ts";
 
 /** Builds the components of a daemon for `context`, in start order. */
 export function buildComponents(context: RuntimeContext): Component[] {
@@ -37,6 +39,13 @@ export function buildComponents(context: RuntimeContext): Component[] {
       hub.hub.setEdgeAgentReported(reported as unknown as Record<string, unknown>);
     } catch { /* the hub is not started yet; the agent reports again on change */ }
   });
+  // After the upstream component: what the parent says becomes deployments, twins, methods and
+  // C2D here; local reported properties go up; connected clients hold their upstream identity.
+  const link = createUpstreamLink(context, {
+    upstream: upstream.upstream,
+    hub: () => hub.hub,
+    agent: agent.agent,
+  });
   const metrics = createMetricsComponent(context);
   metrics.metrics.add(
     ...hubFamilies(() => hub.hub),
@@ -44,5 +53,5 @@ export function buildComponents(context: RuntimeContext): Component[] {
     ...certificateFamilies(() => security.manager.certificates()),
     ...upstream.upstream.metricFamilies(),
   );
-  return [security, hub, agent, upstream, metrics];
+  return [security, hub, agent, upstream, link, metrics];
 }
