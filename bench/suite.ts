@@ -1,6 +1,8 @@
 /** The benchmarks `deno task bench` runs, in order. Each is one module of bench/. */
 import type { BenchOptions, Figure } from "./_figure.ts";
+import { benchAgent } from "./agent.ts";
 import { benchBroker } from "./broker.ts";
+import { benchFootprint } from "./footprint.ts";
 import { benchRoutes } from "./routes.ts";
 import { benchStore } from "./store.ts";
 import { benchUpstream } from "./upstream.ts";
@@ -17,4 +19,6 @@ export const BENCHES: readonly Bench[] = [
   { group: "store", run: benchStore },
   { group: "upstream", run: benchUpstream },
   { group: "broker", run: benchBroker },
+  { group: "agent", run: benchAgent },
+  { group: "footprint", run: benchFootprint },
 ];
