@@ -32,6 +32,10 @@ export interface StartLedgeOptions {
   env?: Record<string, string>;
   /** How long to wait for readiness. */
   readyTimeoutMs?: number;
+  /** `[device] id` (default "test-device"). */
+  deviceId?: string;
+  /** Reuse ports (e.g. to restart where children point); defaults to free ones. */
+  ports?: LedgeProcess["ports"];
 }
 
 /** Runs `ledge` with `args` (no daemon), as the user would. */
@@ -58,13 +62,16 @@ export async function runLedge(
 /** Starts `ledge run` and waits for its readiness line. */
 export async function startLedge(options: StartLedgeOptions = {}): Promise<LedgeProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ledge-test-" });
-  const ports = { mqtt: freePort(), https: freePort(), plain: freePort(), metrics: freePort() };
+  const ports = options.ports ??
+    { mqtt: freePort(), https: freePort(), plain: freePort(), metrics: freePort() };
   const configPath = `${stateDir}.toml`;
   await Deno.writeTextFile(
     configPath,
     [
       `[state]\ndir = "${stateDir}"`,
-      `[device]\nid = "test-device"\nhostname = "localhost"\niothub_hostname = "localhost"`,
+      `[device]\nid = "${
+        options.deviceId ?? "test-device"
+      }"\nhostname = "localhost"\niothub_hostname = "localhost"`,
       `[log]\nlevel = "debug"\nformat = "json"`,
       `[hub.mqtt]\nport = ${ports.mqtt}`,
       `[hub.https]\nport = ${ports.https}`,
