@@ -13,13 +13,18 @@ import {
   testImage,
 } from "../tests/_engines.ts";
 import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
+import { deploymentManifest } from "../tests/_manifests.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
 const MODULES = 10;
 
 function manifest(image: string, prefix: string): unknown {
-  const modules = Object.fromEntries(
+  const createOptions = JSON.stringify({
+    Cmd: ["sh", "-c", "sleep 3600"],
+    HostConfig: { NetworkMode: "none" },
+  });
+  return deploymentManifest(Object.fromEntries(
     Array.from({ length: MODULES }, (_, i) => [`${prefix}${i}`, {
       version: "1.0",
       type: "docker",
@@ -27,28 +32,9 @@ function manifest(image: string, prefix: string): unknown {
       restartPolicy: "always",
       // The images are present, as the issue's figure asks: no registry round trip per module.
       imagePullPolicy: "never",
-      settings: {
-        image,
-        createOptions: JSON.stringify({
-          Cmd: ["sh", "-c", "sleep 3600"],
-          HostConfig: { NetworkMode: "none" },
-        }),
-      },
+      settings: { image, createOptions },
     }]),
-  );
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: {} },
-          systemModules: {},
-          modules,
-        },
-      },
-      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes: {} } },
-    },
-  };
+  ));
 }
 
 interface ModuleRow {

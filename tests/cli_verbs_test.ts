@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { buildProgram } from "../cli/mod.ts";
 import { mgmtSocketPath } from "../runtime/mgmt_server.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
+import { deploymentManifest, shellModule } from "./_manifests.ts";
 
 /** Verbs that talk to the daemon, each with arguments that pass the CLI's own validation. */
 const CLIENT_VERBS: readonly string[][] = [
@@ -34,26 +35,11 @@ const CLIENT_VERBS: readonly string[][] = [
 const LOCAL_VERBS = ["run", "init", "check", "support-bundle", "version"];
 
 function manifest(modules: Record<string, string>) {
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: {} },
-          systemModules: {},
-          modules: Object.fromEntries(
-            Object.entries(modules).map(([name, script]) => [name, {
-              type: "process",
-              status: "running",
-              restartPolicy: "always",
-              settings: { command: "/bin/sh", args: ["-c", script] },
-            }]),
-          ),
-        },
-      },
-      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes: {} } },
-    },
-  };
+  return deploymentManifest(
+    Object.fromEntries(
+      Object.entries(modules).map(([name, script]) => [name, shellModule(script)]),
+    ),
+  );
 }
 
 async function inBatches<T, R>(items: readonly T[], size: number, run: (item: T) => Promise<R>) {

@@ -8,6 +8,7 @@ import { mgmtSocketPath } from "../runtime/mgmt_server.ts";
 import { VERSION } from "../runtime/version.ts";
 import { startLedge } from "./_ledge.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
+import { deploymentManifest, shellModule } from "./_manifests.ts";
 
 interface Answer {
   status: number;
@@ -41,34 +42,10 @@ function socketClient(socketPath: string) {
 }
 
 function manifest() {
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: {} },
-          systemModules: {},
-          modules: {
-            ticker: {
-              type: "process",
-              status: "running",
-              restartPolicy: "always",
-              settings: {
-                command: "/bin/sh",
-                args: ["-c", 'echo "ticker up"; while :; do sleep 1; done'],
-              },
-            },
-          },
-        },
-      },
-      $edgeHub: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          routes: { up: "FROM /messages/* INTO $upstream" },
-        },
-      },
-    },
-  };
+  return deploymentManifest(
+    { ticker: shellModule('echo "ticker up"; while :; do sleep 1; done') },
+    { routes: { up: "FROM /messages/* INTO $upstream" } },
+  );
 }
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {

@@ -6,33 +6,12 @@ import assert from "node:assert/strict";
 import { VERSION } from "../runtime/version.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { commandAvailable, freePort, serviceTest } from "./_services.ts";
+import { deploymentManifest, shellModule } from "./_manifests.ts";
 
 const UPSTREAM_KEY = "dXBzdHJlYW0tc2VjcmV0LWtleS1mb3ItdGVzdHM=";
 
 function manifest(marker: string) {
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: {} },
-          systemModules: {},
-          modules: {
-            chatty: {
-              type: "process",
-              status: "running",
-              restartPolicy: "always",
-              settings: {
-                command: "/bin/sh",
-                args: ["-c", `echo "${marker}"; while :; do sleep 1; done`],
-              },
-            },
-          },
-        },
-      },
-      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes: {} } },
-    },
-  };
+  return deploymentManifest({ chatty: shellModule(`echo "${marker}"; while :; do sleep 1; done`) });
 }
 
 async function readTree(path: string, relative: string, files: Map<string, string>) {
