@@ -11,7 +11,14 @@ const FLEET_MODULE = `${ROOT}tests/_fleet_module.cjs`;
 
 /** A process module running tests/_fleet_module.cjs against the hub on `mqttPort`. */
 export function fleetModule(
-  options: { mqttPort: number; send?: number; out?: string; version?: string },
+  options: {
+    mqttPort: number;
+    send?: number;
+    out?: string;
+    version?: string;
+    /** `output:count,…` sent once (see tests/_fleet_module.cjs), with its marker file. */
+    plan?: { spec: string; once: string; concurrency: number };
+  },
 ): Record<string, unknown> {
   const env: Record<string, { value: string }> = {
     NODE_PATH: { value: SDK_MODULES },
@@ -19,6 +26,11 @@ export function fleetModule(
   };
   if (options.send !== undefined) env.FLEET_SEND = { value: String(options.send) };
   if (options.out !== undefined) env.FLEET_OUT = { value: options.out };
+  if (options.plan !== undefined) {
+    env.FLEET_PLAN = { value: options.plan.spec };
+    env.FLEET_ONCE = { value: options.plan.once };
+    env.FLEET_CONCURRENCY = { value: String(options.plan.concurrency) };
+  }
   return {
     version: options.version ?? "1.0",
     type: "process",
@@ -32,7 +44,7 @@ export function fleetModule(
 /** A deployment manifest with `modules`, `routes` and optional module twins. */
 export function fleetManifest(
   modules: Record<string, Record<string, unknown>>,
-  routes: Record<string, string>,
+  routes: Record<string, unknown>,
   twins: Record<string, Record<string, unknown>> = {},
 ): Record<string, unknown> {
   return {

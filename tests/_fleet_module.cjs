@@ -2,6 +2,9 @@
 // from tests/sdk/node_modules via NODE_PATH) and run by ledge as a process module:
 // - FLEET_SEND=N: sends N messages on output "out" once connected (messageId <module>-<i>,
 //   JSON body {"seq": i}, application properties seq and origin, contentType application/json);
+// - FLEET_PLAN="alarm:5000,out:44000": then sends, in that order, that many messages on each
+//   output (messageId <output>-<i>), FLEET_CONCURRENCY (default 1) at a time, once: it creates
+//   the file FLEET_ONCE when done and sends nothing when that file exists;
 // - FLEET_OUT=path: appends every input message it receives to that file, one JSON line each
 //   (body, messageId, contentType and every property of the topic, $.cdid/$.cmid included);
 // - answers the direct method "echo" with 200 {echoed, device, module};
@@ -13,6 +16,38 @@ const { Mqtt } = require("azure-iot-device-mqtt");
 
 const moduleId = process.env.IOTEDGE_MODULEID;
 const deviceId = process.env.IOTEDGE_DEVICEID;
+
+async function sendPlan(client) {
+  const plan = (process.env.FLEET_PLAN || "").split(",").filter((entry) => entry.includes(":"));
+  const once = process.env.FLEET_ONCE;
+  if (plan.length === 0 || (once && fs.existsSync(once))) return;
+  const concurrency = Number(process.env.FLEET_CONCURRENCY || 1);
+  let total = 0;
+  for (const entry of plan) {
+    const [output, countText] = entry.split(":");
+    const count = Number(countText);
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        const msg = new Message(JSON.stringify({ output, seq: i }));
+        msg.messageId = `${output}-${i}`;
+        msg.properties.add("seq", String(i));
+        await client.sendOutputEvent(output, msg);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    total += count;
+  }
+  if (once) fs.writeFileSync(once, String(total));
+  console.log(`sent plan ${total}`);
+}
+
+// A module whose ledge died (kill -9) exits too: the restarted ledge starts its own instance.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) process.exit(0);
+}, 500).unref();
 
 async function main() {
   const client = await ModuleClient.fromEnvironment(Mqtt);
@@ -51,6 +86,7 @@ async function main() {
     await client.sendOutputEvent("out", msg);
   }
   if (count > 0) console.log(`sent ${count}`);
+  await sendPlan(client);
   const stop = () => client.close().finally(() => process.exit(0));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

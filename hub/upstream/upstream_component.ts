@@ -44,7 +44,11 @@ export interface UpstreamState {
   device: ConnectionState | null;
   /** Every open connection, this device's first. */
   connections: (ConnectionState & { identity: string; held: boolean })[];
-  forwarding: ForwarderStats & { queued: number };
+  /**
+   * `expired` counts messages that expired while leased; `expiredInQueue` those the store
+   * dropped from the `$upstream` queue since it opened (purged at each link-up, and periodically).
+   */
+  forwarding: ForwarderStats & { queued: number; expiredInQueue: number };
   reported: { pending: number; sent: number; refused: number };
   downstream: DownstreamCounters;
 }
@@ -197,6 +201,7 @@ function disabledState(): UpstreamState {
       leased: 0,
       suspects: 0,
       queued: 0,
+      expiredInQueue: 0,
     },
     reported: { pending: 0, sent: 0, refused: 0 },
     downstream: { desired: 0, methods: 0, c2d: 0, c2dUnhandled: 0, malformed: 0 },
@@ -245,6 +250,15 @@ export function createUpstreamComponent(
     }
   }
 
+  function purgeExpired(run: Running): void {
+    try {
+      const purged = run.store.purgeExpired();
+      if (purged > 0) logger.info("expired messages dropped before forwarding", { count: purged });
+    } catch (error) {
+      logger.warn("cannot purge expired messages", { error });
+    }
+  }
+
   function start(): Promise<void> {
     if (!config.upstream.enabled) {
       logger.debug("upstream disabled");
@@ -278,9 +292,11 @@ export function createUpstreamComponent(
         const run = late.run;
         if (run === undefined || run.stopped) return;
         if (state.connected) {
+          const own = upstreamIdentityKey(identity) === upstreamIdentityKey(ownIdentity());
+          // Catching up starts by dropping (and counting) what expired while the link was down.
+          if (own) purgeExpired(run);
           run.forwarder.wake();
           run.reported.connectionUp(identity);
-          const own = upstreamIdentityKey(identity) === upstreamIdentityKey(ownIdentity());
           if (own || isHeld(identity)) void fetchTwin(run, identity);
         } else {
           run.forwarder.connectionDown(identity);
@@ -343,15 +359,16 @@ export function createUpstreamComponent(
     const device =
       run.pool.list().find((entry) => upstreamIdentityKey(entry.identity) === ownKey)?.state ??
         null;
-    const queued = run.store.stats().find((queue) => queue.endpoint === UPSTREAM_ENDPOINT)
-      ?.count ?? 0;
+    const queue = run.store.stats().find((queue) => queue.endpoint === UPSTREAM_ENDPOINT);
+    const queued = queue?.count ?? 0;
+    const expiredInQueue = queue?.dropped.expired ?? 0;
     return {
       enabled: true,
       parent: `${config.upstream.hostname}:${config.upstream.port}`,
       connected: device?.connected ?? false,
       device,
       connections,
-      forwarding: { ...run.forwarder.stats(), queued },
+      forwarding: { ...run.forwarder.stats(), queued, expiredInQueue },
       reported: { pending: run.reported.pending(), ...run.reported.counters() },
       downstream: run.downstream.counters(),
     };
@@ -462,7 +479,7 @@ export function upstreamMetricFamilies(
       name: "ledge_upstream_expired_total",
       help: "Messages whose TTL ran out while waiting for the parent.",
       type: "counter",
-      read: () => [{ value: state().forwarding.expired }],
+      read: () => [{ value: state().forwarding.expired + state().forwarding.expiredInQueue }],
     },
     {
       name: "ledge_upstream_inflight",
