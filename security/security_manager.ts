@@ -546,7 +546,7 @@ export function createSecurityManager(
         if (!identity) return false;
         if (identity.kind !== "leaf-device" && identity.kind !== "child-edge-device") {
           throw new RangeError(
-            `Cannot remove ${identity.deviceId}: it is this edge device; only leaf and child edge devices can be removed`,
+            `Cannot remove ${identity.deviceId}: it is this edge device; only leaf devices and child edge devices can be removed`,
           );
         }
         await opened.remove(deviceId);
