@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
+import { sdkAvailable } from "./_sdk_process.ts";
 import type { LedgeProcess } from "./_ledge.ts";
 import {
   deployWith,
@@ -18,6 +19,7 @@ import {
 } from "./_fleet.ts";
 
 const node = await commandAvailable("node");
+const sdk = await sdkAvailable();
 
 async function modulesOf(ledge: LedgeProcess): Promise<{ name: string; status: string }[]> {
   const listed = await ledge.cli(["list", "--json"]);
@@ -27,7 +29,7 @@ async function modulesOf(ledge: LedgeProcess): Promise<{ name: string; status: s
 
 serviceTest(
   "a deployment set at the parent while the child is down runs once it reconnects; a bad one from the parent is reported as 400 and changes nothing",
-  [node],
+  [node, sdk],
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "ledge-nested-deploy-" });
     const running = new Set<LedgeProcess>();

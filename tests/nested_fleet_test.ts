@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import type { LedgeProcess } from "./_ledge.ts";
+import { sdkAvailable, startSdkProcess } from "./_sdk_process.ts";
 import {
   deployWith,
   eventually,
@@ -22,10 +23,11 @@ import {
 } from "./_fleet.ts";
 
 const node = await commandAvailable("node");
+const sdk = await sdkAvailable();
 
 serviceTest(
-  "three nested ledges: a deployment set at the grandparent runs on the child, its messages reach the grandparent with their properties, methods come back",
-  [node],
+  "three nested ledges: a deployment set at the grandparent runs on the child, its messages reach the grandparent with their properties, methods and C2D come down",
+  [node, sdk],
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "ledge-fleet-" });
     const ledges: LedgeProcess[] = [];
@@ -114,6 +116,26 @@ serviceTest(
         const twin = await child.cli(["twin", "sensor"]);
         return twin.code === 0 && JSON.parse(twin.stdout).desired.interval === 7 ? true : undefined;
       });
+
+      // A C2D message sent at the grandparent reaches a leaf device of the child (its identity is
+      // held up the chain while it is connected).
+      const leafAdded = await child.cli(["identity", "add-device", "leaf"]);
+      assert.equal(leafAdded.code, 0, leafAdded.stderr);
+      const leaf = startSdkProcess("device_client.cjs", {
+        LEDGE_TEST_CONNECTION_STRING: leafAdded.stdout.trim(),
+        LEDGE_TEST_CA_FILE: `${child.stateDir}/pki/root_ca.pem`,
+        LEDGE_TEST_MQTT_PORT: String(child.ports.mqtt),
+      });
+      try {
+        await leaf.next((event) => event.event === "ready", 30_000);
+        const sent = await gp.cli(["send", "leaf", "open valve", "--property", "valve=3"]);
+        assert.equal(sent.code, 0, sent.stderr);
+        const c2d = await leaf.next((event) => event.event === "c2d", 30_000);
+        assert.equal(c2d.body, "open valve");
+        assert.equal((c2d.properties as Record<string, string>).valve, "3");
+      } finally {
+        await leaf.close();
+      }
 
       // A method invoked at the grandparent (two hops) and at the parent (one) comes back.
       for (const ledge of [gp, parent]) {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
+import { sdkAvailable } from "./_sdk_process.ts";
 import { type LedgeProcess, startLedge } from "./_ledge.ts";
 import {
   deployWith,
@@ -18,6 +19,7 @@ import {
 } from "./_fleet.ts";
 
 const node = await commandAvailable("node");
+const sdk = await sdkAvailable();
 
 const ALARMS = 5_000;
 const READINGS = 44_000;
@@ -36,7 +38,7 @@ async function metric(ledge: LedgeProcess, name: string): Promise<number | undef
 
 serviceTest(
   "a child offline through kill -9 delivers every acknowledged message once the parent is back, priority first, expired ones counted",
-  [node],
+  [node, sdk],
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "ledge-offline-" });
     const running = new Set<LedgeProcess>();
