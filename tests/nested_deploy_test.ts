@@ -109,6 +109,26 @@ serviceTest(
       assert.ok(still.some((m) => m.name === "sensor" && m.status === "running"));
       // The last accepted deployment is still the one reported.
       assert.equal(rejected.lastDesiredVersion, acceptedVersion);
+
+      // A device that does not allow process modules from its parent refuses them, and says why.
+      const strictLink = await registerEdgeChild(parent, "strict", dir);
+      const strict = await startFleetLedge({ deviceId: "strict", upstream: strictLink.snippet });
+      running.add(strict);
+      const toStrict = await deployWith(
+        parent,
+        fleetManifest({ sensor: fleetModule({ mqttPort: strict.ports.mqtt }) }, {}),
+        { dir, device: "strict" },
+      );
+      assert.equal(toStrict.code, 0, toStrict.stderr);
+      const refused = await eventually("the policy refusal reported at the parent", async () => {
+        const seen = await listDevice(parent, "strict");
+        return seen?.lastDesiredStatus?.code === 400 ? seen : undefined;
+      });
+      assert.match(
+        refused.lastDesiredStatus!.description,
+        /modules\.sensor\.type: .*agent\.allow\.process_modules_from_upstream/,
+      );
+      assert.ok(!(await modulesOf(strict)).some((m) => m.name === "sensor"), "nothing ran");
     } finally {
       for (const ledge of running) await ledge.stop();
       await Deno.remove(dir, { recursive: true });
