@@ -18,7 +18,11 @@
  *   check them knowing only that key: module `m` → `HMAC-SHA256(deviceKey, "m")`; a device `d`
  *   below (leaf or child edge) → `HMAC-SHA256(deviceKey, "devices/d")`, and its modules from that
  *   key in turn (base64 keys, HMAC over the UTF-8 name; see identity_key.ts). A parent ledge
- *   verifies a child's module by deriving the same key from the child's registered key.
+ *   verifies a child's module by deriving the same key from the child's registered key
+ *   (security/derived_identities.ts; `ledge identity add-device <child> --edge` registers it).
+ * - **Wiring.** runtime/upstream_link.ts turns what comes down into deployments, twins, method
+ *   calls and C2D here, sends reported properties up, and holds the connection of every client
+ *   connected to this hub.
  * - **Reconnects** wait a capped exponential back-off with jitter (1 s doubling to
  *   `upstream.reconnect_max_seconds`; at least half of it always waited, so no busy loop). Each
  *   distinct failure is logged once (refused credentials and untrusted certificates as errors);
