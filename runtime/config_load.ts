@@ -133,6 +133,23 @@ function crossFieldIssues(config: Config): string[] {
   if (config.upstream.enabled && config.upstream.hostname === "") {
     issues.push(`upstream.hostname: expected a host name when upstream.enabled is true, got ""`);
   }
+  const { shared_access_key: key, cert_file, key_file } = config.upstream;
+  if (config.upstream.enabled && key === "" && cert_file === "" && key_file === "") {
+    issues.push(
+      `upstream.shared_access_key: expected a base64 key (or upstream.cert_file and upstream.key_file) when upstream.enabled is true, got ""`,
+    );
+  }
+  if ((cert_file === "") !== (key_file === "")) {
+    issues.push(
+      `upstream.${cert_file ? "key_file" : "cert_file"}: expected a path when upstream.${
+        cert_file ? "cert_file" : "key_file"
+      } is set, got ""`,
+    );
+  }
+  if (key !== "" && (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0)) {
+    // The key itself is a secret: its length only.
+    issues.push(`upstream.shared_access_key: expected a base64 key, got ${key.length} characters`);
+  }
   return issues;
 }
 

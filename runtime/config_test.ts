@@ -72,8 +72,20 @@ Deno.test("parseConfigText() names the key, the expectation and the value of eac
       "security.edge_ca_key: expected a path when security.edge_ca_cert is set",
     ],
     [
-      "[upstream]\nenabled = true",
+      `[upstream]\nenabled = true\nshared_access_key = "${btoa("k".repeat(32))}"`,
       "upstream.hostname: expected a host name when upstream.enabled is true",
+    ],
+    [
+      '[upstream]\nenabled = true\nhostname = "parent"',
+      "upstream.shared_access_key: expected a base64 key (or upstream.cert_file and upstream.key_file)",
+    ],
+    [
+      '[upstream]\nshared_access_key = "not base64!"',
+      "upstream.shared_access_key: expected a base64 key, got 11 characters",
+    ],
+    [
+      '[upstream]\ncert_file = "/c.pem"',
+      "upstream.key_file: expected a path when upstream.cert_file",
     ],
   ];
   for (const [text, expected] of cases) {
