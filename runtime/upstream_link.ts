@@ -15,7 +15,8 @@
  *   client connected to this hub has its connection to the parent held while it is connected, so
  *   desired patches, methods and C2D for it come down. Desired properties the parent holds for it
  *   are mirrored into the local twin (which pushes them on down); a parent with no desired
- *   properties for it leaves the local ones alone, so the nearest ancestor that set some wins.
+ *   properties for it leaves the local ones alone. So the highest ancestor that holds desired
+ *   properties for an identity wins; the others' apply while it holds none.
  * - **Methods** for this device's identities and those below are relayed to the hub and
  *   answered; `ping` on `$edgeAgent` is answered here. **C2D** for a device goes into its queue.
  */

@@ -4,8 +4,8 @@
  * with the snippet it prints. Modules are process modules on the unmodified Azure IoT SDK.
  *
  * "Deploy to any device from the parent" means: `ledge deploy --device <id>` on any ancestor sets
- * that device's twins there, and every ledge in between mirrors them down (the nearest ancestor
- * that set a deployment wins when several did). So the grandparent deploys to its grandchild.
+ * that device's twins there, and every ledge in between mirrors them down (when several ancestors
+ * set one, the highest wins while it holds it). So the grandparent deploys to its grandchild.
  */
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
