@@ -14,11 +14,13 @@
  *   (subscribed to inputs, methods and twin topics), against mosquitto's RSS with the same clients.
  *
  * Both brokers are reached on loopback over plain MQTT (ledge's loopback-only plain listener), so
- * the comparison is of the brokers, not of TLS. Run alone: `deno run -A bench/broker.ts [--quick]`
- * (needs mosquitto).
+ * the comparison is of the brokers, not of TLS. Run alone: `deno run -A bench/broker.ts [--quick]
+ * [--runs=N] [--ledge-only] [--deno-flags=--v8-flags=… …]` (needs mosquitto); `--deno-flags` go to ledge's
+ * `deno run`, to measure V8 settings or take a CPU profile (`--deno-flags=--cpu-prof`).
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { createMgmtClient, type MgmtClient } from "../cli/_client.ts";
 import { freePort } from "../tests/_services.ts";
 import { workloadSasToken } from "../tests/_hub_mqtt.ts";
@@ -38,6 +40,9 @@ const WINDOW = 20;
 const RATE_PER_SECOND = 5_000;
 const SMALL = 256;
 const LARGE = 16 * 1024;
+
+// USER_HZ: 100 on every Linux architecture ledge targets.
+const CLOCK_TICKS_PER_SECOND = 100;
 
 const moduleId = (i: number) => `m${String(i).padStart(3, "0")}`;
 
@@ -103,7 +108,7 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
   }
 }
 
-async function startLedge(): Promise<Broker> {
+async function startLedge(denoFlags: readonly string[]): Promise<Broker> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bench-broker-" });
   const plainPort = freePort();
   const config = `${dir}/config.toml`;
@@ -121,7 +126,7 @@ async function startLedge(): Promise<Broker> {
     ].join("\n") + "\n",
   );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${ROOT}main.ts`, "run", "--config", config],
+    args: ["run", "--allow-all", ...denoFlags, `${ROOT}main.ts`, "run", "--config", config],
     cwd: ROOT,
     stdin: "null",
     stdout: "null",
@@ -347,6 +352,8 @@ function spread<T>(items: readonly T[], count: number): T[][] {
 
 interface LoadOutcome {
   perSecond: number;
+  /** CPU time (user + system, all threads) the broker process spent per delivered message. */
+  cpuMicrosPerMessage: number;
   received: number;
   expected: number;
   latenciesMs: number[];
@@ -379,13 +386,16 @@ async function runLoad(
   );
   try {
     await Promise.all(generators.map((generator) => generator.ready));
+    const cpuBefore = await cpuSeconds(broker.pid);
     await Promise.all(generators.map((generator) => generator.send("go")));
     const results = await Promise.all(generators.map((generator) => generator.done));
+    const cpu = (await cpuSeconds(broker.pid)) - cpuBefore;
     const startedAt = Math.min(...results.map((r) => r.startedAt));
     const finishedAt = Math.max(...results.map((r) => r.finishedAt));
     const received = results.reduce((sum, r) => sum + r.received, 0);
     return {
       perSecond: received / ((finishedAt - startedAt) / 1000),
+      cpuMicrosPerMessage: (cpu * 1e6) / Math.max(received, 1),
       received,
       expected: PAIRS * options.messages,
       latenciesMs: results.flatMap((r) => r.latenciesMs),
@@ -398,6 +408,14 @@ async function runLoad(
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** User plus system CPU seconds `pid` has used (all its threads), from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command name (which may hold spaces) start at field 3; utime is 14.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function rssMegabytes(pid: number): Promise<number> {
@@ -444,32 +462,47 @@ function checkComplete(broker: Broker, outcome: LoadOutcome, what: string): void
   }
 }
 
+/** Knobs for measuring ledge under other settings (`bench/broker.ts --deno-flags=… --runs=N`). */
+export interface BrokerBenchTuning {
+  /** Extra `deno run` flags for the ledge process, e.g. `--v8-flags=--max-old-space-size=64`. */
+  denoFlags?: readonly string[];
+  /** Runs per figure instead of 3 (1 in `quick`). */
+  runs?: number;
+  /** Measure ledge alone (no mosquitto run): quicker, for comparing ledge against itself. */
+  ledgeOnly?: boolean;
+}
+
 /**
  * Measures ledge's hub against mosquitto: QoS 1 module→route→module throughput (256 B, and
  * QoS 0 and 16 KiB variants), latency at 5,000 msg/s, and RSS with 100 connected modules.
  * Three runs per figure (one in `quick`, which finishes in about half a minute).
  */
-export async function benchBroker(options: BenchOptions): Promise<Figure[]> {
-  const runs = options.quick ? 1 : 3;
+export async function benchBroker(
+  options: BenchOptions,
+  tuning: BrokerBenchTuning = {},
+): Promise<Figure[]> {
+  const runs = tuning.runs ?? (options.quick ? 1 : 3);
   const messages = options.quick ? 2_500 : 15_000;
   const latencySeconds = options.quick ? 1 : 5;
-  const mosquitto = await startMosquitto();
+  const mosquitto = tuning.ledgeOnly ? undefined : await startMosquitto();
   let ledge: Broker | undefined;
   try {
-    ledge = await startLedge();
-    const brokers = [ledge, mosquitto] as const;
+    ledge = await startLedge(tuning.denoFlags ?? []);
+    const brokers = mosquitto ? [ledge, mosquitto] : [ledge];
     const variants = [
       { key: "qos1", qos: 1 as const, payloadBytes: SMALL, messages },
       { key: "qos0", qos: 0 as const, payloadBytes: SMALL, messages },
       { key: "large", qos: 1 as const, payloadBytes: LARGE, messages: Math.ceil(messages / 5) },
     ];
     const throughput = new Map<string, number[]>();
+    const cpuCost = new Map<string, number[]>();
     const latency = new Map<string, number[]>();
     const push = (map: Map<string, number[]>, key: string, value: number) =>
       map.set(key, [...(map.get(key) ?? []), value]);
 
     // Memory first, in the steady state of 100 idle modules; again after the load below.
-    const rssIdle = [await rssWithClients(ledge), await rssWithClients(mosquitto)];
+    const rssIdle = [];
+    for (const broker of brokers) rssIdle.push(await rssWithClients(broker));
     // Warm-up: JIT, connections, the store's first pages.
     for (const broker of brokers) {
       await runLoad(broker, { messages: 1_000, qos: 1, payloadBytes: SMALL });
@@ -480,6 +513,7 @@ export async function benchBroker(options: BenchOptions): Promise<Figure[]> {
           const outcome = await runLoad(broker, variant);
           if (variant.qos === 1) checkComplete(broker, outcome, variant.key);
           push(throughput, `${broker.name}/${variant.key}`, outcome.perSecond);
+          push(cpuCost, `${broker.name}/${variant.key}`, outcome.cpuMicrosPerMessage);
         }
       }
       for (const broker of brokers) {
@@ -496,11 +530,14 @@ export async function benchBroker(options: BenchOptions): Promise<Figure[]> {
         push(latency, `${broker.name}/max`, sorted[sorted.length - 1] ?? NaN);
       }
     }
-    const rssLoaded = [await rssWithClients(ledge), await rssWithClients(mosquitto)];
+    const rssLoaded = [];
+    for (const broker of brokers) rssLoaded.push(await rssWithClients(broker));
 
     const versus = (map: Map<string, number[]>, key: string) => ({
       values: map.get(`ledge/${key}`) ?? [],
-      reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [] },
+      ...(mosquitto
+        ? { reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [] } }
+        : {}),
     });
     const rate = (name: string, key: string): Figure => ({
       group: GROUP,
@@ -508,6 +545,13 @@ export async function benchBroker(options: BenchOptions): Promise<Figure[]> {
       unit: "msg/s",
       higherIsBetter: true,
       ...versus(throughput, key),
+    });
+    const cost = (name: string, key: string): Figure => ({
+      group: GROUP,
+      name,
+      unit: "µs CPU/msg",
+      higherIsBetter: false,
+      ...versus(cpuCost, key),
     });
     const delay = (name: string, key: string): Figure => ({
       group: GROUP,
@@ -524,13 +568,15 @@ export async function benchBroker(options: BenchOptions): Promise<Figure[]> {
       unit: "MB",
       higherIsBetter: false,
       values: [ours!],
-      reference: { name: "mosquitto", values: [theirs!] },
+      ...(theirs === undefined ? {} : { reference: { name: "mosquitto", values: [theirs] } }),
     });
     const setup = `${PAIRS} pairs, window ${WINDOW}, ${GENERATORS} load processes`;
     return [
       rate(`module→route→module QoS 1, 256 B (${setup})`, "qos1"),
       rate(`module→route→module QoS 0 in, QoS 1 out, 256 B (${setup})`, "qos0"),
       rate(`module→route→module QoS 1, 16 KiB (${setup})`, "large"),
+      cost("broker CPU time per message, QoS 1, 256 B (user + system, all threads)", "qos1"),
+      cost("broker CPU time per message, QoS 1, 16 KiB", "large"),
       delay("latency p50 at 5,000 msg/s offered, QoS 1, 256 B", "p50"),
       delay("latency p99 at 5,000 msg/s offered, QoS 1, 256 B", "p99"),
       delay("latency max at 5,000 msg/s offered, QoS 1, 256 B", "max"),
@@ -539,12 +585,25 @@ export async function benchBroker(options: BenchOptions): Promise<Figure[]> {
     ];
   } finally {
     await ledge?.stop();
-    await mosquitto.stop();
+    await mosquitto?.stop();
   }
 }
 
 if (import.meta.main) {
-  const figures = await benchBroker({ quick: Deno.args.includes("--quick") });
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      "deno-flags": { type: "string", multiple: true },
+      "ledge-only": { type: "boolean", default: false },
+      runs: { type: "string" },
+    },
+  });
+  const figures = await benchBroker({ quick: values.quick ?? false }, {
+    denoFlags: values["deno-flags"] ?? [],
+    ledgeOnly: values["ledge-only"] ?? false,
+    ...(values.runs === undefined ? {} : { runs: Number(values.runs) }),
+  });
   console.log(textTable(tableRows(figures)));
   for (const figure of figures) console.log(`BENCH ${JSON.stringify(figureRecord(figure))}`);
 }
