@@ -27,6 +27,23 @@ export interface EndpointState {
   full: boolean;
   /** In-flight messages by seq. */
   readonly leases: Map<number, Lease>;
+  /**
+   * Delivery position `take` continues after: (priority, seq) of the last row it handed out or
+   * stepped over. Every deliverable row not leased lies after it; a row that becomes
+   * deliverable before it (a release, a commit of a more urgent message) moves it back.
+   */
+  afterPriority: number;
+  afterSeq: number;
+}
+
+/** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */
+export function rewindTo(state: EndpointState, priority: number, seq: number): void {
+  if (
+    priority < state.afterPriority || (priority === state.afterPriority && seq <= state.afterSeq)
+  ) {
+    state.afterPriority = priority;
+    state.afterSeq = seq - 1;
+  }
 }
 
 /** A fresh, empty endpoint state. */
@@ -41,5 +58,7 @@ export function newEndpointState(id: number, name: string): EndpointState {
     droppedFull: 0,
     full: false,
     leases: new Map(),
+    afterPriority: -1,
+    afterSeq: 0,
   };
 }

@@ -25,12 +25,11 @@ export interface StoreStatements {
   /** → endpoint, count, bytes */
   queueTotals: StatementSync;
   /**
-   * (endpoint, now, after priority, after seq, limit) → priority, seq, size, enqueued_at,
-   * expires_at of unexpired rows after (priority, seq), in delivery order.
+   * (endpoint, now, after priority, after seq, max seq, limit) → priority, seq, size,
+   * enqueued_at, expires_at, properties, body of unexpired rows after (priority, seq) with a seq
+   * up to max seq, in delivery order (properties and body null when the body row is missing).
    */
   deliverable: StatementSync;
-  /** (seq) → properties, body */
-  messageBody: StatementSync;
   /** (now, limit) → endpoint, priority, seq, size */
   expired: StatementSync;
   /** (endpoint, priority) → priority, enqueued_at of the oldest row of the next priority up */
@@ -61,11 +60,11 @@ export function prepareStatements(db: DatabaseSync): StoreStatements {
       "SELECT endpoint, count(*) AS count, sum(size) AS bytes FROM queue GROUP BY endpoint",
     ),
     deliverable: db.prepare(
-      "SELECT priority, seq, size, enqueued_at, expires_at FROM queue " +
-        "WHERE endpoint = ? AND (expires_at IS NULL OR expires_at > ?) " +
-        "AND (priority, seq) > (?, ?) ORDER BY priority, seq LIMIT ?",
+      "SELECT q.priority, q.seq, q.size, q.enqueued_at, q.expires_at, m.properties, m.body " +
+        "FROM queue q LEFT JOIN messages m ON m.seq = q.seq " +
+        "WHERE q.endpoint = ? AND (q.expires_at IS NULL OR q.expires_at > ?) " +
+        "AND (q.priority, q.seq) > (?, ?) AND q.seq <= ? ORDER BY q.priority, q.seq LIMIT ?",
     ),
-    messageBody: db.prepare("SELECT properties, body FROM messages WHERE seq = ?"),
     expired: db.prepare(
       "SELECT endpoint, priority, seq, size FROM queue " +
         "WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?",

@@ -4,7 +4,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../../runtime/log.ts";
 import { openStoreDatabase, reclaimFreePages } from "./_database.ts";
-import { type EndpointState, newEndpointState } from "./_endpoint_state.ts";
+import { type EndpointState, newEndpointState, rewindTo } from "./_endpoint_state.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "./_message_codec.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
@@ -66,15 +66,32 @@ class SqliteMessageStore implements MessageStore {
   #lastSeq: number;
   readonly #flushTimer = new FlushTimer(() => {
     this.#flush();
-    if (this.#pending.length > 0) this.#flushTimer.schedule(0);
+    // While a WAL sync is in flight its completion flushes what waits.
+    if (this.#pending.length > 0 && this.#syncing === undefined) this.#flushTimer.schedule(0);
   });
+  /**
+   * The WAL, opened for fdatasync when enqueues must survive a power cut. SQLite itself runs with
+   * synchronous=NORMAL (no sync at commit, a sync before each checkpoint); the store syncs the
+   * WAL after each commit on a thread of Deno's pool, so the event loop keeps serving clients
+   * during the fsync, and resolves the commit's enqueues only after it.
+   */
+  readonly #wal: Deno.FsFile | undefined;
+  /** The sync in flight; commits wait for it, so one sync covers everything that arrived meanwhile. */
+  #syncing: Promise<void> | undefined;
+  /** Highest seq that is durable (committed, and synced when syncing): what `take` may return. */
+  #visibleSeq: number;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #counters: CommitCounters = { commits: 0, messages: 0, failed: 0 };
 
-  constructor(path: string, db: DatabaseSync, options: StoreOptions) {
+  constructor(
+    path: string,
+    db: DatabaseSync,
+    options: StoreOptions & { wal: Deno.FsFile | undefined },
+  ) {
     this.#path = path;
     this.#db = db;
+    this.#wal = options.wal;
     this.#sql = prepareStatements(db);
     this.#now = options.now ?? Date.now;
     this.#log = options.logger ?? silentLogger;
@@ -84,6 +101,7 @@ class SqliteMessageStore implements MessageStore {
     this.#maxBatchBytes = options.maxBatchBytes ?? 16 * 1024 * 1024;
     this.#maxSizeBytes = options.maxSizeBytes;
     this.#lastSeq = Number(this.#sql.lastSeq.get()?.seq ?? 0);
+    this.#visibleSeq = this.#lastSeq;
     for (const row of this.#sql.allEndpoints.all()) {
       const state = newEndpointState(Number(row.id), String(row.name));
       this.#byName.set(state.name, state);
@@ -166,22 +184,32 @@ class SqliteMessageStore implements MessageStore {
     const state = this.#byName.get(endpoint);
     if (!state || state.count === 0) return [];
     const taken: QueuedMessage[] = [];
+    const start = { priority: state.afterPriority, seq: state.afterSeq };
     try {
-      // Pages through the queue in delivery order, skipping leased rows, so a take costs the
-      // rows it returns plus the in-flight ones it steps over.
+      // Continues after the last row handed out, so a take reads the rows it returns and not
+      // the in-flight ones before them. Leased rows after the position exist only after a
+      // rewind (a release, a more urgent message): those are stepped over.
       const now = this.#now();
-      let after = [-1, 0];
       while (taken.length < limit) {
-        const pageSize = limit - taken.length + Math.min(state.leases.size, 1000);
-        const rows = this.#sql.deliverable.all(state.id, now, after[0]!, after[1]!, pageSize);
+        const pageSize = limit - taken.length;
+        const rows = this.#sql.deliverable.all(
+          state.id,
+          now,
+          state.afterPriority,
+          state.afterSeq,
+          this.#visibleSeq,
+          pageSize,
+        );
         for (const row of rows) {
           const seq = Number(row.seq);
           const priority = Number(row.priority);
-          after = [priority, seq];
+          state.afterPriority = priority;
+          state.afterSeq = seq;
           if (state.leases.has(seq)) continue;
-          const stored = this.#sql.messageBody.get(seq);
-          if (!stored) throw new Error(`message ${seq} is queued but its body is missing`);
-          const message = decodeMessage(String(stored.properties), stored.body as Uint8Array, seq);
+          if (row.body === null) {
+            throw new Error(`message ${seq} is queued but its body is missing`);
+          }
+          const message = decodeMessage(String(row.properties), row.body as Uint8Array, seq);
           state.leases.set(seq, { priority, sizeBytes: Number(row.size), acked: false });
           taken.push({
             endpoint,
@@ -191,12 +219,13 @@ class SqliteMessageStore implements MessageStore {
             expiresAtMs: row.expires_at === null ? null : Number(row.expires_at),
             message,
           });
-          if (taken.length === limit) break;
         }
         if (rows.length < pageSize) break;
       }
     } catch (error) {
       for (const message of taken) state.leases.delete(message.seq);
+      state.afterPriority = start.priority;
+      state.afterSeq = start.seq;
       throw new Error(`Cannot take from ${endpoint} in ${this.#path}: ${describe(error)}`, {
         cause: error,
       });
@@ -236,6 +265,7 @@ class SqliteMessageStore implements MessageStore {
       const lease = state.leases.get(seq);
       if (!lease || lease.acked) continue;
       state.leases.delete(seq);
+      rewindTo(state, lease.priority, seq);
       released++;
     }
     if (released > 0) this.#notify([state]);
@@ -310,20 +340,24 @@ class SqliteMessageStore implements MessageStore {
     this.#maxSizeBytes = maxSizeBytes;
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#purgeTimer);
     this.#flushTimer.cancel();
     try {
-      while (this.#pending.length > 0) this.#flush();
+      await this.#syncing;
+      while (this.#pending.length > 0) {
+        this.#flush();
+        await this.#syncing;
+      }
       // One last try for acks; any that fail are delivered again after the next open.
       if (this.#pendingAcks.length > 0) this.#flush();
     } finally {
       this.#listeners.clear();
+      this.#wal?.close();
       this.#db.close();
     }
-    return Promise.resolve();
   }
 
   #checkOpen(action: string): void {
@@ -372,8 +406,12 @@ class SqliteMessageStore implements MessageStore {
     return this.#pending.splice(0, count);
   }
 
-  /** One transaction, one fsync: the pending acks and the next batch of enqueues. */
+  /**
+   * One transaction, one fsync: the pending acks and the next batch of enqueues. With the WAL to
+   * sync, the batch's enqueues settle when the sync completes; until then the next commit waits.
+   */
   #flush(): void {
+    if (this.#syncing !== undefined) return;
     const batch = this.#takeBatch();
     const acks = this.#pendingAcks;
     this.#pendingAcks = [];
@@ -390,10 +428,42 @@ class SqliteMessageStore implements MessageStore {
       if (acks.length > 0) this.#retryAcks(acks);
       return;
     }
+    // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
     this.#forgetAcked(acks);
-    if (batch.length > 0) {
-      this.#counters.commits++;
-      this.#counters.messages += batch.length;
+    if (batch.length === 0) return;
+    this.#counters.commits++;
+    this.#counters.messages += batch.length;
+    if (this.#wal === undefined) return this.#settle(batch);
+    this.#syncing = this.#wal.syncData().then(
+      () => this.#settle(batch),
+      (error) => this.#settle(batch, error ?? new Error("unknown error")),
+    ).finally(() => {
+      this.#syncing = undefined;
+      if (!this.#closed && (this.#pending.length > 0 || this.#pendingAcks.length > 0)) {
+        this.#flushTimer.schedule(0);
+      }
+    });
+  }
+
+  /**
+   * The batch is committed (and synced): counted in its queues, visible to `take`, its enqueues
+   * resolved. With `syncError` (the WAL sync failed after the commit) they are rejected, so the
+   * senders get no PUBACK and send again; the rows are in the file, though, so they stay queued
+   * and deliverable: at worst a message is delivered twice, never lost.
+   */
+  #settle(batch: readonly PendingEnqueue[], syncError?: unknown): void {
+    let failure: Error | undefined;
+    if (syncError !== undefined) {
+      this.#counters.failed++;
+      this.#log.error("WAL sync failed; enqueues rejected", {
+        path: this.#path,
+        messages: batch.length,
+        error: describe(syncError),
+      });
+      failure = new Error(
+        `Cannot enqueue: sync of ${this.#path}-wal failed: ${describe(syncError)}`,
+        { cause: syncError },
+      );
     }
     const touched = new Set<EndpointState>();
     for (const item of batch) {
@@ -401,10 +471,13 @@ class SqliteMessageStore implements MessageStore {
         target.state.pendingBytes -= item.encoded.sizeBytes;
         target.state.count++;
         target.state.bytes += item.encoded.sizeBytes;
+        rewindTo(target.state, target.priority, item.seq);
         touched.add(target.state);
       }
-      item.resolve();
+      if (failure) item.reject(failure);
+      else item.resolve();
     }
+    this.#visibleSeq = batch[batch.length - 1]!.seq;
     this.#notify(touched);
   }
 
@@ -545,15 +618,20 @@ export function openMessageStore(path: string, options: StoreOptions): MessageSt
     const value = options[field];
     if (value !== undefined) checkPositiveInteger(value, field, "open message store");
   }
+  const synchronous = options.synchronous ?? "FULL";
+  // FULL is SQLite's NORMAL plus the store's own WAL sync after each commit (see #wal).
   const db = openStoreDatabase(path, {
-    synchronous: options.synchronous ?? "FULL",
+    synchronous: "NORMAL",
     ...(options.maxDatabaseBytes !== undefined
       ? { maxDatabaseBytes: options.maxDatabaseBytes }
       : {}),
   });
+  let wal: Deno.FsFile | undefined;
   try {
-    return new SqliteMessageStore(path, db, options);
+    if (synchronous === "FULL") wal = Deno.openSync(`${path}-wal`, { read: true });
+    return new SqliteMessageStore(path, db, { ...options, wal });
   } catch (error) {
+    wal?.close();
     db.close();
     throw new Error(`Cannot open message store ${path}: ${describe(error)}`, { cause: error });
   }

@@ -36,6 +36,14 @@ function walEvents(trace: string, walPath: string): Event[] {
       paths.set(Number(opened[2]), opened[1]!);
       continue;
     }
+    // An async op on a Deno file works on a duplicate of its descriptor.
+    const duplicated = /^(?:fcntl\((\d+), F_DUPFD(?:_CLOEXEC)?, \d+\)|dup\((\d+)\))\s+=\s+(\d+)$/
+      .exec(call);
+    if (duplicated) {
+      const from = paths.get(Number(duplicated[1] ?? duplicated[2]));
+      if (from !== undefined) paths.set(Number(duplicated[3]), from);
+      continue;
+    }
     const closed = /^close\((\d+)\)/.exec(call);
     if (closed) {
       paths.delete(Number(closed[1]));
@@ -47,7 +55,7 @@ function walEvents(trace: string, walPath: string): Event[] {
       continue;
     }
     const io = /^(pwrite64|write|fsync|fdatasync)\((\d+),/.exec(call) ??
-      /^(fsync|fdatasync)\((\d+)\)/.exec(call);
+      /^(fsync|fdatasync)\((\d+)\s*\)/.exec(call);
     if (!io || paths.get(Number(io[2])) !== walPath) continue;
     events.push({ kind: io[1]!.includes("sync") ? "wal-sync" : "wal-write" });
   }
@@ -81,7 +89,7 @@ async function traceChild(dir: string, synchronous: "FULL" | "NORMAL"): Promise<
       "-f",
       "-qq",
       "-e",
-      "trace=openat,close,write,pwrite64,fsync,fdatasync",
+      "trace=openat,close,dup,fcntl,write,pwrite64,fsync,fdatasync",
       "-o",
       traceFile,
       Deno.execPath(),

@@ -126,6 +126,27 @@ Deno.test("take() steps over more in-flight messages than it returns", async () 
   }
 });
 
+Deno.test("take() returns a more urgent message that arrives after less urgent ones were taken", async () => {
+  await using dir = await tempDir();
+  const store = open(dir.path);
+  try {
+    for (const text of ["low-1", "low-2", "low-3"]) {
+      await store.enqueue(textMessage(text), [to("upstream", 9)]);
+    }
+    assert.deepEqual(store.take("upstream", 2).map((m) => bodyText(m.message)), ["low-1", "low-2"]);
+    await store.enqueue(textMessage("urgent"), [to("upstream", 0)]);
+    await store.enqueue(textMessage("low-4"), [to("upstream", 9)]);
+    assert.deepEqual(store.take("upstream", 10).map((m) => bodyText(m.message)), [
+      "urgent",
+      "low-3",
+      "low-4",
+    ]);
+    assert.deepEqual(store.take("upstream", 10), []);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("release() makes leased messages available again in their original order", async () => {
   await using dir = await tempDir();
   const store = open(dir.path);
