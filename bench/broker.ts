@@ -14,9 +14,10 @@
  *   (subscribed to inputs, methods and twin topics), against mosquitto's RSS with the same clients.
  *
  * Both brokers are reached on loopback over plain MQTT (ledge's loopback-only plain listener), so
- * the comparison is of the brokers, not of TLS. Run alone: `deno run -A bench/broker.ts [--quick]
- * [--runs=N] [--ledge-only] [--deno-flags=--v8-flags=… …]` (needs mosquitto); `--deno-flags` go to ledge's
- * `deno run`, to measure V8 settings or take a CPU profile (`--deno-flags=--cpu-prof`).
+ * the comparison is of the brokers, not of TLS. Run alone: `deno run -A bench/broker.ts
+ * [--quick] [--runs=N] [--ledge-only] [--deno-flags=--v8-flags=… …]` (needs mosquitto);
+ * `--deno-flags` go to ledge's `deno run`, to measure V8 settings or take a CPU profile
+ * (`--deno-flags=--cpu-prof`).
  *
  * @module
  */

@@ -32,6 +32,9 @@ function checkBag(
 /** A validated message, its properties encoded, and the bytes it counts against a queue bound. */
 export interface EncodedMessage {
   body: Uint8Array;
+  /** Copies of the property bags, without undefined values. */
+  appProperties: Record<string, string>;
+  systemProperties: Record<string, string>;
   properties: string;
   sizeBytes: number;
 }
@@ -52,6 +55,8 @@ export function encodeMessage(message: IncomingMessage): EncodedMessage {
   const properties = JSON.stringify([app, system]);
   return {
     body: message.body,
+    appProperties: app,
+    systemProperties: system,
     properties,
     sizeBytes: message.body.byteLength + encoder.encode(properties).byteLength,
   };

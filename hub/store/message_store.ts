@@ -4,7 +4,13 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../../runtime/log.ts";
 import { openStoreDatabase, reclaimFreePages } from "./_database.ts";
-import { type EndpointState, newEndpointState, rewindTo } from "./_endpoint_state.ts";
+import {
+  type EndpointState,
+  insertReady,
+  newEndpointState,
+  type ReadyRow,
+  rewindTo,
+} from "./_endpoint_state.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "./_message_codec.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
@@ -42,6 +48,10 @@ interface PendingAck {
 }
 
 const PURGE_CHUNK = 5000;
+/** Body bytes of committed messages the store keeps in memory for `take`, over all endpoints. */
+const READY_MAX_BYTES = 8 * 1024 * 1024;
+/** Messages one endpoint keeps in memory for `take`; a consumer that far behind reads the file. */
+const READY_MAX_ROWS = 10_000;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -76,10 +86,12 @@ class SqliteMessageStore implements MessageStore {
    * during the fsync, and resolves the commit's enqueues only after it.
    */
   readonly #wal: Deno.FsFile | undefined;
-  /** The sync in flight; commits wait for it, so one sync covers everything that arrived meanwhile. */
+  /** The sync in flight; commits wait for it, so one sync covers all that arrived meanwhile. */
   #syncing: Promise<void> | undefined;
   /** Highest seq that is durable (committed, and synced when syncing): what `take` may return. */
   #visibleSeq: number;
+  /** Body bytes held in the endpoints' `ready` lists. */
+  #readyBytes = 0;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #counters: CommitCounters = { commits: 0, messages: 0, failed: 0 };
@@ -113,6 +125,8 @@ class SqliteMessageStore implements MessageStore {
       state.count = Number(row.count);
       state.bytes = Number(row.bytes);
     }
+    // Queues left empty by the last run are known in full; a backlog is read from the file.
+    for (const state of this.#byId.values()) if (state.count === 0) state.ready = [];
     const purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
     if (purgeIntervalMs > 0) {
       const timer = setInterval(() => this.#maintain(), purgeIntervalMs);
@@ -183,6 +197,7 @@ class SqliteMessageStore implements MessageStore {
     this.#checkOpen(`take from ${endpoint}`);
     const state = this.#byName.get(endpoint);
     if (!state || state.count === 0) return [];
+    if (state.ready !== null) return this.#takeReady(state, limit);
     const taken: QueuedMessage[] = [];
     const start = { priority: state.afterPriority, seq: state.afterSeq };
     try {
@@ -220,7 +235,12 @@ class SqliteMessageStore implements MessageStore {
             message,
           });
         }
-        if (rows.length < pageSize) break;
+        if (rows.length < pageSize) {
+          // Nothing deliverable is left after the position: from here on, commits are enough
+          // to know the queue.
+          state.ready = [];
+          break;
+        }
       }
     } catch (error) {
       for (const message of taken) state.leases.delete(message.seq);
@@ -231,6 +251,43 @@ class SqliteMessageStore implements MessageStore {
       });
     }
     return taken;
+  }
+
+  /** `take` from the messages known in memory. */
+  #takeReady(state: EndpointState, limit: number): QueuedMessage[] {
+    const ready = state.ready!;
+    const now = this.#now();
+    const taken: QueuedMessage[] = [];
+    let used = 0;
+    let bytes = 0;
+    while (taken.length < limit && used < ready.length) {
+      const row = ready[used++]!;
+      bytes += row.message.body.byteLength;
+      state.afterPriority = row.priority;
+      state.afterSeq = row.seq;
+      if (row.expiresAtMs !== null && row.expiresAtMs <= now) continue;
+      state.leases.set(row.seq, { priority: row.priority, sizeBytes: row.sizeBytes, acked: false });
+      taken.push({
+        endpoint: state.name,
+        seq: row.seq,
+        priority: row.priority,
+        enqueuedAtMs: row.enqueuedAtMs,
+        expiresAtMs: row.expiresAtMs,
+        message: row.message,
+      });
+    }
+    if (used === ready.length) ready.length = 0;
+    else ready.splice(0, used);
+    state.readyBytes -= bytes;
+    this.#readyBytes -= bytes;
+    return taken;
+  }
+
+  /** Forgets the messages `state` knows in memory: `take` reads the file again. */
+  #dropReady(state: EndpointState): void {
+    this.#readyBytes -= state.readyBytes;
+    state.readyBytes = 0;
+    state.ready = null;
   }
 
   ack(endpoint: string, seqs: readonly number[]): void {
@@ -268,6 +325,8 @@ class SqliteMessageStore implements MessageStore {
       rewindTo(state, lease.priority, seq);
       released++;
     }
+    // The lease does not hold the message: the file has it.
+    if (released > 0) this.#dropReady(state);
     if (released > 0) this.#notify([state]);
   }
 
@@ -324,8 +383,15 @@ class SqliteMessageStore implements MessageStore {
       });
       if (rows.length < PURGE_CHUNK) break;
     }
+    const now = this.#now();
     for (const [state, count] of byEndpoint) {
       this.#log.info("dropped expired messages", { endpoint: state.name, count });
+      if (state.ready === null) continue;
+      const kept = state.ready.filter((row) => row.expiresAtMs === null || row.expiresAtMs > now);
+      const keptBytes = kept.reduce((sum, row) => sum + row.message.body.byteLength, 0);
+      this.#readyBytes -= state.readyBytes - keptBytes;
+      state.readyBytes = keptBytes;
+      state.ready = kept;
     }
     this.#reclaimSpace();
     return purged;
@@ -375,6 +441,7 @@ class SqliteMessageStore implements MessageStore {
       throw new Error(`Cannot enqueue to ${name}: ${reason}`, { cause: error });
     }
     const state = newEndpointState(id, name);
+    state.ready = [];
     this.#byName.set(name, state);
     this.#byId.set(id, state);
     return state;
@@ -467,12 +534,38 @@ class SqliteMessageStore implements MessageStore {
     }
     const touched = new Set<EndpointState>();
     for (const item of batch) {
+      let message: QueuedMessage["message"] | undefined;
       for (const target of item.targets) {
-        target.state.pendingBytes -= item.encoded.sizeBytes;
-        target.state.count++;
-        target.state.bytes += item.encoded.sizeBytes;
-        rewindTo(target.state, target.priority, item.seq);
-        touched.add(target.state);
+        const { state } = target;
+        state.pendingBytes -= item.encoded.sizeBytes;
+        state.count++;
+        state.bytes += item.encoded.sizeBytes;
+        rewindTo(state, target.priority, item.seq);
+        touched.add(state);
+        if (state.ready === null) continue;
+        const bodyBytes = item.encoded.body.byteLength;
+        if (
+          state.ready.length >= READY_MAX_ROWS || this.#readyBytes + bodyBytes > READY_MAX_BYTES
+        ) {
+          this.#dropReady(state);
+          continue;
+        }
+        // The caller may reuse the body once its enqueue settles: keep a copy.
+        message ??= {
+          body: item.encoded.body.slice(),
+          appProperties: item.encoded.appProperties,
+          systemProperties: item.encoded.systemProperties,
+        };
+        const row: ReadyRow = {
+          priority: target.priority,
+          seq: item.seq,
+          sizeBytes: item.encoded.sizeBytes,
+          enqueuedAtMs: item.enqueuedAtMs,
+          expiresAtMs: target.expiresAtMs,
+          message,
+        };
+        insertReady(state, row);
+        this.#readyBytes += bodyBytes;
       }
       if (failure) item.reject(failure);
       else item.resolve();

@@ -147,6 +147,34 @@ Deno.test("take() returns a more urgent message that arrives after less urgent o
   }
 });
 
+Deno.test("a backlog past what the store keeps in memory is read back from the file, in order", async () => {
+  await using dir = await tempDir();
+  const store = open(dir.path);
+  try {
+    const total = 12_000;
+    await Promise.all(
+      Array.from(
+        { length: total },
+        (_, i) => store.enqueue(textMessage(`m${i}`), [to("upstream", i % 2 === 0 ? 1 : 0)]),
+      ),
+    );
+    const expected = [
+      ...Array.from({ length: total / 2 }, (_, i) => `m${2 * i + 1}`),
+      ...Array.from({ length: total / 2 }, (_, i) => `m${2 * i}`),
+    ];
+    const seen: string[] = [];
+    for (let batch; (batch = store.take("upstream", 700)).length > 0;) {
+      seen.push(...batch.map((m) => bodyText(m.message)));
+      store.ack("upstream", batch.map((m) => m.seq));
+      if (seen.length === 7000) await store.enqueue(textMessage("late"), [to("upstream", 1)]);
+    }
+    // "late" has the lowest priority and arrived last.
+    assert.deepEqual(seen, [...expected, "late"]);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("release() makes leased messages available again in their original order", async () => {
   await using dir = await tempDir();
   const store = open(dir.path);

@@ -3,12 +3,15 @@
  * …) in one SQLite file (`node:sqlite`, WAL mode).
  *
  * **Durability.** {@linkcode MessageStore.enqueue} resolves only once the message is committed
- * to every queue it was routed to, with `synchronous=FULL` (the WAL is fsynced at each commit),
- * so a message survives `kill -9` of the process and a power cut; the broker sends a QoS 1
- * PUBACK only after that. Enqueues share commits (group commit): everything that arrives before
- * the next turn of the event loop, including during the previous commit's fsync, goes into one
- * transaction and one fsync, up to `maxBatchMessages` / `maxBatchBytes`. `commitWindowMs` can
- * hold a commit open longer, but measured it only lowers throughput at low concurrency.
+ * to every queue it was routed to and the WAL is fsynced (`synchronous: "FULL"`, the default), so
+ * a message survives `kill -9` of the process and a power cut; the broker sends a QoS 1 PUBACK
+ * only after that. SQLite runs with `synchronous=NORMAL` (it syncs before each checkpoint) and the
+ * store itself calls fdatasync on the WAL after each commit, on a thread of Deno's pool: the event
+ * loop keeps serving clients during the fsync, and the enqueues of that commit resolve after it.
+ * Enqueues share commits (group commit): everything that arrives before the next turn of the event
+ * loop, and during the previous commit's fsync, goes into one transaction and one fsync, up to
+ * `maxBatchMessages` / `maxBatchBytes`. `commitWindowMs` can hold a commit open longer, but
+ * measured it only lowers throughput at low concurrency.
  *
  * **Delivery.** Each queue delivers by priority (lower number first), then arrival, at least
  * once: {@linkcode MessageStore.take} leases messages in memory (a second take skips them),
@@ -32,12 +35,17 @@
  *
  * **Failures.** A commit that fails (disk full, I/O error) rejects every enqueue of its batch with
  * an Error naming the file; SQLite rolls the transaction back, so the file stays consistent and
- * the next commit succeeds once there is room again. A file that cannot be opened, is not a
- * database or fails its integrity check is reported with an Error naming it, and is never
- * deleted or rewritten.
+ * the next commit succeeds once there is room again. A WAL fsync that fails after its commit
+ * rejects the commit's enqueues too (the senders get no PUBACK and send again), but their rows
+ * are in the file and stay deliverable: at worst a message is delivered twice. A file that
+ * cannot be opened, is not a database or fails its integrity check is reported with an Error
+ * naming it, and is never deleted or rewritten.
  *
- * **Memory.** Per endpoint, totals and the leases of in-flight messages; nothing per queued
- * message.
+ * **Memory.** Per endpoint, totals and the leases of in-flight messages, plus the messages
+ * committed in this run that wait for delivery (at most 10,000 per endpoint and 8 MiB of bodies
+ * over all endpoints), so that `take` of a consumer that keeps up reads nothing from the file; a
+ * backlog beyond that, or from before a restart, is read from the file in delivery order.
+ * Messages that `take` returns are shared with the store's memory: treat them as read-only.
  *
  * @example
  * ```ts

@@ -27,7 +27,7 @@ export interface QueuedMessage {
   enqueuedAtMs: number;
   /** When it expires (ms since the epoch), or null for never. */
   expiresAtMs: number | null;
-  /** Body and properties, as enqueued. */
+  /** Body and properties, as enqueued; read-only (shared with the store and other endpoints). */
   message: StoredMessage;
 }
 
@@ -63,7 +63,10 @@ export interface StoreOptions {
   now?: () => number;
   /** Where drops, refusals and failed commits are logged. */
   logger?: Logger;
-  /** `FULL` (default) survives a power cut; `NORMAL` only a crash of the process. */
+  /**
+   * `FULL` (default) survives a power cut: the WAL is fsynced after each commit, before its
+   * enqueues resolve; `NORMAL` survives only a crash of the process.
+   */
   synchronous?: "FULL" | "NORMAL";
   /**
    * How long an enqueue waits for others to share its commit (ms). 0 (default) commits at the
