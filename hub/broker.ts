@@ -269,6 +269,26 @@ export async function createBroker(
     return clearMessageId(client, packet);
   };
 
+  // A client's publish has been handled by authorizePublish (routed, stored, answered) when
+  // aedes goes on to publish it, and aedes has nothing left to do with it: nothing is forwarded
+  // client to client, retain is cleared, there are no offline queues to fill. Its pipeline (a
+  // topic match against every subscription, twice for QoS 1) is skipped for those; the broker's
+  // own publishes ($SYS) still go through it.
+  type InternalPublish = (
+    packet: PublishPacket,
+    client: Client | null | ((error?: Error) => void),
+    done?: (error?: Error) => void,
+  ) => void;
+  // deno-lint-ignore no-explicit-any
+  const internals = aedes as any as { publish: InternalPublish };
+  const publishThroughAedes = internals.publish.bind(aedes);
+  internals.publish = (packet, client, done) => {
+    if (client === null || typeof client === "function") {
+      return publishThroughAedes(packet, client, done);
+    }
+    done?.();
+  };
+
   aedes.on("clientReady", (client) => {
     const session = sessionOf.get(client);
     if (!session) return;
