@@ -4,7 +4,28 @@
  */
 import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
 
-const encoder = new TextEncoder();
+/** Bytes of `text` in UTF-8 (as TextEncoder would write it), without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+    } else if (
+      code >= 0xd800 && code <= 0xdbff && i + 1 < text.length &&
+      (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      // A surrogate pair: two UTF-16 units, four bytes.
+      bytes += 2;
+      i++;
+    } else {
+      // Three bytes, a lone surrogate included (written as U+FFFD).
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
 
 function checkBag(
   bag: unknown,
@@ -58,7 +79,7 @@ export function encodeMessage(message: IncomingMessage): EncodedMessage {
     appProperties: app,
     systemProperties: system,
     properties,
-    sizeBytes: message.body.byteLength + encoder.encode(properties).byteLength,
+    sizeBytes: message.body.byteLength + utf8Length(properties),
   };
 }
 

@@ -49,9 +49,9 @@ interface PendingAck {
 
 const PURGE_CHUNK = 5000;
 /** Body bytes of committed messages the store keeps in memory for `take`, over all endpoints. */
-const READY_MAX_BYTES = 8 * 1024 * 1024;
+const READY_MAX_BYTES = 2 * 1024 * 1024;
 /** Messages one endpoint keeps in memory for `take`; a consumer that far behind reads the file. */
-const READY_MAX_ROWS = 10_000;
+const READY_MAX_ROWS = 1_000;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

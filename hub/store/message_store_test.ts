@@ -151,7 +151,7 @@ Deno.test("a backlog past what the store keeps in memory is read back from the f
   await using dir = await tempDir();
   const store = open(dir.path);
   try {
-    const total = 12_000;
+    const total = 3_000;
     await Promise.all(
       Array.from(
         { length: total },
@@ -163,10 +163,10 @@ Deno.test("a backlog past what the store keeps in memory is read back from the f
       ...Array.from({ length: total / 2 }, (_, i) => `m${2 * i}`),
     ];
     const seen: string[] = [];
-    for (let batch; (batch = store.take("upstream", 700)).length > 0;) {
+    for (let batch; (batch = store.take("upstream", 300)).length > 0;) {
       seen.push(...batch.map((m) => bodyText(m.message)));
       store.ack("upstream", batch.map((m) => m.seq));
-      if (seen.length === 7000) await store.enqueue(textMessage("late"), [to("upstream", 1)]);
+      if (seen.length === 2100) await store.enqueue(textMessage("late"), [to("upstream", 1)]);
     }
     // "late" has the lowest priority and arrived last.
     assert.deepEqual(seen, [...expected, "late"]);

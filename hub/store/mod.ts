@@ -42,7 +42,7 @@
  * naming it, and is never deleted or rewritten.
  *
  * **Memory.** Per endpoint, totals and the leases of in-flight messages, plus the messages
- * committed in this run that wait for delivery (at most 10,000 per endpoint and 8 MiB of bodies
+ * committed in this run that wait for delivery (at most 1,000 per endpoint and 2 MiB of bodies
  * over all endpoints), so that `take` of a consumer that keeps up reads nothing from the file; a
  * backlog beyond that, or from before a restart, is read from the file in delivery order.
  * Messages that `take` returns are shared with the store's memory: treat them as read-only.
