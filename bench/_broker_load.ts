@@ -124,6 +124,16 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   const receivers = await Promise.all(plan.pairs.map((pair) => connect(plan, pair.receiver)));
   const senders = await Promise.all(plan.pairs.map((pair) => connect(plan, pair.sender)));
   const idle = await Promise.all(plan.idle.map((spec) => connect(plan, spec)));
+  // A broker that dies mid-run closes every connection: fail rather than wait for PUBACKs.
+  let closing = false;
+  const lost = new Promise<never>((_, reject) => {
+    for (const client of [...receivers, ...senders, ...idle]) {
+      client.once("close", () => {
+        if (!closing) reject(new Error("the broker closed a connection during the run"));
+      });
+    }
+  });
+  lost.catch(() => {});
   const expected = plan.pairs.length * plan.messages;
   let received = 0;
   let finishedAt = 0;
@@ -147,20 +157,25 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   console.log(JSON.stringify({ event: "ready" }));
   await lines.next(); // "go"
   const startedAt = now();
-  const sent = (await Promise.all(
-    senders.map((client, i) => send(plan, client, plan.pairs[i]!.publishTopic)),
-  )).reduce((sum, count) => sum + count, 0);
+  const sent = (await Promise.race([
+    Promise.all(senders.map((client, i) => send(plan, client, plan.pairs[i]!.publishTopic))),
+    lost,
+  ])).reduce((sum, count) => sum + count, 0);
   if (expected > 0) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       everything,
-      new Promise((resolve) => setTimeout(resolve, plan.drainTimeoutMs)),
+      lost,
+      new Promise((resolve) => timer = setTimeout(resolve, plan.drainTimeoutMs)),
     ]);
+    clearTimeout(timer);
   }
   const result = { sent, received, startedAt, finishedAt, latenciesMs };
   if (plan.idle.length > 0) {
     console.log(JSON.stringify({ event: "done", ...result }));
-    await lines.next(); // "quit": idle clients stay connected until the RSS is read
+    await Promise.race([lines.next(), lost]); // "quit": idle clients stay until the RSS is read
   }
+  closing = true;
   await Promise.all(
     [...senders, ...receivers, ...idle].map((client) => client.endAsync(true)),
   );

@@ -15,7 +15,7 @@
  *
  * Both brokers are reached on loopback over plain MQTT (ledge's loopback-only plain listener), so
  * the comparison is of the brokers, not of TLS. Run alone: `deno run -A bench/broker.ts
- * [--quick] [--runs=N] [--ledge-only] [--deno-flags=--v8-flags=… …]` (needs mosquitto);
+ * [--quick] [--runs=N] [--ledge-only] [--memory-detail] [--deno-flags=--v8-flags=… …]` (needs mosquitto);
  * `--deno-flags` go to ledge's `deno run`, to measure V8 settings or take a CPU profile
  * (`--deno-flags=--cpu-prof`).
  *
@@ -51,6 +51,8 @@ interface Broker {
   name: string;
   /** PID whose RSS is measured. */
   pid: number;
+  /** RSS (MB) once started, before any client (for ledge: before the deployment too). */
+  startedRssMb: number;
   url: string;
   pair(i: number): PairSpec;
   idle(i: number): IdleSpec;
@@ -140,7 +142,9 @@ async function startLedge(denoFlags: readonly string[]): Promise<Broker> {
       if (stderr.length > 100) stderr.shift();
     }
   })();
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     try {
       child.kill("SIGTERM");
     } catch { /* exited */ }
@@ -148,11 +152,21 @@ async function startLedge(denoFlags: readonly string[]): Promise<Broker> {
     await reading;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
+  child.status.then(async (status) => {
+    if (stopping) return;
+    await reading;
+    console.error(
+      `bench: ledge exited during the run (code ${status.code}, signal ${status.signal}):\n` +
+        stderr.join("").slice(-3000),
+    );
+  });
   let client: MgmtClient | undefined;
   try {
     client = createMgmtClient(`${dir}/state`);
     const mgmt = client;
     await until("ledge start", 60_000, () => mgmt.request("GET", "/v1/health"));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const startedRssMb = await rssMegabytes(child.pid);
     await mgmt.request("PUT", "/v1/deployment", manifest());
     type Listed = { identities: { moduleId?: string; generationId: string }[] };
     const modules = await until("provisioning 100 modules", 120_000, async () => {
@@ -182,6 +196,7 @@ async function startLedge(denoFlags: readonly string[]): Promise<Broker> {
     return {
       name: "ledge",
       pid: child.pid,
+      startedRssMb,
       url: `mqtt://127.0.0.1:${plainPort}`,
       pair: (p) => ({
         sender: spec(moduleId(2 * p)),
@@ -254,6 +269,7 @@ async function startMosquitto(): Promise<Broker> {
   return {
     name: "mosquitto",
     pid: child.pid,
+    startedRssMb: await rssMegabytes(child.pid),
     url: `mqtt://127.0.0.1:${port}`,
     pair: (p) => ({
       sender: { clientId: `sender-${p}` },
@@ -419,6 +435,28 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
+/**
+ * Where `pid`'s resident memory is, from /proc/<pid>/smaps, in MB: file-backed (code of the
+ * binary and libraries), the brk heap (malloc's main arena), other anonymous mappings (the V8
+ * heap, malloc's thread arenas, stacks).
+ */
+async function memoryDetail(pid: number): Promise<Record<string, number>> {
+  const smaps = await Deno.readTextFile(`/proc/${pid}/smaps`);
+  const totals: Record<string, number> = { file: 0, brk: 0, anonymous: 0 };
+  let kind = "anonymous";
+  for (const line of smaps.split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[1]!;
+      kind = name === "[heap]" ? "brk" : name.startsWith("/") ? "file" : "anonymous";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) totals[kind] = totals[kind]! + Number(rss[1]) / 1024;
+  }
+  return totals;
+}
+
 async function rssMegabytes(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
@@ -427,7 +465,7 @@ async function rssMegabytes(pid: number): Promise<number> {
 }
 
 /** RSS of `broker` with `MODULES` clients connected and subscribed. */
-async function rssWithClients(broker: Broker): Promise<number> {
+async function rssWithClients(broker: Broker, detail: boolean): Promise<number> {
   const idle = Array.from({ length: MODULES }, (_, i) => broker.idle(i));
   const generators = spread(idle, GENERATORS).map((group) =>
     startGenerator({
@@ -447,6 +485,11 @@ async function rssWithClients(broker: Broker): Promise<number> {
     await Promise.all(generators.map((generator) => generator.done));
     // Let the collector settle: the figure is what the process holds, not a transient peak.
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (detail) {
+      const parts = Object.entries(await memoryDetail(broker.pid))
+        .map(([kind, mb]) => `${kind} ${mb.toFixed(1)} MB`).join(", ");
+      console.error(`bench: ${broker.name} RSS by mapping: ${parts}`);
+    }
     return await rssMegabytes(broker.pid);
   } finally {
     await Promise.all(generators.map((generator) => generator.send("quit").catch(() => {})));
@@ -471,6 +514,8 @@ export interface BrokerBenchTuning {
   runs?: number;
   /** Measure ledge alone (no mosquitto run): quicker, for comparing ledge against itself. */
   ledgeOnly?: boolean;
+  /** Print where the RSS is (file-backed, brk heap, anonymous) at each RSS reading. */
+  memoryDetail?: boolean;
 }
 
 /**
@@ -503,7 +548,9 @@ export async function benchBroker(
 
     // Memory first, in the steady state of 100 idle modules; again after the load below.
     const rssIdle = [];
-    for (const broker of brokers) rssIdle.push(await rssWithClients(broker));
+    for (const broker of brokers) {
+      rssIdle.push(await rssWithClients(broker, tuning.memoryDetail ?? false));
+    }
     // Warm-up: JIT, connections, the store's first pages.
     for (const broker of brokers) {
       await runLoad(broker, { messages: 1_000, qos: 1, payloadBytes: SMALL });
@@ -532,7 +579,9 @@ export async function benchBroker(
       }
     }
     const rssLoaded = [];
-    for (const broker of brokers) rssLoaded.push(await rssWithClients(broker));
+    for (const broker of brokers) {
+      rssLoaded.push(await rssWithClients(broker, tuning.memoryDetail ?? false));
+    }
 
     const versus = (map: Map<string, number[]>, key: string) => ({
       values: map.get(`ledge/${key}`) ?? [],
@@ -581,6 +630,10 @@ export async function benchBroker(
       delay("latency p50 at 5,000 msg/s offered, QoS 1, 256 B", "p50"),
       delay("latency p99 at 5,000 msg/s offered, QoS 1, 256 B", "p99"),
       delay("latency max at 5,000 msg/s offered, QoS 1, 256 B", "max"),
+      memory(
+        "RSS once started, no modules or clients",
+        brokers.map((broker) => broker.startedRssMb),
+      ),
       memory(`RSS with ${MODULES} connected modules, before any load`, rssIdle),
       memory(`RSS with ${MODULES} connected modules, after the runs above`, rssLoaded),
     ];
@@ -597,12 +650,14 @@ if (import.meta.main) {
       quick: { type: "boolean", default: false },
       "deno-flags": { type: "string", multiple: true },
       "ledge-only": { type: "boolean", default: false },
+      "memory-detail": { type: "boolean", default: false },
       runs: { type: "string" },
     },
   });
   const figures = await benchBroker({ quick: values.quick ?? false }, {
     denoFlags: values["deno-flags"] ?? [],
     ledgeOnly: values["ledge-only"] ?? false,
+    memoryDetail: values["memory-detail"] ?? false,
     ...(values.runs === undefined ? {} : { runs: Number(values.runs) }),
   });
   console.log(textTable(tableRows(figures)));
