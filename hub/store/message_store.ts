@@ -550,9 +550,9 @@ class SqliteMessageStore implements MessageStore {
           this.#dropReady(state);
           continue;
         }
-        // The caller may reuse the body once its enqueue settles: keep a copy.
+        // The body is the caller's (it must not change it after enqueue): no copy.
         message ??= {
-          body: item.encoded.body.slice(),
+          body: item.encoded.body,
           appProperties: item.encoded.appProperties,
           systemProperties: item.encoded.systemProperties,
         };

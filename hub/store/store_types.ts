@@ -93,8 +93,9 @@ export interface MessageStore {
    * shares with other enqueues); rejects having written it to none: `StoreFullError`
    * when a queue is full, an Error naming the file when the commit fails, TypeError/RangeError
    * for bad arguments. Targets naming one endpoint twice are merged (higher priority, longer
-   * TTL); no targets resolves at once. The body is read at commit time, so the caller must not
-   * change its bytes until the promise settles.
+   * TTL); no targets resolves at once. The store keeps `message.body` (it is written at commit
+   * time and `take` may hand out the same bytes), so the caller must not change them after the
+   * call.
    */
   enqueue(message: IncomingMessage, targets: readonly EnqueueTarget[]): Promise<void>;
   /** Leases up to `limit` messages of `endpoint`: priority, then arrival; skips expired and leased. */
