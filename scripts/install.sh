@@ -68,6 +68,8 @@ fi
 
 # The daemon's permissions (see scripts/compile.sh); the bundle runs with the same ones.
 permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys"
+# The daemon's V8 heap settings (see scripts/compile.sh, which bakes the same into the binary).
+v8_flags="--v8-flags=--max-semi-space-size=2,--max-old-space-size=1024"
 mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
 case "$binary" in
   *.js)
@@ -76,7 +78,7 @@ case "$binary" in
     cat >"$root$bin_path" <<WRAPPER
 #!/bin/sh
 # ledge, as the single-file bundle run by Deno (installed by scripts/install.sh).
-exec deno run --quiet --no-config $permissions $lib_dir/ledge.js "\$@"
+exec deno run --quiet --no-config $permissions $v8_flags $lib_dir/ledge.js "\$@"
 WRAPPER
     chmod 0755 "$root$bin_path"
     run_ledge=(deno run --quiet --no-config --allow-all "$binary")
