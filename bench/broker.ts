@@ -14,10 +14,15 @@
  *   (subscribed to inputs, methods and twin topics), against mosquitto's RSS with the same clients.
  *
  * Both brokers are reached on loopback over plain MQTT (ledge's loopback-only plain listener), so
- * the comparison is of the brokers, not of TLS. Run alone: `deno run -A bench/broker.ts
- * [--quick] [--runs=N] [--ledge-only] [--memory-detail] [--deno-flags=--v8-flags=… …]` (needs mosquitto);
- * `--deno-flags` go to ledge's `deno run`, to measure V8 settings or take a CPU profile
- * (`--deno-flags=--cpu-prof`).
+ * the comparison is of the brokers, not of TLS. ledge runs with the daemon's V8 flags
+ * ({@linkcode DAEMON_V8_FLAGS}), from main.ts, or with `--bundle` from the bundle as installed.
+ * Also measured: the CPU time ledge's process spends per message, and where its RSS is
+ * (`--memory-detail`).
+ *
+ * Run alone: `deno run -A bench/broker.ts [--quick] [--runs=N] [--ledge-only] [--bundle]
+ * [--memory-detail] [--v8-defaults | --deno-flags=… …]` (needs mosquitto). `--deno-flags` replace
+ * the daemon's V8 flags on ledge's `deno run` (`--deno-flags=--cpu-prof` takes a CPU profile);
+ * `--v8-defaults` runs ledge with V8's defaults.
  *
  * @module
  */
@@ -111,7 +116,28 @@ async function until<T>(what: string, timeoutMs: number, check: () => Promise<T 
   }
 }
 
-async function startLedge(denoFlags: readonly string[]): Promise<Broker> {
+/** How ledge is launched: its `deno run` flags, and from source or from the bundle. */
+interface LedgeLaunch {
+  denoFlags: readonly string[];
+  bundle: boolean;
+}
+
+/** `deno bundle` of main.ts into `dir`, as `deno task bundle` makes it; returns the file. */
+async function bundleLedge(dir: string): Promise<string> {
+  const out = `${dir}/ledge.js`;
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform", "deno", "-o", out, `${ROOT}main.ts`],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(`Cannot bundle ledge: ${new TextDecoder().decode(stderr).slice(-2000)}`);
+  }
+  return out;
+}
+
+async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bench-broker-" });
   const plainPort = freePort();
   const config = `${dir}/config.toml`;
@@ -128,9 +154,20 @@ async function startLedge(denoFlags: readonly string[]): Promise<Broker> {
       `[agent]\nengine = "none"`,
     ].join("\n") + "\n",
   );
+  // The bundle runs from a directory with nothing else in it, as installed.
+  const entry = launch.bundle ? await bundleLedge(dir) : `${ROOT}main.ts`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", ...denoFlags, `${ROOT}main.ts`, "run", "--config", config],
-    cwd: ROOT,
+    args: [
+      "run",
+      "--allow-all",
+      ...(launch.bundle ? ["--no-config"] : []),
+      ...launch.denoFlags,
+      entry,
+      "run",
+      "--config",
+      config,
+    ],
+    cwd: launch.bundle ? dir : ROOT,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -506,10 +543,23 @@ function checkComplete(broker: Broker, outcome: LoadOutcome, what: string): void
   }
 }
 
+/**
+ * The V8 flags the daemon is launched with (scripts/compile.sh bakes them into the binary,
+ * scripts/install.sh puts them on the bundle's `deno run`): a 2 MB young generation, and an
+ * old-generation limit that also makes V8 grow the heap by ~1.6x instead of 4x between
+ * collections.
+ */
+export const DAEMON_V8_FLAGS = "--max-semi-space-size=2,--max-old-space-size=1024";
+
 /** Knobs for measuring ledge under other settings (`bench/broker.ts --deno-flags=… --runs=N`). */
 export interface BrokerBenchTuning {
-  /** Extra `deno run` flags for the ledge process, e.g. `--v8-flags=--max-old-space-size=64`. */
+  /**
+   * `deno run` flags for the ledge process instead of `--v8-flags=${DAEMON_V8_FLAGS}`, e.g.
+   * `--v8-flags=--max-old-space-size=64`; an empty list runs V8's defaults.
+   */
   denoFlags?: readonly string[];
+  /** Run the bundle (`deno task bundle`) from an empty directory, as installed, not main.ts. */
+  bundle?: boolean;
   /** Runs per figure instead of 3 (1 in `quick`). */
   runs?: number;
   /** Measure ledge alone (no mosquitto run): quicker, for comparing ledge against itself. */
@@ -533,7 +583,10 @@ export async function benchBroker(
   const mosquitto = tuning.ledgeOnly ? undefined : await startMosquitto();
   let ledge: Broker | undefined;
   try {
-    ledge = await startLedge(tuning.denoFlags ?? []);
+    ledge = await startLedge({
+      denoFlags: tuning.denoFlags ?? [`--v8-flags=${DAEMON_V8_FLAGS}`],
+      bundle: tuning.bundle ?? false,
+    });
     const brokers = mosquitto ? [ledge, mosquitto] : [ledge];
     const variants = [
       { key: "qos1", qos: 1 as const, payloadBytes: SMALL, messages },
@@ -651,11 +704,16 @@ if (import.meta.main) {
       "deno-flags": { type: "string", multiple: true },
       "ledge-only": { type: "boolean", default: false },
       "memory-detail": { type: "boolean", default: false },
+      bundle: { type: "boolean", default: false },
+      "v8-defaults": { type: "boolean", default: false },
       runs: { type: "string" },
     },
   });
   const figures = await benchBroker({ quick: values.quick ?? false }, {
-    denoFlags: values["deno-flags"] ?? [],
+    ...(values["deno-flags"] || values["v8-defaults"]
+      ? { denoFlags: values["deno-flags"] ?? [] }
+      : {}),
+    bundle: values.bundle ?? false,
     ledgeOnly: values["ledge-only"] ?? false,
     memoryDetail: values["memory-detail"] ?? false,
     ...(values.runs === undefined ? {} : { runs: Number(values.runs) }),
