@@ -150,8 +150,10 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
     },
   };
   let ready = false;
-  const exitedEarly = child.status.then((s) => {
-    if (!ready) throw new Error(`ledge exited with ${s.code} before ready:\n${logs.join("\n")}`);
+  const exitedEarly = child.status.then(async (s) => {
+    if (ready) return;
+    await reading; // the exit can be seen before the last stderr lines are read
+    throw new Error(`ledge exited with ${s.code} before ready:\n${logs.join("\n")}`);
   });
   exitedEarly.catch(() => {}); // observed by the race below; later exits are not errors
   try {
