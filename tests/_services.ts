@@ -28,25 +28,40 @@ export async function commandAvailable(command: string): Promise<Requirement> {
   }
 }
 
-/** Whether an HTTP API answers `GET path` on the unix socket `socketPath`. */
+/**
+ * Whether an HTTP API answers `GET path` on the unix socket `socketPath`. A busy engine (many test
+ * files probe it at once while others drive it) may answer slowly: three tries, 10 s each.
+ */
 export async function socketAnswers(
   what: string,
   socketPath: string,
   path = "/_ping",
 ): Promise<Requirement> {
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
-  try {
-    const response = await fetch(`http://local${path}`, {
-      client,
-      signal: AbortSignal.timeout(2000),
-    });
-    await response.body?.cancel();
-    return { what, missing: response.ok ? undefined : `${what} answered ${response.status}` };
-  } catch {
-    return { what, missing: `${what} not reachable at ${socketPath}` };
-  } finally {
-    client.close();
+  let missing = `${what} not reachable at ${socketPath}`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
+    try {
+      const response = await fetch(`http://local${path}`, {
+        client,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body?.cancel();
+      if (response.ok) return { what, missing: undefined };
+      missing = `${what} answered ${response.status}`;
+    } catch (error) {
+      // A socket file that does not exist will not appear by waiting.
+      if (
+        error instanceof Error &&
+        /No such file|ENOENT|not found/i.test(String(error.cause ?? error))
+      ) {
+        return { what, missing };
+      }
+    } finally {
+      client.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  return { what, missing };
 }
 
 const printed = new Set<string>();
