@@ -33,6 +33,7 @@ import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import type { ClientSpec, IdleSpec, LoadPlan, LoadResult, PairSpec } from "./_broker_load.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
+import { DAEMON_V8_FLAGS } from "../runtime/v8_flags.ts";
 
 const GROUP = "broker";
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -551,13 +552,7 @@ function checkComplete(broker: Broker, outcome: LoadOutcome, what: string): void
   }
 }
 
-/**
- * The V8 flags the daemon is launched with (scripts/compile.sh bakes them into the binary,
- * scripts/install.sh puts them on the bundle's `deno run`): a 2 MB young generation, and an
- * old-generation limit that also makes V8 grow the heap by ~1.6x instead of 4x between
- * collections.
- */
-export const DAEMON_V8_FLAGS = "--max-semi-space-size=2,--max-old-space-size=1024";
+export { DAEMON_V8_FLAGS };
 
 /** Knobs for measuring ledge under other settings (`bench/broker.ts --deno-flags=… --runs=N`). */
 export interface BrokerBenchTuning {

@@ -14,6 +14,7 @@
 import { createMgmtClient, MgmtError } from "../../cli/_client.ts";
 import { loadConfig } from "../../runtime/config_load.ts";
 import { hubAddress, resolveManifest } from "./resolve_manifest.ts";
+import { DAEMON_V8_FLAGS } from "../../runtime/v8_flags.ts";
 
 const HERE = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -164,7 +165,7 @@ async function main(args: string[]): Promise<number> {
   );
   // A session of its own, so a Ctrl-C reaches ledge once, from here, and stops it cleanly.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "run", ...passOn],
+    args: ["run", "--allow-all", `--v8-flags=${DAEMON_V8_FLAGS}`, MAIN, "run", ...passOn],
     stdin: "null",
     detached: true,
   }).spawn();
