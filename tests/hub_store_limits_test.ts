@@ -58,7 +58,13 @@ Deno.test("a full queue refuses the next message without PUBACK and loses nothin
     assert.ok(stats.refusedFull >= 1, "the refusal is counted");
     const queue = stats.queues.find((q) => q.endpoint === "/modules/b/inputs/in");
     assert.ok(queue, "b's queue exists");
-    assert.equal(queue.count, acked.length, "the queue holds exactly what was acknowledged");
+    // Everything acknowledged is stored. A message stored while the refusal closed the connection
+    // may miss its PUBACK (at most the sender's window): the sender resends it, a duplicate at
+    // most, never a loss.
+    assert.ok(
+      queue.count >= acked.length && queue.count <= acked.length + 10,
+      `the queue holds what was acknowledged (${acked.length}), and at most a window more: ${queue.count}`,
+    );
     assert.ok(queue.bytes <= MIB, `queue bytes ${queue.bytes} within the bound`);
     assert.ok(queue.dropped.full >= 1);
     assert.equal(queue.dropped.expired, 0);
@@ -78,9 +84,18 @@ Deno.test("a full queue refuses the next message without PUBACK and loses nothin
     const b = await fixture.connectModule("b");
     clients.push(b);
     const deliveries = await collectDeliveries(b, "devices/edge1/modules/b/inputs/#");
-    await until(() => deliveries.length >= acked.length, `${acked.length} deliveries at b`);
+    await until(() => deliveries.length >= queue.count, `${queue.count} deliveries at b`);
     const received = deliveries.map((d) => Number(d.body.split(":")[0]));
-    assert.deepEqual(received.slice(0, acked.length), acked);
+    assert.deepEqual(
+      received.slice(0, acked.length),
+      acked,
+      "every acknowledged message, in order",
+    );
+    assert.deepEqual(
+      received.slice(acked.length, queue.count),
+      numbers.slice(acked.length, queue.count),
+      "then the stored ones whose PUBACK the close cut off, in order",
+    );
 
     // With room again the queue accepts new messages.
     await until(
