@@ -25,7 +25,12 @@ import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
 import { createHubMgmtApi } from "./mgmt_api.ts";
 import type { HubSecurity } from "./security_port.ts";
-import { type MessageStore, openMessageStore } from "./store/mod.ts";
+import {
+  type MessageStore,
+  messageStorePath,
+  openMessageStore,
+  storeOptionsFromConfig,
+} from "./store/mod.ts";
 import { openTwinStore, type TwinStore } from "./twin_store.ts";
 
 export type { EdgeHubDesired, Hub, HubStats, MethodRequest } from "./hub.ts";
@@ -84,9 +89,8 @@ export function createHubComponent(
     async start(signal) {
       const dir = `${context.stateDir}/hub`;
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      store = openMessageStore(`${dir}/queues.db`, {
-        maxSizeBytes: context.config.hub.store.max_size_bytes,
-        logger: logger.child("store"),
+      store = openMessageStore(messageStorePath(context.stateDir), {
+        ...storeOptionsFromConfig(context.config, logger),
         ...(options.purgeIntervalMs === undefined
           ? {}
           : { purgeIntervalMs: options.purgeIntervalMs }),
