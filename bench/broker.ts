@@ -34,6 +34,7 @@ import type { BenchOptions, Figure } from "./_figure.ts";
 import type { ClientSpec, IdleSpec, LoadPlan, LoadResult, PairSpec } from "./_broker_load.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 import { DAEMON_V8_FLAGS } from "../runtime/v8_flags.ts";
+import { deploymentManifest, type ManifestModule } from "../tests/_manifests.ts";
 
 const GROUP = "broker";
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -69,7 +70,7 @@ interface Broker {
 // ledge
 
 function manifest() {
-  const modules: Record<string, unknown> = {};
+  const modules: Record<string, ManifestModule> = {};
   for (let i = 0; i < MODULES; i++) {
     modules[moduleId(i)] = {
       version: "1.0",
@@ -84,27 +85,7 @@ function manifest() {
     routes[`pair${p}`] = `FROM /messages/modules/${moduleId(2 * p)}/outputs/* ` +
       `INTO BrokeredEndpoint("/modules/${moduleId(2 * p + 1)}/inputs/in")`;
   }
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: { minDockerVersion: "v1.25" } },
-          systemModules: {
-            edgeAgent: { type: "docker", settings: { image: "edgeAgent", createOptions: "{}" } },
-            edgeHub: {
-              type: "docker",
-              status: "running",
-              restartPolicy: "always",
-              settings: { image: "edgeHub", createOptions: "{}" },
-            },
-          },
-          modules,
-        },
-      },
-      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes } },
-    },
-  };
+  return deploymentManifest(modules, { routes });
 }
 
 async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) {

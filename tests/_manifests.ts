@@ -9,8 +9,12 @@ export type ManifestModule = Record<string, unknown> & { settings: Record<string
 /** A whole deployment manifest with `modules`, `routes` and optional module twins. */
 export function deploymentManifest(
   modules: Record<string, ManifestModule>,
-  options: { routes?: Record<string, unknown>; twins?: Record<string, Record<string, unknown>> } =
-    {},
+  options: {
+    routes?: Record<string, unknown>;
+    twins?: Record<string, Record<string, unknown>>;
+    /** `$edgeHub` → `storeAndForwardConfiguration`. */
+    storeAndForward?: { timeToLiveSecs?: number; storeLimits?: { maxSizeBytes?: number } };
+  } = {},
 ): { modulesContent: Record<string, unknown> } {
   return {
     modulesContent: {
@@ -22,7 +26,15 @@ export function deploymentManifest(
           modules,
         },
       },
-      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes: options.routes ?? {} } },
+      $edgeHub: {
+        "properties.desired": {
+          schemaVersion: "1.1",
+          routes: options.routes ?? {},
+          ...(options.storeAndForward
+            ? { storeAndForwardConfiguration: options.storeAndForward }
+            : {}),
+        },
+      },
       ...Object.fromEntries(
         Object.entries(options.twins ?? {}).map((
           [name, desired],

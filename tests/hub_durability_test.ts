@@ -16,6 +16,7 @@ import {
   until,
   workloadSasToken,
 } from "./_hub_mqtt.ts";
+import { deploymentManifest } from "./_manifests.ts";
 
 const TOTAL = 10_000;
 const KILL_AFTER_ACKS = 3_000;
@@ -44,33 +45,10 @@ function manifest() {
       `INTO BrokeredEndpoint("/modules/b/inputs/in")`,
     priority,
   });
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: { minDockerVersion: "v1.25" } },
-          systemModules: {
-            edgeAgent: { type: "docker", settings: { image: "edgeAgent", createOptions: "{}" } },
-            edgeHub: {
-              type: "docker",
-              status: "running",
-              restartPolicy: "always",
-              settings: { image: "edgeHub", createOptions: "{}" },
-            },
-          },
-          modules: { a: waitingModule(), b: waitingModule() },
-        },
-      },
-      $edgeHub: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          routes: { high: routes(0, "hi"), low: routes(5, "lo") },
-          storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
-        },
-      },
-    },
-  };
+  return deploymentManifest({ a: waitingModule(), b: waitingModule() }, {
+    routes: { high: routes(0, "hi"), low: routes(5, "lo") },
+    storeAndForward: { timeToLiveSecs: 7200 },
+  });
 }
 
 async function moduleCredentials(stateDir: string, moduleId: string, cli: CliRunner) {
