@@ -3,7 +3,7 @@
  * the loop), reports the `$edgeAgent` properties, and serves the operator's requests (list,
  * inspect, logs, restart, start, stop).
  */
-import type { RuntimeContext } from "../runtime/component.ts";
+import type { RuntimeContext } from "../core/component.ts";
 import {
   checkCreateOptions,
   KNOWN_ENGINE_SOCKETS,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseConfigText } from "../runtime/config_load.ts";
-import { silentLogger } from "../runtime/log.ts";
-import { createMgmtApp } from "../runtime/mgmt_server.ts";
+import { parseConfigText } from "../core/config_load.ts";
+import { silentLogger } from "../core/log.ts";
+import { createMgmtApp } from "../daemon/mgmt_server.ts";
 import type { Deployment } from "./deployment.ts";
 import { createAgentComponent } from "./mod.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";

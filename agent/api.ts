@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../runtime/mgmt_server.ts";
+import { ApiError } from "../daemon/mgmt_server.ts";
 import type { AgentService } from "./agent.ts";
 import { ManifestError } from "./deployment.ts";
 import { NoSuchInstanceError } from "./engine/driver.ts";

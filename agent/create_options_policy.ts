@@ -4,7 +4,7 @@
  * or the state dir, Devices, host namespaces, unconfined security, Sysctls) are denied unless the
  * device's own config allows them (`[agent.allow]`, which no manifest can change).
  */
-import type { Config } from "../runtime/config.ts";
+import type { Config } from "../core/config.ts";
 
 /** The `[agent.allow]` section. */
 export type CreateOptionsAllow = Config["agent"]["allow"];

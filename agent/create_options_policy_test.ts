@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfigText } from "../runtime/config_load.ts";
+import { parseConfigText } from "../core/config_load.ts";
 import {
   checkCreateOptions,
   normalizeHostPath,

@@ -3,7 +3,7 @@
  * (createOptions parsed, env flattened, image tags defaulted, a config hash per module).
  */
 import { createHash } from "node:crypto";
-import { compileRoutes, RouteSyntaxError } from "../hub/routes/mod.ts";
+import { compileRoutes, RouteSyntaxError } from "../routing/mod.ts";
 import { CreateOptionsError, readCreateOptions } from "./create_options.ts";
 import {
   type EdgeHubDesired,

@@ -3,7 +3,7 @@
  * order; modules run in parallel, so one slow or failing module never holds up the others. A
  * failed step records the failure (for back-off) and skips the rest of that module's steps.
  */
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../core/log.ts";
 import type { DesiredModule } from "./deployment.ts";
 import type { EngineDriver, PullProgress } from "./engine/driver.ts";
 import type { RegistryCredential } from "./manifest.ts";

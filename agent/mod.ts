@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Component, RuntimeContext } from "../runtime/component.ts";
+import type { Component, RuntimeContext } from "../core/component.ts";
 import { type Agent, type AgentService, createAgent } from "./agent.ts";
 import { createAgentApi } from "./api.ts";
 import type { EngineDriver } from "./engine/driver.ts";

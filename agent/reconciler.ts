@@ -4,7 +4,7 @@
  * state, or an operator request. A new desired state aborts the round in flight. When the engine
  * is unreachable it logs once, keeps process modules going, and retries with back-off.
  */
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../core/log.ts";
 import type { Deployment } from "./deployment.ts";
 import type { EngineDriver } from "./engine/driver.ts";
 import { executeSteps } from "./executor.ts";

@@ -2,7 +2,7 @@
  * The `$edgeAgent` reported properties, shaped as IoT Edge's agent reports them, built from the
  * deployment, the observed instances, the statuses and the restart stats. Pure.
  */
-import { VERSION } from "../runtime/version.ts";
+import { VERSION } from "../core/version.ts";
 import { chunkCreateOptions } from "./create_options.ts";
 import type { Deployment, DesiredModule } from "./deployment.ts";
 import type { ImagePullPolicy, ModuleStatus, RestartPolicy } from "./manifest.ts";

@@ -33,7 +33,7 @@ import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import type { ClientSpec, IdleSpec, LoadPlan, LoadResult, PairSpec } from "./_broker_load.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
-import { DAEMON_V8_FLAGS } from "../runtime/v8_flags.ts";
+import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
 import { deploymentManifest, type ManifestModule } from "../tests/_manifests.ts";
 
 const GROUP = "broker";

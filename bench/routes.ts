@@ -7,9 +7,9 @@
  */
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
-import { compileRoutes, type Message, messageSource, type RouteTable } from "../hub/routes/mod.ts";
-import { MessageContext } from "../hub/routes/message_context.ts";
-import { interpretRoute } from "../hub/routes/route_interpreter.ts";
+import { compileRoutes, type Message, messageSource, type RouteTable } from "../routing/mod.ts";
+import { MessageContext } from "../routing/message_context.ts";
+import { interpretRoute } from "../routing/route_interpreter.ts";
 
 const ROUTES_PER_TABLE = 10;
 const GROUP = "routes";

@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the durable message store (hub/store): enqueue rate with group commit against
+ * Benchmarks of the durable message store (store/): enqueue rate with group commit against
  * one commit per message and against raw `node:sqlite` inserts, drain rate, bytes on disk per
  * message, memory with a million queued messages, and purge. Files go to a temp dir on the disk
  * that holds the state dir, since fsync cost is a property of that disk.
@@ -11,8 +11,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { setImmediate } from "node:timers";
-import { currentDefaultsContext, defaultStateDir } from "../runtime/config.ts";
-import { type EnqueueTarget, openMessageStore, type StoreOptions } from "../hub/store/mod.ts";
+import { currentDefaultsContext, defaultStateDir } from "../core/config.ts";
+import { type EnqueueTarget, openMessageStore, type StoreOptions } from "../store/mod.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
@@ -182,7 +182,7 @@ async function openedRss(path: string): Promise<{ rss: number; count: number }> 
       "eval",
       "--v8-flags=--expose-gc",
       MEASURE_SCRIPT,
-      new URL("../hub/store/mod.ts", import.meta.url).href,
+      new URL("../store/mod.ts", import.meta.url).href,
       path,
     ],
     stdout: "piped",

@@ -10,8 +10,8 @@
  * @module
  */
 import mqtt from "mqtt";
-import { UPSTREAM_ENDPOINT } from "../hub/upstream/mod.ts";
-import { telemetryPublish } from "../hub/upstream/telemetry_publish.ts";
+import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
+import { telemetryPublish } from "../upstream/telemetry_publish.ts";
 import {
   makeParentPki,
   mosquittoParent,

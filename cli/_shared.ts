@@ -3,8 +3,8 @@
  * and printing tables or JSON.
  */
 import type { Command } from "commander";
-import type { Config } from "../runtime/config.ts";
-import { loadConfig } from "../runtime/config_load.ts";
+import type { Config } from "../core/config.ts";
+import { loadConfig } from "../core/config_load.ts";
 import { createMgmtClient, type MgmtClient } from "./_client.ts";
 
 /** Exit codes of the `ledge` command. */

@@ -1,6 +1,6 @@
 /** `ledge check`: checks the device's setup, ✔/⚠/✘ with a fix each; exit 1 on any ✘. */
 import { Command } from "commander";
-import { checkAll, type CheckStatus } from "../runtime/checks/mod.ts";
+import { checkAll, type CheckStatus } from "../ops/checks/mod.ts";
 import { ExitError, globalOptions, out, printJson } from "./_shared.ts";
 
 const MARKS: Record<CheckStatus, { mark: string; color: string }> = {

@@ -1,8 +1,8 @@
 /** `ledge init`: writes a commented config file with every key and its default. */
 import { Command } from "commander";
-import { currentDefaultsContext, defaultConfig } from "../runtime/config.ts";
-import { defaultConfigPath, parseConfig } from "../runtime/config_load.ts";
-import { renderConfigTemplate } from "../runtime/config_template.ts";
+import { currentDefaultsContext, defaultConfig } from "../core/config.ts";
+import { defaultConfigPath, parseConfig } from "../core/config_load.ts";
+import { renderConfigTemplate } from "../core/config_template.ts";
 import { ExitError, globalOptions, out } from "./_shared.ts";
 
 interface InitOptions {

@@ -5,8 +5,8 @@
  * @module
  */
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../runtime/config_load.ts";
-import { VERSION } from "../runtime/version.ts";
+import { ConfigError } from "../core/config_load.ts";
+import { VERSION } from "../core/version.ts";
 import { MgmtError } from "./_client.ts";
 import { EXIT, ExitError, UsageError } from "./_shared.ts";
 import { certCommand } from "./cert.ts";

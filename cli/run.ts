@@ -1,11 +1,11 @@
 /** `ledge run`: the daemon, in the foreground until SIGINT or SIGTERM. */
 import { Command, Option } from "commander";
-import type { RuntimeContext } from "../runtime/component.ts";
-import { buildComponents } from "../runtime/components.ts";
-import { startDaemon } from "../runtime/daemon.ts";
-import { createLogger, type LogFormat, type LogLevel } from "../runtime/log.ts";
-import { createLogRing } from "../runtime/log_ring.ts";
-import { VERSION } from "../runtime/version.ts";
+import type { RuntimeContext } from "../core/component.ts";
+import { buildComponents } from "../daemon/components.ts";
+import { startDaemon } from "../daemon/daemon.ts";
+import { createLogger, type LogFormat, type LogLevel } from "../core/log.ts";
+import { createLogRing } from "../core/log_ring.ts";
+import { VERSION } from "../core/version.ts";
 import { configFor, ExitError } from "./_shared.ts";
 
 /** How long a clean stop may take before the process exits anyway. */

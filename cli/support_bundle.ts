@@ -5,8 +5,8 @@
  */
 import { Command } from "commander";
 import { parseSince } from "../agent/since.ts";
-import { loadConfig } from "../runtime/config_load.ts";
-import { defaultBundleName, writeSupportBundle } from "../runtime/support/mod.ts";
+import { loadConfig } from "../core/config_load.ts";
+import { defaultBundleName, writeSupportBundle } from "../ops/support/mod.ts";
 import { ExitError, globalOptions, out, printJson, UsageError } from "./_shared.ts";
 
 interface SupportBundleOptions {

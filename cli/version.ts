@@ -1,6 +1,6 @@
 /** `ledge version`: the version of ledge, of Deno, and the target it runs on. */
 import { Command } from "commander";
-import { currentTarget, VERSION } from "../runtime/version.ts";
+import { currentTarget, VERSION } from "../core/version.ts";
 import { out, printJson } from "./_shared.ts";
 
 /** Version facts, as `--json` prints them. */

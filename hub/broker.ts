@@ -13,7 +13,7 @@
  *   the hub itself ({@linkcode ClientSession}), which also claims its PUBACKs.
  */
 import { Aedes, type Client, type PublishPacket, type Subscription } from "aedes";
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../core/log.ts";
 import { describe, publishDenial, subscribeDenial } from "./acl.ts";
 import { type ClientSession, createClientSession, identityKey } from "./client_session.ts";
 import { type ClaimedIdentity, parseConnectCredentials } from "./connect_credentials.ts";

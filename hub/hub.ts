@@ -5,19 +5,23 @@
  */
 import type { PublishPacket } from "aedes";
 import { z } from "zod";
-import type { Config } from "../runtime/config.ts";
-import type { Logger } from "../runtime/log.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
 import { describe } from "./acl.ts";
 import { type Broker, createBroker } from "./broker.ts";
 import { type ClientSession, identityKey } from "./client_session.ts";
-import { bagForDelivery, messageFromTelemetry, MessageTooLargeError } from "./message_codec.ts";
+import {
+  bagForDelivery,
+  messageFromTelemetry,
+  MessageTooLargeError,
+} from "../iothub/message_codec.ts";
 import { createMethodCalls, hubFailure, type MethodResult } from "./method_calls.ts";
-import { formatPropertyBag } from "./property_bag.ts";
+import { formatPropertyBag } from "../iothub/property_bag.ts";
 import { type QueuePump, startQueuePump } from "./queue_pump.ts";
-import { compileRoutes, type RoutesConfig, type RouteTable } from "./routes/mod.ts";
+import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
 import type { HubSecurity } from "./security_port.ts";
-import type { MessageStore, QueuedMessage } from "./store/mod.ts";
-import { resolveTtlSeconds } from "./store/mod.ts";
+import type { MessageStore, QueuedMessage } from "../store/mod.ts";
+import { resolveTtlSeconds } from "../store/mod.ts";
 import {
   c2dTopic,
   desiredPatchTopic,
@@ -25,8 +29,8 @@ import {
   methodRequestTopic,
   parseInboundTopic,
   twinResponseTopic,
-} from "./topic_codec.ts";
-import { parseTwinPatch, TwinPatchError, type TwinProperties } from "./twin_patch.ts";
+} from "../iothub/topic_codec.ts";
+import { parseTwinPatch, TwinPatchError, type TwinProperties } from "../iothub/twin_patch.ts";
 import type { TwinStore } from "./twin_store.ts";
 
 /** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */

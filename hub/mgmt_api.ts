@@ -5,9 +5,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../runtime/mgmt_server.ts";
+import { ApiError } from "../daemon/mgmt_server.ts";
 import type { Hub } from "./hub.ts";
-import { TwinPatchError } from "./twin_patch.ts";
+import { TwinPatchError } from "../iothub/twin_patch.ts";
 
 /** `POST /v1/methods` body. */
 export const InvokeRequest = z.strictObject({

@@ -19,7 +19,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import type { Component, RuntimeContext } from "../runtime/component.ts";
+import type { Component, RuntimeContext } from "../core/component.ts";
 import { createHubCore, type Hub, type HubCore } from "./hub.ts";
 import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
@@ -30,7 +30,7 @@ import {
   messageStorePath,
   openMessageStore,
   storeOptionsFromConfig,
-} from "./store/mod.ts";
+} from "../store/mod.ts";
 import { openTwinStore, type TwinStore } from "./twin_store.ts";
 
 export type { EdgeHubDesired, Hub, HubStats, MethodRequest } from "./hub.ts";

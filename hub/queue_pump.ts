@@ -3,7 +3,7 @@
  * window, sends each message QoS 1, acks it in the store on PUBACK, and releases it back to the
  * queue if the connection ends first (at-least-once; order per endpoint by priority then arrival).
  */
-import type { MessageStore, QueuedMessage } from "./store/mod.ts";
+import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import type { ClientSession } from "./client_session.ts";
 
 /** How a queued message becomes a PUBLISH for this client. */

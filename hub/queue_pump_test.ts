@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createClientSession } from "./client_session.ts";
 import { startQueuePump } from "./queue_pump.ts";
-import { type MessageStore, openMessageStore } from "./store/mod.ts";
+import { type MessageStore, openMessageStore } from "../store/mod.ts";
 
 const ENDPOINT = "/modules/b/inputs/in";
 const encoder = new TextEncoder();

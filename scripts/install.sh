@@ -69,7 +69,7 @@ fi
 # The daemon's permissions (see scripts/compile.sh); the bundle runs with the same ones.
 permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys"
 # The daemon's V8 heap settings (see scripts/compile.sh, which bakes the same into the binary).
-# Keep in step with runtime/v8_flags.ts.
+# Keep in step with core/v8_flags.ts.
 v8_flags="--v8-flags=--max-semi-space-size=2,--max-old-space-size=1024"
 mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
 case "$binary" in

@@ -4,7 +4,7 @@
  * generates no key. A file that exists but cannot be used is an error naming it; it is never
  * replaced by a new CA.
  */
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../core/log.ts";
 import {
   type CertificateIssuer,
   createIssuingCa,

@@ -1,6 +1,6 @@
 /**
  * Identities below a child edge device, authenticated without being registered here: their SAS
- * keys derive from the child's registered key (the scheme of hub/upstream/identity_key.ts).
+ * keys derive from the child's registered key (the scheme of iothub/derived_key.ts).
  *
  * - module `m` of a registered child edge device `e`: `HMAC-SHA256(key(e), "m")`;
  * - a device `d` below `e` (a leaf device of `e`, or an edge device nested deeper, whose traffic
@@ -15,7 +15,7 @@
  * tried first, so later lookups are O(1). Any change of the registry empties the cache, so a
  * removed child's whole subtree stops authenticating at once.
  */
-import { hmacSha256Base64 } from "./sas_token.ts";
+import { hmacSha256Base64 } from "../iothub/sas_token.ts";
 import type { Identity } from "./identity.ts";
 import type { IdentityRegistry } from "./identity_registry.ts";
 

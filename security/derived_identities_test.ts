@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deriveKey, identityKey } from "../hub/upstream/identity_key.ts";
+import { deriveKey, identityKey } from "../iothub/derived_key.ts";
 import { createDerivedIdentities } from "./derived_identities.ts";
 import { generateSasKey, type Identity } from "./identity.ts";
 import type { IdentityRegistry } from "./identity_registry.ts";

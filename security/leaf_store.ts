@@ -3,7 +3,7 @@
  * certificate (`<state>/pki/server.pem`, `server.key.pem`) and leaf device certificates
  * (`<state>/pki/devices/<id>.pem`). Module SVIDs live in memory only and are re-issued at start.
  */
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../core/log.ts";
 import { type CertificateIssuer, issueLeaf, type LeafTemplate } from "./certificate_builder.ts";
 import { certificatesPem } from "./certificate_authority.ts";
 import { exportPkcs8, generateKeyPair, keyMatchesCertificate, pemEncode } from "./keys.ts";

@@ -5,8 +5,8 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Config } from "../runtime/config.ts";
-import { ApiError } from "../runtime/mgmt_server.ts";
+import type { Config } from "../core/config.ts";
+import { ApiError } from "../daemon/mgmt_server.ts";
 import { type Identity, IdentityId, identityName, publicIdentity } from "./identity.ts";
 import { IdentityExistsError } from "./identity_registry.ts";
 import type { SecurityManagerControl } from "./security_manager.ts";

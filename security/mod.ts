@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { Component, RuntimeContext } from "../runtime/component.ts";
+import type { Component, RuntimeContext } from "../core/component.ts";
 import { createSecurityApi } from "./mgmt_api.ts";
 import {
   createSecurityManager,
@@ -39,7 +39,7 @@ export type { IdentityRegistry } from "./identity_registry.ts";
 export type { AuthType, Identity, PublicIdentity } from "./identity.ts";
 export { publicIdentity } from "./identity.ts";
 export { PkiFileError } from "./pki_files.ts";
-export { createSasToken, encodeUriComponentStrict } from "./sas_token.ts";
+export { createSasToken, encodeUriComponentStrict } from "../iothub/sas_token.ts";
 export { SPIFFE_SOCKET, WORKLOAD_SOCKET } from "./module_sockets.ts";
 export { SPIFFE_WORKLOAD_PROTO } from "./spiffe_proto.ts";
 export { WORKLOAD_API_VERSIONS } from "./workload_api.ts";

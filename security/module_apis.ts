@@ -3,7 +3,7 @@
  * (signing with its keys, its certificates) and the SPIFFE source (its SVID, the bundles).
  */
 import { Buffer } from "node:buffer";
-import type { Config } from "../runtime/config.ts";
+import type { Config } from "../core/config.ts";
 import type { Listeners } from "./_listeners.ts";
 import type { CertificateIssuer } from "./certificate_builder.ts";
 import type { Identity } from "./identity.ts";

@@ -3,7 +3,7 @@
  * (IoT Edge workload API, HTTP) and `spiffe.sock` (SPIFFE Workload API, gRPC). The directory,
  * not the sockets, is bind-mounted into the module, so re-created sockets stay reachable.
  */
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../core/log.ts";
 import { serveSpiffeApi, type SpiffeSource } from "./spiffe_server.ts";
 import { createWorkloadApp, type WorkloadBackend } from "./workload_api.ts";
 

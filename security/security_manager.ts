@@ -4,7 +4,7 @@
  * {@linkcode SecurityManager}; the management API through the extra methods of
  * {@linkcode SecurityManagerControl}.
  */
-import type { RuntimeContext } from "../runtime/component.ts";
+import type { RuntimeContext } from "../core/component.ts";
 import { createListeners } from "./_listeners.ts";
 import {
   type CaSettings,
@@ -53,7 +53,7 @@ import {
 } from "./module_apis.ts";
 import { serveModuleSockets } from "./module_sockets.ts";
 import { renewalTime, timerDelay } from "./renewal.ts";
-import { checkSasToken, hmacSha256Base64 } from "./sas_token.ts";
+import { checkSasToken, hmacSha256Base64 } from "../iothub/sas_token.ts";
 import { createDerivedIdentities } from "./derived_identities.ts";
 import type { SecurityManagerControl } from "./security_manager_api.ts";
 import type { x509 } from "./_x509.ts";

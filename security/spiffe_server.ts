@@ -4,7 +4,7 @@
  * message on each rotation, and only then.
  */
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../core/log.ts";
 import { spiffeServiceDefinition, toProtobufStruct } from "./spiffe_proto.ts";
 
 /** The X.509-SVID of the workload, in the wire's encodings. */

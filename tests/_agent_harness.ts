@@ -5,10 +5,10 @@
 import { type AgentComponent, createAgentComponent, type EdgeAgentReported } from "../agent/mod.ts";
 import { INSTANCE_LABEL, ledgeInstanceId } from "../agent/engine/labels.ts";
 import type { ModuleSummary } from "../agent/agent.ts";
-import type { Config } from "../runtime/config.ts";
-import { parseConfigText } from "../runtime/config_load.ts";
-import { type Logger, silentLogger } from "../runtime/log.ts";
-import { createMgmtApp } from "../runtime/mgmt_server.ts";
+import type { Config } from "../core/config.ts";
+import { parseConfigText } from "../core/config_load.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { createMgmtApp } from "../daemon/mgmt_server.ts";
 import { createSecurityComponent, type SecurityComponentWithControl } from "../security/mod.ts";
 import { removeContainersLabelled, type TestEngine } from "./_engines.ts";
 

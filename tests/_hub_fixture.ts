@@ -3,9 +3,9 @@
  * listening on free ports, with helpers for the env the agent gives a module.
  */
 import { createHubComponent, type HubComponent } from "../hub/mod.ts";
-import { parseConfigText } from "../runtime/config_load.ts";
-import type { Config } from "../runtime/config.ts";
-import { createLogger, silentLogger } from "../runtime/log.ts";
+import { parseConfigText } from "../core/config_load.ts";
+import type { Config } from "../core/config.ts";
+import { createLogger, silentLogger } from "../core/log.ts";
 import { createSecurityComponent, type SecurityComponentWithControl } from "../security/mod.ts";
 import { connectIdentity, type MqttClient } from "./_hub_mqtt.ts";
 import { sasToken } from "./_hub_sas.ts";

@@ -2,9 +2,9 @@
  * Helpers of the security tests: a started security component on a temp state dir, requests
  * over a module's workload socket, and openssl as the independent judge of certificates.
  */
-import { parseConfigText } from "../runtime/config_load.ts";
-import type { Config } from "../runtime/config.ts";
-import { createLogger, type Logger, silentLogger } from "../runtime/log.ts";
+import { parseConfigText } from "../core/config_load.ts";
+import type { Config } from "../core/config.ts";
+import { createLogger, type Logger, silentLogger } from "../core/log.ts";
 import {
   createSecurityComponent,
   type SecurityComponentWithControl,

@@ -4,11 +4,11 @@
  * MQTT reader on the parent side that collects every telemetry message.
  */
 import mqtt, { type MqttClient } from "mqtt";
-import { type MessageStore, openMessageStore } from "../hub/store/mod.ts";
-import { createUpstreamComponent, type UpstreamComponent } from "../hub/upstream/mod.ts";
-import { parsePropertyBag } from "../hub/property_bag.ts";
-import { parseConfigText } from "../runtime/config_load.ts";
-import { createLogger, type Logger } from "../runtime/log.ts";
+import { type MessageStore, openMessageStore } from "../store/mod.ts";
+import { createUpstreamComponent, type UpstreamComponent } from "../upstream/mod.ts";
+import { parsePropertyBag } from "../iothub/property_bag.ts";
+import { parseConfigText } from "../core/config_load.ts";
+import { createLogger, type Logger } from "../core/log.ts";
 import { freePort } from "./_services.ts";
 
 async function run(command: string, args: string[], cwd: string): Promise<void> {

@@ -3,7 +3,7 @@
  * a running `ledge run` daemon (no container engine: process modules).
  */
 import assert from "node:assert/strict";
-import { mgmtSocketPath } from "../runtime/mgmt_server.ts";
+import { mgmtSocketPath } from "../daemon/mgmt_server.ts";
 import { waitFor } from "./_agent_harness.ts";
 import { freePort, socketAnswers } from "./_services.ts";
 

@@ -4,7 +4,7 @@
  * own socket, is stopped and started again (the shared service is never touched).
  */
 import assert from "node:assert/strict";
-import { createLogger } from "../runtime/log.ts";
+import { createLogger } from "../core/log.ts";
 import { engineCli, ENGINES, type TestEngine, testImage } from "./_engines.ts";
 import { MODULE_SH, startAgentHarness, waitFor } from "./_agent_harness.ts";
 import { serviceTest, socketAnswers } from "./_services.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createDockerDriver } from "../agent/engine/docker_driver.ts";
 import type { PullProgress } from "../agent/engine/driver.ts";
-import { createLogger } from "../runtime/log.ts";
+import { createLogger } from "../core/log.ts";
 import { engineCli, ENGINES, type TestEngine, testImage } from "./_engines.ts";
 import { MODULE_SH, startAgentHarness, waitFor } from "./_agent_harness.ts";
 import { commandAvailable, freePort, serviceTest, socketAnswers } from "./_services.ts";

@@ -3,7 +3,7 @@
  * empty directory.
  */
 import assert from "node:assert/strict";
-import { VERSION } from "../runtime/version.ts";
+import { VERSION } from "../core/version.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 

@@ -2,8 +2,8 @@
  * The `ledge` command as a user runs it: a real subprocess.
  */
 import assert from "node:assert/strict";
-import { parseConfigText } from "../runtime/config_load.ts";
-import { VERSION } from "../runtime/version.ts";
+import { parseConfigText } from "../core/config_load.ts";
+import { VERSION } from "../core/version.ts";
 import { runLedge } from "./_ledge.ts";
 
 Deno.test("ledge version prints the version of ledge, of Deno, and the target", async () => {

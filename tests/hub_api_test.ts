@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { createMethodsApi } from "../hub/methods_api.ts";
-import { silentLogger } from "../runtime/log.ts";
-import { createMgmtApp } from "../runtime/mgmt_server.ts";
+import { silentLogger } from "../core/log.ts";
+import { createMgmtApp } from "../daemon/mgmt_server.ts";
 import { type HubFixture, startHubFixture } from "./_hub_fixture.ts";
 import { closeClient, type MqttClient, until } from "./_hub_mqtt.ts";
 import { sasToken } from "./_hub_sas.ts";

@@ -3,7 +3,7 @@
  * and a systemd unit that `systemd-analyze verify` accepts without a warning; then uninstall.
  */
 import assert from "node:assert/strict";
-import { parseConfigText } from "../runtime/config_load.ts";
+import { parseConfigText } from "../core/config_load.ts";
 import { commandAvailable, type Requirement, serviceTest } from "./_services.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -4,8 +4,8 @@
  * `{error, detail}`, and the socket's mode.
  */
 import assert from "node:assert/strict";
-import { mgmtSocketPath } from "../runtime/mgmt_server.ts";
-import { VERSION } from "../runtime/version.ts";
+import { mgmtSocketPath } from "../daemon/mgmt_server.ts";
+import { VERSION } from "../core/version.ts";
 import { startLedge } from "./_ledge.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { createSasToken } from "../security/mod.ts";
-import { deriveKey } from "../hub/upstream/mod.ts";
+import { deriveKey } from "../upstream/mod.ts";
 import type { LedgeProcess } from "./_ledge.ts";
 import { eventually, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
 

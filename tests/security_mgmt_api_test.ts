@@ -1,7 +1,7 @@
 /** The security routes of the management API, in-process with `app.request()`. */
 import assert from "node:assert/strict";
-import { createMgmtApp } from "../runtime/mgmt_server.ts";
-import { silentLogger } from "../runtime/log.ts";
+import { createMgmtApp } from "../daemon/mgmt_server.ts";
+import { silentLogger } from "../core/log.ts";
 import { startSecurity } from "./_security.ts";
 
 Deno.test("the identity routes answer bad input with 4xx naming what is wrong", async () => {

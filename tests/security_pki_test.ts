@@ -4,7 +4,7 @@
  * name constraint rejects an out-of-domain leaf, and the PKI survives restarts and bad files.
  */
 import assert from "node:assert/strict";
-import { ConfigError, parseConfigText } from "../runtime/config_load.ts";
+import { ConfigError, parseConfigText } from "../core/config_load.ts";
 import { PkiFileError } from "../security/mod.ts";
 import { serviceTest } from "./_services.ts";
 import {

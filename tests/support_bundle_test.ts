@@ -3,7 +3,7 @@
  * archive is opened with the system `tar`.
  */
 import assert from "node:assert/strict";
-import { VERSION } from "../runtime/version.ts";
+import { VERSION } from "../core/version.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { commandAvailable, freePort, serviceTest } from "./_services.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";

@@ -3,7 +3,7 @@
  * while the child keeps queueing. Nothing is lost, and the connector's state stays bounded.
  */
 import assert from "node:assert/strict";
-import { UPSTREAM_ENDPOINT } from "../hub/upstream/mod.ts";
+import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import {
   makeParentPki,

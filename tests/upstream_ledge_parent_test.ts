@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { UPSTREAM_ENDPOINT, type UpstreamIdentity } from "../hub/upstream/mod.ts";
-import type { TwinPatch } from "../hub/upstream/mod.ts";
+import { UPSTREAM_ENDPOINT, type UpstreamIdentity } from "../upstream/mod.ts";
+import type { TwinPatch } from "../upstream/mod.ts";
 import { createSasToken } from "../security/mod.ts";
 import { startHubFixture } from "./_hub_fixture.ts";
 import { upstreamChild, waitUntil } from "./_upstream_parent.ts";

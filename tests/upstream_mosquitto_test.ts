@@ -4,8 +4,8 @@
  * restart mid-drain, a wrong CA and refused credentials, and an oversized message.
  */
 import assert from "node:assert/strict";
-import type { MessageStore } from "../hub/store/mod.ts";
-import { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "../hub/upstream/mod.ts";
+import type { MessageStore } from "../store/mod.ts";
+import { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import {
   makeParentPki,

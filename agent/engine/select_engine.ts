@@ -2,7 +2,7 @@
  * Which engine socket to use: `[agent] engine_socket`, else `DOCKER_HOST` (unix://), else the
  * first of Podman's and Docker's default sockets that exists.
  */
-import type { Config } from "../../runtime/config.ts";
+import type { Config } from "../../core/config.ts";
 
 /** Default sockets, in the order they are tried. */
 export const DEFAULT_ENGINE_SOCKETS = ["/run/podman/podman.sock", "/var/run/docker.sock"] as const;

@@ -4,7 +4,7 @@
  * scripts wherever ledge was started from), and the `LEDGE_HUB_*` variables a module declares
  * are set to where this ledge's hub listens (see hub_address.cjs).
  */
-import type { Config } from "../../runtime/config.ts";
+import type { Config } from "../../core/config.ts";
 
 /** Where the modules reach the hub. */
 export interface HubAddress {

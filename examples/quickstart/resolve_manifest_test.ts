@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseDeployment } from "../../agent/mod.ts";
-import { parseConfigText } from "../../runtime/config_load.ts";
+import { parseConfigText } from "../../core/config_load.ts";
 import { hubAddress, resolveManifest } from "./resolve_manifest.ts";
 
 const context = { uid: 1000, hostname: "test", env: {} };

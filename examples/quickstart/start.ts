@@ -12,9 +12,9 @@
  * @module
  */
 import { createMgmtClient, MgmtError } from "../../cli/_client.ts";
-import { loadConfig } from "../../runtime/config_load.ts";
+import { loadConfig } from "../../core/config_load.ts";
 import { hubAddress, resolveManifest } from "./resolve_manifest.ts";
-import { DAEMON_V8_FLAGS } from "../../runtime/v8_flags.ts";
+import { DAEMON_V8_FLAGS } from "../../core/v8_flags.ts";
 
 const HERE = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

@@ -1,0 +1,71 @@
+/**
+ * The daemon: prepares the state dir, starts the components in order (security → hub → agent),
+ * serves the management API, and stops everything in reverse.
+ */
+import type { Component, RuntimeContext } from "../core/component.ts";
+import { startComponents, stopComponents } from "./lifecycle.ts";
+import { createMgmtApp, type MgmtServer, mgmtSocketPath, serveMgmt } from "./mgmt_server.ts";
+import { prepareStateDir } from "../core/state_dir.ts";
+
+/** A running daemon. */
+export interface Daemon {
+  readonly components: readonly Component[];
+  /** Stops everything; resolves false when `timeoutMs` ran out first. */
+  stop(timeoutMs?: number): Promise<boolean>;
+}
+
+async function answersHealth(socketPath: string): Promise<boolean> {
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
+  try {
+    const response = await fetch("http://ledge/v1/health", {
+      client,
+      signal: AbortSignal.timeout(1000),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Starts a daemon from `context` with `components` (in start order).
+ *
+ * @throws when the state dir is unusable, another ledge already serves it, or a component fails.
+ */
+export async function startDaemon(
+  context: RuntimeContext,
+  components: readonly Component[],
+  signal: AbortSignal,
+): Promise<Daemon> {
+  const { logger, stateDir } = context;
+  await prepareStateDir(stateDir);
+  const socketPath = mgmtSocketPath(stateDir);
+  if (await answersHealth(socketPath)) {
+    throw new Error(`Cannot start: another ledge is running with state dir ${stateDir}`);
+  }
+  const started = await startComponents(components, { logger, signal });
+  let mgmt: MgmtServer;
+  try {
+    mgmt = await serveMgmt(
+      createMgmtApp(components, logger.child("mgmt"), { logRing: context.logRing }),
+      socketPath,
+    );
+  } catch (error) {
+    await stopComponents(started, { logger, timeoutMs: 10_000 });
+    throw error;
+  }
+  return {
+    components,
+    async stop(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      await mgmt.shutdown();
+      return await stopComponents(started, {
+        logger,
+        timeoutMs: Math.max(0, deadline - Date.now()),
+      });
+    },
+  };
+}

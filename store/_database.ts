@@ -1,0 +1,156 @@
+/**
+ * Opening the store's SQLite file: permissions, pragmas, schema, and errors that name the file.
+ * Private to store/.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { dirname } from "node:path";
+
+/** Schema version written to `PRAGMA user_version`; a newer file is refused, not rewritten. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * One row per message body (stored once however many endpoints it goes to), one row per
+ * message-in-queue. `messages.refs` counts the queue rows still pointing at a body.
+ * The queue's primary key is the delivery order, so `take` is one index range scan.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS endpoints(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS messages(
+  seq INTEGER PRIMARY KEY,
+  refs INTEGER NOT NULL,
+  properties TEXT NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queue(
+  endpoint INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  PRIMARY KEY(endpoint, priority, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS queue_expiry ON queue(expires_at) WHERE expires_at IS NOT NULL;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('last_seq', 0);
+`;
+
+/** Options of {@linkcode openStoreDatabase}. */
+export interface OpenDatabaseOptions {
+  synchronous: "FULL" | "NORMAL";
+  /** Hard cap on the file (SQLite `max_page_count`); SQLITE_FULL beyond it. */
+  maxDatabaseBytes?: number;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Creates the file 0600 when missing so the WAL and SHM files SQLite derives from it are too. */
+function createPrivateFile(path: string): void {
+  try {
+    Deno.openSync(path, { createNew: true, write: true, mode: 0o600 }).close();
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return;
+    throw new Error(`Cannot open message store ${path}: ${describe(error)}`, { cause: error });
+  }
+}
+
+/** Makes a new directory entry (the file, its WAL) survive a power cut. */
+function syncDirectory(path: string): void {
+  const directory = Deno.openSync(dirname(path), { read: true });
+  try {
+    directory.syncSync();
+  } finally {
+    directory.close();
+  }
+}
+
+/**
+ * Opens (creating when missing) the store file at `path` in WAL mode with the schema in place.
+ * Throws an Error naming the file when it cannot be opened, is not a database, is corrupt, or
+ * has a newer schema; a bad file is never deleted or rewritten.
+ */
+export function openStoreDatabase(path: string, options: OpenDatabaseOptions): DatabaseSync {
+  createPrivateFile(path);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (error) {
+    throw new Error(`Cannot open message store ${path}: ${describe(error)}`, { cause: error });
+  }
+  try {
+    // Everything is checked read-only before the first write, so a file that is not ours, or is
+    // damaged, is left byte for byte as it was.
+    // The store keeps queue totals and leases in memory, so it must be the file's only user:
+    // the first read takes a lock that is held until close, and a second opener fails at once.
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    let version: number;
+    try {
+      version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    } catch (error) {
+      if (!/database is locked/.test(describe(error))) throw error;
+      throw new Error("database is locked: another process (or store) has it open", {
+        cause: error,
+      });
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `schema version ${version} is newer than this ledge supports (${SCHEMA_VERSION})`,
+      );
+    }
+    const tables = Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()?.n);
+    if (version === 0 && tables > 0) {
+      throw new Error("it is a SQLite database but not a message store");
+    }
+    if (version > 0) {
+      // Reads every page, so a damaged file fails here, at open, rather than on some later take.
+      const check = db.prepare("PRAGMA quick_check(1)").get()?.quick_check;
+      if (check !== "ok") throw new Error(`integrity check failed: ${String(check)}`);
+    }
+    // auto_vacuum only takes effect before the first table exists; it lets a purge give pages
+    // back to the file system with incremental_vacuum instead of a full VACUUM.
+    if (version === 0) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    // After a checkpoint the WAL is truncated back to this size instead of staying at its peak.
+    db.exec("PRAGMA journal_size_limit = 16777216");
+    db.exec("BEGIN IMMEDIATE");
+    db.exec(SCHEMA);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+    if (options.maxDatabaseBytes !== undefined) {
+      const pageSize = Number(db.prepare("PRAGMA page_size").get()?.page_size);
+      const pages = Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize));
+      db.exec(`PRAGMA max_page_count = ${pages}`);
+    }
+    // The file (when new) and the WAL (created anew on every open) are directory entries; an
+    // fsync of the WAL alone does not make its name durable.
+    syncDirectory(path);
+    return db;
+  } catch (error) {
+    if (db.isOpen) {
+      try {
+        if (db.isTransaction) db.exec("ROLLBACK");
+      } finally {
+        db.close();
+      }
+    }
+    throw new Error(`Cannot open message store ${path}: ${describe(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Gives free pages back to the file system once they are a quarter of the file (and at least
+ * 1 MiB): incremental vacuum, then a checkpoint that truncates the WAL so the file really shrinks.
+ * Returns the pages given back.
+ */
+export function reclaimFreePages(db: DatabaseSync): number {
+  const free = Number(db.prepare("PRAGMA freelist_count").get()?.freelist_count ?? 0);
+  const total = Number(db.prepare("PRAGMA page_count").get()?.page_count ?? 0);
+  if (free < 256 || free * 4 < total) return 0;
+  // Each step of this pragma frees one page, and exec() steps only once: iterate it through.
+  for (const _ of db.prepare("PRAGMA incremental_vacuum").iterate()) { /* one page per row */ }
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return free;
+}

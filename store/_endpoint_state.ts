@@ -1,0 +1,108 @@
+/**
+ * What the store keeps in memory per endpoint queue: totals, the leases of in-flight messages,
+ * and (bounded) the messages committed in this run that wait for delivery. Private to store/.
+ */
+import type { StoredMessage } from "./stored_message.ts";
+
+/** A message handed out by `take` and not yet acked or released. */
+export interface Lease {
+  priority: number;
+  sizeBytes: number;
+  /** Acked, and its delete waits for the next commit; `take` still skips it. */
+  acked: boolean;
+}
+
+/** A deliverable message known in memory, so `take` returns it without reading the file. */
+export interface ReadyRow {
+  priority: number;
+  seq: number;
+  sizeBytes: number;
+  enqueuedAtMs: number;
+  expiresAtMs: number | null;
+  message: StoredMessage;
+}
+
+/** One endpoint queue's totals and leases. */
+export interface EndpointState {
+  readonly id: number;
+  readonly name: string;
+  /** Committed messages not acked. */
+  count: number;
+  /** Bytes of committed messages not acked. */
+  bytes: number;
+  /** Bytes reserved by enqueues waiting for their commit. */
+  pendingBytes: number;
+  droppedExpired: number;
+  droppedFull: number;
+  /** Whether the last enqueue was refused (the refusal is logged once per episode). */
+  full: boolean;
+  /** In-flight messages by seq. */
+  readonly leases: Map<number, Lease>;
+  /**
+   * Delivery position `take` continues after: (priority, seq) of the last row it handed out or
+   * stepped over. Every deliverable row not leased lies after it; a row that becomes
+   * deliverable before it (a release, a commit of a more urgent message) moves it back.
+   */
+  afterPriority: number;
+  afterSeq: number;
+  /**
+   * When not null: exactly the deliverable, unleased rows after the delivery position, in
+   * delivery order (expired ones may linger until `take` steps over them). Null when unknown
+   * (a backlog from before this run, a release, past the memory budget): `take` reads the file.
+   */
+  ready: ReadyRow[] | null;
+  /** Body bytes held in `ready`. */
+  readyBytes: number;
+}
+
+/** Compares delivery positions: priority, then seq. */
+function before(a: ReadyRow, priority: number, seq: number): boolean {
+  return a.priority < priority || (a.priority === priority && a.seq < seq);
+}
+
+/** Inserts `row` into `state.ready` in delivery order (usually at the end). */
+export function insertReady(state: EndpointState, row: ReadyRow): void {
+  const ready = state.ready!;
+  let low = ready.length;
+  if (low > 0 && !before(ready[low - 1]!, row.priority, row.seq)) {
+    low = 0;
+    let high = ready.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (before(ready[middle]!, row.priority, row.seq)) low = middle + 1;
+      else high = middle;
+    }
+  }
+  if (low === ready.length) ready.push(row);
+  else ready.splice(low, 0, row);
+  state.readyBytes += row.message.body.byteLength;
+}
+
+/** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */
+export function rewindTo(state: EndpointState, priority: number, seq: number): void {
+  if (
+    priority < state.afterPriority || (priority === state.afterPriority && seq <= state.afterSeq)
+  ) {
+    state.afterPriority = priority;
+    state.afterSeq = seq - 1;
+  }
+}
+
+/** A fresh, empty endpoint state. */
+export function newEndpointState(id: number, name: string): EndpointState {
+  return {
+    id,
+    name,
+    count: 0,
+    bytes: 0,
+    pendingBytes: 0,
+    droppedExpired: 0,
+    droppedFull: 0,
+    full: false,
+    leases: new Map(),
+    afterPriority: -1,
+    afterSeq: 0,
+    ready: null,
+    readyBytes: 0,
+  };
+}

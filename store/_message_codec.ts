@@ -1,0 +1,103 @@
+/**
+ * Checking a message before it is stored and turning its property bags into the one text column
+ * the store keeps them in. Private to store/.
+ */
+import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
+
+/** Bytes of `text` in UTF-8 (as TextEncoder would write it), without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+    } else if (
+      code >= 0xd800 && code <= 0xdbff && i + 1 < text.length &&
+      (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      // A surrogate pair: two UTF-16 units, four bytes.
+      bytes += 2;
+      i++;
+    } else {
+      // Three bytes, a lone surrogate included (written as U+FFFD).
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+function checkBag(
+  bag: unknown,
+  field: string,
+  allowUndefined: boolean,
+): Record<string, string> {
+  if (typeof bag !== "object" || bag === null || Array.isArray(bag)) {
+    throw new TypeError(`Cannot enqueue: ${field} must be an object of strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(bag)) {
+    if (typeof value === "string") out[key] = value;
+    else if (value === undefined && allowUndefined) continue;
+    else {
+      throw new TypeError(
+        `Cannot enqueue: ${field}.${key} must be a string, got ${
+          value === null ? "null" : typeof value
+        }`,
+      );
+    }
+  }
+  return out;
+}
+
+/** A validated message, its properties encoded, and the bytes it counts against a queue bound. */
+export interface EncodedMessage {
+  body: Uint8Array;
+  /** Copies of the property bags, without undefined values. */
+  appProperties: Record<string, string>;
+  systemProperties: Record<string, string>;
+  properties: string;
+  sizeBytes: number;
+}
+
+/**
+ * Validates `message` and encodes its property bags. Undefined system properties (the router's
+ * `Message` allows them) are dropped. Throws TypeError naming the bad field.
+ */
+export function encodeMessage(message: IncomingMessage): EncodedMessage {
+  if (typeof message !== "object" || message === null) {
+    throw new TypeError("Cannot enqueue: message must be an object");
+  }
+  if (!(message.body instanceof Uint8Array)) {
+    throw new TypeError("Cannot enqueue: body must be a Uint8Array");
+  }
+  const app = checkBag(message.appProperties, "appProperties", false);
+  const system = checkBag(message.systemProperties, "systemProperties", true);
+  const properties = JSON.stringify([app, system]);
+  return {
+    body: message.body,
+    appProperties: app,
+    systemProperties: system,
+    properties,
+    sizeBytes: message.body.byteLength + utf8Length(properties),
+  };
+}
+
+function isStringBag(value: unknown): value is Record<string, string> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === "string");
+}
+
+/** Rebuilds a stored message from its columns; throws Error when the row is damaged. */
+export function decodeMessage(properties: string, body: Uint8Array, seq: number): StoredMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(properties);
+  } catch (error) {
+    throw new Error(`Cannot read message ${seq}: properties are not JSON`, { cause: error });
+  }
+  if (!Array.isArray(parsed) || !isStringBag(parsed[0]) || !isStringBag(parsed[1])) {
+    throw new Error(`Cannot read message ${seq}: properties are not two string maps`);
+  }
+  return { body, appProperties: parsed[0], systemProperties: parsed[1] };
+}

@@ -1,0 +1,77 @@
+/**
+ * The prepared statements the store runs, compiled once per open. Private to store/.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+
+/** Every statement of the store, by what it does. */
+export interface StoreStatements {
+  /** (seq, refs, properties, body) */
+  insertMessage: StatementSync;
+  /** (endpoint, priority, seq, size, enqueued_at, expires_at) */
+  insertQueueRow: StatementSync;
+  /** (endpoint, priority, seq); `changes` tells whether the row was still there. */
+  deleteQueueRow: StatementSync;
+  /** (seq): deletes the body when this was its last reference. */
+  deleteLastReference: StatementSync;
+  /** (seq): drops one reference to a body that others still use. */
+  dropReference: StatementSync;
+  /** (value) */
+  setLastSeq: StatementSync;
+  lastSeq: StatementSync;
+  /** (name) → id */
+  insertEndpoint: StatementSync;
+  /** → id, name */
+  allEndpoints: StatementSync;
+  /** → endpoint, count, bytes */
+  queueTotals: StatementSync;
+  /**
+   * (endpoint, now, after priority, after seq, max seq, limit) → priority, seq, size,
+   * enqueued_at, expires_at, properties, body of unexpired rows after (priority, seq) with a seq
+   * up to max seq, in delivery order (properties and body null when the body row is missing).
+   */
+  deliverable: StatementSync;
+  /** (now, limit) → endpoint, priority, seq, size */
+  expired: StatementSync;
+  /** (endpoint, priority) → priority, enqueued_at of the oldest row of the next priority up */
+  firstAfterPriority: StatementSync;
+}
+
+/** Prepares every statement against the store schema. */
+export function prepareStatements(db: DatabaseSync): StoreStatements {
+  return {
+    insertMessage: db.prepare(
+      "INSERT INTO messages(seq, refs, properties, body) VALUES (?, ?, ?, ?)",
+    ),
+    insertQueueRow: db.prepare(
+      "INSERT INTO queue(endpoint, priority, seq, size, enqueued_at, expires_at) " +
+        "VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    deleteQueueRow: db.prepare("DELETE FROM queue WHERE endpoint = ? AND priority = ? AND seq = ?"),
+    deleteLastReference: db.prepare("DELETE FROM messages WHERE seq = ? AND refs <= 1"),
+    dropReference: db.prepare("UPDATE messages SET refs = refs - 1 WHERE seq = ?"),
+    setLastSeq: db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
+    lastSeq: db.prepare(
+      "SELECT max((SELECT value FROM meta WHERE key = 'last_seq'), " +
+        "coalesce((SELECT max(seq) FROM messages), 0)) AS seq",
+    ),
+    insertEndpoint: db.prepare("INSERT INTO endpoints(name) VALUES (?) RETURNING id"),
+    allEndpoints: db.prepare("SELECT id, name FROM endpoints"),
+    queueTotals: db.prepare(
+      "SELECT endpoint, count(*) AS count, sum(size) AS bytes FROM queue GROUP BY endpoint",
+    ),
+    deliverable: db.prepare(
+      "SELECT q.priority, q.seq, q.size, q.enqueued_at, q.expires_at, m.properties, m.body " +
+        "FROM queue q LEFT JOIN messages m ON m.seq = q.seq " +
+        "WHERE q.endpoint = ? AND (q.expires_at IS NULL OR q.expires_at > ?) " +
+        "AND (q.priority, q.seq) > (?, ?) AND q.seq <= ? ORDER BY q.priority, q.seq LIMIT ?",
+    ),
+    expired: db.prepare(
+      "SELECT endpoint, priority, seq, size FROM queue " +
+        "WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?",
+    ),
+    firstAfterPriority: db.prepare(
+      "SELECT priority, enqueued_at FROM queue WHERE endpoint = ? AND priority > ? " +
+        "ORDER BY priority, seq LIMIT 1",
+    ),
+  };
+}

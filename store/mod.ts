@@ -1,0 +1,79 @@
+/**
+ * The hub's durable message store: one queue per endpoint (`upstream`, `module/filter/input1`,
+ * …) in one SQLite file (`node:sqlite`, WAL mode).
+ *
+ * **Durability.** {@linkcode MessageStore.enqueue} resolves only once the message is committed
+ * to every queue it was routed to and the WAL is fsynced (`synchronous: "FULL"`, the default), so
+ * a message survives `kill -9` of the process and a power cut; the broker sends a QoS 1 PUBACK
+ * only after that. SQLite runs with `synchronous=NORMAL` (it syncs before each checkpoint) and the
+ * store itself calls fdatasync on the WAL after each commit, on a thread of Deno's pool: the event
+ * loop keeps serving clients during the fsync, and the enqueues of that commit resolve after it.
+ * Enqueues share commits (group commit): everything that arrives before the next turn of the event
+ * loop, and during the previous commit's fsync, goes into one transaction and one fsync, up to
+ * `maxBatchMessages` / `maxBatchBytes`. `commitWindowMs` can hold a commit open longer, but
+ * measured it only lowers throughput at low concurrency.
+ *
+ * **Delivery.** Each queue delivers by priority (lower number first), then arrival, at least
+ * once: {@linkcode MessageStore.take} leases messages in memory (a second take skips them),
+ * {@linkcode MessageStore.ack} deletes them (batched with the next commit, so an ack lost in a
+ * crash means one redelivery, never a loss), {@linkcode MessageStore.release} returns them in
+ * their original order. After a restart every unacked message is available again. A message
+ * routed to several endpoints is stored once and referenced from each queue.
+ *
+ * **Expiry.** Each message-in-queue carries the TTL of its route, else the deployment's
+ * `storeAndForwardConfiguration.timeToLiveSecs`, else config `hub.store.time_to_live_secs`
+ * ({@linkcode resolveTtlSeconds}); negative means forever. An expired message is never returned
+ * by `take`; a periodic purge deletes it, counts it in `dropped.expired`, logs the count, and gives
+ * the freed pages back to the file system (incremental vacuum and a WAL checkpoint).
+ *
+ * **Bound, and what happens when it is reached.** Each endpoint queue holds at most
+ * `maxSizeBytes` (body plus encoded properties, committed plus being committed). The policy is
+ * to refuse new messages, never to drop queued ones: when a message does not fit one of its
+ * target queues, `enqueue` rejects with {@linkcode StoreFullError} naming that endpoint and writes
+ * the message to none of its targets, the refusal is counted in `dropped.full` and logged (once
+ * per full episode), and the sender gets no PUBACK, so it sees the failure.
+ *
+ * **Failures.** A commit that fails (disk full, I/O error) rejects every enqueue of its batch with
+ * an Error naming the file; SQLite rolls the transaction back, so the file stays consistent and
+ * the next commit succeeds once there is room again. A WAL fsync that fails after its commit
+ * rejects the commit's enqueues too (the senders get no PUBACK and send again), but their rows
+ * are in the file and stay deliverable: at worst a message is delivered twice. A file that
+ * cannot be opened, is not a database or fails its integrity check is reported with an Error
+ * naming it, and is never deleted or rewritten.
+ *
+ * **Memory.** Per endpoint, totals and the leases of in-flight messages, plus the messages
+ * committed in this run that wait for delivery (at most 1,000 per endpoint and 2 MiB of bodies
+ * over all endpoints), so that `take` of a consumer that keeps up reads nothing from the file; a
+ * backlog beyond that, or from before a restart, is read from the file in delivery order.
+ * Messages that `take` returns are shared with the store's memory: treat them as read-only.
+ *
+ * @example
+ * ```ts
+ * import { openMessageStore, resolveTtlSeconds } from "./store/mod.ts";
+ *
+ * const store = openMessageStore("/var/lib/ledge/messages.db", { maxSizeBytes: 1 << 30 });
+ * const ttlSeconds = resolveTtlSeconds({ routeTtlSeconds: 0, configTtlSeconds: 7200 });
+ * await store.enqueue(
+ *   { body: new TextEncoder().encode("{}"), appProperties: {}, systemProperties: {} },
+ *   [{ endpoint: "upstream", priority: 2000000000, ttlSeconds }],
+ * );
+ * const batch = store.take("upstream", 100);
+ * store.ack("upstream", batch.map((queued) => queued.seq));
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+export { openMessageStore } from "./message_store.ts";
+export type {
+  CommitCounters,
+  EnqueueTarget,
+  MessageStore,
+  QueuedMessage,
+  QueueStats,
+  StoreOptions,
+} from "./store_types.ts";
+export { StoreFullError } from "./store_full_error.ts";
+export { MESSAGE_STORE_FILE, messageStorePath, storeOptionsFromConfig } from "./store_config.ts";
+export type { IncomingMessage, StoredMessage } from "./stored_message.ts";
+export { resolveTtlSeconds, type TtlSources } from "./ttl.ts";

@@ -1,0 +1,123 @@
+/**
+ * The message store's interface and the shapes it takes and returns; the implementation is
+ * `openMessageStore` in message_store.ts.
+ */
+import type { Logger } from "../core/log.ts";
+import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
+
+/** Where a message goes: one endpoint queue, its priority there and its time-to-live. */
+export interface EnqueueTarget {
+  /** Endpoint key, e.g. `upstream` or `module/filter/input1`. */
+  endpoint: string;
+  /** Lower is delivered first: route priorities 0..9, 2000000000 for routes without one. */
+  priority: number;
+  /** Seconds until the message expires in this queue; negative means never. */
+  ttlSeconds: number;
+}
+
+/** A message handed out by {@linkcode MessageStore.take}. */
+export interface QueuedMessage {
+  /** The queue it came from. */
+  endpoint: string;
+  /** Identifies the message in `ack` and `release`; increases with arrival, across restarts. */
+  seq: number;
+  /** Its priority in this queue. */
+  priority: number;
+  /** When it was enqueued (ms since the epoch). */
+  enqueuedAtMs: number;
+  /** When it expires (ms since the epoch), or null for never. */
+  expiresAtMs: number | null;
+  /** Body and properties, as enqueued; read-only (shared with the store and other endpoints). */
+  message: StoredMessage;
+}
+
+/** Depth and drops of one endpoint queue. */
+export interface QueueStats {
+  /** The endpoint key. */
+  endpoint: string;
+  /** Messages in the queue, in-flight ones included, acked ones not. */
+  count: number;
+  /** Their bytes (body plus encoded properties), what `maxSizeBytes` bounds. */
+  bytes: number;
+  /** Age of the oldest message, or null when empty. */
+  oldestAgeSeconds: number | null;
+  /** Messages dropped since the store was opened: expired by TTL, or refused as the queue was full. */
+  dropped: { expired: number; full: number };
+}
+
+/** What the store has committed since it was opened, for metrics (mean batch size). */
+export interface CommitCounters {
+  /** Transactions that carried enqueues (each one fsync with `synchronous: "FULL"`). */
+  commits: number;
+  /** Messages those transactions made durable. */
+  messages: number;
+  /** Transactions that failed (their enqueues were rejected). */
+  failed: number;
+}
+
+/** Options of `openMessageStore`. */
+export interface StoreOptions {
+  /** Bound of each endpoint queue in bytes (body plus encoded properties). */
+  maxSizeBytes: number;
+  /** Clock in ms since the epoch, for tests. */
+  now?: () => number;
+  /** Where drops, refusals and failed commits are logged. */
+  logger?: Logger;
+  /**
+   * `FULL` (default) survives a power cut: the WAL is fsynced after each commit, before its
+   * enqueues resolve; `NORMAL` survives only a crash of the process.
+   */
+  synchronous?: "FULL" | "NORMAL";
+  /**
+   * How long an enqueue waits for others to share its commit (ms). 0 (default) commits at the
+   * next turn of the event loop: everything that arrived meanwhile, including during the previous
+   * commit's fsync, shares one transaction.
+   */
+  commitWindowMs?: number;
+  /** How long acks wait to be deleted with other writes (ms); default 20. */
+  ackWindowMs?: number;
+  /** Most messages in one commit; default 10000. */
+  maxBatchMessages?: number;
+  /** Most message bytes in one commit; default 16 MiB. */
+  maxBatchBytes?: number;
+  /** Period of the expiry purge (ms); 0 disables it. Default 60000. */
+  purgeIntervalMs?: number;
+  /** Hard cap on the database file; commits beyond it fail like on a full disk. */
+  maxDatabaseBytes?: number;
+}
+
+/** Durable per-endpoint queues; see the module doc of store/mod.ts for the guarantees. */
+export interface MessageStore {
+  /**
+   * Resolves once `message` is durable in every target queue (after the fsync of the commit it
+   * shares with other enqueues); rejects having written it to none: `StoreFullError`
+   * when a queue is full, an Error naming the file when the commit fails, TypeError/RangeError
+   * for bad arguments. Targets naming one endpoint twice are merged (higher priority, longer
+   * TTL); no targets resolves at once. The store keeps `message.body` (it is written at commit
+   * time and `take` may hand out the same bytes), so the caller must not change them after the
+   * call.
+   */
+  enqueue(message: IncomingMessage, targets: readonly EnqueueTarget[]): Promise<void>;
+  /** Leases up to `limit` messages of `endpoint`: priority, then arrival; skips expired and leased. */
+  take(endpoint: string, limit: number): QueuedMessage[];
+  /** Deletes leased messages (durable with the next commit). Unknown or repeated seqs are ignored. */
+  ack(endpoint: string, seqs: readonly number[]): void;
+  /** Returns leased messages to the queue, in their original order. */
+  release(endpoint: string, seqs: readonly number[]): void;
+  /** Every endpoint queue that has been used, by endpoint name. */
+  stats(): QueueStats[];
+  /** Calls `listener` when messages become available in `endpoint`; returns unsubscribe. */
+  onEnqueued(endpoint: string, listener: () => void): () => void;
+  /**
+   * Deletes expired messages that are not in flight, and gives free pages back to the file
+   * system once they are a quarter of the file (after a purge or a drained backlog); returns how
+   * many messages it deleted. The store runs it every `purgeIntervalMs`.
+   */
+  purgeExpired(): number;
+  /** Commit counters since open. */
+  commitCounters(): CommitCounters;
+  /** Changes the per-queue bound (a new deployment's `storeLimits`); already queued data stays. */
+  setMaxSizeBytes(maxSizeBytes: number): void;
+  /** Commits what is pending, then closes the file. */
+  close(): Promise<void>;
+}

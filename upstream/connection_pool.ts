@@ -1,0 +1,172 @@
+/**
+ * The connections to the parent, one per identity (the IoT Hub MQTT model): this device's is
+ * always open; a module's or a lower device's opens when something needs it (a message to
+ * forward, a twin request, a hold while it is connected locally) and closes after
+ * `idleTimeoutMs` without use.
+ */
+import type { Logger } from "../core/log.ts";
+import type { ConnectSettings } from "./connect_settings.ts";
+import type { BackoffOptions } from "./reconnect_backoff.ts";
+import { createTwinRequests, type TwinRequests } from "./twin_requests.ts";
+import {
+  type ConnectionState,
+  createUpstreamConnection,
+  type UpstreamConnection,
+} from "./upstream_connection.ts";
+import {
+  type UpstreamIdentity,
+  upstreamIdentityKey,
+  upstreamIdentityLabel,
+} from "./upstream_identity.ts";
+
+/** One identity's connection and what rides on it. */
+export interface PoolEntry {
+  readonly identity: UpstreamIdentity;
+  readonly connection: UpstreamConnection;
+  readonly twin: TwinRequests;
+}
+
+/** Options of {@linkcode createConnectionPool}. */
+export interface ConnectionPoolOptions {
+  ownDeviceId: string;
+  /** Settings of the next attempt of `identity` (fresh token); may throw. */
+  settingsFor: (identity: UpstreamIdentity) => ConnectSettings;
+  backoff: BackoffOptions;
+  idleTimeoutMs: number;
+  logger: Logger;
+  /** A message from the parent on `identity`'s connection that is not a twin response. */
+  onMessage: (
+    identity: UpstreamIdentity,
+    topic: string,
+    payload: Uint8Array,
+  ) => void | Promise<void>;
+  /** `identity`'s connection came up (after subscribing) or went down. */
+  onStateChange: (identity: UpstreamIdentity, state: ConnectionState) => void;
+  /** Whether `identity` still has work that needs its connection (keeps it from idling out). */
+  inUse?: (identity: UpstreamIdentity) => boolean;
+  twinTimeoutMs?: number;
+  now?: () => number;
+}
+
+/** The connections to the parent. */
+export interface ConnectionPool {
+  /** The entry of `identity`, opening its connection when needed; marks it used. */
+  get(identity: UpstreamIdentity): PoolEntry;
+  /** Keeps `identity`'s connection open until the returned function is called. */
+  hold(identity: UpstreamIdentity): () => void;
+  /** Every open entry with its state. */
+  list(): { identity: UpstreamIdentity; state: ConnectionState; held: boolean }[];
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+interface Slot extends PoolEntry {
+  holds: number;
+  lastUsedMs: number;
+}
+
+/** Topic filters an identity subscribes to: twin answers and desired patches, methods, C2D. */
+export function subscriptionsOf(identity: UpstreamIdentity): string[] {
+  const filters = [
+    "$iothub/twin/res/#",
+    "$iothub/twin/PATCH/properties/desired/#",
+    "$iothub/methods/POST/#",
+  ];
+  if (identity.moduleId === undefined) {
+    filters.push(`devices/${identity.deviceId}/messages/devicebound/#`);
+  }
+  return filters;
+}
+
+/** Creates the pool and opens this device's connection. */
+export function createConnectionPool(options: ConnectionPoolOptions): ConnectionPool {
+  const now = options.now ?? Date.now;
+  const slots = new Map<string, Slot>();
+  const own = { deviceId: options.ownDeviceId };
+  let closed = false;
+
+  function open(identity: UpstreamIdentity): Slot {
+    const label = upstreamIdentityLabel(identity);
+    const late: { twin?: TwinRequests } = {};
+    const connection = createUpstreamConnection({
+      identity,
+      settings: () => options.settingsFor(identity),
+      subscriptions: subscriptionsOf(identity),
+      backoff: options.backoff,
+      logger: options.logger,
+      ...(options.now ? { now: options.now } : {}),
+      onMessage(topic, payload) {
+        if (late.twin?.handle(topic, payload)) return;
+        return options.onMessage(identity, topic, payload);
+      },
+      onStateChange(state) {
+        if (!state.connected) late.twin?.failAll("the connection to the parent dropped");
+        options.onStateChange(identity, state);
+      },
+    });
+    const twin = createTwinRequests(
+      (topic, payload) => connection.publish(topic, payload, { qos: 0 }),
+      { label, ...(options.twinTimeoutMs ? { timeoutMs: options.twinTimeoutMs } : {}) },
+    );
+    late.twin = twin;
+    const slot: Slot = { identity, connection, twin, holds: 0, lastUsedMs: now() };
+    slots.set(upstreamIdentityKey(identity), slot);
+    return slot;
+  }
+
+  function slotOf(identity: UpstreamIdentity): Slot {
+    if (closed) throw new Error("Cannot use the upstream connections: they are closed");
+    const slot = slots.get(upstreamIdentityKey(identity)) ?? open(identity);
+    slot.lastUsedMs = now();
+    return slot;
+  }
+
+  const deviceSlot = open(own);
+  deviceSlot.holds = 1;
+
+  const sweepMs = Math.max(250, Math.min(options.idleTimeoutMs / 2, 30_000));
+  const sweeper = setInterval(() => {
+    const cutoff = now() - options.idleTimeoutMs;
+    for (const [key, slot] of slots) {
+      if (slot.holds > 0 || slot.connection.inflight() > 0 || slot.lastUsedMs > cutoff) continue;
+      if (options.inUse?.(slot.identity)) continue;
+      slots.delete(key);
+      slot.twin.failAll("the connection closed after being idle");
+      options.logger.debug("closing an idle upstream connection", {
+        identity: upstreamIdentityLabel(slot.identity),
+      });
+      slot.connection.close().catch(() => {});
+    }
+  }, sweepMs);
+
+  return {
+    get: slotOf,
+    hold(identity) {
+      const slot = slotOf(identity);
+      slot.holds++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        slot.holds--;
+        slot.lastUsedMs = now();
+      };
+    },
+    list() {
+      return [...slots.values()].map((slot) => ({
+        identity: slot.identity,
+        state: slot.connection.state(),
+        held: slot.holds > 0,
+      }));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweeper);
+      const all = [...slots.values()];
+      slots.clear();
+      for (const slot of all) slot.twin.failAll("the upstream connector is stopping");
+      await Promise.all(all.map((slot) => slot.connection.close()));
+    },
+  };
+}
