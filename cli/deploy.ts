@@ -8,7 +8,7 @@
 import { Command } from "commander";
 import type { DeployResult, ModuleSummary } from "../agent/mod.ts";
 import { ManifestError, parseDeployment } from "../agent/mod.ts";
-import { diffProperties } from "../iothub/twin_patch.ts";
+import { diffProperties } from "../iothub/mod.ts";
 import { ExitError, out, parseCount, printJson, UsageError, withDaemon } from "./_shared.ts";
 import type { MgmtClient } from "./_client.ts";
 

@@ -4,12 +4,10 @@
  * are checked as filters: a wildcard is accepted only where it cannot reach beyond the identity's
  * own topics, so `#`, `devices/+/…` and `$SYS/…` are refused.
  */
+import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
 
 /** The identity a connection authenticated as. */
-export interface ClientIdentity {
-  deviceId: string;
-  moduleId?: string | undefined;
-}
+export type ClientIdentity = IdentityRef;
 
 function ownPrefix(identity: ClientIdentity): string {
   return identity.moduleId === undefined
@@ -49,7 +47,7 @@ export function publishDenial(identity: ClientIdentity, topic: string): string |
   if (rest !== undefined && (rest === "messages/events" || rest.startsWith("messages/events/"))) {
     return undefined;
   }
-  return `${describe(identity)} may not publish to ${topic}`;
+  return `${identityLabel(identity)} may not publish to ${topic}`;
 }
 
 /** The filters an identity may subscribe to: exact strings, each ending in `/#`. */
@@ -82,7 +80,7 @@ export function subscribeDenial(identity: ClientIdentity, filter: string): strin
   for (const allowed of allowedFilters(identity)) {
     if (filterWithin(normalized, allowed)) return undefined;
   }
-  return `${describe(identity)} may not subscribe to ${filter}`;
+  return `${identityLabel(identity)} may not subscribe to ${filter}`;
 }
 
 /** Rewrites the id levels of `devices/{d}/modules/{m}/…` to the identity's spelling. */
@@ -95,11 +93,4 @@ function normalizeOwnIds(identity: ClientIdentity, filter: string): string {
     sameId(parts[3], identity.moduleId)
   ) parts[3] = identity.moduleId;
   return parts.join("/");
-}
-
-/** `device` or `device/module`. */
-export function describe(identity: ClientIdentity): string {
-  return identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
 }

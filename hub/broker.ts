@@ -14,8 +14,9 @@
  */
 import { Aedes, type Client, type PublishPacket, type Subscription } from "aedes";
 import type { Logger } from "../core/log.ts";
-import { describe, publishDenial, subscribeDenial } from "./acl.ts";
-import { type ClientSession, createClientSession, identityKey } from "./client_session.ts";
+import { identityKey, identityLabel } from "../iothub/mod.ts";
+import { publishDenial, subscribeDenial } from "./acl.ts";
+import { type ClientSession, createClientSession } from "./client_session.ts";
 import { type ClaimedIdentity, parseConnectCredentials } from "./connect_credentials.ts";
 import { createFailureLimiter } from "./failure_limiter.ts";
 import { createPacketScanner } from "./packet_guard.ts";
@@ -162,7 +163,9 @@ export async function createBroker(
         generationId: verdict.identity.generationId,
       };
       if (identityKey(identity) !== identityKey(claimed)) {
-        throw new Error(`credentials are for ${describe(identity)}, not ${describe(claimed)}`);
+        throw new Error(
+          `credentials are for ${identityLabel(identity)}, not ${identityLabel(claimed)}`,
+        );
       }
       // deno-lint-ignore no-explicit-any
       const will = (client as any)._will as { topic: string } | null | undefined;
@@ -194,7 +197,7 @@ export async function createBroker(
       : publishDenial(session.identity, packet.topic);
     if (denial) {
       counters.aclDenials++;
-      logger.warn("publish refused", { client: describe(session.identity), reason: denial });
+      logger.warn("publish refused", { client: identityLabel(session.identity), reason: denial });
       return done(new Error(`Cannot publish: ${denial}`));
     }
     packet.retain = false;
@@ -236,7 +239,7 @@ export async function createBroker(
     }
     if (denial) {
       counters.aclDenials++;
-      logger.warn("subscribe refused", { client: describe(session.identity), reason: denial });
+      logger.warn("subscribe refused", { client: identityLabel(session.identity), reason: denial });
       return done(null, null);
     }
     session.subscriptions.add(filter);
@@ -295,7 +298,7 @@ export async function createBroker(
     const previous = sessions.get(session.key);
     sessions.set(session.key, session);
     if (previous && previous !== session) previous.end();
-    logger.debug("client connected", { client: describe(session.identity) });
+    logger.debug("client connected", { client: identityLabel(session.identity) });
     handlers.connected(session);
   });
   aedes.on("clientDisconnect", (client) => {
@@ -304,7 +307,7 @@ export async function createBroker(
     if (sessions.get(session.key) === session) sessions.delete(session.key);
     session.end();
     handlers.disconnected(session);
-    logger.debug("client disconnected", { client: describe(session.identity) });
+    logger.debug("client disconnected", { client: identityLabel(session.identity) });
   });
   aedes.on("unsubscribe", (filters, client) => {
     const session = sessionOf.get(client);

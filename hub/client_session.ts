@@ -3,6 +3,7 @@
  * messages the hub sent it that it has not acknowledged yet (with the hub's own packet ids, so
  * each PUBACK settles exactly one delivery).
  */
+import { identityKey } from "../iothub/mod.ts";
 import type { ClientIdentity } from "./acl.ts";
 import { encodePublish } from "./publish_packet.ts";
 
@@ -46,14 +47,6 @@ export interface ClientSession {
   /** Ends the session: every unacknowledged delivery is reported lost. */
   end(): void;
   readonly ended: boolean;
-}
-
-/** The key of an identity: lower-cased `device` or `device/module`. */
-export function identityKey(identity: ClientIdentity): string {
-  const key = identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
-  return key.toLowerCase();
 }
 
 /** Creates the session of a client that just authenticated. */

@@ -7,30 +7,32 @@ import type { PublishPacket } from "aedes";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import { describe } from "./acl.ts";
 import { type Broker, createBroker } from "./broker.ts";
-import { type ClientSession, identityKey } from "./client_session.ts";
+import type { ClientSession } from "./client_session.ts";
 import {
   bagForDelivery,
+  c2dTopic,
+  desiredPatchTopic,
+  formatPropertyBag,
+  identityKey,
+  identityLabel,
+  type IdentityRef,
+  inputTopic,
   messageFromTelemetry,
   MessageTooLargeError,
-} from "../iothub/message_codec.ts";
+  methodRequestTopic,
+  parseInboundTopic,
+  parseTwinPatch,
+  TwinPatchError,
+  type TwinProperties,
+  twinResponseTopic,
+} from "../iothub/mod.ts";
 import { createMethodCalls, hubFailure, type MethodResult } from "./method_calls.ts";
-import { formatPropertyBag } from "../iothub/property_bag.ts";
 import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
 import type { HubSecurity } from "./security_port.ts";
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import { resolveTtlSeconds } from "../store/mod.ts";
-import {
-  c2dTopic,
-  desiredPatchTopic,
-  inputTopic,
-  methodRequestTopic,
-  parseInboundTopic,
-  twinResponseTopic,
-} from "../iothub/topic_codec.ts";
-import { parseTwinPatch, TwinPatchError, type TwinProperties } from "../iothub/twin_patch.ts";
 import type { TwinStore } from "./twin_store.ts";
 
 /** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
@@ -92,7 +94,7 @@ export interface Hub {
   setEdgeAgentReported(reported: Record<string, unknown>): void;
   /** Calls a direct method on a connected module or device. */
   invokeMethod(
-    target: { deviceId: string; moduleId?: string },
+    target: IdentityRef,
     request: MethodRequest,
   ): Promise<MethodResult>;
   /** Queues a cloud-to-device message for a device (delivered when it subscribes). */
@@ -103,19 +105,19 @@ export interface Hub {
   /** Counters and queue depths. */
   stats(): HubStats;
   /** A twin as GET returns it. */
-  getTwin(target: { deviceId: string; moduleId?: string }): {
+  getTwin(target: IdentityRef): {
     desired: TwinProperties;
     reported: TwinProperties;
   };
   /** Applies a desired patch and pushes it to the twin's subscriber. @throws {TwinPatchError} */
-  patchDesired(target: { deviceId: string; moduleId?: string }, patch: TwinProperties): number;
+  patchDesired(target: IdentityRef, patch: TwinProperties): number;
   /**
    * Calls `listener` when a client's session starts (`true`) and ends (`false`), once each per
    * session (the upstream link holds the client's connection to the parent meanwhile).
    * @returns the unsubscribe function
    */
   onClientChange(
-    listener: (identity: { deviceId: string; moduleId?: string }, connected: boolean) => void,
+    listener: (identity: IdentityRef, connected: boolean) => void,
   ): () => void;
   /**
    * Calls `listener` after a client's reported-properties patch is stored (the upstream link
@@ -123,7 +125,7 @@ export interface Hub {
    * @returns the unsubscribe function
    */
   onReportedPatch(
-    listener: (identity: { deviceId: string; moduleId?: string }, patch: TwinProperties) => void,
+    listener: (identity: IdentityRef, patch: TwinProperties) => void,
   ): () => void;
 }
 
@@ -172,7 +174,7 @@ export async function createHubCore(
   let table: RouteTable = compileRoutes({});
   let deploymentTtlSeconds: number | undefined;
   const methods = createMethodCalls();
-  type Target = { deviceId: string; moduleId?: string };
+  type Target = IdentityRef;
   const clientListeners = new Set<(identity: Target, connected: boolean) => void>();
   const reportedListeners = new Set<(identity: Target, patch: TwinProperties) => void>();
   function targetOf(session: ClientSession): Target {
@@ -199,7 +201,7 @@ export async function createHubCore(
     unknownMethodReplies: 0,
   };
 
-  function twinKey(target: { deviceId: string; moduleId?: string | undefined }): string {
+  function twinKey(target: IdentityRef): string {
     return identityKey(target);
   }
 
@@ -257,10 +259,13 @@ export async function createHubCore(
       });
     } catch (error) {
       if (error instanceof MessageTooLargeError) stats.tooLarge++;
-      logger.warn("message refused", { client: describe(sender), error: (error as Error).message });
+      logger.warn("message refused", {
+        client: identityLabel(sender),
+        error: (error as Error).message,
+      });
       throw error;
     }
-    count(stats.received, describe(sender));
+    count(stats.received, identityLabel(sender));
     const matches = table.match(message);
     if (matches.length === 0) {
       stats.unrouted++;
@@ -279,7 +284,10 @@ export async function createHubCore(
       await store.enqueue(message, targets);
     } catch (error) {
       if ((error as Error).name === "StoreFullError") stats.refusedFull++;
-      logger.warn("message refused", { client: describe(sender), error: (error as Error).message });
+      logger.warn("message refused", {
+        client: identityLabel(sender),
+        error: (error as Error).message,
+      });
       throw error;
     }
     for (const target of targets) count(stats.routed, target.endpoint);
@@ -345,7 +353,7 @@ export async function createHubCore(
         if (!settled) {
           stats.unknownMethodReplies++;
           logger.debug("method reply for an unknown rid", {
-            client: describe(session.identity),
+            client: identityLabel(session.identity),
             rid: topic.rid,
           });
         }
@@ -464,7 +472,7 @@ export async function createHubCore(
     stats() {
       return {
         connectedClients: broker.sessions.size,
-        clients: [...broker.sessions.values()].map((session) => describe(session.identity)),
+        clients: [...broker.sessions.values()].map((session) => identityLabel(session.identity)),
         received: { ...stats.received },
         routed: { ...stats.routed },
         delivered: { ...stats.delivered },

@@ -4,6 +4,7 @@
  * and proven by the SAS token in `Authorization`. The answer is IoT Hub's `{status, payload}`;
  * a target that is not connected is HTTP 404, one that does not answer in time 504.
  */
+import type { IdentityRef } from "../iothub/mod.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Hub } from "./hub.ts";
@@ -31,7 +32,7 @@ export function createMethodsApi(hub: Hub, security: HubSecurity): Hono {
 
   async function invoke(
     request: Request,
-    target: { deviceId: string; moduleId?: string },
+    target: IdentityRef,
   ): Promise<Response> {
     const caller = request.headers.get("x-ms-edge-moduleId") ?? "";
     const [callerDevice, callerModule, extra] = caller.split("/");

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError } from "../daemon/mgmt_server.ts";
 import type { Hub } from "./hub.ts";
-import { TwinPatchError } from "../iothub/twin_patch.ts";
+import { TwinPatchError } from "../iothub/mod.ts";
 
 /** `POST /v1/methods` body. */
 export const InvokeRequest = z.strictObject({

@@ -2,6 +2,7 @@
  * The part of the security manager the hub uses. The real `SecurityManager` (security/mod.ts)
  * satisfies it structurally; naming only what is used keeps the hub's tests honest about it.
  */
+import type { IdentityRef } from "../iothub/mod.ts";
 
 /** An identity as the hub needs to know it. */
 export interface HubIdentity {
@@ -15,10 +16,10 @@ export type HubAuthVerdict = { ok: true; identity: HubIdentity } | { ok: false; 
 
 /** What the hub asks of the security manager. */
 export interface HubSecurity {
-  verifySasToken(token: string, claimed: { deviceId: string; moduleId?: string }): HubAuthVerdict;
+  verifySasToken(token: string, claimed: IdentityRef): HubAuthVerdict;
   verifyClientCertificate(
     chain: readonly Uint8Array[],
-    claimed: { deviceId: string; moduleId?: string },
+    claimed: IdentityRef,
   ): HubAuthVerdict;
   serverTls(): { certPem: string; keyPem: string; chainPem: string };
   onServerTlsChange(listener: () => void): () => void;

@@ -3,12 +3,7 @@
  * properties and their `$version`s, in `<state>/hub/twins.db` (node:sqlite, WAL).
  */
 import { DatabaseSync } from "node:sqlite";
-import {
-  checkTwinSize,
-  diffProperties,
-  mergePatch,
-  type TwinProperties,
-} from "../iothub/twin_patch.ts";
+import { checkTwinSize, diffProperties, mergePatch, type TwinProperties } from "../iothub/mod.ts";
 
 /** One identity's twin. */
 export interface Twin {

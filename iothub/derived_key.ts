@@ -14,7 +14,7 @@
  * spelling the child sends).
  */
 import { hmacSha256Base64 } from "./sas_token.ts";
-import type { UpstreamIdentity } from "../upstream/upstream_identity.ts";
+import type { IdentityRef } from "./identity_ref.ts";
 
 /**
  * HMAC-SHA256 of `name` with the base64 key `parentKeyBase64`, as base64.
@@ -32,8 +32,8 @@ export function deriveKey(parentKeyBase64: string, name: string): string {
  * The SAS key of `identity` on the parent, derived from `deviceKeyBase64`, the key of
  * `ownDeviceId` (this edge device).
  */
-export function identityKey(
-  identity: UpstreamIdentity,
+export function derivedSasKey(
+  identity: IdentityRef,
   options: { ownDeviceId: string; deviceKeyBase64: string },
 ): string {
   const own = identity.deviceId.toLowerCase() === options.ownDeviceId.toLowerCase();

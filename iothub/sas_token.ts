@@ -5,6 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
+import type { IdentityRef } from "./identity_ref.ts";
 
 /** `encodeURIComponent` that also escapes `!'()*`, as the Azure IoT SDKs do. */
 export function encodeUriComponentStrict(text: string): string {
@@ -76,7 +77,7 @@ export function parseSasToken(token: string): SasToken {
 
 /** Builds a SAS token for `resource` (host/devices/id[/modules/id], unencoded ids). */
 export function createSasToken(
-  resource: { host: string; deviceId: string; moduleId?: string },
+  resource: IdentityRef & { host: string },
   options: { keyBase64: string; expiry: number },
 ): string {
   const path = `${resource.host}/devices/${encodeUriComponentStrict(resource.deviceId)}${

@@ -1,5 +1,5 @@
 // Closure factories of the route compiler: the specialised forms it picks by static type.
-import { systemPropertyName } from "../iothub/message.ts";
+import { systemPropertyName } from "../iothub/mod.ts";
 import { lookupPath, NOT_QUERYABLE, type PathSegment } from "./message_body.ts";
 import type { MessageContext } from "./message_context.ts";
 import type { ArithmeticOperator, ComparisonOperator, Value } from "./route_value.ts";

@@ -1,6 +1,6 @@
 // Conformance rows about conditions: literals, identifiers, operators, precedence, Undefined
 // and null, and every built-in function.
-import { TWIN_CHANGE_NOTIFICATIONS_SOURCE } from "../iothub/message.ts";
+import { TWIN_CHANGE_NOTIFICATIONS_SOURCE } from "../iothub/mod.ts";
 import {
   CaseTable,
   type ConformanceCase,

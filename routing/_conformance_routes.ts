@@ -1,6 +1,6 @@
 // Conformance rows about the route as a whole: sources, sinks, layout, body decoding, and
 // the examples of the IoT Edge and IoT Hub documentation.
-import { DEVICE_TELEMETRY_SOURCE, TWIN_CHANGE_NOTIFICATIONS_SOURCE } from "../iothub/message.ts";
+import { DEVICE_TELEMETRY_SOURCE, TWIN_CHANGE_NOTIFICATIONS_SOURCE } from "../iothub/mod.ts";
 import { CaseTable, type ConformanceCase, twinNotification } from "./_conformance_table.ts";
 import {
   deviceMessage,

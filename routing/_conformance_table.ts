@@ -1,7 +1,7 @@
 // The conformance table's row type and builder. A `route` without FROM is a condition, run as
 // `FROM /messages/* WHERE … INTO $upstream`; its error columns count from the condition's
 // first character.
-import type { Message } from "../iothub/message.ts";
+import type { Message } from "../iothub/mod.ts";
 import { jsonMessage, SAMPLE, SAMPLE_APP, SAMPLE_BODY } from "./_test_messages.ts";
 
 /** One row of the table. */

@@ -1,5 +1,5 @@
 // Message builders shared by the tests of this folder.
-import type { Message } from "../iothub/message.ts";
+import type { Message } from "../iothub/mod.ts";
 
 /** Options of {@link jsonMessage}. */
 export interface MessageOptions {

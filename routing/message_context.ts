@@ -1,4 +1,4 @@
-import type { Message } from "../iothub/message.ts";
+import type { Message } from "../iothub/mod.ts";
 import { isQueryableBody, NOT_QUERYABLE, parseJsonBody } from "./message_body.ts";
 
 /**

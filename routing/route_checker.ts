@@ -13,7 +13,7 @@
  */
 import type { Expr, RouteAst } from "./route_ast.ts";
 import { BUILTIN_NAMES, type BuiltinFunction, builtinFunction } from "./route_functions.ts";
-import { TWIN_CHANGE_NOTIFICATIONS_SOURCE } from "../iothub/message.ts";
+import { TWIN_CHANGE_NOTIFICATIONS_SOURCE } from "../iothub/mod.ts";
 import { normalizeSource } from "./route_source.ts";
 import { type ErrorAt, routeErrorAt } from "./route_syntax_error.ts";
 

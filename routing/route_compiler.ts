@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Message } from "../iothub/message.ts";
+import type { Message } from "../iothub/mod.ts";
 import { hasPath, NOT_QUERYABLE } from "./message_body.ts";
 import {
   arithmeticEvaluator,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ConformanceCase } from "./_conformance_table.ts";
 import { EXPRESSION_CASES } from "./_conformance_expressions.ts";
 import { ROUTE_CASES } from "./_conformance_routes.ts";
-import { messageSource } from "../iothub/message.ts";
+import { messageSource } from "../iothub/mod.ts";
 import { MessageContext } from "./message_context.ts";
 import { compileRoutes, RouteSyntaxError } from "./mod.ts";
 import { interpretRoute } from "./route_interpreter.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MessageContext } from "./message_context.ts";
 import { jsonMessage, rawMessage, SAMPLE } from "./_test_messages.ts";
-import type { Message } from "../iothub/message.ts";
+import type { Message } from "../iothub/mod.ts";
 import { checkRoute } from "./route_checker.ts";
 import { compileConditionValue } from "./route_compiler.ts";
 import { interpretCondition } from "./route_interpreter.ts";

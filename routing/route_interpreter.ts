@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { Message } from "../iothub/message.ts";
-import { systemPropertyName } from "../iothub/message.ts";
+import { type Message, systemPropertyName } from "../iothub/mod.ts";
 import { hasPath, lookupPath, NOT_QUERYABLE } from "./message_body.ts";
 import { MessageContext } from "./message_context.ts";
 import type { BinaryOperator, Expr } from "./route_ast.ts";

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { Message } from "../iothub/message.ts";
-import { messageSource } from "../iothub/message.ts";
+import { type Message, messageSource } from "../iothub/mod.ts";
 import { MessageContext } from "./message_context.ts";
 import { type CompiledRoute, compileRoute, type RouteCondition } from "./route_compiler.ts";
 import type { Endpoint } from "./route_endpoint.ts";

@@ -15,7 +15,7 @@
  * tried first, so later lookups are O(1). Any change of the registry empties the cache, so a
  * removed child's whole subtree stops authenticating at once.
  */
-import { hmacSha256Base64 } from "../iothub/sas_token.ts";
+import { hmacSha256Base64, type IdentityRef } from "../iothub/mod.ts";
 import type { Identity } from "./identity.ts";
 import type { IdentityRegistry } from "./identity_registry.ts";
 
@@ -31,7 +31,7 @@ export interface Derivation {
 /** Candidate derivations of unregistered identities, cached. */
 export interface DerivedIdentities {
   /** The derivations `deviceId[/moduleId]` may authenticate with, the last one that matched first. */
-  candidates(claimed: { deviceId: string; moduleId?: string | undefined }): Derivation[];
+  candidates(claimed: IdentityRef): Derivation[];
   /** Records that `derivation` matched, so it is tried first next time. */
   matched(derivation: Derivation): void;
   /** Forgets everything (call on every registry change). */
@@ -83,7 +83,7 @@ export function createDerivedIdentities(
   function derived(
     from: Identity,
     deviceKeys: string[],
-    claimed: { deviceId: string; moduleId?: string | undefined },
+    claimed: IdentityRef,
   ): Derivation {
     const keys = claimed.moduleId === undefined
       ? deviceKeys
@@ -100,7 +100,7 @@ export function createDerivedIdentities(
     return { identity, keys, via: from.deviceId };
   }
 
-  function compute(claimed: { deviceId: string; moduleId?: string | undefined }): Derivation[] {
+  function compute(claimed: IdentityRef): Derivation[] {
     const device = registry()?.get(claimed.deviceId);
     if (device) {
       // A registered device: only a child edge device's modules derive from it.

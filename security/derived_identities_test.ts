@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deriveKey, identityKey } from "../iothub/derived_key.ts";
+import { derivedSasKey, deriveKey } from "../iothub/mod.ts";
 import { createDerivedIdentities } from "./derived_identities.ts";
 import { generateSasKey, type Identity } from "./identity.ts";
 import type { IdentityRegistry } from "./identity_registry.ts";
@@ -42,7 +42,7 @@ Deno.test("createDerivedIdentities() derives a child edge device's module keys a
   const [candidate, ...rest] = derived.candidates({ deviceId: "child", moduleId: "sensor" });
   assert.equal(rest.length, 0);
   // The child's upstream link computes the same key from its own key.
-  const childSide = identityKey({ deviceId: "child", moduleId: "sensor" }, {
+  const childSide = derivedSasKey({ deviceId: "child", moduleId: "sensor" }, {
     ownDeviceId: "child",
     deviceKeyBase64: primary(child),
   });
@@ -60,7 +60,7 @@ Deno.test("createDerivedIdentities() derives devices below a child, and their mo
       ? { deviceId: "grandchild" }
       : { deviceId: "grandchild", moduleId };
     const [candidate] = derived.candidates(claimed);
-    const childSide = identityKey(claimed, {
+    const childSide = derivedSasKey(claimed, {
       ownDeviceId: "child",
       deviceKeyBase64: primary(child),
     });

@@ -72,18 +72,6 @@ export function publicIdentity(identity: Identity): PublicIdentity {
   };
 }
 
-/** The lookup key of an identity: ids are case-insensitive, as in IoT Hub. */
-export function identityKey(deviceId: string, moduleId?: string): string {
-  return (moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`).toLowerCase();
-}
-
-/** `device` or `device/module`, as people write it. */
-export function identityName(identity: { deviceId: string; moduleId?: string | undefined }) {
-  return identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
-}
-
 /** A new random SAS key: 32 bytes, base64, like IoT Hub's. */
 export function generateSasKey(): string {
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));

@@ -4,7 +4,8 @@
  * before it is visible.
  */
 import { z } from "zod";
-import { Identity, identityKey, identityName } from "./identity.ts";
+import { identityKey, identityLabel } from "../iothub/mod.ts";
+import { Identity } from "./identity.ts";
 import { writeFileAtomic } from "./pki_files.ts";
 
 /** Read access to the identities, as the hub and agent use it. */
@@ -63,7 +64,7 @@ export async function openIdentityRegistry(path: string): Promise<MutableIdentit
       throw new Error(`Cannot load ${path}: ${issue.path.join(".")}: ${issue.message}`);
     }
     for (const identity of parsed.data.identities) {
-      byKey.set(identityKey(identity.deviceId, identity.moduleId), identity);
+      byKey.set(identityKey(identity), identity);
     }
   }
 
@@ -77,12 +78,12 @@ export async function openIdentityRegistry(path: string): Promise<MutableIdentit
 
   function sorted(identities: Iterable<Identity>): Identity[] {
     return [...identities].sort((a, b) =>
-      identityName(a).toLowerCase().localeCompare(identityName(b).toLowerCase())
+      identityLabel(a).toLowerCase().localeCompare(identityLabel(b).toLowerCase())
     );
   }
 
   return {
-    get: (deviceId, moduleId) => byKey.get(identityKey(deviceId, moduleId)),
+    get: (deviceId, moduleId) => byKey.get(identityKey({ deviceId, moduleId })),
     list: () => sorted(byKey.values()),
     modulesOf: (deviceId) =>
       sorted(
@@ -92,11 +93,11 @@ export async function openIdentityRegistry(path: string): Promise<MutableIdentit
         ),
       ),
     async add(identity) {
-      const key = identityKey(identity.deviceId, identity.moduleId);
+      const key = identityKey(identity);
       const existing = byKey.get(key);
       if (existing) {
         throw new IdentityExistsError(
-          `Cannot add identity ${identityName(identity)}: ${identityName(existing)} exists`,
+          `Cannot add identity ${identityLabel(identity)}: ${identityLabel(existing)} exists`,
         );
       }
       byKey.set(key, Identity.parse(identity));
@@ -108,7 +109,7 @@ export async function openIdentityRegistry(path: string): Promise<MutableIdentit
       }
     },
     async remove(deviceId, moduleId) {
-      const key = identityKey(deviceId, moduleId);
+      const key = identityKey({ deviceId, moduleId });
       const removed = new Map<string, Identity>();
       for (const [other, identity] of byKey) {
         if (other === key || (moduleId === undefined && other.startsWith(`${key}/`))) {

@@ -3,11 +3,12 @@
  * (`/v1/certificates`), for `ledge identity …` and `ledge cert …`. SAS keys leave only once, in
  * the connection string `POST /v1/identities` returns.
  */
+import { identityLabel } from "../iothub/mod.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
 import { ApiError } from "../daemon/mgmt_server.ts";
-import { type Identity, IdentityId, identityName, publicIdentity } from "./identity.ts";
+import { type Identity, IdentityId, publicIdentity } from "./identity.ts";
 import { IdentityExistsError } from "./identity_registry.ts";
 import type { SecurityManagerControl } from "./security_manager.ts";
 
@@ -40,7 +41,7 @@ export interface ParentLink {
 export function parentLink(config: Config, identity: Identity, caPem: string): ParentLink {
   if (identity.auth.type !== "sas") {
     throw new TypeError(
-      `Cannot describe the parent link: ${identityName(identity)} has no SAS key`,
+      `Cannot describe the parent link: ${identityLabel(identity)} has no SAS key`,
     );
   }
   const wss = !config.hub.mqtt.enabled && config.hub.https.enabled;
@@ -57,7 +58,7 @@ export function parentLink(config: Config, identity: Identity, caPem: string): P
 export function connectionString(config: Config, identity: Identity): string {
   if (identity.auth.type !== "sas") {
     throw new TypeError(
-      `Cannot make a connection string: ${identityName(identity)} has no SAS key`,
+      `Cannot make a connection string: ${identityLabel(identity)} has no SAS key`,
     );
   }
   return `HostName=${config.device.iothub_hostname};DeviceId=${identity.deviceId};SharedAccessKey=${identity.auth.primaryKey};GatewayHostName=${config.device.hostname}`;
@@ -106,7 +107,7 @@ export function createSecurityApi(manager: SecurityManagerControl, config: Confi
   function found(deviceId: string, moduleId?: string) {
     const identity = manager.registry.get(deviceId, moduleId);
     if (!identity) {
-      throw new ApiError(404, `Cannot find identity ${identityName({ deviceId, moduleId })}`);
+      throw new ApiError(404, `Cannot find identity ${identityLabel({ deviceId, moduleId })}`);
     }
     return identity;
   }

@@ -18,13 +18,7 @@ import {
 import { BACKDATE_SECONDS } from "./certificate_builder.ts";
 import { describeCertificates } from "./certificate_listing.ts";
 import { checkClientCertificate } from "./client_certificate.ts";
-import {
-  generateGenerationId,
-  type Identity,
-  IdentityId,
-  identityName,
-  newSasAuth,
-} from "./identity.ts";
+import { generateGenerationId, type Identity, IdentityId, newSasAuth } from "./identity.ts";
 import {
   type IdentityRegistry,
   type MutableIdentityRegistry,
@@ -53,7 +47,7 @@ import {
 } from "./module_apis.ts";
 import { serveModuleSockets } from "./module_sockets.ts";
 import { renewalTime, timerDelay } from "./renewal.ts";
-import { checkSasToken, hmacSha256Base64 } from "../iothub/sas_token.ts";
+import { checkSasToken, hmacSha256Base64, identityLabel } from "../iothub/mod.ts";
 import { createDerivedIdentities } from "./derived_identities.ts";
 import type { SecurityManagerControl } from "./security_manager_api.ts";
 import type { x509 } from "./_x509.ts";
@@ -427,7 +421,7 @@ export function createSecurityManager(
 
     verifySasToken(token, claimed) {
       const identity = registry?.get(claimed.deviceId, claimed.moduleId);
-      const name = identityName(claimed);
+      const name = identityLabel(claimed);
       const check = (keys: string[]) =>
         checkSasToken(token, {
           hosts: [config.device.hostname, config.device.iothub_hostname],
@@ -466,7 +460,7 @@ export function createSecurityManager(
 
     verifyClientCertificate(chain, claimed) {
       const identity = registry?.get(claimed.deviceId, claimed.moduleId);
-      if (!identity) return { ok: false, reason: `unknown identity ${identityName(claimed)}` };
+      if (!identity) return { ok: false, reason: `unknown identity ${identityLabel(claimed)}` };
       if (!ca) return { ok: false, reason: "the security component is not started" };
       const issuers = [ca.issuer.cert, ...(ca.previousEdgeCa ? [ca.previousEdgeCa] : [])];
       const verdict = checkClientCertificate(chain, {

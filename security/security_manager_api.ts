@@ -2,6 +2,7 @@
  * The interfaces of the security manager: {@linkcode SecurityManager} for the hub and the agent,
  * {@linkcode SecurityManagerControl} for the daemon and the management API.
  */
+import type { IdentityRef } from "../iothub/mod.ts";
 import type { Identity } from "./identity.ts";
 import type { IdentityRegistry } from "./identity_registry.ts";
 
@@ -29,11 +30,11 @@ export interface SecurityManager {
   /** The identity registry (devices, modules, leaf devices). O(1) lookup. */
   readonly registry: IdentityRegistry;
   /** Checks a SAS token presented by a client claiming `deviceId[/moduleId]`. */
-  verifySasToken(token: string, claimed: { deviceId: string; moduleId?: string }): AuthVerdict;
+  verifySasToken(token: string, claimed: IdentityRef): AuthVerdict;
   /** Checks a TLS client certificate chain (DER, leaf first) presented for an identity. */
   verifyClientCertificate(
     chain: readonly Uint8Array[],
-    claimed: { deviceId: string; moduleId?: string },
+    claimed: IdentityRef,
   ): AuthVerdict;
   /** The hub's TLS server credentials. */
   serverTls(): { certPem: string; keyPem: string; chainPem: string };

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Identity } from "./identity.ts";
-import { hmacSha256Base64 } from "../iothub/sas_token.ts";
+import { hmacSha256Base64 } from "../iothub/mod.ts";
 
 /** api-version values aziot-edged accepts, oldest first. */
 export const WORKLOAD_API_VERSIONS = [

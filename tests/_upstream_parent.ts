@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { type MessageStore, openMessageStore } from "../store/mod.ts";
 import { createUpstreamComponent, type UpstreamComponent } from "../upstream/mod.ts";
-import { parsePropertyBag } from "../iothub/property_bag.ts";
+import { parsePropertyBag } from "../iothub/mod.ts";
 import { parseConfigText } from "../core/config_load.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { freePort } from "./_services.ts";

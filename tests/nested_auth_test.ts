@@ -3,6 +3,7 @@
  * parent's registry — says so clearly in its log and in `ledge check`, and retries with back-off
  * (no busy loop). Removing a child edge device also stops every identity derived from its key.
  */
+import type { IdentityRef } from "../iothub/mod.ts";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { createSasToken } from "../security/mod.ts";
@@ -33,7 +34,7 @@ async function upstreamState(ledge: LedgeProcess): Promise<UpstreamAnswer> {
 /** Connects to `parent` as `deviceId[/moduleId]` with `key`; resolves with the CONNACK outcome. */
 async function tryConnect(
   parent: LedgeProcess,
-  identity: { deviceId: string; moduleId?: string },
+  identity: IdentityRef,
   key: string,
   caFile: string,
 ): Promise<"accepted" | string> {

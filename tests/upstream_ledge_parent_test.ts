@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { UPSTREAM_ENDPOINT, type UpstreamIdentity } from "../upstream/mod.ts";
+import type { IdentityRef } from "../iothub/mod.ts";
+import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import type { TwinPatch } from "../upstream/mod.ts";
 import { createSasToken } from "../security/mod.ts";
 import { startHubFixture } from "./_hub_fixture.ts";
@@ -60,7 +61,7 @@ Deno.test("a ledge parent receives the child's telemetry and drives its twin, me
   child.component.upstream.setHandlers({
     onDesired: (_identity, patch) => void desired.push(patch),
     onTwin: (_identity, twin) => void twins.push(twin),
-    onMethod: (identity: UpstreamIdentity, request) =>
+    onMethod: (identity: IdentityRef, request) =>
       Promise.resolve({
         status: 200,
         payload: { who: identity.deviceId, method: request.methodName, echo: request.payload },

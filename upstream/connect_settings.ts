@@ -6,7 +6,7 @@
  */
 import { createSasToken } from "../security/mod.ts";
 import { VERSION } from "../core/version.ts";
-import { type UpstreamIdentity, upstreamIdentityLabel } from "./upstream_identity.ts";
+import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
 
 /** The IoT Hub API version the SDK puts in the username. */
 export const IOTHUB_API_VERSION = "2021-04-12";
@@ -53,7 +53,7 @@ export interface ConnectSettings {
  * ```
  */
 export function connectSettings(
-  identity: UpstreamIdentity,
+  identity: IdentityRef,
   options: {
     parent: ParentEndpoint;
     credential: UpstreamCredential;
@@ -62,7 +62,7 @@ export function connectSettings(
   },
 ): ConnectSettings {
   const { parent, credential } = options;
-  const clientId = upstreamIdentityLabel(identity);
+  const clientId = identityLabel(identity);
   const url = parent.protocol === "wss"
     ? `wss://${parent.hostname}:${parent.port}${UPSTREAM_WEBSOCKET_PATH}`
     : `mqtts://${parent.hostname}:${parent.port}`;

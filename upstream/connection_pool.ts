@@ -13,15 +13,11 @@ import {
   createUpstreamConnection,
   type UpstreamConnection,
 } from "./upstream_connection.ts";
-import {
-  type UpstreamIdentity,
-  upstreamIdentityKey,
-  upstreamIdentityLabel,
-} from "./upstream_identity.ts";
+import { identityKey, identityLabel, type IdentityRef } from "../iothub/mod.ts";
 
 /** One identity's connection and what rides on it. */
 export interface PoolEntry {
-  readonly identity: UpstreamIdentity;
+  readonly identity: IdentityRef;
   readonly connection: UpstreamConnection;
   readonly twin: TwinRequests;
 }
@@ -30,20 +26,20 @@ export interface PoolEntry {
 export interface ConnectionPoolOptions {
   ownDeviceId: string;
   /** Settings of the next attempt of `identity` (fresh token); may throw. */
-  settingsFor: (identity: UpstreamIdentity) => ConnectSettings;
+  settingsFor: (identity: IdentityRef) => ConnectSettings;
   backoff: BackoffOptions;
   idleTimeoutMs: number;
   logger: Logger;
   /** A message from the parent on `identity`'s connection that is not a twin response. */
   onMessage: (
-    identity: UpstreamIdentity,
+    identity: IdentityRef,
     topic: string,
     payload: Uint8Array,
   ) => void | Promise<void>;
   /** `identity`'s connection came up (after subscribing) or went down. */
-  onStateChange: (identity: UpstreamIdentity, state: ConnectionState) => void;
+  onStateChange: (identity: IdentityRef, state: ConnectionState) => void;
   /** Whether `identity` still has work that needs its connection (keeps it from idling out). */
-  inUse?: (identity: UpstreamIdentity) => boolean;
+  inUse?: (identity: IdentityRef) => boolean;
   twinTimeoutMs?: number;
   now?: () => number;
 }
@@ -51,11 +47,11 @@ export interface ConnectionPoolOptions {
 /** The connections to the parent. */
 export interface ConnectionPool {
   /** The entry of `identity`, opening its connection when needed; marks it used. */
-  get(identity: UpstreamIdentity): PoolEntry;
+  get(identity: IdentityRef): PoolEntry;
   /** Keeps `identity`'s connection open until the returned function is called. */
-  hold(identity: UpstreamIdentity): () => void;
+  hold(identity: IdentityRef): () => void;
   /** Every open entry with its state. */
-  list(): { identity: UpstreamIdentity; state: ConnectionState; held: boolean }[];
+  list(): { identity: IdentityRef; state: ConnectionState; held: boolean }[];
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -66,7 +62,7 @@ interface Slot extends PoolEntry {
 }
 
 /** Topic filters an identity subscribes to: twin answers and desired patches, methods, C2D. */
-export function subscriptionsOf(identity: UpstreamIdentity): string[] {
+export function subscriptionsOf(identity: IdentityRef): string[] {
   const filters = [
     "$iothub/twin/res/#",
     "$iothub/twin/PATCH/properties/desired/#",
@@ -85,8 +81,8 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
   const own = { deviceId: options.ownDeviceId };
   let closed = false;
 
-  function open(identity: UpstreamIdentity): Slot {
-    const label = upstreamIdentityLabel(identity);
+  function open(identity: IdentityRef): Slot {
+    const label = identityLabel(identity);
     const late: { twin?: TwinRequests } = {};
     const connection = createUpstreamConnection({
       identity,
@@ -110,13 +106,13 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
     );
     late.twin = twin;
     const slot: Slot = { identity, connection, twin, holds: 0, lastUsedMs: now() };
-    slots.set(upstreamIdentityKey(identity), slot);
+    slots.set(identityKey(identity), slot);
     return slot;
   }
 
-  function slotOf(identity: UpstreamIdentity): Slot {
+  function slotOf(identity: IdentityRef): Slot {
     if (closed) throw new Error("Cannot use the upstream connections: they are closed");
-    const slot = slots.get(upstreamIdentityKey(identity)) ?? open(identity);
+    const slot = slots.get(identityKey(identity)) ?? open(identity);
     slot.lastUsedMs = now();
     return slot;
   }
@@ -133,7 +129,7 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
       slots.delete(key);
       slot.twin.failAll("the connection closed after being idle");
       options.logger.debug("closing an idle upstream connection", {
-        identity: upstreamIdentityLabel(slot.identity),
+        identity: identityLabel(slot.identity),
       });
       slot.connection.close().catch(() => {});
     }

@@ -4,12 +4,15 @@
  * Each goes to a handler; the hub and the agent plug theirs in.
  */
 import type { Logger } from "../core/log.ts";
-import { SYSTEM_KEYS } from "../iothub/message_codec.ts";
-import { parsePropertyBag } from "../iothub/property_bag.ts";
-import { topicQuery } from "../iothub/topic_codec.ts";
+import {
+  identityLabel,
+  type IdentityRef,
+  parsePropertyBag,
+  SYSTEM_KEYS,
+  topicQuery,
+} from "../iothub/mod.ts";
 import type { TwinPatch } from "./reported_patch.ts";
 import type { TwinDocument } from "./twin_requests.ts";
-import { type UpstreamIdentity, upstreamIdentityLabel } from "./upstream_identity.ts";
 
 /** A direct method request from the parent. */
 export interface UpstreamMethodRequest {
@@ -35,15 +38,15 @@ export interface UpstreamC2DMessage {
 /** What ledge does with what comes down. Every handler is optional. */
 export interface UpstreamHandlers {
   /** A desired-property patch of `identity`'s twin (it includes `$version`). */
-  onDesired?(identity: UpstreamIdentity, patch: TwinPatch): void | Promise<void>;
+  onDesired?(identity: IdentityRef, patch: TwinPatch): void | Promise<void>;
   /**
    * The full twin of a held identity (this device, `$edgeAgent`, `$edgeHub`, …), fetched each
    * time its connection comes up: what changed while offline converges here.
    */
-  onTwin?(identity: UpstreamIdentity, twin: TwinDocument): void | Promise<void>;
+  onTwin?(identity: IdentityRef, twin: TwinDocument): void | Promise<void>;
   /** A direct method call on `identity`; without a handler the parent gets 501. */
   onMethod?(
-    identity: UpstreamIdentity,
+    identity: IdentityRef,
     request: UpstreamMethodRequest,
   ): Promise<UpstreamMethodResult>;
   /**
@@ -98,10 +101,10 @@ export function c2dMessage(body: Uint8Array, bag: string): UpstreamC2DMessage {
  */
 export function createDownstream(options: {
   handlers: () => UpstreamHandlers;
-  reply: (identity: UpstreamIdentity, topic: string, payload: Uint8Array) => Promise<void>;
+  reply: (identity: IdentityRef, topic: string, payload: Uint8Array) => Promise<void>;
   logger: Logger;
 }): {
-  dispatch(identity: UpstreamIdentity, topic: string, payload: Uint8Array): void | Promise<void>;
+  dispatch(identity: IdentityRef, topic: string, payload: Uint8Array): void | Promise<void>;
   counters(): DownstreamCounters;
 } {
   const { logger } = options;
@@ -113,20 +116,20 @@ export function createDownstream(options: {
     malformed: 0,
   };
 
-  async function method(identity: UpstreamIdentity, name: string, rid: string, payload: unknown) {
+  async function method(identity: IdentityRef, name: string, rid: string, payload: unknown) {
     const handler = options.handlers().onMethod;
     let result: UpstreamMethodResult;
     if (!handler) {
       result = {
         status: 501,
-        payload: { message: `No handler for method ${name} on ${upstreamIdentityLabel(identity)}` },
+        payload: { message: `No handler for method ${name} on ${identityLabel(identity)}` },
       };
     } else {
       try {
         result = await handler(identity, { methodName: name, payload });
       } catch (error) {
         logger.error("method handler failed", {
-          identity: upstreamIdentityLabel(identity),
+          identity: identityLabel(identity),
           method: name,
           error,
         });
@@ -142,7 +145,7 @@ export function createDownstream(options: {
 
   return {
     dispatch(identity, topic, payload) {
-      const label = upstreamIdentityLabel(identity);
+      const label = identityLabel(identity);
       if (topic.startsWith(DESIRED)) {
         const patch = parseJson(payload);
         if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {

@@ -15,12 +15,8 @@ import type { Logger } from "../core/log.ts";
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import type { PoolEntry } from "./connection_pool.ts";
 import { publishSizeBytes, telemetryPublish } from "./telemetry_publish.ts";
-import {
-  senderIdentity,
-  type UpstreamIdentity,
-  upstreamIdentityKey,
-  upstreamIdentityLabel,
-} from "./upstream_identity.ts";
+import { identityKey, identityLabel, type IdentityRef } from "../iothub/mod.ts";
+import { senderIdentity } from "./upstream_identity.ts";
 
 /** Why a message was dead-lettered. */
 export type DeadLetterReason = "too_large" | "rejected";
@@ -51,7 +47,7 @@ export interface ForwarderOptions {
   /** The queue dead letters go to. */
   deadLetterEndpoint: string;
   /** Entry of an identity's connection (opening it when needed). */
-  connectionOf: (identity: UpstreamIdentity) => PoolEntry;
+  connectionOf: (identity: IdentityRef) => PoolEntry;
   ownDeviceId: string;
   /** Most messages leased at once, in flight or waiting for their connection. */
   window: number;
@@ -70,16 +66,16 @@ export interface Forwarder {
   /** Looks for work now (a connection came up). */
   wake(): void;
   /** Whether messages of `identity` are leased (waiting or in flight). */
-  hasWork(identity: UpstreamIdentity): boolean;
+  hasWork(identity: IdentityRef): boolean;
   /** A connection went down: its waiting messages go back to the queue, in order. */
-  connectionDown(identity: UpstreamIdentity): void;
+  connectionDown(identity: IdentityRef): void;
   stats(): ForwarderStats;
   /** Stops and releases every lease. */
   stop(): void;
 }
 
 interface Lane {
-  identity: UpstreamIdentity;
+  identity: IdentityRef;
   label: string;
   waiting: QueuedMessage[];
   inflight: Set<number>;
@@ -132,13 +128,13 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
     });
   }
 
-  function laneOf(identity: UpstreamIdentity): Lane {
-    const key = upstreamIdentityKey(identity);
+  function laneOf(identity: IdentityRef): Lane {
+    const key = identityKey(identity);
     let lane = lanes.get(key);
     if (!lane) {
       lane = {
         identity,
-        label: upstreamIdentityLabel(identity),
+        label: identityLabel(identity),
         waiting: [],
         inflight: new Set(),
         soloSeq: undefined,
@@ -318,11 +314,11 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
   return {
     wake: schedule,
     hasWork(identity) {
-      const lane = lanes.get(upstreamIdentityKey(identity));
+      const lane = lanes.get(identityKey(identity));
       return lane !== undefined && (lane.waiting.length > 0 || lane.inflight.size > 0);
     },
     connectionDown(identity) {
-      const lane = lanes.get(upstreamIdentityKey(identity));
+      const lane = lanes.get(identityKey(identity));
       if (!lane || lane.waiting.length === 0) return;
       const seqs = lane.waiting.splice(0).map((queued) => queued.seq);
       storeCall("release messages", () => store.release(endpoint, seqs));

@@ -17,7 +17,7 @@
  * - **Keys of the identities below this device** are derived from its own key, so the parent can
  *   check them knowing only that key: module `m` → `HMAC-SHA256(deviceKey, "m")`; a device `d`
  *   below (leaf or child edge) → `HMAC-SHA256(deviceKey, "devices/d")`, and its modules from that
- *   key in turn (base64 keys, HMAC over the UTF-8 name; see identity_key.ts). A parent ledge
+ *   key in turn (base64 keys, HMAC over the UTF-8 name; see iothub/derived_key.ts). A parent ledge
  *   verifies a child's module by deriving the same key from the child's registered key
  *   (security/derived_identities.ts; `ledge identity add-device <child> --edge` registers it).
  * - **Wiring.** upstream/upstream_link.ts turns what comes down into deployments, twins, method
@@ -67,9 +67,8 @@ export type {
   UpstreamMethodRequest,
   UpstreamMethodResult,
 } from "./downstream.ts";
-export type { UpstreamIdentity } from "./upstream_identity.ts";
 export type { ConnectionState } from "./upstream_connection.ts";
 export type { ForwarderStats } from "./forwarder.ts";
 export { type TwinDocument, TwinRequestError } from "./twin_requests.ts";
 export type { TwinPatch } from "./reported_patch.ts";
-export { deriveKey, identityKey } from "../iothub/derived_key.ts";
+export { derivedSasKey, deriveKey } from "../iothub/derived_key.ts";

@@ -9,15 +9,11 @@ import type { PoolEntry } from "./connection_pool.ts";
 import { mergeReportedPatches, type TwinPatch } from "./reported_patch.ts";
 import { type BackoffOptions, reconnectDelayMs } from "./reconnect_backoff.ts";
 import { TwinRequestError } from "./twin_requests.ts";
-import {
-  type UpstreamIdentity,
-  upstreamIdentityKey,
-  upstreamIdentityLabel,
-} from "./upstream_identity.ts";
+import { identityKey, identityLabel, type IdentityRef } from "../iothub/mod.ts";
 
 /** Options of {@linkcode createReportedSync}. */
 export interface ReportedSyncOptions {
-  connectionOf: (identity: UpstreamIdentity) => PoolEntry;
+  connectionOf: (identity: IdentityRef) => PoolEntry;
   backoff: BackoffOptions;
   logger: Logger;
   /** How long a first patch waits for others to join it (default 50 ms). */
@@ -27,11 +23,11 @@ export interface ReportedSyncOptions {
 /** The reported-properties sync. */
 export interface ReportedSync {
   /** Queues `patch`; resolves true once the parent accepted it, false if dropped or stopped. */
-  patch(identity: UpstreamIdentity, patch: TwinPatch): Promise<boolean>;
+  patch(identity: IdentityRef, patch: TwinPatch): Promise<boolean>;
   /** `identity`'s connection came up: send what waits. */
-  connectionUp(identity: UpstreamIdentity): void;
+  connectionUp(identity: IdentityRef): void;
   /** Whether patches of `identity` wait. */
-  hasWork(identity: UpstreamIdentity): boolean;
+  hasWork(identity: IdentityRef): boolean;
   /** Patches waiting, over all identities. */
   pending(): number;
   /** Patches the parent accepted, and patches it refused (dropped). */
@@ -45,7 +41,7 @@ interface Batch {
 }
 
 interface Queue {
-  identity: UpstreamIdentity;
+  identity: IdentityRef;
   batches: Batch[];
   sending: boolean;
   failures: number;
@@ -77,7 +73,7 @@ export function createReportedSync(options: ReportedSyncOptions): ReportedSync {
     if (!entry.connection.connected) return; // connectionUp() resumes.
     const batch = queue.batches[0]!;
     queue.sending = true;
-    const label = upstreamIdentityLabel(queue.identity);
+    const label = identityLabel(queue.identity);
     entry.twin.patchReported(batch.patch).then(() => {
       queue.failures = 0;
       counters.sent++;
@@ -99,7 +95,7 @@ export function createReportedSync(options: ReportedSyncOptions): ReportedSync {
       later(queue, reconnectDelayMs(queue.failures, options.backoff));
     }).finally(() => {
       queue.sending = false;
-      if (queue.batches.length === 0) queues.delete(upstreamIdentityKey(queue.identity));
+      if (queue.batches.length === 0) queues.delete(identityKey(queue.identity));
       else if (queue.failures === 0) send(queue);
     });
   }
@@ -107,7 +103,7 @@ export function createReportedSync(options: ReportedSyncOptions): ReportedSync {
   return {
     patch(identity, patch) {
       if (stopped) return Promise.resolve(false);
-      const key = upstreamIdentityKey(identity);
+      const key = identityKey(identity);
       let queue = queues.get(key);
       if (!queue) {
         queue = { identity, batches: [], sending: false, failures: 0, timer: undefined };
@@ -128,14 +124,14 @@ export function createReportedSync(options: ReportedSyncOptions): ReportedSync {
       });
     },
     connectionUp(identity) {
-      const queue = queues.get(upstreamIdentityKey(identity));
+      const queue = queues.get(identityKey(identity));
       if (!queue) return;
       clearTimeout(queue.timer);
       queue.timer = undefined;
       send(queue);
     },
     hasWork(identity) {
-      return queues.has(upstreamIdentityKey(identity));
+      return queues.has(identityKey(identity));
     },
     pending() {
       let count = 0;

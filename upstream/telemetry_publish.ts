@@ -2,10 +2,8 @@
  * A queued message as the PUBLISH that forwards it: the sender's telemetry topic with a property
  * bag holding the application properties and the system properties a device may set.
  */
-import { SYSTEM_KEYS } from "../iothub/message_codec.ts";
-import { formatPropertyBag } from "../iothub/property_bag.ts";
+import { formatPropertyBag, type IdentityRef, SYSTEM_KEYS } from "../iothub/mod.ts";
 import type { StoredMessage } from "../store/mod.ts";
-import type { UpstreamIdentity } from "./upstream_identity.ts";
 
 /** System properties the parent stamps itself from the connection; never sent in the bag. */
 const STAMPED_BY_PARENT = new Set(["connectionDeviceId", "connectionModuleId"]);
@@ -48,7 +46,7 @@ export function upstreamBag(message: StoredMessage): string {
  */
 export function telemetryPublish(
   message: StoredMessage,
-  identity: UpstreamIdentity,
+  identity: IdentityRef,
 ): TelemetryPublish {
   const scope = identity.moduleId === undefined
     ? `devices/${identity.deviceId}`

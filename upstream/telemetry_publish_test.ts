@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { messageFromTelemetry } from "../iothub/message_codec.ts";
-import { parseInboundTopic } from "../iothub/topic_codec.ts";
+import { messageFromTelemetry, parseInboundTopic } from "../iothub/mod.ts";
 import { telemetryPublish } from "./telemetry_publish.ts";
 
 const body = new TextEncoder().encode('{"t":21.5}');

@@ -2,7 +2,7 @@
  * Twin requests over one connection to the parent: GET the twin, PATCH reported properties.
  * Each request carries a `$rid`; the answer comes on `$iothub/twin/res/{status}/?$rid=…`.
  */
-import { topicQuery } from "../iothub/topic_codec.ts";
+import { topicQuery } from "../iothub/mod.ts";
 
 /** A twin as GET returns it: desired and reported properties, each with its `$version`. */
 export interface TwinDocument {

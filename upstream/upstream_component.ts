@@ -17,16 +17,11 @@ import {
 } from "./connect_settings.ts";
 import { createDownstream, type DownstreamCounters, type UpstreamHandlers } from "./downstream.ts";
 import { type Forwarder, type ForwarderStats, startForwarder } from "./forwarder.ts";
-import { identityKey } from "../iothub/derived_key.ts";
+import { derivedSasKey, identityKey, identityLabel, type IdentityRef } from "../iothub/mod.ts";
 import { createReportedSync, type ReportedSync } from "./reported_sync.ts";
 import type { TwinPatch } from "./reported_patch.ts";
 import type { TwinDocument } from "./twin_requests.ts";
 import type { ConnectionState } from "./upstream_connection.ts";
-import {
-  type UpstreamIdentity,
-  upstreamIdentityKey,
-  upstreamIdentityLabel,
-} from "./upstream_identity.ts";
 
 /** The queue the forwarder drains: the route table's endpoint key of `$upstream`. */
 export const UPSTREAM_ENDPOINT = "$upstream";
@@ -61,18 +56,18 @@ export interface Upstream {
    * @throws {Error} (as a rejection) when disabled or not connected; {@linkcode TwinRequestError}
    * when the parent answers with an error or not at all.
    */
-  getTwin(identity: UpstreamIdentity): Promise<TwinDocument>;
+  getTwin(identity: IdentityRef): Promise<TwinDocument>;
   /**
    * Queues a reported patch of `identity` (merged with others waiting, retried until accepted).
    * Resolves true once the parent took it; false when it refused it or the connector stopped.
    */
-  patchReported(identity: UpstreamIdentity, patch: TwinPatch): Promise<boolean>;
+  patchReported(identity: IdentityRef, patch: TwinPatch): Promise<boolean>;
   /**
    * Keeps `identity`'s connection open (and its twin fetched on each connect) until the
    * returned function is called: for a module connected locally, so methods and desired patches
    * for it reach ledge.
    */
-  hold(identity: UpstreamIdentity): () => void;
+  hold(identity: IdentityRef): () => void;
   /** Sets the handlers of what comes down; replaces the previous ones. */
   setHandlers(handlers: UpstreamHandlers): void;
   /** Metric families for the metrics component (read at scrape time). */
@@ -133,7 +128,7 @@ export function checkUpstreamConfig(upstream: Config["upstream"]): void {
 function settingsBuilder(
   config: Config,
   now: () => number,
-): (identity: UpstreamIdentity) => ConnectSettings {
+): (identity: IdentityRef) => ConnectSettings {
   const upstream = config.upstream;
   const ownDeviceId = config.device.id;
   return (identity) => {
@@ -153,14 +148,14 @@ function settingsBuilder(
         keyPem: readFile(upstream.key_file, "key_file"),
       };
     } else if (upstream.shared_access_key !== "") {
-      const keyBase64 = identityKey(identity, {
+      const keyBase64 = derivedSasKey(identity, {
         ownDeviceId,
         deviceKeyBase64: upstream.shared_access_key,
       });
       credential = { kind: "sas", keyBase64 };
     } else {
       throw new Error(
-        `Cannot connect ${upstreamIdentityLabel(identity)} upstream: ` +
+        `Cannot connect ${identityLabel(identity)} upstream: ` +
           "its key is derived from upstream.shared_access_key, which is empty",
       );
     }
@@ -228,15 +223,15 @@ export function createUpstreamComponent(
   let handlers: UpstreamHandlers = options.handlers ?? {};
   let running: Running | undefined;
 
-  function ownIdentity(): UpstreamIdentity {
+  function ownIdentity(): IdentityRef {
     return { deviceId: config.device.id };
   }
 
-  function isHeld(identity: UpstreamIdentity): boolean {
-    return (running?.held.get(upstreamIdentityKey(identity)) ?? 0) > 0;
+  function isHeld(identity: IdentityRef): boolean {
+    return (running?.held.get(identityKey(identity)) ?? 0) > 0;
   }
 
-  async function fetchTwin(run: Running, identity: UpstreamIdentity): Promise<void> {
+  async function fetchTwin(run: Running, identity: IdentityRef): Promise<void> {
     const onTwin = handlers.onTwin;
     if (!onTwin) return;
     try {
@@ -244,7 +239,7 @@ export function createUpstreamComponent(
       if (!run.stopped) await onTwin(identity, twin);
     } catch (error) {
       logger.warn("cannot fetch the twin after connecting", {
-        identity: upstreamIdentityLabel(identity),
+        identity: identityLabel(identity),
         error,
       });
     }
@@ -292,7 +287,7 @@ export function createUpstreamComponent(
         const run = late.run;
         if (run === undefined || run.stopped) return;
         if (state.connected) {
-          const own = upstreamIdentityKey(identity) === upstreamIdentityKey(ownIdentity());
+          const own = identityKey(identity) === identityKey(ownIdentity());
           // Catching up starts by dropping (and counting) what expired while the link was down.
           if (own) purgeExpired(run);
           run.forwarder.wake();
@@ -301,7 +296,7 @@ export function createUpstreamComponent(
         } else {
           run.forwarder.connectionDown(identity);
           if (state.attempts > 0) {
-            const key = upstreamIdentityLabel(identity);
+            const key = identityLabel(identity);
             run.failures.set(key, (run.failures.get(key) ?? 0) + 1);
           }
         }
@@ -351,14 +346,13 @@ export function createUpstreamComponent(
     const run = running;
     if (!run) return disabledState();
     const connections = run.pool.list().map(({ identity, state, held }) => ({
-      identity: upstreamIdentityLabel(identity),
+      identity: identityLabel(identity),
       held,
       ...state,
     }));
-    const ownKey = upstreamIdentityKey(ownIdentity());
-    const device =
-      run.pool.list().find((entry) => upstreamIdentityKey(entry.identity) === ownKey)?.state ??
-        null;
+    const ownKey = identityKey(ownIdentity());
+    const device = run.pool.list().find((entry) => identityKey(entry.identity) === ownKey)?.state ??
+      null;
     const queue = run.store.stats().find((queue) => queue.endpoint === UPSTREAM_ENDPOINT);
     const queued = queue?.count ?? 0;
     const expiredInQueue = queue?.dropped.expired ?? 0;
@@ -378,7 +372,7 @@ export function createUpstreamComponent(
     state,
     async getTwin(identity) {
       const run = running;
-      const label = upstreamIdentityLabel(identity);
+      const label = identityLabel(identity);
       if (!run) throw new Error(`Cannot get the twin of ${label}: upstream is not enabled`);
       const entry = run.pool.get(identity);
       if (!entry.connection.connected) {
@@ -395,7 +389,7 @@ export function createUpstreamComponent(
     hold(identity) {
       const run = running;
       if (!run) return () => {};
-      const key = upstreamIdentityKey(identity);
+      const key = identityKey(identity);
       run.held.set(key, (run.held.get(key) ?? 0) + 1);
       const release = run.pool.hold(identity);
       let released = false;

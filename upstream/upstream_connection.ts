@@ -10,7 +10,7 @@ import type { Logger } from "../core/log.ts";
 import { type ConnectFailure, describeConnectError } from "./connect_error.ts";
 import type { ConnectSettings } from "./connect_settings.ts";
 import { type BackoffOptions, reconnectDelayMs } from "./reconnect_backoff.ts";
-import { type UpstreamIdentity, upstreamIdentityLabel } from "./upstream_identity.ts";
+import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
 
 /** A connection's state, for metrics, `ledge check` and tests. */
 export interface ConnectionState {
@@ -34,7 +34,7 @@ export class UpstreamDisconnectedError extends Error {
 
 /** Options of {@linkcode createUpstreamConnection}. */
 export interface UpstreamConnectionOptions {
-  identity: UpstreamIdentity;
+  identity: IdentityRef;
   /** Settings of the next attempt; may throw (e.g. an unreadable CA file: the attempt fails). */
   settings: () => ConnectSettings;
   /** Topic filters subscribed (QoS 1) after each connect, before the connection counts as up. */
@@ -55,7 +55,7 @@ export interface UpstreamConnectionOptions {
 
 /** A self-healing connection of one identity. */
 export interface UpstreamConnection {
-  readonly identity: UpstreamIdentity;
+  readonly identity: IdentityRef;
   readonly connected: boolean;
   state(): ConnectionState;
   /**
@@ -87,7 +87,7 @@ interface PendingPublish {
 export function createUpstreamConnection(options: UpstreamConnectionOptions): UpstreamConnection {
   const { identity, logger } = options;
   const now = options.now ?? Date.now;
-  const label = upstreamIdentityLabel(identity);
+  const label = identityLabel(identity);
   const pending = new Set<PendingPublish>();
   const state: ConnectionState = {
     connected: false,

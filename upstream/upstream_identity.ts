@@ -3,31 +3,8 @@
  * the devices below it (leaf devices, child edge devices and their modules). One MQTT connection
  * per identity, as IoT Hub requires.
  */
+import type { IdentityRef } from "../iothub/mod.ts";
 import type { StoredMessage } from "../store/mod.ts";
-
-/** An identity on the parent: a device, or a module of a device. */
-export interface UpstreamIdentity {
-  deviceId: string;
-  moduleId?: string | undefined;
-}
-
-/**
- * The identity's key in maps: lower-cased `device` or `device/module`, as IoT Hub compares ids
- * case-insensitively.
- */
-export function upstreamIdentityKey(identity: UpstreamIdentity): string {
-  const id = identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
-  return id.toLowerCase();
-}
-
-/** `device` or `device/module`, as written, for logs and the MQTT clientId. */
-export function upstreamIdentityLabel(identity: UpstreamIdentity): string {
-  return identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
-}
 
 /**
  * The identity a message is forwarded as: the module or device that sent it into this hub
@@ -41,7 +18,7 @@ export function upstreamIdentityLabel(identity: UpstreamIdentity): string {
  * // { deviceId: "edge1", moduleId: "sensor" }
  * ```
  */
-export function senderIdentity(message: StoredMessage, ownDeviceId: string): UpstreamIdentity {
+export function senderIdentity(message: StoredMessage, ownDeviceId: string): IdentityRef {
   const { connectionDeviceId, connectionModuleId } = message.systemProperties;
   const deviceId = connectionDeviceId || ownDeviceId;
   return connectionModuleId ? { deviceId, moduleId: connectionModuleId } : { deviceId };

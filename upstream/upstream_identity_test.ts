@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { senderIdentity, upstreamIdentityKey, upstreamIdentityLabel } from "./upstream_identity.ts";
+import { identityKey, identityLabel } from "../iothub/mod.ts";
+import { senderIdentity } from "./upstream_identity.ts";
 
 function message(systemProperties: Record<string, string>) {
   return { body: new Uint8Array(), appProperties: {}, systemProperties };
@@ -20,9 +21,9 @@ Deno.test("senderIdentity() forwards a message without a sender as this device",
   assert.deepEqual(senderIdentity(message({ messageId: "m1" }), "edge1"), { deviceId: "edge1" });
 });
 
-Deno.test("upstreamIdentityKey() ignores case; the label keeps it", () => {
+Deno.test("identityKey() ignores case; the label keeps it", () => {
   const identity = { deviceId: "Edge1", moduleId: "Sensor" };
-  assert.equal(upstreamIdentityKey(identity), "edge1/sensor");
-  assert.equal(upstreamIdentityLabel(identity), "Edge1/Sensor");
-  assert.equal(upstreamIdentityKey({ deviceId: "Edge1" }), "edge1");
+  assert.equal(identityKey(identity), "edge1/sensor");
+  assert.equal(identityLabel(identity), "Edge1/Sensor");
+  assert.equal(identityKey({ deviceId: "Edge1" }), "edge1");
 });

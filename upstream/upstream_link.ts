@@ -23,8 +23,13 @@
 import type { Agent } from "../agent/mod.ts";
 import { ManifestError } from "../agent/mod.ts";
 import type { Hub } from "../hub/mod.ts";
-import { diffProperties, mergePatch, type TwinProperties } from "../iothub/twin_patch.ts";
-import type { Upstream, UpstreamHandlers, UpstreamIdentity } from "./mod.ts";
+import {
+  diffProperties,
+  type IdentityRef,
+  mergePatch,
+  type TwinProperties,
+} from "../iothub/mod.ts";
+import type { Upstream, UpstreamHandlers } from "./mod.ts";
 import type { Component, RuntimeContext } from "../core/component.ts";
 
 /** What the link connects. */
@@ -36,8 +41,6 @@ export interface UpstreamLinkParts {
   /** Delay before a changed deployment from the parent is applied (default 100 ms). */
   deployDelayMs?: number;
 }
-
-type Identity = { deviceId: string; moduleId?: string };
 
 function withoutMetadata(properties: TwinProperties | undefined): TwinProperties {
   const out: TwinProperties = {};
@@ -134,15 +137,15 @@ export function createUpstreamLink(context: RuntimeContext, parts: UpstreamLinkP
   const holds = new Map<string, (() => void)[]>();
   const unsubscribe: (() => void)[] = [];
 
-  function isOwn(identity: Identity): boolean {
+  function isOwn(identity: IdentityRef): boolean {
     return identity.deviceId.toLowerCase() === ownId;
   }
-  function label(identity: Identity): string {
+  function label(identity: IdentityRef): string {
     return identity.moduleId === undefined
       ? identity.deviceId
       : `${identity.deviceId}/${identity.moduleId}`;
   }
-  function target(identity: UpstreamIdentity): Identity {
+  function target(identity: IdentityRef): IdentityRef {
     return identity.moduleId === undefined
       ? { deviceId: identity.deviceId }
       : { deviceId: identity.deviceId, moduleId: identity.moduleId };
@@ -188,7 +191,7 @@ export function createUpstreamLink(context: RuntimeContext, parts: UpstreamLinkP
   }
 
   /** Makes the local desired properties of `identity` the parent's, when it has any. */
-  function mirrorDesired(identity: Identity, parentDesired: TwinProperties): void {
+  function mirrorDesired(identity: IdentityRef, parentDesired: TwinProperties): void {
     const wanted = withoutMetadata(parentDesired);
     if (isEmpty(wanted)) return;
     const hub = parts.hub();
@@ -197,7 +200,7 @@ export function createUpstreamLink(context: RuntimeContext, parts: UpstreamLinkP
   }
 
   /** Sends the parent what differs between its reported properties and the local ones. */
-  function pushReported(identity: Identity, parentReported: TwinProperties): void {
+  function pushReported(identity: IdentityRef, parentReported: TwinProperties): void {
     const local = withoutMetadata(parts.hub().getTwin(identity).reported);
     const patch = diffProperties(withoutMetadata(parentReported), local);
     if (!isEmpty(patch)) void upstream.patchReported(identity, patch);
@@ -272,7 +275,7 @@ export function createUpstreamLink(context: RuntimeContext, parts: UpstreamLinkP
   };
   upstream.setHandlers(handlers);
 
-  function clientChanged(identity: Identity, connected: boolean): void {
+  function clientChanged(identity: IdentityRef, connected: boolean): void {
     if (stopped) return;
     const key = label(identity).toLowerCase();
     const list = holds.get(key) ?? [];
