@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { parseConfigText } from "../core/config_load.ts";
 import { silentLogger } from "../core/log.ts";
-import { createMgmtApp } from "../daemon/mgmt_server.ts";
+import { Hono } from "hono";
+import { answerErrorsAsJson } from "../core/api.ts";
 import type { Deployment } from "./deployment.ts";
 import { createAgentComponent } from "./mod.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
@@ -79,7 +80,7 @@ async function withAgent(
     provisioner,
   });
   await component.start(new AbortController().signal);
-  const app = createMgmtApp([component], silentLogger);
+  const app = answerErrorsAsJson(new Hono().route("/", component.api!), silentLogger);
   const request = (method: string, path: string, body?: unknown) =>
     Promise.resolve(
       app.request(path, {

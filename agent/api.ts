@@ -5,9 +5,10 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../daemon/mgmt_server.ts";
+import { type ApiDocs, httpError } from "../core/api.ts";
 import type { AgentService } from "./agent.ts";
 import { ManifestError } from "./deployment.ts";
+import { ModulesContent } from "./manifest.ts";
 import { NoSuchInstanceError } from "./engine/driver.ts";
 import { parseSince } from "./since.ts";
 
@@ -34,7 +35,7 @@ export const LogsQuery = z.object({
 export type LogsQuery = z.infer<typeof LogsQuery>;
 
 function notFound(error: unknown): never {
-  if (error instanceof NoSuchInstanceError) throw new ApiError(404, error.message);
+  if (error instanceof NoSuchInstanceError) throw httpError(404, error.message);
   throw error;
 }
 
@@ -49,7 +50,7 @@ export function createAgentApi(agent: AgentService): Hono {
       try {
         manifest = JSON.parse(text);
       } catch (error) {
-        throw new ApiError(
+        throw httpError(
           400,
           `Cannot read the deployment: invalid JSON (${(error as Error).message})`,
         );
@@ -59,7 +60,7 @@ export function createAgentApi(agent: AgentService): Hono {
       return c.json(await agent.deploy(manifest));
     } catch (error) {
       if (error instanceof ManifestError) {
-        throw new ApiError(error.code, error.message, { issues: error.issues });
+        throw httpError(error.code, error.message, { issues: error.issues });
       }
       throw error;
     }
@@ -78,7 +79,7 @@ export function createAgentApi(agent: AgentService): Hono {
   app.get("/v1/modules/:name", (c) => {
     const module = agent.module(c.req.param("name"));
     if (!module) {
-      throw new ApiError(
+      throw httpError(
         404,
         `Cannot find module "${c.req.param("name")}": it is not in the deployment`,
       );
@@ -112,3 +113,40 @@ export function createAgentApi(agent: AgentService): Hono {
   }
   return app;
 }
+
+/** `PUT /v1/deployment` body: a manifest in any of the shapes `az iot edge` and IoT Edge use. */
+export const DeploymentBody = z.union([
+  z.object({ modulesContent: ModulesContent }),
+  z.object({ content: z.object({ modulesContent: ModulesContent }) }),
+  ModulesContent,
+]);
+
+/** The OpenAPI documentation of the agent routes. */
+export const AGENT_API_DOCS: ApiDocs = {
+  "PUT /v1/deployment": {
+    summary: "Apply an IoT Edge deployment manifest",
+    tag: "deployment",
+    body: DeploymentBody,
+  },
+  "GET /v1/deployment": {
+    summary: "Current deployment: version, lastDesiredStatus, converging, modules",
+    tag: "deployment",
+  },
+  "GET /v1/modules": { summary: "Every module with its status (ledge list)", tag: "modules" },
+  "GET /v1/modules/{name}": { summary: "One module's reported state", tag: "modules" },
+  "GET /v1/modules/{name}/logs": {
+    summary: "A module's logs; follow=true streams until the client closes",
+    tag: "modules",
+    query: LogsQuery,
+    text: true,
+  },
+  "POST /v1/modules/{name}/restart": {
+    summary: "Restart a module now, clearing its back-off",
+    tag: "modules",
+  },
+  "POST /v1/modules/{name}/start": { summary: "Start a stopped module", tag: "modules" },
+  "POST /v1/modules/{name}/stop": {
+    summary: "Stop a module until started or redeployed",
+    tag: "modules",
+  },
+};

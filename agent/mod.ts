@@ -19,7 +19,7 @@
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { type Agent, type AgentService, createAgent } from "./agent.ts";
-import { createAgentApi } from "./api.ts";
+import { AGENT_API_DOCS, createAgentApi } from "./api.ts";
 import type { EngineDriver } from "./engine/driver.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
 
@@ -33,6 +33,8 @@ export type { RuntimeStatus } from "./step.ts";
 export type { EngineDriver } from "./engine/driver.ts";
 export { createDockerDriver } from "./engine/docker_driver.ts";
 export { createProcessDriver } from "./engine/process_driver.ts";
+export { findEngineSocket } from "./engine/select_engine.ts";
+export { parseSince } from "./since.ts";
 
 /** The agent as a daemon component, with the agent itself for the hub and upstream. */
 export interface AgentComponent extends Component {
@@ -55,6 +57,7 @@ export function createAgentComponent(
     name: "agent",
     agent,
     api: createAgentApi(agent),
+    apiDocs: AGENT_API_DOCS,
     start: (signal) => agent.start(signal),
     stop: () => agent.stop(),
   };

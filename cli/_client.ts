@@ -1,7 +1,7 @@
 /**
  * The CLI's client of the management API (HTTP over `<state>/mgmt.sock`).
  */
-import { mgmtSocketPath } from "../daemon/mgmt_server.ts";
+import { mgmtSocketPath } from "../core/state_dir.ts";
 
 /** The daemon could not be reached, or answered with an error. */
 export class MgmtError extends Error {

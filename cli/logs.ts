@@ -1,6 +1,6 @@
 /** `ledge logs <module> [--follow] [--tail N] [--since T]`: a module's output. */
 import { Command } from "commander";
-import { parseSince } from "../agent/since.ts";
+import { parseSince } from "../agent/mod.ts";
 import { MgmtError } from "./_client.ts";
 import { parseCount, UsageError, withDaemon } from "./_shared.ts";
 

@@ -1,8 +1,7 @@
 /** `ledge run`: the daemon, in the foreground until SIGINT or SIGTERM. */
 import { Command, Option } from "commander";
 import type { RuntimeContext } from "../core/component.ts";
-import { buildComponents } from "../daemon/components.ts";
-import { startDaemon } from "../daemon/daemon.ts";
+import { buildComponents, startDaemon } from "../daemon/mod.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../core/log.ts";
 import { createLogRing } from "../core/log_ring.ts";
 import { VERSION } from "../core/version.ts";

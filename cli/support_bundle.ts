@@ -4,7 +4,7 @@
  * Works without a running daemon too, saying what is missing.
  */
 import { Command } from "commander";
-import { parseSince } from "../agent/since.ts";
+import { parseSince } from "../agent/mod.ts";
 import { loadConfig } from "../core/config_load.ts";
 import { defaultBundleName, writeSupportBundle } from "../ops/support/mod.ts";
 import { ExitError, globalOptions, out, printJson, UsageError } from "./_shared.ts";

@@ -3,6 +3,7 @@
  * runtime can start them in order, stop them in reverse, and expose their management routes.
  */
 import type { Hono } from "hono";
+import type { ApiDocs } from "./api.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { LogRing } from "./log_ring.ts";
@@ -23,6 +24,8 @@ export interface Component {
    * the root; use paths under `/v1/<area>/…`.
    */
   readonly api?: Hono;
+  /** The OpenAPI documentation of {@linkcode api}'s routes, keyed `"METHOD /path/{param}"`. */
+  readonly apiDocs?: ApiDocs;
 }
 
 /** What every component is built from. */

@@ -15,3 +15,8 @@ export async function prepareStateDir(dir: string): Promise<void> {
     throw new Error(`Cannot use state dir ${dir}: ${reason}`, { cause: error });
   }
 }
+
+/** The management socket's path inside the state dir. */
+export function mgmtSocketPath(stateDir: string): string {
+  return `${stateDir}/mgmt.sock`;
+}

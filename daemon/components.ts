@@ -8,12 +8,11 @@
  */
 import { createAgentComponent } from "../agent/mod.ts";
 import { createHubComponent } from "../hub/mod.ts";
-import { createUpstreamComponent } from "../upstream/mod.ts";
+import { createUpstreamComponent, createUpstreamLink } from "../upstream/mod.ts";
 import { createSecurityComponent } from "../security/mod.ts";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { agentFamilies, certificateFamilies, hubFamilies } from "./ledge_metrics.ts";
 import { createMetricsComponent } from "./metrics.ts";
-import { createUpstreamLink } from "../upstream/upstream_link.ts";
 
 /** Builds the components of a daemon for `context`, in start order. */
 export function buildComponents(context: RuntimeContext): Component[] {

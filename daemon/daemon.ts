@@ -4,7 +4,8 @@
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { startComponents, stopComponents } from "./lifecycle.ts";
-import { createMgmtApp, type MgmtServer, mgmtSocketPath, serveMgmt } from "./mgmt_server.ts";
+import { mgmtSocketPath } from "../core/state_dir.ts";
+import { createMgmtApp, type MgmtServer, serveMgmt } from "./mgmt_server.ts";
 import { prepareStateDir } from "../core/state_dir.ts";
 
 /** A running daemon. */

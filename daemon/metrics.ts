@@ -5,21 +5,9 @@
  */
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Component, RuntimeContext } from "../core/component.ts";
+import type { MetricFamily } from "../core/metric_family.ts";
 
-/** One labelled value of a family. */
-export interface MetricSample {
-  labels?: Record<string, string>;
-  value: number;
-}
-
-/** A metric family read at scrape time. Counters must read monotonic totals. */
-export interface MetricFamily {
-  name: string;
-  help: string;
-  type: "counter" | "gauge";
-  labelNames?: readonly string[];
-  read(): MetricSample[];
-}
+export type { MetricFamily, MetricSample } from "../core/metric_family.ts";
 
 /** A registry of metric families rendered as Prometheus text. */
 export interface Metrics {

@@ -3,15 +3,13 @@
  *
  * The paths come from the routes the running app answers (so the document never lists a route
  * the daemon does not serve); what each operation does, and the request schemas, come from
- * {@linkcode OPERATIONS}, whose body schemas are the same zod schemas the handlers parse with
- * (converted by `z.toJSONSchema`). A test keeps the two in step both ways.
+ * the docs each component exports beside its routes ({@linkcode ApiDocs}), whose body schemas are
+ * the same zod schemas the handlers parse with (converted by `z.toJSONSchema`). A test keeps the
+ * two in step both ways.
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { LogsQuery } from "../agent/api.ts";
-import { ModulesContent } from "../agent/manifest.ts";
-import { C2DRequest, DesiredPatch, InvokeRequest } from "../hub/mgmt_api.ts";
-import { AddDeviceRequest, RenewRequest } from "../security/mgmt_api.ts";
+import type { ApiDocs } from "../core/api.ts";
 import { VERSION } from "../core/version.ts";
 
 /** One route as hono lists it: an upper-case method and a path with `:param` segments. */
@@ -20,127 +18,14 @@ export interface ApiRoute {
   path: string;
 }
 
-/** What the document says about one operation. */
-export interface OperationDoc {
-  summary: string;
-  /** The area: modules, deployment, identities, certificates, twins, methods, c2d, hub, … */
-  tag: string;
-  /** The success status (default 200). */
-  status?: number;
-  /** The JSON body's schema, built on demand (schemas are imported from the components). */
-  body?: () => z.ZodType;
-  /** Query parameters, as an object schema. */
-  query?: () => z.ZodObject;
-  /** The success answer is `text/plain` (logs) rather than JSON. */
-  text?: boolean;
-}
-
-function deploymentBody(): z.ZodType {
-  return z.union([
-    z.object({ modulesContent: ModulesContent }),
-    z.object({ content: z.object({ modulesContent: ModulesContent }) }),
-    ModulesContent,
-  ]);
-}
-
-/**
- * Every operation of the management API, keyed `"METHOD /path/{param}"`. A route the app serves
- * without an entry here is listed as undocumented (and fails the OpenAPI test).
- */
-export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
+/** The routes the management server itself answers. */
+export const SYSTEM_API_DOCS: ApiDocs = {
   "GET /v1/health": { summary: "Daemon health, version, uptime and components", tag: "system" },
   "GET /v1/openapi.json": { summary: "This OpenAPI document", tag: "system" },
   "GET /v1/logs": {
     summary: "The daemon's recent log records (JSON lines), since a Unix time",
     tag: "system",
-    query: () => z.object({ since: z.string().optional() }),
-  },
-  "PUT /v1/deployment": {
-    summary: "Apply an IoT Edge deployment manifest",
-    tag: "deployment",
-    body: deploymentBody,
-  },
-  "GET /v1/deployment": {
-    summary: "Current deployment: version, lastDesiredStatus, converging, modules",
-    tag: "deployment",
-  },
-  "GET /v1/modules": { summary: "Every module with its status (ledge list)", tag: "modules" },
-  "GET /v1/modules/{name}": { summary: "One module's reported state", tag: "modules" },
-  "GET /v1/modules/{name}/logs": {
-    summary: "A module's logs; follow=true streams until the client closes",
-    tag: "modules",
-    query: () => LogsQuery,
-    text: true,
-  },
-  "POST /v1/modules/{name}/restart": {
-    summary: "Restart a module now, clearing its back-off",
-    tag: "modules",
-  },
-  "POST /v1/modules/{name}/start": { summary: "Start a stopped module", tag: "modules" },
-  "POST /v1/modules/{name}/stop": {
-    summary: "Stop a module until started or redeployed",
-    tag: "modules",
-  },
-  "GET /v1/identities": {
-    summary: "Every identity (device, modules, leaf devices), without keys",
-    tag: "identities",
-  },
-  "POST /v1/identities": {
-    summary: "Register a leaf device; answers its connection string once",
-    tag: "identities",
-    status: 201,
-    body: () => AddDeviceRequest,
-  },
-  "GET /v1/identities/{deviceId}": {
-    summary: "One device identity and its modules, without keys",
-    tag: "identities",
-  },
-  "DELETE /v1/identities/{deviceId}": {
-    summary: "Remove a leaf device",
-    tag: "identities",
-    status: 204,
-  },
-  "GET /v1/identities/{deviceId}/modules/{moduleId}": {
-    summary: "One module identity, without keys",
-    tag: "identities",
-  },
-  "GET /v1/certificates": {
-    summary: "Certificates: subject, SANs, notAfter, days left",
-    tag: "certificates",
-  },
-  "POST /v1/certificates/renew": {
-    summary: "Renew every leaf certificate now (ca: the edge CA first)",
-    tag: "certificates",
-    body: () => RenewRequest,
-  },
-  "GET /v1/twins/{deviceId}": { summary: "A device twin", tag: "twins" },
-  "PATCH /v1/twins/{deviceId}": {
-    summary: "Patch a device twin's desired properties",
-    tag: "twins",
-    body: () => DesiredPatch,
-  },
-  "GET /v1/twins/{deviceId}/modules/{moduleId}": { summary: "A module twin", tag: "twins" },
-  "PATCH /v1/twins/{deviceId}/modules/{moduleId}": {
-    summary: "Patch a module twin's desired properties",
-    tag: "twins",
-    body: () => DesiredPatch,
-  },
-  "POST /v1/methods": {
-    summary: "Invoke a direct method on a device or module",
-    tag: "methods",
-    body: () => InvokeRequest,
-  },
-  "POST /v1/c2d/{deviceId}": {
-    summary: "Queue a cloud-to-device message for a leaf device",
-    tag: "c2d",
-    status: 202,
-    body: () => C2DRequest,
-  },
-  "GET /v1/queues": { summary: "Endpoint queues: depth, oldest age, drops", tag: "hub" },
-  "GET /v1/hub/stats": { summary: "Hub statistics: clients, queues, counters", tag: "hub" },
-  "GET /v1/upstream": {
-    summary: "Upstream connection state (parent, connected, backlog)",
-    tag: "upstream",
+    query: z.object({ since: z.string().optional() }),
   },
 };
 
@@ -149,7 +34,7 @@ export function openApiPath(honoPath: string): string {
   return honoPath.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
 }
 
-/** The `"METHOD /path"` key of a route in {@linkcode OPERATIONS}. */
+/** The `"METHOD /path"` key of a route in an {@linkcode ApiDocs}. */
 export function operationKey(route: ApiRoute): string {
   return `${route.method.toUpperCase()} ${openApiPath(route.path)}`;
 }
@@ -181,15 +66,15 @@ const ERROR_RESPONSE = {
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 };
 
-function operation(route: ApiRoute): Record<string, unknown> {
+function operation(route: ApiRoute, docs: ApiDocs): Record<string, unknown> {
   const key = operationKey(route);
-  const doc = OPERATIONS[key];
+  const doc = docs[key];
   const path = openApiPath(route.path);
   const parameters: Record<string, unknown>[] = [...path.matchAll(/\{([^}]+)\}/g)].map((
     match,
   ) => ({ name: match[1], in: "path", required: true, schema: { type: "string" } }));
   if (doc?.query) {
-    const shape = jsonSchema(doc.query()) as {
+    const shape = jsonSchema(doc.query) as {
       properties?: Record<string, unknown>;
       required?: string[];
     };
@@ -218,7 +103,7 @@ function operation(route: ApiRoute): Record<string, unknown> {
       ? {
         requestBody: {
           required: true,
-          content: { "application/json": { schema: jsonSchema(doc.body()) } },
+          content: { "application/json": { schema: jsonSchema(doc.body) } },
         },
       }
       : {}),
@@ -227,18 +112,22 @@ function operation(route: ApiRoute): Record<string, unknown> {
 }
 
 /**
- * The OpenAPI 3.1 document of `routes` (from {@linkcode apiRoutes} of the running app).
+ * The OpenAPI 3.1 document of `routes` (from {@linkcode apiRoutes} of the running app), described
+ * by `docs` (the server's own and every component's, merged).
  *
  * @example
  * ```ts
- * app.get("/v1/openapi.json", (c) => c.json(openApiDocument(apiRoutes(app))));
+ * app.get("/v1/openapi.json", (c) => c.json(openApiDocument(apiRoutes(app), SYSTEM_API_DOCS)));
  * ```
  */
-export function openApiDocument(routes: readonly ApiRoute[]): Record<string, unknown> {
+export function openApiDocument(
+  routes: readonly ApiRoute[],
+  docs: ApiDocs,
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = openApiPath(route.path);
-    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route);
+    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route, docs);
   }
   return {
     openapi: "3.1.0",

@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../daemon/mgmt_server.ts";
+import { type ApiDocs, httpError } from "../core/api.ts";
 import type { Hub } from "./hub.ts";
 import { TwinPatchError } from "../iothub/mod.ts";
 
@@ -37,7 +37,7 @@ async function jsonBody(request: Request): Promise<unknown> {
   try {
     return await request.json();
   } catch {
-    throw new ApiError(400, "Cannot read request: body is not valid JSON");
+    throw httpError(400, "Cannot read request: body is not valid JSON");
   }
 }
 
@@ -59,7 +59,7 @@ export function createHubMgmtApi(hub: () => Hub): Hono {
         const version = hub().patchDesired(target(c.req.param()), patch);
         return c.json({ desiredVersion: version });
       } catch (error) {
-        if (error instanceof TwinPatchError) throw new ApiError(error.status, error.message);
+        if (error instanceof TwinPatchError) throw httpError(error.status, error.message);
         throw error;
       }
     });
@@ -84,7 +84,7 @@ export function createHubMgmtApi(hub: () => Hub): Hono {
         ? request.deviceId
         : `${request.deviceId}/${request.moduleId}`;
       const message = (result.payload as { message?: string } | null)?.message ?? "failed";
-      throw new ApiError(
+      throw httpError(
         result.status,
         `Cannot invoke ${request.methodName} on ${label}: ${message}`,
         { reason: result.hubFailure },
@@ -98,7 +98,7 @@ export function createHubMgmtApi(hub: () => Hub): Hono {
       body: new TextEncoder().encode(request.body),
       ...(request.properties ? { properties: request.properties } : {}),
     }).catch((error: Error) => {
-      throw new ApiError(error.name === "StoreFullError" ? 503 : 500, error.message);
+      throw httpError(error.name === "StoreFullError" ? 503 : 500, error.message);
     });
     return c.json({ queued: true }, 202);
   });
@@ -106,3 +106,32 @@ export function createHubMgmtApi(hub: () => Hub): Hono {
   app.get("/v1/hub/stats", (c) => c.json(hub().stats()));
   return app;
 }
+
+/** The OpenAPI documentation of the hub routes. */
+export const HUB_API_DOCS: ApiDocs = {
+  "GET /v1/twins/{deviceId}": { summary: "A device twin", tag: "twins" },
+  "PATCH /v1/twins/{deviceId}": {
+    summary: "Patch a device twin's desired properties",
+    tag: "twins",
+    body: DesiredPatch,
+  },
+  "GET /v1/twins/{deviceId}/modules/{moduleId}": { summary: "A module twin", tag: "twins" },
+  "PATCH /v1/twins/{deviceId}/modules/{moduleId}": {
+    summary: "Patch a module twin's desired properties",
+    tag: "twins",
+    body: DesiredPatch,
+  },
+  "POST /v1/methods": {
+    summary: "Invoke a direct method on a device or module",
+    tag: "methods",
+    body: InvokeRequest,
+  },
+  "POST /v1/c2d/{deviceId}": {
+    summary: "Queue a cloud-to-device message for a leaf device",
+    tag: "c2d",
+    status: 202,
+    body: C2DRequest,
+  },
+  "GET /v1/queues": { summary: "Endpoint queues: depth, oldest age, drops", tag: "hub" },
+  "GET /v1/hub/stats": { summary: "Hub statistics: clients, queues, counters", tag: "hub" },
+};

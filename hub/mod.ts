@@ -23,7 +23,7 @@ import type { Component, RuntimeContext } from "../core/component.ts";
 import { createHubCore, type Hub, type HubCore } from "./hub.ts";
 import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
-import { createHubMgmtApi } from "./mgmt_api.ts";
+import { createHubMgmtApi, HUB_API_DOCS } from "./mgmt_api.ts";
 import type { HubSecurity } from "./security_port.ts";
 import {
   type MessageStore,
@@ -76,6 +76,7 @@ export function createHubComponent(
   return {
     name: "hub",
     api,
+    apiDocs: HUB_API_DOCS,
     get hub() {
       return hub();
     },

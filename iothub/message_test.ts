@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { DEVICE_TELEMETRY_SOURCE, messageSource, systemPropertyName } from "./message.ts";
-import { rawMessage } from "../routing/_test_messages.ts";
-import { MessageContext } from "../routing/message_context.ts";
+import type { Message } from "./message.ts";
+
+function rawMessage(body: string, system: Record<string, string>): Message {
+  return { body: new TextEncoder().encode(body), appProperties: {}, systemProperties: system };
+}
 
 Deno.test("messageSource() names a module output, a module, or device telemetry", () => {
   const from = (system: Record<string, string>) => messageSource(rawMessage("", system));
@@ -15,19 +18,4 @@ Deno.test("systemPropertyName() maps any case to the IoT Hub name, and dt-subjec
   assert.equal(systemPropertyName("CONNECTIONMODULEID"), "connectionModuleId");
   assert.equal(systemPropertyName("dt-subject"), "componentName");
   assert.equal(systemPropertyName("iothub-something"), "iothub-something");
-});
-
-Deno.test("MessageContext looks properties up exactly first, then case-insensitively", () => {
-  const message = rawMessage("", { contentType: "application/json" }, {
-    Temp: "1",
-    temp: "2",
-    Other: "3",
-  });
-  const context = new MessageContext(message);
-  assert.equal(context.appProperty("Temp", "temp"), "1");
-  assert.equal(context.appProperty("temp", "temp"), "2");
-  assert.equal(context.appProperty("OTHER", "other"), "3");
-  assert.equal(context.appProperty("toString", "tostring"), undefined);
-  assert.equal(context.appProperty("constructor", "constructor"), undefined);
-  assert.equal(context.systemProperty("contenttype", "contenttype"), "application/json");
 });

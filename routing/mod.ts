@@ -52,7 +52,7 @@ export {
   SYSTEM_PROPERTY_NAMES,
   type SystemPropertyName,
   TWIN_CHANGE_NOTIFICATIONS_SOURCE,
-} from "../iothub/message.ts";
+} from "../iothub/mod.ts";
 export { MessageContext } from "./message_context.ts";
 export { type Endpoint, endpointKey } from "./route_endpoint.ts";
 export { type CompiledRoute, compileRoute, type RouteCondition } from "./route_compiler.ts";

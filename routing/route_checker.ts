@@ -13,12 +13,12 @@
  */
 import type { Expr, RouteAst } from "./route_ast.ts";
 import { BUILTIN_NAMES, type BuiltinFunction, builtinFunction } from "./route_functions.ts";
+import type { StaticType } from "./static_type.ts";
+
+export type { StaticType } from "./static_type.ts";
 import { TWIN_CHANGE_NOTIFICATIONS_SOURCE } from "../iothub/mod.ts";
 import { normalizeSource } from "./route_source.ts";
 import { type ErrorAt, routeErrorAt } from "./route_syntax_error.ts";
-
-/** The static type of an expression; "dynamic" is a `$body` value, typed per message. */
-export type StaticType = "number" | "string" | "bool" | "null" | "undefined" | "dynamic";
 
 /** A route that passed {@link checkRoute}, with what the compiler needs to know. */
 export interface CheckedRoute {

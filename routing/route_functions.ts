@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { StaticType } from "./route_checker.ts";
+import type { StaticType } from "./static_type.ts";
 import type { Value } from "./route_value.ts";
 
 /** A built-in function. */

@@ -7,7 +7,7 @@ import { identityLabel } from "../iothub/mod.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
-import { ApiError } from "../daemon/mgmt_server.ts";
+import { type ApiDocs, httpError } from "../core/api.ts";
 import { type Identity, IdentityId, publicIdentity } from "./identity.ts";
 import { IdentityExistsError } from "./identity_registry.ts";
 import type { SecurityManagerControl } from "./security_manager.ts";
@@ -70,13 +70,13 @@ async function jsonBody(request: Request): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(400, "Cannot parse the request body: malformed JSON");
+    throw httpError(400, "Cannot parse the request body: malformed JSON");
   }
 }
 
 function mapErrors(error: unknown): never {
-  if (error instanceof IdentityExistsError) throw new ApiError(409, error.message);
-  if (error instanceof RangeError) throw new ApiError(400, error.message);
+  if (error instanceof IdentityExistsError) throw httpError(409, error.message);
+  if (error instanceof RangeError) throw httpError(400, error.message);
   throw error;
 }
 
@@ -107,7 +107,7 @@ export function createSecurityApi(manager: SecurityManagerControl, config: Confi
   function found(deviceId: string, moduleId?: string) {
     const identity = manager.registry.get(deviceId, moduleId);
     if (!identity) {
-      throw new ApiError(404, `Cannot find identity ${identityLabel({ deviceId, moduleId })}`);
+      throw httpError(404, `Cannot find identity ${identityLabel({ deviceId, moduleId })}`);
     }
     return identity;
   }
@@ -130,7 +130,7 @@ export function createSecurityApi(manager: SecurityManagerControl, config: Confi
     const deviceId = c.req.param("deviceId");
     found(deviceId);
     await manager.removeDevice(deviceId).catch((error) => {
-      if (error instanceof RangeError) throw new ApiError(409, error.message);
+      if (error instanceof RangeError) throw httpError(409, error.message);
       throw error;
     });
     return c.body(null, 204);
@@ -146,7 +146,7 @@ export function createSecurityApi(manager: SecurityManagerControl, config: Confi
   app.post("/v1/certificates/renew", async (c) => {
     const request = RenewRequest.parse(await jsonBody(c.req.raw));
     await manager.renew(request).catch((error: Error) => {
-      throw new ApiError(409, error.message);
+      throw httpError(409, error.message);
     });
     return c.json({ certificates: manager.certificates() });
   });
@@ -160,3 +160,39 @@ function spiffeIdOrNull(manager: SecurityManagerControl, identity: Identity): st
     ? `spiffe://${manager.trustDomain}/ledge/${path.join("/")}`
     : null;
 }
+
+/** The OpenAPI documentation of the security routes. */
+export const SECURITY_API_DOCS: ApiDocs = {
+  "GET /v1/identities": {
+    summary: "Every identity (device, modules, leaf devices), without keys",
+    tag: "identities",
+  },
+  "POST /v1/identities": {
+    summary: "Register a leaf device; answers its connection string once",
+    tag: "identities",
+    status: 201,
+    body: AddDeviceRequest,
+  },
+  "GET /v1/identities/{deviceId}": {
+    summary: "One device identity and its modules, without keys",
+    tag: "identities",
+  },
+  "DELETE /v1/identities/{deviceId}": {
+    summary: "Remove a leaf device",
+    tag: "identities",
+    status: 204,
+  },
+  "GET /v1/identities/{deviceId}/modules/{moduleId}": {
+    summary: "One module identity, without keys",
+    tag: "identities",
+  },
+  "GET /v1/certificates": {
+    summary: "Certificates: subject, SANs, notAfter, days left",
+    tag: "certificates",
+  },
+  "POST /v1/certificates/renew": {
+    summary: "Renew every leaf certificate now (ca: the edge CA first)",
+    tag: "certificates",
+    body: RenewRequest,
+  },
+};

@@ -19,7 +19,7 @@
  * @module
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
-import { createSecurityApi } from "./mgmt_api.ts";
+import { createSecurityApi, SECURITY_API_DOCS } from "./mgmt_api.ts";
 import {
   createSecurityManager,
   type SecurityManager,
@@ -38,8 +38,7 @@ export type {
 export type { IdentityRegistry } from "./identity_registry.ts";
 export type { AuthType, Identity, PublicIdentity } from "./identity.ts";
 export { publicIdentity } from "./identity.ts";
-export { PkiFileError } from "./pki_files.ts";
-export { createSasToken, encodeUriComponentStrict } from "../iothub/sas_token.ts";
+export { parseCertificates, PkiFileError } from "./pki_files.ts";
 export { SPIFFE_SOCKET, WORKLOAD_SOCKET } from "./module_sockets.ts";
 export { SPIFFE_WORKLOAD_PROTO } from "./spiffe_proto.ts";
 export { WORKLOAD_API_VERSIONS } from "./workload_api.ts";
@@ -66,6 +65,7 @@ export function createSecurityComponent(
     name: "security",
     manager,
     api: createSecurityApi(manager, context.config),
+    apiDocs: SECURITY_API_DOCS,
     start: (signal) => manager.start(signal),
     stop: () => manager.stop(),
   };

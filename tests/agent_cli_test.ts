@@ -3,7 +3,7 @@
  * a running `ledge run` daemon (no container engine: process modules).
  */
 import assert from "node:assert/strict";
-import { mgmtSocketPath } from "../daemon/mgmt_server.ts";
+import { mgmtSocketPath } from "../core/state_dir.ts";
 import { waitFor } from "./_agent_harness.ts";
 import { freePort, socketAnswers } from "./_services.ts";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { buildProgram } from "../cli/mod.ts";
-import { mgmtSocketPath } from "../daemon/mgmt_server.ts";
+import { mgmtSocketPath } from "../core/state_dir.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";
 

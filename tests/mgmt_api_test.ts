@@ -4,7 +4,7 @@
  * `{error, detail}`, and the socket's mode.
  */
 import assert from "node:assert/strict";
-import { mgmtSocketPath } from "../daemon/mgmt_server.ts";
+import { mgmtSocketPath } from "../core/state_dir.ts";
 import { VERSION } from "../core/version.ts";
 import { startLedge } from "./_ledge.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";

@@ -6,8 +6,7 @@
 import type { IdentityRef } from "../iothub/mod.ts";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { createSasToken } from "../security/mod.ts";
-import { deriveKey } from "../upstream/mod.ts";
+import { createSasToken, deriveKey } from "../iothub/mod.ts";
 import type { LedgeProcess } from "./_ledge.ts";
 import { eventually, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ledgeInstanceId } from "../agent/engine/labels.ts";
-import { mgmtSocketPath } from "../daemon/mgmt_server.ts";
+import { mgmtSocketPath } from "../core/state_dir.ts";
 import { ENGINES, removeContainersLabelled } from "./_engines.ts";
 import { runLedge, splitLines } from "./_ledge.ts";
 import { commandAvailable, freePort, serviceTest, socketAnswers } from "./_services.ts";

@@ -12,7 +12,7 @@ import mqtt from "mqtt";
 import type { IdentityRef } from "../iothub/mod.ts";
 import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import type { TwinPatch } from "../upstream/mod.ts";
-import { createSasToken } from "../security/mod.ts";
+import { createSasToken } from "../iothub/mod.ts";
 import { startHubFixture } from "./_hub_fixture.ts";
 import { upstreamChild, waitUntil } from "./_upstream_parent.ts";
 

@@ -4,9 +4,8 @@
  * `device[/module]`, username `{host}/{clientId}/?api-version=…&DeviceClientType=…`, MQTT 3.1.1,
  * clean session off, keep-alive 180 s). Pure: the caller passes keys, files' contents and time.
  */
-import { createSasToken } from "../security/mod.ts";
 import { VERSION } from "../core/version.ts";
-import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
+import { createSasToken, identityLabel, type IdentityRef } from "../iothub/mod.ts";
 
 /** The IoT Hub API version the SDK puts in the username. */
 export const IOTHUB_API_VERSION = "2021-04-12";

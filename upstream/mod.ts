@@ -71,4 +71,4 @@ export type { ConnectionState } from "./upstream_connection.ts";
 export type { ForwarderStats } from "./forwarder.ts";
 export { type TwinDocument, TwinRequestError } from "./twin_requests.ts";
 export type { TwinPatch } from "./reported_patch.ts";
-export { derivedSasKey, deriveKey } from "../iothub/derived_key.ts";
+export { createUpstreamLink } from "./upstream_link.ts";

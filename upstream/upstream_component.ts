@@ -2,11 +2,12 @@
  * The upstream connector as a daemon component: the connections to the parent, the forwarder of
  * the `$upstream` queue, the reported-properties sync and the dispatch of what comes down.
  */
+import type { ApiDocs } from "../core/api.ts";
 import { Hono } from "hono";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import type { MetricFamily } from "../daemon/metrics.ts";
+import type { MetricFamily } from "../core/metric_family.ts";
 import type { MessageStore } from "../store/mod.ts";
 import { type ConnectionPool, createConnectionPool } from "./connection_pool.ts";
 import {
@@ -415,6 +416,7 @@ export function createUpstreamComponent(
     name: "upstream",
     upstream,
     api,
+    apiDocs: UPSTREAM_API_DOCS,
     start,
     async stop() {
       const run = running;
@@ -489,3 +491,11 @@ export function upstreamMetricFamilies(
     },
   ];
 }
+
+/** The OpenAPI documentation of the upstream routes. */
+export const UPSTREAM_API_DOCS: ApiDocs = {
+  "GET /v1/upstream": {
+    summary: "Upstream connection state (parent, connected, backlog)",
+    tag: "upstream",
+  },
+};

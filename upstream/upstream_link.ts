@@ -29,7 +29,8 @@ import {
   mergePatch,
   type TwinProperties,
 } from "../iothub/mod.ts";
-import type { Upstream, UpstreamHandlers } from "./mod.ts";
+import type { UpstreamHandlers } from "./downstream.ts";
+import type { Upstream } from "./upstream_component.ts";
 import type { Component, RuntimeContext } from "../core/component.ts";
 
 /** What the link connects. */

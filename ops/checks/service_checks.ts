@@ -3,8 +3,8 @@
  * the upstream parent.
  */
 import { connect as tlsConnect } from "node:tls";
-import { findEngineSocket } from "../../agent/engine/select_engine.ts";
-import { parseCertificates } from "../../security/pki_files.ts";
+import { findEngineSocket } from "../../agent/mod.ts";
+import { parseCertificates } from "../../security/mod.ts";
 import type { Config } from "../../core/config.ts";
 import { type Check, type CheckResult, needsConfig } from "./check.ts";
 

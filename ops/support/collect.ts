@@ -6,7 +6,7 @@
  */
 import { checkAll } from "../checks/mod.ts";
 import type { Config } from "../../core/config.ts";
-import { mgmtSocketPath } from "../../daemon/mgmt_server.ts";
+import { mgmtSocketPath } from "../../core/state_dir.ts";
 import { currentTarget, VERSION } from "../../core/version.ts";
 import { redactConfig } from "./redact.ts";
 

@@ -1,0 +1,16 @@
+/**
+ * The daemon: the composition root of ledge. It builds the components in start order (security,
+ * hub, agent, upstream, metrics), prepares the state dir, starts them, serves the management API
+ * (`<state>/mgmt.sock`, with the OpenAPI document merged from what each component documents), and
+ * stops everything in reverse.
+ *
+ * @example
+ * ```ts
+ * const daemon = await startDaemon(context, buildComponents(context));
+ * ```
+ *
+ * @module
+ */
+export { buildComponents } from "./components.ts";
+export { startDaemon } from "./daemon.ts";
+export { createMgmtApp, mgmtApiDocs } from "./mgmt_server.ts";
