@@ -149,6 +149,16 @@ export const MetricsConfig = table({
   }),
 });
 
+/** `[console]`: the local web console (`ledge console` prints a one-time login link). */
+export const ConsoleConfig = table({
+  enabled: bool,
+  listen: z.string({ error: "expected host:port" }).regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, {
+    error: "expected host:port, e.g. 127.0.0.1:9601",
+  }),
+  /** HTTPS with the server certificate of ledge's CA; required to listen beyond loopback. */
+  tls: bool,
+});
+
 /** `[upstream]`: the parent this device forwards to. */
 export const UpstreamConfig = table({
   enabled: bool,
@@ -182,6 +192,7 @@ export const Config = table({
   hub: HubConfig,
   agent: AgentConfig,
   metrics: MetricsConfig,
+  console: ConsoleConfig,
   upstream: UpstreamConfig,
 });
 /** The whole configuration, validated, with every default filled in. */
@@ -269,6 +280,7 @@ export function defaultConfig(context: DefaultsContext): Config {
       },
     },
     metrics: { enabled: true, listen: "127.0.0.1:9600" },
+    console: { enabled: true, listen: "127.0.0.1:9601", tls: false },
     upstream: {
       enabled: false,
       hostname: "",

@@ -4,6 +4,7 @@
  */
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
+import { isLoopbackHost, splitListen } from "./listen_address.ts";
 import { Config, currentDefaultsContext, defaultConfig, type DefaultsContext } from "./config.ts";
 
 /** The system config file, root's default. */
@@ -149,6 +150,14 @@ function crossFieldIssues(config: Config): string[] {
   if (key !== "" && (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0)) {
     // The key itself is a secret: its length only.
     issues.push(`upstream.shared_access_key: expected a base64 key, got ${key.length} characters`);
+  }
+  const consoleAt = splitListen(config.console.listen);
+  if (config.console.enabled && !config.console.tls && !isLoopbackHost(consoleAt.hostname)) {
+    issues.push(
+      `console.listen: listening beyond loopback needs console.tls = true (HTTPS with ledge's server certificate), got ${
+        JSON.stringify(config.console.listen)
+      }`,
+    );
   }
   return issues;
 }

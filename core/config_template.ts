@@ -80,6 +80,13 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "metrics": "Prometheus metrics at http://<listen>/metrics.",
   "metrics.enabled": "Serve metrics.",
   "metrics.listen": "host:port to listen on.",
+  "console":
+    "The local web console: `ledge console` prints a one-time login link. Costs nothing while\nnobody looks (loaded on the first request).",
+  "console.enabled": "Serve the console.",
+  "console.listen":
+    "host:port to listen on. Beyond loopback (e.g. 0.0.0.0:9601) it needs tls = true.",
+  "console.tls":
+    "HTTPS with the hub's server certificate from ledge's CA (browsers must trust\n<state>/pki/root_ca.pem).",
   "upstream": "The parent this device forwards to (another ledge, or an IoT Hub).",
   "upstream.enabled": "Connect to a parent.",
   "upstream.hostname": "Parent host name.",

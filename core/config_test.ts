@@ -62,6 +62,15 @@ Deno.test("parseConfigText() names the key, the expectation and the value of eac
       '[metrics]\nlisten = "9600"',
       'metrics.listen: expected host:port, e.g. 127.0.0.1:9600, got "9600"',
     ],
+    [
+      '[console]\nlisten = "0.0.0.0:9601"',
+      'console.listen: listening beyond loopback needs console.tls = true (HTTPS with ledge\'s server certificate), got "0.0.0.0:9601"',
+    ],
+    [
+      '[console]\nlisten = "[::]:9601"',
+      "console.listen: listening beyond loopback needs console.tls = true",
+    ],
+    ['[console]\ntls = "yes"', 'console.tls: expected true or false, got "yes"'],
     ['[state]\ndir = ""', 'state.dir: expected a non-empty string, got ""'],
     [
       "[agent]\nbackoff_max_seconds = 5",
@@ -95,6 +104,21 @@ Deno.test("parseConfigText() names the key, the expectation and the value of eac
       assert.ok(issues[0]!.startsWith(expected), `${issues[0]} does not start with ${expected}`);
     });
   }
+});
+
+Deno.test("parseConfigText() lets the console listen on loopback in plain HTTP, beyond it with TLS", () => {
+  const listens = ["127.0.0.1:9601", "[::1]:9601", "localhost:9601", "127.0.0.2:1"];
+  for (const listen of listens) {
+    assert.equal(parseConfigText(`[console]\nlisten = "${listen}"`, user).console.listen, listen);
+  }
+  assert.equal(
+    parseConfigText('[console]\nlisten = "0.0.0.0:9601"\ntls = true', user).console.tls,
+    true,
+  );
+  assert.equal(
+    parseConfigText('[console]\nlisten = "0.0.0.0:9601"\nenabled = false', user).console.enabled,
+    false,
+  );
 });
 
 Deno.test("parseConfigText() reports every problem of a file, not just the first", () => {

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import type { MetricFamily } from "../core/metric_family.ts";
+import { splitListen } from "../core/listen_address.ts";
 
 export type { MetricFamily, MetricSample } from "../core/metric_family.ts";
 
@@ -118,14 +119,6 @@ export function processFamilies(lag: () => number, startedAtMs: number): MetricF
 /** The metrics component: serves `metrics` on the configured listener. */
 export interface MetricsComponent extends Component {
   readonly metrics: Metrics;
-}
-
-function splitListen(listen: string): { hostname: string; port: number } {
-  const at = listen.lastIndexOf(":");
-  return {
-    hostname: listen.slice(0, at).replace(/^\[|\]$/g, ""),
-    port: Number(listen.slice(at + 1)),
-  };
 }
 
 /** Creates the metrics component (a no-op listener when `metrics.enabled` is false). */

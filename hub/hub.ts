@@ -59,6 +59,11 @@ export interface HubStats {
   clients: string[];
   received: Record<string, number>;
   routed: Record<string, number>;
+  /**
+   * Messages routed, by the name of the route that won each endpoint (a message two routes send
+   * to one endpoint counts once, for the route whose priority won).
+   */
+  routedByRoute: Record<string, number>;
   delivered: Record<string, number>;
   unrouted: number;
   refusedFull: number;
@@ -194,6 +199,7 @@ export async function createHubCore(
   const stats = {
     received: {} as Record<string, number>,
     routed: {} as Record<string, number>,
+    routedByRoute: {} as Record<string, number>,
     delivered: {} as Record<string, number>,
     unrouted: 0,
     refusedFull: 0,
@@ -291,6 +297,7 @@ export async function createHubCore(
       throw error;
     }
     for (const target of targets) count(stats.routed, target.endpoint);
+    for (const match of matches) count(stats.routedByRoute, match.routeName);
   }
 
   function twinResponse(
@@ -475,6 +482,7 @@ export async function createHubCore(
         clients: [...broker.sessions.values()].map((session) => identityLabel(session.identity)),
         received: { ...stats.received },
         routed: { ...stats.routed },
+        routedByRoute: { ...stats.routedByRoute },
         delivered: { ...stats.delivered },
         unrouted: stats.unrouted,
         refusedFull: stats.refusedFull,

@@ -11,7 +11,7 @@ const MAIN = `${ROOT}main.ts`;
 export interface LedgeProcess {
   readonly stateDir: string;
   readonly configPath: string;
-  readonly ports: { mqtt: number; https: number; plain: number; metrics: number };
+  readonly ports: { mqtt: number; https: number; plain: number; metrics: number; console: number };
   readonly child: Deno.ChildProcess;
   /** Every stderr line so far (JSON log records). */
   readonly logs: string[];
@@ -63,7 +63,13 @@ export async function runLedge(
 export async function startLedge(options: StartLedgeOptions = {}): Promise<LedgeProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ledge-test-" });
   const ports = options.ports ??
-    { mqtt: freePort(), https: freePort(), plain: freePort(), metrics: freePort() };
+    {
+      mqtt: freePort(),
+      https: freePort(),
+      plain: freePort(),
+      metrics: freePort(),
+      console: freePort(),
+    };
   const configPath = `${stateDir}.toml`;
   await Deno.writeTextFile(
     configPath,
@@ -77,6 +83,7 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
       `[hub.https]\nport = ${ports.https}`,
       `[hub.plain]\nport = ${ports.plain}`,
       `[metrics]\nlisten = "127.0.0.1:${ports.metrics}"`,
+      `[console]\nlisten = "127.0.0.1:${ports.console}"`,
       options.extraConfig ?? "",
     ].join("\n"),
   );

@@ -83,6 +83,9 @@ serviceTest(
         ]);
         assert.equal(sub.code, 0, sub.stderr);
         assert.equal(sub.stdout.trim(), "hi");
+        const stats = fixture.hub.hub.stats();
+        assert.equal(stats.routedByRoute.toB, 1, "counted for the route that took it");
+        assert.equal(stats.routed["/modules/b/inputs/in"], 1);
       });
 
       await t.step("a wrong key, an expired token and a wrong audience are refused", async () => {
