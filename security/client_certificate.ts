@@ -7,6 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type { Identity } from "./identity.ts";
 import { x509 } from "./_x509.ts";
+import { BACKDATE_SECONDS } from "./certificate_builder.ts";
 
 /** The decision: ok, or why not. */
 export type CertificateCheck = { ok: true } | { ok: false; reason: string };
@@ -19,6 +20,12 @@ export interface ClientCertificateExpectation {
   /** DER of the edge CAs whose leaves are accepted (current, and previous during overlap). */
   issuers: readonly Uint8Array[];
   now: Date;
+  /**
+   * When set, a CA-issued certificate whose notBefore is earlier than this (ledge backdates its
+   * leaves by {@linkcode BACKDATE_SECONDS}) was issued to an earlier generation of the identity,
+   * removed since, and is refused. Exact to the second for ledge's own leaves.
+   */
+  generationStart?: Date;
 }
 
 function fingerprintHex(cert: X509Certificate, algorithm: "sha1" | "sha256"): string {
@@ -69,6 +76,15 @@ export function checkClientCertificate(
     return leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
   });
   if (!issued) return { ok: false, reason: "not issued by this device's CA" };
+  if (expected.generationStart !== undefined) {
+    const earliest = Math.floor(expected.generationStart.getTime() / 1000) - BACKDATE_SECONDS;
+    if (Math.floor(parsed.notBefore.getTime() / 1000) < earliest) {
+      return {
+        ok: false,
+        reason: "the certificate was issued before the identity was (re-)created",
+      };
+    }
+  }
 
   const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
   const uris = san?.names.items.filter((name) => name.type === "url").map((name) => name.value) ??

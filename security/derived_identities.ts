@@ -12,8 +12,10 @@
  * registered key, however deep the tree below it. An unregistered device id could sit below any
  * child, so the first lookup derives one candidate per child edge device (O(children)); the
  * candidates are cached (bounded, least recently used dropped first) with the one that matched
- * tried first, so later lookups are O(1). Any change of the registry empties the cache, so a
- * removed child's whole subtree stops authenticating at once.
+ * tried first, so later lookups are O(1). Any change of the registry empties the cache, and a
+ * cached derivation is used only while its child is registered with the same generation (checked
+ * at every lookup), so a removed child's whole subtree stops authenticating at once, even while
+ * the removal is still being written.
  */
 import { hmacSha256Base64, type IdentityRef } from "../iothub/mod.ts";
 import type { Identity } from "./identity.ts";
@@ -80,6 +82,13 @@ export function createDerivedIdentities(
     return children;
   }
 
+  /** A cached derivation holds only while its child is registered with the same generation. */
+  function stillDerivable(derivation: Derivation): boolean {
+    const child = registry()?.get(derivation.via);
+    return child?.kind === "child-edge-device" &&
+      child.generationId === derivation.identity.generationId;
+  }
+
   function derived(
     from: Identity,
     deviceKeys: string[],
@@ -120,12 +129,12 @@ export function createDerivedIdentities(
     candidates(claimed) {
       const key = cacheKey(claimed.deviceId, claimed.moduleId);
       const hit = cache.get(key);
-      if (hit) {
-        cache.delete(key);
+      cache.delete(key);
+      if (hit && hit.every(stillDerivable)) {
         cache.set(key, hit);
         return hit;
       }
-      const computed = compute(claimed);
+      const computed = compute(claimed).filter(stillDerivable);
       if (computed.length === 0) return computed;
       cache.set(key, computed);
       while (cache.size > maxCached) cache.delete(cache.keys().next().value!);

@@ -108,3 +108,16 @@ Deno.test("createDerivedIdentities() bounds its cache and forgets everything on 
   assert.equal(derived.size(), 0);
   assert.deepEqual(derived.candidates({ deviceId: "d9" }), []);
 });
+
+Deno.test("createDerivedIdentities() drops a cached derivation whose child is gone or re-created, before any invalidate", () => {
+  const child = sasDevice("child", "child-edge-device");
+  const identities = [child];
+  const derived = createDerivedIdentities(() => registryOf(identities));
+  assert.equal(derived.candidates({ deviceId: "leaf" }).length, 1);
+  assert.equal(derived.candidates({ deviceId: "leaf" }).length, 1);
+  identities.splice(0, 1, { ...child, generationId: "gen-new" });
+  assert.deepEqual(derived.candidates({ deviceId: "leaf" }), [], "the old generation's keys");
+  identities.splice(0, 1);
+  assert.deepEqual(derived.candidates({ deviceId: "child", moduleId: "m" }), []);
+  assert.deepEqual(derived.candidates({ deviceId: "leaf" }), []);
+});

@@ -28,8 +28,10 @@ import {
 } from "./security_manager.ts";
 
 export type {
+  AuthenticatedIdentity,
   AuthVerdict,
   CertificateInfo,
+  IdentityRemoval,
   ModuleProvision,
   SecurityManager,
   SecurityManagerControl,

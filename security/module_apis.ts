@@ -126,6 +126,19 @@ export function createWorkloadBackend(
   };
 }
 
+/**
+ * Whether the module a JWT-SVID names is still the one it was issued to: registered, and created
+ * no later than the token's `iat` (JWT-SVIDs are only issued to this device's modules).
+ */
+function subjectIsCurrent(context: ModuleApiContext, spiffeId: string, issuedAt: number): boolean {
+  const { config } = context;
+  const prefix = `spiffe://${config.security.trust_domain}/ledge/${config.device.id}/`;
+  if (!spiffeId.startsWith(prefix)) return false;
+  const identity = context.identity(spiffeId.slice(prefix.length));
+  return identity !== undefined &&
+    Math.floor(Date.parse(identity.createdAt) / 1000) <= issuedAt;
+}
+
 /** The SPIFFE Workload API source of one module. */
 export function createSpiffeSource(
   runtime: ModuleRuntime,
@@ -167,8 +180,16 @@ export function createSpiffeSource(
         svid: await signJwtSvid(context.jwt().current, { spiffeId, audience, now: now() }),
       };
     },
-    validateJwt: (token, audience) =>
-      validateJwtSvid(token, { signers: context.jwt(), audience, now: now() }),
+    async validateJwt(token, audience) {
+      const valid = await validateJwtSvid(token, { signers: context.jwt(), audience, now: now() });
+      const issuedAt = typeof valid.claims.iat === "number" ? valid.claims.iat : 0;
+      if (!subjectIsCurrent(context, valid.spiffeId, issuedAt)) {
+        throw new Error(
+          `Cannot validate the JWT-SVID: ${valid.spiffeId} was removed (or re-created) since it was issued`,
+        );
+      }
+      return valid;
+    },
     onSvidChange: (listener) => runtime.svidListeners.add(listener),
     onX509BundleChange: (listener) => context.bundleListeners.add(listener),
     onJwtBundleChange: (listener) => context.jwtListeners.add(listener),

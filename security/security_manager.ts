@@ -49,6 +49,7 @@ import { serveModuleSockets } from "./module_sockets.ts";
 import { renewalTime, timerDelay } from "./renewal.ts";
 import { checkSasToken, hmacSha256Base64, identityLabel } from "../iothub/mod.ts";
 import { createDerivedIdentities } from "./derived_identities.ts";
+import { type IdentityRemoval, identityRemoval, isIdentityCurrent } from "./identity_removal.ts";
 import type { SecurityManagerControl } from "./security_manager_api.ts";
 import type { x509 } from "./_x509.ts";
 
@@ -96,6 +97,7 @@ export function createSecurityManager(
   const serverListeners = createListeners<void>(reportError);
   const bundleListeners = createListeners<void>(reportError);
   const jwtListeners = createListeners<void>(reportError);
+  const removalListeners = createListeners<IdentityRemoval>(reportError);
   const modules = new Map<string, ModuleRuntime>();
   const renewAt = new Map<string, Date>();
 
@@ -414,6 +416,7 @@ export function createSecurityManager(
         if (identity) {
           await opened.remove(config.device.id, moduleId);
           logger.info("module identity removed", { module: identity.moduleId });
+          removalListeners.emit(identityRemoval(identity));
         }
         arm();
       });
@@ -442,7 +445,7 @@ export function createSecurityManager(
           verdict = check(candidate.keys);
           if (verdict.ok) {
             derived.matched(candidate);
-            return { ok: true, identity: candidate.identity };
+            return { ok: true, identity: { ...candidate.identity, via: candidate.via } };
           }
         }
         return candidates.length === 1 ? verdict : {
@@ -468,6 +471,11 @@ export function createSecurityManager(
         spiffeId: spiffeIdOf(identity.deviceId, identity.moduleId),
         issuers: issuers.map((cert) => new Uint8Array(cert.rawData)),
         now: now(),
+        // Certificates of an earlier generation of this id are refused; an operator's own CA may
+        // have issued a device's certificate before it was registered, so devices under it are not.
+        ...(identity.moduleId !== undefined || !ca.own
+          ? { generationStart: new Date(identity.createdAt) }
+          : {}),
       });
       return verdict.ok ? { ok: true, identity } : verdict;
     },
@@ -482,6 +490,11 @@ export function createSecurityManager(
     },
 
     onServerTlsChange: (listener) => serverListeners.add(listener),
+
+    onIdentityRemoved: (listener) => removalListeners.add(listener),
+
+    isIdentityCurrent: (identity) =>
+      registry !== undefined && isIdentityCurrent(registry, identity),
 
     onModuleSvidChange: (moduleId, listener) => runtimeFor(moduleId).svidListeners.add(listener),
 
@@ -551,6 +564,7 @@ export function createSecurityManager(
         logger.info(`${identity.kind === "leaf-device" ? "leaf" : "child edge"} device removed`, {
           device: identity.deviceId,
         });
+        removalListeners.emit(identityRemoval(identity));
         return true;
       });
     },

@@ -5,9 +5,17 @@
 import type { IdentityRef } from "../iothub/mod.ts";
 import type { Identity } from "./identity.ts";
 import type { IdentityRegistry } from "./identity_registry.ts";
+import type { AuthenticatedIdentity, IdentityRemoval } from "./identity_removal.ts";
 
-/** The verdict of an authentication check. */
-export type AuthVerdict = { ok: true; identity: Identity } | { ok: false; reason: string };
+export type { AuthenticatedIdentity, IdentityRemoval } from "./identity_removal.ts";
+
+/**
+ * The verdict of an authentication check. An identity not registered here but derived from a
+ * child edge device's key carries `via`, the child's id.
+ */
+export type AuthVerdict =
+  | { ok: true; identity: Identity & { via?: string } }
+  | { ok: false; reason: string };
 
 /** What `provisionModule` returns. */
 export interface ModuleProvision {
@@ -42,6 +50,16 @@ export interface SecurityManager {
   onServerTlsChange(listener: () => void): () => void;
   /** PEM trust bundle (roots and, during CA overlap, old and new). */
   trustBundlePem(): string;
+  /**
+   * Called synchronously after an identity's removal is persisted (`ledge identity rm`, a module
+   * dropped from the deployment): close what `removal.covers`. Returns the unsubscribe function.
+   */
+  onIdentityRemoved(listener: (removal: IdentityRemoval) => void): () => void;
+  /**
+   * O(1): false once `identity` (as a verdict returned it) was removed, or re-created with another
+   * generation, or the child edge device it derives from was.
+   */
+  isIdentityCurrent(identity: AuthenticatedIdentity): boolean;
 }
 
 /** One certificate as `ledge cert list` shows it. */

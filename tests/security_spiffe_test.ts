@@ -104,6 +104,14 @@ elif mode == "jwt":
     entry = fields(first[1][0])
     emit({"domain": entry[1][0].decode(), "jwks": json.loads(entry[2][0])})
     bundles.cancel()
+elif mode == "validate":
+    token = sys.argv[3].encode()
+    body = b"\\x0a" + string("service-b") + b"\\x12" + bytes([len(token) & 0x7f | 0x80, len(token) >> 7]) + token
+    try:
+        valid = fields(channel.unary_unary("/SpiffeWorkloadAPI/ValidateJWTSVID", **raw)(body, metadata=header))
+        emit({"validated": valid[1][0].decode()})
+    except grpc.RpcError as error:
+        emit({"code": error.code().name, "details": error.details()})
 `;
 
 /** Runs the Python client and hands out its JSON lines as they come. */
@@ -282,6 +290,35 @@ serviceTest(
       assert.equal(keys[0]!.use, "jwt-svid");
       assert.equal(keys[0]!.kid, header.kid);
       assert.ok(!("d" in keys[0]!), "no private part in the bundle");
+    } finally {
+      await fixture.dispose();
+    }
+  },
+);
+
+serviceTest(
+  "a JWT-SVID of a removed module no longer validates, even before it expires",
+  [PYTHON.requirement],
+  async () => {
+    const fixture = await startSecurity();
+    try {
+      const { manager } = fixture.component;
+      const sensor = await manager.provisionModule("sensor");
+      const filter = await manager.provisionModule("filter");
+      const issuing = runClient(`${sensor.socketDir}/spiffe.sock`, ["jwt"]);
+      const issued = await issuing.next();
+      await issuing.finish();
+      const token = issued.token as string;
+      const before = runClient(`${filter.socketDir}/spiffe.sock`, ["validate", token]);
+      assert.equal((await before.next()).validated, "spiffe://dev1.test/ledge/dev1/sensor");
+      await before.finish();
+
+      await manager.removeModule("sensor");
+      const after = runClient(`${filter.socketDir}/spiffe.sock`, ["validate", token]);
+      const answer = await after.next();
+      await after.finish();
+      assert.equal(answer.code, "INVALID_ARGUMENT", JSON.stringify(answer));
+      assert.match(String(answer.details), /sensor was removed/);
     } finally {
       await fixture.dispose();
     }
