@@ -66,7 +66,10 @@ Deno.test("main() exits 1 with every key path when the config is invalid", async
     const { io, err } = capture();
     assert.equal(await main(["--config", `${dir}/bad.toml`, "run"], io), 1);
     const text = err.join("");
-    assert.match(text, /hub\.mqtt\.port: expected an integer 1–65535, got "88x3"/);
+    assert.match(
+      text,
+      /hub\.mqtt\.port: expected an integer 0–65535 \(0: any free port\), got "88x3"/,
+    );
     assert.match(text, /hub\.mqtt\.prot: unknown key \(did you mean "port"\?\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -58,6 +58,7 @@ export function runCommand(): Command {
         version: VERSION,
         stateDir: context.stateDir,
         deviceId: config.device.id,
+        listeners: daemon.listeners(),
         startupMs: Math.round(performance.now() - begun),
       });
       const name = await signalled;

@@ -26,6 +26,11 @@ export interface Component {
   readonly api?: Hono;
   /** The OpenAPI documentation of {@linkcode api}'s routes, keyed `"METHOD /path/{param}"`. */
   readonly apiDocs?: ApiDocs;
+  /**
+   * The TCP ports it listens on by name ("mqtts", "https", "plain", "metrics"), as bound: a port 0
+   * in the config shows here as the port the system gave. Empty before start.
+   */
+  listeners?(): Readonly<Record<string, number>>;
 }
 
 /** What every component is built from. */

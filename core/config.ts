@@ -17,6 +17,11 @@ function table<Shape extends z.ZodRawShape>(shape: Shape) {
 }
 
 const port = intRange(1, 65535);
+/** A port to listen on: 0 takes any free one (the bound port is reported at start). */
+const listenPort = (() => {
+  const error = "expected an integer 0–65535 (0: any free port)";
+  return z.number({ error }).int({ error }).min(0, { error }).max(65535, { error });
+})();
 const nonEmpty = z.string({ error: "expected a string" }).min(1, {
   error: "expected a non-empty string",
 });
@@ -83,7 +88,7 @@ const listener = (defaultPortNote: string) =>
   table({
     enabled: bool,
     bind: z.string({ error: `expected an address to bind, ${defaultPortNote}` }),
-    port,
+    port: listenPort,
   });
 
 /** `[hub]`: the local broker. */
@@ -91,7 +96,7 @@ export const HubConfig = table({
   mqtt: listener("e.g. 0.0.0.0"),
   https: listener("e.g. 0.0.0.0"),
   /** Plain MQTT, always bound to loopback. */
-  plain: table({ enabled: bool, port }),
+  plain: table({ enabled: bool, port: listenPort }),
   max_message_bytes: intRange(1024, 16 * 1024 * 1024),
   max_connections: intRange(1, 1_000_000),
   /** Topic filters one client may hold. */

@@ -36,9 +36,18 @@ Deno.test("parseConfigText() loads a valid file over the defaults", () => {
 
 Deno.test("parseConfigText() names the key, the expectation and the value of each bad value", async (t) => {
   const cases: [string, string][] = [
-    ['[hub.mqtt]\nport = "88x3"', 'hub.mqtt.port: expected an integer 1–65535, got "88x3"'],
-    ["[hub.mqtt]\nport = 70000", "hub.mqtt.port: expected an integer 1–65535, got 70000"],
-    ["[hub.mqtt]\nport = 1.5", "hub.mqtt.port: expected an integer 1–65535, got 1.5"],
+    [
+      '[hub.mqtt]\nport = "88x3"',
+      'hub.mqtt.port: expected an integer 0–65535 (0: any free port), got "88x3"',
+    ],
+    [
+      "[hub.mqtt]\nport = 70000",
+      "hub.mqtt.port: expected an integer 0–65535 (0: any free port), got 70000",
+    ],
+    [
+      "[hub.mqtt]\nport = 1.5",
+      "hub.mqtt.port: expected an integer 0–65535 (0: any free port), got 1.5",
+    ],
     [
       '[log]\nlevel = "loud"',
       'log.level: expected one of "debug", "info", "warn", "error", got "loud"',
@@ -122,7 +131,7 @@ Deno.test("parseConfigText() lets the console listen on loopback in plain HTTP, 
 });
 
 Deno.test("parseConfigText() reports every problem of a file, not just the first", () => {
-  const issues = issuesOf('[hub.mqtt]\nport = 0\n[log]\nformat = "xml"');
+  const issues = issuesOf('[hub.mqtt]\nport = -1\n[log]\nformat = "xml"');
   assert.equal(issues.length, 2);
 });
 

@@ -16,7 +16,8 @@ import { createMetricsComponent } from "./metrics.ts";
 
 /** Builds the components of a daemon for `context`, in start order. */
 export function buildComponents(context: RuntimeContext): Component[] {
-  const security = createSecurityComponent(context);
+  // The hub is created next; its ports are read only once both run.
+  const security = createSecurityComponent(context, { hubListeners: () => hub.listeners() });
   const hub = createHubComponent(context, { security: security.manager });
   const agent = createAgentComponent(context, { provisioner: security.manager });
   // After the hub, so it stops first; it drains the hub's `$upstream` queue.

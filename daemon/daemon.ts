@@ -3,7 +3,7 @@
  * serves the management API, and stops everything in reverse.
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
-import { startComponents, stopComponents } from "./lifecycle.ts";
+import { boundListeners, startComponents, stopComponents } from "./lifecycle.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { createMgmtApp, type MgmtServer, serveMgmt } from "./mgmt_server.ts";
 import { prepareStateDir } from "../core/state_dir.ts";
@@ -11,6 +11,8 @@ import { prepareStateDir } from "../core/state_dir.ts";
 /** A running daemon. */
 export interface Daemon {
   readonly components: readonly Component[];
+  /** Every component's bound TCP ports by listener name (see `Component.listeners`). */
+  listeners(): Record<string, number>;
   /** Stops everything; resolves false when `timeoutMs` ran out first. */
   stop(timeoutMs?: number): Promise<boolean>;
 }
@@ -60,6 +62,7 @@ export async function startDaemon(
   }
   return {
     components,
+    listeners: () => boundListeners(components),
     async stop(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       await mgmt.shutdown();

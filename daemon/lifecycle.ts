@@ -4,6 +4,11 @@
 import type { Component } from "../core/component.ts";
 import type { Logger } from "../core/log.ts";
 
+/** The bound TCP ports of `components` by listener name (see `Component.listeners`). */
+export function boundListeners(components: readonly Component[]): Record<string, number> {
+  return Object.assign({}, ...components.map((component) => component.listeners?.() ?? {}));
+}
+
 /** Components that started, in start order; stop them with {@linkcode stopComponents}. */
 export type Started = Component[];
 

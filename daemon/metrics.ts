@@ -119,17 +119,20 @@ export function processFamilies(lag: () => number, startedAtMs: number): MetricF
 /** The metrics component: serves `metrics` on the configured listener. */
 export interface MetricsComponent extends Component {
   readonly metrics: Metrics;
+  /** `{metrics: port}` as bound, once started. */
+  listeners(): Readonly<Record<string, number>>;
 }
 
 /** Creates the metrics component (a no-op listener when `metrics.enabled` is false). */
 export function createMetricsComponent(context: RuntimeContext): MetricsComponent {
   const metrics = createMetrics();
   const lag = lagMeter();
-  let server: Deno.HttpServer | undefined;
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   metrics.add(...processFamilies(() => lag.lagSeconds(), Date.now()));
   return {
     name: "metrics",
     metrics,
+    listeners: (): Record<string, number> => server ? { metrics: server.addr.port } : {},
     start() {
       lag.start();
       if (!context.config.metrics.enabled) return Promise.resolve();
@@ -150,8 +153,9 @@ export function createMetricsComponent(context: RuntimeContext): MetricsComponen
           cause: error,
         });
       }
+      const bound = hostname.includes(":") ? `[${hostname}]` : hostname;
       context.logger.info("metrics listening", {
-        url: `http://${context.config.metrics.listen}/metrics`,
+        url: `http://${bound}:${server.addr.port}/metrics`,
       });
       return Promise.resolve();
     },

@@ -3,7 +3,6 @@ import parsePrometheus from "parse-prometheus-text-format";
 import { parseConfigText } from "../core/config_load.ts";
 import { createMetrics, createMetricsComponent } from "./metrics.ts";
 import { silentLogger } from "../core/log.ts";
-import { freePort } from "../tests/_services.ts";
 
 interface ParsedFamily {
   name: string;
@@ -44,8 +43,7 @@ Deno.test("createMetrics() renders counters and gauges that a Prometheus parser 
 });
 
 Deno.test("the metrics component serves /metrics with process figures and 404 elsewhere", async () => {
-  const port = freePort();
-  const config = parseConfigText(`[metrics]\nlisten = "127.0.0.1:${port}"`, {
+  const config = parseConfigText(`[metrics]\nlisten = "127.0.0.1:0"`, {
     uid: 1000,
     hostname: "t",
     env: { HOME: "/tmp" },
@@ -53,6 +51,8 @@ Deno.test("the metrics component serves /metrics with process figures and 404 el
   const component = createMetricsComponent({ config, stateDir: "/tmp", logger: silentLogger });
   await component.start(new AbortController().signal);
   try {
+    const port = component.listeners().metrics;
+    assert.ok(port && port > 0, "the bound port is reported");
     const response = await fetch(`http://127.0.0.1:${port}/metrics`);
     assert.equal(response.status, 200);
     const families = parsePrometheus(await response.text()) as ParsedFamily[];

@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import type { LogRing } from "../core/log_ring.ts";
 import { answerErrorsAsJson, type ApiDocs, httpError } from "../core/api.ts";
 import { apiRoutes, openApiDocument, SYSTEM_API_DOCS } from "./openapi.ts";
+import { boundListeners } from "./lifecycle.ts";
 import { VERSION } from "../core/version.ts";
 
 /** The documentation of every route: the server's own and each component's. */
@@ -29,6 +30,7 @@ export function createMgmtApp(
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       components: components.map((component) => component.name),
+      listeners: boundListeners(components),
     }));
   app.get("/v1/logs", (c) => {
     const since = c.req.query("since");

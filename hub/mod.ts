@@ -44,6 +44,8 @@ export interface HubComponent extends Component {
   readonly hub: Hub;
   /** Bound ports by listener ("mqtts", "https", "plain"), once started. */
   readonly ports: Readonly<Record<string, number>>;
+  /** The same bound ports, as every component reports them (port 0 in the config: the one given). */
+  listeners(): Readonly<Record<string, number>>;
   /** The durable store of every endpoint queue (the upstream drains `$upstream`); throws before `start`. */
   readonly store: MessageStore;
 }
@@ -83,6 +85,7 @@ export function createHubComponent(
     get ports() {
       return listeners?.ports ?? {};
     },
+    listeners: () => listeners?.ports ?? {},
     get store() {
       if (!store) throw new Error("Cannot use the hub's store: the hub is not started");
       return store;

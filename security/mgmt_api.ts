@@ -37,8 +37,15 @@ export interface ParentLink {
   caPem: string;
 }
 
-/** The link a child edge device uses to reach this ledge, from `[device]` and `[hub]`. */
-export function parentLink(config: Config, identity: Identity, caPem: string): ParentLink {
+/**
+ * The link a child edge device uses to reach this ledge, from `[device]` and `[hub]`; `bound` are
+ * the hub's bound ports (they differ from the config's when it says port 0).
+ */
+export function parentLink(
+  config: Config,
+  identity: Identity,
+  options: { caPem: string; bound?: Readonly<Record<string, number>> },
+): ParentLink {
   if (identity.auth.type !== "sas") {
     throw new TypeError(
       `Cannot describe the parent link: ${identityLabel(identity)} has no SAS key`,
@@ -47,10 +54,12 @@ export function parentLink(config: Config, identity: Identity, caPem: string): P
   const wss = !config.hub.mqtt.enabled && config.hub.https.enabled;
   return {
     hostname: config.device.hostname,
-    port: wss ? config.hub.https.port : config.hub.mqtt.port,
+    port: wss
+      ? options.bound?.https ?? config.hub.https.port
+      : options.bound?.mqtts ?? config.hub.mqtt.port,
     protocol: wss ? "wss" : "mqtts",
     sharedAccessKey: identity.auth.primaryKey,
-    caPem,
+    caPem: options.caPem,
   };
 }
 
@@ -81,7 +90,11 @@ function mapErrors(error: unknown): never {
 }
 
 /** Builds the routes over `manager`. */
-export function createSecurityApi(manager: SecurityManagerControl, config: Config): Hono {
+export function createSecurityApi(
+  manager: SecurityManagerControl,
+  config: Config,
+  options: { hubListeners?: () => Readonly<Record<string, number>> } = {},
+): Hono {
   const app = new Hono();
 
   app.get(
@@ -99,7 +112,12 @@ export function createSecurityApi(manager: SecurityManagerControl, config: Confi
         ? { connectionString: connectionString(config, added.identity) }
         : { certificateFile: added.certificateFile, keyFile: added.keyFile }),
       ...(request.edge
-        ? { parent: parentLink(config, added.identity, manager.trustBundlePem()) }
+        ? {
+          parent: parentLink(config, added.identity, {
+            caPem: manager.trustBundlePem(),
+            bound: options.hubListeners?.() ?? {},
+          }),
+        }
         : {}),
     }, 201);
   });

@@ -55,18 +55,26 @@ export interface SecurityComponentWithControl extends SecurityComponent {
   readonly manager: SecurityManagerControl;
 }
 
+/** Options of {@linkcode createSecurityComponent}: the manager's test seams and the hub's ports. */
+export interface SecurityComponentOptions extends SecurityManagerOptions {
+  /** The hub's bound ports, for the parent link printed to a new child edge device. */
+  hubListeners?: () => Readonly<Record<string, number>>;
+}
+
 /**
- * Creates the security component of a daemon. `options` are test seams (clock, jitter).
+ * Creates the security component of a daemon. `options` are test seams (clock, jitter) and the
+ * hub's bound ports.
  */
 export function createSecurityComponent(
   context: RuntimeContext,
-  options: SecurityManagerOptions = {},
+  options: SecurityComponentOptions = {},
 ): SecurityComponentWithControl {
-  const manager = createSecurityManager(context, options);
+  const { hubListeners, ...managerOptions } = options;
+  const manager = createSecurityManager(context, managerOptions);
   return {
     name: "security",
     manager,
-    api: createSecurityApi(manager, context.config),
+    api: createSecurityApi(manager, context.config, hubListeners ? { hubListeners } : {}),
     apiDocs: SECURITY_API_DOCS,
     start: (signal) => manager.start(signal),
     stop: () => manager.stop(),

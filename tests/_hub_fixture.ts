@@ -1,6 +1,6 @@
 /**
  * A real hub for tests: the security component and the hub component on a temp state dir,
- * listening on free ports, with helpers for the env the agent gives a module.
+ * listening on ports the system gives (port 0, read back from the hub), with helpers for the env the agent gives a module.
  */
 import { createHubComponent, type HubComponent } from "../hub/mod.ts";
 import { parseConfigText } from "../core/config_load.ts";
@@ -9,7 +9,6 @@ import { createLogger, silentLogger } from "../core/log.ts";
 import { createSecurityComponent, type SecurityComponentWithControl } from "../security/mod.ts";
 import { connectIdentity, type MqttClient } from "./_hub_mqtt.ts";
 import { sasToken } from "./_hub_sas.ts";
-import { freePort } from "./_services.ts";
 
 /** A running hub with its security component. */
 export interface HubFixture {
@@ -33,13 +32,12 @@ export async function startHubFixture(
   options: { purgeIntervalMs?: number } = {},
 ): Promise<HubFixture> {
   const stateDir = await Deno.makeTempDir({ prefix: "ledge-hub-" });
-  const ports = { mqtts: freePort(), https: freePort(), plain: freePort() };
   const config = parseConfigText(
     `[device]\nid = "edge1"\nhostname = "localhost"\niothub_hostname = "hub.example"\n` +
       `[state]\ndir = "${stateDir}"\n[security]\nleaf_lifetime_seconds = 3600\n` +
-      `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${ports.mqtts}\n` +
-      `[hub.https]\nbind = "127.0.0.1"\nport = ${ports.https}\n` +
-      `[hub.plain]\nenabled = true\nport = ${ports.plain}\n` + toml,
+      `[hub.mqtt]\nbind = "127.0.0.1"\nport = 0\n` +
+      `[hub.https]\nbind = "127.0.0.1"\nport = 0\n` +
+      `[hub.plain]\nenabled = true\nport = 0\n` + toml,
     { uid: 1000, hostname: "test", env: {} },
   );
   const logger = Deno.env.get("LEDGE_TEST_LOG") ? createLogger({ level: "debug" }) : silentLogger;
@@ -54,6 +52,8 @@ export async function startHubFixture(
     await security.stop();
     throw error;
   }
+  const bound = hub.listeners();
+  const ports = { mqtts: bound.mqtts!, https: bound.https!, plain: bound.plain! };
   const caFile = `${stateDir}/test-ca.pem`;
   await Deno.writeTextFile(caFile, security.manager.trustBundlePem());
   return {

@@ -1,8 +1,8 @@
 /**
- * Starts `ledge run` as a real subprocess with a temp state dir and free ports, and waits until
- * it says it is ready. For tests that cross the process boundary.
+ * Starts `ledge run` as a real subprocess with a temp state dir, and waits until it says it is
+ * ready. Its listeners bind port 0 (any free port) and the ports they got are read from the
+ * readiness record, so no other process can take them in between (no `freePort` race).
  */
-import { freePort } from "./_services.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -34,7 +34,10 @@ export interface StartLedgeOptions {
   readyTimeoutMs?: number;
   /** `[device] id` (default "test-device"). */
   deviceId?: string;
-  /** Reuse ports (e.g. to restart where children point); defaults to free ones. */
+  /**
+   * Reuse ports (e.g. to restart where children point); by default every listener binds port 0
+   * and {@linkcode LedgeProcess.ports} holds the ports it got.
+   */
   ports?: LedgeProcess["ports"];
 }
 
@@ -62,14 +65,7 @@ export async function runLedge(
 /** Starts `ledge run` and waits for its readiness line. */
 export async function startLedge(options: StartLedgeOptions = {}): Promise<LedgeProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ledge-test-" });
-  const ports = options.ports ??
-    {
-      mqtt: freePort(),
-      https: freePort(),
-      plain: freePort(),
-      metrics: freePort(),
-      console: freePort(),
-    };
+  const configured = options.ports ?? { mqtt: 0, https: 0, plain: 0, metrics: 0, console: 0 };
   const configPath = `${stateDir}.toml`;
   await Deno.writeTextFile(
     configPath,
@@ -79,11 +75,11 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
         options.deviceId ?? "test-device"
       }"\nhostname = "localhost"\niothub_hostname = "localhost"`,
       `[log]\nlevel = "debug"\nformat = "json"`,
-      `[hub.mqtt]\nport = ${ports.mqtt}`,
-      `[hub.https]\nport = ${ports.https}`,
-      `[hub.plain]\nport = ${ports.plain}`,
-      `[metrics]\nlisten = "127.0.0.1:${ports.metrics}"`,
-      `[console]\nlisten = "127.0.0.1:${ports.console}"`,
+      `[hub.mqtt]\nport = ${configured.mqtt}`,
+      `[hub.https]\nport = ${configured.https}`,
+      `[hub.plain]\nport = ${configured.plain}`,
+      `[metrics]\nlisten = "127.0.0.1:${configured.metrics}"`,
+      `[console]\nlisten = "127.0.0.1:${configured.console}"`,
       options.extraConfig ?? "",
     ].join("\n"),
   );
@@ -134,6 +130,7 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
   }
 
   let status: Promise<Deno.CommandStatus> | undefined;
+  const ports = { ...configured };
   const process: LedgeProcess = {
     stateDir,
     configPath,
@@ -164,16 +161,33 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
   });
   exitedEarly.catch(() => {}); // observed by the race below; later exits are not errors
   try {
-    await Promise.race([
+    const readyLine = await Promise.race([
       waitForLog(/ledge is ready/, options.readyTimeoutMs ?? 60_000),
       exitedEarly,
     ]);
     ready = true;
+    Object.assign(ports, boundPorts(readyLine as string, configured));
   } catch (error) {
     await process.stop("SIGKILL");
     throw error;
   }
   return process;
+}
+
+/** The ports a readiness record reports, by the names of {@linkcode LedgeProcess.ports}. */
+export function boundPorts(
+  readyLine: string,
+  configured: LedgeProcess["ports"],
+): LedgeProcess["ports"] {
+  const listeners = (JSON.parse(readyLine) as { listeners?: Record<string, number> }).listeners ??
+    {};
+  return {
+    mqtt: listeners.mqtts ?? configured.mqtt,
+    https: listeners.https ?? configured.https,
+    plain: listeners.plain ?? configured.plain,
+    metrics: listeners.metrics ?? configured.metrics,
+    console: listeners.console ?? configured.console,
+  };
 }
 
 /** Splits a text stream into lines. */

@@ -98,10 +98,55 @@ export function serviceTest(
   });
 }
 
-/** A free TCP port on 127.0.0.1 (free when asked; bind soon after). */
+/** Where test processes record the ports they claimed (one file per port, shared by all). */
+const PORT_CLAIMS = "/tmp/ledge-test-ports";
+/** A claim older than this is stale (its test is long over). */
+const CLAIM_TTL_MS = 3_600_000;
+
+function ephemeralLow(): number {
+  try {
+    const range = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range");
+    const low = Number(range.trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function claim(port: number): boolean {
+  const file = `${PORT_CLAIMS}/${port}`;
+  try {
+    Deno.writeTextFileSync(file, `${Deno.pid}\n`, { createNew: true });
+    return true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  const mtime = Deno.statSync(file).mtime?.getTime() ?? 0;
+  if (Date.now() - mtime < CLAIM_TTL_MS) return false;
+  Deno.writeTextFileSync(file, `${Deno.pid}\n`);
+  return true;
+}
+
+/**
+ * A TCP port for a server that cannot bind port 0 and report what it got (mosquitto, a registry):
+ * ledge's own listeners take port 0 instead (tests/_ledge.ts reads the bound ports). The port is
+ * drawn below the kernel's ephemeral range, so no `bind(0)` or outgoing connection of another
+ * process is given it, claimed in a file under /tmp that every test process respects, and checked
+ * free on every address.
+ */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+  Deno.mkdirSync(PORT_CLAIMS, { recursive: true });
+  const low = 10_000;
+  const high = ephemeralLow() - 1;
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (!claim(port)) continue;
+    try {
+      Deno.listen({ hostname: "0.0.0.0", port }).close();
+      return port;
+    } catch {
+      // held by something outside the tests: try another
+    }
+  }
+  throw new Error(`Cannot find a free port in ${low}–${high} after 500 attempts`);
 }

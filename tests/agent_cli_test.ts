@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { waitFor } from "./_agent_harness.ts";
-import { freePort, socketAnswers } from "./_services.ts";
+import { socketAnswers } from "./_services.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -31,7 +31,7 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
   await Deno.writeTextFile(
     config,
     `[state]\ndir = "${dir}/state"\n[device]\nid = "cli-test"\nhostname = "cli-gw"\niothub_hostname = "cli-hub"\n` +
-      `[hub.mqtt]\nport = ${freePort()}\n[hub.https]\nport = ${freePort()}\n[metrics]\nenabled = false\n` +
+      `[hub.mqtt]\nport = 0\n[hub.https]\nport = 0\n[metrics]\nenabled = false\n` +
       `[agent]\nengine = "none"\nbackoff_base_seconds = 1\nbackoff_max_seconds = 4\n`,
   );
   const manifest = JSON.parse(

@@ -62,7 +62,10 @@ Deno.test("ledge run refuses an invalid config before anything starts", async ()
       env: { LEDGE_CONFIG: `${dir}/config.toml` },
     });
     assert.equal(code, 1);
-    assert.match(stderr, /hub\.mqtt\.port: expected an integer 1–65535, got "88x3"/);
+    assert.match(
+      stderr,
+      /hub\.mqtt\.port: expected an integer 0–65535 \(0: any free port\), got "88x3"/,
+    );
     await assert.rejects(Deno.stat(`${dir}/state`), Deno.errors.NotFound, "no state dir was made");
   } finally {
     await Deno.remove(dir, { recursive: true });

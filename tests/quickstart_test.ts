@@ -7,7 +7,7 @@ import { ledgeInstanceId } from "../agent/engine/labels.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { ENGINES, removeContainersLabelled } from "./_engines.ts";
 import { runLedge, splitLines } from "./_ledge.ts";
-import { commandAvailable, freePort, serviceTest, socketAnswers } from "./_services.ts";
+import { commandAvailable, serviceTest, socketAnswers } from "./_services.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -90,10 +90,10 @@ async function writeConfig(dir: string, extra: string): Promise<string> {
     [
       `[state]\ndir = "${dir}/state"`,
       `[device]\nid = "quickstart"\nhostname = "quickstart-gw"\niothub_hostname = "quickstart-gw"`,
-      `[hub.mqtt]\nport = ${freePort()}`,
-      `[hub.https]\nport = ${freePort()}`,
-      `[hub.plain]\nport = ${freePort()}`,
-      `[metrics]\nlisten = "127.0.0.1:${freePort()}"`,
+      `[hub.mqtt]\nport = 0`,
+      `[hub.https]\nport = 0`,
+      `[hub.plain]\nport = 0`,
+      `[metrics]\nlisten = "127.0.0.1:0"`,
       extra,
     ].join("\n"),
   );

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../core/version.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
-import { commandAvailable, freePort, serviceTest } from "./_services.ts";
+import { commandAvailable, serviceTest } from "./_services.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";
 
 const UPSTREAM_KEY = "dXBzdHJlYW0tc2VjcmV0LWtleS1mb3ItdGVzdHM=";
@@ -144,7 +144,7 @@ serviceTest(
       const configPath = `${work}/config.toml`;
       await Deno.writeTextFile(
         configPath,
-        `[state]\ndir = "${work}/state"\n[metrics]\nlisten = "127.0.0.1:${freePort()}"\n` +
+        `[state]\ndir = "${work}/state"\n[metrics]\nlisten = "127.0.0.1:0"\n` +
           `[upstream]\nshared_access_key = "${UPSTREAM_KEY}"\n`,
       );
       const env = { LEDGE_CONFIG: configPath };

@@ -14,14 +14,21 @@ export interface HubAddress {
   address: string;
 }
 
-/** The hub's ports from `config`, and loopback when it binds every address. */
-export function hubAddress(config: Config): HubAddress {
+/**
+ * The hub's ports — as `bound` reports them (a running daemon's `/v1/health` listeners, which
+ * matter when the config says port 0), else from `config` — and loopback when it binds every
+ * address.
+ */
+export function hubAddress(
+  config: Config,
+  bound: Readonly<Record<string, number>> = {},
+): HubAddress {
   const bind = config.hub.mqtt.bind;
   const wildcard = bind === "" || bind === "0.0.0.0" || bind === "::" ||
     bind === "[::]";
   return {
-    mqttPort: config.hub.mqtt.port,
-    httpsPort: config.hub.https.port,
+    mqttPort: bound.mqtts ?? config.hub.mqtt.port,
+    httpsPort: bound.https ?? config.hub.https.port,
     address: wildcard ? "127.0.0.1" : bind,
   };
 }

@@ -81,10 +81,11 @@ async function readManifest(file: string): Promise<unknown> {
   return JSON.parse(await Deno.readTextFile(file));
 }
 
+/** Waits for the daemon's health answer; resolves with its bound listeners, or undefined. */
 async function waitUntilReady(
   stateDir: string,
   exited: Promise<Deno.CommandStatus>,
-): Promise<boolean> {
+): Promise<Record<string, number> | undefined> {
   let done = false;
   exited.then(() => done = true);
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -92,14 +93,17 @@ async function waitUntilReady(
   try {
     while (!done && Date.now() < deadline) {
       try {
-        await client.request("GET", "/v1/health");
-        return true;
+        const health = await client.request<{ listeners?: Record<string, number> }>(
+          "GET",
+          "/v1/health",
+        );
+        return health.listeners ?? {};
       } catch (error) {
         if (!(error instanceof MgmtError) || error.status !== 0) throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    return false;
+    return undefined;
   } finally {
     client.close();
   }
@@ -151,12 +155,11 @@ async function main(args: string[]): Promise<number> {
   const passOn = args.filter((arg) => arg !== "--containers" && arg !== "--print-manifest");
   const { config, path } = await loadConfig();
   const manifestFile = `${HERE}/${containers ? "deployment.containers.json" : "deployment.json"}`;
-  const manifest = resolveManifest(await readManifest(manifestFile), {
-    dir: HERE,
-    hub: hubAddress(config),
-  });
+  const raw = await readManifest(manifestFile);
   if (printOnly) {
-    console.log(JSON.stringify(manifest, null, 2));
+    console.log(
+      JSON.stringify(resolveManifest(raw, { dir: HERE, hub: hubAddress(config) }), null, 2),
+    );
     return 0;
   }
   const modulesReady = containers || await ensureModulesInstalled();
@@ -183,8 +186,10 @@ async function main(args: string[]): Promise<number> {
     return [signal, handler] as const;
   });
   try {
-    if (await waitUntilReady(config.state.dir, exited)) {
+    const listeners = await waitUntilReady(config.state.dir, exited);
+    if (listeners) {
       if (modulesReady && signalled === 0) {
+        const manifest = resolveManifest(raw, { dir: HERE, hub: hubAddress(config, listeners) });
         await deployOnce(config.state.dir, manifestFile, manifest);
       }
     } else if (signalled === 0) {

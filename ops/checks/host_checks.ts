@@ -136,19 +136,30 @@ export const dnsCheck: Check = needsConfig("dns", "hub host name resolves", asyn
 
 function listenersOf(config: Config) {
   const hub = config.hub;
-  const listeners: { name: string; hostname: string; port: number }[] = [];
+  const listeners: { key: string; name: string; hostname: string; port: number }[] = [];
   if (hub.mqtt.enabled) {
-    listeners.push({ name: "MQTT/TLS", hostname: hub.mqtt.bind, port: hub.mqtt.port });
+    listeners.push({
+      key: "mqtts",
+      name: "MQTT/TLS",
+      hostname: hub.mqtt.bind,
+      port: hub.mqtt.port,
+    });
   }
   if (hub.https.enabled) {
-    listeners.push({ name: "HTTPS", hostname: hub.https.bind, port: hub.https.port });
+    listeners.push({ key: "https", name: "HTTPS", hostname: hub.https.bind, port: hub.https.port });
   }
   if (hub.plain.enabled) {
-    listeners.push({ name: "plain MQTT", hostname: "127.0.0.1", port: hub.plain.port });
+    listeners.push({
+      key: "plain",
+      name: "plain MQTT",
+      hostname: "127.0.0.1",
+      port: hub.plain.port,
+    });
   }
   if (config.metrics.enabled) {
     const at = config.metrics.listen.lastIndexOf(":");
     listeners.push({
+      key: "metrics",
       name: "metrics",
       hostname: config.metrics.listen.slice(0, at).replace(/^\[|\]$/g, ""),
       port: Number(config.metrics.listen.slice(at + 1)),
@@ -172,8 +183,21 @@ async function accepts(hostname: string, port: number): Promise<boolean> {
 export const portsCheck: Check = needsConfig("ports", "listener ports", async (config, context) => {
   const problems: string[] = [];
   const fine: string[] = [];
-  for (const listener of listenersOf(config)) {
-    const label = `${listener.name} ${listener.port}`;
+  // Port 0 in the config means any free port: the daemon reports the one it bound.
+  const bound = context.daemonRunning
+    ? await context.daemonGet?.("/v1/health").then(
+      (health) => (health as { listeners?: Record<string, number> }).listeners ?? {},
+      () => ({} as Record<string, number>),
+    )
+    : undefined;
+  for (const configured of listenersOf(config)) {
+    const listener = { ...configured, port: bound?.[configured.key] ?? configured.port };
+    const label = `${listener.name} ${listener.port === 0 ? "(any free port)" : listener.port}`;
+    if (listener.port === 0) {
+      if (context.daemonRunning) problems.push(`${listener.name} reports no bound port`);
+      else fine.push(label);
+      continue;
+    }
     if (context.daemonRunning) {
       if (await accepts(listener.hostname, listener.port)) fine.push(label);
       else problems.push(`${label} does not answer`);

@@ -209,8 +209,8 @@ export async function collectSupportFiles(
   if (own.text !== undefined) files.push({ path: "logs/ledge.log", text: own.text });
   else gaps.push({ item: "ledge's own logs", reason: own.reason ?? "none" });
 
+  let health: string | undefined;
   try {
-    let health: string | undefined;
     try {
       health = await daemon.text("/v1/health");
     } catch (error) {
@@ -232,16 +232,16 @@ export async function collectSupportFiles(
   }
 
   if (config.metrics.enabled) {
+    const url = metricsUrl(config.metrics.listen, health);
     try {
-      const response = await fetch(`http://${config.metrics.listen}/metrics`, {
-        signal: AbortSignal.timeout(5000),
-      });
+      if (url === undefined) throw new TypeError("port 0 and no daemon to say which it bound");
+      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
       const text = await response.text();
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       files.push({ path: "metrics.txt", text });
     } catch (error) {
       const reason = error instanceof TypeError ? "nothing answers there" : reasonOf(error);
-      gaps.push({ item: `metrics (http://${config.metrics.listen}/metrics)`, reason });
+      gaps.push({ item: `metrics (${url ?? `http://${config.metrics.listen}/metrics`})`, reason });
     }
   } else {
     gaps.push({ item: "metrics", reason: "metrics.enabled is false" });
@@ -256,4 +256,14 @@ export async function collectSupportFiles(
     gaps.push({ item: "ledge check", reason: reasonOf(error) });
   }
   return { files, gaps };
+}
+
+/** Where the metrics are: `listen`, with the port the daemon bound when the config says 0. */
+function metricsUrl(listen: string, health: string | undefined): string | undefined {
+  const at = listen.lastIndexOf(":");
+  let port = Number(listen.slice(at + 1));
+  if (port === 0 && health !== undefined) {
+    port = (JSON.parse(health) as { listeners?: Record<string, number> }).listeners?.metrics ?? 0;
+  }
+  return port === 0 ? undefined : `http://${listen.slice(0, at)}:${port}/metrics`;
 }
