@@ -99,6 +99,14 @@ t.fires("'a' || 'b' = 'ab'");
 t.fires("processingPath || '!' = 'hot!'");
 t.fires("$body.machine.temperature + 1 = 31");
 t.fires("- $body.neg = 4");
+// IoT Edge's lexer takes `-$body.neg` as one application property name (its ID token allows `-`
+// and `$`, and the longest token wins), so only a spaced or bracketed minus negates a body query.
+t.fires("-($body.neg) = 4");
+t.fires("0 - $body.neg = 4");
+t.fires("- $body.neg * 2 = 8");
+t.rejects("-$body.neg = 4", 12);
+t.fires("-$body.neg = 'literal name'", withApp({ "-$body.neg": "literal name" }));
+t.silent("-$body.neg = 'literal name'");
 t.fires("-(2) = -2");
 t.fires("1 < 2");
 t.fires("2 <= 2");

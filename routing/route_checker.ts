@@ -128,7 +128,7 @@ export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): Chec
       case "*":
       case "/":
       case "%":
-        if (!both("number")) mismatch("number operands", numberHint(left, right));
+        if (!both("number")) mismatch("number operands", numberHint(expr, left, right));
         return "number";
       case "||":
         if (!both("string")) mismatch("string operands");
@@ -148,7 +148,7 @@ export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): Chec
         return left;
       default:
         if (left !== right && left !== "dynamic" && right !== "dynamic") {
-          mismatch("operands of one type", numberHint(left, right));
+          mismatch("operands of one type", numberHint(expr, left, right));
         }
         return "bool";
     }
@@ -239,10 +239,25 @@ function article(type: StaticType): string {
   }
 }
 
-function numberHint(left: StaticType, right: StaticType): string | undefined {
+function numberHint(
+  expr: Extract<Expr, { kind: "binary" }>,
+  left: StaticType,
+  right: StaticType,
+): string | undefined {
   const mixesStringAndNumber = (left === "string" && right === "number") ||
     (left === "number" && right === "string");
-  return mixesStringAndNumber
-    ? "properties are strings: convert them with as_number(...)"
-    : undefined;
+  if (!mixesStringAndNumber) return undefined;
+  return minusJoinedHint(expr.left) ?? minusJoinedHint(expr.right) ??
+    "properties are strings: convert them with as_number(...)";
+}
+
+/**
+ * `-$body.n` is one application property name, as IoT Edge's lexer reads it (its ID token takes
+ * `-` and `$`, and the longest token wins); the author almost surely meant a negation.
+ */
+function minusJoinedHint(operand: Expr): string | undefined {
+  if (operand.kind !== "appProperty" || !/^-[^-]/.test(operand.name)) return undefined;
+  const rest = operand.name.slice(1);
+  return `"${operand.name}" is one property name (as in IoT Edge, a "-" joined to a name is part ` +
+    `of it): to negate, write "- ${rest}" or "-(${rest})"`;
 }

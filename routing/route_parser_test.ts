@@ -204,6 +204,12 @@ const COMPILE_ERRORS: [kind: string, condition: string, column: number, mentions
     13,
     "properties are strings: convert them with as_number",
   ],
+  [
+    "a minus joined to a body query (one property name, as in IoT Edge)",
+    "-$body.n = -15",
+    10,
+    'to negate, write "- $body.n" or "-($body.n)"',
+  ],
   ["arithmetic on a string", "'a' * 2 = 2", 5, "operator * cannot combine a string with a number"],
   ["NOT of a number", "NOT 1", 1, "operator NOT cannot take a number"],
   ["a condition that is a string", "processingPath", 1, "the condition is a string, not a boolean"],
