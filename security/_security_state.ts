@@ -17,6 +17,7 @@ import type { IdentityRemoval } from "./identity_removal.ts";
 import { type MutableIdentityRegistry, openIdentityRegistry } from "./identity_registry.ts";
 import type { JwtSigners } from "./jwt_svid.ts";
 import type { IssuedLeaf } from "./leaf_store.ts";
+import { hubServerNames } from "./server_names.ts";
 import { concatBytes, type ModuleApiContext, type ModuleRuntime } from "./module_apis.ts";
 
 /** Test seams: the clock and the jitter. */
@@ -93,6 +94,9 @@ export class SecurityState {
       now: this.now,
       issuer: () => this.requireStarted("issue a certificate").issuer,
       identity: (moduleId) => this.registry?.get(config.device.id, moduleId),
+      moduleIds: () =>
+        (this.registry?.modulesOf(config.device.id) ?? []).map((identity) => identity.moduleId!),
+      hubNames: () => this.hubNames().dnsNames,
       trustBundlePem: () => this.trustBundlePem(),
       bundleDer: () =>
         concatBytes(
@@ -127,6 +131,11 @@ export class SecurityState {
       throw new Error(`Cannot ${action}: the security component is not started`);
     }
     return this.ca;
+  }
+
+  /** The hub's server names (its host names, the machine's, loopback). */
+  hubNames(): { dnsNames: string[]; ipAddresses: string[] } {
+    return hubServerNames(this.config, this.hostname ?? Deno.hostname());
   }
 
   /** PEM trust bundle (roots and, during CA overlap, old and new). */

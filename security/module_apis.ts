@@ -10,6 +10,7 @@ import type { Identity } from "./identity.ts";
 import { jwtBundle, type JwtSigners, signJwtSvid, validateJwtSvid } from "./jwt_svid.ts";
 import { type IssuedLeaf, issueModuleLeaf } from "./leaf_store.ts";
 import type { ModuleSockets } from "./module_sockets.ts";
+import { checkModuleServerName, isDnsName } from "./server_names.ts";
 import { workloadSpiffeId } from "./spiffe_id.ts";
 import type { SpiffeSource } from "./spiffe_server.ts";
 import type { WorkloadBackend } from "./workload_api.ts";
@@ -30,6 +31,10 @@ export interface ModuleApiContext {
   /** The current issuing CA; throws when not started. */
   issuer(): CertificateIssuer;
   identity(moduleId: string): Identity | undefined;
+  /** The ids of this device's modules (for the server-name rule). */
+  moduleIds(): string[];
+  /** The hub's DNS names, which no module may claim. */
+  hubNames(): string[];
   trustBundlePem(): string;
   /** DER trust bundle, concatenated. */
   bundleDer(): Uint8Array;
@@ -73,7 +78,16 @@ export async function issueSvid(runtime: ModuleRuntime, context: ModuleApiContex
   });
 }
 
-const IP_LITERAL = /^[\d.]+$|:/;
+/** The DNS names of a module's server certificate: the requested one, and its id if a DNS name. */
+function serverNames(moduleId: string, commonName: string, context: ModuleApiContext): string[] {
+  const name = checkModuleServerName(commonName, {
+    moduleId,
+    otherModuleIds: context.moduleIds(),
+    hubNames: context.hubNames(),
+  });
+  const own = moduleId.toLowerCase();
+  return name === own || !isDnsName(own) ? [name] : [name, own];
+}
 
 /** The IoT Edge workload backend of one module. */
 export function createWorkloadBackend(
@@ -93,18 +107,15 @@ export function createWorkloadBackend(
       )
       : security.leaf_lifetime_seconds;
     const spiffeId = spiffeIdOf(config, config.device.id, runtime.moduleId);
-    // IoT Edge puts the common name and the module id in a server certificate's SANs.
+    // IoT Edge puts the common name and the module id in a server certificate's SANs; ledge
+    // only a name the module may claim (server_names.ts), never the hub's or another module's.
     const names = profile === "server"
-      ? [
-        extra.commonName!,
-        ...(/^[A-Za-z0-9-]{1,63}$/.test(runtime.moduleId) ? [runtime.moduleId] : []),
-      ]
+      ? serverNames(runtime.moduleId, extra.commonName!, context)
       : [];
     const leaf = await issueModuleLeaf(context.issuer(), {
       profile,
       commonName: extra.commonName ?? runtime.moduleId.slice(0, 64),
-      dnsNames: names.filter((name) => !IP_LITERAL.test(name)),
-      ipAddresses: names.filter((name) => IP_LITERAL.test(name)),
+      dnsNames: names,
       ...(spiffeId ? { spiffeId } : {}),
       trustDomain: security.trust_domain,
       lifetimeSeconds: Math.max(1, Math.floor(lifetime)),

@@ -103,26 +103,14 @@ export class RenewalScheduler {
   async issueServer(): Promise<void> {
     const state = this.#state;
     const { config } = state;
-    const names = new Set([
-      config.device.hostname,
-      config.device.iothub_hostname,
-      "localhost",
-      state.hostname ?? Deno.hostname(),
-    ].map((name) => name.toLowerCase()));
-    const ips = new Set(["127.0.0.1", "::1"]);
-    for (const name of [...names]) {
-      if (/^[\d.]+$/.test(name) || name.includes(":")) {
-        names.delete(name);
-        ips.add(name);
-      }
-    }
+    const { dnsNames, ipAddresses } = state.hubNames();
     state.server = await issueModuleLeaf(
       state.requireStarted("issue the server certificate").issuer,
       {
         profile: "server",
         commonName: config.device.hostname.slice(0, 64),
-        dnsNames: [...names],
-        ipAddresses: [...ips],
+        dnsNames,
+        ipAddresses,
         // No SPIFFE URI SAN here: rustls (Deno's TLS, so a child ledge's upstream link) rejects a
         // URI SAN under an issuer with URI name constraints, and a TLS server needs only its names.
         trustDomain: config.security.trust_domain,

@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { Identity } from "./identity.ts";
 import { hmacSha256Base64 } from "../iothub/mod.ts";
+import { ServerNameNotAllowedError } from "./server_names.ts";
 
 /** api-version values aziot-edged accepts, oldest first. */
 export const WORKLOAD_API_VERSIONS = [
@@ -205,6 +206,9 @@ export function createWorkloadApp(backend: WorkloadBackend): Hono {
   );
   app.onError((error, c) => {
     if (error instanceof WorkloadError) return c.json({ message: error.message }, error.status);
+    if (error instanceof ServerNameNotAllowedError) {
+      return c.json({ message: error.message }, 403);
+    }
     if (error instanceof RangeError || error instanceof TypeError) {
       return c.json({ message: error.message }, 400);
     }

@@ -241,3 +241,81 @@ Deno.test("verifyClientCertificate() accepts a module's identity certificate for
     await fixture.dispose();
   }
 });
+
+serviceTest(
+  "a module gets a server certificate only for names it may claim, never the hub's or another module's",
+  [OPENSSL],
+  async (t) => {
+    const fixture = await startSecurity({ hostname: "gateway-7" });
+    try {
+      const { manager } = fixture.component;
+      const sensor = await manager.provisionModule("sensor");
+      await manager.provisionModule("filter");
+      const camera = await manager.provisionModule("sensor.cam");
+      const request = (socketDir: string, moduleId: string, generationId: string, name: string) =>
+        socketRequest(
+          `${socketDir}/workload.sock`,
+          "POST",
+          `/modules/${moduleId}/genid/${generationId}/certificate/server?${API}`,
+          JSON.stringify({ commonName: name }),
+        );
+      const hostCheck = async (pem: string, host: string) =>
+        (await openssl(["x509", "-noout", "-checkhost", host], pem)).stdout;
+
+      await t.step("its own name and a name under it: issued, and openssl agrees", async () => {
+        for (const name of ["sensor", "Sensor.Plant.Local"]) {
+          const answer = await request(sensor.socketDir, "sensor", sensor.generationId, name);
+          assert.equal(answer.status, 201, JSON.stringify(answer.body));
+          const pem = answer.body.certificate as string;
+          assert.match(await hostCheck(pem, name.toLowerCase()), /does match certificate/);
+          for (const hub of ["edge.local", "hub.example", "localhost", "gateway-7", "filter"]) {
+            assert.match(await hostCheck(pem, hub), /does NOT match certificate/, hub);
+          }
+          const text = await openssl(["x509", "-noout", "-ext", "subjectAltName"], pem);
+          assert.doesNotMatch(text.stdout, /IP Address/, "no IP address SANs");
+        }
+      });
+
+      await t.step("the hub's names and other modules' names: 403 naming the rule", async () => {
+        for (
+          const [name, reason] of [
+            ["edge.local", /hub's names/],
+            ["hub.example", /hub's names/],
+            ["localhost", /hub's names/],
+            ["gateway-7", /hub's names/],
+            ["filter", /only "sensor" and names under it/],
+            ["sensor.cam", /belong to module "sensor\.cam"/],
+            ["sensor.cam.plant.local", /belong to module "sensor\.cam"/],
+          ] as const
+        ) {
+          const answer = await request(sensor.socketDir, "sensor", sensor.generationId, name);
+          assert.equal(answer.status, 403, `${name}: ${JSON.stringify(answer.body)}`);
+          assert.match(answer.body.message as string, reason);
+        }
+      });
+
+      await t.step("IP addresses and wildcards: 400", async () => {
+        for (const name of ["127.0.0.1", "*.sensor"]) {
+          const answer = await request(sensor.socketDir, "sensor", sensor.generationId, name);
+          assert.equal(answer.status, 400, `${name}: ${JSON.stringify(answer.body)}`);
+        }
+      });
+
+      await t.step("the nested module owns its own name", async () => {
+        const answer = await request(
+          camera.socketDir,
+          "sensor.cam",
+          camera.generationId,
+          "sensor.cam",
+        );
+        assert.equal(answer.status, 201, JSON.stringify(answer.body));
+        assert.match(
+          await hostCheck(answer.body.certificate as string, "sensor.cam"),
+          /does match certificate/,
+        );
+      });
+    } finally {
+      await fixture.dispose();
+    }
+  },
+);
