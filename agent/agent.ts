@@ -1,22 +1,25 @@
 /**
- * The agent: accepts deployments (validate, check the createOptions policy, persist, hand to
- * the loop), reports the `$edgeAgent` properties, and serves the operator's requests (list,
- * inspect, logs, restart, start, stop).
+ * The agent: accepts deployments (validate, admit, persist, hand to the loop), reports the
+ * `$edgeAgent` properties, and serves the operator's requests (list, inspect, logs, restart,
+ * start, stop). The pieces live beside it: admission.ts, reported_publisher.ts,
+ * engine_startup.ts, module_rows.ts, operator_actions.ts; the loop is reconciler.ts.
  */
 import type { RuntimeContext } from "../core/component.ts";
-import {
-  checkCreateOptions,
-  KNOWN_ENGINE_SOCKETS,
-  type PolicyContext,
-} from "./create_options_policy.ts";
-import { type Deployment, formatJsonPath, ManifestError, parseDeployment } from "./deployment.ts";
-import { createDockerDriver } from "./engine/docker_driver.ts";
+import { checkSource, deniedModules, policyContext } from "./admission.ts";
+import type {
+  AgentOptions,
+  AgentService,
+  DeployOptions,
+  DeployResult,
+  ModuleSummary,
+} from "./agent_service.ts";
+import { type Deployment, ManifestError, parseDeployment } from "./deployment.ts";
 import type { EngineDriver, EngineInfo, LogOptions } from "./engine/driver.ts";
 import { NoSuchInstanceError } from "./engine/driver.ts";
-import { ledgeInstanceId } from "./engine/labels.ts";
 import { createProcessDriver } from "./engine/process_driver.ts";
-import { findEngineSocket } from "./engine/select_engine.ts";
-import type { ModuleProvisioner } from "./provisioner.ts";
+import { connectEngine } from "./engine_startup.ts";
+import { moduleRows } from "./module_rows.ts";
+import { restartModule, startModule, stopModule } from "./operator_actions.ts";
 import { createReconciler, type Reconciler } from "./reconciler.ts";
 import {
   buildReported,
@@ -24,204 +27,226 @@ import {
   type EdgeAgentReported,
   type ReportedModule,
 } from "./reported.ts";
+import { ReportedPublisher } from "./reported_publisher.ts";
 import { type AgentStore, openAgentStore } from "./store.ts";
 
-/** What {@linkcode Agent.deploy} accepted. */
-export interface DeployResult {
-  /** `lastDesiredVersion` of the accepted deployment. */
-  version: number;
-  /** Modules it runs, in startup order. */
-  modules: string[];
-  /** Modules the createOptions policy denied (they report `failed`), with the reason. */
-  denied: Record<string, string>;
-}
+export type {
+  Agent,
+  AgentOptions,
+  AgentService,
+  DeployOptions,
+  DeployResult,
+  ModuleSummary,
+} from "./agent_service.ts";
 
-/** Options of {@linkcode Agent.deploy}. */
-export interface DeployOptions {
-  /**
-   * Where the manifest comes from: `local` (`ledge deploy`, the default) or `upstream` (the
-   * parent's `$edgeAgent` twin), which may run process modules only when
-   * `[agent.allow] process_modules_from_upstream` is true.
-   */
-  source?: "local" | "upstream";
-}
+/** The agent; nothing runs until {@linkcode EdgeAgent.start}. */
+export class EdgeAgent implements AgentService {
+  readonly #context: RuntimeContext;
+  readonly #options: AgentOptions;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  readonly #publisher: ReportedPublisher;
+  readonly #acceptedListeners = new Set<(deployment: Deployment) => void>();
+  #store: AgentStore | undefined;
+  #reconciler: Reconciler | undefined;
+  #engine: EngineDriver | undefined;
+  #processDriver: EngineDriver | undefined;
+  #engineSocket: string | undefined;
+  #engineInfo: EngineInfo | undefined;
+  #lastDesiredVersion: number | undefined;
+  #lastDesiredStatus: DesiredStatus = { code: 406, description: "no deployment yet" };
+  #deploying: Promise<unknown> = Promise.resolve();
 
-/** The agent as the rest of ledge (hub, upstream) uses it. */
-export interface Agent {
-  /**
-   * Validates and applies a deployment manifest (the whole `modulesContent` JSON). Rejections
-   * change nothing, set lastDesiredStatus (400/412/417) with the JSON path of the problem, and
-   * throw a {@linkcode ManifestError}.
-   */
-  deploy(manifest: unknown, options?: DeployOptions): Promise<DeployResult>;
-  /** The `$edgeAgent` reported properties as IoT Edge shapes them. */
-  reported(): EdgeAgentReported;
-  /** Calls `listener` when the reported properties change; returns the unsubscribe function. */
-  onReportedChange(listener: (reported: EdgeAgentReported) => void): () => void;
-  /**
-   * Called with each accepted deployment, so the hub can take `$edgeHub` desired (routes,
-   * storeAndForwardConfiguration) and the modules' initial desired twins.
-   */
-  onDeploymentAccepted(listener: (deployment: Deployment) => void): () => void;
-  /** The last accepted deployment (persisted under <state>/agent/), if any. */
-  current(): Deployment | undefined;
-}
-
-/** One row of `ledge list`. */
-export interface ModuleSummary {
-  name: string;
-  type: string;
-  /** runtimeStatus. */
-  status: string;
-  description: string;
-  /** Image, or the command of a process module. */
-  config: string;
-  desiredStatus: string;
-  restartCount: number;
-  exitCode: number;
-  system: boolean;
-}
-
-/** The agent with what the daemon and the management API need. */
-export interface AgentService extends Agent {
-  start(signal: AbortSignal): Promise<void>;
-  stop(): Promise<void>;
-  /** Deployment progress: whether the loop still has work, and the module rows. */
-  status(): {
-    version: number | undefined;
-    lastDesiredStatus: DesiredStatus;
-    converging: boolean;
-    engine: string;
-  };
-  modules(): ModuleSummary[];
-  /** The reported module, or undefined when the deployment has no such module. */
-  module(name: string): ReportedModule | undefined;
-  logs(name: string, options: LogOptions): Promise<ReadableStream<Uint8Array>>;
-  restart(name: string): Promise<void>;
-  startModule(name: string): Promise<void>;
-  stopModule(name: string): Promise<void>;
-  /** The engine in use, once started. */
-  engineInfo(): EngineInfo | undefined;
-}
-
-/** Options of {@linkcode createAgent}. */
-export interface AgentOptions {
-  provisioner: ModuleProvisioner;
-  /** The container engine driver; default: found from `[agent]` and the environment. */
-  driver?: EngineDriver;
-  /** Clock, ms since the epoch. */
-  now?: () => number;
-}
-
-function describeUptime(startedAt: number, now: number): string {
-  const seconds = Math.max(0, Math.round((now - startedAt) / 1000));
-  if (seconds < 60) return `Up ${seconds} seconds`;
-  if (seconds < 3600) return `Up ${Math.round(seconds / 60)} minutes`;
-  if (seconds < 172800) return `Up ${Math.round(seconds / 3600)} hours`;
-  return `Up ${Math.round(seconds / 86400)} days`;
-}
-
-/** Builds the agent; nothing runs until {@linkcode AgentService.start}. */
-export function createAgent(context: RuntimeContext, options: AgentOptions): AgentService {
-  const { config, logger } = context;
-  const now = options.now ?? Date.now;
-  const startedAt = now();
-  const reportedListeners = new Set<(reported: EdgeAgentReported) => void>();
-  const acceptedListeners = new Set<(deployment: Deployment) => void>();
-  let store: AgentStore | undefined;
-  let reconciler: Reconciler | undefined;
-  let engine: EngineDriver | undefined;
-  let processDriver: EngineDriver | undefined;
-  let engineSocket: string | undefined;
-  let engineInfo: EngineInfo | undefined;
-  let lastDesiredVersion: number | undefined;
-  let lastDesiredStatus: DesiredStatus = { code: 406, description: "no deployment yet" };
-  let deploying: Promise<unknown> = Promise.resolve();
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
-  let lastSent = "";
-  let saving: Promise<void> = Promise.resolve();
-
-  function view() {
-    if (!reconciler) throw new Error("Cannot answer: the agent is not started");
-    return reconciler.view();
+  constructor(context: RuntimeContext, options: AgentOptions) {
+    this.#context = context;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#publisher = new ReportedPublisher(() => this.reported(), context.logger);
   }
 
-  function reported(): EdgeAgentReported {
-    const v = reconciler?.view();
+  deploy(manifest: unknown, options: DeployOptions = {}): Promise<DeployResult> {
+    const result = this.#deploying.then(() => this.#deployNow(manifest, options));
+    this.#deploying = result.catch(() => {});
+    return result;
+  }
+
+  reported(): EdgeAgentReported {
+    const v = this.#reconciler?.view();
     return buildReported({
       deployment: v?.desired,
-      lastDesiredVersion,
-      lastDesiredStatus,
+      lastDesiredVersion: this.#lastDesiredVersion,
+      lastDesiredStatus: this.#lastDesiredStatus,
       instances: v?.instances ?? new Map(),
       statuses: v?.statuses ?? new Map(),
       stats: v?.stats ?? new Map(),
       platform: { os: Deno.build.os, architecture: Deno.build.arch, version: Deno.osRelease() },
-      startedAt,
+      startedAt: this.#startedAt,
     });
   }
 
-  function flushReported() {
-    flushTimer = undefined;
-    const current = reported();
-    const text = JSON.stringify(current);
-    if (text === lastSent) return;
-    lastSent = text;
-    const target = store;
-    if (target) {
-      saving = saving.then(() => target.saveReported(current)).catch((error) =>
-        logger.warn("cannot save the reported properties", { error })
-      );
-    }
-    for (const listener of reportedListeners) {
-      try {
-        listener(current);
-      } catch (error) {
-        logger.error("a reported-properties listener failed", { error });
-      }
-    }
+  onReportedChange(listener: (reported: EdgeAgentReported) => void): () => void {
+    return this.#publisher.subscribe(listener);
   }
 
-  function scheduleReport() {
-    flushTimer ??= setTimeout(flushReported, 50);
+  onDeploymentAccepted(listener: (deployment: Deployment) => void): () => void {
+    this.#acceptedListeners.add(listener);
+    return () => this.#acceptedListeners.delete(listener);
   }
 
-  function policyContext(): PolicyContext {
+  current(): Deployment | undefined {
+    return this.#reconciler?.view().desired;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const { config, logger, stateDir } = this.#context;
+    const store = await openAgentStore(stateDir);
+    this.#store = store;
+    this.#publisher.store = store;
+    await this.#loadStatus(store);
+    const engine = await connectEngine(this.#context, this.#options.driver, signal);
+    this.#engine = engine.driver;
+    this.#engineSocket = engine.socket;
+    this.#engineInfo = engine.info;
+    this.#processDriver = createProcessDriver({ logDir: `${store.dir}/logs` });
+    this.#reconciler = createReconciler({
+      engine: this.#engine,
+      process: this.#processDriver,
+      provisioner: this.#options.provisioner,
+      device: {
+        deviceId: config.device.id,
+        iothubHostname: config.device.iothub_hostname,
+        gatewayHostname: config.device.hostname,
+      },
+      network: config.agent.network,
+      backoff: {
+        baseSeconds: config.agent.backoff_base_seconds,
+        maxSeconds: config.agent.backoff_max_seconds,
+        resetSeconds: config.agent.backoff_reset_seconds,
+      },
+      logger,
+      now: this.#now,
+      onChange: () => this.#publisher.schedule(),
+    });
+    await this.#reapplyStored(store);
+    this.#reconciler.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#deploying;
+    await this.#reconciler?.stop();
+    await this.#processDriver?.close();
+    if (!this.#options.driver) await this.#engine?.close();
+    await this.#publisher.close();
+  }
+
+  status(): ReturnType<AgentService["status"]> {
+    const v = this.#view();
     return {
-      allow: config.agent.allow,
-      stateDir: context.stateDir,
-      engineSockets: engineSocket
-        ? [engineSocket, ...KNOWN_ENGINE_SOCKETS]
-        : [...KNOWN_ENGINE_SOCKETS],
+      version: v.desired?.version,
+      lastDesiredStatus: this.#lastDesiredStatus,
+      converging: v.converging,
+      engine: v.engine,
     };
   }
 
-  function deniedModules(deployment: Deployment): Record<string, string> {
-    const denied: Record<string, string> = {};
-    const policy = policyContext();
-    for (const module of deployment.modules) {
-      if (module.type !== "docker") continue;
-      const violations = checkCreateOptions(module.createOptions, policy);
-      if (violations.length > 0) {
-        denied[module.name] = `createOptions denied: ${violations.join("; ")}`;
-      }
-    }
-    return denied;
-  }
-
-  async function saveStatus() {
-    await store?.saveStatus({
-      ...(lastDesiredVersion === undefined ? {} : { lastDesiredVersion }),
-      lastDesiredStatus,
+  modules(): ModuleSummary[] {
+    return moduleRows({
+      view: this.#view(),
+      reported: this.reported(),
+      startedAt: this.#startedAt,
+      now: this.#now(),
     });
   }
 
-  function apply(deployment: Deployment) {
-    const denied = deniedModules(deployment);
+  module(name: string): ReportedModule | undefined {
+    return this.reported().modules[name];
+  }
+
+  async logs(name: string, options: LogOptions): Promise<ReadableStream<Uint8Array>> {
+    const module = this.#requireModule(name);
+    const driver = this.#reconciler!.driverFor(module.type);
+    if (!driver) throw new Error(`Cannot read the logs of ${name}: no container engine`);
+    return await driver.logs(name, options);
+  }
+
+  async restart(name: string): Promise<void> {
+    await restartModule(this.#reconciler!, this.#requireModule(name), this.#context.logger);
+  }
+
+  async startModule(name: string): Promise<void> {
+    await startModule(this.#reconciler!, this.#requireModule(name));
+  }
+
+  async stopModule(name: string): Promise<void> {
+    await stopModule(this.#reconciler!, this.#requireModule(name));
+  }
+
+  engineInfo(): EngineInfo | undefined {
+    return this.#engineInfo;
+  }
+
+  #view() {
+    if (!this.#reconciler) throw new Error("Cannot answer: the agent is not started");
+    return this.#reconciler.view();
+  }
+
+  #requireModule(name: string) {
+    const module = this.#view().desired?.modules.find((m) => m.name === name);
+    if (!module) {
+      throw new NoSuchInstanceError(`Cannot find module "${name}": it is not in the deployment`);
+    }
+    return module;
+  }
+
+  async #loadStatus(store: AgentStore): Promise<void> {
+    const status = await store.loadStatus().catch((error) => {
+      this.#context.logger.warn("cannot read the last desired status", { error });
+      return undefined;
+    });
+    if (status) {
+      this.#lastDesiredVersion = status.lastDesiredVersion;
+      this.#lastDesiredStatus = status.lastDesiredStatus;
+    }
+  }
+
+  async #saveStatus(): Promise<void> {
+    await this.#store?.saveStatus({
+      ...(this.#lastDesiredVersion === undefined
+        ? {}
+        : { lastDesiredVersion: this.#lastDesiredVersion }),
+      lastDesiredStatus: this.#lastDesiredStatus,
+    });
+  }
+
+  /** Offline autonomy: the last accepted deployment runs again at start-up. */
+  async #reapplyStored(store: AgentStore): Promise<void> {
+    const { logger } = this.#context;
+    const stored = await store.loadDeployment().catch((error) => {
+      logger.error("cannot read the last deployment", { error });
+      return undefined;
+    });
+    if (!stored) return;
+    try {
+      const deployment = parseDeployment(stored.manifest, { version: stored.version });
+      this.#apply(deployment);
+      logger.info("re-applying the last accepted deployment", { version: deployment.version });
+    } catch (error) {
+      logger.error("the saved deployment is no longer valid; waiting for a new one", { error });
+    }
+  }
+
+  #apply(deployment: Deployment): Record<string, string> {
+    const { config, logger, stateDir } = this.#context;
+    const denied = deniedModules(
+      deployment,
+      policyContext(config.agent.allow, stateDir, this.#engineSocket),
+    );
     for (const [name, reason] of Object.entries(denied)) {
       logger.warn(`module ${name} denied`, { reason });
     }
-    reconciler?.setDesired(deployment, denied);
-    for (const listener of acceptedListeners) {
+    this.#reconciler?.setDesired(deployment, denied);
+    for (const listener of this.#acceptedListeners) {
       try {
         listener(deployment);
       } catch (error) {
@@ -231,261 +256,40 @@ export function createAgent(context: RuntimeContext, options: AgentOptions): Age
     return denied;
   }
 
-  /** Process modules run host commands: from the parent only where the device allows it. */
-  function checkSource(deployment: Deployment, source: "local" | "upstream"): void {
-    if (source !== "upstream" || config.agent.allow.process_modules_from_upstream) return;
-    const issues = deployment.modules.filter((module) => module.type === "process").map((
-      module,
-    ) => ({
-      path: formatJsonPath([
-        "modulesContent",
-        "$edgeAgent",
-        "properties.desired",
-        "modules",
-        module.name,
-        "type",
-      ]),
-      message:
-        'a "process" module from the parent is denied by the device policy (agent.allow.process_modules_from_upstream)',
-    }));
-    if (issues.length > 0) throw new ManifestError(400, issues);
-  }
-
-  async function deployNow(manifest: unknown, options: DeployOptions): Promise<DeployResult> {
+  async #deployNow(manifest: unknown, options: DeployOptions): Promise<DeployResult> {
+    const { config, logger } = this.#context;
     let deployment: Deployment;
     try {
-      deployment = parseDeployment(manifest, { version: (lastDesiredVersion ?? 0) + 1 });
-      checkSource(deployment, options.source ?? "local");
+      deployment = parseDeployment(manifest, { version: (this.#lastDesiredVersion ?? 0) + 1 });
+      checkSource(deployment, options.source ?? "local", config.agent.allow);
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
-      lastDesiredStatus = { code: error.code, description: error.message };
+      this.#lastDesiredStatus = { code: error.code, description: error.message };
       logger.warn("deployment rejected", { code: error.code, reason: error.message });
-      await saveStatus();
-      scheduleReport();
+      await this.#saveStatus();
+      this.#publisher.schedule();
       throw error;
     }
-    if (!store || !reconciler) throw new Error("Cannot deploy: the agent is not started");
-    await store.saveDeployment({
+    if (!this.#store || !this.#reconciler) {
+      throw new Error("Cannot deploy: the agent is not started");
+    }
+    await this.#store.saveDeployment({
       version: deployment.version,
-      acceptedAt: new Date(now()).toISOString(),
+      acceptedAt: new Date(this.#now()).toISOString(),
       manifest: deployment.manifest,
     });
-    lastDesiredVersion = deployment.version;
-    lastDesiredStatus = { code: 200, description: "" };
-    await saveStatus();
-    const denied = apply(deployment);
-    logger.info("deployment accepted", {
-      version: deployment.version,
-      modules: deployment.modules.map((m) => m.name),
-    });
-    scheduleReport();
-    return { version: deployment.version, modules: deployment.modules.map((m) => m.name), denied };
+    this.#lastDesiredVersion = deployment.version;
+    this.#lastDesiredStatus = { code: 200, description: "" };
+    await this.#saveStatus();
+    const denied = this.#apply(deployment);
+    const modules = deployment.modules.map((m) => m.name);
+    logger.info("deployment accepted", { version: deployment.version, modules });
+    this.#publisher.schedule();
+    return { version: deployment.version, modules, denied };
   }
+}
 
-  function requireModule(name: string) {
-    const module = view().desired?.modules.find((m) => m.name === name);
-    if (!module) {
-      throw new NoSuchInstanceError(`Cannot find module "${name}": it is not in the deployment`);
-    }
-    return module;
-  }
-
-  return {
-    deploy(manifest, options = {}) {
-      const result = deploying.then(() => deployNow(manifest, options));
-      deploying = result.catch(() => {});
-      return result;
-    },
-    reported,
-    onReportedChange(listener) {
-      reportedListeners.add(listener);
-      return () => reportedListeners.delete(listener);
-    },
-    onDeploymentAccepted(listener) {
-      acceptedListeners.add(listener);
-      return () => acceptedListeners.delete(listener);
-    },
-    current: () => reconciler?.view().desired,
-
-    async start(signal) {
-      store = await openAgentStore(context.stateDir);
-      const status = await store.loadStatus().catch((error) => {
-        logger.warn("cannot read the last desired status", { error });
-        return undefined;
-      });
-      if (status) {
-        lastDesiredVersion = status.lastDesiredVersion;
-        lastDesiredStatus = status.lastDesiredStatus;
-      }
-      if (options.driver) engine = options.driver;
-      else {
-        engineSocket = await findEngineSocket(config.agent, Deno.env.toObject());
-        if (engineSocket) {
-          engine = createDockerDriver({
-            socketPath: engineSocket,
-            instance: ledgeInstanceId(context.stateDir),
-          });
-        }
-      }
-      processDriver = createProcessDriver({ logDir: `${store.dir}/logs` });
-      if (engine) {
-        engineInfo = await engine.info(AbortSignal.any([signal, AbortSignal.timeout(3000)])).catch(
-          (error) => {
-            logger.warn("the container engine does not answer yet", {
-              socket: engineSocket,
-              error,
-            });
-            return undefined;
-          },
-        );
-        if (engineInfo) {
-          logger.info("container engine", {
-            name: engineInfo.name,
-            version: engineInfo.version,
-            socket: engineSocket,
-          });
-        }
-      } else logger.info("no container engine: only process modules run");
-      reconciler = createReconciler({
-        engine,
-        process: processDriver,
-        provisioner: options.provisioner,
-        device: {
-          deviceId: config.device.id,
-          iothubHostname: config.device.iothub_hostname,
-          gatewayHostname: config.device.hostname,
-        },
-        network: config.agent.network,
-        backoff: {
-          baseSeconds: config.agent.backoff_base_seconds,
-          maxSeconds: config.agent.backoff_max_seconds,
-          resetSeconds: config.agent.backoff_reset_seconds,
-        },
-        logger,
-        now,
-        onChange: scheduleReport,
-      });
-      const stored = await store.loadDeployment().catch((error) => {
-        logger.error("cannot read the last deployment", { error });
-        return undefined;
-      });
-      if (stored) {
-        try {
-          const deployment = parseDeployment(stored.manifest, { version: stored.version });
-          apply(deployment);
-          logger.info("re-applying the last accepted deployment", { version: deployment.version });
-        } catch (error) {
-          logger.error("the saved deployment is no longer valid; waiting for a new one", { error });
-        }
-      }
-      reconciler.start();
-    },
-
-    async stop() {
-      await deploying;
-      await reconciler?.stop();
-      await processDriver?.close();
-      if (!options.driver) await engine?.close();
-      if (flushTimer !== undefined) clearTimeout(flushTimer);
-      flushReported();
-      await saving;
-    },
-
-    status() {
-      const v = view();
-      return {
-        version: v.desired?.version,
-        lastDesiredStatus,
-        converging: v.converging,
-        engine: v.engine,
-      };
-    },
-
-    modules() {
-      const v = view();
-      const report = reported();
-      const time = now();
-      const rows: ModuleSummary[] = Object.entries(report.systemModules).map(([name, m]) => ({
-        name,
-        type: "ledge",
-        status: m.runtimeStatus,
-        description: describeUptime(startedAt, time),
-        config: typeof m.settings.image === "string" ? m.settings.image : "",
-        desiredStatus: "running",
-        restartCount: 0,
-        exitCode: 0,
-        system: true,
-      }));
-      for (const module of v.desired?.modules ?? []) {
-        const m = report.modules[module.name]!;
-        const instance = v.instances.get(module.name);
-        const description = m.runtimeStatus === "running" && instance?.startedAt !== undefined
-          ? describeUptime(instance.startedAt, time)
-          : m.runtimeStatus === "backoff" && m.restartCount > 0
-          ? `${m.statusDescription} (restart count ${m.restartCount})`
-          : m.statusDescription;
-        rows.push({
-          name: module.name,
-          type: module.type,
-          status: m.runtimeStatus,
-          description,
-          config: module.type === "process"
-            ? [module.process?.command, ...(module.process?.args ?? [])].join(" ")
-            : module.image,
-          desiredStatus: module.status,
-          restartCount: m.restartCount,
-          exitCode: m.exitCode,
-          system: false,
-        });
-      }
-      return rows;
-    },
-
-    module(name) {
-      return reported().modules[name];
-    },
-
-    async logs(name, logOptions) {
-      const module = requireModule(name);
-      const driver = reconciler!.driverFor(module.type);
-      if (!driver) throw new Error(`Cannot read the logs of ${name}: no container engine`);
-      return await driver.logs(name, logOptions);
-    },
-
-    async restart(name) {
-      const module = requireModule(name);
-      const r = reconciler!;
-      await r.operate(async () => {
-        const driver = r.driverFor(module.type);
-        if (!driver) throw new Error(`Cannot restart ${name}: no container engine`);
-        r.resetStats(name);
-        r.setOverride(name, undefined);
-        await driver.stop(name, { timeoutSeconds: 10 });
-        await driver.start(name);
-        logger.info(`restarted ${name} on request`);
-      });
-    },
-
-    async startModule(name) {
-      const module = requireModule(name);
-      const r = reconciler!;
-      await r.operate(async () => {
-        r.resetStats(name);
-        r.setOverride(name, module.status === "stopped" ? "running" : undefined);
-        const instance = await r.driverFor(module.type)?.inspect(name);
-        if (instance && instance.state !== "running") await r.driverFor(module.type)!.start(name);
-      });
-    },
-
-    async stopModule(name) {
-      requireModule(name);
-      const r = reconciler!;
-      await r.operate(() => {
-        r.setOverride(name, "stopped");
-        return Promise.resolve();
-      });
-    },
-
-    engineInfo: () => engineInfo,
-  };
+/** Builds the agent; nothing runs until {@linkcode AgentService.start}. */
+export function createAgent(context: RuntimeContext, options: AgentOptions): AgentService {
+  return new EdgeAgent(context, options);
 }

@@ -1,0 +1,49 @@
+/**
+ * What an operator asks of one module (`ledge restart|start|stop <module>`). Each runs between
+ * two rounds of the loop, so it never races a step; a start or stop holds until the next
+ * deployment.
+ */
+import type { Logger } from "../core/log.ts";
+import type { DesiredModule } from "./deployment.ts";
+import type { Reconciler } from "./reconciler.ts";
+
+function driverOf(reconciler: Reconciler, module: DesiredModule, what: string) {
+  const driver = reconciler.driverFor(module.type);
+  if (!driver) throw new Error(`Cannot ${what} ${module.name}: no container engine`);
+  return driver;
+}
+
+/** Stops and starts the module now, forgetting its restarts and any operator stop. */
+export function restartModule(
+  reconciler: Reconciler,
+  module: DesiredModule,
+  logger: Logger,
+): Promise<void> {
+  return reconciler.operate(async () => {
+    const driver = driverOf(reconciler, module, "restart");
+    reconciler.resetStats(module.name);
+    reconciler.setOverride(module.name, undefined);
+    await driver.stop(module.name, { timeoutSeconds: 10 });
+    await driver.start(module.name);
+    logger.info(`restarted ${module.name} on request`);
+  });
+}
+
+/** Starts the module (running until the next deployment, even if it is desired stopped). */
+export function startModule(reconciler: Reconciler, module: DesiredModule): Promise<void> {
+  return reconciler.operate(async () => {
+    reconciler.resetStats(module.name);
+    reconciler.setOverride(module.name, module.status === "stopped" ? "running" : undefined);
+    const driver = reconciler.driverFor(module.type);
+    const instance = await driver?.inspect(module.name);
+    if (instance && instance.state !== "running") await driver!.start(module.name);
+  });
+}
+
+/** Stops the module until the next deployment or an operator start. */
+export function stopModule(reconciler: Reconciler, module: DesiredModule): Promise<void> {
+  return reconciler.operate(() => {
+    reconciler.setOverride(module.name, "stopped");
+    return Promise.resolve();
+  });
+}
