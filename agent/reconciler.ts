@@ -7,14 +7,16 @@
 import type { Logger } from "../core/log.ts";
 import type { Deployment } from "./deployment.ts";
 import type { EngineDriver } from "./engine/driver.ts";
+import { watchEngineEvents } from "./engine_events.ts";
 import { executeSteps } from "./executor.ts";
+import { LoopWakeup } from "./loop_wakeup.ts";
 import type { ModuleStatus } from "./manifest.ts";
 import type { ModuleInstance } from "./module_instance.ts";
 import type { DeviceIdentity } from "./module_env.ts";
-import { planSteps } from "./planner.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
-import { type BackoffSettings, refreshRestartStats, type RestartStats } from "./restart_policy.ts";
-import { isAction, type RuntimeStatus, type Step } from "./step.ts";
+import type { BackoffSettings, RestartStats } from "./restart_policy.ts";
+import { type EngineState, planRound, refreshedStats } from "./round_plan.ts";
+import { type ActionStep, isAction, type RuntimeStatus, type Step } from "./step.ts";
 
 /** Options of {@linkcode createReconciler}. */
 export interface ReconcilerOptions {
@@ -50,104 +52,250 @@ export interface ReconcilerView {
   /** True while a plan still has actions for the current desired state. */
   converging: boolean;
   /** "none": no engine configured or found; "down": unreachable now. */
-  engine: "up" | "down" | "none";
+  engine: EngineState;
 }
 
-/** The running loop. */
-export interface Reconciler {
-  start(): void;
-  /** Stops the loop (instances keep running). */
-  stop(): Promise<void>;
-  /** Supersedes the desired state; `denied` maps modules the policy denies to the reason. */
-  setDesired(deployment: Deployment, denied: Readonly<Record<string, string>>): void;
-  /** Operator override of a module's desired status until the next deployment. */
-  setOverride(name: string, status: ModuleStatus | undefined): void;
-  /** Forgets a module's restarts and failures (an operator restart). */
-  resetStats(name: string): void;
-  /** Runs `action` between rounds (so it never races a step), then re-plans. */
-  operate<T>(action: () => Promise<T>): Promise<T>;
-  view(): ReconcilerView;
-  /** The driver that runs `type`. */
-  driverFor(type: "docker" | "process"): EngineDriver | undefined;
+interface Operation {
+  run: () => Promise<void>;
+  cancel: (reason: Error) => void;
 }
 
-/** Creates the loop; {@linkcode Reconciler.start} runs it. */
-export function createReconciler(options: ReconcilerOptions): Reconciler {
-  const { logger, backoff } = options;
-  const now = options.now ?? Date.now;
-  const retryMax = options.engineRetryMaxMs ?? 30_000;
-  let desired: Deployment | undefined;
-  let denied: Readonly<Record<string, string>> = {};
-  const overrides: Record<string, ModuleStatus> = {};
-  const stats = new Map<string, RestartStats>();
-  let instances = new Map<string, ModuleInstance>();
-  const statuses = new Map<string, ModuleStatusEntry>();
-  let converging = false;
-  let engineState: ReconcilerView["engine"] = options.engine ? "up" : "none";
-  let engineRetryMs = 1000;
-  const operations: { run: () => Promise<void>; cancel: (reason: Error) => void }[] = [];
-  const startedAt = now();
+/** The running loop; {@linkcode Reconciler.start} runs it. */
+export class Reconciler {
+  readonly #options: ReconcilerOptions;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  readonly #life = new AbortController();
+  readonly #wakeup = new LoopWakeup();
+  readonly #overrides: Record<string, ModuleStatus> = {};
+  readonly #stats = new Map<string, RestartStats>();
+  readonly #statuses = new Map<string, ModuleStatusEntry>();
+  readonly #operations: Operation[] = [];
   /** Modules whose identity and sockets this run of ledge has already asked for. */
-  const provisioned = new Set<string>();
+  readonly #provisioned = new Set<string>();
+  readonly #watchers: Promise<void>[] = [];
+  #desired: Deployment | undefined;
+  #denied: Readonly<Record<string, string>> = {};
+  #instances = new Map<string, ModuleInstance>();
+  #converging = false;
+  #engineState: EngineState;
+  #engineRetryMs = 1000;
+  #round = new AbortController();
+  #running: Promise<void> | undefined;
 
-  const life = new AbortController();
-  let round = new AbortController();
-  let dirty = true;
-  let wakeUp: (() => void) | undefined;
-  let running: Promise<void> | undefined;
-  const watchers: Promise<void>[] = [];
-
-  function changed() {
-    options.onChange?.();
+  constructor(options: ReconcilerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#engineState = options.engine ? "up" : "none";
   }
 
-  function wake() {
-    dirty = true;
-    wakeUp?.();
+  /** Starts the loop and the event watchers. */
+  start(): void {
+    if (this.#running) return;
+    const { logger } = this.#options;
+    this.#running = this.#loop().catch((error) => {
+      logger.error("the agent loop stopped", { error });
+    });
+    const watch = {
+      signal: this.#life.signal,
+      wake: () => this.#wakeup.wake(),
+      logger,
+      retryMaxMs: this.#retryMaxMs,
+    };
+    this.#watchers.push(watchEngineEvents(this.#options.process, watch));
+    if (this.#options.engine) this.#watchers.push(watchEngineEvents(this.#options.engine, watch));
   }
 
-  function setStatus(name: string, status: RuntimeStatus, description: string) {
-    const previous = statuses.get(name);
-    if (previous?.status === status && previous.description === description) return;
-    statuses.set(name, { status, description });
-    changed();
-  }
-
-  function driverFor(type: "docker" | "process") {
-    return type === "process" ? options.process : options.engine;
-  }
-
-  async function sleep(ms: number) {
-    if (!dirty && !life.signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          life.signal.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.max(0, ms));
-        life.signal.addEventListener("abort", done);
-        wakeUp = done;
-      });
+  /** Stops the loop (instances keep running). */
+  async stop(): Promise<void> {
+    this.#life.abort();
+    this.#round.abort();
+    this.#wakeup.wake();
+    await this.#running;
+    await Promise.all(this.#watchers);
+    for (const pending of this.#operations.splice(0)) {
+      pending.cancel(new Error("Cannot act: the agent stopped"));
     }
-    wakeUp = undefined;
+  }
+
+  /** Supersedes the desired state; `denied` maps modules the policy denies to the reason. */
+  setDesired(deployment: Deployment, denied: Readonly<Record<string, string>>): void {
+    const previous = new Map(this.#desired?.modules.map((m) => [m.name, m.configHash]));
+    for (const module of deployment.modules) {
+      if (previous.get(module.name) !== module.configHash) this.#stats.delete(module.name);
+    }
+    for (const name of Object.keys(this.#overrides)) delete this.#overrides[name];
+    this.#desired = deployment;
+    this.#denied = denied;
+    this.#converging = true;
+    this.#round.abort();
+    this.#wakeup.wake();
+    this.#changed();
+  }
+
+  /** Operator override of a module's desired status until the next deployment. */
+  setOverride(name: string, status: ModuleStatus | undefined): void {
+    if (status === undefined) delete this.#overrides[name];
+    else this.#overrides[name] = status;
+    this.#wakeup.wake();
+  }
+
+  /** Forgets a module's restarts and failures (an operator restart). */
+  resetStats(name: string): void {
+    this.#stats.delete(name);
+    this.#wakeup.wake();
+  }
+
+  /** Runs `action` between rounds (so it never races a step), then re-plans. */
+  operate<T>(action: () => Promise<T>): Promise<T> {
+    if (this.#life.signal.aborted) {
+      return Promise.reject(new Error("Cannot act: the agent is stopping"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#operations.push({ run: () => action().then(resolve, reject), cancel: reject });
+      this.#wakeup.wake();
+    });
+  }
+
+  /** What the loop knows now. */
+  view(): ReconcilerView {
+    return {
+      desired: this.#desired,
+      instances: this.#instances,
+      statuses: this.#statuses,
+      stats: this.#stats,
+      converging: this.#converging,
+      engine: this.#engineState,
+    };
+  }
+
+  /** The driver that runs `type`. */
+  driverFor(type: "docker" | "process"): EngineDriver | undefined {
+    return type === "process" ? this.#options.process : this.#options.engine;
+  }
+
+  get #retryMaxMs(): number {
+    return this.#options.engineRetryMaxMs ?? 30_000;
+  }
+
+  #changed(): void {
+    this.#options.onChange?.();
+  }
+
+  #setStatus(name: string, status: RuntimeStatus, description: string): void {
+    const previous = this.#statuses.get(name);
+    if (previous?.status === status && previous.description === description) return;
+    this.#statuses.set(name, { status, description });
+    this.#changed();
+  }
+
+  async #loop(): Promise<void> {
+    const signal = this.#life.signal;
+    while (!signal.aborted) {
+      this.#wakeup.beginRound();
+      while (this.#operations.length > 0) await this.#operations.shift()!.run();
+      await this.#roundTrip();
+    }
+  }
+
+  /** One round: observe, plan, then act or sleep. */
+  async #roundTrip(): Promise<void> {
+    const deployment = this.#desired;
+    this.#round = new AbortController();
+    const { current, engineUsable } = await this.#observe();
+    if (this.#life.signal.aborted) return;
+    this.#instances = new Map(current.map((i) => [i.name, i]));
+    await this.#ensureProvisioned(current);
+    const now = this.#now();
+    const resetSeconds = this.#options.backoff.resetSeconds;
+    const refreshed = refreshedStats(this.#stats, current, { now, resetSeconds });
+    for (const [name, stats] of refreshed) this.#stats.set(name, stats);
+    const steps = planRound({
+      desired: deployment,
+      current,
+      engineUsable,
+      engineState: this.#engineState,
+      stats: this.#stats,
+      backoff: this.#options.backoff,
+      denied: this.#denied,
+      overrides: this.#overrides,
+      now,
+      agentStartedAt: this.#startedAt,
+    });
+    const actions = steps.filter(isAction);
+    this.#report(steps, actions, false);
+    for (const name of [...this.#statuses.keys()]) {
+      if (!deployment?.modules.some((m) => m.name === name)) this.#statuses.delete(name);
+    }
+    const wasConverging = this.#converging;
+    this.#converging = actions.length > 0;
+    if (wasConverging !== this.#converging) this.#changed();
+    if (actions.length === 0) {
+      await this.#idle(steps, this.#options.engine !== undefined && !engineUsable);
+      return;
+    }
+    this.#report(steps, actions, true);
+    await this.#act(actions, deployment);
+  }
+
+  /** Reports the statuses of modules with (`acting`) or without actions this round. */
+  #report(steps: readonly Step[], actions: readonly ActionStep[], acting: boolean): void {
+    for (const step of steps) {
+      if (step.kind !== "report") continue;
+      if (actions.some((a) => a.name === step.name) === acting) {
+        this.#setStatus(step.name, step.status, step.description);
+      }
+    }
+  }
+
+  /** Nothing to do: sleep until the earliest back-off ends or the engine is tried again. */
+  async #idle(steps: readonly Step[], engineDown: boolean): Promise<void> {
+    const waits = steps.flatMap((s) => (s.kind === "wait-backoff" ? [s.until] : []));
+    const until = Math.min(...waits, engineDown ? this.#now() + this.#engineRetryMs : Infinity);
+    if (engineDown) this.#engineRetryMs = Math.min(this.#engineRetryMs * 2, this.#retryMaxMs);
+    this.#changed();
+    await this.#wakeup.sleep(
+      until === Infinity ? 3_600_000 : until - this.#now(),
+      this.#life.signal,
+    );
+  }
+
+  async #act(actions: readonly ActionStep[], deployment: Deployment | undefined): Promise<void> {
+    const options = this.#options;
+    const result = await executeSteps(actions, {
+      driverFor: (type) => this.driverFor(type),
+      provisioner: options.provisioner,
+      device: options.device,
+      network: options.network,
+      registryCredentials: deployment?.runtime.settings.registryCredentials ?? {},
+      stats: this.#stats,
+      now: this.#now,
+      onStatus: (name, status, description) => this.#setStatus(name, status, description),
+      logger: options.logger,
+      signal: AbortSignal.any([this.#round.signal, this.#life.signal]),
+    });
+    if (result.failed.size > 0 && !result.aborted) {
+      await this.#wakeup.sleep(1000, this.#life.signal);
+    }
   }
 
   /** The instances now; `engineUsable` false when the engine is absent or unreachable. */
-  async function observe(): Promise<{ current: ModuleInstance[]; engineUsable: boolean }> {
-    const found = await options.process.list();
-    if (!options.engine) return { current: found, engineUsable: false };
+  async #observe(): Promise<{ current: ModuleInstance[]; engineUsable: boolean }> {
+    const { engine, process, logger } = this.#options;
+    const found = await process.list();
+    if (!engine) return { current: found, engineUsable: false };
     try {
-      const containers = await options.engine.list(life.signal);
-      if (engineState === "down") logger.info("the container engine is reachable again");
-      engineState = "up";
-      engineRetryMs = 1000;
+      const containers = await engine.list(this.#life.signal);
+      if (this.#engineState === "down") logger.info("the container engine is reachable again");
+      this.#engineState = "up";
+      this.#engineRetryMs = 1000;
       return { current: [...found, ...containers], engineUsable: true };
     } catch (error) {
-      if (!life.signal.aborted && engineState !== "down") {
+      if (!this.#life.signal.aborted && this.#engineState !== "down") {
         logger.warn("the container engine is unreachable; retrying with back-off", { error });
-        engineState = "down";
-        changed();
+        this.#engineState = "down";
+        this.#changed();
       }
       return { current: found, engineUsable: false };
     }
@@ -157,188 +305,20 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
    * Instances that outlived a ledge restart need their sockets served again: ask the security
    * manager (idempotent) once per run for each desired module that already has an instance.
    */
-  async function ensureProvisioned(current: ModuleInstance[]) {
-    const names = new Set(desired?.modules.map((m) => m.name));
+  async #ensureProvisioned(current: readonly ModuleInstance[]): Promise<void> {
+    const names = new Set(this.#desired?.modules.map((m) => m.name));
     for (const instance of current) {
-      if (!names.has(instance.name) || provisioned.has(instance.name)) continue;
-      provisioned.add(instance.name);
-      await options.provisioner.provisionModule(instance.name).catch((error) => {
-        provisioned.delete(instance.name);
-        logger.warn(`cannot provision ${instance.name}`, { error });
+      if (!names.has(instance.name) || this.#provisioned.has(instance.name)) continue;
+      this.#provisioned.add(instance.name);
+      await this.#options.provisioner.provisionModule(instance.name).catch((error) => {
+        this.#provisioned.delete(instance.name);
+        this.#options.logger.warn(`cannot provision ${instance.name}`, { error });
       });
     }
   }
+}
 
-  function plan(current: ModuleInstance[], engineUsable: boolean): Step[] {
-    if (!desired) return [];
-    const runnable = desired.modules.filter((m) => m.type === "process" || engineUsable);
-    const unrunnable = desired.modules.filter((m) => !runnable.includes(m));
-    const time = now();
-    for (const instance of current) {
-      const before = stats.get(instance.name);
-      if (!before) continue;
-      const after = refreshRestartStats(before, instance, {
-        now: time,
-        resetSeconds: backoff.resetSeconds,
-      });
-      if (after !== before) stats.set(instance.name, after);
-    }
-    const steps = planSteps(current, { modules: runnable }, {
-      now: time,
-      stats: Object.fromEntries(stats),
-      backoff,
-      denied,
-      overrides,
-      agentStartedAt: startedAt,
-    });
-    for (const module of unrunnable) {
-      steps.push({
-        kind: "report",
-        name: module.name,
-        status: engineState === "none" ? "failed" : "unknown",
-        description: engineState === "none"
-          ? "no container engine: agent.engine is none, or no engine socket was found"
-          : "the container engine is unreachable",
-      });
-    }
-    return steps;
-  }
-
-  async function loop() {
-    while (!life.signal.aborted) {
-      dirty = false;
-      while (operations.length > 0) await operations.shift()!.run();
-      const deployment = desired;
-      round = new AbortController();
-      const { current, engineUsable } = await observe();
-      if (life.signal.aborted) break;
-      const engineDown = options.engine !== undefined && !engineUsable;
-      instances = new Map(current.map((i) => [i.name, i]));
-      await ensureProvisioned(current);
-      const steps = plan(current, engineUsable);
-      const actions = steps.filter(isAction);
-      for (const step of steps) {
-        if (step.kind === "report" && !actions.some((a) => a.name === step.name)) {
-          setStatus(step.name, step.status, step.description);
-        }
-      }
-      for (const name of [...statuses.keys()]) {
-        if (!deployment?.modules.some((m) => m.name === name)) statuses.delete(name);
-      }
-      const wasConverging = converging;
-      converging = actions.length > 0;
-      if (wasConverging !== converging) changed();
-      if (actions.length === 0) {
-        const waits = steps.flatMap((s) => (s.kind === "wait-backoff" ? [s.until] : []));
-        const until = Math.min(...waits, engineDown ? now() + engineRetryMs : Infinity);
-        if (engineDown) engineRetryMs = Math.min(engineRetryMs * 2, retryMax);
-        changed();
-        await sleep(until === Infinity ? 3_600_000 : until - now());
-        continue;
-      }
-      for (const step of steps) {
-        if (step.kind === "report" && actions.some((a) => a.name === step.name)) {
-          setStatus(step.name, step.status, step.description);
-        }
-      }
-      const result = await executeSteps(actions, {
-        driverFor,
-        provisioner: options.provisioner,
-        device: options.device,
-        network: options.network,
-        registryCredentials: deployment?.runtime.settings.registryCredentials ?? {},
-        stats,
-        now,
-        onStatus: setStatus,
-        logger,
-        signal: AbortSignal.any([round.signal, life.signal]),
-      });
-      if (result.failed.size > 0 && !result.aborted) await sleep(1000);
-    }
-  }
-
-  async function watch(driver: EngineDriver) {
-    let delay = 1000;
-    let quiet = false;
-    while (!life.signal.aborted) {
-      try {
-        for await (const _event of driver.events(life.signal)) {
-          delay = 1000;
-          quiet = false;
-          wake();
-        }
-      } catch (error) {
-        if (!quiet && !life.signal.aborted) {
-          logger.debug("engine event stream dropped; re-subscribing", { error });
-        }
-        quiet = true;
-      }
-      if (life.signal.aborted) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        life.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-      delay = Math.min(delay * 2, retryMax);
-      wake();
-    }
-  }
-
-  return {
-    start() {
-      if (running) return;
-      running = loop().catch((error) => {
-        logger.error("the agent loop stopped", { error });
-      });
-      watchers.push(watch(options.process));
-      if (options.engine) watchers.push(watch(options.engine));
-    },
-    async stop() {
-      life.abort();
-      round.abort();
-      wake();
-      await running;
-      await Promise.all(watchers);
-      for (const pending of operations.splice(0)) {
-        pending.cancel(new Error("Cannot act: the agent stopped"));
-      }
-    },
-    setDesired(deployment, deniedModules) {
-      const previous = new Map(desired?.modules.map((m) => [m.name, m.configHash]));
-      for (const module of deployment.modules) {
-        if (previous.get(module.name) !== module.configHash) stats.delete(module.name);
-      }
-      for (const name of Object.keys(overrides)) delete overrides[name];
-      desired = deployment;
-      denied = deniedModules;
-      converging = true;
-      round.abort();
-      wake();
-      changed();
-    },
-    setOverride(name, status) {
-      if (status === undefined) delete overrides[name];
-      else overrides[name] = status;
-      wake();
-    },
-    resetStats(name) {
-      stats.delete(name);
-      wake();
-    },
-    operate<T>(action: () => Promise<T>): Promise<T> {
-      if (life.signal.aborted) {
-        return Promise.reject(new Error("Cannot act: the agent is stopping"));
-      }
-      return new Promise<T>((resolve, reject) => {
-        operations.push({ run: () => action().then(resolve, reject), cancel: reject });
-        wake();
-      });
-    },
-    view() {
-      return { desired, instances, statuses, stats, converging, engine: engineState };
-    },
-    driverFor,
-  };
+/** Creates the loop; {@linkcode Reconciler.start} runs it. */
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  return new Reconciler(options);
 }
