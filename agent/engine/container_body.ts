@@ -8,9 +8,6 @@ import type { CreateRequest } from "./driver.ts";
 /** Where a container sees its sockets. */
 export const CONTAINER_SOCKET_DIR = "/var/run/iotedge";
 
-/** Networks that exist on every engine and are never created. */
-export const BUILTIN_NETWORKS = new Set(["host", "none", "bridge", "default", "podman"]);
-
 function record(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? value as Record<string, unknown>
