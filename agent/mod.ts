@@ -18,7 +18,7 @@
  * @module
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
-import { type Agent, type AgentService, createAgent } from "./agent.ts";
+import { type AgentService, createAgent } from "./agent.ts";
 import { AGENT_API_DOCS, createAgentApi } from "./api.ts";
 import type { EngineDriver } from "./engine/driver.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
@@ -38,7 +38,7 @@ export { parseSince } from "./since.ts";
 
 /** The agent as a daemon component, with the agent itself for the hub and upstream. */
 export interface AgentComponent extends Component {
-  readonly agent: Agent;
+  readonly agent: AgentService;
 }
 
 /**

@@ -11,6 +11,7 @@ import { MgmtError } from "./_client.ts";
 import { EXIT, ExitError, UsageError } from "./_shared.ts";
 import { certCommand } from "./cert.ts";
 import { checkCommand } from "./check.ts";
+import { consoleCommand } from "./console.ts";
 import { deployCommand } from "./deploy.ts";
 import { identityCommand } from "./identity.ts";
 import { initCommand } from "./init.ts";
@@ -43,6 +44,7 @@ export const VERBS: readonly (() => Command)[] = [
   invokeCommand,
   sendCommand,
   supportBundleCommand,
+  consoleCommand,
   versionCommand,
 ];
 

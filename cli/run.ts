@@ -5,7 +5,8 @@ import { buildComponents, startDaemon } from "../daemon/mod.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../core/log.ts";
 import { createLogRing } from "../core/log_ring.ts";
 import { VERSION } from "../core/version.ts";
-import { configFor, ExitError } from "./_shared.ts";
+import { checkAll } from "../ops/checks/mod.ts";
+import { configFor, ExitError, globalOptions } from "./_shared.ts";
 
 /** How long a clean stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -53,7 +54,10 @@ export function runCommand(): Command {
         return name;
       });
       const begun = performance.now();
-      const daemon = await startDaemon(context, buildComponents(context), starting.signal);
+      // The console shows `ledge check`; the checks live above the daemon, so they come in here.
+      const configPath = globalOptions(command).config;
+      const components = buildComponents(context, { checks: () => checkAll({ configPath }) });
+      const daemon = await startDaemon(context, components, starting.signal);
       logger.info("ledge is ready", {
         version: VERSION,
         stateDir: context.stateDir,

@@ -3,8 +3,8 @@
  * security first (identities and certificates), then the hub (needs certificates), then the
  * agent (needs identities for the modules it runs, and the hub for their routes), then the
  * upstream link (drains the hub's `$upstream` queue), then what ties the parent's twins,
- * methods and C2D to the agent and hub, and last the metrics listener, which reads them all. They
- * stop in reverse.
+ * methods and C2D to the agent and hub, the metrics listener, which reads them all, and last the
+ * web console. They stop in reverse.
  */
 import { createAgentComponent } from "../agent/mod.ts";
 import { createHubComponent } from "../hub/mod.ts";
@@ -13,9 +13,16 @@ import { createSecurityComponent } from "../security/mod.ts";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { agentFamilies, certificateFamilies, hubFamilies } from "./ledge_metrics.ts";
 import { createMetricsComponent } from "./metrics.ts";
+import { type ConsoleCheck, createConsoleComponent } from "./console/mod.ts";
+
+/** What the composition root adds from the layers above the daemon. */
+export interface ComponentHooks {
+  /** `ledge check`'s checks (ops/), for the console's overview. */
+  checks?: () => Promise<ConsoleCheck[]>;
+}
 
 /** Builds the components of a daemon for `context`, in start order. */
-export function buildComponents(context: RuntimeContext): Component[] {
+export function buildComponents(context: RuntimeContext, hooks: ComponentHooks = {}): Component[] {
   // The hub is created next; its ports are read only once both run.
   const security = createSecurityComponent(context, { hubListeners: () => hub.listeners() });
   const hub = createHubComponent(context, { security: security.manager });
@@ -53,5 +60,12 @@ export function buildComponents(context: RuntimeContext): Component[] {
     ...certificateFamilies(() => security.manager.certificates()),
     ...upstream.upstream.metricFamilies(),
   );
-  return [security, hub, agent, upstream, link, metrics];
+  const console = createConsoleComponent(context, {
+    agent: agent.agent,
+    hub: () => hub.hub,
+    security: security.manager,
+    upstream: upstream.upstream,
+    checks: hooks.checks,
+  });
+  return [security, hub, agent, upstream, link, metrics, console];
 }

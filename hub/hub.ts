@@ -109,6 +109,8 @@ export interface Hub {
   ): Promise<void>;
   /** Counters and queue depths. */
   stats(): HubStats;
+  /** The compiled routes in force (an immutable value, replaced by each accepted deployment). */
+  routeTable(): RouteTable;
   /** A twin as GET returns it. */
   getTwin(target: IdentityRef): {
     desired: TwinProperties;
@@ -476,6 +478,7 @@ export async function createHubCore(
       reportedListeners.add(listener);
       return () => reportedListeners.delete(listener);
     },
+    routeTable: () => table,
     stats() {
       return {
         connectedClients: broker.sessions.size,

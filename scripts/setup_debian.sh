@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and configures what ledge's tests and benchmarks need on a Debian 12 machine:
 # Podman (runc, ulimits), Docker (no iptables, no bridge), mosquitto, openssl, busybox-static,
-# python3-grpcio, qemu-user-static with the arm64 libraries, and Deno from npm.
+# python3-grpcio, qemu-user-static with the arm64 libraries, Chromium (the console's browser
+# tests), and Deno from npm.
 # Idempotent; needs root. See ../shared/environment.md for why each setting is there.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   podman runc docker.io mosquitto mosquitto-clients openssl busybox-static python3-grpcio
   qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross curl
-  iproute2 systemd strace docker-registry apache2-utils
+  iproute2 systemd strace docker-registry apache2-utils chromium fonts-dejavu-core
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -39,7 +39,8 @@ export type {
 } from "./security_manager.ts";
 export type { IdentityRegistry } from "./identity_registry.ts";
 export type { AuthType, Identity, PublicIdentity } from "./identity.ts";
-export { publicIdentity } from "./identity.ts";
+export { IdentityId, publicIdentity } from "./identity.ts";
+export { connectionString, parentLink } from "./mgmt_api.ts";
 export { parseCertificates, PkiFileError } from "./pki_files.ts";
 export { SPIFFE_SOCKET, WORKLOAD_SOCKET } from "./module_sockets.ts";
 export { SPIFFE_WORKLOAD_PROTO } from "./spiffe_proto.ts";

@@ -34,6 +34,8 @@ export interface StartLedgeOptions {
   readyTimeoutMs?: number;
   /** `[device] id` (default "test-device"). */
   deviceId?: string;
+  /** Extra keys of the `[console]` table (its `listen` is set already), e.g. `tls = true`. */
+  consoleConfig?: string;
   /**
    * Reuse ports (e.g. to restart where children point); by default every listener binds port 0
    * and {@linkcode LedgeProcess.ports} holds the ports it got.
@@ -79,7 +81,7 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
       `[hub.https]\nport = ${configured.https}`,
       `[hub.plain]\nport = ${configured.plain}`,
       `[metrics]\nlisten = "127.0.0.1:${configured.metrics}"`,
-      `[console]\nlisten = "127.0.0.1:${configured.console}"`,
+      `[console]\nlisten = "127.0.0.1:${configured.console}"\n${options.consoleConfig ?? ""}`,
       options.extraConfig ?? "",
     ].join("\n"),
   );

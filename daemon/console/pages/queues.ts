@@ -1,0 +1,140 @@
+/**
+ * Queues: each endpoint's durable queue (depth, bytes, age of the oldest message, drops), and
+ * the upstream link that drains `$upstream`: its state, and how fast the backlog goes.
+ */
+import type { UpstreamState } from "../../../upstream/mod.ts";
+import { timeChart } from "../chart_svg.ts";
+import type { ConsoleContext } from "../context.ts";
+import { liveRates, readCounters } from "../counters.ts";
+import { formatAgo, formatBytes, formatCount, formatDuration, formatRate } from "../format.ts";
+import type { ConsoleApp } from "../guard.ts";
+import { card, empty, type Html, html, live, notice, pill } from "../html.ts";
+import { hubOf, render } from "./_shared.ts";
+
+const UPSTREAM_QUEUE = "$upstream";
+
+function queueTable(context: ConsoleContext): Html {
+  const hub = hubOf(context);
+  if (!hub) return notice("warn", "The hub is not running.");
+  const queues = hub.stats().queues;
+  if (queues.length === 0) return empty("No endpoint has received a message yet.");
+  return html`
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th>Endpoint</th>
+            <th class="num">Messages</th>
+            <th class="num">Bytes</th>
+            <th class="num">Oldest</th>
+            <th class="num">TTL drops</th>
+            <th class="num">Refused (full)</th>
+          </tr>
+        </thead>
+        <tbody>${queues.map((q) =>
+          html`
+            <tr data-endpoint="${q.endpoint}">
+              <td class="mono">${q.endpoint}</td>
+              <td class="num" data-k="count" data-v="${q.count}">${formatCount(q.count)}</td>
+              <td class="num" data-k="bytes" data-v="${q.bytes}">${formatBytes(q.bytes)}</td>
+              <td class="num" data-k="oldest">${q.oldestAgeSeconds === null
+                ? "—"
+                : formatDuration(q.oldestAgeSeconds)}</td>
+              <td class="num" data-k="expired">${formatCount(q.dropped.expired)}</td>
+              <td class="num" data-k="full">${formatCount(q.dropped.full)}</td>
+            </tr>
+          `
+        )}</tbody>
+      </table>
+    </div>
+  `;
+}
+
+function drain(depth: number, perSecond: number, connected: boolean): string {
+  if (depth === 0) return "empty";
+  if (!connected) return "waiting for the parent";
+  if (perSecond <= 0) return "not draining";
+  return `empty in about ${formatDuration(depth / perSecond)}`;
+}
+
+function upstreamCard(context: ConsoleContext, state: UpstreamState): Html {
+  if (!state.enabled) {
+    return card(
+      "Upstream",
+      empty(
+        html`No parent: messages routed to <code>$upstream</code> wait here until <code>[upstream]</code> names one.`,
+      ),
+    );
+  }
+  const rates = liveRates(context.history, readCounters(context.sources));
+  const depth = hubOf(context)?.stats().queues.find((q) => q.endpoint === UPSTREAM_QUEUE)?.count ??
+    0;
+  const device = state.device;
+  const f = state.forwarding;
+  const deadLettered = Object.values(f.deadLettered).reduce((a, b) => a + b, 0);
+  return card(
+    "Upstream",
+    html`<dl class="facts">
+<dt>Parent</dt><dd class="mono">${state.parent ?? "—"}</dd>
+<dt>Link</dt><dd data-k="link">${
+      pill(state.connected ? "ok" : "warn", state.connected ? "connected" : "offline")
+    } ${device?.since ? `since ${formatAgo(device.since)}` : ""}</dd>
+${
+      device?.lastError
+        ? html`
+          <dt>Last error</dt>
+          <dd>${device.lastError} (${formatCount(device.attempts)} attempts)</dd>
+        `
+        : ""
+    }
+<dt>Backlog</dt><dd><span data-k="backlog">${formatCount(depth)}</span> messages · draining ${
+      formatRate(rates.forwarded)
+    } · ${drain(depth, rates.forwarded, state.connected)}</dd>
+<dt>Forwarded</dt><dd>${formatCount(f.forwarded)} acknowledged · ${
+      formatCount(f.inflight)
+    } in flight</dd>
+<dt>Dropped</dt><dd>${formatCount(f.expired + f.expiredInQueue)} expired · ${
+      formatCount(deadLettered)
+    } dead-lettered</dd>
+<dt>Connections</dt><dd>${
+      formatCount(state.connections.length)
+    } open (one per identity sending up)</dd>
+</dl>`,
+  );
+}
+
+/** Registers the queues page. */
+export function queuesRoutes(app: ConsoleApp, context: ConsoleContext): void {
+  app.get("/queues", (c) => {
+    const series = context.history.series();
+    return render(
+      c,
+      context,
+      {
+        title: "Queues",
+        section: "/queues",
+        subtitle: "one durable queue per endpoint; a QoS 1 PUBACK means the message is in it",
+      },
+      live(
+        "queues",
+        "/queues",
+        [
+          card("Endpoint queues", queueTable(context)),
+          html`<div class="grid">${upstreamCard(context, context.sources.upstream.state())}${
+            card(
+              "Depth, last hour",
+              timeChart({
+                id: "chart-queue-depth",
+                title: "messages waiting",
+                at: series.at,
+                values: series.queueDepth,
+                format: formatCount,
+                now: Date.now(),
+              }),
+            )
+          }</div>`,
+        ],
+      ),
+    );
+  });
+}
