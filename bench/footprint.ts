@@ -12,7 +12,8 @@ import { figureRecord, tableRows, textTable } from "./report.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const TICKS_PER_SECOND = 100;
 
-function rssMegabytes(pid: number): number {
+/** Resident set size of process `pid`, in MB. */
+export function rssMegabytes(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   const kb = Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? NaN);
   return kb / 1024;

@@ -2,6 +2,7 @@
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchAgent } from "./agent.ts";
 import { benchBroker } from "./broker.ts";
+import { benchConsole } from "./console.ts";
 import { benchFootprint } from "./footprint.ts";
 import { benchRoutes } from "./routes.ts";
 import { benchStore } from "./store.ts";
@@ -21,4 +22,5 @@ export const BENCHES: readonly Bench[] = [
   { group: "broker", run: benchBroker },
   { group: "agent", run: benchAgent },
   { group: "footprint", run: benchFootprint },
+  { group: "console", run: benchConsole },
 ];

@@ -3,6 +3,7 @@
  * ready. Its listeners bind port 0 (any free port) and the ports they got are read from the
  * readiness record, so no other process can take them in between (no `freePort` race).
  */
+import { lineSplitter } from "../daemon/console/log_stream.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -192,18 +193,5 @@ export function boundPorts(
   };
 }
 
-/** Splits a text stream into lines. */
-export function splitLines(): TransformStream<string, string> {
-  let buffered = "";
-  return new TransformStream({
-    transform(chunk, controller) {
-      buffered += chunk;
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) controller.enqueue(line);
-    },
-    flush(controller) {
-      if (buffered) controller.enqueue(buffered);
-    },
-  });
-}
+/** Splits a text stream into lines (the console's splitter, which also drops `\r`). */
+export const splitLines = lineSplitter;

@@ -17,6 +17,10 @@ Deno.test("the bundle runs `version` from an empty directory", async () => {
       stderr: "piped",
     }).output();
     assert.equal(bundled.code, 0, new TextDecoder().decode(bundled.stderr));
+    // The console's files are text imports: inlined too (htmx from its npm package, our CSS).
+    const text = await Deno.readTextFile(`${dir}/build/ledge.js`);
+    assert.match(text, /var htmx=function\(\)/);
+    assert.match(text, /ledge console: one stylesheet/);
     const empty = `${dir}/empty`;
     await Deno.mkdir(empty);
     await Deno.copyFile(`${dir}/build/ledge.js`, `${empty}/ledge.js`);

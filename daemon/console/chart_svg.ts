@@ -4,6 +4,17 @@
  */
 import { type Html, html, raw } from "./html.ts";
 
+/**
+ * The window a chart spans: the last hour, or since the first sample when the daemon is younger
+ * (at least 5 minutes, in whole 5 minutes), so a young device's chart is not a sliver at the edge.
+ */
+export function chartWindowMs(at: readonly number[], now: number): number {
+  const first = at[0];
+  if (first === undefined) return 3600_000;
+  const step = 300_000;
+  return Math.min(3600_000, Math.max(step, Math.ceil((now - first) / step) * step));
+}
+
 /** One chart. */
 export interface ChartOptions {
   title: string;
@@ -14,7 +25,7 @@ export interface ChartOptions {
   format: (value: number) => string;
   /** The end of the window (ms); defaults to the last sample. */
   now?: number;
-  /** The window's length; default one hour. */
+  /** The window's length; default one hour (see {@linkcode chartWindowMs}). */
   windowMs?: number;
   /** A stable id (for tests and links). */
   id: string;
@@ -72,11 +83,12 @@ export function timeChart(options: ChartOptions): Html {
       `<line class="grid" x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y}" y2="${y}"/>`,
     );
   });
-  const ticks = [60, 45, 30, 15, 0].map((minutes) => {
-    const x = PAD.left + plotWidth * (1 - (minutes * 60_000) / windowMs);
-    const anchor = minutes === 60 ? "start" : minutes === 0 ? "end" : "middle";
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const x = PAD.left + plotWidth * f;
+    const minutes = Math.round((windowMs * (1 - f)) / 60_000);
+    const anchor = f === 0 ? "start" : f === 1 ? "end" : "middle";
     return html`<text class="tick" x="${x.toFixed(1)}" y="${HEIGHT - 5}" text-anchor="${anchor}">${
-      minutes === 0 ? "now" : `−${minutes} min`
+      f === 1 ? "now" : `−${minutes} min`
     }</text>`;
   });
   const summary = latest

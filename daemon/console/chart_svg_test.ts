@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chartPaths, niceCeiling, timeChart } from "./chart_svg.ts";
+import { chartPaths, chartWindowMs, niceCeiling, timeChart } from "./chart_svg.ts";
 
 Deno.test("niceCeiling() rounds up to 1, 2 or 5 times a power of ten", () => {
   assert.deepEqual([0, 0.3, 1, 1.1, 3, 7, 12, 180, 5000].map(niceCeiling), [
@@ -38,4 +38,12 @@ Deno.test("timeChart() shows the latest value and only the last hour", () => {
     timeChart({ id: "e", title: "t", at: [], values: [], format: String }).toString(),
     /no samples yet/,
   );
+});
+
+Deno.test("chartWindowMs() spans the last hour, or the daemon's life in whole 5 minutes", () => {
+  const now = 100 * 3600_000;
+  assert.equal(chartWindowMs([], now), 3600_000);
+  assert.equal(chartWindowMs([now - 30_000], now), 300_000);
+  assert.equal(chartWindowMs([now - 7 * 60_000], now), 600_000);
+  assert.equal(chartWindowMs([now - 5 * 3600_000], now), 3600_000);
 });

@@ -172,3 +172,30 @@ export function notice(tone: Tone, text: string | Html): Html {
 export function empty(text: string | Html): Html {
   return html`<p class="empty">${text}</p>`;
 }
+
+/** A column heading; `numeric` ones are right-aligned. */
+export type Column = string | { label: string; numeric: true };
+
+/** A table with a heading row, scrolling sideways when it is wider than its card. */
+export function table(columns: readonly Column[], rows: Content): Html {
+  const head = columns.map((column) =>
+    typeof column === "string"
+      ? html`<th>${column}</th>`
+      : html`<th class="num">${column.label}</th>`
+  );
+  return html`
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>${head}</tr>
+        </thead>
+        <tbody>${rows}</tbody>
+      </table>
+    </div>
+  `;
+}
+
+/** A right-aligned column. */
+export function numeric(label: string): Column {
+  return { label, numeric: true };
+}

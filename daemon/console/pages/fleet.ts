@@ -4,7 +4,7 @@
  */
 import type { ConsoleContext } from "../context.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { card, empty, type Html, html, live, pill } from "../html.ts";
+import { card, empty, type Html, html, live, pill, table } from "../html.ts";
 import { hubOf, moduleTone, render } from "./_shared.ts";
 
 interface ChildReport {
@@ -23,47 +23,36 @@ function childrenTable(context: ConsoleContext): Html {
     );
   }
   const connected = new Set((hub?.stats().clients ?? []).map((client) => client.toLowerCase()));
-  return html`
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>Child</th>
-            <th>Connection</th>
-            <th>Deployment</th>
-            <th>Modules</th>
-          </tr>
-        </thead>
-        <tbody>${children.map((child) => {
-          const reported =
-            (hub?.getTwin({ deviceId: child.deviceId, moduleId: "$edgeAgent" }).reported ??
-              {}) as ChildReport;
-          const online = connected.has(child.deviceId.toLowerCase());
-          const status = reported.lastDesiredStatus;
-          const modules = Object.entries(reported.modules ?? {});
-          return html`
-            <tr data-child="${child.deviceId}">
-              <td><strong>${child.deviceId}</strong></td>
-              <td data-k="connection">${pill(
-                online ? "ok" : "idle",
-                online ? "connected" : "disconnected",
-              )}</td>
-              <td>${status?.code === undefined
-                ? "—"
-                : html`${pill(status.code === 200 ? "ok" : "error", String(status.code))} ${
-                  status.description ?? ""
-                }`}</td>
-              <td>${modules.length === 0 ? "—" : modules.map(([name, m]) =>
-                html`
-                  ${pill(moduleTone(m.runtimeStatus ?? "unknown"), name)}
-                `
-              )}</td>
-            </tr>
-          `;
-        })}</tbody>
-      </table>
-    </div>
-  `;
+  return table(
+    ["Child", "Connection", "Deployment", "Modules"],
+    children.map((child) => {
+      const reported =
+        (hub?.getTwin({ deviceId: child.deviceId, moduleId: "$edgeAgent" }).reported ??
+          {}) as ChildReport;
+      const online = connected.has(child.deviceId.toLowerCase());
+      const status = reported.lastDesiredStatus;
+      const modules = Object.entries(reported.modules ?? {});
+      return html`
+        <tr data-child="${child.deviceId}">
+          <td><strong>${child.deviceId}</strong></td>
+          <td data-k="connection">${pill(
+            online ? "ok" : "idle",
+            online ? "connected" : "disconnected",
+          )}</td>
+          <td>${status?.code === undefined
+            ? "—"
+            : html`${pill(status.code === 200 ? "ok" : "error", String(status.code))} ${
+              status.description ?? ""
+            }`}</td>
+          <td>${modules.length === 0 ? "—" : modules.map(([name, m]) =>
+            html`
+              ${pill(moduleTone(m.runtimeStatus ?? "unknown"), name)}
+            `
+          )}</td>
+        </tr>
+      `;
+    }),
+  );
 }
 
 /** Registers the fleet page. */

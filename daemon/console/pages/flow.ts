@@ -9,7 +9,7 @@ import { type LiveRates, liveRates, readCounters } from "../counters.ts";
 import { flowGraph, layoutFlow } from "../flow_graph.ts";
 import { formatCount, formatRate } from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { card, empty, type Html, html, live, notice, stat } from "../html.ts";
+import { card, empty, type Html, html, live, notice, numeric, stat, table } from "../html.ts";
 import { hubOf, render } from "./_shared.ts";
 
 /** The WHERE clause of a route's text, or "" when it has none. */
@@ -18,76 +18,64 @@ export function whereClause(text: string): string {
 }
 
 function routeRows(routes: readonly TableRoute[], stats: HubStats, rates: LiveRates): Html {
-  return html`
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>Route</th>
-            <th>From</th>
-            <th>Where</th>
-            <th>Into</th>
-            <th class="num">Priority</th>
-            <th class="num">TTL</th>
-            <th class="num">Rate</th>
-            <th class="num">Routed</th>
-          </tr>
-        </thead>
-        <tbody>${routes.map((route) =>
-          html`
-            <tr data-route="${route.name}">
-              <td><strong>${route.name}</strong></td>
-              <td class="mono">${route.source.text}</td>
-              <td class="mono">${whereClause(route.text) || "—"}</td>
-              <td class="mono">${route.endpointKey}</td>
-              <td class="num">${route.priority === DEFAULT_ROUTE_PRIORITY
-                ? "default"
-                : route.priority}</td>
-              <td class="num">${route.timeToLiveSecs === 0
-                ? "default"
-                : `${formatCount(route.timeToLiveSecs)} s`}</td>
-              <td class="num" data-k="rate">${formatRate(rates.byRoute[route.name] ?? 0)}</td>
-              <td class="num" data-k="routed">${formatCount(
-                stats.routedByRoute[route.name] ?? 0,
-              )}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    </div>
-  `;
+  return table(
+    [
+      "Route",
+      "From",
+      "Where",
+      "Into",
+      numeric("Priority"),
+      numeric("TTL"),
+      numeric("Rate"),
+      numeric("Routed"),
+    ],
+    routes.map((route) =>
+      html`
+        <tr data-route="${route.name}">
+          <td><strong>${route.name}</strong></td>
+          <td class="mono">${route.source.text}</td>
+          <td class="mono">${whereClause(route.text) || "—"}</td>
+          <td class="mono">${route.endpointKey}</td>
+          <td class="num">${route.priority === DEFAULT_ROUTE_PRIORITY
+            ? "default"
+            : route.priority}</td>
+          <td class="num">${route.timeToLiveSecs === 0
+            ? "default"
+            : `${formatCount(route.timeToLiveSecs)} s`}</td>
+          <td class="num" data-k="rate">${formatRate(rates.byRoute[route.name] ?? 0)}</td>
+          <td class="num" data-k="routed">${formatCount(
+            stats.routedByRoute[route.name] ?? 0,
+          )}</td>
+        </tr>
+      `
+    ),
+  );
 }
 
 function endpointRows(stats: HubStats, rates: LiveRates): Html {
   if (stats.queues.length === 0) return empty("No endpoint has received a message yet.");
-  return html`
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>Endpoint</th>
-            <th class="num">In</th>
-            <th class="num">Out</th>
-            <th class="num">Queued</th>
-            <th class="num">TTL drops</th>
-            <th class="num">Refused (full)</th>
-          </tr>
-        </thead>
-        <tbody>${stats.queues.map((queue) =>
-          html`
-            <tr data-endpoint="${queue.endpoint}">
-              <td class="mono">${queue.endpoint}</td>
-              <td class="num">${formatRate(rates.routedByEndpoint[queue.endpoint] ?? 0)}</td>
-              <td class="num">${formatRate(rates.deliveredByEndpoint[queue.endpoint] ?? 0)}</td>
-              <td class="num" data-k="depth">${formatCount(queue.count)}</td>
-              <td class="num" data-k="expired">${formatCount(queue.dropped.expired)}</td>
-              <td class="num" data-k="full">${formatCount(queue.dropped.full)}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    </div>
-  `;
+  return table(
+    [
+      "Endpoint",
+      numeric("In"),
+      numeric("Out"),
+      numeric("Queued"),
+      numeric("TTL drops"),
+      numeric("Refused (full)"),
+    ],
+    stats.queues.map((queue) =>
+      html`
+        <tr data-endpoint="${queue.endpoint}">
+          <td class="mono">${queue.endpoint}</td>
+          <td class="num">${formatRate(rates.routedByEndpoint[queue.endpoint] ?? 0)}</td>
+          <td class="num">${formatRate(rates.deliveredByEndpoint[queue.endpoint] ?? 0)}</td>
+          <td class="num" data-k="depth">${formatCount(queue.count)}</td>
+          <td class="num" data-k="expired">${formatCount(queue.dropped.expired)}</td>
+          <td class="num" data-k="full">${formatCount(queue.dropped.full)}</td>
+        </tr>
+      `
+    ),
+  );
 }
 
 function flowBody(context: ConsoleContext): Html {

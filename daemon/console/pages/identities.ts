@@ -8,7 +8,7 @@ import { certificateTimeline, certificateTone } from "../cert_timeline.ts";
 import type { ConsoleContext } from "../context.ts";
 import { formatAgo, formatTime } from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { actionButton, card, type Html, html, notice, pill } from "../html.ts";
+import { actionButton, card, type Html, html, notice, numeric, pill, table } from "../html.ts";
 import { type ConsoleRequest, doneNotice, doneRedirect, formFields, render } from "./_shared.ts";
 
 const KIND_LABEL: Record<string, string> = {
@@ -21,48 +21,35 @@ function identityTable(c: ConsoleRequest, context: ConsoleContext): Html {
   const registry = context.sources.security.registry;
   const devices = registry.list().filter((identity) => identity.moduleId === undefined);
   const csrf = c.get("session").csrf;
-  return html`
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>Device</th>
-            <th>Kind</th>
-            <th>Auth</th>
-            <th class="num">Modules</th>
-            <th>Created</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>${devices.map((identity) => {
-          const shown = publicIdentity(identity);
-          const removable = identity.kind === "leaf-device" ||
-            identity.kind === "child-edge-device";
-          return html`
-            <tr data-identity="${shown.deviceId}">
-              <td><strong>${shown.deviceId}</strong></td>
-              <td>${KIND_LABEL[shown.kind] ?? shown.kind}</td>
-              <td>${shown.authType}</td>
-              <td class="num">${registry.modulesOf(shown.deviceId).length}</td>
-              <td>${formatAgo(shown.createdAt)}</td>
-              <td class="actions">${removable
-                ? actionButton(
-                  `/identities/${encodeURIComponent(shown.deviceId)}/remove`,
-                  "Remove",
-                  csrf,
-                  {
-                    tone: "danger",
-                    confirm:
-                      `Remove ${shown.deviceId}? Its connections close and its keys stop working at once.`,
-                  },
-                )
-                : ""}</td>
-            </tr>
-          `;
-        })}</tbody>
-      </table>
-    </div>
-  `;
+  return table(
+    ["Device", "Kind", "Auth", numeric("Modules"), "Created", ""],
+    devices.map((identity) => {
+      const shown = publicIdentity(identity);
+      const removable = identity.kind === "leaf-device" ||
+        identity.kind === "child-edge-device";
+      return html`
+        <tr data-identity="${shown.deviceId}">
+          <td><strong>${shown.deviceId}</strong></td>
+          <td>${KIND_LABEL[shown.kind] ?? shown.kind}</td>
+          <td>${shown.authType}</td>
+          <td class="num">${registry.modulesOf(shown.deviceId).length}</td>
+          <td>${formatAgo(shown.createdAt)}</td>
+          <td class="actions">${removable
+            ? actionButton(
+              `/identities/${encodeURIComponent(shown.deviceId)}/remove`,
+              "Remove",
+              csrf,
+              {
+                tone: "danger",
+                confirm:
+                  `Remove ${shown.deviceId}? Its connections close and its keys stop working at once.`,
+              },
+            )
+            : ""}</td>
+        </tr>
+      `;
+    }),
+  );
 }
 
 function addForm(c: ConsoleRequest, value = ""): Html {
@@ -85,33 +72,23 @@ function certificateTable(c: ConsoleRequest, context: ConsoleContext): Html {
   const warning = context.sources.security.clockWarning;
   return html`
     ${warning ? notice("warn", warning) : ""}${certificateTimeline(certificates, now)}
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>Certificate</th>
-            <th>Kind</th>
-            <th class="num">Days left</th>
-            <th>Renews</th>
-            <th>Expires</th>
+    ${table(
+      ["Certificate", "Kind", numeric("Days left"), "Renews", "Expires"],
+      certificates.map((cert) =>
+        html`
+          <tr data-cert="${cert.kind}:${cert.name}">
+            <td><strong>${cert.name}</strong><span class="hint mono">${cert.subject}</span></td>
+            <td>${cert.kind}</td>
+            <td class="num" data-k="days">${pill(
+              certificateTone(cert, now),
+              cert.daysLeft.toFixed(1),
+            )}</td>
+            <td>${cert.renewAt ? formatTime(cert.renewAt) : "—"}</td>
+            <td>${formatTime(cert.notAfter)}</td>
           </tr>
-        </thead>
-        <tbody>${certificates.map((cert) =>
-          html`
-            <tr data-cert="${cert.kind}:${cert.name}">
-              <td><strong>${cert.name}</strong><span class="hint mono">${cert.subject}</span></td>
-              <td>${cert.kind}</td>
-              <td class="num" data-k="days">${pill(
-                certificateTone(cert, now),
-                cert.daysLeft.toFixed(1),
-              )}</td>
-              <td>${cert.renewAt ? formatTime(cert.renewAt) : "—"}</td>
-              <td>${formatTime(cert.notAfter)}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    </div>
+        `
+      ),
+    )}
     <p class="row">${actionButton(
       "/certificates/renew",
       "Renew leaf certificates now",

@@ -6,7 +6,18 @@ import type { ModuleSummary, ReportedModule } from "../../../agent/mod.ts";
 import type { ConsoleContext } from "../context.ts";
 import { formatAgo, formatCount } from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { actionButton, card, empty, type Html, html, live, notice, pill } from "../html.ts";
+import {
+  actionButton,
+  card,
+  empty,
+  type Html,
+  html,
+  live,
+  notice,
+  numeric,
+  pill,
+  table,
+} from "../html.ts";
 import { logEventStream } from "../log_stream.ts";
 import { type ConsoleRequest, doneNotice, doneRedirect, moduleTone, render } from "./_shared.ts";
 
@@ -37,39 +48,26 @@ function moduleRows(modules: readonly ModuleSummary[], csrf: string): Html {
   if (modules.length === 0) {
     return empty(html`No modules: deploy a manifest with <code>ledge deploy</code>.`);
   }
-  return html`
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>Module</th>
-            <th>Status</th>
-            <th class="num">Restarts</th>
-            <th>Details</th>
-            <th>Image or command</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>${modules.map((m) =>
-          html`
-            <tr data-module="${m.name}">
-              <td><a href="${moduleLink(m.name)}"><strong>${m
-                .name}</strong></a><span class="hint">${m.type}${m.system
-                ? " · system"
-                : ""}</span></td>
-              <td data-k="status">${pill(moduleTone(m.status), m.status)}</td>
-              <td class="num" data-k="restarts">${formatCount(m.restartCount)}</td>
-              <td>${m.description}${m.desiredStatus !== "running" && !m.system
-                ? html`<span class="hint">desired: ${m.desiredStatus}</span>`
-                : ""}</td>
-              <td class="mono">${m.config}</td>
-              <td class="actions">${actions(m, csrf)}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    </div>
-  `;
+  return table(
+    ["Module", "Status", numeric("Restarts"), "Details", "Image or command", ""],
+    modules.map((m) =>
+      html`
+        <tr data-module="${m.name}">
+          <td><a href="${moduleLink(m.name)}"><strong>${m
+            .name}</strong></a><span class="hint">${m.type}${m.system
+            ? " · system"
+            : ""}</span></td>
+          <td data-k="status">${pill(moduleTone(m.status), m.status)}</td>
+          <td class="num" data-k="restarts">${formatCount(m.restartCount)}</td>
+          <td>${m.description}${m.desiredStatus !== "running" && !m.system
+            ? html`<span class="hint">desired: ${m.desiredStatus}</span>`
+            : ""}</td>
+          <td class="mono">${m.config}</td>
+          <td class="actions">${actions(m, csrf)}</td>
+        </tr>
+      `
+    ),
+  );
 }
 
 function details(reported: ReportedModule, summary: ModuleSummary | undefined): Html {

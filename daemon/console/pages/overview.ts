@@ -3,7 +3,7 @@
  * last hour in charts, and `ledge check`'s verdicts with their fixes.
  */
 import { VERSION } from "../../../core/version.ts";
-import { timeChart } from "../chart_svg.ts";
+import { chartWindowMs, timeChart } from "../chart_svg.ts";
 import type { ConsoleCheck, ConsoleContext } from "../context.ts";
 import { liveRates, readCounters } from "../counters.ts";
 import type { ConsoleApp } from "../guard.ts";
@@ -80,6 +80,7 @@ function deviceCard(context: ConsoleContext): Html {
 function charts(context: ConsoleContext): Html {
   const series = context.history.series();
   const now = Date.now();
+  const windowMs = chartWindowMs(series.at, now);
   return html`<div class="grid charts">
 ${
     card(
@@ -91,6 +92,7 @@ ${
         values: series.messageRate,
         format: formatRate,
         now,
+        windowMs,
       }),
     )
   }
@@ -104,6 +106,7 @@ ${
         values: series.queueDepth,
         format: formatCount,
         now,
+        windowMs,
       }),
     )
   }
@@ -117,6 +120,7 @@ ${
         values: series.rssBytes,
         format: formatBytes,
         now,
+        windowMs,
       }),
     )
   }
@@ -130,6 +134,7 @@ ${
         values: series.cpuPercent,
         format: (v) => `${v.toFixed(1)} %`,
         now,
+        windowMs,
       }),
     )
   }
@@ -169,6 +174,7 @@ export function overviewRoutes(app: ConsoleApp, context: ConsoleContext): void {
       subtitle: `${context.config.device.id} · ledge ${VERSION}`,
     }, [
       live("overview-tiles", "/", tiles(context)),
+      live("overview-charts", "/", charts(context), 10),
       html`<div class="grid">${deviceCard(context)}${
         card(
           "ledge check",
@@ -179,7 +185,6 @@ export function overviewRoutes(app: ConsoleApp, context: ConsoleContext): void {
           `,
         )
       }</div>`,
-      live("overview-charts", "/", charts(context), 10),
     ]));
 
   app.get("/checks", async (c) => {

@@ -3,12 +3,12 @@
  * the upstream link that drains `$upstream`: its state, and how fast the backlog goes.
  */
 import type { UpstreamState } from "../../../upstream/mod.ts";
-import { timeChart } from "../chart_svg.ts";
+import { chartWindowMs, timeChart } from "../chart_svg.ts";
 import type { ConsoleContext } from "../context.ts";
 import { liveRates, readCounters } from "../counters.ts";
 import { formatAgo, formatBytes, formatCount, formatDuration, formatRate } from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { card, empty, type Html, html, live, notice, pill } from "../html.ts";
+import { card, empty, type Html, html, live, notice, numeric, pill, table } from "../html.ts";
 import { hubOf, render } from "./_shared.ts";
 
 const UPSTREAM_QUEUE = "$upstream";
@@ -18,36 +18,30 @@ function queueTable(context: ConsoleContext): Html {
   if (!hub) return notice("warn", "The hub is not running.");
   const queues = hub.stats().queues;
   if (queues.length === 0) return empty("No endpoint has received a message yet.");
-  return html`
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th>Endpoint</th>
-            <th class="num">Messages</th>
-            <th class="num">Bytes</th>
-            <th class="num">Oldest</th>
-            <th class="num">TTL drops</th>
-            <th class="num">Refused (full)</th>
-          </tr>
-        </thead>
-        <tbody>${queues.map((q) =>
-          html`
-            <tr data-endpoint="${q.endpoint}">
-              <td class="mono">${q.endpoint}</td>
-              <td class="num" data-k="count" data-v="${q.count}">${formatCount(q.count)}</td>
-              <td class="num" data-k="bytes" data-v="${q.bytes}">${formatBytes(q.bytes)}</td>
-              <td class="num" data-k="oldest">${q.oldestAgeSeconds === null
-                ? "—"
-                : formatDuration(q.oldestAgeSeconds)}</td>
-              <td class="num" data-k="expired">${formatCount(q.dropped.expired)}</td>
-              <td class="num" data-k="full">${formatCount(q.dropped.full)}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    </div>
-  `;
+  return table(
+    [
+      "Endpoint",
+      numeric("Messages"),
+      numeric("Bytes"),
+      numeric("Oldest"),
+      numeric("TTL drops"),
+      numeric("Refused (full)"),
+    ],
+    queues.map((q) =>
+      html`
+        <tr data-endpoint="${q.endpoint}">
+          <td class="mono">${q.endpoint}</td>
+          <td class="num" data-k="count" data-v="${q.count}">${formatCount(q.count)}</td>
+          <td class="num" data-k="bytes" data-v="${q.bytes}">${formatBytes(q.bytes)}</td>
+          <td class="num" data-k="oldest">${q.oldestAgeSeconds === null
+            ? "—"
+            : formatDuration(q.oldestAgeSeconds)}</td>
+          <td class="num" data-k="expired">${formatCount(q.dropped.expired)}</td>
+          <td class="num" data-k="full">${formatCount(q.dropped.full)}</td>
+        </tr>
+      `
+    ),
+  );
 }
 
 function drain(depth: number, perSecond: number, connected: boolean): string {
@@ -130,6 +124,7 @@ export function queuesRoutes(app: ConsoleApp, context: ConsoleContext): void {
                 values: series.queueDepth,
                 format: formatCount,
                 now: Date.now(),
+                windowMs: chartWindowMs(series.at, Date.now()),
               }),
             )
           }</div>`,

@@ -6,7 +6,7 @@
 import type { ConsoleContext } from "../context.ts";
 import { formatCount } from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { card, empty, type Html, html, notice } from "../html.ts";
+import { card, empty, type Html, html, notice, numeric, table } from "../html.ts";
 import { readDesiredEdit, type TwinEditIssue, withoutMetadata } from "../twin_edit.ts";
 import {
   type ConsoleRequest,
@@ -76,29 +76,22 @@ function twinList(context: ConsoleContext): Html {
       </tr>
     `;
   };
-  const head = html`
-    <thead>
-      <tr>
-        <th>Twin</th>
-        <th>Kind</th>
-        <th class="num">Desired version</th>
-        <th class="num">Reported version</th>
-      </tr>
-    </thead>
-  `;
+  const head = ["Twin", "Kind", numeric("Desired version"), numeric("Reported version")];
+
   return html`${
     card(
       "Modules",
-      html`<table>${head}<tbody>${
-        modules.map((t) => row(t, SYSTEM_MODULES.has(t.moduleId!) ? "system module" : "module"))
-      }</tbody></table>`,
+      table(
+        head,
+        modules.map((t) => row(t, SYSTEM_MODULES.has(t.moduleId!) ? "system module" : "module")),
+      ),
     )
   }${
     card(
       "Devices",
       devices.length === 0
         ? empty(html`No leaf or child devices: add one under <a href="/identities">Identities</a>.`)
-        : html`<table>${head}<tbody>${devices.map((d) => row(d.target, d.kind))}</tbody></table>`,
+        : table(head, devices.map((d) => row(d.target, d.kind))),
     )
   }`;
 }
