@@ -53,9 +53,11 @@ export function watchProblems(page: Page): PageProblems {
   });
   page.on("pageerror", (error) => list.push(`page error: ${error.message} (${page.url()})`));
   page.on("requestfailed", (request) => {
-    // A live log stream is cut when the page navigates away: that is not a failure.
-    if (request.url().includes("/logs?")) return;
-    list.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ""}`);
+    // Leaving a page cancels what it still had in flight (a live region's refresh, the log
+    // stream): the browser's own abort, not a failure.
+    const reason = request.failure()?.errorText ?? "";
+    if (reason === "net::ERR_ABORTED") return;
+    list.push(`request failed: ${request.url()} ${reason}`);
   });
   return { list };
 }
