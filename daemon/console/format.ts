@@ -51,3 +51,12 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
   if (Number.isNaN(at) || at <= 0) return "—";
   return `${formatDuration((now - at) / 1000)} ago`;
 }
+
+/** A duration in its largest unit only, for tiles: `42 s`, `7 min`, `5 h`, `12 d`. */
+export function formatDurationShort(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
+}

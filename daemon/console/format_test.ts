@@ -4,6 +4,7 @@ import {
   formatBytes,
   formatCount,
   formatDuration,
+  formatDurationShort,
   formatRate,
   formatTime,
 } from "./format.ts";
@@ -28,6 +29,18 @@ Deno.test("the console's number formats", () => {
     "5 min 3 s",
     "3 h 12 min",
     "12 d 4 h",
+  ]);
+  assert.deepEqual([42, 431, 18_000, 1_051_200].map(formatDurationShort), [
+    "42 s",
+    "7 min",
+    "5 h",
+    "12 d",
+  ]);
+  assert.deepEqual([42, 431, 18_000, 1_051_200].map(formatDurationShort), [
+    "42 s",
+    "7 min",
+    "5 h",
+    "12 d",
   ]);
   assert.equal(formatTime("2025-01-31T14:05:09.123Z"), "2025-01-31 14:05:09 UTC");
   assert.equal(formatTime("nonsense"), "—");

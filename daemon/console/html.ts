@@ -199,3 +199,9 @@ export function table(columns: readonly Column[], rows: Content): Html {
 export function numeric(label: string): Column {
   return { label, numeric: true };
 }
+
+/** A path or expression that may wrap after each `/` or `.` rather than mid-word. */
+export function breakable(text: string): Html {
+  const parts = text.split(/(?<=[/.])/);
+  return html`${parts.map((part, i) => (i === 0 ? part : html`<wbr>${part}`))}`;
+}

@@ -9,7 +9,18 @@ import { type LiveRates, liveRates, readCounters } from "../counters.ts";
 import { flowGraph, layoutFlow } from "../flow_graph.ts";
 import { formatCount, formatRate } from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { card, empty, type Html, html, live, notice, numeric, stat, table } from "../html.ts";
+import {
+  breakable,
+  card,
+  empty,
+  type Html,
+  html,
+  live,
+  notice,
+  numeric,
+  stat,
+  table,
+} from "../html.ts";
 import { hubOf, render } from "./_shared.ts";
 
 /** The WHERE clause of a route's text, or "" when it has none. */
@@ -33,9 +44,9 @@ function routeRows(routes: readonly TableRoute[], stats: HubStats, rates: LiveRa
       html`
         <tr data-route="${route.name}">
           <td><strong>${route.name}</strong></td>
-          <td class="mono">${route.source.text}</td>
+          <td class="mono">${breakable(route.source.text)}</td>
           <td class="mono">${whereClause(route.text) || "—"}</td>
-          <td class="mono">${route.endpointKey}</td>
+          <td class="mono">${breakable(route.endpointKey)}</td>
           <td class="num">${route.priority === DEFAULT_ROUTE_PRIORITY
             ? "default"
             : route.priority}</td>
@@ -66,7 +77,7 @@ function endpointRows(stats: HubStats, rates: LiveRates): Html {
     stats.queues.map((queue) =>
       html`
         <tr data-endpoint="${queue.endpoint}">
-          <td class="mono">${queue.endpoint}</td>
+          <td class="mono">${breakable(queue.endpoint)}</td>
           <td class="num">${formatRate(rates.routedByEndpoint[queue.endpoint] ?? 0)}</td>
           <td class="num">${formatRate(rates.deliveredByEndpoint[queue.endpoint] ?? 0)}</td>
           <td class="num" data-k="depth">${formatCount(queue.count)}</td>

@@ -7,7 +7,7 @@ import { chartWindowMs, timeChart } from "../chart_svg.ts";
 import type { ConsoleCheck, ConsoleContext } from "../context.ts";
 import { liveRates, readCounters } from "../counters.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { formatBytes, formatCount, formatDuration, formatRate } from "../format.ts";
+import { formatBytes, formatCount, formatDurationShort, formatRate } from "../format.ts";
 import { card, empty, type Html, html, live, pill, stat } from "../html.ts";
 import { render } from "./_shared.ts";
 
@@ -23,7 +23,7 @@ function tiles(context: ConsoleContext): Html {
   const failing = modules.filter((m) => m.status === "backoff" || m.status === "failed").length;
   const upstream = context.sources.upstream.state();
   return html`<div class="tiles">
-${stat("uptime", formatDuration(performance.now() / 1000), { tone: "info" })}
+${stat("uptime", formatDurationShort(performance.now() / 1000), { tone: "info" })}
 ${
     stat("modules running", `${running} / ${modules.length}`, {
       key: "modules-running",
@@ -49,6 +49,17 @@ function deviceCard(context: ConsoleContext): Html {
   const status = sources.agent.status();
   const engine = sources.agent.engineInfo();
   const desired = status.lastDesiredStatus;
+  const upstream = sources.upstream.state();
+  const devices =
+    sources.security.registry.list().filter((identity) =>
+      identity.kind === "leaf-device" || identity.kind === "child-edge-device"
+    ).length;
+  const soonest = sources.security.certificates().reduce<
+    { name: string; daysLeft: number } | undefined
+  >(
+    (first, cert) => (!first || cert.daysLeft < first.daysLeft ? cert : first),
+    undefined,
+  );
   return card(
     "Device",
     html`
@@ -72,6 +83,19 @@ function deviceCard(context: ConsoleContext): Html {
             ${pill("info", "applying")}
           `
           : ""}</dd>
+        <dt>Upstream</dt>
+        <dd>${upstream.parent ?? "none (standalone)"}</dd>
+        <dt>Identities</dt>
+        <dd>${devices} leaf or child ${devices === 1
+          ? "device"
+          : "devices"} · trust domain ${sources
+          .security.trustDomain}</dd>
+        <dt>Certificates</dt>
+        <dd>${soonest
+          ? `${soonest.name} ends first, in ${soonest.daysLeft.toFixed(1)} days (renewed before)`
+          : "—"}</dd>
+        <dt>Console</dt>
+        <dd>${config.console.tls ? "HTTPS" : "HTTP"} on ${config.console.listen}</dd>
       </dl>
     `,
   );

@@ -8,7 +8,18 @@ import type { ConsoleContext } from "../context.ts";
 import { liveRates, readCounters } from "../counters.ts";
 import { formatAgo, formatBytes, formatCount, formatDuration, formatRate } from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
-import { card, empty, type Html, html, live, notice, numeric, pill, table } from "../html.ts";
+import {
+  breakable,
+  card,
+  empty,
+  type Html,
+  html,
+  live,
+  notice,
+  numeric,
+  pill,
+  table,
+} from "../html.ts";
 import { hubOf, render } from "./_shared.ts";
 
 const UPSTREAM_QUEUE = "$upstream";
@@ -30,7 +41,7 @@ function queueTable(context: ConsoleContext): Html {
     queues.map((q) =>
       html`
         <tr data-endpoint="${q.endpoint}">
-          <td class="mono">${q.endpoint}</td>
+          <td class="mono">${breakable(q.endpoint)}</td>
           <td class="num" data-k="count" data-v="${q.count}">${formatCount(q.count)}</td>
           <td class="num" data-k="bytes" data-v="${q.bytes}">${formatBytes(q.bytes)}</td>
           <td class="num" data-k="oldest">${q.oldestAgeSeconds === null
