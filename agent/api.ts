@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { type ApiDocs, httpError } from "../core/api.ts";
+import { type ApiDocs, httpError, jsonBody, queryOf } from "../core/api.ts";
 import type { AgentService } from "./agent.ts";
 import { ManifestError } from "./deployment.ts";
 import { ModulesContent } from "./manifest.ts";
@@ -39,80 +39,70 @@ function notFound(error: unknown): never {
   throw error;
 }
 
-/** Builds the agent's routes over `agent`. */
-export function createAgentApi(agent: AgentService): Hono {
-  const app = new Hono();
+async function moduleAction(name: string, action: string, run: (name: string) => Promise<void>) {
+  await run(name).catch(notFound);
+  return { name, action, ok: true };
+}
 
-  app.put("/v1/deployment", async (c) => {
-    const text = await c.req.text();
-    let manifest: unknown = undefined;
-    if (text.trim() !== "") {
+/** Builds the agent's routes over `agent`. */
+export function createAgentApi(agent: AgentService) {
+  return new Hono()
+    .put("/v1/deployment", jsonBody(z.unknown(), { what: "the deployment" }), async (c) => {
       try {
-        manifest = JSON.parse(text);
+        return c.json(await agent.deploy(c.req.valid("json")));
       } catch (error) {
+        if (error instanceof ManifestError) {
+          throw httpError(error.code, error.message, { issues: error.issues });
+        }
+        throw error;
+      }
+    })
+    .get("/v1/deployment", (c) =>
+      c.json({
+        ...agent.status(),
+        modules: agent.current()?.modules.map((m) => m.name) ?? [],
+      }))
+    .get("/v1/modules", (c) => c.json({ ...agent.status(), modules: agent.modules() }))
+    .get("/v1/modules/:name", (c) => {
+      const module = agent.module(c.req.param("name"));
+      if (!module) {
         throw httpError(
-          400,
-          `Cannot read the deployment: invalid JSON (${(error as Error).message})`,
+          404,
+          `Cannot find module "${c.req.param("name")}": it is not in the deployment`,
         );
       }
-    }
-    try {
-      return c.json(await agent.deploy(manifest));
-    } catch (error) {
-      if (error instanceof ManifestError) {
-        throw httpError(error.code, error.message, { issues: error.issues });
-      }
-      throw error;
-    }
-  });
-
-  app.get("/v1/deployment", (c) => {
-    const current = agent.current();
-    return c.json({
-      ...agent.status(),
-      modules: current?.modules.map((m) => m.name) ?? [],
-    });
-  });
-
-  app.get("/v1/modules", (c) => c.json({ ...agent.status(), modules: agent.modules() }));
-
-  app.get("/v1/modules/:name", (c) => {
-    const module = agent.module(c.req.param("name"));
-    if (!module) {
-      throw httpError(
-        404,
-        `Cannot find module "${c.req.param("name")}": it is not in the deployment`,
-      );
-    }
-    return c.json(module);
-  });
-
-  app.get("/v1/modules/:name/logs", async (c) => {
-    const query = LogsQuery.parse(c.req.query());
-    const stream = await agent.logs(c.req.param("name"), {
-      ...(query.tail === undefined ? {} : { tail: query.tail }),
-      ...(query.since === undefined ? {} : { since: query.since }),
-      follow: query.follow ?? false,
-      timestamps: query.timestamps ?? false,
-      signal: c.req.raw.signal,
-    }).catch(notFound);
-    return new Response(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
-  });
-
-  const actions = {
-    restart: (name: string) => agent.restart(name),
-    start: (name: string) => agent.startModule(name),
-    stop: (name: string) => agent.stopModule(name),
-  };
-  for (const [action, run] of Object.entries(actions)) {
-    app.post(`/v1/modules/:name/${action}`, async (c) => {
-      const name = c.req.param("name");
-      await run(name).catch(notFound);
-      return c.json({ name, action, ok: true });
-    });
-  }
-  return app;
+      return c.json(module);
+    })
+    .get("/v1/modules/:name/logs", queryOf(LogsQuery), async (c) => {
+      const query = c.req.valid("query");
+      const stream = await agent.logs(c.req.param("name"), {
+        ...(query.tail === undefined ? {} : { tail: query.tail }),
+        ...(query.since === undefined ? {} : { since: query.since }),
+        follow: query.follow ?? false,
+        timestamps: query.timestamps ?? false,
+        signal: c.req.raw.signal,
+      }).catch(notFound);
+      return c.body(stream, 200, { "content-type": "text/plain; charset=utf-8" });
+    })
+    .post(
+      "/v1/modules/:name/restart",
+      async (c) =>
+        c.json(await moduleAction(c.req.param("name"), "restart", (name) => agent.restart(name))),
+    )
+    .post(
+      "/v1/modules/:name/start",
+      async (c) =>
+        c.json(await moduleAction(c.req.param("name"), "start", (name) => agent.startModule(name))),
+    )
+    .post(
+      "/v1/modules/:name/stop",
+      async (c) =>
+        c.json(await moduleAction(c.req.param("name"), "stop", (name) => agent.stopModule(name))),
+    );
 }
+
+/** The agent's routes, as hono's typed client (`hc`) sees them. */
+export type AgentApi = ReturnType<typeof createAgentApi>;
 
 /** `PUT /v1/deployment` body: a manifest in any of the shapes `az iot edge` and IoT Edge use. */
 export const DeploymentBody = z.union([

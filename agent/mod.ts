@@ -20,6 +20,8 @@
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { type AgentService, createAgent } from "./agent.ts";
 import { AGENT_API_DOCS, createAgentApi } from "./api.ts";
+
+export type { AgentApi } from "./api.ts";
 import type { EngineDriver } from "./engine/driver.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
 

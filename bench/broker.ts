@@ -27,7 +27,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createMgmtClient, type MgmtClient } from "../cli/_client.ts";
+import { answer, createMgmtClient, type MgmtClient } from "../cli/_client.ts";
 import { freePort } from "../tests/_services.ts";
 import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
@@ -191,13 +191,12 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   try {
     client = createMgmtClient(`${dir}/state`);
     const mgmt = client;
-    await until("ledge start", 60_000, () => mgmt.request("GET", "/v1/health"));
+    await until("ledge start", 60_000, () => answer(mgmt.system.v1.health.$get()));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const startedRssMb = await rssMegabytes(child.pid);
-    await mgmt.request("PUT", "/v1/deployment", manifest());
-    type Listed = { identities: { moduleId?: string; generationId: string }[] };
+    await answer(mgmt.agent.v1.deployment.$put({ json: manifest() }));
     const modules = await until("provisioning 100 modules", 120_000, async () => {
-      const { identities } = await mgmt.request<Listed>("GET", "/v1/identities");
+      const { identities } = await answer(mgmt.security.v1.identities.$get());
       const found = identities.filter((identity) => identity.moduleId?.startsWith("m"));
       return found.length === MODULES ? found : undefined;
     });

@@ -1,23 +1,10 @@
 /** `ledge cert list|renew`: the certificates of the running daemon's security manager. */
 import { Command } from "commander";
+import type { CertificateInfo } from "../security/mod.ts";
+import { answer } from "./_client.ts";
 import { out, printJson, printTable, withDaemon } from "./_shared.ts";
 
-interface CertificateRow {
-  kind: string;
-  name: string;
-  subject: string;
-  sans: string[];
-  notAfter: string;
-  daysLeft: number;
-  renewAt: string | null;
-}
-
-interface CertificateList {
-  certificates: CertificateRow[];
-  clockWarning?: string | null;
-}
-
-function print(list: CertificateList): void {
+function print(list: { certificates: CertificateInfo[]; clockWarning?: string | null }): void {
   printTable(
     list.certificates.map((cert) => ({
       name: cert.name,
@@ -43,7 +30,7 @@ export function certCommand(): Command {
         .action(async (options: { json?: boolean }, command) => {
           const list = await withDaemon(
             command,
-            (client) => client.request<CertificateList>("GET", "/v1/certificates"),
+            (client) => answer(client.security.v1.certificates.$get()),
           );
           if (options.json) return printJson(list);
           print(list);
@@ -58,9 +45,9 @@ export function certCommand(): Command {
           const list = await withDaemon(
             command,
             (client) =>
-              client.request<CertificateList>("POST", "/v1/certificates/renew", {
-                ca: options.ca === true,
-              }),
+              answer(client.security.v1.certificates.renew.$post({
+                json: { ca: options.ca === true },
+              })),
           );
           if (options.json) return printJson(list);
           print(list);

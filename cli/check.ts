@@ -1,13 +1,14 @@
 /** `ledge check`: checks the device's setup, ✔/⚠/✘ with a fix each; exit 1 on any ✘. */
+import { styleText } from "node:util";
 import { Command } from "commander";
 import { checkAll, type CheckStatus } from "../ops/checks/mod.ts";
 import { ExitError, globalOptions, out, printJson } from "./_shared.ts";
 
-const MARKS: Record<CheckStatus, { mark: string; color: string }> = {
-  ok: { mark: "✔", color: "\x1b[32m" },
-  warning: { mark: "⚠", color: "\x1b[33m" },
-  error: { mark: "✘", color: "\x1b[31m" },
-};
+const MARKS = {
+  ok: { mark: "✔", color: "green" },
+  warning: { mark: "⚠", color: "yellow" },
+  error: { mark: "✘", color: "red" },
+} as const satisfies Record<CheckStatus, { mark: string; color: string }>;
 
 /** Builds the `check` verb. */
 export function checkCommand(): Command {
@@ -18,10 +19,10 @@ export function checkCommand(): Command {
       const results = await checkAll({ configPath: globalOptions(command).config });
       if (options.json) printJson(results);
       else {
-        const color = Deno.stdout.isTerminal();
         for (const result of results) {
-          const { mark, color: tint } = MARKS[result.status];
-          const head = color ? `${tint}${mark}\x1b[0m` : mark;
+          const { mark, color } = MARKS[result.status];
+          // Coloured only on a terminal and never under NO_COLOR (node:util decides).
+          const head = styleText(color, mark);
           out(`${head} ${result.title}: ${result.message}`);
           if (result.fix) out(`    → ${result.fix}`);
         }

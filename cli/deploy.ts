@@ -6,23 +6,18 @@
  * the chain of parents down to it) applies them when connected.
  */
 import { Command } from "commander";
-import type { DeployResult, ModuleSummary } from "../agent/mod.ts";
+import type { ModuleSummary } from "../agent/mod.ts";
 import { ManifestError, parseDeployment } from "../agent/mod.ts";
 import { diffProperties } from "../iothub/mod.ts";
 import { ExitError, out, parseCount, printJson, UsageError, withDaemon } from "./_shared.ts";
-import type { MgmtClient } from "./_client.ts";
+import { answer, type MgmtClient } from "./_client.ts";
+import { getTwin, patchDesired } from "./twin.ts";
 
 interface DeployOptions {
   device?: string;
   wait?: boolean;
   timeout: string;
   json?: boolean;
-}
-
-interface ModulesAnswer {
-  version: number | undefined;
-  converging: boolean;
-  modules: ModuleSummary[];
 }
 
 /** Reads and validates the manifest file; throws an {@linkcode ExitError} naming the problem. */
@@ -64,8 +59,8 @@ async function waitForConvergence(
   const deadline = Date.now() + timeoutSeconds * 1000;
   const shown = new Map<string, string>();
   while (true) {
-    const answer = await client.request<ModulesAnswer>("GET", "/v1/modules");
-    const modules = answer.modules.filter((m) => !m.system);
+    const status = await answer(client.agent.v1.modules.$get());
+    const modules = status.modules.filter((m) => !m.system);
     for (const module of modules) {
       // Running modules print once; anything else prints whenever what it says changes.
       const line = module.status === "running"
@@ -74,7 +69,7 @@ async function waitForConvergence(
       if (shown.get(module.name) !== line) out(`${module.name}: ${line}`);
       shown.set(module.name, line);
     }
-    if (answer.version === version && !answer.converging) return modules;
+    if (status.version === version && !status.converging) return modules;
     if (Date.now() > deadline) {
       throw new ExitError(1, `Cannot converge within ${timeoutSeconds} s: still applying`);
     }
@@ -114,18 +109,14 @@ async function deployToChild(
   manifest: unknown,
 ): Promise<{ modules: string[]; twins: string[] }> {
   const deployment = parseDeployment(manifest);
-  const base = `/v1/twins/${encodeURIComponent(deviceId)}/modules/`;
   const current = new Map<string, Record<string, unknown>>();
   for (const moduleId of Object.keys(deployment.manifest)) {
-    const twin = await client.request<{ desired: Record<string, unknown> }>(
-      "GET",
-      base + encodeURIComponent(moduleId),
-    );
+    const twin = await getTwin(client, { deviceId, moduleId });
     current.set(moduleId, twin.desired);
   }
   const patches = childTwinPatches(deployment.manifest, (moduleId) => current.get(moduleId) ?? {});
   for (const { moduleId, patch } of patches) {
-    await client.request("PATCH", base + encodeURIComponent(moduleId), patch);
+    await patchDesired(client, { deviceId, moduleId }, patch);
   }
   return {
     modules: deployment.modules.map((module) => module.name),
@@ -168,7 +159,7 @@ export function deployCommand(): Command {
         return;
       }
       await withDaemon(command, async (client) => {
-        const result = await client.request<DeployResult>("PUT", "/v1/deployment", manifest);
+        const result = await answer(client.agent.v1.deployment.$put({ json: manifest }));
         if (options.json && !options.wait) return printJson(result);
         out(`deployment ${result.version} accepted: ${result.modules.join(", ") || "no modules"}`);
         for (const [name, reason] of Object.entries(result.denied)) out(`${name}: ${reason}`);

@@ -3,34 +3,29 @@
  * are printed once, by `add-device`, inside the leaf device's connection string.
  */
 import { Command, Option } from "commander";
-import { MgmtError } from "./_client.ts";
+import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
+import type { ParentLink } from "../security/mod.ts";
+import { answer, type MgmtClient, MgmtError } from "./_client.ts";
 import { ExitError, out, printJson, printTable, UsageError, withDaemon } from "./_shared.ts";
 
-interface PublicIdentity {
-  deviceId: string;
-  moduleId?: string;
-  kind: string;
-  generationId: string;
-  authType: string;
-  createdAt: string;
-}
-
-function name(identity: PublicIdentity): string {
-  return identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
-}
-
-/** Splits `device` or `device/module` into the path of its management route. */
-export function identityPath(id: string): string {
+/** The identity `device` or `device/module` names; a usage error for anything else. */
+export function identityTarget(id: string): IdentityRef {
   const parts = id.split("/");
   if (parts.length > 2 || parts.some((part) => part === "")) {
     throw new UsageError(`<id>: expected "device" or "device/module", got "${id}"`);
   }
-  const [device, module] = parts.map(encodeURIComponent);
-  return module === undefined
-    ? `/v1/identities/${device}`
-    : `/v1/identities/${device}/modules/${module}`;
+  const [deviceId, moduleId] = parts as [string, string | undefined];
+  return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
+}
+
+function getIdentity(client: MgmtClient, target: IdentityRef) {
+  const deviceId = encodeURIComponent(target.deviceId);
+  const identities = client.security.v1.identities[":deviceId"];
+  return target.moduleId === undefined
+    ? answer(identities.$get({ param: { deviceId } }))
+    : answer(identities.modules[":moduleId"].$get({
+      param: { deviceId, moduleId: encodeURIComponent(target.moduleId) },
+    }));
 }
 
 /** Adds the daemon's per-field reasons (`detail`) to a 400's one-line message. */
@@ -42,15 +37,6 @@ function withFieldReasons(error: unknown): never {
     throw new MgmtError(`${error.message}: ${reasons.join("; ")}`, error.status, error.detail);
   }
   throw error;
-}
-
-/** What `POST /v1/identities` returns with `edge`: the child's link to this ledge. */
-interface ParentLink {
-  hostname: string;
-  port: number;
-  protocol: string;
-  sharedAccessKey: string;
-  caPem: string;
 }
 
 /** Where the snippet says the child keeps the CA bundle when `--ca-out` is not given. */
@@ -107,18 +93,13 @@ function addDeviceCommand(): Command {
       if (options.edge && options.auth !== "sas") {
         throw new UsageError("--auth: child edge devices (--edge) authenticate with sas");
       }
-      const added = await withDaemon(command, (client) =>
-        client.request<{
-          identity: PublicIdentity;
-          connectionString?: string;
-          certificateFile?: string;
-          keyFile?: string;
-          parent?: ParentLink;
-        }>("POST", "/v1/identities", {
-          deviceId: id,
-          auth: options.auth,
-          ...(options.edge ? { edge: true } : {}),
-        }).catch(withFieldReasons));
+      const added = await withDaemon(
+        command,
+        (client) =>
+          answer(client.security.v1.identities.$post({
+            json: { deviceId: id, auth: options.auth, ...(options.edge ? { edge: true } : {}) },
+          })).catch(withFieldReasons),
+      );
       if (added.parent) {
         const { caPem, ...link } = added.parent;
         const caFile = options.caOut === undefined
@@ -133,7 +114,7 @@ function addDeviceCommand(): Command {
         return;
       }
       if (options.json) return printJson(added);
-      if (added.connectionString) return out(added.connectionString);
+      if ("connectionString" in added) return out(added.connectionString);
       out(`certificate: ${added.certificateFile}`);
       out(`key:         ${added.keyFile}`);
     });
@@ -146,12 +127,12 @@ function listCommand(): Command {
     .action(async (options: { json?: boolean }, command) => {
       const { identities } = await withDaemon(
         command,
-        (client) => client.request<{ identities: PublicIdentity[] }>("GET", "/v1/identities"),
+        (client) => answer(client.security.v1.identities.$get()),
       );
       if (options.json) return printJson(identities);
       printTable(
         identities.map((identity) => ({
-          id: name(identity),
+          id: identityLabel(identity),
           kind: identity.kind,
           auth: identity.authType,
           generation: identity.generationId,
@@ -166,8 +147,8 @@ function showCommand(): Command {
     .description("show one identity (device or device/module), without its keys")
     .argument("<id>", "device or device/module")
     .action(async (id: string, _options: unknown, command) => {
-      const path = identityPath(id);
-      printJson(await withDaemon(command, (client) => client.request("GET", path)));
+      const target = identityTarget(id);
+      printJson(await withDaemon(command, (client) => getIdentity(client, target)));
     });
 }
 
@@ -183,7 +164,13 @@ function removeCommand(): Command {
           `<id>: modules are removed by the agent with the deployment, got "${id}"`,
         );
       }
-      await withDaemon(command, (client) => client.request("DELETE", identityPath(id)));
+      await withDaemon(
+        command,
+        (client) =>
+          answer(client.security.v1.identities[":deviceId"].$delete({
+            param: { deviceId: encodeURIComponent(id) },
+          })),
+      );
       out(`removed ${id}`);
     });
 }

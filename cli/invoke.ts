@@ -1,5 +1,6 @@
 /** `ledge invoke <module> <method> [--payload JSON]`: calls a direct method on a module. */
 import { Command } from "commander";
+import { answer } from "./_client.ts";
 import { configFor, ExitError, printJson, UsageError, withDaemon } from "./_shared.ts";
 
 interface InvokeOptions {
@@ -70,8 +71,7 @@ export function invokeCommand(): Command {
         const body = { ...call, payload, responseTimeoutInSeconds: timeout };
         const result = await withDaemon(
           command,
-          (client) =>
-            client.request<{ status: number; payload: unknown }>("POST", "/v1/methods", body),
+          (client) => answer(client.hub.v1.methods.$post({ json: body })),
         );
         printJson(result);
         if (result.status >= 300) {

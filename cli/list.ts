@@ -3,7 +3,8 @@
  * modules of a child edge device, read from its `$edgeAgent` reported properties on this parent.
  */
 import { Command } from "commander";
-import type { ModuleSummary } from "../agent/mod.ts";
+import { answer } from "./_client.ts";
+import { getTwin } from "./twin.ts";
 import { out, printJson, printTable, withDaemon } from "./_shared.ts";
 
 /** One row of the table. */
@@ -74,11 +75,8 @@ export function listCommand(): Command {
     .option("--json", "print JSON")
     .action(async (options: { json?: boolean; device?: string }, command: Command) => {
       if (options.device !== undefined) {
-        const path = `/v1/twins/${encodeURIComponent(options.device)}/modules/%24edgeAgent`;
-        const twin = await withDaemon(
-          command,
-          (client) => client.request<{ reported: Record<string, unknown> }>("GET", path),
-        );
+        const target = { deviceId: options.device, moduleId: "$edgeAgent" };
+        const twin = await withDaemon(command, (client) => getTwin(client, target));
         const listed = rowsFromReported(twin.reported);
         if (options.json) return printJson(listed);
         if (listed.lastDesiredStatus === undefined) {
@@ -94,12 +92,12 @@ export function listCommand(): Command {
         }
         return;
       }
-      const answer = await withDaemon(
+      const { modules } = await withDaemon(
         command,
-        (client) => client.request<{ modules: ModuleSummary[] }>("GET", "/v1/modules"),
+        (client) => answer(client.agent.v1.modules.$get()),
       );
-      if (options.json) return printJson(answer.modules);
-      const rows = answer.modules.map(({ name, status, description, config }) => ({
+      if (options.json) return printJson(modules);
+      const rows = modules.map(({ name, status, description, config }) => ({
         name,
         status,
         description,

@@ -1,7 +1,7 @@
 /** `ledge logs <module> [--follow] [--tail N] [--since T]`: a module's output. */
 import { Command } from "commander";
 import { parseSince } from "../agent/mod.ts";
-import { MgmtError } from "./_client.ts";
+import { answerError } from "./_client.ts";
 import { parseCount, UsageError, withDaemon } from "./_shared.ts";
 
 interface LogsOptions {
@@ -33,14 +33,11 @@ export function logsCommand(): Command {
       if (options.follow) query.set("follow", "true");
       if (options.timestamps) query.set("timestamps", "true");
       await withDaemon(command, async (client) => {
-        const response = await client.fetch(
-          "GET",
-          `/v1/modules/${encodeURIComponent(module)}/logs?${query}`,
-        );
-        if (!response.ok) {
-          const body = await response.json().catch(() => ({})) as { error?: string };
-          throw new MgmtError(body.error ?? `HTTP ${response.status}`, response.status);
-        }
+        const response = await client.agent.v1.modules[":name"].logs.$get({
+          param: { name: encodeURIComponent(module) },
+          query: Object.fromEntries(query),
+        });
+        if (!response.ok) throw await answerError(response);
         for await (const chunk of response.body ?? ReadableStream.from([])) {
           await Deno.stdout.write(chunk);
         }

@@ -1,5 +1,6 @@
 /** `ledge restart <module>`: stops and starts a module now, clearing its back-off. */
 import { Command } from "commander";
+import { answer } from "./_client.ts";
 import { out, withDaemon } from "./_shared.ts";
 
 /** Builds the `restart` verb. */
@@ -10,7 +11,10 @@ export function restartCommand(): Command {
     .action(async (module: string, _options: unknown, command: Command) => {
       await withDaemon(
         command,
-        (client) => client.request("POST", `/v1/modules/${encodeURIComponent(module)}/restart`),
+        (client) =>
+          answer(client.agent.v1.modules[":name"].restart.$post({
+            param: { name: encodeURIComponent(module) },
+          })),
       );
       out(`restarted ${module}`);
     });

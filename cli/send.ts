@@ -1,5 +1,6 @@
 /** `ledge send <device> <message>`: queues a cloud-to-device message for a leaf device. */
 import { Command } from "commander";
+import { answer } from "./_client.ts";
 import { out, UsageError, withDaemon } from "./_shared.ts";
 
 /** Parses repeated `--property k=v` values. */
@@ -36,10 +37,10 @@ export function sendCommand(): Command {
         await withDaemon(
           command,
           (client) =>
-            client.request("POST", `/v1/c2d/${encodeURIComponent(device)}`, {
-              body: message,
-              properties,
-            }),
+            answer(client.hub.v1.c2d[":deviceId"].$post({
+              param: { deviceId: encodeURIComponent(device) },
+              json: { body: message, properties },
+            })),
         );
         out(`queued for ${device}`);
       },

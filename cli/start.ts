@@ -1,5 +1,6 @@
 /** `ledge start <module>`: starts a stopped module; it runs again until `ledge stop`. */
 import { Command } from "commander";
+import { answer } from "./_client.ts";
 import { out, printJson, withDaemon } from "./_shared.ts";
 
 /** What the daemon answers to `POST /v1/modules/:name/start|stop|restart`. */
@@ -17,15 +18,14 @@ export async function moduleAction(
   command: Command,
   options: { module: string; action: "start" | "stop"; json: boolean },
 ): Promise<void> {
-  const answer = await withDaemon(
+  const result = await withDaemon(
     command,
     (client) =>
-      client.request<ModuleActionAnswer>(
-        "POST",
-        `/v1/modules/${encodeURIComponent(options.module)}/${options.action}`,
-      ),
+      answer(client.agent.v1.modules[":name"][options.action].$post({
+        param: { name: encodeURIComponent(options.module) },
+      })),
   );
-  if (options.json) return printJson(answer);
+  if (options.json) return printJson(result);
   out(`${options.action === "start" ? "started" : "stopped"} ${options.module}`);
 }
 

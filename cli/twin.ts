@@ -4,30 +4,70 @@
  * child edge device) and, with `<module>`, one of its modules.
  */
 import { Command } from "commander";
+import type { IdentityRef } from "../iothub/mod.ts";
+import { answer, type MgmtClient } from "./_client.ts";
 import { configFor, printJson, UsageError, withDaemon } from "./_shared.ts";
 
 /**
- * The management path of a twin: `<module>` on this device, `<device>/<module>`, or with
- * `device` that device's twin (no id) or its module's (`<module>`).
+ * The twin a command names: `<module>` on this device, `<device>/<module>`, or with `device`
+ * that device's twin (no id) or its module's (`<module>`).
  */
-export function twinPath(
+export function twinTarget(
   id: string | undefined,
   options: { deviceId: string; device: string | undefined },
-): string {
-  const encode = encodeURIComponent;
+): IdentityRef {
   if (options.device !== undefined) {
     return id === undefined
-      ? `/v1/twins/${encode(options.device)}`
-      : `/v1/twins/${encode(options.device)}/modules/${encode(id)}`;
+      ? { deviceId: options.device }
+      : { deviceId: options.device, moduleId: id };
   }
   if (id === undefined) {
     throw new UsageError("<id>: missing; give a module id, device/module, or --device <id>");
   }
   const slash = id.indexOf("/");
-  if (slash > 0) {
-    return `/v1/twins/${encode(id.slice(0, slash))}/modules/${encode(id.slice(slash + 1))}`;
+  if (slash > 0) return { deviceId: id.slice(0, slash), moduleId: id.slice(slash + 1) };
+  return { deviceId: options.deviceId, moduleId: id };
+}
+
+/** Reads a twin through the management API. */
+export function getTwin(client: MgmtClient, target: IdentityRef) {
+  const deviceId = encodeURIComponent(target.deviceId);
+  const twins = client.hub.v1.twins[":deviceId"];
+  return target.moduleId === undefined
+    ? answer(twins.$get({ param: { deviceId } }))
+    : answer(twins.modules[":moduleId"].$get({
+      param: { deviceId, moduleId: encodeURIComponent(target.moduleId) },
+    }));
+}
+
+/** Patches a twin's desired properties through the management API. */
+export function patchDesired(
+  client: MgmtClient,
+  target: IdentityRef,
+  patch: Record<string, unknown>,
+) {
+  const deviceId = encodeURIComponent(target.deviceId);
+  const twins = client.hub.v1.twins[":deviceId"];
+  return target.moduleId === undefined
+    ? answer(twins.$patch({ param: { deviceId }, json: patch }))
+    : answer(twins.modules[":moduleId"].$patch({
+      param: { deviceId, moduleId: encodeURIComponent(target.moduleId) },
+      json: patch,
+    }));
+}
+
+/** The JSON object an option holds; a usage error naming the option otherwise. */
+function jsonObjectOption(option: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${option}: expected a JSON object, got ${text}`);
   }
-  return `/v1/twins/${encode(options.deviceId)}/modules/${encode(id)}`;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError(`${option}: expected a JSON object, got ${text}`);
+  }
+  return value as Record<string, unknown>;
 }
 
 /** Builds the `twin` verb. */
@@ -47,28 +87,14 @@ export function twinCommand(): Command {
         command: Command,
       ) => {
         const config = await configFor(command);
-        const path = twinPath(id, { deviceId: config.device.id, device: options.device });
-        let patch: unknown;
-        if (options.setDesired !== undefined) {
-          try {
-            patch = JSON.parse(options.setDesired);
-          } catch {
-            throw new UsageError(
-              `--set-desired: expected a JSON object, got ${options.setDesired}`,
-            );
-          }
-          if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-            throw new UsageError(
-              `--set-desired: expected a JSON object, got ${options.setDesired}`,
-            );
-          }
-        }
-        const result = await withDaemon(
+        const target = twinTarget(id, { deviceId: config.device.id, device: options.device });
+        const patch = options.setDesired === undefined
+          ? undefined
+          : jsonObjectOption("--set-desired", options.setDesired);
+        const result = await withDaemon<unknown>(
           command,
           (client) =>
-            patch === undefined
-              ? client.request("GET", path)
-              : client.request("PATCH", path, patch),
+            patch === undefined ? getTwin(client, target) : patchDesired(client, target, patch),
         );
         printJson(result);
       },

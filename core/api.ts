@@ -4,7 +4,7 @@
  * documentation each component exports beside its routes, which the daemon merges into the
  * OpenAPI document.
  */
-import type { Hono } from "hono";
+import type { Env, Hono, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
@@ -23,6 +23,54 @@ export function httpError(status: number, message: string, detail?: unknown): HT
     message,
     ...(detail === undefined ? {} : { cause: detail }),
   });
+}
+
+/**
+ * Middleware that reads the request body as JSON (an empty body is `{}`) and parses it with
+ * `schema`; the handler reads the result with `c.req.valid("json")`, and hono's typed client
+ * (`hc`) knows the body's type. Malformed JSON is a 400 saying so; a zod error a 400 naming each
+ * invalid field.
+ *
+ * @example
+ * ```ts
+ * new Hono().post("/v1/methods", jsonBody(InvokeRequest), (c) => c.json(c.req.valid("json")));
+ * ```
+ */
+export function jsonBody<T extends z.ZodType>(
+  schema: T,
+  options: { what?: string } = {},
+): MiddlewareHandler<Env, string, { in: { json: z.input<T> }; out: { json: z.output<T> } }> {
+  return async (c, next) => {
+    const text = await c.req.text();
+    let parsed: unknown = {};
+    if (text.trim() !== "") {
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        throw httpError(
+          400,
+          `Cannot read ${options.what ?? "the request body"}: invalid JSON (${
+            (error as Error).message
+          })`,
+        );
+      }
+    }
+    c.req.addValidatedData("json", schema.parse(parsed) as object);
+    await next();
+  };
+}
+
+/**
+ * Middleware that parses the query string with `schema` (each key's last value); the handler
+ * reads the result with `c.req.valid("query")`, and hono's typed client knows the query's type.
+ */
+export function queryOf<T extends z.ZodType>(
+  schema: T,
+): MiddlewareHandler<Env, string, { in: { query: z.input<T> }; out: { query: z.output<T> } }> {
+  return async (c, next) => {
+    c.req.addValidatedData("query", schema.parse(c.req.query()) as object);
+    await next();
+  };
 }
 
 /** What the OpenAPI document says about one operation. */

@@ -2,6 +2,8 @@
  * Leveled logging tagged by component: pretty lines on a terminal, one JSON object per line
  * otherwise (or when asked). Every record goes to stderr; stdout stays for command output.
  */
+import process from "node:process";
+import { styleText } from "node:util";
 
 /** Log levels, least to most severe. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -39,12 +41,23 @@ export interface LoggerOptions {
   ring?: { push(record: { time: string } & LogFields): void };
 }
 
-const COLORS: Record<LogLevel, string> = {
-  debug: "\x1b[90m",
-  info: "\x1b[36m",
-  warn: "\x1b[33m",
-  error: "\x1b[31m",
-};
+const COLORS = {
+  debug: "gray",
+  info: "cyan",
+  warn: "yellow",
+  error: "red",
+} as const satisfies Record<LogLevel, string>;
+
+/**
+ * The level tag, coloured: always (`true`), never (`false`), or as node:util decides for stderr
+ * (`undefined`: only on a terminal, and never under NO_COLOR).
+ */
+function paintTag(level: LogLevel, tag: string, color: boolean | undefined): string {
+  if (color === false) return tag;
+  return color === true
+    ? styleText(COLORS[level], tag, { validateStream: false })
+    : styleText(COLORS[level], tag, { stream: process.stderr });
+}
 
 const encoder = new TextEncoder();
 
@@ -78,7 +91,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const minimum = LOG_LEVELS.indexOf(options.level ?? "info");
   const format = options.format ?? "pretty";
   const write = options.write ?? writeStderr;
-  const color = options.color ?? (options.write === undefined && Deno.stderr.isTerminal());
+  const color = options.color ?? (options.write === undefined ? undefined : false);
   const now = options.now ?? (() => new Date());
 
   function make(component: string): Logger {
@@ -93,7 +106,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }
       const extra = Object.entries(clean).map(([k, v]) => ` ${k}=${prettyValue(v)}`).join("");
       const tag = level.toUpperCase().padEnd(5);
-      const head = color ? `${COLORS[level]}${tag}\x1b[0m` : tag;
+      const head = paintTag(level, tag, color);
       write(`${time} ${head} [${component}] ${message}${extra}`);
     }
     return {

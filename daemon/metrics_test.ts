@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import parsePrometheus from "parse-prometheus-text-format";
+import parsePrometheus from "npm:parse-prometheus-text-format@1.1.1";
 import { parseConfigText } from "../core/config_load.ts";
 import { createMetrics, createMetricsComponent } from "./metrics.ts";
 import { silentLogger } from "../core/log.ts";

@@ -16,31 +16,39 @@ export function mgmtApiDocs(components: readonly Component[]): ApiDocs {
   return Object.assign({}, SYSTEM_API_DOCS, ...components.map((component) => component.apiDocs));
 }
 
+/** The server's own routes: health (with the ports each listener bound) and recent logs. */
+export function createSystemApi(components: readonly Component[], logRing?: LogRing) {
+  const startedAt = Date.now();
+  return new Hono()
+    .get("/v1/health", (c) =>
+      c.json({
+        status: "ok",
+        version: VERSION,
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        components: components.map((component) => component.name),
+        listeners: boundListeners(components),
+      }))
+    .get("/v1/logs", (c) => {
+      const since = c.req.query("since");
+      const sinceSeconds = since === undefined ? 0 : Number(since);
+      if (!Number.isFinite(sinceSeconds)) {
+        throw httpError(400, `Cannot read logs: since must be Unix seconds, got "${since}"`);
+      }
+      const lines = logRing?.since(sinceSeconds * 1000) ?? [];
+      return c.text(lines.length > 0 ? lines.join("\n") + "\n" : "");
+    });
+}
+
+/** The server's own routes, as hono's typed client (`hc`) sees them. */
+export type SystemApi = ReturnType<typeof createSystemApi>;
+
 /** Builds the management app: `/v1/health` plus every component's routes, one error mapper. */
 export function createMgmtApp(
   components: readonly Component[],
   logger: Logger,
   options: { logRing?: LogRing | undefined } = {},
 ): Hono {
-  const startedAt = Date.now();
-  const app = new Hono();
-  app.get("/v1/health", (c) =>
-    c.json({
-      status: "ok",
-      version: VERSION,
-      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      components: components.map((component) => component.name),
-      listeners: boundListeners(components),
-    }));
-  app.get("/v1/logs", (c) => {
-    const since = c.req.query("since");
-    const sinceSeconds = since === undefined ? 0 : Number(since);
-    if (!Number.isFinite(sinceSeconds)) {
-      throw httpError(400, `Cannot read logs: since must be Unix seconds, got "${since}"`);
-    }
-    const lines = options.logRing?.since(sinceSeconds * 1000) ?? [];
-    return c.text(lines.length > 0 ? lines.join("\n") + "\n" : "");
-  });
+  const app = new Hono().route("/", createSystemApi(components, options.logRing));
   app.get(
     "/v1/openapi.json",
     (c) => c.json(openApiDocument(apiRoutes(app), mgmtApiDocs(components))),

@@ -13,4 +13,4 @@
  */
 export { buildComponents } from "./components.ts";
 export { startDaemon } from "./daemon.ts";
-export { createMgmtApp, mgmtApiDocs } from "./mgmt_server.ts";
+export { createMgmtApp, mgmtApiDocs, type SystemApi } from "./mgmt_server.ts";

@@ -5,9 +5,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { type ApiDocs, httpError } from "../core/api.ts";
+import { type ApiDocs, httpError, jsonBody } from "../core/api.ts";
 import type { Hub } from "./hub.ts";
-import { TwinPatchError } from "../iothub/mod.ts";
+import { identityLabel, type IdentityRef, TwinPatchError } from "../iothub/mod.ts";
 
 /** `POST /v1/methods` body. */
 export const InvokeRequest = z.strictObject({
@@ -32,80 +32,84 @@ export type C2DRequest = z.infer<typeof C2DRequest>;
 export const DesiredPatch = z.record(z.string(), z.unknown(), {
   error: "expected a JSON object of desired properties",
 });
+/** A desired-properties patch. */
+export type DesiredPatch = z.infer<typeof DesiredPatch>;
 
-async function jsonBody(request: Request): Promise<unknown> {
+function twinTarget(params: { deviceId: string; moduleId?: string | undefined }): IdentityRef {
+  return params.moduleId === undefined
+    ? { deviceId: params.deviceId }
+    : { deviceId: params.deviceId, moduleId: params.moduleId };
+}
+
+function patchDesired(hub: Hub, target: IdentityRef, patch: DesiredPatch) {
   try {
-    return await request.json();
-  } catch {
-    throw httpError(400, "Cannot read request: body is not valid JSON");
+    return { desiredVersion: hub.patchDesired(target, patch) };
+  } catch (error) {
+    if (error instanceof TwinPatchError) throw httpError(error.status, error.message);
+    throw error;
   }
+}
+
+async function invoke(hub: Hub, request: InvokeRequest) {
+  const target = twinTarget(request);
+  const result = await hub.invokeMethod(target, {
+    methodName: request.methodName,
+    payload: request.payload ?? null,
+    ...(request.responseTimeoutInSeconds === undefined
+      ? {}
+      : { responseTimeoutInSeconds: request.responseTimeoutInSeconds }),
+  });
+  if (result.hubFailure) {
+    // The target never answered: an HTTP error, as IoT Hub's service API answers it.
+    const message = (result.payload as { message?: string } | null)?.message ?? "failed";
+    throw httpError(
+      result.status,
+      `Cannot invoke ${request.methodName} on ${identityLabel(target)}: ${message}`,
+      { reason: result.hubFailure },
+    );
+  }
+  return { status: result.status, payload: result.payload };
 }
 
 /** Builds the hub's management routes. */
-export function createHubMgmtApi(hub: () => Hub): Hono {
-  const app = new Hono();
-
-  function target(params: { deviceId?: string; moduleId?: string }) {
-    return params.moduleId === undefined
-      ? { deviceId: params.deviceId! }
-      : { deviceId: params.deviceId!, moduleId: params.moduleId };
-  }
-
-  for (const path of ["/v1/twins/:deviceId", "/v1/twins/:deviceId/modules/:moduleId"]) {
-    app.get(path, (c) => c.json(hub().getTwin(target(c.req.param()))));
-    app.patch(path, async (c) => {
-      const patch = DesiredPatch.parse(await jsonBody(c.req.raw));
-      try {
-        const version = hub().patchDesired(target(c.req.param()), patch);
-        return c.json({ desiredVersion: version });
-      } catch (error) {
-        if (error instanceof TwinPatchError) throw httpError(error.status, error.message);
-        throw error;
-      }
-    });
-  }
-  app.post("/v1/methods", async (c) => {
-    const request = InvokeRequest.parse(await jsonBody(c.req.raw));
-    const result = await hub().invokeMethod(
-      request.moduleId === undefined
-        ? { deviceId: request.deviceId }
-        : { deviceId: request.deviceId, moduleId: request.moduleId },
-      {
-        methodName: request.methodName,
-        payload: request.payload ?? null,
-        ...(request.responseTimeoutInSeconds === undefined
-          ? {}
-          : { responseTimeoutInSeconds: request.responseTimeoutInSeconds }),
-      },
-    );
-    if (result.hubFailure) {
-      // The target never answered: an HTTP error, as IoT Hub's service API answers it.
-      const label = request.moduleId === undefined
-        ? request.deviceId
-        : `${request.deviceId}/${request.moduleId}`;
-      const message = (result.payload as { message?: string } | null)?.message ?? "failed";
-      throw httpError(
-        result.status,
-        `Cannot invoke ${request.methodName} on ${label}: ${message}`,
-        { reason: result.hubFailure },
-      );
-    }
-    return c.json({ status: result.status, payload: result.payload });
-  });
-  app.post("/v1/c2d/:deviceId", async (c) => {
-    const request = C2DRequest.parse(await jsonBody(c.req.raw));
-    await hub().sendC2D(c.req.param("deviceId"), {
-      body: new TextEncoder().encode(request.body),
-      ...(request.properties ? { properties: request.properties } : {}),
-    }).catch((error: Error) => {
-      throw httpError(error.name === "StoreFullError" ? 503 : 500, error.message);
-    });
-    return c.json({ queued: true }, 202);
-  });
-  app.get("/v1/queues", (c) => c.json(hub().stats().queues));
-  app.get("/v1/hub/stats", (c) => c.json(hub().stats()));
-  return app;
+export function createHubMgmtApi(hub: () => Hub) {
+  return new Hono()
+    .get("/v1/twins/:deviceId", (c) => c.json(hub().getTwin(twinTarget(c.req.param()))))
+    .patch(
+      "/v1/twins/:deviceId",
+      jsonBody(DesiredPatch),
+      (c) => c.json(patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
+    )
+    .get(
+      "/v1/twins/:deviceId/modules/:moduleId",
+      (c) => c.json(hub().getTwin(twinTarget(c.req.param()))),
+    )
+    .patch(
+      "/v1/twins/:deviceId/modules/:moduleId",
+      jsonBody(DesiredPatch),
+      (c) => c.json(patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
+    )
+    .post(
+      "/v1/methods",
+      jsonBody(InvokeRequest),
+      async (c) => c.json(await invoke(hub(), c.req.valid("json"))),
+    )
+    .post("/v1/c2d/:deviceId", jsonBody(C2DRequest), async (c) => {
+      const request = c.req.valid("json");
+      await hub().sendC2D(c.req.param("deviceId"), {
+        body: new TextEncoder().encode(request.body),
+        ...(request.properties ? { properties: request.properties } : {}),
+      }).catch((error: Error) => {
+        throw httpError(error.name === "StoreFullError" ? 503 : 500, error.message);
+      });
+      return c.json({ queued: true }, 202);
+    })
+    .get("/v1/queues", (c) => c.json(hub().stats().queues))
+    .get("/v1/hub/stats", (c) => c.json(hub().stats()));
 }
+
+/** The hub's routes, as hono's typed client (`hc`) sees them. */
+export type HubApi = ReturnType<typeof createHubMgmtApi>;
 
 /** The OpenAPI documentation of the hub routes. */
 export const HUB_API_DOCS: ApiDocs = {

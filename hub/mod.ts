@@ -24,6 +24,8 @@ import { createHubCore, type Hub, type HubCore } from "./hub.ts";
 import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
 import { createHubMgmtApi, HUB_API_DOCS } from "./mgmt_api.ts";
+
+export type { HubApi } from "./mgmt_api.ts";
 import type { HubSecurity } from "./security_port.ts";
 import {
   type MessageStore,

@@ -7,7 +7,7 @@ import { identityLabel } from "../iothub/mod.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
-import { type ApiDocs, httpError } from "../core/api.ts";
+import { type ApiDocs, httpError, jsonBody } from "../core/api.ts";
 import { type Identity, IdentityId, publicIdentity } from "./identity.ts";
 import { IdentityExistsError } from "./identity_registry.ts";
 import type { SecurityManagerControl } from "./security_manager.ts";
@@ -73,104 +73,103 @@ export function connectionString(config: Config, identity: Identity): string {
   return `HostName=${config.device.iothub_hostname};DeviceId=${identity.deviceId};SharedAccessKey=${identity.auth.primaryKey};GatewayHostName=${config.device.hostname}`;
 }
 
-async function jsonBody(request: Request): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw httpError(400, "Cannot parse the request body: malformed JSON");
-  }
-}
-
 function mapErrors(error: unknown): never {
   if (error instanceof IdentityExistsError) throw httpError(409, error.message);
   if (error instanceof RangeError) throw httpError(400, error.message);
   throw error;
 }
 
+function found(manager: SecurityManagerControl, deviceId: string, moduleId?: string): Identity {
+  const identity = manager.registry.get(deviceId, moduleId);
+  if (!identity) {
+    throw httpError(404, `Cannot find identity ${identityLabel({ deviceId, moduleId })}`);
+  }
+  return identity;
+}
+
+/** What `createSecurityApi` needs besides the manager and the config. */
+export interface SecurityApiOptions {
+  /** The ports the hub's listeners bound, for a child's `[upstream]` snippet. */
+  hubListeners?: () => Readonly<Record<string, number>>;
+}
+
+async function addDevice(
+  manager: SecurityManagerControl,
+  config: Config,
+  request: AddDeviceRequest,
+  options: SecurityApiOptions,
+) {
+  const added = await manager.addDevice(request.deviceId, request.auth, { edge: request.edge })
+    .catch(mapErrors);
+  return {
+    identity: publicIdentity(added.identity),
+    ...(added.identity.auth.type === "sas"
+      ? { connectionString: connectionString(config, added.identity) }
+      : { certificateFile: added.certificateFile, keyFile: added.keyFile }),
+    ...(request.edge
+      ? {
+        parent: parentLink(config, added.identity, {
+          caPem: manager.trustBundlePem(),
+          bound: options.hubListeners?.() ?? {},
+        }),
+      }
+      : {}),
+  };
+}
+
 /** Builds the routes over `manager`. */
 export function createSecurityApi(
   manager: SecurityManagerControl,
   config: Config,
-  options: { hubListeners?: () => Readonly<Record<string, number>> } = {},
-): Hono {
-  const app = new Hono();
-
-  app.get(
-    "/v1/identities",
-    (c) => c.json({ identities: manager.registry.list().map(publicIdentity) }),
-  );
-
-  app.post("/v1/identities", async (c) => {
-    const request = AddDeviceRequest.parse(await jsonBody(c.req.raw));
-    const added = await manager.addDevice(request.deviceId, request.auth, { edge: request.edge })
-      .catch(mapErrors);
-    return c.json({
-      identity: publicIdentity(added.identity),
-      ...(added.identity.auth.type === "sas"
-        ? { connectionString: connectionString(config, added.identity) }
-        : { certificateFile: added.certificateFile, keyFile: added.keyFile }),
-      ...(request.edge
-        ? {
-          parent: parentLink(config, added.identity, {
-            caPem: manager.trustBundlePem(),
-            bound: options.hubListeners?.() ?? {},
-          }),
-        }
-        : {}),
-    }, 201);
-  });
-
-  function found(deviceId: string, moduleId?: string) {
-    const identity = manager.registry.get(deviceId, moduleId);
-    if (!identity) {
-      throw httpError(404, `Cannot find identity ${identityLabel({ deviceId, moduleId })}`);
-    }
-    return identity;
-  }
-
-  app.get("/v1/identities/:deviceId", (c) => {
-    const identity = found(c.req.param("deviceId"));
-    return c.json({
-      ...publicIdentity(identity),
-      spiffeId: spiffeIdOrNull(manager, identity),
-      modules: manager.registry.modulesOf(identity.deviceId).map(publicIdentity),
+  options: SecurityApiOptions = {},
+) {
+  return new Hono()
+    .get(
+      "/v1/identities",
+      (c) => c.json({ identities: manager.registry.list().map(publicIdentity) }),
+    )
+    .post(
+      "/v1/identities",
+      jsonBody(AddDeviceRequest),
+      async (c) => c.json(await addDevice(manager, config, c.req.valid("json"), options), 201),
+    )
+    .get("/v1/identities/:deviceId", (c) => {
+      const identity = found(manager, c.req.param("deviceId"));
+      return c.json({
+        ...publicIdentity(identity),
+        spiffeId: spiffeIdOrNull(manager, identity),
+        modules: manager.registry.modulesOf(identity.deviceId).map(publicIdentity),
+      });
+    })
+    .get("/v1/identities/:deviceId/modules/:moduleId", (c) => {
+      const identity = found(manager, c.req.param("deviceId"), c.req.param("moduleId"));
+      return c.json({ ...publicIdentity(identity), spiffeId: spiffeIdOrNull(manager, identity) });
+    })
+    .delete("/v1/identities/:deviceId", async (c) => {
+      const deviceId = c.req.param("deviceId");
+      found(manager, deviceId);
+      await manager.removeDevice(deviceId).catch((error) => {
+        if (error instanceof RangeError) throw httpError(409, error.message);
+        throw error;
+      });
+      return c.body(null, 204);
+    })
+    .get("/v1/certificates", (c) =>
+      c.json({
+        trustDomain: manager.trustDomain,
+        clockWarning: manager.clockWarning ?? null,
+        certificates: manager.certificates(),
+      }))
+    .post("/v1/certificates/renew", jsonBody(RenewRequest), async (c) => {
+      await manager.renew(c.req.valid("json")).catch((error: Error) => {
+        throw httpError(409, error.message);
+      });
+      return c.json({ certificates: manager.certificates() });
     });
-  });
-
-  app.get("/v1/identities/:deviceId/modules/:moduleId", (c) => {
-    const identity = found(c.req.param("deviceId"), c.req.param("moduleId"));
-    return c.json({ ...publicIdentity(identity), spiffeId: spiffeIdOrNull(manager, identity) });
-  });
-
-  app.delete("/v1/identities/:deviceId", async (c) => {
-    const deviceId = c.req.param("deviceId");
-    found(deviceId);
-    await manager.removeDevice(deviceId).catch((error) => {
-      if (error instanceof RangeError) throw httpError(409, error.message);
-      throw error;
-    });
-    return c.body(null, 204);
-  });
-
-  app.get("/v1/certificates", (c) =>
-    c.json({
-      trustDomain: manager.trustDomain,
-      clockWarning: manager.clockWarning ?? null,
-      certificates: manager.certificates(),
-    }));
-
-  app.post("/v1/certificates/renew", async (c) => {
-    const request = RenewRequest.parse(await jsonBody(c.req.raw));
-    await manager.renew(request).catch((error: Error) => {
-      throw httpError(409, error.message);
-    });
-    return c.json({ certificates: manager.certificates() });
-  });
-
-  return app;
 }
+
+/** The security routes, as hono's typed client (`hc`) sees them. */
+export type SecurityApi = ReturnType<typeof createSecurityApi>;
 
 function spiffeIdOrNull(manager: SecurityManagerControl, identity: Identity): string | null {
   const path = [identity.deviceId, identity.moduleId].filter((part) => part !== undefined);

@@ -20,6 +20,8 @@
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { createSecurityApi, SECURITY_API_DOCS } from "./mgmt_api.ts";
+
+export type { SecurityApi } from "./mgmt_api.ts";
 import {
   createSecurityManager,
   type SecurityManager,
@@ -38,6 +40,7 @@ export type {
   SecurityManagerOptions,
 } from "./security_manager.ts";
 export type { IdentityRegistry } from "./identity_registry.ts";
+export type { ParentLink } from "./mgmt_api.ts";
 export type { AuthType, Identity, PublicIdentity } from "./identity.ts";
 export { IdentityId, publicIdentity } from "./identity.ts";
 export { connectionString, parentLink } from "./mgmt_api.ts";

@@ -95,7 +95,7 @@ Deno.test("the hub's management routes answer twins, methods, C2D, queues and st
     await t.step("PATCH refuses malformed JSON, a non-object and an oversize twin", async () => {
       const malformed = await app.request("/v1/twins/edge1/modules/b", json("PATCH", "{"));
       assert.equal(malformed.status, 400);
-      assert.match((await malformed.json()).error, /not valid JSON/);
+      assert.match((await malformed.json()).error, /invalid JSON/);
       const list = await app.request("/v1/twins/edge1/modules/b", json("PATCH", [1, 2]));
       assert.equal(list.status, 400);
       const listBody = await list.json();
@@ -157,7 +157,7 @@ Deno.test("the hub's management routes answer twins, methods, C2D, queues and st
     await t.step("POST /v1/methods refuses bad bodies naming the field", async () => {
       const malformed = await app.request("/v1/methods", json("POST", "{nope"));
       assert.equal(malformed.status, 400);
-      assert.match((await malformed.json()).error, /not valid JSON/);
+      assert.match((await malformed.json()).error, /invalid JSON/);
       const bad = await app.request(
         "/v1/methods",
         json("POST", { deviceId: 5, methodName: "", responseTimeoutInSeconds: 0 }),

@@ -3,7 +3,7 @@
  * the text parses with an independent Prometheus parser.
  */
 import assert from "node:assert/strict";
-import parsePrometheus from "parse-prometheus-text-format";
+import parsePrometheus from "npm:parse-prometheus-text-format@1.1.1";
 import mqtt from "mqtt";
 import { sasToken } from "./_hub_sas.ts";
 import { startLedge } from "./_ledge.ts";

@@ -16,7 +16,7 @@ Deno.test("the identity routes answer bad input with 4xx naming what is wrong", 
       });
     const malformed = await post("{");
     assert.equal(malformed.status, 400);
-    assert.match((await malformed.json()).error, /malformed JSON/);
+    assert.match((await malformed.json()).error, /invalid JSON/);
     const badId = await post(JSON.stringify({ deviceId: "a b" }));
     assert.equal(badId.status, 400);
     assert.equal((await badId.json()).detail[0].path, "deviceId");

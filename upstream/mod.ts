@@ -72,3 +72,4 @@ export type { ForwarderStats } from "./forwarder.ts";
 export { type TwinDocument, TwinRequestError } from "./twin_requests.ts";
 export type { TwinPatch } from "./reported_patch.ts";
 export { createUpstreamLink } from "./upstream_link.ts";
+export type { UpstreamApi } from "./upstream_component.ts";

@@ -409,13 +409,10 @@ export function createUpstreamComponent(
     },
   };
 
-  const api = new Hono();
-  api.get("/v1/upstream", (c) => c.json(state()));
-
   return {
     name: "upstream",
     upstream,
-    api,
+    api: createUpstreamApi(state),
     apiDocs: UPSTREAM_API_DOCS,
     start,
     async stop() {
@@ -491,6 +488,14 @@ export function upstreamMetricFamilies(
     },
   ];
 }
+
+/** The upstream routes: the link's state for `ledge check` and operators. */
+export function createUpstreamApi(state: () => UpstreamState) {
+  return new Hono().get("/v1/upstream", (c) => c.json(state()));
+}
+
+/** The upstream routes, as hono's typed client (`hc`) sees them. */
+export type UpstreamApi = ReturnType<typeof createUpstreamApi>;
 
 /** The OpenAPI documentation of the upstream routes. */
 export const UPSTREAM_API_DOCS: ApiDocs = {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createMgmtClient, MgmtError } from "../../cli/_client.ts";
+import { answer, createMgmtClient, MgmtError } from "../../cli/_client.ts";
 import { loadConfig } from "../../core/config_load.ts";
 import { hubAddress, resolveManifest } from "./resolve_manifest.ts";
 import { DAEMON_V8_FLAGS } from "../../core/v8_flags.ts";
@@ -93,11 +93,8 @@ async function waitUntilReady(
   try {
     while (!done && Date.now() < deadline) {
       try {
-        const health = await client.request<{ listeners?: Record<string, number> }>(
-          "GET",
-          "/v1/health",
-        );
-        return health.listeners ?? {};
+        const health = await answer(client.system.v1.health.$get());
+        return health.listeners;
       } catch (error) {
         if (!(error instanceof MgmtError) || error.status !== 0) throw error;
       }
@@ -116,10 +113,7 @@ async function deployOnce(
 ) {
   const client = createMgmtClient(stateDir);
   try {
-    const status = await client.request<{ version?: number }>(
-      "GET",
-      "/v1/deployment",
-    );
+    const status = await answer(client.agent.v1.deployment.$get());
     if (status.version !== undefined) {
       say(
         `this state dir already runs deployment ${status.version}; leaving it as it is ` +
@@ -127,11 +121,7 @@ async function deployOnce(
       );
       return;
     }
-    const result = await client.request<{ version: number; modules: string[] }>(
-      "PUT",
-      "/v1/deployment",
-      manifest,
-    );
+    const result = await answer(client.agent.v1.deployment.$put({ json: manifest }));
     say(
       `deployed ${manifestFile}: ${result.modules.join(", ")} (deployment ${result.version})`,
     );
