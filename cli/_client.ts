@@ -6,7 +6,7 @@
 import { type ClientResponse, hc } from "hono/client";
 import type { AgentApi } from "../agent/mod.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
-import type { SystemApi } from "../daemon/mod.ts";
+import type { ConsoleApi, SystemApi } from "../daemon/mod.ts";
 import type { HubApi } from "../hub/mod.ts";
 import type { SecurityApi } from "../security/mod.ts";
 import type { UpstreamApi } from "../upstream/mod.ts";
@@ -32,6 +32,7 @@ export interface MgmtClient {
   readonly hub: ReturnType<typeof hc<HubApi>>;
   readonly security: ReturnType<typeof hc<SecurityApi>>;
   readonly upstream: ReturnType<typeof hc<UpstreamApi>>;
+  readonly console: ReturnType<typeof hc<ConsoleApi>>;
   close(): void;
 }
 
@@ -63,6 +64,7 @@ export function createMgmtClient(stateDir: string): MgmtClient {
     hub: hc<HubApi>(base, options),
     security: hc<SecurityApi>(base, options),
     upstream: hc<UpstreamApi>(base, options),
+    console: hc<ConsoleApi>(base, options),
     close: () => client.close(),
   };
 }

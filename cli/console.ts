@@ -3,13 +3,8 @@
  * through the management socket, so only who can use the CLI can open a session.
  */
 import { Command } from "commander";
+import { answer } from "./_client.ts";
 import { out, printJson, withDaemon } from "./_shared.ts";
-
-/** What `POST /v1/console/login` answers. */
-interface ConsoleLogin {
-  url: string;
-  expiresAt: string;
-}
 
 /** Builds the `console` verb. */
 export function consoleCommand(): Command {
@@ -19,7 +14,7 @@ export function consoleCommand(): Command {
     .action(async (options: { json?: boolean }, command: Command) => {
       const login = await withDaemon(
         command,
-        (client) => client.request<ConsoleLogin>("POST", "/v1/console/login"),
+        (client) => answer(client.console.v1.console.login.$post()),
       );
       if (options.json) {
         printJson(login);

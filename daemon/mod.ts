@@ -14,3 +14,4 @@
 export { buildComponents } from "./components.ts";
 export { startDaemon } from "./daemon.ts";
 export { createMgmtApp, mgmtApiDocs, type SystemApi } from "./mgmt_server.ts";
+export type { ConsoleApi } from "./console/mod.ts";

@@ -112,9 +112,7 @@ export function createConsoleComponent(
     }
   }
 
-  const api = new Hono();
-  api.get("/v1/console", (c) => c.json(status()));
-  api.post("/v1/console/login", (c) => {
+  function login() {
     if (!settings.enabled) {
       throw httpError(409, "Cannot open the console: [console] enabled is false in the config");
     }
@@ -122,12 +120,12 @@ export function createConsoleComponent(
     if (!base) {
       throw httpError(503, `Cannot open the console: ${error ?? "it is not listening"}`);
     }
-    const login = sessions.issueLogin();
-    return c.json({
-      url: `${base}/login?token=${login.token}`,
-      expiresAt: new Date(login.expiresAt).toISOString(),
-    });
-  });
+    const issued = sessions.issueLogin();
+    return {
+      url: `${base}/login?token=${issued.token}`,
+      expiresAt: new Date(issued.expiresAt).toISOString(),
+    };
+  }
 
   function status(): ConsoleStatus {
     return { enabled: settings.enabled, listening: server !== undefined, url: url(), error };
@@ -135,7 +133,7 @@ export function createConsoleComponent(
 
   return {
     name: "console",
-    api,
+    api: createConsoleApi(status, login),
     apiDocs: CONSOLE_API_DOCS,
     history,
     status,
@@ -185,3 +183,16 @@ export const CONSOLE_API_DOCS: ApiDocs = {
     tag: "console",
   },
 };
+
+/** The console's management routes: its state, and a one-time login link. */
+export function createConsoleApi(
+  status: () => ConsoleStatus,
+  login: () => { url: string; expiresAt: string },
+) {
+  return new Hono()
+    .get("/v1/console", (c) => c.json(status()))
+    .post("/v1/console/login", (c) => c.json(login()));
+}
+
+/** The console's routes, as hono's typed client (`hc`) sees them. */
+export type ConsoleApi = ReturnType<typeof createConsoleApi>;

@@ -23,6 +23,7 @@
  * @module
  */
 export {
+  type ConsoleApi,
   type ConsoleComponent,
   type ConsoleStatus,
   createConsoleComponent,
