@@ -93,6 +93,12 @@ Deno.test("a console that cannot listen leaves ledge running, and `ledge console
         printed.stderr,
         new RegExp(`Cannot open the console: Cannot listen on 127\\.0\\.0\\.1:${port}`),
       );
+      const checked = await ledge.cli(["check", "--json"]);
+      const ports =
+        (JSON.parse(checked.stdout) as { id: string; status: string; message: string }[])
+          .find((result) => result.id === "ports");
+      assert.equal(ports?.status, "error");
+      assert.match(ports?.message ?? "", new RegExp(`console ${port} is not served by ledge`));
     } finally {
       await ledge.stop();
     }

@@ -317,3 +317,12 @@ Deno.test("console: static files are served from the program, htmx from its npm 
   assert.equal((await console.request("/assets/..%2Fmod.ts")).status, 404);
   assert.equal((await console.request("/assets/nope.js")).status, 404);
 });
+
+Deno.test("console: signing out ends the session", async () => {
+  const console = fixture();
+  const { cookie, csrf } = await console.signIn();
+  const out = await console.post("/logout", { _csrf: csrf }, { cookie });
+  assert.equal(out.status, 200);
+  assert.match(out.headers.get("set-cookie") ?? "", /ledge_console=;/);
+  assert.equal((await console.request("/", { headers: { cookie } })).status, 401);
+});

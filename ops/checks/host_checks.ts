@@ -5,6 +5,7 @@
 import { lookup } from "node:dns/promises";
 import { statfs } from "node:fs/promises";
 import type { Config } from "../../core/config.ts";
+import { splitListen } from "../../core/listen_address.ts";
 import { type Check, needsConfig } from "./check.ts";
 
 function octal(mode: number): string {
@@ -157,13 +158,10 @@ function listenersOf(config: Config) {
     });
   }
   if (config.metrics.enabled) {
-    const at = config.metrics.listen.lastIndexOf(":");
-    listeners.push({
-      key: "metrics",
-      name: "metrics",
-      hostname: config.metrics.listen.slice(0, at).replace(/^\[|\]$/g, ""),
-      port: Number(config.metrics.listen.slice(at + 1)),
-    });
+    listeners.push({ key: "metrics", name: "metrics", ...splitListen(config.metrics.listen) });
+  }
+  if (config.console.enabled) {
+    listeners.push({ key: "console", name: "console", ...splitListen(config.console.listen) });
   }
   return listeners;
 }
@@ -190,7 +188,14 @@ export const portsCheck: Check = needsConfig("ports", "listener ports", async (c
       () => ({} as Record<string, number>),
     )
     : undefined;
+  // A daemon that reports its listeners and not this one is not serving it (e.g. the console
+  // found its port taken): the port may still answer, but not as ledge.
+  const reports = bound !== undefined && Object.keys(bound).length > 0;
   for (const configured of listenersOf(config)) {
+    if (reports && bound[configured.key] === undefined) {
+      problems.push(`${configured.name} ${configured.port} is not served by ledge`);
+      continue;
+    }
     const listener = { ...configured, port: bound?.[configured.key] ?? configured.port };
     const label = `${listener.name} ${listener.port === 0 ? "(any free port)" : listener.port}`;
     if (listener.port === 0) {

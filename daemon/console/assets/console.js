@@ -84,6 +84,16 @@
     }
 
     const source = new EventSource(root.dataset.logStream);
+    let opened = false;
+    source.onopen = () => {
+      root.classList.remove("disconnected");
+      // A reconnect starts again with the tail: drop what the last connection showed.
+      if (opened) {
+        lines.length = 0;
+        render();
+      }
+      opened = true;
+    };
     source.onmessage = (event) => add(event.data);
     source.addEventListener("end", () => {
       add("— the log stream ended —");

@@ -35,24 +35,21 @@ function routeRows(routes: readonly TableRoute[], stats: HubStats, rates: LiveRa
       "From",
       "Where",
       "Into",
-      numeric("Priority"),
-      numeric("TTL"),
       numeric("Rate"),
       numeric("Routed"),
     ],
     routes.map((route) =>
       html`
         <tr data-route="${route.name}">
-          <td><strong>${route.name}</strong></td>
+          <td><strong>${route.name}</strong><span class="hint">priority ${route.priority ===
+              DEFAULT_ROUTE_PRIORITY
+            ? "default"
+            : route.priority} · TTL ${route.timeToLiveSecs === 0
+            ? "default"
+            : `${formatCount(route.timeToLiveSecs)} s`}</span></td>
           <td class="mono">${breakable(route.source.text)}</td>
           <td class="mono">${whereClause(route.text) || "—"}</td>
           <td class="mono">${breakable(route.endpointKey)}</td>
-          <td class="num">${route.priority === DEFAULT_ROUTE_PRIORITY
-            ? "default"
-            : route.priority}</td>
-          <td class="num">${route.timeToLiveSecs === 0
-            ? "default"
-            : `${formatCount(route.timeToLiveSecs)} s`}</td>
           <td class="num" data-k="rate">${formatRate(rates.byRoute[route.name] ?? 0)}</td>
           <td class="num" data-k="routed">${formatCount(
             stats.routedByRoute[route.name] ?? 0,
