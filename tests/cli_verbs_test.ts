@@ -29,6 +29,7 @@ const CLIENT_VERBS: readonly string[][] = [
   ["twin", "sensor", "--set-desired", '{"threshold": 30}'],
   ["invoke", "sensor", "reset"],
   ["send", "leaf-1", "hello"],
+  ["console"],
 ];
 
 /** Verbs that work without a daemon (or are the daemon). */
