@@ -1,12 +1,14 @@
 /**
- * Footprint: time from process start to ready, RSS and CPU at idle (no modules), and the size of
- * the single-file bundle, with mosquitto's start-up time and idle RSS as the reference.
+ * Footprint: time from process start to ready, RSS and CPU at idle (no modules), the size of the
+ * single-file bundle, and the release executable's size and first and later start times, with
+ * mosquitto's start-up time and idle RSS as the reference.
  *
  * Runnable alone: `deno run -A bench/footprint.ts [--quick]`.
  */
 import { startLedge } from "../tests/_ledge.ts";
 import { freePort } from "../tests/_services.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
+import { benchReleaseFootprint } from "./footprint_release.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -153,6 +155,7 @@ export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
       higherIsBetter: false,
       values: [await bundleKilobytes()],
     },
+    ...await benchReleaseFootprint(options),
   ];
 }
 

@@ -4,11 +4,15 @@
 #   scripts/install.sh [--binary FILE] [--root DIR] [--no-start]
 #   scripts/install.sh --uninstall [--purge] [--root DIR]
 #
-# FILE is a compiled binary (dist/ledge-<target>) or the single-file bundle (dist/ledge.js, which
-# then runs with the `deno` on the PATH). Default: dist/ledge-<this target> if it exists, else
-# dist/ledge.js. --root installs into a directory (a root file system being built) instead of /,
-# and never starts anything. The config is written once by `ledge init` and kept on reinstall;
-# --purge also deletes /etc/ledge and the state in /var/lib/ledge.
+# FILE is a release executable (dist/ledge-x86_64-linux, dist/ledge-aarch64-linux) or the
+# single-file bundle (dist/ledge.js, which then runs with the `deno` on the PATH). Default: the
+# executable of this machine if it exists, else dist/ledge.js. The executable goes to
+# /usr/local/lib/ledge/ledge, a directory the daemon may write (self-update swaps the file there
+# and keeps the previous one), linked from /usr/local/bin/ledge. --root installs into a directory
+# (a root file system being built) instead of /, and never starts anything; an executable of
+# another architecture then runs its `init` under LEDGE_EXEC_PREFIX (e.g. qemu-user). The config
+# is written once by `ledge init` and kept on reinstall; --purge deletes /etc/ledge and the state
+# in /var/lib/ledge too.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +28,7 @@ while [ $# -gt 0 ]; do
     --no-start) start=0; shift ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +39,7 @@ if [ "$(id -u)" != 0 ]; then echo "install.sh: must run as root" >&2; exit 1; fi
 
 bin_path=/usr/local/bin/ledge
 lib_dir=/usr/local/lib/ledge
+exec_path=$bin_path
 unit_path=/etc/systemd/system/ledge.service
 systemd_active=0
 if [ "$on_host" = 1 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
@@ -58,11 +63,11 @@ if [ "$uninstall" = 1 ]; then
 fi
 
 if [ -z "$binary" ]; then
-  target=$(deno eval --quiet 'console.log(Deno.build.target)' 2>/dev/null || echo unknown)
-  if [ -f "$here/dist/ledge-$target" ]; then binary="$here/dist/ledge-$target"; else binary="$here/dist/ledge.js"; fi
+  arch=$(uname -m)
+  if [ -f "$here/dist/ledge-$arch-linux" ]; then binary="$here/dist/ledge-$arch-linux"; else binary="$here/dist/ledge.js"; fi
 fi
 if [ ! -f "$binary" ]; then
-  echo "install.sh: no binary at $binary: build one with 'deno task compile' or 'deno task bundle'" >&2
+  echo "install.sh: no binary at $binary: build one with 'deno task release' or 'deno task bundle'" >&2
   exit 1
 fi
 
@@ -76,6 +81,7 @@ case "$binary" in
   *.js)
     install -d -m 0755 "$root$lib_dir"
     install -m 0644 "$binary" "$root$lib_dir/ledge.js"
+    rm -f "$root$bin_path" "$root$lib_dir/ledge"
     cat >"$root$bin_path" <<WRAPPER
 #!/bin/sh
 # ledge, as the single-file bundle run by Deno (installed by scripts/install.sh).
@@ -85,8 +91,18 @@ WRAPPER
     run_ledge=(deno run --quiet --no-config --allow-all "$binary")
     ;;
   *)
-    install -m 0755 "$binary" "$root$bin_path"
-    run_ledge=("$binary")
+    install -d -m 0755 "$root$lib_dir"
+    install -m 0755 "$binary" "$root$lib_dir/ledge.tmp"
+    mv -f "$root$lib_dir/ledge.tmp" "$root$lib_dir/ledge"
+    ln -sfn ../lib/ledge/ledge "$root$bin_path"
+    exec_path=$lib_dir/ledge
+    run_ledge=("$root$lib_dir/ledge")
+    if [ "$on_host" = 0 ]; then
+      # The executable unpacks its runtime for `init` into a throwaway dir, not this machine's.
+      unpack_dir=$(mktemp -d)
+      trap 'rm -rf "$unpack_dir"' EXIT
+      run_ledge=(env "LEDGE_RUNTIME_DIR=$unpack_dir" "${run_ledge[@]}")
+    fi
     ;;
 esac
 
@@ -106,6 +122,8 @@ if [ ! -f "$root$config" ]; then
   chmod 0640 "$root$config"
 fi
 
+read_write=/var/lib/ledge
+[ "$exec_path" = "$bin_path" ] || read_write="/var/lib/ledge $lib_dir"
 cat >"$root$unit_path" <<UNIT
 [Unit]
 Description=ledge edge runtime (modules, local IoT Hub-compatible broker, workload identity)
@@ -116,10 +134,16 @@ After=network-online.target podman.socket docker.service
 [Service]
 Type=exec
 Environment=LEDGE_CONFIG=$config
-ExecStart=$bin_path run --log-format json
+ExecStart=$exec_path run --log-format json
 Restart=on-failure
 RestartSec=5s
+# 75: restart now (a compiled binary after a self-update; the executable's launcher restarts
+# itself in place).
+RestartForceExitStatus=75
+SuccessExitStatus=75
 KillSignal=SIGTERM
+# SIGTERM to the main process only (the launcher passes it on once); SIGKILL to all on timeout.
+KillMode=mixed
 TimeoutStopSec=20s
 UMask=0077
 LimitNOFILE=65536
@@ -127,7 +151,7 @@ StateDirectory=ledge
 StateDirectoryMode=0700
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths=/var/lib/ledge
+ReadWritePaths=$read_write
 ProtectHome=yes
 PrivateTmp=yes
 ProtectKernelTunables=yes

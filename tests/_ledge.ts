@@ -42,6 +42,10 @@ export interface StartLedgeOptions {
    * and {@linkcode LedgeProcess.ports} holds the ports it got.
    */
   ports?: LedgeProcess["ports"];
+  /** The command line before `run` (default: this Deno running main.ts), e.g. a built executable. */
+  command?: readonly string[];
+  /** Start from an empty environment: only `env` and LEDGE_CONFIG (default: inherit). */
+  clearEnv?: boolean;
 }
 
 /** Runs `ledge` with `args` (no daemon), as the user would. */
@@ -87,9 +91,11 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
     ].join("\n"),
   );
   const env = { ...options.env, LEDGE_CONFIG: configPath };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "run"],
+  const [program, ...prefix] = options.command ?? [Deno.execPath(), "run", "--allow-all", MAIN];
+  const child = new Deno.Command(program!, {
+    args: [...prefix, "run"],
     env,
+    clearEnv: options.clearEnv ?? false,
     cwd: ROOT,
     stdout: "null",
     stderr: "piped",
