@@ -37,6 +37,7 @@ export { createDockerDriver } from "./engine/docker_driver.ts";
 export { createProcessDriver } from "./engine/process_driver.ts";
 export { findEngineSocket } from "./engine/select_engine.ts";
 export { parseSince } from "./since.ts";
+export { type ImageLoadProgress, loadImageArchive } from "./engine/image_load.ts";
 
 /** The agent as a daemon component, with the agent itself for the hub and upstream. */
 export interface AgentComponent extends Component {

@@ -14,6 +14,7 @@ import { checkCommand } from "./check.ts";
 import { consoleCommand } from "./console.ts";
 import { deployCommand } from "./deploy.ts";
 import { identityCommand } from "./identity.ts";
+import { imageCommand } from "./image.ts";
 import { initCommand } from "./init.ts";
 import { invokeCommand } from "./invoke.ts";
 import { listCommand } from "./list.ts";
@@ -40,6 +41,7 @@ export const VERBS: readonly (() => Command)[] = [
   checkCommand,
   identityCommand,
   certCommand,
+  imageCommand,
   twinCommand,
   invokeCommand,
   sendCommand,

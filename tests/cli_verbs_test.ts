@@ -33,7 +33,7 @@ const CLIENT_VERBS: readonly string[][] = [
 ];
 
 /** Verbs that work without a daemon (or are the daemon). */
-const LOCAL_VERBS = ["run", "init", "check", "support-bundle", "version"];
+const LOCAL_VERBS = ["run", "init", "check", "support-bundle", "image", "version"];
 
 function manifest(modules: Record<string, string>) {
   return deploymentManifest(
