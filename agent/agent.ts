@@ -228,7 +228,10 @@ export class EdgeAgent implements AgentService {
     });
     if (!stored) return;
     try {
-      const deployment = parseDeployment(stored.manifest, { version: stored.version });
+      const deployment = parseDeployment(stored.manifest, {
+        version: stored.version,
+        ...this.#upstreamHost(),
+      });
       this.#apply(deployment);
       logger.info("re-applying the last accepted deployment", { version: deployment.version });
     } catch (error) {
@@ -256,11 +259,20 @@ export class EdgeAgent implements AgentService {
     return denied;
   }
 
+  /** `$upstream` in image references names the parent (its pull-through registry cache). */
+  #upstreamHost(): { upstreamHost?: string } {
+    const upstream = this.#context.config.upstream;
+    return upstream.enabled ? { upstreamHost: upstream.hostname } : {};
+  }
+
   async #deployNow(manifest: unknown, options: DeployOptions): Promise<DeployResult> {
     const { config, logger } = this.#context;
     let deployment: Deployment;
     try {
-      deployment = parseDeployment(manifest, { version: (this.#lastDesiredVersion ?? 0) + 1 });
+      deployment = parseDeployment(manifest, {
+        version: (this.#lastDesiredVersion ?? 0) + 1,
+        ...this.#upstreamHost(),
+      });
       checkSource(deployment, options.source ?? "local", config.agent.allow);
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;

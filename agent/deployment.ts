@@ -5,6 +5,7 @@
 import { compileRoutes, RouteSyntaxError } from "../routing/mod.ts";
 import { type DesiredModule, normalizeModule } from "./desired_module.ts";
 import { formatJsonPath, ManifestError, type ManifestIssue, showValue } from "./manifest_error.ts";
+import { withUpstreamAddresses, withUpstreamImages } from "./upstream_image.ts";
 import {
   type EdgeHubDesired,
   ModuleName,
@@ -162,6 +163,8 @@ function desiredVersion(given: number | string | undefined, fallback: number): n
 export interface ParseDeploymentOptions {
   /** Version to report when the manifest carries no `$version`. */
   version?: number;
+  /** The parent's host (`[upstream] hostname`), which `$upstream` in image references names. */
+  upstreamHost?: string;
 }
 
 /**
@@ -203,7 +206,11 @@ export function parseDeployment(
   const { $edgeAgent, $edgeHub, ...twins } = parseModulesContent(content);
   const agentDesired = $edgeAgent["properties.desired"];
   const issues: ManifestIssue[] = [];
-  const modules = normalizeModules(agentDesired.modules, issues);
+  const modules = withUpstreamImages(
+    normalizeModules(agentDesired.modules, issues),
+    options.upstreamHost,
+    issues,
+  );
   const hubDesired = $edgeHub?.["properties.desired"];
   if (hubDesired) issues.push(...routeIssues(hubDesired));
   if (issues.length > 0) throw new ManifestError(400, issues);
@@ -220,7 +227,10 @@ export function parseDeployment(
         ...(settings.loggingOptions === undefined
           ? {}
           : { loggingOptions: settings.loggingOptions }),
-        registryCredentials: settings.registryCredentials,
+        registryCredentials: withUpstreamAddresses(
+          settings.registryCredentials,
+          options.upstreamHost,
+        ),
       },
     },
     systemModules: agentDesired.systemModules,

@@ -302,3 +302,31 @@ Deno.test("parseDeployment() rejects a route that does not compile, naming the r
     },
   );
 });
+
+Deno.test("parseDeployment() puts the parent's host for $upstream in images and registry addresses", () => {
+  const raw = manifest(
+    { cached: { type: "docker", settings: { image: "$upstream:5000/ledge/sensor:1" } } },
+    {
+      runtime: {
+        type: "docker",
+        settings: {
+          registryCredentials: {
+            parent: { username: "u", password: "p", address: "$upstream:5000" },
+          },
+        },
+      },
+    },
+  );
+  const deployment = parseDeployment(raw, { upstreamHost: "gw.local" });
+  assert.equal(deployment.modules[0]?.image, "gw.local:5000/ledge/sensor:1");
+  assert.equal(deployment.runtime.settings.registryCredentials.parent?.address, "gw.local:5000");
+  const elsewhere = parseDeployment(raw, { upstreamHost: "10.1.2.3" });
+  assert.notEqual(elsewhere.modules[0]?.configHash, deployment.modules[0]?.configHash);
+
+  const error = rejection(raw);
+  assert.equal(error.code, 400);
+  assert.match(
+    error.message,
+    /modules\.cached\.settings\.image.*names the parent's registry \(\$upstream\), but this device has no parent/,
+  );
+});

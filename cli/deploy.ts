@@ -37,7 +37,7 @@ export async function readManifest(file: string): Promise<unknown> {
     }
   }
   try {
-    parseDeployment(manifest);
+    parseDeployment(manifest, AS_CHILD);
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;
     const lines = error.issues.map((issue) => `  ${issue.path}: ${issue.message}`).join("\n");
@@ -45,6 +45,12 @@ export async function readManifest(file: string): Promise<unknown> {
   }
   return manifest;
 }
+
+/**
+ * Checked here as for a device below a parent: whether `$upstream` (the parent's registry) may be
+ * used is for the device that runs the deployment to say.
+ */
+const AS_CHILD = { upstreamHost: "parent.invalid" } as const;
 
 function settled(module: ModuleSummary): boolean {
   return module.status === "running" ||
@@ -108,7 +114,7 @@ async function deployToChild(
   deviceId: string,
   manifest: unknown,
 ): Promise<{ modules: string[]; twins: string[] }> {
-  const deployment = parseDeployment(manifest);
+  const deployment = parseDeployment(manifest, AS_CHILD);
   const current = new Map<string, Record<string, unknown>>();
   for (const moduleId of Object.keys(deployment.manifest)) {
     const twin = await getTwin(client, { deviceId, moduleId });
