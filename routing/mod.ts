@@ -58,6 +58,25 @@ export { type Endpoint, endpointKey } from "./route_endpoint.ts";
 export { type CompiledRoute, compileRoute, type RouteCondition } from "./route_compiler.ts";
 export { type RouteSource } from "./route_source.ts";
 export { RouteSyntaxError } from "./route_syntax_error.ts";
+// The pieces IoT Hub's twin query language shares with routes (fleet/ builds on them).
+export { type LexerOptions, RouteLexer, type Token, type TokenKind } from "./route_lexer.ts";
+export {
+  type ErrorAt,
+  LanguageSyntaxError,
+  lineColumn,
+  type SyntaxErrorDetails,
+  syntaxErrorMessage,
+} from "./syntax_error.ts";
+export {
+  andValues,
+  ARITHMETIC,
+  type ArithmeticOperator,
+  type ComparisonOperator,
+  COMPARISONS,
+  notValue,
+  orValues,
+  type Value,
+} from "./route_value.ts";
 export {
   compileRoutes,
   type CompileRoutesOptions,

@@ -4,9 +4,13 @@
  * identifier. That is why `a-b` is one property name while `a - b` is a subtraction, and why
  * `TRUE` is an application property while `true` is the literal.
  *
+ * IoT Hub's twin query language shares these token rules; {@linkcode LexerOptions} give it its
+ * own keywords, the brackets of array constants and `[[escaped]]` names, and its own errors.
+ *
  * @module
  */
 import { END_OF_ROUTE, routeErrorAt } from "./route_syntax_error.ts";
+import type { ErrorAt } from "./syntax_error.ts";
 import type { Value } from "./route_value.ts";
 
 /** Kinds of token a route string is made of. */
@@ -34,7 +38,15 @@ export interface Token {
   value: Value;
 }
 
-const KEYWORDS = new Set(["SELECT", "FROM", "WHERE", "INTO", "AND", "OR", "NOT"]);
+const ROUTE_KEYWORDS: ReadonlySet<string> = new Set([
+  "SELECT",
+  "FROM",
+  "WHERE",
+  "INTO",
+  "AND",
+  "OR",
+  "NOT",
+]);
 const LITERALS: ReadonlyMap<string, Value> = new Map<string, Value>([
   ["true", true],
   ["false", false],
@@ -70,13 +82,47 @@ function isWhitespace(code: number): boolean {
   return code === 32 || code === 9 || code === 10 || code === 13;
 }
 
+/** What makes a language of the route family differ from routes at the token level. */
+export interface LexerOptions {
+  /** Upper-case keywords, matched case-insensitively (default: the route keywords). */
+  keywords?: ReadonlySet<string>;
+  /** One-character punctuation besides the route's, e.g. `[`, `]`. */
+  extraPunctuation?: string;
+  /**
+   * Whether `[[name]]` may appear inside an identifier (IoT Hub's escape for names such as
+   * `group` or names with dots: `tags.[[group]].name`).
+   */
+  bracketedNames?: boolean;
+  /** The text of the end token (default `end of route`). */
+  endText?: string;
+  /** Builds the error thrown at `offset` (default: a RouteSyntaxError). */
+  errorAt?: (text: string, offset: number, details: ErrorAt) => Error;
+}
+
 /** Reads a route string token by token; the parser asks for the FROM path explicitly. */
 export class RouteLexer {
   readonly text: string;
   #position = 0;
+  readonly #keywords: ReadonlySet<string>;
+  readonly #oneCharPunctuation: ReadonlySet<string>;
+  readonly #bracketedNames: boolean;
+  readonly #endText: string;
+  readonly #errorAt: (text: string, offset: number, details: ErrorAt) => Error;
 
-  constructor(text: string) {
+  constructor(text: string, options: LexerOptions = {}) {
     this.text = text;
+    this.#keywords = options.keywords ?? ROUTE_KEYWORDS;
+    this.#oneCharPunctuation = options.extraPunctuation === undefined
+      ? ONE_CHAR_PUNCTUATION
+      : new Set([...ONE_CHAR_PUNCTUATION, ...options.extraPunctuation]);
+    this.#bracketedNames = options.bracketedNames ?? false;
+    this.#endText = options.endText ?? END_OF_ROUTE;
+    this.#errorAt = options.errorAt ?? routeErrorAt;
+  }
+
+  /** Where the next token would start (after trivia is skipped). */
+  get position(): number {
+    return this.#position;
   }
 
   /** The next token, after whitespace and comments. */
@@ -87,7 +133,7 @@ export class RouteLexer {
     if (start >= text.length) return this.#token("end", start, start, undefined);
 
     const code = text.charCodeAt(start);
-    const identifierEnd = this.#runEnd(start, isIdentifierChar);
+    const identifierEnd = this.#identifierEnd(start);
     let specific: Token | undefined;
     if (code === 34 || code === 39) specific = this.#string(start);
     else if (code === 36) specific = this.#systemProperty(start);
@@ -95,7 +141,7 @@ export class RouteLexer {
 
     if (specific === undefined || identifierEnd > specific.end) {
       if (identifierEnd === start) {
-        throw routeErrorAt(text, start, {
+        throw this.#errorAt(text, start, {
           found: text[start] ?? "",
           expected: "an expression",
           reason: `unexpected character ${JSON.stringify(text[start])}`,
@@ -126,7 +172,7 @@ export class RouteLexer {
   }
 
   #token(kind: TokenKind, start: number, end: number, value: Value): Token {
-    const text = kind === "end" ? END_OF_ROUTE : this.text.slice(start, end);
+    const text = kind === "end" ? this.#endText : this.text.slice(start, end);
     return { kind, text, start, end, value };
   }
 
@@ -139,7 +185,7 @@ export class RouteLexer {
       } else if (code === 47 && text.charCodeAt(this.#position + 1) === 42) {
         const close = text.indexOf("*/", this.#position + 2);
         if (close < 0) {
-          throw routeErrorAt(text, this.#position, {
+          throw this.#errorAt(text, this.#position, {
             found: "/*",
             expected: "*/",
             reason: "unterminated comment",
@@ -152,6 +198,18 @@ export class RouteLexer {
     }
   }
 
+  /** The end of the identifier at `start`, `[[escaped]]` parts included when enabled. */
+  #identifierEnd(start: number): number {
+    let end = this.#runEnd(start, isIdentifierChar);
+    if (!this.#bracketedNames) return end;
+    while (this.text.startsWith("[[", end)) {
+      const close = this.text.indexOf("]]", end + 2);
+      if (close < 0) return end;
+      end = this.#runEnd(close + 2, isIdentifierChar);
+    }
+    return end;
+  }
+
   #runEnd(start: number, accepts: (code: number) => boolean): number {
     let end = start;
     while (end < this.text.length && accepts(this.text.charCodeAt(end))) end++;
@@ -162,7 +220,7 @@ export class RouteLexer {
     this.#position = end;
     const word = this.text.slice(start, end);
     const upper = word.toUpperCase();
-    if (KEYWORDS.has(upper)) return { kind: "keyword", text: word, start, end, value: upper };
+    if (this.#keywords.has(upper)) return { kind: "keyword", text: word, start, end, value: upper };
     if (LITERALS.has(word)) {
       return { kind: "literal", text: word, start, end, value: LITERALS.get(word) };
     }
@@ -179,7 +237,7 @@ export class RouteLexer {
     const two = this.text.slice(start, start + 2);
     if (TWO_CHAR_PUNCTUATION.has(two)) return this.#token("punctuation", start, start + 2, two);
     const one = this.text[start] ?? "";
-    if (ONE_CHAR_PUNCTUATION.has(one)) return this.#token("punctuation", start, start + 1, one);
+    if (this.#oneCharPunctuation.has(one)) return this.#token("punctuation", start, start + 1, one);
     return undefined;
   }
 
@@ -248,14 +306,14 @@ export class RouteLexer {
         value += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
         i += 6;
       } else {
-        throw routeErrorAt(text, i, {
+        throw this.#errorAt(text, i, {
           found: text.slice(i, i + 2),
           expected: "one of \\', \\\", \\\\ or \\uXXXX",
           reason: `invalid escape sequence ${JSON.stringify(text.slice(i, i + 2))} in a string`,
         });
       }
     }
-    throw routeErrorAt(text, start, {
+    throw this.#errorAt(text, start, {
       found: text.slice(start, start + 10),
       expected: "a closing quote",
       reason: "unterminated string",

@@ -1,3 +1,12 @@
+import {
+  type ErrorAt,
+  LanguageSyntaxError,
+  lineColumn,
+  syntaxErrorMessage,
+} from "./syntax_error.ts";
+
+export type { ErrorAt } from "./syntax_error.ts";
+
 /** Where and why a route string was rejected. */
 export interface RouteSyntaxErrorOptions {
   /** 1-based line of the offending token. */
@@ -54,63 +63,19 @@ export const END_OF_ROUTE = "end of route";
  * }
  * ```
  */
-export class RouteSyntaxError extends Error {
+export class RouteSyntaxError extends LanguageSyntaxError {
   override name = "RouteSyntaxError";
-  /** 1-based line of the offending token. */
-  readonly line: number;
-  /** 1-based column of the offending token. */
-  readonly column: number;
-  /** The offending text, or `end of route`. */
-  readonly found: string;
-  /** What would have been accepted there. */
-  readonly expected: string;
-  /** The sentence that replaces `expected …, found …` in the message, if any. */
-  readonly reason: string | undefined;
-  /** Advice appended after the position, if any. */
-  readonly hint: string | undefined;
   /** The manifest route name (`routes.<name>`), when known. */
   readonly routeName: string | undefined;
 
   constructor(options: RouteSyntaxErrorOptions) {
-    super(formatMessage(options), { cause: options.cause });
-    this.line = options.line;
-    this.column = options.column;
-    this.found = options.found;
-    this.expected = options.expected;
-    this.reason = options.reason;
-    this.hint = options.hint;
+    const prefix = options.routeName === undefined ? "" : `routes.${options.routeName}: `;
+    super(prefix + syntaxErrorMessage("route", options), options, { cause: options.cause });
     this.routeName = options.routeName;
   }
 }
 
-function formatMessage(options: RouteSyntaxErrorOptions): string {
-  const where = `at line ${options.line}, column ${options.column}`;
-  const found = options.found === END_OF_ROUTE ? END_OF_ROUTE : JSON.stringify(options.found);
-  const detail = options.reason === undefined
-    ? `expected ${options.expected} ${where}, found ${found}`
-    : `${options.reason} ${where}`;
-  const prefix = options.routeName === undefined ? "" : `routes.${options.routeName}: `;
-  const hint = options.hint === undefined ? "" : `; ${options.hint}`;
-  return `${prefix}Cannot parse route: ${detail}${hint}`;
-}
-
-/** Details of an error at one offset of a route text; line and column are computed. */
-export interface ErrorAt {
-  found: string;
-  expected: string;
-  reason?: string;
-  hint?: string;
-}
-
 /** Builds a {@link RouteSyntaxError} for the token starting at `offset` of `text`. */
 export function routeErrorAt(text: string, offset: number, details: ErrorAt): RouteSyntaxError {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return new RouteSyntaxError({ ...details, line, column: offset - lineStart + 1 });
+  return new RouteSyntaxError({ ...details, ...lineColumn(text, offset) });
 }
