@@ -28,7 +28,8 @@ import {
   type ReportedModule,
 } from "./reported.ts";
 import { ReportedPublisher } from "./reported_publisher.ts";
-import { type AgentStore, openAgentStore } from "./store.ts";
+import { RollbackGuard } from "./rollback.ts";
+import { type AgentStore, openAgentStore, type StoredDeployment } from "./store.ts";
 
 export type {
   Agent,
@@ -49,6 +50,7 @@ export class EdgeAgent implements AgentService {
   readonly #acceptedListeners = new Set<(deployment: Deployment) => void>();
   #store: AgentStore | undefined;
   #reconciler: Reconciler | undefined;
+  #guard: RollbackGuard | undefined;
   #engine: EngineDriver | undefined;
   #processDriver: EngineDriver | undefined;
   #engineSocket: string | undefined;
@@ -82,6 +84,7 @@ export class EdgeAgent implements AgentService {
       stats: v?.stats ?? new Map(),
       platform: { os: Deno.build.os, architecture: Deno.build.arch, version: Deno.osRelease() },
       startedAt: this.#startedAt,
+      health: this.#guard?.health(),
     });
   }
 
@@ -104,6 +107,16 @@ export class EdgeAgent implements AgentService {
     this.#store = store;
     this.#publisher.store = store;
     await this.#loadStatus(store);
+    this.#guard = new RollbackGuard({
+      afterSeconds: config.agent.rollback_after_seconds,
+      now: this.#now,
+      files: store,
+      view: () => this.#reconciler?.view(),
+      rollback: (good, from, reason) => this.#rollBack(good, from, reason),
+      onChange: () => this.#publisher.schedule(),
+      logger,
+    });
+    await this.#guard.load();
     const engine = await connectEngine(this.#context, this.#options.driver, signal);
     this.#engine = engine.driver;
     this.#engineSocket = engine.socket;
@@ -126,13 +139,17 @@ export class EdgeAgent implements AgentService {
       },
       logger,
       now: this.#now,
-      onChange: () => this.#publisher.schedule(),
+      onChange: () => {
+        this.#publisher.schedule();
+        this.#guard?.check();
+      },
     });
     await this.#reapplyStored(store);
     this.#reconciler.start();
   }
 
   async stop(): Promise<void> {
+    this.#guard?.stop();
     await this.#deploying;
     await this.#reconciler?.stop();
     await this.#processDriver?.close();
@@ -233,6 +250,9 @@ export class EdgeAgent implements AgentService {
         ...this.#upstreamHost(),
       });
       this.#apply(deployment);
+      // A deployment that never ran healthy is watched again from now.
+      if (this.#guard!.isGood(stored)) this.#guard!.trust(deployment);
+      else this.#guard!.watch(deployment, stored, stored.rollback !== false);
       logger.info("re-applying the last accepted deployment", { version: deployment.version });
     } catch (error) {
       logger.error("the saved deployment is no longer valid; waiting for a new one", { error });
@@ -265,6 +285,28 @@ export class EdgeAgent implements AgentService {
     return upstream.enabled ? { upstreamHost: upstream.hostname } : {};
   }
 
+  /** Goes back to `good` after `from` failed its health check (serialized with deploys). */
+  #rollBack(good: StoredDeployment, from: Deployment, reason: string): Promise<void> {
+    const run = this.#deploying.then(async () => {
+      const deployment = parseDeployment(good.manifest, { version: good.version });
+      await this.#store!.saveDeployment(good);
+      this.#lastDesiredVersion = from.version;
+      this.#lastDesiredStatus = {
+        code: 500,
+        description: reason,
+        rolledBackFrom: from.version,
+        runningVersion: good.version,
+      };
+      await this.#saveStatus();
+      this.#apply(deployment);
+      this.#publisher.schedule();
+    });
+    this.#deploying = run.catch(() => {});
+    return run.catch((error) => {
+      this.#context.logger.error("cannot roll back", { error });
+    });
+  }
+
   async #deployNow(manifest: unknown, options: DeployOptions): Promise<DeployResult> {
     const { config, logger } = this.#context;
     let deployment: Deployment;
@@ -282,19 +324,41 @@ export class EdgeAgent implements AgentService {
       this.#publisher.schedule();
       throw error;
     }
-    if (!this.#store || !this.#reconciler) {
+    if (!this.#store || !this.#reconciler || !this.#guard) {
       throw new Error("Cannot deploy: the agent is not started");
     }
-    await this.#store.saveDeployment({
+    const modules = deployment.modules.map((m) => m.name);
+    const rolledBack = options.source === "upstream"
+      ? this.#guard.rolledBack(deployment.manifest)
+      : undefined;
+    if (rolledBack !== undefined) {
+      // The parent re-sent what this device rolled back: say so again, run what runs.
+      this.#lastDesiredVersion = deployment.version;
+      this.#lastDesiredStatus = {
+        code: 500,
+        description: rolledBack.reason,
+        rolledBackFrom: rolledBack.version,
+        ...(rolledBack.runningVersion === undefined
+          ? {}
+          : { runningVersion: rolledBack.runningVersion }),
+      };
+      await this.#saveStatus();
+      this.#publisher.schedule();
+      return { version: deployment.version, modules, denied: {}, rolledBack: rolledBack.reason };
+    }
+    const stored: StoredDeployment = {
       version: deployment.version,
       acceptedAt: new Date(this.#now()).toISOString(),
       manifest: deployment.manifest,
-    });
+      ...(options.rollback === false ? { rollback: false } : {}),
+    };
+    await this.#store.saveDeployment(stored);
+    await this.#store.saveRolledBack(undefined);
     this.#lastDesiredVersion = deployment.version;
     this.#lastDesiredStatus = { code: 200, description: "" };
     await this.#saveStatus();
     const denied = this.#apply(deployment);
-    const modules = deployment.modules.map((m) => m.name);
+    this.#guard.watch(deployment, stored, options.rollback !== false);
     logger.info("deployment accepted", { version: deployment.version, modules });
     this.#publisher.schedule();
     return { version: deployment.version, modules, denied };

@@ -15,6 +15,11 @@ export interface DeployResult {
   modules: string[];
   /** Modules the createOptions policy denied (they report `failed`), with the reason. */
   denied: Record<string, string>;
+  /**
+   * Set when the parent sent content this device rolled back before: it was not applied again
+   * (a different deployment is; a local `ledge deploy` always is).
+   */
+  rolledBack?: string;
 }
 
 /** Options of {@linkcode Agent.deploy}. */
@@ -25,6 +30,11 @@ export interface DeployOptions {
    * `[agent.allow] process_modules_from_upstream` is true.
    */
   source?: "local" | "upstream";
+  /**
+   * Whether a deployment that does not run healthy within `agent.rollback_after_seconds` is
+   * rolled back to the last one that did (default true; `ledge deploy --no-rollback`).
+   */
+  rollback?: boolean;
 }
 
 /** The agent as the rest of ledge (hub, upstream) uses it. */

@@ -44,19 +44,30 @@ async function moduleAction(name: string, action: string, run: (name: string) =>
   return { name, action, ok: true };
 }
 
+/** Query of `PUT /v1/deployment`: `rollback=false` opts out of the health-gated rollback. */
+export const DeployQuery = z.object({ rollback: flag.optional() });
+
 /** Builds the agent's routes over `agent`. */
 export function createAgentApi(agent: AgentService) {
   return new Hono()
-    .put("/v1/deployment", jsonBody(z.unknown(), { what: "the deployment" }), async (c) => {
-      try {
-        return c.json(await agent.deploy(c.req.valid("json")));
-      } catch (error) {
-        if (error instanceof ManifestError) {
-          throw httpError(error.code, error.message, { issues: error.issues });
+    .put(
+      "/v1/deployment",
+      jsonBody(z.unknown(), { what: "the deployment" }),
+      queryOf(DeployQuery),
+      async (c) => {
+        const { rollback } = c.req.valid("query");
+        try {
+          return c.json(
+            await agent.deploy(c.req.valid("json"), rollback === false ? { rollback: false } : {}),
+          );
+        } catch (error) {
+          if (error instanceof ManifestError) {
+            throw httpError(error.code, error.message, { issues: error.issues });
+          }
+          throw error;
         }
-        throw error;
-      }
-    })
+      },
+    )
     .get("/v1/deployment", (c) =>
       c.json({
         ...agent.status(),
@@ -114,7 +125,9 @@ export const DeploymentBody = z.union([
 /** The OpenAPI documentation of the agent routes. */
 export const AGENT_API_DOCS: ApiDocs = {
   "PUT /v1/deployment": {
-    summary: "Apply an IoT Edge deployment manifest",
+    summary:
+      "Apply an IoT Edge deployment manifest; rolled back if not healthy within agent.rollback_after_seconds (rollback=false: never)",
+    query: DeployQuery,
     tag: "deployment",
     body: DeploymentBody,
   },

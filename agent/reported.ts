@@ -10,6 +10,7 @@ import type { ModuleInstance } from "./module_instance.ts";
 import type { ModuleStatusEntry } from "./reconciler.ts";
 import type { RestartStats } from "./restart_policy.ts";
 import type { RuntimeStatus } from "./step.ts";
+import type { DeploymentHealth } from "./rollback.ts";
 
 /** The time IoT Edge reports for "never". */
 export const NEVER_UTC = "0001-01-01T00:00:00Z";
@@ -18,6 +19,10 @@ export const NEVER_UTC = "0001-01-01T00:00:00Z";
 export interface DesiredStatus {
   code: number;
   description: string;
+  /** Set when the device rolled a deployment back: the version it rolled back from. */
+  rolledBackFrom?: number | undefined;
+  /** …and the version it runs instead. */
+  runningVersion?: number | undefined;
 }
 
 /** One module of `modules` (or `systemModules`) in the reported properties. */
@@ -52,6 +57,8 @@ export interface EdgeAgentReported {
   };
   systemModules: Record<string, ReportedModule>;
   modules: Record<string, ReportedModule>;
+  /** ledge: how the current deployment fares against the health-gated rollback. */
+  deploymentHealth?: DeploymentHealth;
 }
 
 /** Inputs of {@linkcode buildReported}. */
@@ -65,6 +72,7 @@ export interface ReportedInput {
   platform: { os: string; architecture: string; version: string };
   /** When ledge (edgeAgent and edgeHub) started, ms. */
   startedAt: number;
+  health?: DeploymentHealth | undefined;
 }
 
 function utc(ms: number | undefined): string {
@@ -147,5 +155,6 @@ export function buildReported(input: ReportedInput): EdgeAgentReported {
     modules: Object.fromEntries(
       (input.deployment?.modules ?? []).map((module) => [module.name, reportModule(module, input)]),
     ),
+    ...(input.health === undefined ? {} : { deploymentHealth: input.health }),
   };
 }

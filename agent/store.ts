@@ -10,6 +10,8 @@ export const StoredDeployment = z.object({
   version: z.number(),
   acceptedAt: z.string(),
   manifest: z.record(z.string(), z.unknown()),
+  /** False when it was deployed with `--no-rollback`. */
+  rollback: z.boolean().optional(),
 });
 /** A persisted deployment. */
 export type StoredDeployment = z.infer<typeof StoredDeployment>;
@@ -17,10 +19,25 @@ export type StoredDeployment = z.infer<typeof StoredDeployment>;
 /** The persisted desired status. */
 export const StoredStatus = z.object({
   lastDesiredVersion: z.number().optional(),
-  lastDesiredStatus: z.object({ code: z.number(), description: z.string() }),
+  lastDesiredStatus: z.object({
+    code: z.number(),
+    description: z.string(),
+    rolledBackFrom: z.number().optional(),
+    runningVersion: z.number().optional(),
+  }),
 });
 /** A persisted desired status. */
 export type StoredStatus = z.infer<typeof StoredStatus>;
+
+/** A deployment that was rolled back, so the same content from the parent is not applied again. */
+export const RolledBack = z.object({
+  version: z.number(),
+  key: z.string(),
+  reason: z.string(),
+  runningVersion: z.number().optional(),
+});
+/** A rolled-back deployment. */
+export type RolledBack = z.infer<typeof RolledBack>;
 
 /** The agent's files. */
 export interface AgentStore {
@@ -31,6 +48,12 @@ export interface AgentStore {
   saveStatus(status: StoredStatus): Promise<void>;
   /** Writes the reported properties for readers outside the daemon. */
   saveReported(reported: unknown): Promise<void>;
+  /** The last deployment that ran healthy (health-gated rollback). */
+  loadGood(): Promise<StoredDeployment | undefined>;
+  saveGood(good: StoredDeployment): Promise<void>;
+  /** The last deployment rolled back, so the parent's re-send of it is not applied again. */
+  loadRolledBack(): Promise<RolledBack | undefined>;
+  saveRolledBack(rolledBack: RolledBack | undefined): Promise<void>;
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
@@ -71,5 +94,14 @@ export async function openAgentStore(stateDir: string): Promise<AgentStore> {
     saveStatus: (status) => writeAtomic(`${dir}/status.json`, JSON.stringify(status, null, 2)),
     saveReported: (reported) =>
       writeAtomic(`${dir}/reported.json`, JSON.stringify(reported, null, 2)),
+    loadGood: () => readJson(`${dir}/good.json`, StoredDeployment),
+    saveGood: (good) => writeAtomic(`${dir}/good.json`, JSON.stringify(good, null, 2)),
+    loadRolledBack: () => readJson(`${dir}/rolled_back.json`, RolledBack),
+    saveRolledBack: (rolledBack) =>
+      rolledBack === undefined
+        ? Deno.remove(`${dir}/rolled_back.json`).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        })
+        : writeAtomic(`${dir}/rolled_back.json`, JSON.stringify(rolledBack, null, 2)),
   };
 }

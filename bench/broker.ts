@@ -194,7 +194,7 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
     await until("ledge start", 60_000, () => answer(mgmt.system.v1.health.$get()));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const startedRssMb = await rssMegabytes(child.pid);
-    await answer(mgmt.agent.v1.deployment.$put({ json: manifest() }));
+    await answer(mgmt.agent.v1.deployment.$put({ json: manifest(), query: {} }));
     const modules = await until("provisioning 100 modules", 120_000, async () => {
       const { identities } = await answer(mgmt.security.v1.identities.$get());
       const found = identities.filter((identity) => identity.moduleId?.startsWith("m"));

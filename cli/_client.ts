@@ -7,6 +7,7 @@ import { type ClientResponse, hc } from "hono/client";
 import type { AgentApi } from "../agent/mod.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import type { ConsoleApi, SystemApi } from "../daemon/mod.ts";
+import type { FleetApi } from "../fleet/mod.ts";
 import type { HubApi } from "../hub/mod.ts";
 import type { SecurityApi } from "../security/mod.ts";
 import type { UpstreamApi } from "../upstream/mod.ts";
@@ -33,6 +34,7 @@ export interface MgmtClient {
   readonly security: ReturnType<typeof hc<SecurityApi>>;
   readonly upstream: ReturnType<typeof hc<UpstreamApi>>;
   readonly console: ReturnType<typeof hc<ConsoleApi>>;
+  readonly fleet: ReturnType<typeof hc<FleetApi>>;
   close(): void;
 }
 
@@ -65,6 +67,7 @@ export function createMgmtClient(stateDir: string): MgmtClient {
     security: hc<SecurityApi>(base, options),
     upstream: hc<UpstreamApi>(base, options),
     console: hc<ConsoleApi>(base, options),
+    fleet: hc<FleetApi>(base, options),
     close: () => client.close(),
   };
 }

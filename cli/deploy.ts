@@ -8,16 +8,17 @@
 import { Command } from "commander";
 import type { ModuleSummary } from "../agent/mod.ts";
 import { ManifestError, parseDeployment } from "../agent/mod.ts";
-import { diffProperties } from "../iothub/mod.ts";
 import { ExitError, out, parseCount, printJson, UsageError, withDaemon } from "./_shared.ts";
 import { answer, type MgmtClient } from "./_client.ts";
 import { getTwin, patchDesired } from "./twin.ts";
+import { twinContentPatches } from "../fleet/mod.ts";
 
 interface DeployOptions {
   device?: string;
   wait?: boolean;
   timeout: string;
   json?: boolean;
+  rollback?: boolean;
 }
 
 /** Reads and validates the manifest file; throws an {@linkcode ExitError} naming the problem. */
@@ -83,32 +84,6 @@ async function waitForConvergence(
   }
 }
 
-/**
- * The desired-twin patches that make a child edge device's twins on this parent equal to a
- * deployment: one per section of `modulesContent` (module twins first, `$edgeAgent` last, so
- * the child finds the rest in place when its deployment changes). `current` gives a twin's
- * desired properties now; keys the deployment drops become `null`.
- */
-export function childTwinPatches(
-  content: Record<string, unknown>,
-  current: (moduleId: string) => Record<string, unknown>,
-): { moduleId: string; patch: Record<string, unknown> }[] {
-  const order = (name: string) => (name === "$edgeAgent" ? 2 : name === "$edgeHub" ? 1 : 0);
-  const names = Object.keys(content).sort((a, b) => order(a) - order(b) || a.localeCompare(b));
-  const patches: { moduleId: string; patch: Record<string, unknown> }[] = [];
-  for (const moduleId of names) {
-    const section = content[moduleId] as { "properties.desired"?: Record<string, unknown> };
-    const wanted = section?.["properties.desired"] ?? {};
-    const patch = diffProperties(withoutMetadata(current(moduleId)), withoutMetadata(wanted));
-    if (Object.keys(patch).length > 0) patches.push({ moduleId, patch });
-  }
-  return patches;
-}
-
-function withoutMetadata(properties: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(properties).filter(([key]) => !key.startsWith("$")));
-}
-
 async function deployToChild(
   client: MgmtClient,
   deviceId: string,
@@ -120,7 +95,10 @@ async function deployToChild(
     const twin = await getTwin(client, { deviceId, moduleId });
     current.set(moduleId, twin.desired);
   }
-  const patches = childTwinPatches(deployment.manifest, (moduleId) => current.get(moduleId) ?? {});
+  const patches = twinContentPatches(
+    deployment.manifest,
+    (moduleId) => current.get(moduleId) ?? {},
+  );
   for (const { moduleId, patch } of patches) {
     await patchDesired(client, { deviceId, moduleId }, patch);
   }
@@ -142,12 +120,21 @@ export function deployCommand(): Command {
       "--device <id>",
       "deploy to a child edge device: set its $edgeAgent, $edgeHub and module twins here",
     )
+    .option(
+      "--no-rollback",
+      "keep this deployment even if it does not run healthy within agent.rollback_after_seconds",
+    )
     .action(async (file: string, options: DeployOptions, command: Command) => {
       const timeout = parseCount("--timeout", options.timeout);
       const manifest = await readManifest(file);
       if (options.device !== undefined) {
         if (options.wait) {
           throw new UsageError("--wait: not with --device; follow it with ledge list --device");
+        }
+        if (options.rollback === false) {
+          throw new UsageError(
+            "--no-rollback: not with --device (the child decides its own rollback)",
+          );
         }
         const device = options.device;
         const result = await withDaemon(
@@ -165,7 +152,8 @@ export function deployCommand(): Command {
         return;
       }
       await withDaemon(command, async (client) => {
-        const result = await answer(client.agent.v1.deployment.$put({ json: manifest }));
+        const query = options.rollback === false ? { rollback: "false" as const } : {};
+        const result = await answer(client.agent.v1.deployment.$put({ json: manifest, query }));
         if (options.json && !options.wait) return printJson(result);
         out(`deployment ${result.version} accepted: ${result.modules.join(", ") || "no modules"}`);
         for (const [name, reason] of Object.entries(result.denied)) out(`${name}: ${reason}`);

@@ -13,12 +13,15 @@ import { certCommand } from "./cert.ts";
 import { checkCommand } from "./check.ts";
 import { consoleCommand } from "./console.ts";
 import { deployCommand } from "./deploy.ts";
+import { deploymentCommand } from "./deployment.ts";
+import { enrollmentCommand } from "./enrollment.ts";
 import { identityCommand } from "./identity.ts";
 import { imageCommand } from "./image.ts";
 import { initCommand } from "./init.ts";
 import { invokeCommand } from "./invoke.ts";
 import { listCommand } from "./list.ts";
 import { logsCommand } from "./logs.ts";
+import { queryCommand } from "./query.ts";
 import { restartCommand } from "./restart.ts";
 import { runCommand } from "./run.ts";
 import { sendCommand } from "./send.ts";
@@ -43,6 +46,9 @@ export const VERBS: readonly (() => Command)[] = [
   certCommand,
   imageCommand,
   twinCommand,
+  queryCommand,
+  deploymentCommand,
+  enrollmentCommand,
   invokeCommand,
   sendCommand,
   supportBundleCommand,

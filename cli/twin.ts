@@ -1,7 +1,10 @@
 /**
  * `ledge twin <module> [--set-desired JSON]`: shows a twin, or patches its desired properties.
  * `<device>/<module>` names another device's module; `--device <id>` names a device (a leaf or
- * child edge device) and, with `<module>`, one of its modules.
+ * child edge device) and, with `<module>`, one of its modules. `ledge twin --device <id>` shows
+ * the device twin as IoT Hub does (tags, properties, connectionState, capabilities,
+ * configurations); `--tags JSON` merges a patch into its tags (null deletes a key), which stay
+ * at this parent: the device never sees them.
  */
 import { Command } from "commander";
 import type { IdentityRef } from "../iothub/mod.ts";
@@ -80,10 +83,11 @@ export function twinCommand(): Command {
     .argument("[id]", "module id or device/module; with --device, a module of that device")
     .option("--set-desired <json>", "apply this JSON object as a desired-properties patch")
     .option("--device <id>", "the device: a leaf device or a child edge device")
+    .option("--tags <json>", "with --device: merge this JSON object into the device's tags")
     .action(
       async (
         id: string | undefined,
-        options: { setDesired?: string; device?: string },
+        options: { setDesired?: string; device?: string; tags?: string },
         command: Command,
       ) => {
         const config = await configFor(command);
@@ -91,11 +95,25 @@ export function twinCommand(): Command {
         const patch = options.setDesired === undefined
           ? undefined
           : jsonObjectOption("--set-desired", options.setDesired);
-        const result = await withDaemon<unknown>(
-          command,
-          (client) =>
-            patch === undefined ? getTwin(client, target) : patchDesired(client, target, patch),
-        );
+        const tags = options.tags === undefined
+          ? undefined
+          : jsonObjectOption("--tags", options.tags);
+        if (tags !== undefined && (options.device === undefined || id !== undefined)) {
+          throw new UsageError("--tags: give --device <id> and no module (tags are a device's)");
+        }
+        if (tags !== undefined && patch !== undefined) {
+          throw new UsageError("--tags: give it or --set-desired, not both");
+        }
+        const result = await withDaemon<unknown>(command, (client) => {
+          if (patch !== undefined) return patchDesired(client, target, patch);
+          // A device's own twin comes from the fleet, which adds tags and IoT Hub's fields.
+          if (target.moduleId !== undefined) return getTwin(client, target);
+          const device = client.fleet.v1.fleet.devices[":id"];
+          const param = { id: encodeURIComponent(target.deviceId) };
+          return tags === undefined
+            ? answer(device.$get({ param }))
+            : answer(device.tags.$patch({ param, json: tags }));
+        });
         printJson(result);
       },
     );

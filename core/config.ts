@@ -129,6 +129,11 @@ export const AgentConfig = table({
   backoff_max_seconds: intRange(1, 86400),
   /** A module that runs this long has its restart count reset. */
   backoff_reset_seconds: intRange(1, 86400),
+  /**
+   * A new deployment that has not had every module running (and healthy, where it declares a
+   * health check) for this long is rolled back to the last one that had; 0 never rolls back.
+   */
+  rollback_after_seconds: intRange(0, 86400),
   /** createOptions the device allows; the manifest cannot change this list. */
   allow: table({
     privileged: bool,
@@ -176,6 +181,13 @@ export const UpstreamConfig = table({
   shared_access_key: z.string({ error: "expected a base64 string" }),
   cert_file: path,
   key_file: path,
+  /** Enrollment group this device registers through on its first connect (zero-touch). */
+  enrollment_group: z.string({ error: "expected an enrollment group name" }),
+  /**
+   * The group's key (base64): with it, and no shared_access_key, this device's key is
+   * base64(HMAC-SHA256(group key, device id)), as DPS symmetric-key group enrollment derives it.
+   */
+  enrollment_key: z.string({ error: "expected a base64 string" }),
   /** Telemetry publishes awaiting the parent's PUBACK at once (the forwarding window). */
   max_inflight: intRange(1, 65535),
   /** Cap of the reconnect back-off (base 1 s, doubling, with jitter). */
@@ -270,6 +282,7 @@ export function defaultConfig(context: DefaultsContext): Config {
       backoff_base_seconds: 10,
       backoff_max_seconds: 300,
       backoff_reset_seconds: 600,
+      rollback_after_seconds: 300,
       allow: {
         privileged: false,
         cap_add: [],
@@ -295,6 +308,8 @@ export function defaultConfig(context: DefaultsContext): Config {
       shared_access_key: "",
       cert_file: "",
       key_file: "",
+      enrollment_group: "",
+      enrollment_key: "",
       max_inflight: 100,
       reconnect_max_seconds: 60,
       idle_timeout_seconds: 300,

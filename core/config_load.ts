@@ -134,10 +134,26 @@ function crossFieldIssues(config: Config): string[] {
   if (config.upstream.enabled && config.upstream.hostname === "") {
     issues.push(`upstream.hostname: expected a host name when upstream.enabled is true, got ""`);
   }
-  const { shared_access_key: key, cert_file, key_file } = config.upstream;
-  if (config.upstream.enabled && key === "" && cert_file === "" && key_file === "") {
+  const { shared_access_key: key, cert_file, key_file, enrollment_key } = config.upstream;
+  if (
+    config.upstream.enabled && key === "" && cert_file === "" && key_file === "" &&
+    enrollment_key === ""
+  ) {
     issues.push(
-      `upstream.shared_access_key: expected a base64 key (or upstream.cert_file and upstream.key_file) when upstream.enabled is true, got ""`,
+      `upstream.shared_access_key: expected a base64 key (or upstream.cert_file and upstream.key_file, or upstream.enrollment_key) when upstream.enabled is true, got ""`,
+    );
+  }
+  if (enrollment_key !== "" && key !== "") {
+    issues.push(
+      "upstream.enrollment_key: expected it alone; the device key derives from it, so leave upstream.shared_access_key empty",
+    );
+  }
+  if (
+    enrollment_key !== "" &&
+    (!/^[A-Za-z0-9+/]+={0,2}$/.test(enrollment_key) || enrollment_key.length % 4 !== 0)
+  ) {
+    issues.push(
+      `upstream.enrollment_key: expected a base64 key, got ${enrollment_key.length} characters`,
     );
   }
   if ((cert_file === "") !== (key_file === "")) {

@@ -63,6 +63,8 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "agent.backoff_max_seconds":
     "... capped here; ledge keeps retrying at the cap, it never gives up.",
   "agent.backoff_reset_seconds": "A module that runs this long has its restart count reset.",
+  "agent.rollback_after_seconds":
+    "A new deployment not running (and healthy) in full this long is rolled back to the last good one; 0: never.",
   "agent.allow":
     "createOptions the device allows. Denied by default; a manifest cannot change this list.",
   "agent.allow.privileged": "HostConfig.Privileged.",
@@ -97,6 +99,10 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "upstream.shared_access_key": "This device's SAS key on the parent (base64); or use cert_file.",
   "upstream.cert_file": "X.509 client certificate (PEM) of this device on the parent.",
   "upstream.key_file": "Its private key (PEM).",
+  "upstream.enrollment_group":
+    "Enrollment group at the parent this device registers through (zero-touch).",
+  "upstream.enrollment_key":
+    "That group's key (base64); the device key is derived from it and the device id. Leave shared_access_key empty.",
   "upstream.max_inflight": "Messages forwarded at once, each awaiting the parent's PUBACK.",
   "upstream.reconnect_max_seconds": "Reconnect back-off cap (from 1 s, doubling, with jitter).",
   "upstream.idle_timeout_seconds":

@@ -95,7 +95,7 @@ Deno.test("parseConfigText() names the key, the expectation and the value of eac
     ],
     [
       '[upstream]\nenabled = true\nhostname = "parent"',
-      "upstream.shared_access_key: expected a base64 key (or upstream.cert_file and upstream.key_file)",
+      "upstream.shared_access_key: expected a base64 key (or upstream.cert_file and upstream.key_file, or upstream.enrollment_key)",
     ],
     [
       '[upstream]\nshared_access_key = "not base64!"',

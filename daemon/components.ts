@@ -8,8 +8,8 @@
  */
 import { createAgentComponent } from "../agent/mod.ts";
 import { createHubComponent } from "../hub/mod.ts";
-import { createUpstreamComponent, createUpstreamLink } from "../upstream/mod.ts";
-import { createSecurityComponent } from "../security/mod.ts";
+import { createUpstreamComponent, createUpstreamLink, withEnrollmentKey } from "../upstream/mod.ts";
+import { createSecurityComponent, parentLink } from "../security/mod.ts";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { agentFamilies, certificateFamilies, hubFamilies } from "./ledge_metrics.ts";
 import { createMetricsComponent } from "./metrics.ts";
@@ -20,9 +20,12 @@ export interface ComponentHooks {
   /** `ledge check`'s checks (ops/), for the console's overview. */
   checks?: () => Promise<ConsoleCheck[]>;
 }
+import { createFleetComponent } from "../fleet/mod.ts";
 
 /** Builds the components of a daemon for `context`, in start order. */
-export function buildComponents(context: RuntimeContext, hooks: ComponentHooks = {}): Component[] {
+export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {}): Component[] {
+  // A device enrolled through a group derives its upstream key once, for every component.
+  const context = { ...given, config: withEnrollmentKey(given.config) };
   // The hub is created next; its ports are read only once both run.
   const security = createSecurityComponent(context, { hubListeners: () => hub.listeners() });
   const hub = createHubComponent(context, { security: security.manager });
@@ -53,6 +56,20 @@ export function buildComponents(context: RuntimeContext, hooks: ComponentHooks =
     hub: () => hub.hub,
     agent: agent.agent,
   });
+  // After the hub: the fleet of this parent (tags, queries, deployments, enrollment) reads and
+  // writes the hub's twins and registers enrolled devices with the security manager.
+  const fleet = createFleetComponent(context, {
+    hub: () => hub.hub,
+    security: security.manager,
+    parent() {
+      const own = security.manager.registry.get(context.config.device.id)!;
+      const { sharedAccessKey: _key, ...endpoint } = parentLink(context.config, own, {
+        caPem: security.manager.trustBundlePem(),
+        bound: hub.listeners(),
+      });
+      return endpoint;
+    },
+  });
   const metrics = createMetricsComponent(context);
   metrics.metrics.add(
     ...hubFamilies(() => hub.hub),
@@ -67,5 +84,5 @@ export function buildComponents(context: RuntimeContext, hooks: ComponentHooks =
     upstream: upstream.upstream,
     checks: hooks.checks,
   });
-  return [security, hub, agent, upstream, link, metrics, console];
+  return [security, hub, agent, upstream, link, fleet, metrics, console];
 }

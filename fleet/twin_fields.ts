@@ -27,6 +27,8 @@ export const DEVICE_TWIN_FIELDS: readonly string[] = [
   "configurations",
   "deviceScope",
   "parentScopes",
+  // ledge: the enrollment group a device registered through (DPS's registration record).
+  "enrollmentGroupId",
 ];
 
 /** Fields of a module twin. */

@@ -118,6 +118,10 @@ export interface Hub {
   };
   /** Applies a desired patch and pushes it to the twin's subscriber. @throws {TwinPatchError} */
   patchDesired(target: IdentityRef, patch: TwinProperties): number;
+  /** The key (`device` or `device/module`, lower-case) of every twin held here. */
+  twinKeys(): string[];
+  /** Whether `target` has a session on this hub now. */
+  isConnected(target: IdentityRef): boolean;
   /**
    * Calls `listener` when a client's session starts (`true`) and ends (`false`), once each per
    * session (the upstream link holds the client's connection to the parent meanwhile).
@@ -470,6 +474,8 @@ export async function createHubCore(
       pushDesired(key, change.patch, change.twin.desiredVersion);
       return change.twin.desiredVersion;
     },
+    twinKeys: () => twins.keys(),
+    isConnected: (target) => broker.sessions.has(twinKey(target)),
     onClientChange(listener) {
       clientListeners.add(listener);
       return () => clientListeners.delete(listener);

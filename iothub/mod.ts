@@ -58,6 +58,7 @@ export {
   MAX_TWIN_SIDE_BYTES,
   mergePatch,
   parseTwinPatch,
+  stableJson,
   TwinPatchError,
   type TwinProperties,
 } from "./twin_patch.ts";

@@ -87,3 +87,21 @@ export function checkTwinSize(side: "desired" | "reported", properties: TwinProp
     );
   }
 }
+
+/**
+ * JSON with object keys sorted, so equal documents compare equal; keys named in `omit` (such as
+ * `$version`) are left out at every depth.
+ */
+export function stableJson(value: unknown, omit: readonly string[] = []): string {
+  return JSON.stringify(
+    value,
+    (_key, inner) =>
+      typeof inner === "object" && inner !== null && !Array.isArray(inner)
+        ? Object.fromEntries(
+          Object.entries(inner)
+            .filter(([key]) => !omit.includes(key))
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+        : inner,
+  );
+}

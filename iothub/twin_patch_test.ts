@@ -4,6 +4,7 @@ import {
   diffProperties,
   mergePatch,
   parseTwinPatch,
+  stableJson,
   TwinPatchError,
 } from "./twin_patch.ts";
 
@@ -35,4 +36,15 @@ Deno.test("parseTwinPatch() and checkTwinSize() refuse bad bodies and oversize t
   assert.throws(() => parseTwinPatch("[1]"), TwinPatchError);
   assert.throws(() => checkTwinSize("reported", { big: "x".repeat(33_000) }), /32768/);
   checkTwinSize("reported", { small: "x" });
+});
+
+Deno.test("stableJson() is the same for documents that differ only in key order", () => {
+  assert.equal(
+    stableJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }),
+    stableJson({
+      a: { c: null, d: [1, { x: 1, y: 2 }] },
+      b: 1,
+    }),
+  );
+  assert.notEqual(stableJson({ a: [1, 2] }), stableJson({ a: [2, 1] }));
 });

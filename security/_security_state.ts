@@ -13,6 +13,7 @@ import {
   trustBundleCertificates,
 } from "./certificate_authority.ts";
 import { createDerivedIdentities, type DerivedIdentities } from "./derived_identities.ts";
+import type { EnrollmentSource } from "./enrollment_source.ts";
 import type { IdentityRemoval } from "./identity_removal.ts";
 import { type MutableIdentityRegistry, openIdentityRegistry } from "./identity_registry.ts";
 import type { JwtSigners } from "./jwt_svid.ts";
@@ -63,6 +64,8 @@ export class SecurityState {
   readonly derived: DerivedIdentities;
   readonly apiContext: ModuleApiContext;
   registry: MutableIdentityRegistry | undefined;
+  /** Enrollment groups devices may register through on first connect (set by the fleet). */
+  enrollments: EnrollmentSource | undefined;
   ca: CaState | undefined;
   jwt: JwtSigners | undefined;
   server: IssuedLeaf | undefined;

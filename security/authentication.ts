@@ -12,6 +12,7 @@ import type { Identity } from "./identity.ts";
 import { type AuthenticatedIdentity, isIdentityCurrent } from "./identity_removal.ts";
 import { spiffeIdOf } from "./module_apis.ts";
 import type { AuthVerdict } from "./security_manager_api.ts";
+import { enrollmentMatch, registerEnrolled } from "./enrollment_hook.ts";
 
 function checkToken(state: SecurityState, token: string, claimed: IdentityRef, keys: string[]) {
   const { config } = state;
@@ -60,10 +61,20 @@ export function verifySasToken(
   if (!identity) {
     // Perhaps an identity below a child edge device, its key derived from the child's.
     const candidates = state.derived.candidates(claimed);
-    if (candidates.length === 0) {
-      return { ok: false, reason: `unknown identity ${identityLabel(claimed)}` };
-    }
-    return verifyDerived(state, token, claimed, candidates);
+    const derived = candidates.length === 0
+      ? { ok: false as const, reason: `unknown identity ${identityLabel(claimed)}` }
+      : verifyDerived(state, token, claimed, candidates);
+    if (derived.ok) return derived;
+    // Perhaps a device registering through an enrollment group on its first connect.
+    const enrolled = enrollmentMatch(
+      state.enrollments,
+      claimed,
+      (keys) => checkToken(state, token, claimed, keys).ok,
+      state.now(),
+    );
+    if (enrolled === undefined) return derived;
+    registerEnrolled(state, enrolled);
+    return { ok: true, identity: enrolled.acting };
   }
   if (identity.auth.type !== "sas") {
     return {

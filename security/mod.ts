@@ -41,10 +41,11 @@ export type {
 } from "./security_manager.ts";
 export type { IdentityRegistry } from "./identity_registry.ts";
 export type { ParentLink } from "./mgmt_api.ts";
+export type { EnrollmentCandidate, EnrollmentSource } from "./enrollment_source.ts";
 export type { AuthType, Identity, PublicIdentity } from "./identity.ts";
 export { IdentityId, publicIdentity } from "./identity.ts";
 export { connectionString, parentLink } from "./mgmt_api.ts";
-export { parseCertificates, PkiFileError } from "./pki_files.ts";
+export { parseCertificates, PkiFileError, writeFileAtomic } from "./pki_files.ts";
 export { SPIFFE_SOCKET, WORKLOAD_SOCKET } from "./module_sockets.ts";
 export { SPIFFE_WORKLOAD_PROTO } from "./spiffe_proto.ts";
 export { WORKLOAD_API_VERSIONS } from "./workload_api.ts";

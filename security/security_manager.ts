@@ -137,6 +137,9 @@ export function createSecurityManager(
     verifyClientCertificate: (chain, claimed) => verifyClientCertificate(state, chain, claimed),
     isIdentityCurrent: (identity) => identityIsCurrent(state, identity),
     onIdentityRemoved: (listener) => state.removalListeners.add(listener),
+    setEnrollments(source) {
+      state.enrollments = source;
+    },
     serverTls() {
       state.requireStarted("give the server TLS credentials");
       const server = state.server!;

@@ -3,6 +3,7 @@
  * {@linkcode SecurityManagerControl} for the daemon and the management API.
  */
 import type { IdentityRef } from "../iothub/mod.ts";
+import type { EnrollmentSource } from "./enrollment_source.ts";
 import type { Identity } from "./identity.ts";
 import type { IdentityRegistry } from "./identity_registry.ts";
 import type { AuthenticatedIdentity, IdentityRemoval } from "./identity_removal.ts";
@@ -97,6 +98,11 @@ export interface SecurityManagerControl extends SecurityManager {
   ): Promise<AddedDevice>;
   removeDevice(deviceId: string): Promise<boolean>;
   certificates(): CertificateInfo[];
+  /**
+   * Sets the enrollment groups devices may register through on their first connect (zero-touch
+   * enrollment), or none.
+   */
+  setEnrollments(source: EnrollmentSource | undefined): void;
   /** Renews every leaf now; with `ca`, the edge CA first. */
   renew(options: { ca: boolean }): Promise<void>;
   /** Subscribes to one module's SVID rotations. */

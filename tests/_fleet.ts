@@ -111,6 +111,8 @@ export interface FleetLedgeOptions {
   /** Extra `[upstream]` keys (appended after the snippet). */
   upstreamExtra?: string;
   allowProcessFromUpstream?: boolean;
+  /** Extra `[agent]` keys, e.g. `rollback_after_seconds = 6`. */
+  agent?: string;
   stateDir?: string;
   ports?: LedgeProcess["ports"];
   extraConfig?: string;
@@ -118,7 +120,7 @@ export interface FleetLedgeOptions {
 
 /** Starts a ledge of the fleet: no container engine, fast reconnects. */
 export function startFleetLedge(options: FleetLedgeOptions): Promise<LedgeProcess> {
-  const lines = [`[agent]\nengine = "none"\nbackoff_base_seconds = 1`];
+  const lines = [`[agent]\nengine = "none"\nbackoff_base_seconds = 1\n${options.agent ?? ""}`];
   if (options.allowProcessFromUpstream) {
     lines.push(`[agent.allow]\nprocess_modules_from_upstream = true`);
   }

@@ -30,6 +30,24 @@ const CLIENT_VERBS: readonly string[][] = [
   ["invoke", "sensor", "reset"],
   ["send", "leaf-1", "hello"],
   ["console"],
+  ["twin", "--device", "leaf-1", "--tags", '{"env": "prod"}'],
+  ["query", "SELECT * FROM devices WHERE tags.env = 'prod'"],
+  [
+    "deployment",
+    "create",
+    "base",
+    "--content",
+    "MANIFEST",
+    "--target-condition",
+    "tags.env='prod'",
+  ],
+  ["deployment", "list"],
+  ["deployment", "show", "base", "--json"],
+  ["deployment", "update", "base", "--priority", "3"],
+  ["deployment", "delete", "base"],
+  ["enrollment", "create", "line-7", "--edge"],
+  ["enrollment", "list"],
+  ["enrollment", "delete", "line-7"],
 ];
 
 /** Verbs that work without a daemon (or are the daemon). */

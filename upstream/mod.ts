@@ -71,5 +71,6 @@ export type { ConnectionState } from "./upstream_connection.ts";
 export type { ForwarderStats } from "./forwarder.ts";
 export { type TwinDocument, TwinRequestError } from "./twin_requests.ts";
 export type { TwinPatch } from "./reported_patch.ts";
-export { createUpstreamLink } from "./upstream_link.ts";
 export type { UpstreamApi } from "./upstream_component.ts";
+export { createUpstreamLink } from "./upstream_link.ts";
+export { enrollmentDeviceKey, withEnrollmentKey } from "./enrollment_key.ts";

@@ -27,6 +27,7 @@ import {
   diffProperties,
   type IdentityRef,
   mergePatch,
+  stableJson,
   type TwinProperties,
 } from "../iothub/mod.ts";
 import type { UpstreamHandlers } from "./downstream.ts";
@@ -53,17 +54,6 @@ function withoutMetadata(properties: TwinProperties | undefined): TwinProperties
 
 function isEmpty(properties: TwinProperties): boolean {
   return Object.keys(properties).length === 0;
-}
-
-/** JSON with object keys sorted, so equal documents compare equal. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, inner) =>
-      typeof inner === "object" && inner !== null && !Array.isArray(inner)
-        ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : inner,
-  );
 }
 
 /** The parent's view of this device's deployment twins. */
@@ -166,6 +156,13 @@ export function createUpstreamLink(context: RuntimeContext, parts: UpstreamLinkP
     if (current && deploymentKey(current.manifest) === deploymentKey(content)) return;
     try {
       const result = await agent.deploy(content, { source: "upstream" });
+      if (result.rolledBack !== undefined) {
+        logger.warn("deployment from the parent not applied: this device rolled it back", {
+          version: result.version,
+          reason: result.rolledBack,
+        });
+        return;
+      }
       logger.info("deployment from the parent accepted", {
         version: result.version,
         modules: result.modules,

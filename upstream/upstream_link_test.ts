@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deploymentFromTwins, stableJson } from "./upstream_link.ts";
+import { deploymentFromTwins } from "./upstream_link.ts";
 
 Deno.test("deploymentFromTwins() is undefined while the parent holds no $edgeAgent desired properties", () => {
   assert.equal(
@@ -52,15 +52,4 @@ Deno.test("deploymentFromTwins() combines $edgeAgent, $edgeHub and module twins 
     },
     a: { "properties.desired": { interval: 5 } },
   });
-});
-
-Deno.test("stableJson() is the same for documents that differ only in key order", () => {
-  assert.equal(
-    stableJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } }),
-    stableJson({
-      a: { c: null, d: [1, { x: 1, y: 2 }] },
-      b: 1,
-    }),
-  );
-  assert.notEqual(stableJson({ a: [1, 2] }), stableJson({ a: [2, 1] }));
 });

@@ -121,7 +121,7 @@ async function deployOnce(
       );
       return;
     }
-    const result = await answer(client.agent.v1.deployment.$put({ json: manifest }));
+    const result = await answer(client.agent.v1.deployment.$put({ json: manifest, query: {} }));
     say(
       `deployed ${manifestFile}: ${result.modules.join(", ")} (deployment ${result.version})`,
     );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { childTwinPatches } from "./deploy.ts";
+import { twinContentPatches } from "./twin_content.ts";
 
-Deno.test("childTwinPatches() turns the current twins into the deployment's, $edgeAgent last", () => {
+Deno.test("twinContentPatches() turns the current twins into the deployment's, $edgeAgent last", () => {
   const content = {
     $edgeAgent: { "properties.desired": { schemaVersion: "1.1", modules: { a: { v: 2 } } } },
     $edgeHub: { "properties.desired": { routes: { r: "FROM /messages/* INTO $upstream" } } },
@@ -13,7 +13,7 @@ Deno.test("childTwinPatches() turns the current twins into the deployment's, $ed
     $edgeHub: { routes: { old: "FROM /messages/* INTO $upstream" }, $version: 2 },
     b: { same: true, $version: 3 },
   };
-  assert.deepEqual(childTwinPatches(content, (id) => current[id] ?? {}), [
+  assert.deepEqual(twinContentPatches(content, (id) => current[id] ?? {}), [
     { moduleId: "a", patch: { interval: 5 } },
     {
       moduleId: "$edgeHub",
