@@ -82,6 +82,7 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
     hub: () => hub.hub,
     security: security.manager,
     upstream: upstream.upstream,
+    fleet: () => fleet.service,
     checks: hooks.checks,
   });
   return [security, hub, agent, upstream, link, fleet, metrics, console];

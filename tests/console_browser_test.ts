@@ -31,6 +31,52 @@ async function mgmt<T>(ledge: LedgeProcess, path: string): Promise<T> {
   }
 }
 
+/** POSTs JSON to the management API. */
+async function mgmtPost<T>(ledge: LedgeProcess, path: string, body: unknown): Promise<T> {
+  const client = Deno.createHttpClient({
+    proxy: { transport: "unix", path: `${ledge.stateDir}/mgmt.sock` },
+  });
+  try {
+    const response = await fetch(`http://ledge${path}`, {
+      client,
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    });
+    const text = await response.text();
+    assert.ok(response.ok, `${path}: ${response.status} ${text}`);
+    return JSON.parse(text) as T;
+  } finally {
+    client.close();
+  }
+}
+
+/** Makes this device a parent: two child edge devices (one tagged) and a staged deployment. */
+async function fleetAtThisParent(ledge: LedgeProcess, dir: string): Promise<void> {
+  for (const child of ["line-7", "line-8"]) {
+    const added = await ledge.cli(["identity", "add-device", child, "--edge"]);
+    assert.equal(added.code, 0, added.stderr);
+  }
+  const tagged = await ledge.cli(["twin", "--device", "line-7", "--tags", '{"site":"plant-1"}']);
+  assert.equal(tagged.code, 0, tagged.stderr);
+  const content = `${dir}/site-1.json`;
+  await Deno.writeTextFile(content, JSON.stringify(fleetManifest({}, {})));
+  const created = await ledge.cli([
+    "deployment",
+    "create",
+    "site-1",
+    "--content",
+    content,
+    "--target-condition",
+    "tags.site='plant-1'",
+    "--rollout",
+    "50%,100%",
+    "--metrics",
+    "edges=SELECT deviceId FROM devices WHERE capabilities.iotEdge = true",
+  ]);
+  assert.equal(created.code, 0, created.stderr);
+}
+
 interface QueueRow {
   endpoint: string;
   count: number;
@@ -280,6 +326,75 @@ serviceTest(
             return /desired \{"interval":7,"mode":"fast"/.test(logs) ? true : undefined;
           }, 30_000);
           await page.screenshot({ path: `${SCREENSHOT_DIR}/twin-saved.png`, fullPage: true });
+        },
+      );
+
+      await t.step(
+        "at a parent, the fleet page shows the fleet API's devices, query and deployments",
+        async () => {
+          await fleetAtThisParent(ledge, dir);
+          await page.goto(`${origin}/fleet`);
+          const devices = await mgmtPost<
+            { items: { deviceId: string; connectionState: string }[] }
+          >(
+            ledge,
+            "/v1/fleet/query",
+            { query: "SELECT * FROM devices" },
+          );
+          assert.deepEqual(
+            (await page.locator("tr[data-device]").evaluateAll((rows) =>
+              rows.map((row) => row.getAttribute("data-device"))
+            )).sort(),
+            devices.items.map((device) => device.deviceId).sort(),
+          );
+          assert.match(
+            (await page.locator('tr[data-device="line-7"]').textContent()) ?? "",
+            /site=plant-1/,
+          );
+          const listed = await mgmt<
+            { id: string; systemMetrics: { results: Record<string, number> } }[]
+          >(
+            ledge,
+            "/v1/fleet/deployments",
+          );
+          for (const deployment of listed) {
+            const row = `tr[data-deployment="${deployment.id}"]`;
+            assert.equal(
+              await cellNumber(page, `${row} [data-k=targeted]`),
+              deployment.systemMetrics.results.targetedCount,
+            );
+            assert.equal(
+              await cellNumber(page, `${row} [data-k=applied]`),
+              deployment.systemMetrics.results.appliedCount,
+            );
+          }
+          await page.screenshot({ path: `${SCREENSHOT_DIR}/fleet.png`, fullPage: true });
+
+          await page.fill(
+            "#query input[name=q]",
+            "SELECT deviceId FROM devices WHERE tags.site = 'plant-1'",
+          );
+          await Promise.all([page.waitForNavigation(), page.locator("#query button").click()]);
+          assert.equal(await page.locator("[data-k=query-rows]").textContent(), "1 rows");
+          await page.fill("#query input[name=q]", "SELECT FROM devices");
+          await Promise.all([page.waitForNavigation(), page.locator("#query button").click()]);
+          assert.match(
+            (await page.locator("[data-k=query-error]").textContent()) ?? "",
+            /line 1, column 8/,
+          );
+
+          await page.goto(`${origin}/fleet/deployments/site-1`);
+          assert.equal(await page.locator("svg.waves [data-wave]").count(), 2);
+          const shown = await mgmt<{ rollout: { wave: number } }>(
+            ledge,
+            "/v1/fleet/deployments/site-1",
+          );
+          assert.equal(await cellNumber(page, "[data-k=wave]"), shown.rollout.wave);
+          assert.equal(
+            await page.locator("svg.waves .current").getAttribute("data-wave"),
+            String(shown.rollout.wave),
+          );
+          await page.screenshot({ path: `${SCREENSHOT_DIR}/fleet-deployment.png`, fullPage: true });
         },
       );
 

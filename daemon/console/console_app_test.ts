@@ -326,3 +326,27 @@ Deno.test("console: signing out ends the session", async () => {
   assert.match(out.headers.get("set-cookie") ?? "", /ledge_console=;/);
   assert.equal((await console.request("/", { headers: { cookie } })).status, 401);
 });
+
+Deno.test("wavesBar() marks the waves done, current (1-based) and to come", async () => {
+  const { wavesBar } = await import("./pages/fleet_deployment.ts");
+  const rollout = {
+    waves: [10, 50, 100],
+    waitSeconds: 0,
+    abortIfFailedPercent: 0,
+    status: "rolling" as const,
+    wave: 2,
+    releasedDeviceIds: [],
+  };
+  const states = (svg: string) => [...svg.matchAll(/class="wave (\w+)"/g)].map((m) => m[1]);
+  assert.deepEqual(states(wavesBar(rollout).toString()), ["done", "current", "next"]);
+  assert.deepEqual(states(wavesBar({ ...rollout, status: "aborted" }).toString()), [
+    "done",
+    "aborted",
+    "next",
+  ]);
+  assert.deepEqual(states(wavesBar({ ...rollout, status: "completed", wave: 3 }).toString()), [
+    "done",
+    "done",
+    "done",
+  ]);
+});

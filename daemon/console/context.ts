@@ -5,6 +5,7 @@
 import type { AgentService } from "../../agent/mod.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/log.ts";
+import type { FleetService } from "../../fleet/mod.ts";
 import type { Hub } from "../../hub/mod.ts";
 import type { SecurityManagerControl } from "../../security/mod.ts";
 import type { Upstream } from "../../upstream/mod.ts";
@@ -31,6 +32,8 @@ export interface ConsoleSources {
   hub: () => Hub;
   security: SecurityManagerControl;
   upstream: Upstream;
+  /** The fleet of this parent; throws before it started. */
+  fleet?: (() => FleetService) | undefined;
   /** Runs `ledge check`'s checks; absent where nobody provided them (tests). */
   checks?: (() => Promise<ConsoleCheck[]>) | undefined;
 }

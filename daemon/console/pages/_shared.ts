@@ -11,11 +11,17 @@ import { type Content, type Html, notice, page, type PageOptions, type Tone } fr
 /** A request's context in the console. */
 export type ConsoleRequest = Context<ConsoleEnv>;
 
-/** Whether this ledge has children, so the fleet page has something to show. */
+/** Whether this ledge has children or deployments, so the fleet page has something to show. */
 export function hasChildren(context: ConsoleContext): boolean {
-  return context.sources.security.registry.list().some((identity) =>
+  const children = context.sources.security.registry.list().some((identity) =>
     identity.kind === "child-edge-device"
   );
+  if (children) return true;
+  try {
+    return (context.sources.fleet?.().listDeployments().length ?? 0) > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Renders a whole page of the console for `c`'s session. */
@@ -26,7 +32,7 @@ export function render(
   body: Content,
   status: ContentfulStatusCode = 200,
 ): Response {
-  const hidden = hasChildren(context) || c.req.path === "/fleet" ? [] : ["/fleet" as const];
+  const hidden = hasChildren(context) || c.req.path.startsWith("/fleet") ? [] : ["/fleet" as const];
   const shell = page({
     ...options,
     deviceId: context.config.device.id,
