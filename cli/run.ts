@@ -5,7 +5,6 @@ import { buildComponents, startDaemon } from "../daemon/mod.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../core/log.ts";
 import { createLogRing } from "../core/log_ring.ts";
 import { VERSION } from "../core/version.ts";
-import { checkAll } from "../ops/checks/mod.ts";
 import { configFor, ExitError, globalOptions } from "./_shared.ts";
 
 /** How long a clean stop may take before the process exits anyway. */
@@ -56,7 +55,10 @@ export function runCommand(): Command {
       const begun = performance.now();
       // The console shows `ledge check`; the checks live above the daemon, so they come in here.
       const configPath = globalOptions(command).config;
-      const components = buildComponents(context, { checks: () => checkAll({ configPath }) });
+      const components = buildComponents(context, {
+        // Loaded when the console first shows them: a daemon nobody looks at never loads them.
+        checks: async () => (await import("../ops/checks/mod.ts")).checkAll({ configPath }),
+      });
       const daemon = await startDaemon(context, components, starting.signal);
       logger.info("ledge is ready", {
         version: VERSION,
