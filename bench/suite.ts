@@ -3,6 +3,7 @@ import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchAgent } from "./agent.ts";
 import { benchBroker } from "./broker.ts";
 import { benchConsole } from "./console.ts";
+import { benchFleet } from "./fleet.ts";
 import { benchFootprint } from "./footprint.ts";
 import { benchRoutes } from "./routes.ts";
 import { benchStore } from "./store.ts";
@@ -21,6 +22,7 @@ export const BENCHES: readonly Bench[] = [
   { group: "upstream", run: benchUpstream },
   { group: "broker", run: benchBroker },
   { group: "agent", run: benchAgent },
+  { group: "fleet", run: benchFleet },
   { group: "footprint", run: benchFootprint },
   { group: "console", run: benchConsole },
 ];

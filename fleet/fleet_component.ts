@@ -6,6 +6,7 @@
  * @module
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
+import type { Logger } from "../core/log.ts";
 import { httpError } from "../core/api.ts";
 import type { Identity } from "../security/mod.ts";
 import type { EnrollmentSource, IdentityRegistry } from "../security/mod.ts";
@@ -49,6 +50,70 @@ interface Running {
   unsubscribe: (() => void)[];
 }
 
+/** Opens the fleet's state and starts its loop; what it hands back is stopped by the component. */
+async function startFleet(
+  context: RuntimeContext,
+  options: FleetComponentOptions,
+  logger: Logger,
+  now: () => number,
+): Promise<Running> {
+  const dir = `${context.stateDir}/fleet`;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const [records, deployments, enrollments] = await Promise.all([
+    DeviceRecords.open(dir),
+    DeploymentStore.open(dir),
+    EnrollmentStore.open(dir),
+  ]);
+  const controller = new FleetController({
+    hub: options.hub,
+    identities: () => options.security.registry.list(),
+    ownDeviceId: context.config.device.id,
+    records,
+    deployments,
+    enrollments,
+    logger,
+    now,
+    ...(options.periodMs === undefined ? {} : { periodMs: options.periodMs }),
+  });
+  const service = new FleetService({
+    controller,
+    records,
+    deployments,
+    enrollments,
+    now,
+    ...(options.parent === undefined ? {} : { parent: options.parent }),
+  });
+  options.security.setEnrollments({
+    candidates: (deviceId) => enrollments.candidates(deviceId),
+    registered(identity: Identity, group: string) {
+      const tags = enrollments.get(group)?.tags ?? {};
+      void Promise.all([
+        records.enrolled(identity.deviceId, group, tags),
+        enrollments.registered(group, new Date(now())),
+      ]).then(() => controller.schedule()).catch((error) =>
+        logger.error("cannot record an enrolled device", { device: identity.deviceId, error })
+      );
+    },
+  });
+  const hub = options.hub();
+  const unsubscribe = [
+    hub.onClientChange((identity, connected) => {
+      if (connected && identity.moduleId === undefined) controller.schedule();
+    }),
+    hub.onReportedPatch((identity) => {
+      if (identity.moduleId?.toLowerCase() !== "$edgeagent") return;
+      const rolling = deployments.list().some((d) => d.rolloutState?.status === "rolling");
+      if (rolling) controller.schedule(250);
+    }),
+  ];
+  controller.start();
+  logger.debug("fleet started", {
+    deployments: deployments.list().length,
+    enrollments: enrollments.list().length,
+  });
+  return { controller, service, unsubscribe };
+}
+
 /**
  * Creates the fleet component.
  *
@@ -71,61 +136,7 @@ export function createFleetComponent(
   }
 
   async function start(): Promise<void> {
-    const dir = `${context.stateDir}/fleet`;
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    const [records, deployments, enrollments] = await Promise.all([
-      DeviceRecords.open(dir),
-      DeploymentStore.open(dir),
-      EnrollmentStore.open(dir),
-    ]);
-    const controller = new FleetController({
-      hub: options.hub,
-      identities: () => options.security.registry.list(),
-      ownDeviceId: context.config.device.id,
-      records,
-      deployments,
-      enrollments,
-      logger,
-      now,
-      ...(options.periodMs === undefined ? {} : { periodMs: options.periodMs }),
-    });
-    const service = new FleetService({
-      controller,
-      records,
-      deployments,
-      enrollments,
-      now,
-      ...(options.parent === undefined ? {} : { parent: options.parent }),
-    });
-    options.security.setEnrollments({
-      candidates: (deviceId) => enrollments.candidates(deviceId),
-      registered(identity: Identity, group: string) {
-        const tags = enrollments.get(group)?.tags ?? {};
-        void Promise.all([
-          records.enrolled(identity.deviceId, group, tags),
-          enrollments.registered(group, new Date(now())),
-        ]).then(() => controller.schedule()).catch((error) =>
-          logger.error("cannot record an enrolled device", { device: identity.deviceId, error })
-        );
-      },
-    });
-    const hub = options.hub();
-    const unsubscribe = [
-      hub.onClientChange((identity, connected) => {
-        if (connected && identity.moduleId === undefined) controller.schedule();
-      }),
-      hub.onReportedPatch((identity) => {
-        if (identity.moduleId?.toLowerCase() !== "$edgeagent") return;
-        const rolling = deployments.list().some((d) => d.rolloutState?.status === "rolling");
-        if (rolling) controller.schedule(250);
-      }),
-    ];
-    running = { controller, service, unsubscribe };
-    controller.start();
-    logger.debug("fleet started", {
-      deployments: deployments.list().length,
-      enrollments: enrollments.list().length,
-    });
+    running = await startFleet(context, options, logger, now);
   }
 
   return {

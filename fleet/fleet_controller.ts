@@ -61,6 +61,9 @@ export class FleetController {
   #running: Promise<void> | undefined;
   #dirty = false;
   #stopped = true;
+  #dueAt = 0;
+  #lastPassEnd = 0;
+  #lastPassMs = 0;
 
   constructor(parts: FleetParts) {
     this.#parts = parts;
@@ -77,13 +80,21 @@ export class FleetController {
     await this.#running;
   }
 
-  /** Asks for a pass soon (changes within the debounce share one). */
+  /**
+   * Asks for a pass soon. Changes within the delay share one pass, a stream of changes does not
+   * postpone it, and passes keep a pause of four times their own duration between them, so a
+   * thousand devices connecting at once cost a few passes, not a thousand.
+   */
   schedule(delayMs = this.#parts.delayMs ?? 50): void {
     if (this.#stopped) return;
     this.#dirty = true;
     if (this.#running) return;
+    const now = performance.now();
+    const dueAt = Math.max(now + delayMs, this.#lastPassEnd + 4 * this.#lastPassMs);
+    if (this.#timer !== undefined && this.#dueAt <= dueAt) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#run(), delayMs);
+    this.#dueAt = dueAt;
+    this.#timer = setTimeout(() => this.#run(), dueAt - now);
   }
 
   /** Runs a pass now (after the one running) and resolves when no change is left unevaluated. */
@@ -179,21 +190,26 @@ export class FleetController {
   }
 
   async #run(): Promise<void> {
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#dirty = false;
+    const begun = performance.now();
     const pass = this.#pass().catch((error) =>
       this.#parts.logger.error("the fleet's evaluation failed", { error })
     );
     this.#running = pass;
     await pass;
     this.#running = undefined;
+    this.#lastPassEnd = performance.now();
+    this.#lastPassMs = this.#lastPassEnd - begun;
     if (this.#stopped) return;
     const rolling = this.#parts.deployments.list().some((d) =>
       d.rolloutState?.status === "rolling"
     );
     const period = rolling ? 1000 : this.#parts.periodMs ?? 5000;
-    if (this.#dirty) this.schedule();
-    else this.#timer = setTimeout(() => this.#run(), period);
+    if (this.#dirty) return this.schedule();
+    this.#dueAt = performance.now() + period;
+    this.#timer = setTimeout(() => this.#run(), period);
   }
 
   async #pass(): Promise<void> {

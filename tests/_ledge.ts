@@ -46,6 +46,8 @@ export interface StartLedgeOptions {
   command?: readonly string[];
   /** Start from an empty environment: only `env` and LEDGE_CONFIG (default: inherit). */
   clearEnv?: boolean;
+  /** `[log] level` (default "debug"; a load test that logs every connect wants "info"). */
+  logLevel?: string;
 }
 
 /** Runs `ledge` with `args` (no daemon), as the user would. */
@@ -81,7 +83,7 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
       `[device]\nid = "${
         options.deviceId ?? "test-device"
       }"\nhostname = "localhost"\niothub_hostname = "localhost"`,
-      `[log]\nlevel = "debug"\nformat = "json"`,
+      `[log]\nlevel = "${options.logLevel ?? "debug"}"\nformat = "json"`,
       `[hub.mqtt]\nport = ${configured.mqtt}`,
       `[hub.https]\nport = ${configured.https}`,
       `[hub.plain]\nport = ${configured.plain}`,

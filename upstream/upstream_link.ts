@@ -27,12 +27,22 @@ import {
   diffProperties,
   type IdentityRef,
   mergePatch,
-  stableJson,
   type TwinProperties,
 } from "../iothub/mod.ts";
-import type { UpstreamHandlers } from "./downstream.ts";
+import type { UpstreamHandlers, UpstreamMethodRequest } from "./downstream.ts";
+import {
+  deploymentFromTwins,
+  deploymentKey,
+  isEmpty,
+  type ParentDeployment,
+  withoutMetadata,
+} from "./parent_deployment.ts";
+import type { TwinDocument } from "./twin_requests.ts";
 import type { Upstream } from "./upstream_component.ts";
 import type { Component, RuntimeContext } from "../core/component.ts";
+import type { Logger } from "../core/log.ts";
+
+export { deploymentFromTwins } from "./parent_deployment.ts";
 
 /** What the link connects. */
 export interface UpstreamLinkParts {
@@ -44,61 +54,237 @@ export interface UpstreamLinkParts {
   deployDelayMs?: number;
 }
 
-function withoutMetadata(properties: TwinProperties | undefined): TwinProperties {
-  const out: TwinProperties = {};
-  for (const [key, value] of Object.entries(properties ?? {})) {
-    if (!key.startsWith("$")) out[key] = value;
-  }
-  return out;
+/** The identity as the hub names it (the parent's may carry extra fields). */
+function target(identity: IdentityRef): IdentityRef {
+  return identity.moduleId === undefined
+    ? { deviceId: identity.deviceId }
+    : { deviceId: identity.deviceId, moduleId: identity.moduleId };
 }
 
-function isEmpty(properties: TwinProperties): boolean {
-  return Object.keys(properties).length === 0;
+function label(identity: IdentityRef): string {
+  return identity.moduleId === undefined
+    ? identity.deviceId
+    : `${identity.deviceId}/${identity.moduleId}`;
 }
 
-/** The parent's view of this device's deployment twins. */
-interface ParentDeployment {
-  agent: TwinProperties | undefined;
-  agentVersion: number | undefined;
-  hub: TwinProperties | undefined;
-  hubVersion: number | undefined;
-  modules: Map<string, TwinProperties>;
-}
-
-/**
- * The `modulesContent` a parent's twins make, or undefined when the parent holds no
- * `$edgeAgent` desired properties for this device.
- */
-export function deploymentFromTwins(parent: ParentDeployment): Record<string, unknown> | undefined {
-  const agent = withoutMetadata(parent.agent);
-  if (isEmpty(agent)) return undefined;
-  const content: Record<string, unknown> = {
-    $edgeAgent: {
-      "properties.desired": {
-        ...agent,
-        ...(parent.agentVersion === undefined ? {} : { $version: parent.agentVersion }),
-      },
-    },
+/** The link: a component that starts after the upstream component and stops before it. */
+class UpstreamLink implements Component {
+  readonly name = "upstream-link";
+  readonly #context: RuntimeContext;
+  readonly #parts: UpstreamLinkParts;
+  readonly #logger: Logger;
+  readonly #ownId: string;
+  readonly #parent: ParentDeployment = {
+    agent: undefined,
+    agentVersion: undefined,
+    hub: undefined,
+    hubVersion: undefined,
+    modules: new Map(),
   };
-  const hub = withoutMetadata(parent.hub);
-  if (!isEmpty(hub)) content.$edgeHub = { "properties.desired": hub };
-  for (const [moduleId, desired] of parent.modules) {
-    const properties = withoutMetadata(desired);
-    if (!isEmpty(properties) && !(moduleId in content)) {
-      content[moduleId] = { "properties.desired": properties };
+  /** The `$edgeAgent` reported properties the parent holds, as far as this side knows. */
+  #agentReportedAtParent: TwinProperties | undefined;
+  #deployTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = true;
+  readonly #holds = new Map<string, (() => void)[]>();
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(context: RuntimeContext, parts: UpstreamLinkParts) {
+    this.#context = context;
+    this.#parts = parts;
+    this.#logger = context.logger.child("upstream-link");
+    this.#ownId = context.config.device.id.toLowerCase();
+    const handlers: UpstreamHandlers = {
+      onTwin: (identity, twin) => this.#onTwin(target(identity), twin),
+      onDesired: (identity, patch) => this.#onDesired(target(identity), patch),
+      onMethod: (identity, request) => this.#onMethod(target(identity), request),
+      onC2D: async (deviceId, message) => {
+        await parts.hub().sendC2D(deviceId, {
+          body: message.body,
+          properties: message.appProperties,
+        });
+      },
+    };
+    parts.upstream.setHandlers(handlers);
+  }
+
+  start(): Promise<void> {
+    this.#stopped = false;
+    if (!this.#context.config.upstream.enabled) return Promise.resolve();
+    const hub = this.#parts.hub();
+    this.#unsubscribe.push(
+      hub.onClientChange((identity, connected) => this.#clientChanged(identity, connected)),
+      hub.onReportedPatch((identity, patch) => {
+        if (this.#isOwn(identity) && identity.moduleId === "$edgeAgent") return;
+        void this.#parts.upstream.patchReported(identity, patch);
+      }),
+      this.#parts.agent.onReportedChange(() => this.#syncAgentReported()),
+    );
+    // Clients that connected before the link started.
+    for (const client of hub.stats().clients) {
+      const slash = client.indexOf("/");
+      const identity = slash < 0
+        ? { deviceId: client }
+        : { deviceId: client.slice(0, slash), moduleId: client.slice(slash + 1) };
+      this.#clientChanged(identity, true);
+    }
+    this.#logger.debug("linked to the upstream connector");
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#deployTimer !== undefined) clearTimeout(this.#deployTimer);
+    this.#deployTimer = undefined;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    for (const list of this.#holds.values()) for (const release of list) release();
+    this.#holds.clear();
+    return Promise.resolve();
+  }
+
+  #isOwn(identity: IdentityRef): boolean {
+    return identity.deviceId.toLowerCase() === this.#ownId;
+  }
+
+  #scheduleDeploy(): void {
+    if (this.#stopped) return;
+    if (this.#deployTimer !== undefined) clearTimeout(this.#deployTimer);
+    this.#deployTimer = setTimeout(
+      () => this.#deployFromParent(),
+      this.#parts.deployDelayMs ?? 100,
+    );
+  }
+
+  async #deployFromParent(): Promise<void> {
+    this.#deployTimer = undefined;
+    const content = deploymentFromTwins(this.#parent);
+    if (content === undefined) return;
+    const { agent } = this.#parts;
+    const current = agent.current();
+    if (current && deploymentKey(current.manifest) === deploymentKey(content)) return;
+    try {
+      const result = await agent.deploy(content, { source: "upstream" });
+      if (result.rolledBack !== undefined) {
+        this.#logger.warn("deployment from the parent not applied: this device rolled it back", {
+          version: result.version,
+          reason: result.rolledBack,
+        });
+        return;
+      }
+      this.#logger.info("deployment from the parent accepted", {
+        version: result.version,
+        modules: result.modules,
+      });
+    } catch (error) {
+      // The agent keeps the old deployment and reports lastDesiredStatus; that goes up.
+      if (!(error instanceof ManifestError)) {
+        this.#logger.error("cannot apply the deployment from the parent", { error });
+      }
     }
   }
-  return content;
-}
 
-/** The part of a deployment that decides whether it changed: `$edgeAgent` and `$edgeHub`. */
-function deploymentKey(content: Record<string, unknown> | undefined): string {
-  const section = (name: string) =>
-    (content?.[name] as { "properties.desired"?: unknown } | undefined)?.["properties.desired"];
-  return stableJson([
-    section("$edgeAgent"),
-    withoutMetadata(section("$edgeHub") as TwinProperties),
-  ]);
+  #syncAgentReported(): void {
+    if (this.#stopped || this.#agentReportedAtParent === undefined) return;
+    const current = withoutMetadata(this.#parts.agent.reported() as unknown as TwinProperties);
+    const patch = diffProperties(this.#agentReportedAtParent, current);
+    if (isEmpty(patch)) return;
+    this.#agentReportedAtParent = current;
+    const identity = { deviceId: this.#context.config.device.id, moduleId: "$edgeAgent" };
+    void this.#parts.upstream.patchReported(identity, patch).then((accepted) => {
+      // Refused (or stopped): what the parent holds is unknown until the next twin.
+      if (!accepted) this.#agentReportedAtParent = undefined;
+    });
+  }
+
+  /** Makes the local desired properties of `identity` the parent's, when it has any. */
+  #mirrorDesired(identity: IdentityRef, parentDesired: TwinProperties): void {
+    const wanted = withoutMetadata(parentDesired);
+    if (isEmpty(wanted)) return;
+    const hub = this.#parts.hub();
+    const patch = diffProperties(withoutMetadata(hub.getTwin(identity).desired), wanted);
+    if (!isEmpty(patch)) hub.patchDesired(identity, patch);
+  }
+
+  /** Sends the parent what differs between its reported properties and the local ones. */
+  #pushReported(identity: IdentityRef, parentReported: TwinProperties): void {
+    const local = withoutMetadata(this.#parts.hub().getTwin(identity).reported);
+    const patch = diffProperties(withoutMetadata(parentReported), local);
+    if (!isEmpty(patch)) void this.#parts.upstream.patchReported(identity, patch);
+  }
+
+  #onTwin(identity: IdentityRef, twin: TwinDocument): void {
+    if (this.#stopped) return;
+    const own = this.#isOwn(identity);
+    if (own && identity.moduleId === "$edgeAgent") {
+      this.#parent.agent = withoutMetadata(twin.desired);
+      this.#parent.agentVersion = typeof twin.desired.$version === "number"
+        ? twin.desired.$version
+        : undefined;
+      this.#agentReportedAtParent = withoutMetadata(twin.reported);
+      this.#syncAgentReported();
+      this.#scheduleDeploy();
+      return;
+    }
+    if (own && identity.moduleId === "$edgeHub") {
+      this.#parent.hub = withoutMetadata(twin.desired);
+      this.#scheduleDeploy();
+      return;
+    }
+    if (own && identity.moduleId !== undefined) {
+      this.#parent.modules.set(identity.moduleId, withoutMetadata(twin.desired));
+    }
+    this.#mirrorDesired(identity, twin.desired);
+    this.#pushReported(identity, twin.reported);
+  }
+
+  #onDesired(identity: IdentityRef, patch: TwinProperties): void {
+    if (this.#stopped) return;
+    const own = this.#isOwn(identity);
+    const version = typeof patch.$version === "number" ? patch.$version : undefined;
+    const parent = this.#parent;
+    if (own && identity.moduleId === "$edgeAgent") {
+      parent.agent = mergePatch(parent.agent ?? {}, patch);
+      parent.agentVersion = version ?? parent.agentVersion;
+      this.#scheduleDeploy();
+      return;
+    }
+    if (own && identity.moduleId === "$edgeHub") {
+      parent.hub = mergePatch(parent.hub ?? {}, patch);
+      this.#scheduleDeploy();
+      return;
+    }
+    if (own && identity.moduleId !== undefined) {
+      const previous = parent.modules.get(identity.moduleId) ?? {};
+      parent.modules.set(identity.moduleId, mergePatch(previous, patch));
+    }
+    const properties = withoutMetadata(patch);
+    if (!isEmpty(properties)) this.#parts.hub().patchDesired(identity, properties);
+  }
+
+  async #onMethod(identity: IdentityRef, request: UpstreamMethodRequest) {
+    if (
+      this.#isOwn(identity) && identity.moduleId === "$edgeAgent" && request.methodName === "ping"
+    ) {
+      return { status: 200, payload: null };
+    }
+    const result = await this.#parts.hub().invokeMethod(identity, {
+      methodName: request.methodName,
+      payload: request.payload,
+    });
+    return { status: result.status, payload: result.payload };
+  }
+
+  #clientChanged(identity: IdentityRef, connected: boolean): void {
+    if (this.#stopped) return;
+    const key = label(identity).toLowerCase();
+    const list = this.#holds.get(key) ?? [];
+    if (connected) {
+      list.push(this.#parts.upstream.hold(identity));
+      this.#holds.set(key, list);
+      return;
+    }
+    list.pop()?.();
+    if (list.length === 0) this.#holds.delete(key);
+  }
 }
 
 /**
@@ -110,215 +296,5 @@ function deploymentKey(content: Record<string, unknown> | undefined): string {
  * ```
  */
 export function createUpstreamLink(context: RuntimeContext, parts: UpstreamLinkParts): Component {
-  const { config } = context;
-  const logger = context.logger.child("upstream-link");
-  const { upstream, agent } = parts;
-  const ownId = config.device.id.toLowerCase();
-  const parent: ParentDeployment = {
-    agent: undefined,
-    agentVersion: undefined,
-    hub: undefined,
-    hubVersion: undefined,
-    modules: new Map(),
-  };
-  /** The `$edgeAgent` reported properties the parent holds, as far as this side knows. */
-  let agentReportedAtParent: TwinProperties | undefined;
-  let deployTimer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = true;
-  const holds = new Map<string, (() => void)[]>();
-  const unsubscribe: (() => void)[] = [];
-
-  function isOwn(identity: IdentityRef): boolean {
-    return identity.deviceId.toLowerCase() === ownId;
-  }
-  function label(identity: IdentityRef): string {
-    return identity.moduleId === undefined
-      ? identity.deviceId
-      : `${identity.deviceId}/${identity.moduleId}`;
-  }
-  function target(identity: IdentityRef): IdentityRef {
-    return identity.moduleId === undefined
-      ? { deviceId: identity.deviceId }
-      : { deviceId: identity.deviceId, moduleId: identity.moduleId };
-  }
-
-  function scheduleDeploy(): void {
-    if (stopped) return;
-    if (deployTimer !== undefined) clearTimeout(deployTimer);
-    deployTimer = setTimeout(deployFromParent, parts.deployDelayMs ?? 100);
-  }
-
-  async function deployFromParent(): Promise<void> {
-    deployTimer = undefined;
-    const content = deploymentFromTwins(parent);
-    if (content === undefined) return;
-    const current = agent.current();
-    if (current && deploymentKey(current.manifest) === deploymentKey(content)) return;
-    try {
-      const result = await agent.deploy(content, { source: "upstream" });
-      if (result.rolledBack !== undefined) {
-        logger.warn("deployment from the parent not applied: this device rolled it back", {
-          version: result.version,
-          reason: result.rolledBack,
-        });
-        return;
-      }
-      logger.info("deployment from the parent accepted", {
-        version: result.version,
-        modules: result.modules,
-      });
-    } catch (error) {
-      // The agent keeps the old deployment and reports lastDesiredStatus; that goes up.
-      if (!(error instanceof ManifestError)) {
-        logger.error("cannot apply the deployment from the parent", { error });
-      }
-    }
-  }
-
-  function syncAgentReported(): void {
-    if (stopped || agentReportedAtParent === undefined) return;
-    const current = withoutMetadata(agent.reported() as unknown as TwinProperties);
-    const patch = diffProperties(agentReportedAtParent, current);
-    if (isEmpty(patch)) return;
-    agentReportedAtParent = current;
-    void upstream.patchReported({ deviceId: config.device.id, moduleId: "$edgeAgent" }, patch)
-      .then((accepted) => {
-        // Refused (or stopped): what the parent holds is unknown until the next twin.
-        if (!accepted) agentReportedAtParent = undefined;
-      });
-  }
-
-  /** Makes the local desired properties of `identity` the parent's, when it has any. */
-  function mirrorDesired(identity: IdentityRef, parentDesired: TwinProperties): void {
-    const wanted = withoutMetadata(parentDesired);
-    if (isEmpty(wanted)) return;
-    const hub = parts.hub();
-    const patch = diffProperties(withoutMetadata(hub.getTwin(identity).desired), wanted);
-    if (!isEmpty(patch)) hub.patchDesired(identity, patch);
-  }
-
-  /** Sends the parent what differs between its reported properties and the local ones. */
-  function pushReported(identity: IdentityRef, parentReported: TwinProperties): void {
-    const local = withoutMetadata(parts.hub().getTwin(identity).reported);
-    const patch = diffProperties(withoutMetadata(parentReported), local);
-    if (!isEmpty(patch)) void upstream.patchReported(identity, patch);
-  }
-
-  const handlers: UpstreamHandlers = {
-    onTwin(upIdentity, twin) {
-      if (stopped) return;
-      const identity = target(upIdentity);
-      if (isOwn(identity) && identity.moduleId === "$edgeAgent") {
-        parent.agent = withoutMetadata(twin.desired);
-        parent.agentVersion = typeof twin.desired.$version === "number"
-          ? twin.desired.$version
-          : undefined;
-        agentReportedAtParent = withoutMetadata(twin.reported);
-        syncAgentReported();
-        scheduleDeploy();
-        return;
-      }
-      if (isOwn(identity) && identity.moduleId === "$edgeHub") {
-        parent.hub = withoutMetadata(twin.desired);
-        scheduleDeploy();
-        return;
-      }
-      if (isOwn(identity) && identity.moduleId !== undefined) {
-        parent.modules.set(identity.moduleId, withoutMetadata(twin.desired));
-      }
-      mirrorDesired(identity, twin.desired);
-      pushReported(identity, twin.reported);
-    },
-    onDesired(upIdentity, patch) {
-      if (stopped) return;
-      const identity = target(upIdentity);
-      const version = typeof patch.$version === "number" ? patch.$version : undefined;
-      if (isOwn(identity) && identity.moduleId === "$edgeAgent") {
-        parent.agent = mergePatch(parent.agent ?? {}, patch);
-        parent.agentVersion = version ?? parent.agentVersion;
-        scheduleDeploy();
-        return;
-      }
-      if (isOwn(identity) && identity.moduleId === "$edgeHub") {
-        parent.hub = mergePatch(parent.hub ?? {}, patch);
-        scheduleDeploy();
-        return;
-      }
-      if (isOwn(identity) && identity.moduleId !== undefined) {
-        parent.modules.set(
-          identity.moduleId,
-          mergePatch(parent.modules.get(identity.moduleId) ?? {}, patch),
-        );
-      }
-      const properties = withoutMetadata(patch);
-      if (!isEmpty(properties)) parts.hub().patchDesired(identity, properties);
-    },
-    async onMethod(upIdentity, request) {
-      const identity = target(upIdentity);
-      if (isOwn(identity) && identity.moduleId === "$edgeAgent" && request.methodName === "ping") {
-        return { status: 200, payload: null };
-      }
-      const result = await parts.hub().invokeMethod(identity, {
-        methodName: request.methodName,
-        payload: request.payload,
-      });
-      return { status: result.status, payload: result.payload };
-    },
-    async onC2D(deviceId, message) {
-      await parts.hub().sendC2D(deviceId, {
-        body: message.body,
-        properties: message.appProperties,
-      });
-    },
-  };
-  upstream.setHandlers(handlers);
-
-  function clientChanged(identity: IdentityRef, connected: boolean): void {
-    if (stopped) return;
-    const key = label(identity).toLowerCase();
-    const list = holds.get(key) ?? [];
-    if (connected) {
-      list.push(upstream.hold(identity));
-      holds.set(key, list);
-      return;
-    }
-    list.pop()?.();
-    if (list.length === 0) holds.delete(key);
-  }
-
-  return {
-    name: "upstream-link",
-    start() {
-      stopped = false;
-      if (!config.upstream.enabled) return Promise.resolve();
-      const hub = parts.hub();
-      unsubscribe.push(hub.onClientChange(clientChanged));
-      unsubscribe.push(hub.onReportedPatch((identity, patch) => {
-        if (isOwn(identity) && identity.moduleId === "$edgeAgent") return;
-        void upstream.patchReported(identity, patch);
-      }));
-      unsubscribe.push(agent.onReportedChange(syncAgentReported));
-      // Clients that connected before the link started.
-      for (const client of hub.stats().clients) {
-        const slash = client.indexOf("/");
-        clientChanged(
-          slash < 0
-            ? { deviceId: client }
-            : { deviceId: client.slice(0, slash), moduleId: client.slice(slash + 1) },
-          true,
-        );
-      }
-      logger.debug("linked to the upstream connector");
-      return Promise.resolve();
-    },
-    stop() {
-      stopped = true;
-      if (deployTimer !== undefined) clearTimeout(deployTimer);
-      deployTimer = undefined;
-      for (const off of unsubscribe.splice(0)) off();
-      for (const list of holds.values()) for (const release of list) release();
-      holds.clear();
-      return Promise.resolve();
-    },
-  };
+  return new UpstreamLink(context, parts);
 }
