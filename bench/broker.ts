@@ -139,6 +139,7 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
       `[log]\nlevel = "warn"\nformat = "json"`,
       `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${freePort()}`,
       `[hub.https]\nbind = "127.0.0.1"\nport = ${freePort()}`,
+      `[hub.amqp]\nbind = "127.0.0.1"\nport = ${freePort()}`,
       `[hub.plain]\nenabled = true\nport = ${plainPort}`,
       `[metrics]\nenabled = false`,
       `[agent]\nengine = "none"`,

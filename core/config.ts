@@ -95,6 +95,8 @@ const listener = (defaultPortNote: string) =>
 export const HubConfig = table({
   mqtt: listener("e.g. 0.0.0.0"),
   https: listener("e.g. 0.0.0.0"),
+  /** AMQP 1.0 over TLS (AMQP over WebSocket is on the HTTPS listener). */
+  amqp: listener("e.g. 0.0.0.0"),
   /** Plain MQTT, always bound to loopback. */
   plain: table({ enabled: bool, port: listenPort }),
   max_message_bytes: intRange(1024, 16 * 1024 * 1024),
@@ -266,6 +268,7 @@ export function defaultConfig(context: DefaultsContext): Config {
     hub: {
       mqtt: { enabled: true, bind: "0.0.0.0", port: root ? 8883 : 18883 },
       https: { enabled: true, bind: "0.0.0.0", port: root ? 443 : 18443 },
+      amqp: { enabled: true, bind: "0.0.0.0", port: root ? 5671 : 15671 },
       plain: { enabled: false, port: root ? 1883 : 11883 },
       max_message_bytes: 262144,
       max_connections: 10000,

@@ -35,10 +35,15 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "hub.mqtt.bind": "Address to listen on.",
   "hub.mqtt.port":
     "Port (defaults: 8883 for root, 18883 otherwise; 0: any free port, reported at start).",
-  "hub.https": "HTTPS: MQTT over WebSocket at /$iothub/websocket and the module methods API.",
+  "hub.https":
+    "HTTPS: MQTT and AMQP over WebSocket at /$iothub/websocket, the device API and the module methods API.",
   "hub.https.enabled": "Serve HTTPS.",
   "hub.https.bind": "Address to listen on.",
   "hub.https.port": "Port (defaults: 443 for root, 18443 otherwise; 0: any free port).",
+  "hub.amqp": "AMQP 1.0 over TLS (IoT Edge uses 5671).",
+  "hub.amqp.enabled": "Serve AMQP over TLS.",
+  "hub.amqp.bind": "Address to listen on.",
+  "hub.amqp.port": "Port (defaults: 5671 for root, 15671 otherwise; 0: any free port).",
   "hub.plain": "Plain MQTT without TLS, bound to loopback only; for local tools.",
   "hub.plain.enabled": "Serve plain MQTT on 127.0.0.1.",
   "hub.plain.port": "Port (defaults: 1883 for root, 11883 otherwise; 0: any free port).",

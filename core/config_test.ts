@@ -161,9 +161,11 @@ Deno.test("defaultConfig() uses system paths and IoT Edge ports for root, user o
   assert.equal(forRoot.state.dir, "/var/lib/ledge");
   assert.equal(forRoot.hub.mqtt.port, 8883);
   assert.equal(forRoot.hub.https.port, 443);
+  assert.equal(forRoot.hub.amqp.port, 5671);
   const forUser = defaultConfig(user);
   assert.equal(forUser.state.dir, "/home/pi/.local/share/ledge");
-  for (const port of [forUser.hub.mqtt.port, forUser.hub.https.port, forUser.hub.plain.port]) {
+  const { mqtt, https, amqp, plain } = forUser.hub;
+  for (const port of [mqtt.port, https.port, amqp.port, plain.port]) {
     assert.ok(port > 1024, `unprivileged default port ${port} must be above 1024`);
   }
   assert.equal(forUser.device.id, "pi-4.lan");

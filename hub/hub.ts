@@ -7,7 +7,7 @@ import type { PublishPacket } from "aedes";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import { type Broker, createBroker } from "./broker.ts";
+import { type Broker, type BrokerCounters, createBroker } from "./broker.ts";
 import type { ClientSession } from "./client_session.ts";
 import {
   bagForDelivery,
@@ -18,6 +18,7 @@ import {
   identityLabel,
   type IdentityRef,
   inputTopic,
+  type Message,
   messageFromTelemetry,
   MessageTooLargeError,
   methodRequestTopic,
@@ -27,10 +28,12 @@ import {
   type TwinProperties,
   twinResponseTopic,
 } from "../iothub/mod.ts";
+import type { HeadPort } from "./head_port.ts";
+import { HeadSessions } from "./head_sessions.ts";
 import { createMethodCalls, hubFailure, type MethodResult } from "./method_calls.ts";
 import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
-import type { HubSecurity } from "./security_port.ts";
+import type { HubIdentity, HubSecurity } from "./security_port.ts";
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import { resolveTtlSeconds } from "../store/mod.ts";
 import type { TwinStore } from "./twin_store.ts";
@@ -76,6 +79,8 @@ export interface HubStats {
   methodCallsPending: number;
   queues: ReturnType<MessageStore["stats"]>;
   routes: string[];
+  /** Counters of the heads besides MQTT, by head ("amqp"). */
+  heads: Record<string, Record<string, number>>;
 }
 
 /** A direct method request. */
@@ -143,6 +148,13 @@ export interface Hub {
 /** The hub plus what its listeners need. */
 export interface HubCore extends Hub {
   readonly broker: Broker;
+  /** What the AMQP and HTTPS heads use. */
+  readonly heads: HeadPort;
+  /**
+   * Adds a head's counters to {@linkcode Hub.stats}: under `heads[name]`, and those it shares
+   * with the MQTT broker (auth failures, ACL denials, protocol errors) summed into the totals.
+   */
+  addCounters(name: string, read: () => Partial<BrokerCounters> & Record<string, number>): void;
   close(): Promise<void>;
 }
 
@@ -227,10 +239,10 @@ export async function createHubCore(
     return { topic, payload: queued.message.body };
   }
 
-  /** Endpoints whose messages belong to `session`: its inputs, or its C2D queue. */
-  function endpointsOf(session: ClientSession): string[] {
-    const { moduleId } = session.identity;
-    if (moduleId === undefined) return [c2dEndpoint(session.identity.deviceId)];
+  /** Endpoints whose messages belong to `identity`: its inputs, or its C2D queue. */
+  function endpointsOf(identity: HubIdentity): string[] {
+    const { moduleId } = identity;
+    if (moduleId === undefined) return [c2dEndpoint(identity.deviceId)];
     const wanted = moduleId.toLowerCase();
     const keys = new Set<string>();
     for (const { endpoint, endpointKey } of table.routes) {
@@ -257,7 +269,7 @@ export async function createHubCore(
       });
       pumps.set(session, pump);
     }
-    for (const endpoint of endpointsOf(session)) pump.addEndpoint(endpoint);
+    for (const endpoint of endpointsOf(session.identity)) pump.addEndpoint(endpoint);
   }
 
   async function handleTelemetry(session: ClientSession, packet: PublishPacket, bag: string) {
@@ -277,6 +289,11 @@ export async function createHubCore(
       });
       throw error;
     }
+    await ingest(sender, message);
+  }
+
+  /** Routes a message into its queues; resolves once it is durable in all of them. */
+  async function ingest(sender: HubIdentity, message: Message): Promise<void> {
     count(stats.received, identityLabel(sender));
     const matches = table.match(message);
     if (matches.length === 0) {
@@ -330,6 +347,7 @@ export async function createHubCore(
 
   function pushDesired(key: string, patch: TwinProperties | undefined, version: number): void {
     if (!patch) return;
+    heads.pushDesired(key, patch, version);
     const session = broker.sessions.get(key);
     if (!session) return;
     const subscribed = [...session.subscriptions].some((filter) =>
@@ -377,6 +395,35 @@ export async function createHubCore(
     }
   }
 
+  const heads = new HeadSessions({
+    store,
+    maxInflight: hub.max_inflight,
+    methods,
+    logger,
+    ingest,
+    endpointsOf,
+    twin: twinDocument,
+    patchReported(identity, patch) {
+      const version = twins.patchReported(identityKey(identity), patch);
+      const { deviceId, moduleId } = identity;
+      notify(
+        reportedListeners,
+        moduleId === undefined ? { deviceId } : { deviceId, moduleId },
+        patch,
+      );
+      return version;
+    },
+    onDelivered: (endpoint) => count(stats.delivered, endpoint),
+    onPresence(identity, connected) {
+      const { deviceId, moduleId } = identity;
+      notify(
+        clientListeners,
+        moduleId === undefined ? { deviceId } : { deviceId, moduleId },
+        connected,
+      );
+    },
+  });
+
   const broker = await createBroker({
     security: options.security,
     logger,
@@ -406,8 +453,24 @@ export async function createHubCore(
     },
   });
 
+  const extraCounters = new Map<string, () => Partial<BrokerCounters> & Record<string, number>>();
+  function sumCounters(): BrokerCounters {
+    const sum = { ...broker.counters };
+    for (const read of extraCounters.values()) {
+      const counters = read();
+      for (const name of Object.keys(sum) as (keyof BrokerCounters)[]) {
+        sum[name] += counters[name] ?? 0;
+      }
+    }
+    return sum;
+  }
+
   const core: HubCore = {
     broker,
+    heads,
+    addCounters(name, read) {
+      extraCounters.set(name, read);
+    },
     applyDesired(desired) {
       const edgeHub = EdgeHubDesired.parse(desired.edgeHub);
       const next = compileRoutes(edgeHub.routes as RoutesConfig, {
@@ -428,6 +491,7 @@ export async function createHubCore(
         pushDesired(key, change.patch, change.twin.desiredVersion);
       }
       for (const session of pumps.keys()) startDeliveries(session);
+      heads.refreshDeliveries();
       logger.info("routes applied", { routes: table.routes.map((route) => route.name) });
     },
     setEdgeAgentReported(reported) {
@@ -439,15 +503,20 @@ export async function createHubCore(
       const label = target.moduleId === undefined
         ? target.deviceId
         : `${target.deviceId}/${target.moduleId}`;
-      if (!session || !session.subscriptions.has("$iothub/methods/POST/#")) {
+      const overMqtt = session?.subscriptions.has("$iothub/methods/POST/#") ?? false;
+      if (!overMqtt && !heads.takesMethods(key)) {
         return hubFailure("not-connected", 404, `${label} is not connected for methods`);
       }
       const timeoutMs = Math.max(1, request.responseTimeoutInSeconds ?? 30) * 1000;
       const { rid, result } = methods.begin(key, timeoutMs);
-      session.send(
-        methodRequestTopic(request.methodName, rid),
-        encoder.encode(JSON.stringify(request.payload ?? null)),
-      );
+      if (overMqtt) {
+        session!.send(
+          methodRequestTopic(request.methodName, rid),
+          encoder.encode(JSON.stringify(request.payload ?? null)),
+        );
+      } else {
+        heads.callMethod(key, { methodName: request.methodName, payload: request.payload, rid });
+      }
       return await result;
     },
     async sendC2D(target, message) {
@@ -487,8 +556,11 @@ export async function createHubCore(
     routeTable: () => table,
     stats() {
       return {
-        connectedClients: broker.sessions.size,
-        clients: [...broker.sessions.values()].map((session) => identityLabel(session.identity)),
+        connectedClients: broker.sessions.size + heads.clients().length,
+        clients: [
+          ...[...broker.sessions.values()].map((session) => identityLabel(session.identity)),
+          ...heads.clients(),
+        ],
         received: { ...stats.received },
         routed: { ...stats.routed },
         routedByRoute: { ...stats.routedByRoute },
@@ -496,7 +568,8 @@ export async function createHubCore(
         unrouted: stats.unrouted,
         refusedFull: stats.refusedFull,
         tooLarge: stats.tooLarge,
-        ...broker.counters,
+        ...sumCounters(),
+        heads: Object.fromEntries([...extraCounters].map(([name, read]) => [name, { ...read() }])),
         unknownMethodReplies: stats.unknownMethodReplies,
         methodCallsPending: methods.pending(),
         queues: store.stats(),
@@ -505,6 +578,7 @@ export async function createHubCore(
     },
     async close() {
       methods.close();
+      heads.close();
       for (const pump of pumps.values()) pump.stop();
       pumps.clear();
       await broker.close();

@@ -11,13 +11,43 @@ import tls from "node:tls";
 import { WebSocketServer } from "ws";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import type { Broker } from "./broker.ts";
+import type { Broker, ConnectionInfo } from "./broker.ts";
 import { nodeHandler } from "./node_fetch.ts";
 import type { HubSecurity } from "./security_port.ts";
 import { websocketStream } from "./websocket_stream.ts";
 
 /** The path MQTT-over-WebSocket clients (the SDK's MqttWs) connect to. */
 export const WEBSOCKET_PATH = "/$iothub/websocket";
+
+/** WebSocket subprotocols the hub agrees to: MQTT, and AMQP (the SDK's AmqpWs). */
+export const WEBSOCKET_PROTOCOLS = { mqtt: "mqtt", amqp: "AMQPWSB10" } as const;
+
+/** Where connections of another protocol go (the AMQP head). */
+export interface ConnectionHandler {
+  handle(connection: Duplex, info: ConnectionInfo): void;
+}
+
+/**
+ * The subprotocol to agree to: AMQP when offered (and served), else MQTT; none offered means
+ * MQTT (older clients send no header). Undefined: nothing offered is served.
+ */
+export function chooseWebSocketProtocol(
+  header: string | undefined,
+  amqpServed: boolean,
+): string | undefined {
+  if (header === undefined || header.trim() === "") return WEBSOCKET_PROTOCOLS.mqtt;
+  const offered = header.split(",").map((protocol) => protocol.trim());
+  if (amqpServed && offered.includes(WEBSOCKET_PROTOCOLS.amqp)) return WEBSOCKET_PROTOCOLS.amqp;
+  if (offered.includes(WEBSOCKET_PROTOCOLS.mqtt)) return WEBSOCKET_PROTOCOLS.mqtt;
+  return undefined;
+}
+
+function refuseUpgrade(socket: Duplex, status: string, message: string): void {
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${new TextEncoder().encode(message).length}\r\n\r\n${message}`,
+  );
+}
 
 /** Running listeners and where they listen. */
 export interface Listeners {
@@ -32,19 +62,21 @@ export interface Listeners {
  * leaf, then this server's own certificate, then the edge CA), and the security manager needs
  * only the leaf, which it checks against the CAs it knows or a registered thumbprint.
  */
-function peerChain(socket: tls.TLSSocket): Uint8Array[] {
+export function peerChain(socket: tls.TLSSocket): Uint8Array[] {
   const leaf = socket.getPeerCertificate() as tls.PeerCertificate | undefined;
   return leaf?.raw ? [new Uint8Array(leaf.raw)] : [];
 }
 
-function tlsOptions(security: HubSecurity): tls.SecureContextOptions {
+/** The TLS options of the hub's server certificate. */
+export function tlsOptions(security: HubSecurity): tls.SecureContextOptions {
   const { certPem, keyPem, chainPem } = security.serverTls();
   // chainPem is the leaf followed by its issuers: serve it whole so clients that trust only the
   // root can verify.
   return { cert: chainPem || certPem, key: keyPem };
 }
 
-function listen(server: net.Server, port: number, host: string): Promise<number> {
+/** Listens; resolves with the bound port. */
+export function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -54,7 +86,8 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
   });
 }
 
-function closeServer(server: net.Server): Promise<void> {
+/** Stops listening; resolves once the server closed. */
+export function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
@@ -67,6 +100,8 @@ export async function startListeners(
     logger: Logger;
     /** Requests on the HTTPS listener that are not a WebSocket upgrade (the methods API). */
     httpHandler: (request: Request) => Response | Promise<Response>;
+    /** Takes WebSocket connections that agree to `AMQPWSB10`. */
+    amqp?: ConnectionHandler;
   },
 ): Promise<Listeners> {
   const { config, broker, security, logger } = options;
@@ -110,23 +145,41 @@ export async function startListeners(
       );
       const wss = new WebSocketServer({
         noServer: true,
-        maxPayload: config.hub.max_message_bytes * 2,
+        // A client may put many small frames into one WebSocket message.
+        maxPayload: Math.max(config.hub.max_message_bytes * 2, 4 << 20),
+        handleProtocols: (protocols) =>
+          chooseWebSocketProtocol([...protocols].join(","), options.amqp !== undefined) ?? false,
       });
-      server.on("upgrade", (req, socket, head) => {
+      server.on("upgrade", (req, socket: Duplex, head) => {
         const path = (req.url ?? "").split("?")[0];
         if (path !== WEBSOCKET_PATH) {
           socket.destroy();
+          return;
+        }
+        const offered = req.headers["sec-websocket-protocol"];
+        const protocol = chooseWebSocketProtocol(offered, options.amqp !== undefined);
+        if (protocol === undefined) {
+          refuseUpgrade(
+            socket,
+            "400 Bad Request",
+            `Cannot upgrade: subprotocol "${offered}" is not served here; offer ` +
+              `"${WEBSOCKET_PROTOCOLS.mqtt}" or "${WEBSOCKET_PROTOCOLS.amqp}"`,
+          );
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
           const stream = websocketStream(ws);
           track(stream);
           stream.on("error", () => {});
-          broker.handle(stream, {
+          const info = {
             source: req.socket.remoteAddress ?? "unknown",
             peerChain: peerChain(req.socket as tls.TLSSocket),
-            listener: "wss",
-          });
+          };
+          if (protocol === WEBSOCKET_PROTOCOLS.amqp && options.amqp) {
+            options.amqp.handle(stream, { ...info, listener: "amqpws" });
+          } else {
+            broker.handle(stream, { ...info, listener: "wss" });
+          }
         });
       });
       server.on("connection", track);

@@ -20,6 +20,7 @@
  */
 import type { Hono } from "hono";
 import type { Component, RuntimeContext } from "../core/component.ts";
+import { type AmqpHead, type AmqpListener, createAmqpHead, startAmqpListener } from "./amqp/mod.ts";
 import { createHubCore, type Hub, type HubCore } from "./hub.ts";
 import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
@@ -44,7 +45,7 @@ export { WEBSOCKET_PATH } from "./listeners.ts";
 export interface HubComponent extends Component {
   /** The running hub; throws before `start`. */
   readonly hub: Hub;
-  /** Bound ports by listener ("mqtts", "https", "plain"), once started. */
+  /** Bound ports by listener ("mqtts", "https", "amqps", "plain"), once started. */
   readonly ports: Readonly<Record<string, number>>;
   /** The same bound ports, as every component reports them (port 0 in the config: the one given). */
   listeners(): Readonly<Record<string, number>>;
@@ -67,6 +68,14 @@ export function createHubComponent(
   const logger = context.logger.child("hub");
   let core: HubCore | undefined;
   let listeners: Listeners | undefined;
+  let amqp: AmqpHead | undefined;
+  let amqpListener: AmqpListener | undefined;
+
+  function boundPorts(): Record<string, number> {
+    const ports = { ...listeners?.ports };
+    if (amqpListener) ports.amqps = amqpListener.port;
+    return ports;
+  }
   let twins: TwinStore | undefined;
   let store: MessageStore | undefined;
 
@@ -85,9 +94,9 @@ export function createHubComponent(
       return hub();
     },
     get ports() {
-      return listeners?.ports ?? {};
+      return boundPorts();
     },
-    listeners: () => listeners?.ports ?? {},
+    listeners: boundPorts,
     get store() {
       if (!store) throw new Error("Cannot use the hub's store: the hub is not started");
       return store;
@@ -112,19 +121,40 @@ export function createHubComponent(
         });
         signal.throwIfAborted();
         const methodsApi = createMethodsApi(core, options.security);
+        const head = createAmqpHead({
+          config: context.config,
+          port: core.heads,
+          security: options.security,
+          logger: logger.child("amqp"),
+        });
+        amqp = head;
+        core.addCounters("amqp", () => ({ ...head.counters }));
         listeners = await startListeners({
           config: context.config,
           broker: core.broker,
           security: options.security,
           logger,
           httpHandler: (request) => methodsApi.fetch(request),
+          amqp: head,
         });
+        if (context.config.hub.amqp.enabled) {
+          amqpListener = await startAmqpListener({
+            config: context.config,
+            head,
+            security: options.security,
+            logger,
+          });
+        }
       } catch (error) {
         await this.stop();
         throw error;
       }
     },
     async stop() {
+      await amqpListener?.close();
+      amqpListener = undefined;
+      await amqp?.close();
+      amqp = undefined;
       await listeners?.close();
       listeners = undefined;
       await core?.close();

@@ -81,10 +81,30 @@ export function messageFromTelemetry(
   for (const [key, value] of parsePropertyBag(options.bag)) {
     const name = SYSTEM_KEYS[key];
     if (name !== undefined) {
-      if (!HUB_STAMPED.has(name)) systemProperties[name] = value;
+      systemProperties[name] = value;
     } else if (!key.startsWith("$.")) {
       appProperties[key] = value;
     }
+  }
+  return { body, appProperties, systemProperties: stampSender(systemProperties, options) };
+}
+
+/**
+ * Stamps what only the hub may say about a message it accepted: who sent it
+ * (`connectionDeviceId`, `connectionModuleId`, `connectionDeviceGenerationId`,
+ * `connectionAuthMethod`), a `messageId` when the sender gave none, and `enqueuedTime`. A
+ * sender's own value for a hub-stamped property is dropped. Every protocol head builds its
+ * Message with this, so routes see the same properties whatever the transport.
+ *
+ * @returns a new object; `sent` is not changed.
+ */
+export function stampSender(
+  sent: Readonly<Record<string, string>>,
+  options: Omit<TelemetryOptions, "maxMessageBytes">,
+): Record<string, string> {
+  const systemProperties: Record<string, string> = {};
+  for (const [name, value] of Object.entries(sent)) {
+    if (!HUB_STAMPED.has(name)) systemProperties[name] = value;
   }
   const { sender } = options;
   systemProperties.connectionDeviceId = sender.deviceId;
@@ -95,7 +115,7 @@ export function messageFromTelemetry(
   if (sender.authMethod !== undefined) systemProperties.connectionAuthMethod = sender.authMethod;
   systemProperties.messageId ??= options.newId?.() ?? crypto.randomUUID();
   systemProperties.enqueuedTime = (options.now?.() ?? new Date()).toISOString();
-  return { body, appProperties, systemProperties };
+  return systemProperties;
 }
 
 /**

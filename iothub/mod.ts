@@ -28,6 +28,7 @@ export {
   messageFromTelemetry,
   type MessageSender,
   MessageTooLargeError,
+  stampSender,
   SYSTEM_KEYS,
   type TelemetryOptions,
 } from "./message_codec.ts";

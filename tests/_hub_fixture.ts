@@ -16,7 +16,7 @@ export interface HubFixture {
   stateDir: string;
   security: SecurityComponentWithControl;
   hub: HubComponent;
-  ports: { mqtts: number; https: number; plain: number };
+  ports: { mqtts: number; https: number; amqps: number; plain: number };
   /** PEM file of the trust bundle. */
   caFile: string;
   /** The IOTEDGE_* env of a provisioned module, plus the port mapping for tests/sdk scripts. */
@@ -37,6 +37,7 @@ export async function startHubFixture(
       `[state]\ndir = "${stateDir}"\n[security]\nleaf_lifetime_seconds = 3600\n` +
       `[hub.mqtt]\nbind = "127.0.0.1"\nport = 0\n` +
       `[hub.https]\nbind = "127.0.0.1"\nport = 0\n` +
+      `[hub.amqp]\nbind = "127.0.0.1"\nport = 0\n` +
       `[hub.plain]\nenabled = true\nport = 0\n` + toml,
     { uid: 1000, hostname: "test", env: {} },
   );
@@ -53,7 +54,12 @@ export async function startHubFixture(
     throw error;
   }
   const bound = hub.listeners();
-  const ports = { mqtts: bound.mqtts!, https: bound.https!, plain: bound.plain! };
+  const ports = {
+    mqtts: bound.mqtts!,
+    https: bound.https!,
+    amqps: bound.amqps!,
+    plain: bound.plain!,
+  };
   const caFile = `${stateDir}/test-ca.pem`;
   await Deno.writeTextFile(caFile, security.manager.trustBundlePem());
   return {
@@ -77,6 +83,7 @@ export async function startHubFixture(
         IOTEDGE_APIVERSION: "2019-01-30",
         LEDGE_TEST_MQTT_PORT: String(ports.mqtts),
         LEDGE_TEST_HTTPS_PORT: String(ports.https),
+        LEDGE_TEST_AMQP_PORT: String(ports.amqps),
       };
     },
     async connectModule(moduleId) {

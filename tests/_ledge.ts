@@ -12,7 +12,14 @@ const MAIN = `${ROOT}main.ts`;
 export interface LedgeProcess {
   readonly stateDir: string;
   readonly configPath: string;
-  readonly ports: { mqtt: number; https: number; plain: number; metrics: number; console: number };
+  readonly ports: {
+    mqtt: number;
+    https: number;
+    amqp: number;
+    plain: number;
+    metrics: number;
+    console: number;
+  };
   readonly child: Deno.ChildProcess;
   /** Every stderr line so far (JSON log records). */
   readonly logs: string[];
@@ -74,7 +81,8 @@ export async function runLedge(
 /** Starts `ledge run` and waits for its readiness line. */
 export async function startLedge(options: StartLedgeOptions = {}): Promise<LedgeProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ledge-test-" });
-  const configured = options.ports ?? { mqtt: 0, https: 0, plain: 0, metrics: 0, console: 0 };
+  const configured = options.ports ??
+    { mqtt: 0, https: 0, amqp: 0, plain: 0, metrics: 0, console: 0 };
   const configPath = `${stateDir}.toml`;
   await Deno.writeTextFile(
     configPath,
@@ -86,6 +94,7 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
       `[log]\nlevel = "${options.logLevel ?? "debug"}"\nformat = "json"`,
       `[hub.mqtt]\nport = ${configured.mqtt}`,
       `[hub.https]\nport = ${configured.https}`,
+      `[hub.amqp]\nport = ${configured.amqp}`,
       `[hub.plain]\nport = ${configured.plain}`,
       `[metrics]\nlisten = "127.0.0.1:${configured.metrics}"`,
       `[console]\nlisten = "127.0.0.1:${configured.console}"\n${options.consoleConfig ?? ""}`,
@@ -195,6 +204,7 @@ export function boundPorts(
   return {
     mqtt: listeners.mqtts ?? configured.mqtt,
     https: listeners.https ?? configured.https,
+    amqp: listeners.amqps ?? configured.amqp,
     plain: listeners.plain ?? configured.plain,
     metrics: listeners.metrics ?? configured.metrics,
     console: listeners.console ?? configured.console,

@@ -31,7 +31,7 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
   await Deno.writeTextFile(
     config,
     `[state]\ndir = "${dir}/state"\n[device]\nid = "cli-test"\nhostname = "cli-gw"\niothub_hostname = "cli-hub"\n` +
-      `[hub.mqtt]\nport = 0\n[hub.https]\nport = 0\n[metrics]\nenabled = false\n` +
+      `[hub.mqtt]\nport = 0\n[hub.https]\nport = 0\n[hub.amqp]\nport = 0\n[metrics]\nenabled = false\n` +
       `[agent]\nengine = "none"\nbackoff_base_seconds = 1\nbackoff_max_seconds = 4\n`,
   );
   const manifest = JSON.parse(

@@ -31,7 +31,7 @@ async function check(configText: string): Promise<{ code: number; results: Resul
 }
 
 function portsConfig(): string {
-  return `[hub.mqtt]\nport = 0\n[hub.https]\nport = 0\n` +
+  return `[hub.mqtt]\nport = 0\n[hub.https]\nport = 0\n[hub.amqp]\nport = 0\n` +
     `[metrics]\nlisten = "127.0.0.1:0"\n[device]\nhostname = "localhost"\n`;
 }
 
@@ -115,7 +115,7 @@ Deno.test("ledge check flags a port another process holds", async () => {
   try {
     const port = (holder.addr as Deno.NetAddr).port;
     const { code, results } = await check(
-      `[agent]\nengine = "none"\n[hub.mqtt]\nport = ${port}\n[hub.https]\nport = 0\n` +
+      `[agent]\nengine = "none"\n[hub.mqtt]\nport = ${port}\n[hub.https]\nport = 0\n[hub.amqp]\nport = 0\n` +
         `[metrics]\nlisten = "127.0.0.1:0"\n`,
     );
     assert.equal(code, 1);

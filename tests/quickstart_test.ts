@@ -92,6 +92,7 @@ async function writeConfig(dir: string, extra: string): Promise<string> {
       `[device]\nid = "quickstart"\nhostname = "quickstart-gw"\niothub_hostname = "quickstart-gw"`,
       `[hub.mqtt]\nport = 0`,
       `[hub.https]\nport = 0`,
+      `[hub.amqp]\nport = 0`,
       `[hub.plain]\nport = 0`,
       `[metrics]\nlisten = "127.0.0.1:0"`,
       extra,

@@ -149,6 +149,9 @@ function listenersOf(config: Config) {
   if (hub.https.enabled) {
     listeners.push({ key: "https", name: "HTTPS", hostname: hub.https.bind, port: hub.https.port });
   }
+  if (hub.amqp.enabled) {
+    listeners.push({ name: "AMQP/TLS", hostname: hub.amqp.bind, port: hub.amqp.port });
+  }
   if (hub.plain.enabled) {
     listeners.push({
       key: "plain",

@@ -1,33 +1,68 @@
 // A leaf device written against the official Azure IoT SDK: Client.fromConnectionString with
 // GatewayHostName, trusting the gateway's CA (EdgeModuleCACertificateFile-style: the `ca` option),
-// with a SAS key or, given LEDGE_TEST_CERT_FILE/LEDGE_TEST_KEY_FILE, an X.509 certificate.
+// with a SAS key or, given LEDGE_TEST_CERT_FILE/LEDGE_TEST_KEY_FILE, an X.509 certificate, over
+// the transport LEDGE_TEST_TRANSPORT names (Mqtt by default; Amqp, AmqpWs, Http).
+// C2D messages are completed at once, or with LEDGE_TEST_C2D=manual kept until a `settle`
+// command completes, rejects or abandons them.
 // JSON commands on stdin, JSON events on stdout.
 "use strict";
 const fs = require("node:fs");
 const readline = require("node:readline");
 const { Client, Message } = require("azure-iot-device");
-const { Mqtt } = require("azure-iot-device-mqtt");
+const { transportFromEnv } = require("./_transports.cjs");
 
 const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
 
+function propertiesOf(msg) {
+  const properties = {};
+  for (let i = 0; i < msg.properties.count(); i++) {
+    const p = msg.properties.getItem(i);
+    properties[p.key] = p.value;
+  }
+  return properties;
+}
+
+function messageOf(command) {
+  const msg = new Message(command.body);
+  if (command.messageId) msg.messageId = command.messageId;
+  if (command.correlationId) msg.correlationId = command.correlationId;
+  if (command.contentType) msg.contentType = command.contentType;
+  if (command.contentEncoding) msg.contentEncoding = command.contentEncoding;
+  for (const [k, v] of Object.entries(command.properties || {})) msg.properties.add(k, v);
+  return msg;
+}
+
 async function main() {
-  const client = Client.fromConnectionString(process.env.LEDGE_TEST_CONNECTION_STRING, Mqtt);
+  const client = Client.fromConnectionString(
+    process.env.LEDGE_TEST_CONNECTION_STRING,
+    transportFromEnv(),
+  );
   const options = { ca: fs.readFileSync(process.env.LEDGE_TEST_CA_FILE, "utf8") };
   // X.509 devices (`x509=true` in the connection string) authenticate with their certificate.
   if (process.env.LEDGE_TEST_CERT_FILE) {
     options.cert = fs.readFileSync(process.env.LEDGE_TEST_CERT_FILE, "utf8");
     options.key = fs.readFileSync(process.env.LEDGE_TEST_KEY_FILE, "utf8");
   }
+  if (process.env.LEDGE_TEST_TOKEN_SECONDS) {
+    const seconds = Number(process.env.LEDGE_TEST_TOKEN_SECONDS);
+    options.tokenRenewal = {
+      tokenValidTimeInSeconds: seconds,
+      tokenRenewalMarginInSeconds: Math.floor(seconds / 2),
+    };
+  }
   client.setOptions(options);
+  const held = new Map();
   client.on("error", (err) => emit({ event: "error", message: String(err && err.message) }));
+  client.on("disconnect", () => emit({ event: "disconnect" }));
   client.on("message", (msg) => {
-    const properties = {};
-    for (let i = 0; i < msg.properties.count(); i++) {
-      const p = msg.properties.getItem(i);
-      properties[p.key] = p.value;
-    }
-    emit({ event: "c2d", body: msg.getData().toString(), messageId: msg.messageId, properties });
-    client.complete(msg, () => {});
+    emit({
+      event: "c2d",
+      body: msg.getData().toString(),
+      messageId: msg.messageId,
+      properties: propertiesOf(msg),
+    });
+    if (process.env.LEDGE_TEST_C2D === "manual") held.set(msg.messageId, msg);
+    else client.complete(msg, () => {});
   });
   await client.open();
   emit({ event: "ready" });
@@ -37,10 +72,17 @@ async function main() {
     const command = JSON.parse(line);
     try {
       if (command.op === "send") {
-        const msg = new Message(command.body);
-        for (const [k, v] of Object.entries(command.properties || {})) msg.properties.add(k, v);
-        await client.sendEvent(msg);
+        await client.sendEvent(messageOf(command));
         emit({ event: "sent", id: command.id });
+      } else if (command.op === "sendBatch") {
+        await client.sendEventBatch(command.messages.map(messageOf));
+        emit({ event: "sent", id: command.id });
+      } else if (command.op === "settle") {
+        const msg = held.get(command.messageId);
+        if (!msg) throw new Error(`no held C2D message ${command.messageId}`);
+        held.delete(command.messageId);
+        await client[command.how](msg);
+        emit({ event: "settled", id: command.id });
       } else if (command.op === "close") {
         await client.close();
         emit({ event: "closed" });

@@ -4,10 +4,10 @@
 "use strict";
 const readline = require("node:readline");
 const { ModuleClient, Message } = require("azure-iot-device");
-const { Mqtt, MqttWs } = require("azure-iot-device-mqtt");
+const { transportFromEnv } = require("./_transports.cjs");
 
 const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
-const transport = process.env.LEDGE_TEST_TRANSPORT === "MqttWs" ? MqttWs : Mqtt;
+const transport = transportFromEnv();
 
 function messageEvent(inputName, msg) {
   const properties = {};
@@ -29,7 +29,19 @@ function messageEvent(inputName, msg) {
 
 async function main() {
   const client = await ModuleClient.fromEnvironment(transport);
+  if (process.env.LEDGE_TEST_TOKEN_SECONDS) {
+    const seconds = Number(process.env.LEDGE_TEST_TOKEN_SECONDS);
+    // setOptions replaces the transport's options: the CA fromEnvironment set goes with them.
+    await client.setOptions({
+      ca: require("node:fs").readFileSync(process.env.LEDGE_TEST_CA_FILE, "utf8"),
+      tokenRenewal: {
+        tokenValidTimeInSeconds: seconds,
+        tokenRenewalMarginInSeconds: Math.floor(seconds / 2),
+      },
+    });
+  }
   client.on("error", (err) => emit({ event: "error", message: String(err && err.message) }));
+  client.on("disconnect", () => emit({ event: "disconnect" }));
   client.on("inputMessage", (inputName, msg) => {
     emit(messageEvent(inputName, msg));
     client.complete(msg, () => {});
