@@ -135,6 +135,25 @@ serviceTest(
         }
       });
 
+      await t.step("a removed identity is cut off at once and cannot come back", async () => {
+        const added = await fixture.security.manager.addDevice("gone", "sas");
+        const key = added.identity.auth.type === "sas" ? added.identity.auth.primaryKey : "";
+        const token = sasToken({ host: HOST, deviceId: "gone", key });
+        const client = await connect();
+        try {
+          await client.putToken(encodeURIComponent(`${HOST}/devices/gone`), token);
+          const sender = await client.openSender("/devices/gone/messages/events");
+          const closed = client.linkClosed(sender);
+          await fixture.security.manager.removeDevice("gone");
+          const error = await closed;
+          assert.equal(error?.condition, "amqp:unauthorized-access");
+          const again = await client.putToken(encodeURIComponent(`${HOST}/devices/gone`), token);
+          assert.equal(again.status, 401);
+        } finally {
+          await client.close();
+        }
+      });
+
       await t.step("SASL PLAIN with a SAS token as password authorizes that identity", async () => {
         const client = await connectAmqp({
           port: fixture.ports.amqps,

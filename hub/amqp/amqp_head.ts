@@ -61,6 +61,12 @@ export function createAmqpHead(options: AmqpHeadOptions): AmqpHead {
     limits: amqpLimits(config),
     hostnames: [config.device.iothub_hostname, config.device.hostname],
   };
+  // A removed identity is cut off at once, on every connection it holds.
+  const unsubscribe = options.security.onIdentityRemoved((removal) => {
+    for (const connection of connections) {
+      connection.auth.revokeRemoved((identity) => removal.covers(identity));
+    }
+  });
   return {
     counters,
     handle(stream, info) {
@@ -80,6 +86,7 @@ export function createAmqpHead(options: AmqpHeadOptions): AmqpHead {
       counters.connections = connections.size;
     },
     close() {
+      unsubscribe();
       for (const connection of connections) connection.close("the hub is stopping");
       return Promise.resolve();
     },

@@ -218,6 +218,15 @@ export class ConnectionAuth {
     this.options.onRevoked(key, reason, condition);
   }
 
+  /** Revokes every identity `removed` says is gone (it was removed from the registry). */
+  revokeRemoved(removed: (identity: HubIdentity) => boolean): void {
+    for (const authorized of [...this.#authorized.values()]) {
+      if (removed(authorized.identity)) {
+        this.revoke(authorized.key, "the identity was removed", "amqp:unauthorized-access");
+      }
+    }
+  }
+
   /** The connection ended: every session ends, no timer is left. */
   close(): void {
     this.#closed = true;

@@ -4,7 +4,8 @@
  * IoT Hub's error (`amqp:not-found`, `amqp:unauthorized-access`).
  */
 import type { Receiver, Sender } from "rhea";
-import type { AmqpConnection } from "./amqp_connection.ts";
+import type { Logger } from "../../core/log.ts";
+import type { AmqpCounters } from "./amqp_counters.ts";
 import { CbsRequestLink } from "./cbs_link.ts";
 import { DeliveryLink } from "./delivery_link.ts";
 import { EventsLink } from "./events_link.ts";
@@ -15,9 +16,24 @@ import {
   parseLinkAddress,
 } from "./link_address.ts";
 import type { LinkHandler } from "./link_handler.ts";
+import type { ConnectionAuth } from "./connection_auth.ts";
+import type { ReplyLinks } from "./reply_links.ts";
 import { MethodCallLink, MethodReplyLink } from "./method_link.ts";
 import { OutgoingQueue } from "./outgoing_queue.ts";
 import { channelOf, type RemoteAttach } from "./reply_links.ts";
+
+/** What opening a link needs of its connection. */
+export interface LinkHost {
+  readonly auth: ConnectionAuth;
+  readonly replies: ReplyLinks;
+  readonly context: {
+    counters: AmqpCounters;
+    logger: Logger;
+    limits: { maxMessageBytes: number; maxInflight: number };
+  };
+  /** Attaches and at once detaches `link` with the error. */
+  refuse(link: Sender | Receiver, condition: string, description: string): void;
+}
 import { TwinRequestLink } from "./twin_link.ts";
 
 /** Control messages one reply link may hold while the client grants no credit. */
@@ -45,7 +61,7 @@ class ReplyLink implements LinkHandler {
   }
 }
 
-function replyQueue(connection: AmqpConnection, sender: Sender): OutgoingQueue {
+function replyQueue(connection: LinkHost, sender: Sender): OutgoingQueue {
   return new OutgoingQueue(sender, MAX_WAITING_REPLIES, () => {
     sender.close({
       condition: "amqp:resource-limit-exceeded",
@@ -56,7 +72,7 @@ function replyQueue(connection: AmqpConnection, sender: Sender): OutgoingQueue {
 }
 
 function replyLink(
-  connection: AmqpConnection,
+  connection: LinkHost,
   sender: Sender,
   slot: { kind: string; key: string; channel: string },
 ): LinkHandler {
@@ -68,7 +84,7 @@ function replyLink(
 }
 
 function identityLink(
-  connection: AmqpConnection,
+  connection: LinkHost,
   link: Sender | Receiver,
   node: Exclude<LinkNode, { kind: "cbs" }>,
 ): LinkHandler | string {
@@ -116,7 +132,7 @@ function identityLink(
  * @returns its handler, or the reason it was refused (the link is already being detached).
  */
 export function openLink(
-  connection: AmqpConnection,
+  connection: LinkHost,
   link: Sender | Receiver,
   role: LinkRole,
 ): LinkHandler | string {
