@@ -87,4 +87,9 @@ export interface HeadPort {
   openSession(identity: HubIdentity, connection: HeadConnection): HeadSession;
   /** Ingest without a session (the HTTPS device API authenticates each request). */
   ingest(identity: HubIdentity, message: Message): Promise<void>;
+  /**
+   * Takes the next message due to `identity` (its C2D queue, or a module's inputs) without a
+   * session, for a poll (the HTTPS device API); the caller settles it. Undefined when none waits.
+   */
+  takeOne(identity: HubIdentity): { queued: QueuedMessage; settle: DeliverySettle } | undefined;
 }

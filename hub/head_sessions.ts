@@ -6,9 +6,10 @@
  */
 import { identityKey, identityLabel, type Message, type TwinProperties } from "../iothub/mod.ts";
 import type { Logger } from "../core/log.ts";
-import type { MessageStore } from "../store/mod.ts";
+import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import type {
   Deliveries,
+  DeliverySettle,
   DeliverySink,
   HeadConnection,
   HeadPort,
@@ -34,6 +35,30 @@ export interface HeadSessionsOptions {
   onDelivered(endpoint: string): void;
   /** A session started (true) or ended (false). */
   onPresence(identity: HubIdentity, connected: boolean): void;
+}
+
+/** Settles one taken message in the store; the first call wins. */
+function settleOnce(
+  store: MessageStore,
+  endpoint: string,
+  queued: QueuedMessage,
+  onDelivered: (endpoint: string) => void,
+): DeliverySettle {
+  let done = false;
+  const once = (action: () => void) => () => {
+    if (done) return;
+    done = true;
+    action();
+  };
+  const remove = () => {
+    store.ack(endpoint, [queued.seq]);
+    onDelivered(endpoint);
+  };
+  return {
+    ack: once(remove),
+    reject: once(remove),
+    release: once(() => store.release(endpoint, [queued.seq])),
+  };
 }
 
 class Session implements HeadSession {
@@ -132,6 +157,16 @@ export class HeadSessions implements HeadPort {
 
   ingest(identity: HubIdentity, message: Message): Promise<void> {
     return this.options.ingest(identity, message);
+  }
+
+  takeOne(identity: HubIdentity): { queued: QueuedMessage; settle: DeliverySettle } | undefined {
+    const { store } = this.options;
+    for (const endpoint of this.options.endpointsOf(identity)) {
+      const [queued] = store.take(endpoint, 1);
+      if (!queued) continue;
+      return { queued, settle: settleOnce(store, endpoint, queued, this.options.onDelivered) };
+    }
+    return undefined;
   }
 
   /** Called by a session as it ends. */

@@ -12,7 +12,7 @@ import { WebSocketServer } from "ws";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { Broker, ConnectionInfo } from "./broker.ts";
-import { nodeHandler } from "./node_fetch.ts";
+import { nodeHandler, type RequestConnection } from "./node_fetch.ts";
 import type { HubSecurity } from "./security_port.ts";
 import { websocketStream } from "./websocket_stream.ts";
 
@@ -99,7 +99,7 @@ export async function startListeners(
     security: HubSecurity;
     logger: Logger;
     /** Requests on the HTTPS listener that are not a WebSocket upgrade (the methods API). */
-    httpHandler: (request: Request) => Response | Promise<Response>;
+    httpHandler: (request: Request, connection: RequestConnection) => Response | Promise<Response>;
     /** Takes WebSocket connections that agree to `AMQPWSB10`. */
     amqp?: ConnectionHandler;
   },

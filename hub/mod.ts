@@ -21,6 +21,8 @@
 import type { Hono } from "hono";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { type AmqpHead, type AmqpListener, createAmqpHead, startAmqpListener } from "./amqp/mod.ts";
+import { createFailureLimiter } from "./failure_limiter.ts";
+import { createDeviceApi, type DeviceApi } from "./http_device/mod.ts";
 import { createHubCore, type Hub, type HubCore } from "./hub.ts";
 import { type Listeners, startListeners } from "./listeners.ts";
 import { createMethodsApi } from "./methods_api.ts";
@@ -70,6 +72,11 @@ export function createHubComponent(
   let listeners: Listeners | undefined;
   let amqp: AmqpHead | undefined;
   let amqpListener: AmqpListener | undefined;
+  let devices: DeviceApi | undefined;
+  // One failure budget per source address for the AMQP head and the device API.
+  const limiter = createFailureLimiter({
+    limitPerMinute: context.config.hub.auth_failures_per_minute,
+  });
 
   function boundPorts(): Record<string, number> {
     const ports = { ...listeners?.ports };
@@ -121,11 +128,21 @@ export function createHubComponent(
         });
         signal.throwIfAborted();
         const methodsApi = createMethodsApi(core, options.security);
+        const deviceApi = createDeviceApi({
+          port: core.heads,
+          security: options.security,
+          limiter,
+          logger: logger.child("https"),
+          maxMessageBytes: context.config.hub.max_message_bytes,
+        });
+        devices = deviceApi;
+        core.addCounters("https", () => ({ ...deviceApi.counters }));
         const head = createAmqpHead({
           config: context.config,
           port: core.heads,
           security: options.security,
           logger: logger.child("amqp"),
+          limiter,
         });
         amqp = head;
         core.addCounters("amqp", () => ({ ...head.counters }));
@@ -134,7 +151,10 @@ export function createHubComponent(
           broker: core.broker,
           security: options.security,
           logger,
-          httpHandler: (request) => methodsApi.fetch(request),
+          httpHandler: (request, connection) =>
+            new URL(request.url).pathname.startsWith("/devices/")
+              ? deviceApi.app.fetch(request, connection)
+              : methodsApi.fetch(request),
           amqp: head,
         });
         if (context.config.hub.amqp.enabled) {
@@ -151,6 +171,8 @@ export function createHubComponent(
       }
     },
     async stop() {
+      devices?.close();
+      devices = undefined;
       await amqpListener?.close();
       amqpListener = undefined;
       await amqp?.close();

@@ -4,6 +4,26 @@
  * with the MQTT-over-WebSocket upgrade.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type tls from "node:tls";
+
+/** What the listener knows of the connection a request came on. */
+export interface RequestConnection {
+  /** Remote address. */
+  source: string;
+  /** DER of the TLS client certificate (the leaf only), empty without one. */
+  peerChain: Uint8Array[];
+}
+
+function connectionOf(req: IncomingMessage): RequestConnection {
+  const socket = req.socket as tls.TLSSocket;
+  const leaf = typeof socket.getPeerCertificate === "function"
+    ? socket.getPeerCertificate() as tls.PeerCertificate | undefined
+    : undefined;
+  return {
+    source: socket.remoteAddress ?? "unknown",
+    peerChain: leaf?.raw ? [new Uint8Array(leaf.raw)] : [],
+  };
+}
 
 /** Largest request body accepted. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -33,13 +53,13 @@ async function toRequest(req: IncomingMessage): Promise<Request> {
 
 /** A node `request` listener that answers with `handler`. */
 export function nodeHandler(
-  handler: (request: Request) => Response | Promise<Response>,
+  handler: (request: Request, connection: RequestConnection) => Response | Promise<Response>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     (async () => {
       let response: Response;
       try {
-        response = await handler(await toRequest(req));
+        response = await handler(await toRequest(req), connectionOf(req));
       } catch (error) {
         const status = error instanceof RangeError ? 413 : 400;
         response = Response.json({ message: (error as Error).message }, { status });

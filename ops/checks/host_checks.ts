@@ -150,7 +150,12 @@ function listenersOf(config: Config) {
     listeners.push({ key: "https", name: "HTTPS", hostname: hub.https.bind, port: hub.https.port });
   }
   if (hub.amqp.enabled) {
-    listeners.push({ name: "AMQP/TLS", hostname: hub.amqp.bind, port: hub.amqp.port });
+    listeners.push({
+      key: "amqps",
+      name: "AMQP/TLS",
+      hostname: hub.amqp.bind,
+      port: hub.amqp.port,
+    });
   }
   if (hub.plain.enabled) {
     listeners.push({
