@@ -178,3 +178,56 @@ export function connectAmqp(options: ConnectAmqpOptions): Promise<AmqpTestClient
     ended.then((error) => reject(refusal(error ?? { condition: "disconnected" })));
   });
 }
+
+/** What {@linkcode sendNumbered} saw. */
+export interface SendOutcome {
+  /** Numbers whose transfer the hub accepted, in acceptance order. */
+  accepted: number[];
+  /** Whether the connection ended before every transfer was settled. */
+  closed: boolean;
+}
+
+/**
+ * Sends one transfer per number with at most `window` unsettled, recording which the hub
+ * accepted; resolves when all are settled or the connection ends.
+ */
+export function sendNumbered(
+  client: AmqpTestClient,
+  sender: Sender,
+  options: {
+    numbers: readonly number[];
+    window: number;
+    message: (n: number) => Record<string, unknown>;
+    onAccepted?: (n: number) => void;
+  },
+): Promise<SendOutcome> {
+  const accepted: number[] = [];
+  let next = 0;
+  let unsettled = 0;
+  let closed = false;
+  return new Promise((resolve) => {
+    const finish = () => resolve({ accepted, closed });
+    client.ended.then(() => {
+      closed = true;
+      finish();
+    });
+    function pump(): void {
+      while (!closed && unsettled < options.window && next < options.numbers.length) {
+        const n = options.numbers[next++]!;
+        unsettled++;
+        client.send(sender, options.message(n)).then(
+          () => {
+            accepted.push(n);
+            options.onAccepted?.(n);
+          },
+          () => {},
+        ).finally(() => {
+          unsettled--;
+          if (next >= options.numbers.length && unsettled === 0) finish();
+          else pump();
+        });
+      }
+    }
+    pump();
+  });
+}

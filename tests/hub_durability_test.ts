@@ -14,8 +14,12 @@ import {
   type MqttClient,
   publishNumbered,
   until,
-  workloadSasToken,
 } from "./_hub_mqtt.ts";
+import {
+  type CliRunner,
+  moduleCredentials as credentialsOf,
+  waitingModule,
+} from "./_ledge_modules.ts";
 import { deploymentManifest } from "./_manifests.ts";
 
 const TOTAL = 10_000;
@@ -25,18 +29,8 @@ const HOST = "localhost";
 
 const isHigh = (n: number) => n % 4 === 0;
 
-// A process module that lives as long as the ledge that started it (and no longer after kill -9).
-function waitingModule() {
-  return {
-    version: "1.0",
-    type: "process",
-    status: "running",
-    restartPolicy: "always",
-    settings: {
-      command: "/bin/sh",
-      args: ["-c", "while kill -0 $PPID 2>/dev/null; do sleep 1; done"],
-    },
-  };
+function moduleCredentials(stateDir: string, moduleId: string, cli: CliRunner) {
+  return credentialsOf({ stateDir, deviceId: DEVICE, iothubHostname: HOST, moduleId }, cli);
 }
 
 function manifest() {
@@ -50,39 +44,6 @@ function manifest() {
     storeAndForward: { timeToLiveSecs: 7200 },
   });
 }
-
-async function moduleCredentials(stateDir: string, moduleId: string, cli: CliRunner) {
-  const socketPath = `${stateDir}/mnt/${moduleId}/workload.sock`;
-  let generationId = "";
-  for (let attempt = 0; attempt < 150 && generationId === ""; attempt++) {
-    const shown = await cli(["identity", "show", `${DEVICE}/${moduleId}`]);
-    const exists = await Deno.stat(socketPath).then(() => true, () => false);
-    if (shown.code === 0 && exists) generationId = JSON.parse(shown.stdout).generationId;
-    else await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.notEqual(generationId, "", `module ${moduleId} was never provisioned`);
-  const token = await workloadSasToken({
-    socketPath,
-    iothubHostname: HOST,
-    deviceId: DEVICE,
-    moduleId,
-    generationId,
-  });
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
-  try {
-    const response = await fetch("http://workload/trust-bundle?api-version=2019-01-30", {
-      client,
-    });
-    const { certificate } = await response.json() as { certificate: string };
-    return { token, caPem: certificate };
-  } finally {
-    client.close();
-  }
-}
-
-type CliRunner = (
-  args: readonly string[],
-) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 Deno.test({
   name:
