@@ -182,7 +182,8 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   return result;
 }
 
-async function* readLines(): AsyncGenerator<string> {
+/** The lines of stdin, one at a time (the plan, then `go` and `quit`). */
+export async function* readLines(): AsyncGenerator<string> {
   let buffer = "";
   for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
     buffer += chunk;

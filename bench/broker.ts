@@ -31,14 +31,15 @@ import { answer, createMgmtClient, type MgmtClient } from "../cli/_client.ts";
 import { freePort } from "../tests/_services.ts";
 import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
-import type { ClientSpec, IdleSpec, LoadPlan, LoadResult, PairSpec } from "./_broker_load.ts";
+import type { ClientSpec, IdleSpec, LoadPlan, PairSpec } from "./_broker_load.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
+import { benchHeads, type LedgeHeads, ledgeHeads } from "./broker_heads.ts";
+import { type LoadOutcome, measure, spread, startGenerator } from "./_load_runner.ts";
 import { deploymentManifest, type ManifestModule } from "../tests/_manifests.ts";
 
 const GROUP = "broker";
 const ROOT = new URL("../", import.meta.url).pathname;
-const LOAD_SCRIPT = new URL("./_broker_load.ts", import.meta.url).pathname;
 const DEVICE = "bench-edge";
 const HOST = "bench-hub.local";
 const MODULES = 100;
@@ -49,20 +50,22 @@ const RATE_PER_SECOND = 5_000;
 const SMALL = 256;
 const LARGE = 16 * 1024;
 
-// USER_HZ: 100 on every Linux architecture ledge targets.
-const CLOCK_TICKS_PER_SECOND = 100;
-
 const moduleId = (i: number) => `m${String(i).padStart(3, "0")}`;
 
-interface Broker {
+/** A broker under load. */
+export interface Broker {
   name: string;
   /** PID whose RSS is measured. */
   pid: number;
   /** RSS (MB) once started, before any client (for ledge: before the deployment too). */
   startedRssMb: number;
   url: string;
+  /** The CA to trust when `url` is `mqtts:`. */
+  caPem?: string;
   pair(i: number): PairSpec;
   idle(i: number): IdleSpec;
+  /** ledge only: what the AMQP and HTTPS rows need (TLS ports, tokens, leaf devices). */
+  heads?: LedgeHeads;
   stop(): Promise<void>;
 }
 
@@ -80,7 +83,11 @@ function manifest() {
       settings: { command: "/bin/sleep", args: ["900"] },
     };
   }
-  const routes: Record<string, string> = {};
+  // The HTTPS rows' leaf telemetry goes to a queue nobody drains: every request is made durable.
+  const routes: Record<string, string> = {
+    http:
+      `FROM /messages/* WHERE kind = 'bench' INTO BrokeredEndpoint("/modules/httpsink/inputs/in")`,
+  };
   for (let p = 0; p < PAIRS; p++) {
     routes[`pair${p}`] = `FROM /messages/modules/${moduleId(2 * p)}/outputs/* ` +
       `INTO BrokeredEndpoint("/modules/${moduleId(2 * p + 1)}/inputs/in")`;
@@ -130,6 +137,7 @@ async function bundleLedge(dir: string): Promise<string> {
 async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bench-broker-" });
   const plainPort = freePort();
+  const tlsPorts = { mqtts: freePort(), https: freePort(), amqps: freePort() };
   const config = `${dir}/config.toml`;
   await Deno.writeTextFile(
     config,
@@ -137,9 +145,9 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
       `[state]\ndir = "${dir}/state"`,
       `[device]\nid = "${DEVICE}"\nhostname = "localhost"\niothub_hostname = "${HOST}"`,
       `[log]\nlevel = "warn"\nformat = "json"`,
-      `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${freePort()}`,
-      `[hub.https]\nbind = "127.0.0.1"\nport = ${freePort()}`,
-      `[hub.amqp]\nbind = "127.0.0.1"\nport = ${freePort()}`,
+      `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${tlsPorts.mqtts}`,
+      `[hub.https]\nbind = "127.0.0.1"\nport = ${tlsPorts.https}`,
+      `[hub.amqp]\nbind = "127.0.0.1"\nport = ${tlsPorts.amqps}`,
       `[hub.plain]\nenabled = true\nport = ${plainPort}`,
       `[metrics]\nenabled = false`,
       `[agent]\nengine = "none"`,
@@ -215,6 +223,13 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
         }));
       tokens.set(id!, token);
     }
+    const heads = await ledgeHeads(mgmt, {
+      dir,
+      host: HOST,
+      device: DEVICE,
+      tokens,
+      ports: tlsPorts,
+    });
     const spec = (id: string): ClientSpec => ({
       clientId: `${DEVICE}/${id}`,
       username: `${HOST}/${DEVICE}/${id}/?api-version=2021-04-12`,
@@ -225,6 +240,7 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
       pid: child.pid,
       startedRssMb,
       url: `mqtt://127.0.0.1:${plainPort}`,
+      heads,
       pair: (p) => ({
         sender: spec(moduleId(2 * p)),
         receiver: spec(moduleId(2 * p + 1)),
@@ -324,85 +340,6 @@ function mosquittoPath(): string {
 // ---------------------------------------------------------------------------------------------
 // Load
 
-interface Generator {
-  ready: Promise<void>;
-  done: Promise<LoadResult>;
-  send(line: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-function startGenerator(plan: LoadPlan): Generator {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", LOAD_SCRIPT],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const encoder = new TextEncoder();
-  const send = (line: string) => writer.write(encoder.encode(`${line}\n`));
-  let onReady: () => void = () => {};
-  let onDone: (result: LoadResult) => void = () => {};
-  let onFail: (error: Error) => void = () => {};
-  const ready = new Promise<void>((resolve, reject) => {
-    onReady = resolve;
-    onFail = reject;
-  });
-  const done = new Promise<LoadResult>((resolve, reject) => {
-    onDone = resolve;
-    const previous = onFail;
-    onFail = (error) => {
-      previous(error);
-      reject(error);
-    };
-  });
-  ready.catch(() => {});
-  done.catch(() => {});
-  const reading = (async () => {
-    let buffer = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let newline;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const event = JSON.parse(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
-        if (event.event === "ready") onReady();
-        else if (event.event === "done") onDone(event as LoadResult);
-        else if (event.event === "failed") onFail(new Error(`load generator: ${event.message}`));
-      }
-    }
-    onFail(new Error("load generator exited early"));
-  })();
-  send(JSON.stringify(plan));
-  return {
-    ready,
-    done,
-    send,
-    async close() {
-      await writer.close().catch(() => {});
-      await child.status;
-      await reading;
-    },
-  };
-}
-
-/** Splits `items` over `count` generator processes. */
-function spread<T>(items: readonly T[], count: number): T[][] {
-  const groups: T[][] = Array.from({ length: count }, () => []);
-  items.forEach((item, i) => groups[i % count]!.push(item));
-  return groups.filter((group) => group.length > 0);
-}
-
-interface LoadOutcome {
-  perSecond: number;
-  /** CPU time (user + system, all threads) the broker process spent per delivered message. */
-  cpuMicrosPerMessage: number;
-  received: number;
-  expected: number;
-  latenciesMs: number[];
-}
-
 async function runLoad(
   broker: Broker,
   options: {
@@ -414,52 +351,29 @@ async function runLoad(
 ): Promise<LoadOutcome> {
   const pairs = Array.from({ length: PAIRS }, (_, p) => broker.pair(p));
   const generators = spread(pairs, GENERATORS).map((group) =>
-    startGenerator({
-      url: broker.url,
-      pairs: group,
-      idle: [],
-      messages: options.messages,
-      window: WINDOW,
-      payloadBytes: options.payloadBytes,
-      qos: options.qos,
-      ...(options.ratePerSecond === undefined
-        ? {}
-        : { ratePerSecond: options.ratePerSecond / PAIRS }),
-      drainTimeoutMs: 15_000,
-    })
+    startGenerator(
+      {
+        url: broker.url,
+        ...(broker.caPem === undefined ? {} : { caPem: broker.caPem }),
+        pairs: group,
+        idle: [],
+        messages: options.messages,
+        window: WINDOW,
+        payloadBytes: options.payloadBytes,
+        qos: options.qos,
+        ...(options.ratePerSecond === undefined
+          ? {}
+          : { ratePerSecond: options.ratePerSecond / PAIRS }),
+        drainTimeoutMs: 15_000,
+      } satisfies LoadPlan,
+    )
   );
-  try {
-    await Promise.all(generators.map((generator) => generator.ready));
-    const cpuBefore = await cpuSeconds(broker.pid);
-    await Promise.all(generators.map((generator) => generator.send("go")));
-    const results = await Promise.all(generators.map((generator) => generator.done));
-    const cpu = (await cpuSeconds(broker.pid)) - cpuBefore;
-    const startedAt = Math.min(...results.map((r) => r.startedAt));
-    const finishedAt = Math.max(...results.map((r) => r.finishedAt));
-    const received = results.reduce((sum, r) => sum + r.received, 0);
-    return {
-      perSecond: received / ((finishedAt - startedAt) / 1000),
-      cpuMicrosPerMessage: (cpu * 1e6) / Math.max(received, 1),
-      received,
-      expected: PAIRS * options.messages,
-      latenciesMs: results.flatMap((r) => r.latenciesMs),
-    };
-  } finally {
-    await Promise.all(generators.map((generator) => generator.close()));
-  }
+  return await measure(broker.pid, generators, PAIRS * options.messages);
 }
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** User plus system CPU seconds `pid` has used (all its threads), from /proc. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command name (which may hold spaces) start at field 3; utime is 14.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /**
@@ -495,16 +409,18 @@ async function rssMegabytes(pid: number): Promise<number> {
 async function rssWithClients(broker: Broker, detail: boolean): Promise<number> {
   const idle = Array.from({ length: MODULES }, (_, i) => broker.idle(i));
   const generators = spread(idle, GENERATORS).map((group) =>
-    startGenerator({
-      url: broker.url,
-      pairs: [],
-      idle: group,
-      messages: 0,
-      window: 1,
-      payloadBytes: 0,
-      qos: 0,
-      drainTimeoutMs: 0,
-    })
+    startGenerator(
+      {
+        url: broker.url,
+        pairs: [],
+        idle: group,
+        messages: 0,
+        window: 1,
+        payloadBytes: 0,
+        qos: 0,
+        drainTimeoutMs: 0,
+      } satisfies LoadPlan,
+    )
   );
   try {
     await Promise.all(generators.map((generator) => generator.ready));
@@ -658,6 +574,7 @@ export async function benchBroker(
       ...(theirs === undefined ? {} : { reference: { name: "mosquitto", values: [theirs] } }),
     });
     const setup = `${PAIRS} pairs, window ${WINDOW}, ${GENERATORS} load processes`;
+    const heads = await benchHeads(ledge, { runs, messages, window: WINDOW, pairs: PAIRS });
     return [
       rate(`module→route→module QoS 1, 256 B (${setup})`, "qos1"),
       rate(`module→route→module QoS 0 in, QoS 1 out, 256 B (${setup})`, "qos0"),
@@ -673,6 +590,7 @@ export async function benchBroker(
       ),
       memory(`RSS with ${MODULES} connected modules, before any load`, rssIdle),
       memory(`RSS with ${MODULES} connected modules, after the runs above`, rssLoaded),
+      ...heads,
     ];
   } finally {
     await ledge?.stop();
