@@ -16,7 +16,7 @@ import type { AmqpLoadPlan } from "./_amqp_load.ts";
 import type { HttpLoadPlan } from "./_http_load.ts";
 import type { Figure } from "./_figure.ts";
 import { type LoadOutcome, measure, spread, startGenerator } from "./_load_runner.ts";
-import type { Broker } from "./broker.ts";
+import type { PairSpec } from "./_broker_load.ts";
 
 const AMQP_SCRIPT = new URL("./_amqp_load.ts", import.meta.url).pathname;
 const HTTP_SCRIPT = new URL("./_http_load.ts", import.meta.url).pathname;
@@ -25,6 +25,13 @@ const GENERATORS = 2;
 const LEAVES = 4;
 const HTTP_CONCURRENCY = 8;
 const SMALL = 256;
+
+/** The running ledge, as the broker benchmark started it. */
+export interface Broker {
+  pid: number;
+  pair(i: number): PairSpec;
+  heads?: LedgeHeads;
+}
 
 /** What the AMQP and HTTPS rows need of the running ledge. */
 export interface LedgeHeads {
