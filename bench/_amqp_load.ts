@@ -9,7 +9,7 @@
  */
 import { Buffer } from "node:buffer";
 import rhea, { type Connection, type EventContext, type Receiver, type Sender } from "rhea";
-import { type LoadResult, readLines } from "./_broker_load.ts";
+import { type LoadResult, runGenerator } from "./_broker_load.ts";
 
 /** One module's AMQP identity. */
 export interface AmqpModuleSpec {
@@ -161,15 +161,4 @@ async function run(plan: AmqpLoadPlan, lines: AsyncIterator<string>): Promise<Lo
   return { sent, received, startedAt, finishedAt, latenciesMs: [] };
 }
 
-if (import.meta.main) {
-  const lines = readLines();
-  const first = await lines.next();
-  const plan = JSON.parse(first.value as string) as AmqpLoadPlan;
-  try {
-    console.log(JSON.stringify({ event: "done", ...await run(plan, lines) }));
-    Deno.exit(0);
-  } catch (error) {
-    console.log(JSON.stringify({ event: "failed", message: (error as Error).message }));
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runGenerator<AmqpLoadPlan>(run);

@@ -182,6 +182,25 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   return result;
 }
 
+/**
+ * The main of a one-shot generator (AMQP, HTTPS): reads the plan from the first line of stdin,
+ * runs it, prints `done` with the result (or `failed`) and exits.
+ */
+export async function runGenerator<Plan>(
+  run: (plan: Plan, lines: AsyncIterator<string>) => Promise<LoadResult>,
+): Promise<never> {
+  const lines = readLines();
+  const first = await lines.next();
+  const plan = JSON.parse(first.value as string) as Plan;
+  try {
+    console.log(JSON.stringify({ event: "done", ...await run(plan, lines) }));
+    Deno.exit(0);
+  } catch (error) {
+    console.log(JSON.stringify({ event: "failed", message: (error as Error).message }));
+    Deno.exit(1);
+  }
+}
+
 /** The lines of stdin, one at a time (the plan, then `go` and `quit`). */
 export async function* readLines(): AsyncGenerator<string> {
   let buffer = "";

@@ -9,7 +9,7 @@
  */
 import { Agent, request } from "node:https";
 import { Buffer } from "node:buffer";
-import { type LoadResult, readLines } from "./_broker_load.ts";
+import { type LoadResult, runGenerator } from "./_broker_load.ts";
 
 /** What one HTTP generator process does. */
 export interface HttpLoadPlan {
@@ -83,15 +83,4 @@ async function run(plan: HttpLoadPlan, lines: AsyncIterator<string>): Promise<Lo
   return { sent: answered, received: answered, startedAt, finishedAt: now(), latenciesMs: [] };
 }
 
-if (import.meta.main) {
-  const lines = readLines();
-  const first = await lines.next();
-  const plan = JSON.parse(first.value as string) as HttpLoadPlan;
-  try {
-    console.log(JSON.stringify({ event: "done", ...await run(plan, lines) }));
-    Deno.exit(0);
-  } catch (error) {
-    console.log(JSON.stringify({ event: "failed", message: (error as Error).message }));
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runGenerator<HttpLoadPlan>(run);

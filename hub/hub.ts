@@ -21,6 +21,7 @@ import {
   type Message,
   messageFromTelemetry,
   MessageTooLargeError,
+  methodPayload,
   methodRequestTopic,
   parseInboundTopic,
   parseTwinPatch,
@@ -164,21 +165,10 @@ export function c2dEndpoint(deviceId: string): string {
 }
 
 const MODULE_ENDPOINT = /^\/modules\/([^/]+)\/inputs\/([^/]+)$/;
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 function count(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;
-}
-
-function parseReplyPayload(body: Uint8Array): unknown {
-  const text = decoder.decode(body);
-  if (text === "") return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /** Starts the hub core on a store and a twin store. */
@@ -379,7 +369,7 @@ export async function createHubCore(
       case "methodResponse": {
         const settled = methods.settle(session.key, topic.rid, {
           status: topic.status,
-          payload: parseReplyPayload(packet.payload as Uint8Array),
+          payload: methodPayload(packet.payload as Uint8Array),
         });
         if (!settled) {
           stats.unknownMethodReplies++;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createClientSession } from "./client_session.ts";
 import { startQueuePump } from "./queue_pump.ts";
-import { type MessageStore, openMessageStore } from "../store/mod.ts";
+import type { MessageStore } from "../store/mod.ts";
+import { withTempStore } from "./_temp_store.ts";
 
 const ENDPOINT = "/modules/b/inputs/in";
 const encoder = new TextEncoder();
@@ -40,17 +41,6 @@ function readPublish(bytes: Uint8Array): { packetId: number; body: string } {
   return { packetId, body: decoder.decode(bytes.subarray(at + 2)) };
 }
 
-async function withStore(fn: (store: MessageStore) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "ledge-pump-" });
-  const store = openMessageStore(`${dir}/queues.db`, { maxSizeBytes: 1 << 20 });
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 async function enqueue(store: MessageStore, from: number, to: number) {
   const pending = [];
   for (let n = from; n <= to; n++) {
@@ -81,7 +71,7 @@ function settleNext(
 }
 
 Deno.test("startQueuePump() keeps at most maxInflight unacknowledged, in order, written corked", async () => {
-  await withStore(async (store) => {
+  await withTempStore(async (store) => {
     await enqueue(store, 1, 50);
     const connection = recordingConnection();
     const session = createClientSession({ deviceId: "d", moduleId: "b" }, connection);
@@ -111,7 +101,7 @@ Deno.test("startQueuePump() keeps at most maxInflight unacknowledged, in order, 
 });
 
 Deno.test("startQueuePump() releases what a closed connection did not acknowledge, for the next one", async () => {
-  await withStore(async (store) => {
+  await withTempStore(async (store) => {
     await enqueue(store, 1, 5);
     const first = recordingConnection();
     const session = createClientSession({ deviceId: "d", moduleId: "b" }, first);

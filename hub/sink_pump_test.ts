@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
 import type { DeliverySettle } from "./head_port.ts";
 import { startSinkPump } from "./sink_pump.ts";
-import { type MessageStore, openMessageStore, type QueuedMessage } from "../store/mod.ts";
+import type { MessageStore, QueuedMessage } from "../store/mod.ts";
+import { withTempStore } from "./_temp_store.ts";
 
 const ENDPOINT = "/modules/b/inputs/in";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-async function withStore(fn: (store: MessageStore) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "ledge-sink-pump-" });
-  const store = openMessageStore(`${dir}/queues.db`, { maxSizeBytes: 1 << 20 });
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function enqueue(store: MessageStore, count: number) {
   const pending = [];
@@ -48,7 +38,7 @@ function creditSink(credit: number) {
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 Deno.test("startSinkPump() delivers no more than the sink's credit and the in-flight bound", async () => {
-  await withStore(async (store) => {
+  await withTempStore(async (store) => {
     await enqueue(store, 10);
     const sink = creditSink(3);
     const pump = startSinkPump(sink, { store, maxInflight: 4 });
@@ -68,7 +58,7 @@ Deno.test("startSinkPump() delivers no more than the sink's credit and the in-fl
 });
 
 Deno.test("startSinkPump() acks complete and reject, redelivers abandon and what stop left", async () => {
-  await withStore(async (store) => {
+  await withTempStore(async (store) => {
     await enqueue(store, 3);
     const settled: string[] = [];
     const sink = creditSink(100);
@@ -95,7 +85,7 @@ Deno.test("startSinkPump() acks complete and reject, redelivers abandon and what
 });
 
 Deno.test("startSinkPump() wakes when a message arrives for an idle endpoint", async () => {
-  await withStore(async (store) => {
+  await withTempStore(async (store) => {
     const sink = creditSink(10);
     const pump = startSinkPump(sink, { store, maxInflight: 10 });
     pump.addEndpoint(ENDPOINT);

@@ -32,6 +32,7 @@ export {
   SYSTEM_KEYS,
   type TelemetryOptions,
 } from "./message_codec.ts";
+export { methodPayload } from "./method_payload.ts";
 export { formatPropertyBag, parsePropertyBag, PropertyBagError } from "./property_bag.ts";
 export {
   checkSasToken,

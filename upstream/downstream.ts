@@ -7,6 +7,7 @@ import type { Logger } from "../core/log.ts";
 import {
   identityLabel,
   type IdentityRef,
+  methodPayload,
   parsePropertyBag,
   SYSTEM_KEYS,
   topicQuery,
@@ -70,18 +71,7 @@ export interface DownstreamCounters {
 const METHOD = /^\$iothub\/methods\/POST\/([^/?]+)\/?(\?.*)?$/;
 const C2D = /^devices\/([^/]+)\/messages\/devicebound\/?(.*)$/;
 const DESIRED = "$iothub/twin/PATCH/properties/desired/";
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-
-function parseJson(payload: Uint8Array): unknown {
-  const text = decoder.decode(payload);
-  if (text === "") return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 
 /** Splits a C2D bag into application and named system properties. */
 export function c2dMessage(body: Uint8Array, bag: string): UpstreamC2DMessage {
@@ -147,7 +137,7 @@ export function createDownstream(options: {
     dispatch(identity, topic, payload) {
       const label = identityLabel(identity);
       if (topic.startsWith(DESIRED)) {
-        const patch = parseJson(payload);
+        const patch = methodPayload(payload);
         if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
           counters.malformed++;
           logger.warn("desired patch from the parent is not a JSON object", { identity: label });
@@ -174,7 +164,7 @@ export function createDownstream(options: {
         try {
           name = decodeURIComponent(name);
         } catch { /* keep it as sent */ }
-        void method(identity, name, rid, parseJson(payload));
+        void method(identity, name, rid, methodPayload(payload));
         return;
       }
       const c2dMatch = C2D.exec(topic);

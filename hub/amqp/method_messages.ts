@@ -4,6 +4,7 @@
  * client's reply echoes the correlation-id with an `IoThub-status` application property and a
  * JSON body.
  */
+import { methodPayload } from "../../iothub/mod.ts";
 import {
   type AmqpOutgoingMessage,
   type AmqpWireMessage,
@@ -25,7 +26,6 @@ export class MethodReplyError extends Error {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** The message that calls `methodName` with `payload` (JSON) on the client. */
 export function methodRequestMessage(
@@ -38,17 +38,6 @@ export function methodRequestMessage(
     application_properties: { "IoThub-methodname": methodName },
     body: dataSection(encoder.encode(JSON.stringify(payload ?? null))),
   };
-}
-
-/** The JSON payload of a reply; text that is not JSON is kept as text, empty is null. */
-export function replyPayload(body: Uint8Array): unknown {
-  const text = decoder.decode(body);
-  if (text === "") return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /**
@@ -74,5 +63,5 @@ export function parseMethodReply(wire: AmqpWireMessage): MethodReply {
       }`,
     );
   }
-  return { rid, status, payload: replyPayload(bodyBytes(wire.body)) };
+  return { rid, status, payload: methodPayload(bodyBytes(wire.body)) };
 }

@@ -13,7 +13,9 @@ function transportFromEnv() {
   const name = process.env.LEDGE_TEST_TRANSPORT || "Mqtt";
   const load = loaders[name];
   if (!load) {
-    throw new Error(`LEDGE_TEST_TRANSPORT=${name}: expected one of ${Object.keys(loaders)}`);
+    throw new Error(
+      `LEDGE_TEST_TRANSPORT=${name}: expected one of ${Object.keys(loaders)}`,
+    );
   }
   return load();
 }

@@ -8,36 +8,20 @@
 "use strict";
 const fs = require("node:fs");
 const readline = require("node:readline");
-const { Client, Message } = require("azure-iot-device");
+const { Client } = require("azure-iot-device");
+const { messageOf, propertiesOf } = require("./_messages.cjs");
 const { transportFromEnv } = require("./_transports.cjs");
 
 const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
-
-function propertiesOf(msg) {
-  const properties = {};
-  for (let i = 0; i < msg.properties.count(); i++) {
-    const p = msg.properties.getItem(i);
-    properties[p.key] = p.value;
-  }
-  return properties;
-}
-
-function messageOf(command) {
-  const msg = new Message(command.body);
-  if (command.messageId) msg.messageId = command.messageId;
-  if (command.correlationId) msg.correlationId = command.correlationId;
-  if (command.contentType) msg.contentType = command.contentType;
-  if (command.contentEncoding) msg.contentEncoding = command.contentEncoding;
-  for (const [k, v] of Object.entries(command.properties || {})) msg.properties.add(k, v);
-  return msg;
-}
 
 async function main() {
   const client = Client.fromConnectionString(
     process.env.LEDGE_TEST_CONNECTION_STRING,
     transportFromEnv(),
   );
-  const options = { ca: fs.readFileSync(process.env.LEDGE_TEST_CA_FILE, "utf8") };
+  const options = {
+    ca: fs.readFileSync(process.env.LEDGE_TEST_CA_FILE, "utf8"),
+  };
   // X.509 devices (`x509=true` in the connection string) authenticate with their certificate.
   if (process.env.LEDGE_TEST_CERT_FILE) {
     options.cert = fs.readFileSync(process.env.LEDGE_TEST_CERT_FILE, "utf8");
@@ -52,7 +36,10 @@ async function main() {
   }
   client.setOptions(options);
   const held = new Map();
-  client.on("error", (err) => emit({ event: "error", message: String(err && err.message) }));
+  client.on(
+    "error",
+    (err) => emit({ event: "error", message: String(err && err.message) }),
+  );
   client.on("disconnect", () => emit({ event: "disconnect" }));
   client.on("message", (msg) => {
     emit({
@@ -89,7 +76,11 @@ async function main() {
         process.exit(0);
       }
     } catch (err) {
-      emit({ event: "failed", id: command.id, message: String(err && err.message) });
+      emit({
+        event: "failed",
+        id: command.id,
+        message: String(err && err.message),
+      });
     }
   }
 }

@@ -3,18 +3,14 @@
 // on('inputMessage'), getTwin, reported update, on('properties.desired'), onMethod, invokeMethod).
 "use strict";
 const readline = require("node:readline");
-const { ModuleClient, Message } = require("azure-iot-device");
+const { ModuleClient } = require("azure-iot-device");
+const { messageOf, propertiesOf } = require("./_messages.cjs");
 const { transportFromEnv } = require("./_transports.cjs");
 
 const emit = (event) => process.stdout.write(JSON.stringify(event) + "\n");
 const transport = transportFromEnv();
 
 function messageEvent(inputName, msg) {
-  const properties = {};
-  for (let i = 0; i < msg.properties.count(); i++) {
-    const p = msg.properties.getItem(i);
-    properties[p.key] = p.value;
-  }
   return {
     event: "input",
     inputName,
@@ -23,7 +19,7 @@ function messageEvent(inputName, msg) {
     correlationId: msg.correlationId,
     contentType: msg.contentType,
     contentEncoding: msg.contentEncoding,
-    properties,
+    properties: propertiesOf(msg),
   };
 }
 
@@ -33,27 +29,41 @@ async function main() {
     const seconds = Number(process.env.LEDGE_TEST_TOKEN_SECONDS);
     // setOptions replaces the transport's options: the CA fromEnvironment set goes with them.
     await client.setOptions({
-      ca: require("node:fs").readFileSync(process.env.LEDGE_TEST_CA_FILE, "utf8"),
+      ca: require("node:fs").readFileSync(
+        process.env.LEDGE_TEST_CA_FILE,
+        "utf8",
+      ),
       tokenRenewal: {
         tokenValidTimeInSeconds: seconds,
         tokenRenewalMarginInSeconds: Math.floor(seconds / 2),
       },
     });
   }
-  client.on("error", (err) => emit({ event: "error", message: String(err && err.message) }));
+  client.on(
+    "error",
+    (err) => emit({ event: "error", message: String(err && err.message) }),
+  );
   client.on("disconnect", () => emit({ event: "disconnect" }));
   client.on("inputMessage", (inputName, msg) => {
     emit(messageEvent(inputName, msg));
     client.complete(msg, () => {});
   });
   client.onMethod("echo", (request, response) => {
-    emit({ event: "method", methodName: request.methodName, payload: request.payload });
+    emit({
+      event: "method",
+      methodName: request.methodName,
+      payload: request.payload,
+    });
     response.send(200, { echoed: request.payload }, () => {});
   });
   await client.open();
   const twin = await client.getTwin();
   twin.on("properties.desired", (delta) => emit({ event: "desired", delta }));
-  emit({ event: "ready", desired: twin.properties.desired, reported: twin.properties.reported });
+  emit({
+    event: "ready",
+    desired: twin.properties.desired,
+    reported: twin.properties.reported,
+  });
 
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
@@ -61,22 +71,21 @@ async function main() {
     const command = JSON.parse(line);
     try {
       if (command.op === "send") {
-        const msg = new Message(command.body);
-        if (command.messageId) msg.messageId = command.messageId;
-        if (command.correlationId) msg.correlationId = command.correlationId;
-        if (command.contentType) msg.contentType = command.contentType;
-        if (command.contentEncoding) msg.contentEncoding = command.contentEncoding;
-        for (const [k, v] of Object.entries(command.properties || {})) msg.properties.add(k, v);
-        await client.sendOutputEvent(command.output, msg);
+        await client.sendOutputEvent(command.output, messageOf(command));
         emit({ event: "sent", id: command.id });
       } else if (command.op === "report") {
         await new Promise((resolve, reject) =>
-          twin.properties.reported.update(command.patch, (err) => err ? reject(err) : resolve())
+          twin.properties.reported.update(
+            command.patch,
+            (err) => err ? reject(err) : resolve(),
+          )
         );
         emit({ event: "reported", id: command.id });
       } else if (command.op === "getTwin") {
         const fresh = await client.getTwin();
-        await new Promise((resolve, reject) => fresh.get((err) => err ? reject(err) : resolve()));
+        await new Promise((resolve, reject) =>
+          fresh.get((err) => err ? reject(err) : resolve())
+        );
         emit({
           event: "twin",
           id: command.id,
@@ -84,11 +93,15 @@ async function main() {
           reported: fresh.properties.reported,
         });
       } else if (command.op === "invoke") {
-        const result = await client.invokeMethod(command.deviceId, command.moduleId, {
-          methodName: command.methodName,
-          payload: command.payload,
-          responseTimeoutInSeconds: command.responseTimeoutInSeconds || 10,
-        });
+        const result = await client.invokeMethod(
+          command.deviceId,
+          command.moduleId,
+          {
+            methodName: command.methodName,
+            payload: command.payload,
+            responseTimeoutInSeconds: command.responseTimeoutInSeconds || 10,
+          },
+        );
         emit({ event: "invoked", id: command.id, result });
       } else if (command.op === "close") {
         await client.close();

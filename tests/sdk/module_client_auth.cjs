@@ -19,7 +19,9 @@ ModuleClient.fromEnvironment(Mqtt, (error, client) => {
     }
     provider.getDeviceCredentials((credentialsError, credentials) => {
       if (credentialsError) {
-        console.error(`getDeviceCredentials failed: ${credentialsError.message}`);
+        console.error(
+          `getDeviceCredentials failed: ${credentialsError.message}`,
+        );
         process.exit(1);
       }
       provider.stop();
