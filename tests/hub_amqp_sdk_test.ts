@@ -18,7 +18,8 @@ const ROUTES = {
     'FROM /messages/modules/a/outputs/tomqtt INTO BrokeredEndpoint("/modules/m/inputs/fromamqp")',
   toAmqp:
     'FROM /messages/modules/m/outputs/toamqp INTO BrokeredEndpoint("/modules/a/inputs/frommqtt")',
-  leaf: "FROM /messages/* WHERE $connectionDeviceId = 'leaf1' OR $connectionDeviceId = 'leaf2' " +
+  leaf: "FROM /messages/* WHERE ($connectionDeviceId = 'leaf1' OR $connectionDeviceId = 'leaf2') " +
+    "AND kind = 'leaf' AND $body.from = $connectionDeviceId " +
     'INTO BrokeredEndpoint("/modules/b/inputs/fromleaf")',
 };
 
@@ -192,24 +193,36 @@ serviceTest(
 
       for (const [deviceId, transport] of [["leaf1", "Amqp"], ["leaf2", "AmqpWs"]] as const) {
         await t.step(
-          `a ${transport} leaf device: routed telemetry, C2D complete/reject/abandon`,
+          `a ${transport} leaf device: routed telemetry, twin, methods, C2D settles`,
           async () => {
             const leaf = await leafDevice(fixture, deviceId, transport, {
               LEDGE_TEST_C2D: "manual",
             });
             clients.push(leaf);
             await leaf.next((e) => e.event === "ready");
-            await leaf.send({
-              op: "send",
-              id: 1,
-              body: `from ${deviceId}`,
-              properties: { kind: "leaf" },
-            });
-            await leaf.next((e) => e.event === "sent" && e.id === 1);
-            const input = await b.next((e) =>
-              e.event === "input" && e.inputName === "fromleaf" && e.body === `from ${deviceId}`
-            );
+            const json = { contentType: "application/json", contentEncoding: "utf-8" };
+            // Filtered out: the wrong property, then a body naming another device.
+            const sends = [
+              { body: JSON.stringify({ from: deviceId }), properties: { kind: "other" } },
+              { body: JSON.stringify({ from: "someone" }), properties: { kind: "leaf" } },
+              { body: JSON.stringify({ from: deviceId }), properties: { kind: "leaf" } },
+            ];
+            for (const [i, send] of sends.entries()) {
+              await leaf.send({ op: "send", id: 10 + i, ...json, ...send });
+              await leaf.next((e) => e.event === "sent" && e.id === 10 + i);
+            }
+            const input = await b.next((e) => e.event === "input" && e.inputName === "fromleaf");
+            assert.equal(input.body, JSON.stringify({ from: deviceId }));
             assert.equal((input.properties as Record<string, string>).kind, "leaf");
+
+            await leaf.send({ op: "report", id: 1, patch: { firmware: "1.2" } });
+            await leaf.next((e) => e.event === "reported" && e.id === 1);
+            assert.equal(fixture.hub.hub.getTwin({ deviceId }).reported.firmware, "1.2");
+            const called = await fixture.hub.hub.invokeMethod({ deviceId }, {
+              methodName: "echo",
+              payload: { to: deviceId },
+            });
+            assert.deepEqual(called, { status: 200, payload: { echoed: { to: deviceId } } });
 
             for (const name of ["complete-me", "reject-me", "abandon-me"]) {
               await fixture.hub.hub.sendC2D(deviceId, {

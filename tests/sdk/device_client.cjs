@@ -3,7 +3,8 @@
 // with a SAS key or, given LEDGE_TEST_CERT_FILE/LEDGE_TEST_KEY_FILE, an X.509 certificate, over
 // the transport LEDGE_TEST_TRANSPORT names (Mqtt by default; Amqp, AmqpWs, Http).
 // C2D messages are completed at once, or with LEDGE_TEST_C2D=manual kept until a `settle`
-// command completes, rejects or abandons them.
+// command completes, rejects or abandons them. Except over Http, it answers the direct method
+// `echo` and updates reported properties (`report`).
 // JSON commands on stdin, JSON events on stdout.
 "use strict";
 const fs = require("node:fs");
@@ -51,6 +52,14 @@ async function main() {
     if (process.env.LEDGE_TEST_C2D === "manual") held.set(msg.messageId, msg);
     else client.complete(msg, () => {});
   });
+  // Direct methods and twins need a transport that has them (not Http).
+  const full = process.env.LEDGE_TEST_TRANSPORT !== "Http";
+  if (full) {
+    client.onDeviceMethod("echo", (request, response) => {
+      emit({ event: "method", methodName: request.methodName, payload: request.payload });
+      response.send(200, { echoed: request.payload }, () => {});
+    });
+  }
   await client.open();
   emit({ event: "ready" });
   const rl = readline.createInterface({ input: process.stdin });
@@ -70,6 +79,12 @@ async function main() {
         held.delete(command.messageId);
         await client[command.how](msg);
         emit({ event: "settled", id: command.id });
+      } else if (command.op === "report") {
+        const twin = await client.getTwin();
+        await new Promise((resolve, reject) =>
+          twin.properties.reported.update(command.patch, (err) => err ? reject(err) : resolve())
+        );
+        emit({ event: "reported", id: command.id, desired: twin.properties.desired });
       } else if (command.op === "close") {
         await client.close();
         emit({ event: "closed" });

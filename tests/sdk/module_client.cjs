@@ -83,9 +83,7 @@ async function main() {
         emit({ event: "reported", id: command.id });
       } else if (command.op === "getTwin") {
         const fresh = await client.getTwin();
-        await new Promise((resolve, reject) =>
-          fresh.get((err) => err ? reject(err) : resolve())
-        );
+        await new Promise((resolve, reject) => fresh.get((err) => err ? reject(err) : resolve()));
         emit({
           event: "twin",
           id: command.id,
