@@ -29,7 +29,12 @@ function call(
   fixture: HubFixture,
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: string | Uint8Array } = {},
+  options: {
+    headers?: Record<string, string>;
+    body?: string | Uint8Array;
+    cert?: string;
+    key?: string;
+  } = {},
 ): Promise<
   { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 > {
@@ -41,6 +46,7 @@ function call(
       path,
       headers: options.headers ?? {},
       ca: fixture.security.manager.trustBundlePem(),
+      ...(options.cert ? { cert: options.cert, key: options.key } : {}),
       agent: new Agent({ keepAlive: false }),
     }, (response) => {
       let body = "";
@@ -195,6 +201,17 @@ serviceTest(
           (await call(fixture, "GET", devicebound, { headers: { authorization: forged } })).status,
           401,
         );
+      });
+
+      await t.step("an X.509 device authenticates with its client certificate alone", async () => {
+        const added = await fixture.security.manager.addDevice("camx", "x509");
+        const cert = await Deno.readTextFile(added.certificateFile!);
+        const key = await Deno.readTextFile(added.keyFile!);
+        const path = "/devices/camx/messages/events?api-version=2021-04-12";
+        const sent = await call(fixture, "POST", path, { cert, key, body: "x509 telemetry" });
+        assert.equal(sent.status, 204, sent.body);
+        const asOther = await call(fixture, "POST", events, { cert, key, body: "x" });
+        assert.equal(asOther.status, 401, "the certificate is camx's, not leafr's");
       });
 
       await t.step("too large 413, a broken batch 400, an empty C2D queue 204", async () => {
