@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { MgmtClient } from "../cli/_client.ts";
+import { answer, type MgmtClient } from "../cli/_client.ts";
 import { createSasToken } from "../iothub/mod.ts";
 import type { AmqpLoadPlan } from "./_amqp_load.ts";
 import type { HttpLoadPlan } from "./_http_load.ts";
@@ -60,11 +60,11 @@ export async function ledgeHeads(
   const leaves = [];
   for (let i = 0; i < LEAVES; i++) {
     const deviceId = `bench-leaf-${i}`;
-    const added = await mgmt.request<{ connectionString: string }>("POST", "/v1/identities", {
-      deviceId,
-      auth: "sas",
-    });
-    const key = /SharedAccessKey=([^;]+)/.exec(added.connectionString)?.[1] ?? "";
+    const added = await answer(mgmt.security.v1.identities.$post({
+      json: { deviceId, auth: "sas" },
+    }));
+    const connectionString = "connectionString" in added ? added.connectionString : "";
+    const key = /SharedAccessKey=([^;]+)/.exec(connectionString)?.[1] ?? "";
     const token = createSasToken({ host: options.host, deviceId }, {
       keyBase64: key,
       expiry: Math.floor(Date.now() / 1000) + 7200,
