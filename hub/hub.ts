@@ -534,7 +534,10 @@ export async function createHubCore(
       return change.twin.desiredVersion;
     },
     twinKeys: () => twins.keys(),
-    isConnected: (target) => broker.sessions.has(twinKey(target)),
+    isConnected: (target) => {
+      const key = twinKey(target);
+      return broker.sessions.has(key) || heads.has(key);
+    },
     onClientChange(listener) {
       clientListeners.add(listener);
       return () => clientListeners.delete(listener);

@@ -32,7 +32,8 @@ async function check(configText: string): Promise<{ code: number; results: Resul
 
 function portsConfig(): string {
   return `[hub.mqtt]\nport = 0\n[hub.https]\nport = 0\n[hub.amqp]\nport = 0\n` +
-    `[metrics]\nlisten = "127.0.0.1:0"\n[device]\nhostname = "localhost"\n`;
+    `[metrics]\nlisten = "127.0.0.1:0"\n[console]\nlisten = "127.0.0.1:0"\n` +
+    `[device]\nhostname = "localhost"\n`;
 }
 
 function byId(results: Result[], id: string): Result {
