@@ -131,25 +131,6 @@ export class AmqpConnection {
     const container = this.#container;
     container.on("receiver_open", (ctx: EventContext) => this.#open(ctx.receiver!, "clientSends"));
     container.on("sender_open", (ctx: EventContext) => this.#open(ctx.sender!, "clientReceives"));
-    container.on("message", (ctx: EventContext) => {
-      const handler = this.#handlers.get(ctx.receiver!);
-      if (!handler?.onMessage) return;
-      try {
-        handler.onMessage(ctx.delivery!, ctx.message as AmqpWireMessage);
-      } catch (error) {
-        if (!(error instanceof CreditViolationError)) throw error;
-        this.#violation(error.message, "amqp:link:transfer-limit-exceeded");
-      }
-    });
-    container.on(
-      "sendable",
-      (ctx: EventContext) => this.#handlers.get(ctx.sender!)?.onSendable?.(),
-    );
-    for (const outcome of OUTCOMES) {
-      container.on(outcome, (ctx: EventContext) => {
-        this.#handlers.get(ctx.sender!)?.onOutcome?.(ctx.delivery as Delivery, outcome);
-      });
-    }
     const closed = (link: Sender | Receiver | undefined) => {
       if (!link) return;
       const handler = this.#handlers.get(link);
@@ -176,9 +157,32 @@ export class AmqpConnection {
   }
 
   #open(link: Sender | Receiver, role: "clientSends" | "clientReceives"): void {
-    const outcome = openLink(this, link, role);
-    if (typeof outcome === "string") return;
-    this.#handlers.set(link, outcome);
+    const handler = openLink(this, link, role);
+    if (typeof handler === "string") return;
+    this.#handlers.set(link, handler);
+    // Per-delivery events are taken on the link itself: rhea stops bubbling them there, instead
+    // of passing each through the session, the connection and the container.
+    if (handler.onMessage) {
+      link.on("message", (ctx: EventContext) => this.#message(handler, ctx));
+    }
+    if (handler.onSendable) link.on("sendable", () => handler.onSendable!());
+    if (handler.onOutcome) {
+      for (const outcome of OUTCOMES) {
+        link.on(
+          outcome,
+          (ctx: EventContext) => handler.onOutcome!(ctx.delivery as Delivery, outcome),
+        );
+      }
+    }
+  }
+
+  #message(handler: LinkHandler, ctx: EventContext): void {
+    try {
+      handler.onMessage!(ctx.delivery!, ctx.message as AmqpWireMessage);
+    } catch (error) {
+      if (!(error instanceof CreditViolationError)) throw error;
+      this.#violation(error.message, "amqp:link:transfer-limit-exceeded");
+    }
   }
 
   /** Refuses a link: attached, then detached at once with `condition`. */
