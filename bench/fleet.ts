@@ -22,7 +22,7 @@
 import { parseArgs } from "node:util";
 import { answer, createMgmtClient, type MgmtClient } from "../cli/_client.ts";
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
-import { fleetManifest } from "../tests/_fleet.ts";
+import { fleetManifest, imageModule } from "../tests/_fleet.ts";
 import { SimulatedFleet } from "../tests/_fleet_sim.ts";
 import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
@@ -56,16 +56,6 @@ async function count(client: MgmtClient, query: string): Promise<number> {
   return Number((page.items[0] as { n?: number } | undefined)?.n ?? 0);
 }
 
-function module(image: string) {
-  return {
-    version: "1.0",
-    type: "docker",
-    status: "running",
-    restartPolicy: "always",
-    settings: { image, createOptions: "{}" },
-  };
-}
-
 /** Seconds from creating a deployment over all children to all of them reporting success. */
 async function deploymentRun(
   client: MgmtClient,
@@ -79,7 +69,7 @@ async function deploymentRun(
   await answer(client.fleet.v1.fleet.deployments.$post({
     json: {
       id,
-      content: fleetManifest({ [`app${run}`]: module(`app:${run}`) }, {}) as never,
+      content: fleetManifest({ [`app${run}`]: imageModule(`app:${run}`) }, {}) as never,
       targetCondition: "tags.fleet = 'sim'",
       priority: run,
     },

@@ -1,32 +1,15 @@
 import assert from "node:assert/strict";
 import { startTestFleet } from "./_fleet_fixture.ts";
-import { advanceRollout, rolloutOrder, waveSize } from "./rollout.ts";
+import { fleetManifest, imageModule } from "../tests/_fleet.ts";
 
-function content(moduleName: string) {
-  const system = { type: "docker", settings: { image: "ledge", createOptions: "{}" } };
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: { registryCredentials: {} } },
-          systemModules: {
-            edgeAgent: system,
-            edgeHub: { ...system, status: "running", restartPolicy: "always" },
-          },
-          modules: {
-            [moduleName]: {
-              type: "docker",
-              status: "running",
-              restartPolicy: "always",
-              settings: { image: moduleName, createOptions: "{}" },
-            },
-          },
-        },
-      },
-    },
-  };
+type Content = {
+  modulesContent: { $edgeAgent: { "properties.desired": Record<string, unknown> } };
+};
+
+function content(moduleName: string): Content {
+  return fleetManifest({ [moduleName]: imageModule(moduleName) }, {}) as Content;
 }
+import { advanceRollout, rolloutOrder, waveSize } from "./rollout.ts";
 
 const DEVICES = Array.from({ length: 20 }, (_, i) => `dev-${String(i).padStart(2, "0")}`);
 

@@ -4,40 +4,15 @@ import { answerErrorsAsJson } from "../core/api.ts";
 import { createLogger } from "../core/log.ts";
 import type { FleetComponent } from "./fleet_component.ts";
 import { startTestFleet } from "./_fleet_fixture.ts";
+import { fleetManifest, imageModule } from "../tests/_fleet.ts";
+
+const module = (image = "busybox") => imageModule(image);
+const baseContent = (modules: Record<string, Record<string, unknown>>) =>
+  fleetManifest(modules, {}) as { modulesContent: Record<string, unknown> };
 
 /** The fleet's routes as the management server mounts them (errors answered as JSON). */
 function apiOf(fleet: FleetComponent): Hono {
   return answerErrorsAsJson(new Hono().route("/", fleet.api!), createLogger({ level: "error" }));
-}
-
-function module(image = "busybox") {
-  return {
-    version: "1.0",
-    type: "docker",
-    status: "running",
-    restartPolicy: "always",
-    settings: { image, createOptions: "{}" },
-  };
-}
-
-function baseContent(modules: Record<string, unknown>, routes: Record<string, string> = {}) {
-  const system = { type: "docker", settings: { image: "ledge", createOptions: "{}" } };
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: { registryCredentials: {} } },
-          systemModules: {
-            edgeAgent: system,
-            edgeHub: { ...system, status: "running", restartPolicy: "always" },
-          },
-          modules,
-        },
-      },
-      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes } },
-    },
-  };
 }
 
 async function status(response: Response): Promise<[number, Record<string, unknown>]> {

@@ -49,20 +49,44 @@ export interface CheckRouteOptions {
  * @throws {RouteSyntaxError} at the column of the offending operator or function.
  */
 export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): CheckedRoute {
-  const types = new Map<Expr, StaticType>();
-  const functions = new Map<Expr, BuiltinFunction>();
-  const fail = (at: number, details: ErrorAt): never => {
-    throw routeErrorAt(ast.text, at, details);
-  };
-  const isTwinRoute = ast.source.prefix === normalizeSource(TWIN_CHANGE_NOTIFICATIONS_SOURCE);
+  const checker = new RouteChecker(ast);
+  const condition = ast.condition;
+  if (condition !== undefined) {
+    const type = checker.typeOf(condition);
+    if ((options.requireBoolean ?? true) && type !== "bool" && type !== "dynamic") {
+      checker.fail(condition.at, {
+        found: type,
+        expected: "a boolean condition",
+        reason: `the condition is ${article(type)}, not a boolean, so the route could never fire`,
+      });
+    }
+  }
+  return { ast, types: checker.types, functions: checker.functions };
+}
 
-  const typeOf = (expr: Expr): StaticType => {
-    const type = computeType(expr);
-    types.set(expr, type);
+/** Types the expressions of one route, failing at the first that does not check. */
+class RouteChecker {
+  readonly types = new Map<Expr, StaticType>();
+  readonly functions = new Map<Expr, BuiltinFunction>();
+  readonly #ast: RouteAst;
+  readonly #isTwinRoute: boolean;
+
+  constructor(ast: RouteAst) {
+    this.#ast = ast;
+    this.#isTwinRoute = ast.source.prefix === normalizeSource(TWIN_CHANGE_NOTIFICATIONS_SOURCE);
+  }
+
+  fail(at: number, details: ErrorAt): never {
+    throw routeErrorAt(this.#ast.text, at, details);
+  }
+
+  typeOf(expr: Expr): StaticType {
+    const type = this.#computeType(expr);
+    this.types.set(expr, type);
     return type;
-  };
+  }
 
-  const computeType = (expr: Expr): StaticType => {
+  #computeType(expr: Expr): StaticType {
     switch (expr.kind) {
       case "literal":
         return literalType(expr.value);
@@ -72,45 +96,51 @@ export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): Chec
       case "bodyQuery":
         return "dynamic";
       case "twinChangeIncludes":
-        if (!isTwinRoute) {
-          fail(expr.at, {
-            found: "twin_change_includes",
-            expected: "a route FROM /twinChangeNotifications",
-            reason:
-              "twin_change_includes is only available in routes FROM /twinChangeNotifications",
-          });
-        }
-        if (!TWIN_PATH_PREFIXES.some((prefix) => expr.pathText.toLowerCase().startsWith(prefix))) {
-          fail(expr.at, {
-            found: expr.pathText,
-            expected: TWIN_PATH_PREFIXES.join(", "),
-            reason: `twin_change_includes cannot read ${JSON.stringify(expr.pathText)}`,
-            hint: `its path must start with ${TWIN_PATH_PREFIXES.join(", ")}`,
-          });
-        }
-        return "bool";
-      case "unary": {
-        const operand = typeOf(expr.operand);
-        const accepted: readonly StaticType[] = expr.op === "-" ? ["number"] : ["bool", "null"];
-        if (operand !== "dynamic" && !accepted.includes(operand)) {
-          fail(expr.at, {
-            found: expr.op,
-            expected: `${article(accepted[0] ?? "bool")} operand`,
-            reason: `operator ${expr.op} cannot take ${article(operand)}`,
-          });
-        }
-        return expr.op === "-" ? "number" : "bool";
-      }
+        return this.#twinChangeType(expr);
+      case "unary":
+        return this.#unaryType(expr);
       case "binary":
-        return binaryType(expr);
+        return this.#binaryType(expr);
       case "call":
-        return callType(expr);
+        return this.#callType(expr);
     }
-  };
+  }
 
-  const binaryType = (expr: Extract<Expr, { kind: "binary" }>): StaticType => {
-    const left = typeOf(expr.left);
-    const right = typeOf(expr.right);
+  #twinChangeType(expr: Extract<Expr, { kind: "twinChangeIncludes" }>): StaticType {
+    if (!this.#isTwinRoute) {
+      this.fail(expr.at, {
+        found: "twin_change_includes",
+        expected: "a route FROM /twinChangeNotifications",
+        reason: "twin_change_includes is only available in routes FROM /twinChangeNotifications",
+      });
+    }
+    if (!TWIN_PATH_PREFIXES.some((prefix) => expr.pathText.toLowerCase().startsWith(prefix))) {
+      this.fail(expr.at, {
+        found: expr.pathText,
+        expected: TWIN_PATH_PREFIXES.join(", "),
+        reason: `twin_change_includes cannot read ${JSON.stringify(expr.pathText)}`,
+        hint: `its path must start with ${TWIN_PATH_PREFIXES.join(", ")}`,
+      });
+    }
+    return "bool";
+  }
+
+  #unaryType(expr: Extract<Expr, { kind: "unary" }>): StaticType {
+    const operand = this.typeOf(expr.operand);
+    const accepted: readonly StaticType[] = expr.op === "-" ? ["number"] : ["bool", "null"];
+    if (operand !== "dynamic" && !accepted.includes(operand)) {
+      this.fail(expr.at, {
+        found: expr.op,
+        expected: `${article(accepted[0] ?? "bool")} operand`,
+        reason: `operator ${expr.op} cannot take ${article(operand)}`,
+      });
+    }
+    return expr.op === "-" ? "number" : "bool";
+  }
+
+  #binaryType(expr: Extract<Expr, { kind: "binary" }>): StaticType {
+    const left = this.typeOf(expr.left);
+    const right = this.typeOf(expr.right);
     const mismatch = (expected: string, hint?: string): never => {
       const details: ErrorAt = {
         found: expr.op,
@@ -118,7 +148,7 @@ export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): Chec
         reason: `operator ${expr.op} cannot combine ${article(left)} with ${article(right)}`,
       };
       if (hint !== undefined) details.hint = hint;
-      return fail(expr.at, details);
+      return this.fail(expr.at, details);
     };
     const both = (type: StaticType) =>
       (left === type || left === "dynamic") && (right === type || right === "dynamic");
@@ -152,12 +182,12 @@ export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): Chec
         }
         return "bool";
     }
-  };
+  }
 
-  const callType = (expr: Extract<Expr, { kind: "call" }>): StaticType => {
+  #callType(expr: Extract<Expr, { kind: "call" }>): StaticType {
     const fn = builtinFunction(expr.name);
     if (fn === undefined) {
-      return fail(expr.at, {
+      return this.fail(expr.at, {
         found: expr.name,
         expected: `one of ${BUILTIN_NAMES.join(", ")}`,
         reason: `unknown function ${JSON.stringify(expr.name)}`,
@@ -171,43 +201,30 @@ export function checkRoute(ast: RouteAst, options: CheckRouteOptions = {}): Chec
         : fn.minArgs === fn.maxArgs
         ? `${fn.minArgs}`
         : `${fn.minArgs} or ${fn.maxArgs}`;
-      fail(expr.at, {
+      const plural = takes === "1" ? "" : "s";
+      this.fail(expr.at, {
         found: `${count} argument${count === 1 ? "" : "s"}`,
-        expected: `${takes} argument${takes === "1" ? "" : "s"}`,
-        reason: `function ${fn.name} takes ${takes} argument${
-          takes === "1" ? "" : "s"
-        }, not ${count}`,
+        expected: `${takes} argument${plural}`,
+        reason: `function ${fn.name} takes ${takes} argument${plural}, not ${count}`,
       });
     }
     expr.args.forEach((arg, position) => {
-      const type = typeOf(arg);
+      const type = this.typeOf(arg);
       const accepted = fn.parameters(position);
       if (accepted !== "any" && type !== "dynamic" && !accepted.includes(type)) {
-        fail(arg.at, {
+        const wanted = accepted.map(article).join(" or ");
+        this.fail(arg.at, {
           found: type,
-          expected: accepted.map(article).join(" or "),
-          reason: `function ${fn.name} takes ${accepted.map(article).join(" or ")} as argument ${
-            position + 1
-          }, not ${article(type)}`,
+          expected: wanted,
+          reason: `function ${fn.name} takes ${wanted} as argument ${position + 1}, not ${
+            article(type)
+          }`,
         });
       }
     });
-    functions.set(expr, fn);
+    this.functions.set(expr, fn);
     return fn.returns;
-  };
-
-  const condition = ast.condition;
-  if (condition !== undefined) {
-    const type = typeOf(condition);
-    if ((options.requireBoolean ?? true) && type !== "bool" && type !== "dynamic") {
-      fail(condition.at, {
-        found: type,
-        expected: "a boolean condition",
-        reason: `the condition is ${article(type)}, not a boolean, so the route could never fire`,
-      });
-    }
   }
-  return { ast, types, functions };
 }
 
 function literalType(value: unknown): StaticType {

@@ -41,6 +41,17 @@ export function fleetModule(
   };
 }
 
+/** A docker module of `image` (never run where these manifests go: simulated children, unit tests). */
+export function imageModule(image: string): Record<string, unknown> {
+  return {
+    version: "1.0",
+    type: "docker",
+    status: "running",
+    restartPolicy: "always",
+    settings: { image, createOptions: "{}" },
+  };
+}
+
 /** A deployment manifest with `modules`, `routes` and optional module twins. */
 export function fleetManifest(
   modules: Record<string, Record<string, unknown>>,

@@ -6,21 +6,11 @@
  */
 import assert from "node:assert/strict";
 import type { LedgeProcess } from "./_ledge.ts";
-import { eventually, fleetManifest, startFleetLedge } from "./_fleet.ts";
+import { eventually, fleetManifest, imageModule, startFleetLedge } from "./_fleet.ts";
 import { SimulatedFleet } from "./_fleet_sim.ts";
 import { answer, createMgmtClient } from "../cli/_client.ts";
 
 const COUNT = 20;
-
-function module(image: string) {
-  return {
-    version: "1.0",
-    type: "docker",
-    status: "running",
-    restartPolicy: "always",
-    settings: { image, createOptions: "{}" },
-  };
-}
 
 async function ok(ledge: LedgeProcess, args: string[]): Promise<string> {
   const result = await ledge.cli(args);
@@ -93,7 +83,7 @@ Deno.test("rollouts go wave by wave over simulated children, and a failing wave 
     await t.step("waves of 10%, 50% and 100%, each after the previous one succeeded", async () => {
       await Deno.writeTextFile(
         `${dir}/v1.json`,
-        JSON.stringify(fleetManifest({ good: module("good") }, {})),
+        JSON.stringify(fleetManifest({ good: imageModule("good") }, {})),
       );
       await ok(parent!, [
         "deployment",
@@ -134,7 +124,7 @@ Deno.test("rollouts go wave by wave over simulated children, and a failing wave 
       async () => {
         await Deno.writeTextFile(
           `${dir}/v2.json`,
-          JSON.stringify(fleetManifest({ good: module("good"), bad: module("bad") }, {})),
+          JSON.stringify(fleetManifest({ good: imageModule("good"), bad: imageModule("bad") }, {})),
         );
         await ok(parent!, [
           "deployment",

@@ -74,15 +74,58 @@ export function subscriptionsOf(identity: IdentityRef): string[] {
   return filters;
 }
 
-/** Creates the pool and opens this device's connection. */
-export function createConnectionPool(options: ConnectionPoolOptions): ConnectionPool {
-  const now = options.now ?? Date.now;
-  const slots = new Map<string, Slot>();
-  const own = { deviceId: options.ownDeviceId };
-  let closed = false;
+/** The pool: a class over the slots, each identity's connection and twin requests. */
+class UpstreamConnectionPool implements ConnectionPool {
+  readonly #options: ConnectionPoolOptions;
+  readonly #now: () => number;
+  readonly #slots = new Map<string, Slot>();
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  #closed = false;
 
-  function open(identity: IdentityRef): Slot {
-    const label = identityLabel(identity);
+  constructor(options: ConnectionPoolOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#open({ deviceId: options.ownDeviceId }).holds = 1;
+    const sweepMs = Math.max(250, Math.min(options.idleTimeoutMs / 2, 30_000));
+    this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
+  }
+
+  get(identity: IdentityRef): PoolEntry {
+    return this.#slotOf(identity);
+  }
+
+  hold(identity: IdentityRef): () => void {
+    const slot = this.#slotOf(identity);
+    slot.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      slot.holds--;
+      slot.lastUsedMs = this.#now();
+    };
+  }
+
+  list(): { identity: IdentityRef; state: ConnectionState; held: boolean }[] {
+    return [...this.#slots.values()].map((slot) => ({
+      identity: slot.identity,
+      state: slot.connection.state(),
+      held: slot.holds > 0,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    const all = [...this.#slots.values()];
+    this.#slots.clear();
+    for (const slot of all) slot.twin.failAll("the upstream connector is stopping");
+    await Promise.all(all.map((slot) => slot.connection.close()));
+  }
+
+  #open(identity: IdentityRef): Slot {
+    const options = this.#options;
     const late: { twin?: TwinRequests } = {};
     const connection = createUpstreamConnection({
       identity,
@@ -102,67 +145,41 @@ export function createConnectionPool(options: ConnectionPoolOptions): Connection
     });
     const twin = createTwinRequests(
       (topic, payload) => connection.publish(topic, payload, { qos: 0 }),
-      { label, ...(options.twinTimeoutMs ? { timeoutMs: options.twinTimeoutMs } : {}) },
+      {
+        label: identityLabel(identity),
+        ...(options.twinTimeoutMs ? { timeoutMs: options.twinTimeoutMs } : {}),
+      },
     );
     late.twin = twin;
-    const slot: Slot = { identity, connection, twin, holds: 0, lastUsedMs: now() };
-    slots.set(identityKey(identity), slot);
+    const slot: Slot = { identity, connection, twin, holds: 0, lastUsedMs: this.#now() };
+    this.#slots.set(identityKey(identity), slot);
     return slot;
   }
 
-  function slotOf(identity: IdentityRef): Slot {
-    if (closed) throw new Error("Cannot use the upstream connections: they are closed");
-    const slot = slots.get(identityKey(identity)) ?? open(identity);
-    slot.lastUsedMs = now();
+  #slotOf(identity: IdentityRef): Slot {
+    if (this.#closed) throw new Error("Cannot use the upstream connections: they are closed");
+    const slot = this.#slots.get(identityKey(identity)) ?? this.#open(identity);
+    slot.lastUsedMs = this.#now();
     return slot;
   }
 
-  const deviceSlot = open(own);
-  deviceSlot.holds = 1;
-
-  const sweepMs = Math.max(250, Math.min(options.idleTimeoutMs / 2, 30_000));
-  const sweeper = setInterval(() => {
-    const cutoff = now() - options.idleTimeoutMs;
-    for (const [key, slot] of slots) {
+  /** Closes the connections no one held or used for `idleTimeoutMs`. */
+  #sweep(): void {
+    const cutoff = this.#now() - this.#options.idleTimeoutMs;
+    for (const [key, slot] of this.#slots) {
       if (slot.holds > 0 || slot.connection.inflight() > 0 || slot.lastUsedMs > cutoff) continue;
-      if (options.inUse?.(slot.identity)) continue;
-      slots.delete(key);
+      if (this.#options.inUse?.(slot.identity)) continue;
+      this.#slots.delete(key);
       slot.twin.failAll("the connection closed after being idle");
-      options.logger.debug("closing an idle upstream connection", {
+      this.#options.logger.debug("closing an idle upstream connection", {
         identity: identityLabel(slot.identity),
       });
       slot.connection.close().catch(() => {});
     }
-  }, sweepMs);
+  }
+}
 
-  return {
-    get: slotOf,
-    hold(identity) {
-      const slot = slotOf(identity);
-      slot.holds++;
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        slot.holds--;
-        slot.lastUsedMs = now();
-      };
-    },
-    list() {
-      return [...slots.values()].map((slot) => ({
-        identity: slot.identity,
-        state: slot.connection.state(),
-        held: slot.holds > 0,
-      }));
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(sweeper);
-      const all = [...slots.values()];
-      slots.clear();
-      for (const slot of all) slot.twin.failAll("the upstream connector is stopping");
-      await Promise.all(all.map((slot) => slot.connection.close()));
-    },
-  };
+/** Creates the pool and opens this device's connection. */
+export function createConnectionPool(options: ConnectionPoolOptions): ConnectionPool {
+  return new UpstreamConnectionPool(options);
 }

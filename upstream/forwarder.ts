@@ -94,43 +94,101 @@ interface Suspect {
 
 const MAX_SUSPECTS = 10_000;
 
-/** Starts draining `options.endpoint`. */
-export function startForwarder(options: ForwarderOptions): Forwarder {
-  const { store, endpoint, logger } = options;
-  const now = options.now ?? Date.now;
-  const poisonThreshold = options.poisonThreshold ?? 5;
-  const lanes = new Map<string, Lane>();
-  const suspects = new Map<number, Suspect>();
-  const deadLettering = new Set<number>();
-  const stats = {
+/** The forwarder of one queue: leases per sender lane, in flight up to the window. */
+class UpstreamForwarder implements Forwarder {
+  readonly #options: ForwarderOptions;
+  readonly #store: MessageStore;
+  readonly #endpoint: string;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #poisonThreshold: number;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #suspects = new Map<number, Suspect>();
+  readonly #deadLettering = new Set<number>();
+  readonly #stats = {
     forwarded: 0,
     expired: 0,
     deadLettered: { too_large: 0, rejected: 0 } as Record<DeadLetterReason, number>,
     deadLetterDropped: 0,
   };
-  let stopped = false;
-  let scheduled = false;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  const unsubscribe = store.onEnqueued(endpoint, schedule);
+  readonly #unsubscribe: () => void;
+  #stopped = false;
+  #scheduled = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bound once: the store's enqueue listener and the retry timer call it. */
+  readonly #schedule = (): void => {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  };
 
-  function leased(): number {
-    let count = deadLettering.size;
-    for (const lane of lanes.values()) count += lane.waiting.length + lane.inflight.size;
+  constructor(options: ForwarderOptions) {
+    this.#options = options;
+    this.#store = options.store;
+    this.#endpoint = options.endpoint;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#poisonThreshold = options.poisonThreshold ?? 5;
+    this.#unsubscribe = options.store.onEnqueued(options.endpoint, this.#schedule);
+    this.#schedule();
+  }
+
+  wake(): void {
+    this.#schedule();
+  }
+
+  hasWork(identity: IdentityRef): boolean {
+    const lane = this.#lanes.get(identityKey(identity));
+    return lane !== undefined && (lane.waiting.length > 0 || lane.inflight.size > 0);
+  }
+
+  connectionDown(identity: IdentityRef): void {
+    const lane = this.#lanes.get(identityKey(identity));
+    if (!lane || lane.waiting.length === 0) return;
+    const seqs = lane.waiting.splice(0).map((queued) => queued.seq);
+    this.#storeCall("release messages", () => this.#store.release(this.#endpoint, seqs));
+  }
+
+  stats(): ForwarderStats {
+    let inflight = 0;
+    for (const lane of this.#lanes.values()) inflight += lane.inflight.size;
+    const stats = this.#stats;
+    return {
+      forwarded: stats.forwarded,
+      expired: stats.expired,
+      deadLettered: { ...stats.deadLettered },
+      deadLetterDropped: stats.deadLetterDropped,
+      inflight,
+      leased: this.#leased(),
+      suspects: this.#suspects.size,
+    };
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    const seqs: number[] = [];
+    for (const lane of this.#lanes.values()) {
+      seqs.push(...lane.waiting.splice(0).map((queued) => queued.seq), ...lane.inflight);
+      lane.inflight.clear();
+    }
+    this.#storeCall("release messages", () => this.#store.release(this.#endpoint, seqs));
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#unsubscribe();
+  }
+
+  #leased(): number {
+    let count = this.#deadLettering.size;
+    for (const lane of this.#lanes.values()) count += lane.waiting.length + lane.inflight.size;
     return count;
   }
 
-  function schedule(): void {
-    if (scheduled || stopped) return;
-    scheduled = true;
-    queueMicrotask(() => {
-      scheduled = false;
-      pump();
-    });
-  }
-
-  function laneOf(identity: IdentityRef): Lane {
+  #laneOf(identity: IdentityRef): Lane {
     const key = identityKey(identity);
-    let lane = lanes.get(key);
+    let lane = this.#lanes.get(key);
     if (!lane) {
       lane = {
         identity,
@@ -140,213 +198,190 @@ export function startForwarder(options: ForwarderOptions): Forwarder {
         soloSeq: undefined,
         acked: 0,
       };
-      lanes.set(key, lane);
+      this.#lanes.set(key, lane);
     }
     return lane;
   }
 
-  function expired(queued: QueuedMessage): boolean {
-    return queued.expiresAtMs !== null && queued.expiresAtMs <= now();
+  #expired(queued: QueuedMessage): boolean {
+    return queued.expiresAtMs !== null && queued.expiresAtMs <= this.#now();
   }
 
-  function storeCall(action: string, call: () => void): void {
-    if (stopped) return;
+  #storeCall(action: string, call: () => void): void {
+    if (this.#stopped) return;
     try {
       call();
     } catch (error) {
-      logger.error(`cannot ${action} in the message store`, { endpoint, error });
+      this.#logger.error(`cannot ${action} in the message store`, {
+        endpoint: this.#endpoint,
+        error,
+      });
     }
   }
 
-  function dropExpired(queued: QueuedMessage): void {
-    stats.expired++;
-    storeCall("delete an expired message", () => store.ack(endpoint, [queued.seq]));
+  #dropExpired(queued: QueuedMessage): void {
+    this.#stats.expired++;
+    this.#storeCall(
+      "delete an expired message",
+      () => this.#store.ack(this.#endpoint, [queued.seq]),
+    );
   }
 
-  function deadLetter(queued: QueuedMessage, reason: DeadLetterReason, detail: string): void {
-    deadLettering.add(queued.seq);
-    suspects.delete(queued.seq);
+  #deadLetter(queued: QueuedMessage, reason: DeadLetterReason, detail: string): void {
+    this.#deadLettering.add(queued.seq);
+    this.#suspects.delete(queued.seq);
     const fields = {
       messageId: queued.message.systemProperties.messageId,
       seq: queued.seq,
       detail,
     };
-    store.enqueue(queued.message, [{
-      endpoint: options.deadLetterEndpoint,
+    this.#store.enqueue(queued.message, [{
+      endpoint: this.#options.deadLetterEndpoint,
       priority: queued.priority,
-      ttlSeconds: options.deadLetterTtlSeconds ?? 7 * 86400,
+      ttlSeconds: this.#options.deadLetterTtlSeconds ?? 7 * 86400,
     }]).then(() => {
-      stats.deadLettered[reason]++;
-      logger.warn("message dead-lettered: the parent cannot take it", { reason, ...fields });
+      this.#stats.deadLettered[reason]++;
+      this.#logger.warn("message dead-lettered: the parent cannot take it", { reason, ...fields });
     }, (error) => {
-      stats.deadLetterDropped++;
-      logger.error(
+      this.#stats.deadLetterDropped++;
+      this.#logger.error(
         "message dropped: the parent cannot take it and the dead-letter queue refused it",
-        {
-          reason,
-          ...fields,
-          error,
-        },
+        { reason, ...fields, error },
       );
     }).finally(() => {
-      deadLettering.delete(queued.seq);
-      storeCall("ack a dead-lettered message", () => store.ack(endpoint, [queued.seq]));
-      schedule();
+      this.#deadLettering.delete(queued.seq);
+      this.#storeCall(
+        "ack a dead-lettered message",
+        () => this.#store.ack(this.#endpoint, [queued.seq]),
+      );
+      this.#schedule();
     });
   }
 
-  function admit(queued: QueuedMessage): void {
-    if (expired(queued)) return dropExpired(queued);
-    const identity = senderIdentity(queued.message, options.ownDeviceId);
+  #admit(queued: QueuedMessage): void {
+    if (this.#expired(queued)) return this.#dropExpired(queued);
+    const identity = senderIdentity(queued.message, this.#options.ownDeviceId);
     const size = publishSizeBytes(telemetryPublish(queued.message, identity));
-    if (size > options.maxMessageBytes) {
-      return deadLetter(
+    const max = this.#options.maxMessageBytes;
+    if (size > max) {
+      return this.#deadLetter(
         queued,
         "too_large",
-        `${size} bytes exceeds upstream.max_message_bytes (${options.maxMessageBytes})`,
+        `${size} bytes exceeds upstream.max_message_bytes (${max})`,
       );
     }
-    const suspect = suspects.get(queued.seq);
-    if (suspect && suspect.soloFailures >= poisonThreshold) {
-      return deadLetter(
+    const suspect = this.#suspects.get(queued.seq);
+    if (suspect && suspect.soloFailures >= this.#poisonThreshold) {
+      return this.#deadLetter(
         queued,
         "rejected",
         `the parent dropped the link on it ${suspect.soloFailures} times while it was sent alone`,
       );
     }
-    laneOf(identity).waiting.push(queued);
+    this.#laneOf(identity).waiting.push(queued);
   }
 
-  function isDeferred(lane: Lane, seq: number): boolean {
-    const suspect = suspects.get(seq);
+  #isDeferred(lane: Lane, seq: number): boolean {
+    const suspect = this.#suspects.get(seq);
     return suspect !== undefined && suspect.soloFailures > 0 && suspect.ackMark === lane.acked;
   }
 
-  function settle(lane: Lane, queued: QueuedMessage, error: unknown): void {
+  #settle(lane: Lane, queued: QueuedMessage, error: unknown): void {
     lane.inflight.delete(queued.seq);
     const wasSolo = lane.soloSeq === queued.seq;
     if (wasSolo) lane.soloSeq = undefined;
-    if (stopped) return;
+    if (this.#stopped) return;
     if (error === undefined) {
-      suspects.delete(queued.seq);
+      this.#suspects.delete(queued.seq);
       lane.acked++;
-      stats.forwarded++;
-      storeCall("ack a forwarded message", () => store.ack(endpoint, [queued.seq]));
+      this.#stats.forwarded++;
+      this.#storeCall(
+        "ack a forwarded message",
+        () => this.#store.ack(this.#endpoint, [queued.seq]),
+      );
     } else {
-      let suspect = suspects.get(queued.seq);
+      let suspect = this.#suspects.get(queued.seq);
       if (!suspect) {
         suspect = { soloFailures: 0, ackMark: -1 };
-        suspects.set(queued.seq, suspect);
-        if (suspects.size > MAX_SUSPECTS) suspects.delete(suspects.keys().next().value!);
+        this.#suspects.set(queued.seq, suspect);
+        if (this.#suspects.size > MAX_SUSPECTS) {
+          this.#suspects.delete(this.#suspects.keys().next().value!);
+        }
       }
       if (wasSolo && suspect.ackMark !== lane.acked) {
         suspect.soloFailures++;
         suspect.ackMark = lane.acked;
       }
-      storeCall("release a message", () => store.release(endpoint, [queued.seq]));
+      this.#storeCall("release a message", () => this.#store.release(this.#endpoint, [queued.seq]));
     }
-    schedule();
+    this.#schedule();
   }
 
-  function send(lane: Lane, entry: PoolEntry, queued: QueuedMessage): void {
+  #send(lane: Lane, entry: PoolEntry, queued: QueuedMessage): void {
     lane.inflight.add(queued.seq);
     const { topic, payload } = telemetryPublish(queued.message, lane.identity);
     entry.connection.publish(topic, payload).then(
-      () => settle(lane, queued, undefined),
-      (error) => settle(lane, queued, error ?? new Error("publish failed")),
+      () => this.#settle(lane, queued, undefined),
+      (error) => this.#settle(lane, queued, error ?? new Error("publish failed")),
     );
   }
 
-  function flush(lane: Lane): void {
+  #flush(lane: Lane): void {
     if (lane.waiting.length === 0) return;
-    const entry = options.connectionOf(lane.identity);
+    const entry = this.#options.connectionOf(lane.identity);
     while (lane.waiting.length > 0 && lane.soloSeq === undefined && entry.connection.connected) {
-      let index = lane.waiting.findIndex((queued) => !isDeferred(lane, queued.seq));
+      let index = lane.waiting.findIndex((queued) => !this.#isDeferred(lane, queued.seq));
       if (index < 0) index = 0;
       const queued = lane.waiting[index]!;
-      if (expired(queued)) {
+      if (this.#expired(queued)) {
         lane.waiting.splice(index, 1);
-        dropExpired(queued);
+        this.#dropExpired(queued);
         continue;
       }
-      if (suspects.has(queued.seq)) {
+      if (this.#suspects.has(queued.seq)) {
         if (lane.inflight.size > 0) return;
         lane.soloSeq = queued.seq;
       }
       lane.waiting.splice(index, 1);
-      send(lane, entry, queued);
+      this.#send(lane, entry, queued);
     }
   }
 
-  function pump(): void {
-    if (stopped) return;
-    let held = leased();
+  #pump(): void {
+    if (this.#stopped) return;
+    const window = this.#options.window;
+    let held = this.#leased();
     // Refill at every free slot: each PUBACK is answered at once by a PUBLISH, which also carries
     // the TCP ACK the parent waits for. Refilling only in batches (at half the window) stalled on
     // the parent's Nagle + our delayed ACK: ~40 ms per window, ~2,000 messages/s.
-    if (held < options.window) {
-      while (held < options.window) {
-        let batch: QueuedMessage[];
-        try {
-          batch = store.take(endpoint, options.window - held);
-        } catch (error) {
-          logger.error("cannot take from the upstream queue; retrying in 1 s", { endpoint, error });
-          clearTimeout(retryTimer);
-          retryTimer = setTimeout(schedule, 1000);
-          break;
-        }
-        if (batch.length === 0) break;
-        for (const queued of batch) admit(queued);
-        held += batch.length;
-      }
-    }
-    for (const lane of lanes.values()) {
+    while (held < window) {
+      let batch: QueuedMessage[];
       try {
-        flush(lane);
+        batch = this.#store.take(this.#endpoint, window - held);
       } catch (error) {
-        logger.error("cannot forward upstream", { identity: lane.label, error });
+        this.#logger.error("cannot take from the upstream queue; retrying in 1 s", {
+          endpoint: this.#endpoint,
+          error,
+        });
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = setTimeout(this.#schedule, 1000);
+        break;
+      }
+      if (batch.length === 0) break;
+      for (const queued of batch) this.#admit(queued);
+      held += batch.length;
+    }
+    for (const lane of this.#lanes.values()) {
+      try {
+        this.#flush(lane);
+      } catch (error) {
+        this.#logger.error("cannot forward upstream", { identity: lane.label, error });
       }
     }
   }
+}
 
-  schedule();
-
-  return {
-    wake: schedule,
-    hasWork(identity) {
-      const lane = lanes.get(identityKey(identity));
-      return lane !== undefined && (lane.waiting.length > 0 || lane.inflight.size > 0);
-    },
-    connectionDown(identity) {
-      const lane = lanes.get(identityKey(identity));
-      if (!lane || lane.waiting.length === 0) return;
-      const seqs = lane.waiting.splice(0).map((queued) => queued.seq);
-      storeCall("release messages", () => store.release(endpoint, seqs));
-    },
-    stats() {
-      let inflight = 0;
-      for (const lane of lanes.values()) inflight += lane.inflight.size;
-      return {
-        forwarded: stats.forwarded,
-        expired: stats.expired,
-        deadLettered: { ...stats.deadLettered },
-        deadLetterDropped: stats.deadLetterDropped,
-        inflight,
-        leased: leased(),
-        suspects: suspects.size,
-      };
-    },
-    stop() {
-      if (stopped) return;
-      const seqs: number[] = [];
-      for (const lane of lanes.values()) {
-        seqs.push(...lane.waiting.splice(0).map((queued) => queued.seq), ...lane.inflight);
-        lane.inflight.clear();
-      }
-      storeCall("release messages", () => store.release(endpoint, seqs));
-      stopped = true;
-      clearTimeout(retryTimer);
-      unsubscribe();
-    },
-  };
+/** Starts draining `options.endpoint`. */
+export function startForwarder(options: ForwarderOptions): Forwarder {
+  return new UpstreamForwarder(options);
 }

@@ -48,104 +48,125 @@ interface Queue {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** Creates the sync. */
-export function createReportedSync(options: ReportedSyncOptions): ReportedSync {
-  const queues = new Map<string, Queue>();
-  const counters = { sent: 0, refused: 0 };
-  let stopped = false;
+/** The sync: one queue of merged batches per identity. */
+class ReportedPropertiesSync implements ReportedSync {
+  readonly #options: ReportedSyncOptions;
+  readonly #queues = new Map<string, Queue>();
+  readonly #counters = { sent: 0, refused: 0 };
+  #stopped = false;
 
-  function later(queue: Queue, delayMs: number): void {
-    if (queue.timer !== undefined || stopped) return;
+  constructor(options: ReportedSyncOptions) {
+    this.#options = options;
+  }
+
+  patch(identity: IdentityRef, patch: TwinPatch): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
+    const key = identityKey(identity);
+    let queue = this.#queues.get(key);
+    if (!queue) {
+      queue = { identity, batches: [], sending: false, failures: 0, timer: undefined };
+      this.#queues.set(key, queue);
+    }
+    const q = queue;
+    return new Promise<boolean>((resolve) => {
+      // The first batch may be on the wire; merge only into batches not yet sent.
+      const last = q.batches.length > (q.sending ? 1 : 0) ? q.batches.at(-1) : undefined;
+      const merged = last ? mergeReportedPatches(last.patch, patch) : undefined;
+      if (last && merged) {
+        last.patch = merged;
+        last.waiters.push(resolve);
+      } else {
+        q.batches.push({ patch: structuredClone(patch), waiters: [resolve] });
+      }
+      this.#later(q, this.#options.batchDelayMs ?? 50);
+    });
+  }
+
+  connectionUp(identity: IdentityRef): void {
+    const queue = this.#queues.get(identityKey(identity));
+    if (!queue) return;
+    clearTimeout(queue.timer);
+    queue.timer = undefined;
+    this.#send(queue);
+  }
+
+  hasWork(identity: IdentityRef): boolean {
+    return this.#queues.has(identityKey(identity));
+  }
+
+  pending(): number {
+    let count = 0;
+    for (const queue of this.#queues.values()) count += queue.batches.length;
+    return count;
+  }
+
+  counters(): { sent: number; refused: number } {
+    return { ...this.#counters };
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const queue of this.#queues.values()) {
+      clearTimeout(queue.timer);
+      for (const batch of queue.batches) for (const waiter of batch.waiters) waiter(false);
+    }
+    this.#queues.clear();
+  }
+
+  #later(queue: Queue, delayMs: number): void {
+    if (queue.timer !== undefined || this.#stopped) return;
     queue.timer = setTimeout(() => {
       queue.timer = undefined;
-      send(queue);
+      this.#send(queue);
     }, delayMs);
   }
 
-  function finish(queue: Queue, accepted: boolean): void {
+  #finish(queue: Queue, accepted: boolean): void {
     const batch = queue.batches.shift();
     for (const waiter of batch?.waiters ?? []) waiter(accepted);
   }
 
-  function send(queue: Queue): void {
-    if (stopped || queue.sending || queue.batches.length === 0) return;
-    const entry = options.connectionOf(queue.identity);
+  #send(queue: Queue): void {
+    if (this.#stopped || queue.sending || queue.batches.length === 0) return;
+    const entry = this.#options.connectionOf(queue.identity);
     if (!entry.connection.connected) return; // connectionUp() resumes.
     const batch = queue.batches[0]!;
     queue.sending = true;
-    const label = identityLabel(queue.identity);
     entry.twin.patchReported(batch.patch).then(() => {
       queue.failures = 0;
-      counters.sent++;
-      finish(queue, true);
-    }, (error) => {
-      const status = error instanceof TwinRequestError ? error.status : 0;
-      if (status >= 400 && status < 500 && status !== 429) {
-        counters.refused++;
-        options.logger.error("the parent refused a reported patch; dropping it", {
-          identity: label,
-          status,
-          error,
-        });
-        finish(queue, false);
-        return;
-      }
-      queue.failures++;
-      options.logger.warn("cannot send reported properties; retrying", { identity: label, error });
-      later(queue, reconnectDelayMs(queue.failures, options.backoff));
-    }).finally(() => {
+      this.#counters.sent++;
+      this.#finish(queue, true);
+    }, (error) => this.#failed(queue, error)).finally(() => {
       queue.sending = false;
-      if (queue.batches.length === 0) queues.delete(identityKey(queue.identity));
-      else if (queue.failures === 0) send(queue);
+      if (queue.batches.length === 0) this.#queues.delete(identityKey(queue.identity));
+      else if (queue.failures === 0) this.#send(queue);
     });
   }
 
-  return {
-    patch(identity, patch) {
-      if (stopped) return Promise.resolve(false);
-      const key = identityKey(identity);
-      let queue = queues.get(key);
-      if (!queue) {
-        queue = { identity, batches: [], sending: false, failures: 0, timer: undefined };
-        queues.set(key, queue);
-      }
-      return new Promise<boolean>((resolve) => {
-        const q = queue!;
-        // The first batch may be on the wire; merge only into batches not yet sent.
-        const last = q.batches.length > (q.sending ? 1 : 0) ? q.batches.at(-1) : undefined;
-        const merged = last ? mergeReportedPatches(last.patch, patch) : undefined;
-        if (last && merged) {
-          last.patch = merged;
-          last.waiters.push(resolve);
-        } else {
-          q.batches.push({ patch: structuredClone(patch), waiters: [resolve] });
-        }
-        later(q, options.batchDelayMs ?? 50);
+  /** A refusal (4xx other than 429) drops the batch; anything else retries with back-off. */
+  #failed(queue: Queue, error: unknown): void {
+    const label = identityLabel(queue.identity);
+    const status = error instanceof TwinRequestError ? error.status : 0;
+    if (status >= 400 && status < 500 && status !== 429) {
+      this.#counters.refused++;
+      this.#options.logger.error("the parent refused a reported patch; dropping it", {
+        identity: label,
+        status,
+        error,
       });
-    },
-    connectionUp(identity) {
-      const queue = queues.get(identityKey(identity));
-      if (!queue) return;
-      clearTimeout(queue.timer);
-      queue.timer = undefined;
-      send(queue);
-    },
-    hasWork(identity) {
-      return queues.has(identityKey(identity));
-    },
-    pending() {
-      let count = 0;
-      for (const queue of queues.values()) count += queue.batches.length;
-      return count;
-    },
-    counters: () => ({ ...counters }),
-    stop() {
-      stopped = true;
-      for (const queue of queues.values()) {
-        clearTimeout(queue.timer);
-        for (const batch of queue.batches) for (const waiter of batch.waiters) waiter(false);
-      }
-      queues.clear();
-    },
-  };
+      this.#finish(queue, false);
+      return;
+    }
+    queue.failures++;
+    this.#options.logger.warn("cannot send reported properties; retrying", {
+      identity: label,
+      error,
+    });
+    this.#later(queue, reconnectDelayMs(queue.failures, this.#options.backoff));
+  }
+}
+
+/** Creates the sync. */
+export function createReportedSync(options: ReportedSyncOptions): ReportedSync {
+  return new ReportedPropertiesSync(options);
 }

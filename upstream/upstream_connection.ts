@@ -73,6 +73,318 @@ interface PendingPublish {
   reject(error: Error): void;
 }
 
+/** One attempt: its client, whether it came up, and the client's last error. */
+interface Attempt {
+  client: MqttClient;
+  settings: ConnectSettings;
+  where: string;
+  up: boolean;
+  lastError: unknown;
+}
+
+/** The connection: one mqtt.js client per attempt, replaced after each drop. */
+class MqttUpstreamConnection implements UpstreamConnection {
+  readonly identity: IdentityRef;
+  readonly #options: UpstreamConnectionOptions;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #label: string;
+  readonly #pending = new Set<PendingPublish>();
+  readonly #state: ConnectionState = {
+    connected: false,
+    since: null,
+    lastError: null,
+    lastErrorKind: null,
+    attempts: 0,
+    totalAttempts: 0,
+  };
+  #client: MqttClient | undefined;
+  #closed = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #loggedError: string | null = null;
+
+  constructor(options: UpstreamConnectionOptions) {
+    this.identity = options.identity;
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#label = identityLabel(options.identity);
+    this.#attempt();
+  }
+
+  get connected(): boolean {
+    return this.#state.connected;
+  }
+
+  state(): ConnectionState {
+    return { ...this.#state };
+  }
+
+  publish(topic: string, payload: Uint8Array, publishOptions: { qos?: 0 | 1 } = {}): Promise<void> {
+    const qos = publishOptions.qos ?? 1;
+    const current = this.#client;
+    const label = this.#label;
+    if (!current || !this.#state.connected) {
+      return Promise.reject(
+        new UpstreamDisconnectedError(`Cannot publish as ${label}: not connected to the parent`),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const entry: PendingPublish = {
+        reject(error) {
+          if (settled) return;
+          settled = true;
+          reject(error);
+        },
+      };
+      if (qos === 1) this.#pending.add(entry);
+      const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      current.publish(topic, bytes, { qos }, (error) => {
+        if (settled) return;
+        settled = true;
+        this.#pending.delete(entry);
+        if (!error) return resolve();
+        reject(
+          new UpstreamDisconnectedError(`Cannot publish as ${label}: ${error.message}`, {
+            cause: error,
+          }),
+        );
+      });
+    });
+  }
+
+  inflight(): number {
+    return this.#pending.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#renewTimer);
+    const current = this.#client;
+    this.#client = undefined;
+    this.#rejectPending("the connection was closed");
+    if (this.#state.connected) {
+      this.#state.connected = false;
+      this.#state.since = new Date(this.#now()).toISOString();
+      this.#changed();
+    }
+    if (current) await current.endAsync(true).catch(() => {});
+  }
+
+  #changed(): void {
+    try {
+      this.#options.onStateChange?.({ ...this.#state });
+    } catch (error) {
+      this.#logger.error("upstream state listener threw", { identity: this.#label, error });
+    }
+  }
+
+  #rejectPending(reason: string): void {
+    const error = new UpstreamDisconnectedError(`Cannot publish as ${this.#label}: ${reason}`);
+    for (const entry of [...this.#pending]) entry.reject(error);
+    this.#pending.clear();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed) return;
+    const delay = reconnectDelayMs(Math.max(this.#state.attempts, 1), this.#options.backoff);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#attempt();
+    }, delay);
+  }
+
+  #recordFailure(failure: ConnectFailure): void {
+    this.#state.lastError = failure.message;
+    this.#state.lastErrorKind = failure.kind;
+    // Log once per distinct failure; repeats of the same one are debug noise.
+    if (failure.message === this.#loggedError) {
+      this.#logger.debug("upstream connection failed again", {
+        identity: this.#label,
+        attempts: this.#state.attempts,
+      });
+      return;
+    }
+    this.#loggedError = failure.message;
+    const serious = failure.kind === "auth" || failure.kind === "tls" || failure.kind === "config";
+    (serious ? this.#logger.error : this.#logger.warn)(
+      "upstream connection failed; retrying with back-off",
+      { identity: this.#label, kind: failure.kind, error: failure.message },
+    );
+  }
+
+  #attempt(): void {
+    if (this.#closed) return;
+    this.#state.totalAttempts++;
+    let settings: ConnectSettings;
+    try {
+      settings = this.#options.settings();
+    } catch (error) {
+      this.#state.attempts++;
+      this.#recordFailure({ kind: "config", message: (error as Error).message });
+      this.#changed();
+      this.#scheduleRetry();
+      return;
+    }
+    const client = mqtt.connect(settings.url, this.#clientOptions(settings));
+    this.#client = client;
+    const attempt: Attempt = {
+      client,
+      settings,
+      where: `${settings.url} as ${this.#label}`,
+      up: false,
+      lastError: undefined,
+    };
+    client.handleMessage = (packet, callback) => this.#handleMessage(attempt, packet, callback);
+    client.on("error", (error) => {
+      if (this.#client === client) attempt.lastError = error;
+    });
+    client.on("connect", () => this.#onConnect(attempt));
+    client.on("close", () => this.#onClose(attempt));
+  }
+
+  #clientOptions(settings: ConnectSettings): IClientOptions {
+    const clientOptions: IClientOptions = {
+      clientId: settings.clientId,
+      username: settings.username,
+      protocolVersion: 4,
+      clean: false,
+      keepalive: 180,
+      reconnectPeriod: 0,
+      connectTimeout: this.#options.connectTimeoutMs ?? 30_000,
+      rejectUnauthorized: true,
+      resubscribe: false,
+      // A store that survives `end(true)`: mqtt.js may still handle a PUBACK that was already
+      // parsed when the client is ended, and its default store is gone by then.
+      outgoingStore: new Store({ clean: false }),
+    };
+    if (settings.password !== undefined) clientOptions.password = settings.password;
+    if (settings.ca !== undefined) clientOptions.ca = settings.ca;
+    if (settings.cert !== undefined) clientOptions.cert = settings.cert;
+    if (settings.key !== undefined) clientOptions.key = settings.key;
+    return clientOptions;
+  }
+
+  /** An incoming PUBLISH: its PUBACK waits for the handler; a failure drops the link. */
+  #handleMessage(attempt: Attempt, packet: Packet, callback: (error?: Error) => void): void {
+    const onMessage = this.#options.onMessage;
+    if (packet.cmd !== "publish" || !onMessage) return callback();
+    const raw = packet.payload;
+    const payload = typeof raw === "string"
+      ? new TextEncoder().encode(raw)
+      : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+    let result: void | Promise<void>;
+    try {
+      result = onMessage(packet.topic, payload);
+    } catch (error) {
+      this.#logger.error("upstream message handler threw", { identity: this.#label, error });
+      return callback();
+    }
+    if (!(result instanceof Promise)) return callback();
+    result.then(() => callback(), (error) => {
+      // No PUBACK: drop the link so the parent delivers the message again.
+      this.#logger.warn("cannot take a message from the parent; reconnecting for a redelivery", {
+        identity: this.#label,
+        topic: packet.topic,
+        error,
+      });
+      attempt.client.end(true);
+    });
+  }
+
+  #onConnect(attempt: Attempt): void {
+    const current = attempt.client;
+    if (this.#client !== current) return;
+    // Many small PUBLISHes are in flight together; Nagle's algorithm would hold a burst's tail
+    // until the parent's delayed ACK (~40 ms).
+    (current.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    const subscriptions = this.#options.subscriptions;
+    const filters = Object.fromEntries(subscriptions.map((f) => [f, { qos: 1 as const }]));
+    const subscribed = subscriptions.length === 0
+      ? Promise.resolve([])
+      : current.subscribeAsync(filters);
+    subscribed.then((granted) => {
+      if (this.#client !== current) return;
+      const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+      if (refused.length > 0) {
+        attempt.lastError = new Error(`the parent refused subscriptions ${refused.join(", ")}`);
+        current.end(true);
+        return;
+      }
+      attempt.up = true;
+      const state = this.#state;
+      state.connected = true;
+      state.since = new Date(this.#now()).toISOString();
+      state.lastError = null;
+      state.lastErrorKind = null;
+      state.attempts = 0;
+      this.#loggedError = null;
+      this.#logger.info("connected to the parent", {
+        identity: this.#label,
+        url: attempt.settings.url,
+      });
+      this.#scheduleRenewal(attempt.settings);
+      this.#changed();
+    }, (error) => {
+      if (this.#client !== current) return;
+      attempt.lastError = error;
+      current.end(true);
+    });
+  }
+
+  #onClose(attempt: Attempt): void {
+    const current = attempt.client;
+    if (this.#client !== current) return;
+    this.#client = undefined;
+    clearTimeout(this.#renewTimer);
+    this.#renewTimer = undefined;
+    current.end(true);
+    this.#rejectPending("the connection to the parent closed before its PUBACK");
+    const state = this.#state;
+    if (attempt.up) {
+      state.connected = false;
+      state.since = new Date(this.#now()).toISOString();
+      state.attempts = 1;
+      this.#recordFailure(
+        attempt.lastError === undefined
+          ? { kind: "network", message: `Connection to ${attempt.where} closed by the parent` }
+          : describeConnectError(attempt.lastError, attempt.where),
+      );
+    } else {
+      state.attempts++;
+      if (state.since === null) state.since = new Date(this.#now()).toISOString();
+      const error = attempt.lastError ?? new Error("closed before CONNACK");
+      this.#recordFailure(describeConnectError(error, attempt.where));
+    }
+    this.#changed();
+    if (!this.#closed) this.#scheduleRetry();
+  }
+
+  #scheduleRenewal(settings: ConnectSettings): void {
+    clearTimeout(this.#renewTimer);
+    this.#renewTimer = undefined;
+    if (settings.tokenExpiry === undefined) return;
+    const lifetimeMs = settings.tokenExpiry * 1000 - this.#now();
+    this.#renewTimer = setTimeout(() => {
+      this.#renewTimer = undefined;
+      const old = this.#client;
+      if (!old || this.#closed) return;
+      this.#logger.debug("renewing the SAS token by reconnecting", { identity: this.#label });
+      // Detach first so its close is not a failure, then connect again at once.
+      this.#client = undefined;
+      this.#state.connected = false;
+      this.#rejectPending("the connection is renewing its SAS token");
+      old.end(true);
+      this.#changed();
+      this.#attempt();
+    }, Math.max(1000, lifetimeMs * 0.75));
+  }
+}
+
 /**
  * Creates the connection and starts its first attempt.
  *
@@ -85,275 +397,5 @@ interface PendingPublish {
  * ```
  */
 export function createUpstreamConnection(options: UpstreamConnectionOptions): UpstreamConnection {
-  const { identity, logger } = options;
-  const now = options.now ?? Date.now;
-  const label = identityLabel(identity);
-  const pending = new Set<PendingPublish>();
-  const state: ConnectionState = {
-    connected: false,
-    since: null,
-    lastError: null,
-    lastErrorKind: null,
-    attempts: 0,
-    totalAttempts: 0,
-  };
-  let client: MqttClient | undefined;
-  let closed = false;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let renewTimer: ReturnType<typeof setTimeout> | undefined;
-  let loggedError: string | null = null;
-
-  function changed(): void {
-    try {
-      options.onStateChange?.({ ...state });
-    } catch (error) {
-      logger.error("upstream state listener threw", { identity: label, error });
-    }
-  }
-
-  function rejectPending(reason: string): void {
-    const error = new UpstreamDisconnectedError(`Cannot publish as ${label}: ${reason}`);
-    for (const entry of [...pending]) entry.reject(error);
-    pending.clear();
-  }
-
-  function scheduleRetry(): void {
-    if (closed) return;
-    const delay = reconnectDelayMs(Math.max(state.attempts, 1), options.backoff);
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      attempt();
-    }, delay);
-  }
-
-  function recordFailure(failure: ConnectFailure): void {
-    state.lastError = failure.message;
-    state.lastErrorKind = failure.kind;
-    // Log once per distinct failure; repeats of the same one are debug noise.
-    if (failure.message !== loggedError) {
-      loggedError = failure.message;
-      const log = failure.kind === "auth" || failure.kind === "tls" || failure.kind === "config"
-        ? logger.error
-        : logger.warn;
-      log("upstream connection failed; retrying with back-off", {
-        identity: label,
-        kind: failure.kind,
-        error: failure.message,
-      });
-    } else {
-      logger.debug("upstream connection failed again", {
-        identity: label,
-        attempts: state.attempts,
-      });
-    }
-  }
-
-  function attempt(): void {
-    if (closed) return;
-    state.totalAttempts++;
-    let settings: ConnectSettings;
-    try {
-      settings = options.settings();
-    } catch (error) {
-      state.attempts++;
-      recordFailure({ kind: "config", message: (error as Error).message });
-      changed();
-      scheduleRetry();
-      return;
-    }
-    const where = `${settings.url} as ${label}`;
-    const clientOptions: IClientOptions = {
-      clientId: settings.clientId,
-      username: settings.username,
-      protocolVersion: 4,
-      clean: false,
-      keepalive: 180,
-      reconnectPeriod: 0,
-      connectTimeout: options.connectTimeoutMs ?? 30_000,
-      rejectUnauthorized: true,
-      resubscribe: false,
-      // A store that survives `end(true)`: mqtt.js may still handle a PUBACK that was already
-      // parsed when the client is ended, and its default store is gone by then.
-      outgoingStore: new Store({ clean: false }),
-    };
-    if (settings.password !== undefined) clientOptions.password = settings.password;
-    if (settings.ca !== undefined) clientOptions.ca = settings.ca;
-    if (settings.cert !== undefined) clientOptions.cert = settings.cert;
-    if (settings.key !== undefined) clientOptions.key = settings.key;
-    const current = mqtt.connect(settings.url, clientOptions);
-    client = current;
-    let lastClientError: unknown;
-    let up = false;
-
-    current.handleMessage = (packet: Packet, callback: (error?: Error) => void) => {
-      if (packet.cmd !== "publish" || !options.onMessage) return callback();
-      const raw = packet.payload;
-      const payload = typeof raw === "string"
-        ? new TextEncoder().encode(raw)
-        : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-      let result: void | Promise<void>;
-      try {
-        result = options.onMessage(packet.topic, payload);
-      } catch (error) {
-        logger.error("upstream message handler threw", { identity: label, error });
-        return callback();
-      }
-      if (!(result instanceof Promise)) return callback();
-      result.then(() => callback(), (error) => {
-        // No PUBACK: drop the link so the parent delivers the message again.
-        logger.warn("cannot take a message from the parent; reconnecting for a redelivery", {
-          identity: label,
-          topic: packet.topic,
-          error,
-        });
-        current.end(true);
-      });
-    };
-
-    current.on("error", (error) => {
-      if (client === current) lastClientError = error;
-    });
-
-    current.on("connect", () => {
-      if (client !== current) return;
-      // Many small PUBLISHes are in flight together; Nagle's algorithm would hold a burst's tail
-      // until the parent's delayed ACK (~40 ms).
-      (current.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-      const filters = Object.fromEntries(
-        options.subscriptions.map((f) => [f, { qos: 1 as const }]),
-      );
-      const subscribed = options.subscriptions.length === 0
-        ? Promise.resolve([])
-        : current.subscribeAsync(filters);
-      subscribed.then((granted) => {
-        if (client !== current) return;
-        const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
-        if (refused.length > 0) {
-          lastClientError = new Error(`the parent refused subscriptions ${refused.join(", ")}`);
-          current.end(true);
-          return;
-        }
-        up = true;
-        state.connected = true;
-        state.since = new Date(now()).toISOString();
-        state.lastError = null;
-        state.lastErrorKind = null;
-        state.attempts = 0;
-        loggedError = null;
-        logger.info("connected to the parent", { identity: label, url: settings.url });
-        scheduleRenewal(settings);
-        changed();
-      }, (error) => {
-        if (client !== current) return;
-        lastClientError = error;
-        current.end(true);
-      });
-    });
-
-    current.on("close", () => {
-      if (client !== current) return;
-      client = undefined;
-      clearTimeout(renewTimer);
-      renewTimer = undefined;
-      current.end(true);
-      rejectPending("the connection to the parent closed before its PUBACK");
-      if (up) {
-        state.connected = false;
-        state.since = new Date(now()).toISOString();
-        state.attempts = 1;
-        const failure = lastClientError === undefined
-          ? { kind: "network" as const, message: `Connection to ${where} closed by the parent` }
-          : describeConnectError(lastClientError, where);
-        recordFailure(failure);
-      } else {
-        state.attempts++;
-        if (state.since === null) state.since = new Date(now()).toISOString();
-        recordFailure(
-          describeConnectError(lastClientError ?? new Error("closed before CONNACK"), where),
-        );
-      }
-      changed();
-      if (closed) return;
-      scheduleRetry();
-    });
-  }
-
-  function scheduleRenewal(settings: ConnectSettings): void {
-    clearTimeout(renewTimer);
-    renewTimer = undefined;
-    if (settings.tokenExpiry === undefined) return;
-    const lifetimeMs = settings.tokenExpiry * 1000 - now();
-    renewTimer = setTimeout(() => {
-      renewTimer = undefined;
-      const old = client;
-      if (!old || closed) return;
-      logger.debug("renewing the SAS token by reconnecting", { identity: label });
-      // Detach first so its close is not a failure, then connect again at once.
-      client = undefined;
-      state.connected = false;
-      rejectPending("the connection is renewing its SAS token");
-      old.end(true);
-      changed();
-      attempt();
-    }, Math.max(1000, lifetimeMs * 0.75));
-  }
-
-  attempt();
-
-  return {
-    identity,
-    get connected() {
-      return state.connected;
-    },
-    state: () => ({ ...state }),
-    publish(topic, payload, publishOptions = {}) {
-      const qos = publishOptions.qos ?? 1;
-      const current = client;
-      if (!current || !state.connected) {
-        return Promise.reject(
-          new UpstreamDisconnectedError(`Cannot publish as ${label}: not connected to the parent`),
-        );
-      }
-      return new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const entry: PendingPublish = {
-          reject(error) {
-            if (settled) return;
-            settled = true;
-            reject(error);
-          },
-        };
-        if (qos === 1) pending.add(entry);
-        const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-        current.publish(topic, bytes, { qos }, (error) => {
-          if (settled) return;
-          settled = true;
-          pending.delete(entry);
-          if (error) {
-            reject(
-              new UpstreamDisconnectedError(`Cannot publish as ${label}: ${error.message}`, {
-                cause: error,
-              }),
-            );
-          } else resolve();
-        });
-      });
-    },
-    inflight: () => pending.size,
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearTimeout(retryTimer);
-      clearTimeout(renewTimer);
-      const current = client;
-      client = undefined;
-      rejectPending("the connection was closed");
-      if (state.connected) {
-        state.connected = false;
-        state.since = new Date(now()).toISOString();
-        changed();
-      }
-      if (current) await current.endAsync(true).catch(() => {});
-    },
-  };
+  return new MqttUpstreamConnection(options);
 }
