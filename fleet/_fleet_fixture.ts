@@ -3,7 +3,7 @@
  * the listeners the fleet subscribes to, as plain objects.
  */
 import { mergePatch, type TwinProperties } from "../iothub/mod.ts";
-import type { Identity } from "../security/mod.ts";
+import type { EnrollmentSource, Identity } from "../security/mod.ts";
 import type { IdentityRef } from "../iothub/mod.ts";
 import type { FleetHub } from "./twin_documents.ts";
 import { createFleetComponent, type FleetComponent } from "./fleet_component.ts";
@@ -119,6 +119,8 @@ export async function startTestFleet(
     hub: MemoryHub;
     identities: Identity[];
     dir: string;
+    /** What the fleet handed the security manager (undefined once stopped). */
+    enrollments: () => EnrollmentSource | undefined;
     stop: () => Promise<void>;
   }
 > {
@@ -127,6 +129,7 @@ export async function startTestFleet(
   const identities = devices.map(edgeDevice);
   for (const id of devices) hub.connect({ deviceId: id });
   const config = defaultConfig(currentDefaultsContext());
+  let enrollments: EnrollmentSource | undefined;
   const fleet = createFleetComponent(
     {
       config: { ...config, device: { ...config.device, id: "parent" } },
@@ -137,7 +140,7 @@ export async function startTestFleet(
       hub: () => hub,
       security: {
         registry: { get: () => undefined, list: () => identities, modulesOf: () => [] },
-        setEnrollments: () => {},
+        setEnrollments: (source) => void (enrollments = source),
       },
       periodMs: 3_600_000,
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -149,6 +152,7 @@ export async function startTestFleet(
     hub,
     identities,
     dir,
+    enrollments: () => enrollments,
     async stop() {
       await fleet.stop();
       await Deno.remove(dir, { recursive: true });

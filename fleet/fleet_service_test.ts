@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import { answerErrorsAsJson } from "../core/api.ts";
 import { createLogger } from "../core/log.ts";
 import type { FleetComponent } from "./fleet_component.ts";
-import { startTestFleet } from "./_fleet_fixture.ts";
-import { fleetManifest, imageModule } from "../tests/_fleet.ts";
+import { edgeDevice, startTestFleet } from "./_fleet_fixture.ts";
+import { eventually, fleetManifest, imageModule } from "../tests/_fleet.ts";
 
 const module = (image = "busybox") => imageModule(image);
 const baseContent = (modules: Record<string, Record<string, unknown>>) =>
@@ -274,6 +274,70 @@ Deno.test("bad input is refused before anything changes, naming where", async (t
       );
       assert.equal(code, 409);
     });
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("an enrollment group registers devices with its tags and deployment; deleted, it registers none", async () => {
+  const { fleet, hub, identities, enrollments, stop } = await startTestFleet([]);
+  try {
+    await fleet.service.createDeployment({
+      id: "cells",
+      content: baseContent({ cell: module() }),
+      targetCondition: "tags.never = true",
+    });
+    const group = await fleet.service.createEnrollment({
+      id: "line-7",
+      edge: true,
+      tags: { env: "prod" },
+      deployment: "cells",
+    });
+    const source = enrollments()!;
+    const [candidate] = source.candidates("cell-1");
+    assert.equal(candidate?.group, "line-7");
+    assert.equal(candidate?.edge, true);
+    // The security manager registered cell-1 with that key (as it does on its first connect).
+    const identity = { ...edgeDevice("cell-1") };
+    identities.push(identity);
+    hub.connect({ deviceId: "cell-1" });
+    source.registered(identity, "line-7");
+    await eventually(
+      "cell-1 to get the group's deployment",
+      () => hub.modulesOf("cell-1").includes("cell") ? true : undefined,
+    );
+    const twin = fleet.service.device("cell-1");
+    assert.deepEqual(twin.tags, { env: "prod" });
+    assert.equal(twin.enrollmentGroupId, "line-7");
+    assert.equal(fleet.service.showEnrollment("line-7").registrations, 1);
+    assert.equal(group.primaryKey.length, 44);
+    await fleet.service.deleteEnrollment("line-7");
+    assert.deepEqual(source.candidates("cell-2"), []);
+    assert.equal(fleet.service.device("cell-1").enrollmentGroupId, "line-7", "registered stay");
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("updating a deployment's target condition and content moves devices and rewrites content", async () => {
+  const { fleet, hub, stop } = await startTestFleet(["a", "b"]);
+  try {
+    await fleet.service.createDeployment({
+      id: "base",
+      content: baseContent({ one: module() }),
+      targetCondition: "deviceId = 'a'",
+    });
+    assert.deepEqual([hub.modulesOf("a"), hub.modulesOf("b")], [["one"], []]);
+    const updated = await fleet.service.updateDeployment("base", {
+      targetCondition: "deviceId IN ['a', 'b']",
+      content: baseContent({ two: module() }),
+    });
+    assert.deepEqual([hub.modulesOf("a"), hub.modulesOf("b")], [["two"], ["two"]]);
+    assert.equal(updated.etag, 2);
+    await assert.rejects(
+      () => fleet.service.updateDeployment("base", { targetCondition: "deviceId =" }),
+      /Cannot parse target condition/,
+    );
   } finally {
     await stop();
   }

@@ -216,6 +216,13 @@ Deno.test("a parent manages three child ledges by tags, conditions, layers, roll
         assert.match(identities, /"deviceId": "c4"[^}]*"kind": "child-edge-device"/s);
         // Deleting the group refuses new registrations; c4 stays.
         await ok(parent, ["enrollment", "delete", "line-7"]);
+        const late = await startFleetLedge({
+          deviceId: "c5",
+          upstream: snippet,
+          agent: CHILD_AGENT,
+        });
+        ledges.add(late);
+        await late.waitForLog(/upstream connection failed; retrying with back-off.*"kind":"auth"/);
         const list = JSON.parse(
           await ok(parent, [
             "query",
