@@ -17,6 +17,7 @@ import type { FailureLimiter } from "../failure_limiter.ts";
 import type { HeadPort } from "../head_port.ts";
 import type { HubIdentity, HubSecurity } from "../security_port.ts";
 import { C2dLocks, type LockOutcome } from "./c2d_locks.ts";
+import { VerifiedTokens } from "./verified_tokens.ts";
 import {
   BATCH_CONTENT_TYPE,
   c2dHeaders,
@@ -83,6 +84,10 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     c2dHandedOut: 0,
   };
   const app = new Hono<{ Bindings: HttpCaller }>();
+  const verified = new VerifiedTokens({
+    maxEntries: 10_000,
+    isCurrent: (identity) => security.isIdentityCurrent(identity),
+  });
 
   /** The identity of the device in the path, or the refusal. */
   function authenticate(request: Request, caller: HttpCaller | undefined, claimed: IdentityRef) {
@@ -93,6 +98,8 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       return failure(401, "Cannot authenticate: too many failures from this address");
     }
     const token = request.headers.get("authorization") ?? "";
+    const known = token !== "" ? verified.get(token, claimed) : undefined;
+    if (known) return known;
     const verdict = token !== ""
       ? security.verifySasToken(token, claimed)
       : (caller?.peerChain.length ?? 0) > 0
@@ -108,6 +115,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       logger.warn("https device request refused", { source, device: claimed.deviceId, reason });
       return failure(401, `Cannot authenticate as ${identityLabel(claimed)}: ${reason}`);
     }
+    if (token !== "") verified.add(token, verdict.identity);
     return verdict.identity as HubIdentity;
   }
 
