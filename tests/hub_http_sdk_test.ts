@@ -203,6 +203,16 @@ serviceTest(
         );
       });
 
+      await t.step("a removed device's token stops working at once", async () => {
+        const goneKey = await addLeaf(fixture, "gone");
+        const goneToken = sasToken({ host: "hub.example", deviceId: "gone", key: goneKey });
+        const path = "/devices/gone/messages/events?api-version=2021-04-12";
+        const headers = { authorization: goneToken };
+        assert.equal((await call(fixture, "POST", path, { headers, body: "a" })).status, 204);
+        await fixture.security.manager.removeDevice("gone");
+        assert.equal((await call(fixture, "POST", path, { headers, body: "b" })).status, 401);
+      });
+
       await t.step("an X.509 device authenticates with its client certificate alone", async () => {
         const added = await fixture.security.manager.addDevice("camx", "x509");
         const cert = await Deno.readTextFile(added.certificateFile!);
