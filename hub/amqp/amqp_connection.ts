@@ -20,6 +20,7 @@ import type { HeadPort } from "../head_port.ts";
 import type { HubSecurity } from "../security_port.ts";
 import type { AmqpCounters } from "./amqp_counters.ts";
 import type { AmqpWireMessage } from "./amqp_message.ts";
+import { CoalescedSocket } from "./coalesced_socket.ts";
 import { ConnectionAuth } from "./connection_auth.ts";
 import { createFrameScanner } from "./frame_guard.ts";
 import type { LinkHandler, Outcome } from "./link_handler.ts";
@@ -111,10 +112,9 @@ export class AmqpConnection {
       const violation = scanner.push(chunk);
       if (violation) this.#violation(violation);
     });
+    const socket = new CoalescedSocket(stream, info.source);
     this.#connection = this.#container.create_connection({ id: this.#container.id } as never)
-      .accept(
-        stream as never,
-      );
+      .accept(socket as never);
     // Runs after rhea read the chunk: a transfer spread over frames may not grow beyond a message.
     stream.on("data", () => this.#checkIncomplete());
     stream.once("close", () => this.#end());
