@@ -29,6 +29,8 @@ export interface Deployment {
       minDockerVersion?: string;
       loggingOptions?: string;
       registryCredentials: Record<string, RegistryCredential>;
+      /** ledge's version the device should run (self-update), when the deployment says. */
+      ledgeVersion?: string;
     };
   };
   /** `systemModules` as given (edgeAgent, edgeHub): ledge itself, never run as containers. */
@@ -231,6 +233,7 @@ export function parseDeployment(
           settings.registryCredentials,
           options.upstreamHost,
         ),
+        ...(settings.ledgeVersion === undefined ? {} : { ledgeVersion: settings.ledgeVersion }),
       },
     },
     systemModules: agentDesired.systemModules,

@@ -58,6 +58,10 @@ export const RuntimeSpec = z.object({
     registryCredentials: z.record(text, RegistryCredential, {
       error: "expected an object of named credentials",
     }).default({}),
+    /** ledge's own version this device should run (self-update from the parent). */
+    ledgeVersion: z.string({ error: "expected a version string" }).regex(/^[A-Za-z0-9.+-]{1,64}$/, {
+      error: "expected a version of letters, digits, . + - (at most 64)",
+    }).optional(),
   }, { error: "expected an object" }).default({ registryCredentials: {} }),
 }, { error: "expected an object" });
 /** The runtime section. */

@@ -6,7 +6,7 @@
 import { type ClientResponse, hc } from "hono/client";
 import type { AgentApi } from "../agent/mod.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
-import type { ConsoleApi, SystemApi } from "../daemon/mod.ts";
+import type { ConsoleApi, SystemApi, UpdateApi } from "../daemon/mod.ts";
 import type { FleetApi } from "../fleet/mod.ts";
 import type { HubApi } from "../hub/mod.ts";
 import type { SecurityApi } from "../security/mod.ts";
@@ -35,6 +35,7 @@ export interface MgmtClient {
   readonly upstream: ReturnType<typeof hc<UpstreamApi>>;
   readonly console: ReturnType<typeof hc<ConsoleApi>>;
   readonly fleet: ReturnType<typeof hc<FleetApi>>;
+  readonly update: ReturnType<typeof hc<UpdateApi>>;
   close(): void;
 }
 
@@ -68,6 +69,7 @@ export function createMgmtClient(stateDir: string): MgmtClient {
     upstream: hc<UpstreamApi>(base, options),
     console: hc<ConsoleApi>(base, options),
     fleet: hc<FleetApi>(base, options),
+    update: hc<UpdateApi>(base, options),
     close: () => client.close(),
   };
 }

@@ -55,6 +55,7 @@ export function upstreamSnippet(
     `hostname = ${JSON.stringify(link.hostname)}`,
     `port = ${link.port}`,
     `protocol = ${JSON.stringify(link.protocol)}`,
+    `https_port = ${link.httpsPort}`,
     `shared_access_key = ${JSON.stringify(link.sharedAccessKey)}`,
     `ca_file = ${JSON.stringify(caFile)}`,
   ].join("\n");

@@ -7,6 +7,7 @@ Deno.test("upstreamSnippet() is an [upstream] table a child's config takes as it
     hostname: "gw.plant.example",
     port: 8883,
     protocol: "mqtts",
+    httpsPort: 8443,
     sharedAccessKey: "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
   }, "/etc/ledge/parent-ca.pem");
   assert.match(snippet, /its \[device\] id must be "line-7"/);
@@ -23,6 +24,7 @@ Deno.test("upstreamSnippet() is an [upstream] table a child's config takes as it
       protocol: config.upstream.protocol,
       shared_access_key: config.upstream.shared_access_key,
       ca_file: config.upstream.ca_file,
+      https_port: config.upstream.https_port,
     },
     {
       enabled: true,
@@ -31,6 +33,7 @@ Deno.test("upstreamSnippet() is an [upstream] table a child's config takes as it
       protocol: "mqtts",
       shared_access_key: "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
       ca_file: "/etc/ledge/parent-ca.pem",
+      https_port: 8443,
     },
   );
 });

@@ -29,6 +29,7 @@ import { startCommand } from "./start.ts";
 import { stopCommand } from "./stop.ts";
 import { supportBundleCommand } from "./support_bundle.ts";
 import { twinCommand } from "./twin.ts";
+import { updateCommand } from "./update.ts";
 import { versionCommand } from "./version.ts";
 
 /** Every verb, in the order `--help` lists them. A new verb is one file and one line here. */
@@ -53,6 +54,7 @@ export const VERBS: readonly (() => Command)[] = [
   sendCommand,
   supportBundleCommand,
   consoleCommand,
+  updateCommand,
   versionCommand,
 ];
 

@@ -1,8 +1,8 @@
 /** `ledge run`: the daemon, in the foreground until SIGINT or SIGTERM. */
 import { Command, Option } from "commander";
 import type { RuntimeContext } from "../core/component.ts";
-import { buildComponents, startDaemon } from "../daemon/mod.ts";
-import { createLogger, type LogFormat, type LogLevel } from "../core/log.ts";
+import { buildComponents, EXIT_RESTART, startDaemon } from "../daemon/mod.ts";
+import { createLogger, type LogFormat, type Logger, type LogLevel } from "../core/log.ts";
 import { createLogRing } from "../core/log_ring.ts";
 import { VERSION } from "../core/version.ts";
 import { configFor, ExitError, globalOptions } from "./_shared.ts";
@@ -55,9 +55,11 @@ export function runCommand(): Command {
       const begun = performance.now();
       // The console shows `ledge check`; the checks live above the daemon, so they come in here.
       const configPath = globalOptions(command).config;
+      const exitRequest = Promise.withResolvers<{ code: number; reason: string }>();
       const components = buildComponents(context, {
         // Loaded when the console first shows them: a daemon nobody looks at never loads them.
         checks: async () => (await import("../ops/checks/mod.ts")).checkAll({ configPath }),
+        exit: (code, reason) => exitRequest.resolve({ code, reason }),
       });
       const daemon = await startDaemon(context, components, starting.signal);
       logger.info("ledge is ready", {
@@ -67,8 +69,14 @@ export function runCommand(): Command {
         listeners: daemon.listeners(),
         startupMs: Math.round(performance.now() - begun),
       });
-      const name = await signalled;
-      logger.info("stopping", { signal: name });
+      const outcome = await Promise.race([
+        signalled.then((name) => ({ signal: name, code: 0, reason: "" })),
+        exitRequest.promise.then((request) => ({ signal: undefined, ...request })),
+      ]);
+      logger.info(
+        "stopping",
+        outcome.signal ? { signal: outcome.signal } : { reason: outcome.reason },
+      );
       // A second signal while stopping forces the exit.
       waitForSignal().then((again) => {
         logger.warn("forced exit", { signal: again });
@@ -77,9 +85,28 @@ export function runCommand(): Command {
       const clean = await daemon.stop(STOP_TIMEOUT_MS);
       if (!clean) throw new ExitError(1, `Cannot stop cleanly within ${STOP_TIMEOUT_MS / 1000} s`);
       logger.info("stopped");
+      if (outcome.code === EXIT_RESTART) restartInPlace(logger);
       // Signal listeners and libraries may hold the event loop; the daemon is done.
-      Deno.exit(0);
+      Deno.exit(outcome.code);
     });
 }
 
 const EXIT_FORCED = 1;
+
+/**
+ * Starts ledge again after a self-update. The release launcher (LEDGE_LAUNCHER) and systemd
+ * (INVOCATION_ID; the unit restarts on 75) do it on exit code 75; otherwise a compiled binary
+ * starts its successor itself, detached, and this process ends.
+ */
+function restartInPlace(logger: Logger): never {
+  const env = Deno.env.toObject();
+  if (env.LEDGE_LAUNCHER === "1" || env.INVOCATION_ID) Deno.exit(EXIT_RESTART);
+  try {
+    new Deno.Command(Deno.execPath(), { args: Deno.args, stdin: "null", detached: true }).spawn()
+      .unref();
+    Deno.exit(0);
+  } catch (error) {
+    logger.error("cannot start the new version", { error });
+    Deno.exit(EXIT_RESTART);
+  }
+}

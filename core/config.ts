@@ -200,6 +200,19 @@ export const UpstreamConfig = table({
   max_message_bytes: intRange(1024, 16 * 1024 * 1024),
   /** Lifetime of the SAS tokens sent to the parent; connections renew them at 3/4. */
   token_lifetime_seconds: intRange(60, 86400),
+  /** The parent's HTTPS listener (its hub's `[hub.https]` port): self-update downloads. */
+  https_port: port,
+});
+
+/** `[update]`: self-update of ledge's executable (from the parent, or `ledge update <file>`). */
+export const UpdateConfig = table({
+  /**
+   * Public keys (PEM, SPKI; ECDSA P-256 or Ed25519) whose signature an update must carry: the
+   * PEM text itself, or the path of a file holding it. None: every update is refused.
+   */
+  trusted_keys: stringList,
+  /** A new version must be ready (and connected to the parent, if any) this soon, or it is rolled back. */
+  confirm_seconds: intRange(10, 86400),
 });
 
 /** The whole configuration file. */
@@ -213,6 +226,7 @@ export const Config = table({
   metrics: MetricsConfig,
   console: ConsoleConfig,
   upstream: UpstreamConfig,
+  update: UpdateConfig,
 });
 /** The whole configuration, validated, with every default filled in. */
 export type Config = z.infer<typeof Config>;
@@ -318,6 +332,8 @@ export function defaultConfig(context: DefaultsContext): Config {
       idle_timeout_seconds: 300,
       max_message_bytes: 262144,
       token_lifetime_seconds: 3600,
+      https_port: root ? 443 : 18443,
     },
+    update: { trusted_keys: [], confirm_seconds: 300 },
   };
 }

@@ -115,6 +115,14 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "upstream.max_message_bytes":
     "Largest message the parent accepts (IoT Hub: 262144); larger ones are dead-lettered.",
   "upstream.token_lifetime_seconds": "Lifetime of SAS tokens sent upstream; renewed at 3/4.",
+  "upstream.https_port":
+    "The parent's HTTPS port (its [hub.https] port), where this device downloads updates.",
+  "update":
+    "Self-update of this executable: from the parent (runtime.settings.ledgeVersion of the\n$edgeAgent desired properties) or `ledge update <file>`. See README, Updating ledge.",
+  "update.trusted_keys":
+    "Public keys (PEM text, or paths of PEM files; ECDSA P-256 or Ed25519) an update must be\nsigned by (`ledge update keygen`, `ledge update sign`). Empty: updates are refused.",
+  "update.confirm_seconds":
+    "A new version must be ready, and connected to the parent if there is one, within this\nmany seconds; otherwise the previous executable is put back and started.",
 };
 
 function comment(path: string): string {

@@ -14,11 +14,19 @@ import type { Component, RuntimeContext } from "../core/component.ts";
 import { agentFamilies, certificateFamilies, hubFamilies } from "./ledge_metrics.ts";
 import { createMetricsComponent } from "./metrics.ts";
 import { type ConsoleCheck, createConsoleComponent } from "./console/mod.ts";
+import { ArtifactStore } from "./update/artifact_store.ts";
+import { artifactRoutes, parentEndpoint } from "./update/parent_artifacts.ts";
+import { createUpdateComponent } from "./update/update_component.ts";
 
 /** What the composition root adds from the layers above the daemon. */
 export interface ComponentHooks {
   /** `ledge check`'s checks (ops/), for the console's overview. */
   checks?: () => Promise<ConsoleCheck[]>;
+  /**
+   * Stops the daemon and exits with `code` (75: start again, e.g. as the new version after a
+   * self-update). Default: logged only (nothing can restart this daemon).
+   */
+  exit?(code: number, reason: string): void;
 }
 import { createFleetComponent } from "../fleet/mod.ts";
 
@@ -28,7 +36,14 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
   const context = { ...given, config: withEnrollmentKey(given.config) };
   // The hub is created next; its ports are read only once both run.
   const security = createSecurityComponent(context, { hubListeners: () => hub.listeners() });
-  const hub = createHubComponent(context, { security: security.manager });
+  // The artifacts this ledge serves to the devices below it, on the hub's HTTPS listener.
+  const artifacts = new ArtifactStore(context.stateDir);
+  const httpsRoutes = artifactRoutes({
+    store: artifacts,
+    verifySasToken: (token, claimed) => security.manager.verifySasToken(token, claimed),
+    ...(context.config.upstream.enabled ? { parent: () => parentEndpoint(context.config) } : {}),
+  });
+  const hub = createHubComponent(context, { security: security.manager, httpsRoutes });
   const agent = createAgentComponent(context, { provisioner: security.manager });
   // After the hub, so it stops first; it drains the hub's `$upstream` queue.
   const upstream = createUpstreamComponent(context, { store: () => hub.store });
@@ -44,7 +59,16 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
       context.logger.error("the hub cannot take the deployment's routes", { error });
     }
   });
-  agent.agent.onReportedChange((reported) => {
+  // Self-update: follows the deployment's ledgeVersion; adds `ledge` to the reported properties.
+  const update = createUpdateComponent(context, {
+    agent: agent.agent,
+    store: artifacts,
+    upstreamConnected: () => upstream.upstream.state().connected,
+    exit: hooks.exit ??
+      ((code, reason) =>
+        context.logger.error("cannot restart: no runner to exit to", { code, reason })),
+  });
+  update.agent.onReportedChange((reported) => {
     try {
       hub.hub.setEdgeAgentReported(reported as unknown as Record<string, unknown>);
     } catch { /* the hub is not started yet; the agent reports again on change */ }
@@ -54,7 +78,7 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
   const link = createUpstreamLink(context, {
     upstream: upstream.upstream,
     hub: () => hub.hub,
-    agent: agent.agent,
+    agent: update.agent,
   });
   // After the hub: the fleet of this parent (tags, queries, deployments, enrollment) reads and
   // writes the hub's twins and registers enrolled devices with the security manager.
@@ -85,5 +109,5 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
     fleet: () => fleet.service,
     checks: hooks.checks,
   });
-  return [security, hub, agent, upstream, link, fleet, metrics, console];
+  return [security, hub, agent, upstream, link, fleet, update, metrics, console];
 }

@@ -15,3 +15,12 @@ export { buildComponents } from "./components.ts";
 export { startDaemon } from "./daemon.ts";
 export { createMgmtApp, mgmtApiDocs, type SystemApi } from "./mgmt_server.ts";
 export type { ConsoleApi } from "./console/mod.ts";
+export { EXIT_RESTART, type UpdateStatus } from "./update/updater.ts";
+export { DESCRIPTOR_HEADER, type UpdateApi } from "./update/update_component.ts";
+export {
+  type ArtifactDescriptor,
+  generateSigningKey,
+  importPublicKey,
+  signArtifact,
+} from "./update/signature.ts";
+export { digestFile, readLauncherHeader } from "./update/artifact_file.ts";

@@ -60,6 +60,11 @@ export interface HubComponentOptions {
   security: HubSecurity;
   /** How often expired messages are purged (and counted), in ms; default 60000. For tests. */
   purgeIntervalMs?: number;
+  /**
+   * More routes on the HTTPS listener, tried before the methods API: undefined when the request
+   * is not theirs (self-update artifacts for child devices).
+   */
+  httpsRoutes?: (request: Request) => Promise<Response | undefined>;
 }
 
 /** Creates the hub component (listeners, broker, store and twins start in `start`). */
@@ -151,10 +156,12 @@ export function createHubComponent(
           broker: core.broker,
           security: options.security,
           logger,
-          httpHandler: (request, connection) =>
-            new URL(request.url).pathname.startsWith("/devices/")
-              ? deviceApi.app.fetch(request, connection)
-              : methodsApi.fetch(request),
+          // Self-update artifacts first (they answer only their own paths), then the device API.
+          httpHandler: async (request, connection) =>
+            (await options.httpsRoutes?.(request)) ??
+              (new URL(request.url).pathname.startsWith("/devices/")
+                ? deviceApi.app.fetch(request, connection)
+                : methodsApi.fetch(request)),
           amqp: head,
         });
         if (context.config.hub.amqp.enabled) {

@@ -66,9 +66,20 @@ export function nodeHandler(
       }
       const headers: Record<string, string> = {};
       response.headers.forEach((value, name) => headers[name] = value);
-      const body = new Uint8Array(await response.arrayBuffer());
       res.writeHead(response.status, headers);
-      res.end(body);
+      // Streamed (a download may be large), waiting for the socket to drain.
+      if (response.body) {
+        for await (const chunk of response.body) {
+          if (!res.write(chunk)) {
+            await new Promise((resolve) => {
+              res.once("drain", resolve);
+              res.once("close", resolve);
+            });
+          }
+          if (res.destroyed) break; // leaving the loop cancels the body
+        }
+      }
+      res.end();
     })().catch(() => res.destroy());
   };
 }

@@ -166,7 +166,8 @@ while :; do
   kill -0 "$child" 2>/dev/null || break
 done
 [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null
-if [ -n "$on_trial" ] && [ -f "$marker" ] && [ -z "$stopping" ]; then
+# Still this version's trial (not confirmed, and no newer update swapped in meanwhile)?
+if [ -n "$on_trial" ] && [ -z "$stopping" ] && [ "$(field to_sha256)" = "$LEDGE_PAYLOAD_SHA256" ]; then
   reason=$(field reason)
   if [ -z "$reason" ] && [ -n "$(field expired)" ]; then
     reason="not ready and connected within ${window}s"

@@ -32,6 +32,8 @@ export interface ParentLink {
   hostname: string;
   port: number;
   protocol: "mqtts" | "wss";
+  /** This ledge's HTTPS listener (self-update downloads): the child's `upstream.https_port`. */
+  httpsPort: number;
   sharedAccessKey: string;
   /** This ledge's trust bundle (PEM): the child's `upstream.ca_file`. */
   caPem: string;
@@ -58,6 +60,7 @@ export function parentLink(
       ? options.bound?.https ?? config.hub.https.port
       : options.bound?.mqtts ?? config.hub.mqtt.port,
     protocol: wss ? "wss" : "mqtts",
+    httpsPort: config.hub.https.port,
     sharedAccessKey: identity.auth.primaryKey,
     caPem: options.caPem,
   };

@@ -48,6 +48,7 @@ const CLIENT_VERBS: readonly string[][] = [
   ["enrollment", "create", "line-7", "--edge"],
   ["enrollment", "list"],
   ["enrollment", "delete", "line-7"],
+  ["update", "status"],
 ];
 
 /** Verbs that work without a daemon (or are the daemon). */
