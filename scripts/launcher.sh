@@ -86,6 +86,7 @@ for arg in "$@"; do
 done
 
 export LEDGE_EXECUTABLE="$self"
+export LEDGE_RUNTIME="$runtime"
 export DENO_DIR="$runtime/cache"
 export DENO_NO_UPDATE_CHECK=1
 export DENO_NO_PACKAGE_JSON=1

@@ -113,6 +113,8 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
       assert.equal((await digestFile(exe)).sha256, (await digestFile(v2!)).sha256);
       assert.equal((await digestFile(`${exe}.previous`)).sha256, (await digestFile(v1!)).sha256);
       await assert.rejects(Deno.stat(`${exe}.update`), Deno.errors.NotFound, "confirmed");
+      const runtimes = [...Deno.readDirSync(`${dir}/runtime`)].map((e) => e.name).sort();
+      assert.deepEqual(runtimes.map((name) => name.split("-")[0]), ["9.0.1", "9.0.2"]);
     });
 
     await t.step(

@@ -18,6 +18,7 @@ import {
   writeAtomically,
   writeMarker,
 } from "./executable.ts";
+import { readLauncherHeader } from "./artifact_file.ts";
 import { installUpdate, UpdateRefusedError } from "./install.ts";
 import { fetchFromParent, ParentArtifactError, parentEndpoint } from "./parent_artifacts.ts";
 import { type ArtifactDescriptor, importPublicKey, type TrustedKey } from "./signature.ts";
@@ -75,6 +76,26 @@ async function loadTrustedKeys(config: Config, logger: Logger): Promise<TrustedK
     }
   }
   return keys;
+}
+
+/**
+ * Removes the unpacked runtimes (~100 MB each) of versions other than this one and the previous
+ * executable's, once a new version is confirmed.
+ */
+async function pruneRuntimes(exe: string, logger: Logger): Promise<void> {
+  const current = Deno.env.get("LEDGE_RUNTIME");
+  if (!current) return;
+  const base = current.slice(0, current.lastIndexOf("/"));
+  const previous = await readLauncherHeader(`${exe}.previous`).catch(() => undefined);
+  const keep = new Set([current.slice(base.length + 1)]);
+  if (previous) keep.add(`${previous.version}-${previous.payloadSha256.slice(0, 16)}`);
+  for await (const entry of Deno.readDir(base)) {
+    if (!entry.isDirectory || entry.name.startsWith(".") || keep.has(entry.name)) continue;
+    await Deno.remove(`${base}/${entry.name}`, { recursive: true }).then(
+      () => logger.info("removed an old runtime", { dir: `${base}/${entry.name}` }),
+      (error) => logger.warn("cannot remove an old runtime", { dir: entry.name, error }),
+    );
+  }
 }
 
 /** The device's self-update. */
@@ -147,6 +168,7 @@ export class Updater {
         from: rolledBack.fromVersion,
         ...this.#sameDeployment(rolledBack.version),
       });
+      await pruneRuntimes(exe, this.#options.logger);
     }
     const marker = await readMarker(exe);
     if (!marker) return;
@@ -191,6 +213,7 @@ export class Updater {
   async #confirm(): Promise<void> {
     await removeMarker(this.#executable!.path);
     this.#onTrial = false;
+    await pruneRuntimes(this.#executable!.path, this.#options.logger);
     await this.#record({
       version: VERSION,
       result: "succeeded",
