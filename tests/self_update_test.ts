@@ -3,7 +3,9 @@
  * the parent publishes signed executables, a deployment's `runtime.settings.ledgeVersion` moves
  * the child to a new version (reported at the parent); a version that exits at once is rolled
  * back by the launcher and the child reports why; an executable signed by a key the child does
- * not trust is refused, from the parent or as a local file, and nothing is swapped.
+ * not trust is refused, from the parent or as a local file, and nothing is swapped; a version
+ * that cannot reach the parent within [update] confirm_seconds gives itself up and the previous
+ * one comes back.
  */
 import assert from "node:assert/strict";
 import { digestFile } from "../daemon/mod.ts";
@@ -48,7 +50,7 @@ function wantVersion(version: string) {
   return manifest;
 }
 
-Deno.test("a child moves to a new version from its parent, rolls back a broken one by itself, refuses a bad signature", async (t) => {
+Deno.test("a child moves to a new version from its parent, rolls back a broken or disconnected one by itself, refuses a bad signature", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "ledge-self-update-" });
   const running: LedgeProcess[] = [];
   try {
@@ -87,7 +89,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
       env: { LEDGE_RUNTIME_DIR: `${dir}/runtime` },
       extraConfig: [
         `[agent]\nengine = "none"`,
-        `[update]\ntrusted_keys = ["${dir}/trusted.pub"]\nconfirm_seconds = 60`,
+        `[update]\ntrusted_keys = ["${dir}/trusted.pub"]\nconfirm_seconds = 20`,
         link.snippet,
         "reconnect_max_seconds = 2",
       ].join("\n"),
@@ -162,6 +164,32 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
       assert.deepEqual(await digestFile(exe), before);
       await assert.rejects(Deno.stat(`${exe}.download`), Deno.errors.NotFound);
     });
+
+    await t.step(
+      "a version that cannot reach the parent in time is given up and rolled back",
+      async () => {
+        await cli(["update", "sign", v1!, "--key", `${dir}/trusted.key`, "--out", `${dir}/v1.sig`]);
+        await parent.stop();
+        running.splice(running.indexOf(parent), 1);
+        const local = await child.cli(["update", v1!, "--signature", `${dir}/v1.sig`]);
+        assert.equal(local.code, 0, local.stderr);
+        assert.match(local.stdout, /installed 9\.0\.1; ledge is restarting into it/);
+        const status = await eventually("the rollback", async () => {
+          const run = await child.cli(["update", "status", "--json"]);
+          const seen = run.code === 0 ? JSON.parse(run.stdout) : undefined;
+          return seen?.lastUpdate?.version === "9.0.1" && seen.lastUpdate.result === "rolled-back"
+            ? seen
+            : undefined;
+        }, 120_000);
+        assert.equal(status.version, "9.0.2");
+        // The launcher's watchdog or the new version itself, whichever sees the time run out first.
+        assert.match(
+          status.lastUpdate.reason,
+          /not (ready and )?connected (to the parent )?within 20s/,
+        );
+        assert.equal((await digestFile(exe)).sha256, (await digestFile(v2!)).sha256);
+      },
+    );
 
     const status = await child.stop();
     running.pop();

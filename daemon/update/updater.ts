@@ -104,6 +104,8 @@ export class Updater {
   readonly #executable: Executable | undefined;
   readonly #listeners = new Set<() => void>();
   #last: LastUpdate | undefined;
+  /** The last deployment that asked for a version: it is not tried twice. */
+  #attempted: { version: string; deploymentVersion: number } | undefined;
   #trusted: TrustedKey[] = [];
   #busy = false;
   #onTrial = false;
@@ -147,7 +149,11 @@ export class Updater {
       update.reason ? { reason: update.reason } : {},
     );
     await Deno.mkdir(`${this.#options.stateDir}/update`, { recursive: true, mode: 0o700 });
-    await writeAtomically(this.#statusPath, JSON.stringify(this.#last, null, 2) + "\n", 0o600);
+    if (update.deploymentVersion !== undefined) {
+      this.#attempted = { version: update.version, deploymentVersion: update.deploymentVersion };
+    }
+    const saved = { lastUpdate: this.#last, attempted: this.#attempted };
+    await writeAtomically(this.#statusPath, JSON.stringify(saved, null, 2) + "\n", 0o600);
     for (const listener of this.#listeners) listener();
   }
 
@@ -155,7 +161,9 @@ export class Updater {
   async start(): Promise<void> {
     this.#trusted = await loadTrustedKeys(this.#options.config, this.#options.logger);
     try {
-      this.#last = JSON.parse(await Deno.readTextFile(this.#statusPath));
+      const saved = JSON.parse(await Deno.readTextFile(this.#statusPath));
+      this.#last = saved.lastUpdate;
+      this.#attempted = saved.attempted;
     } catch { /* no update yet */ }
     const exe = this.#executable?.path;
     if (!exe) return;
@@ -265,9 +273,9 @@ export class Updater {
       this.#retryDelayMs = RETRY_FIRST_MS;
     }
     if (!version || version === VERSION || this.#onTrial || this.#busy) return;
-    const last = this.#last;
-    const triedThis = last?.version === version && last.deploymentVersion === deploymentVersion &&
-      last.result !== "downloading";
+    const tried = this.#attempted;
+    const triedThis = tried?.version === version && tried.deploymentVersion === deploymentVersion &&
+      this.#last?.result !== "downloading";
     if (triedThis && !retrying) return;
     await this.#run(version, { deploymentVersion }, async (install) => {
       const endpoint = parentEndpoint(this.#options.config);
