@@ -10,7 +10,8 @@ import {
   KNOWN_ENGINE_SOCKETS,
   type PolicyContext,
 } from "./create_options_policy.ts";
-import { type Deployment, formatJsonPath, ManifestError } from "./deployment.ts";
+import { type Deployment, ManifestError } from "./deployment.ts";
+import { modulePath } from "./manifest_error.ts";
 
 /** Where a deployment comes from. */
 export type DeploymentSource = "local" | "upstream";
@@ -29,14 +30,7 @@ export function checkSource(
   const issues = deployment.modules.filter((module) => module.type === "process").map((
     module,
   ) => ({
-    path: formatJsonPath([
-      "modulesContent",
-      "$edgeAgent",
-      "properties.desired",
-      "modules",
-      module.name,
-      "type",
-    ]),
+    path: modulePath(module.name, "type"),
     message:
       'a "process" module from the parent is denied by the device policy (agent.allow.process_modules_from_upstream)',
   }));

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { CreateOptionsError, readCreateOptions } from "./create_options.ts";
-import { formatJsonPath, type ManifestIssue, showValue } from "./manifest_error.ts";
+import { type ManifestIssue, modulePath, showValue } from "./manifest_error.ts";
 import type {
   ImagePullPolicy,
   ModuleEnv,
@@ -41,8 +41,6 @@ export interface DesiredModule {
   /** Changes whenever something that needs a new container changes (image, options, env, version). */
   configHash: string;
 }
-
-const PREFIX = ["modulesContent"] as const;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -89,16 +87,7 @@ export function normalizeModule(
   spec: ModuleSpec,
   issues: ManifestIssue[],
 ): DesiredModule | undefined {
-  const at = (...rest: PropertyKey[]) =>
-    formatJsonPath([
-      ...PREFIX,
-      "$edgeAgent",
-      "properties.desired",
-      "modules",
-      name,
-      "settings",
-      ...rest,
-    ]);
+  const at = (...rest: PropertyKey[]) => modulePath(name, "settings", ...rest);
   const base = {
     name,
     type: spec.type,

@@ -43,6 +43,18 @@ export function formatJsonPath(path: readonly PropertyKey[]): string {
   return out || "(top level)";
 }
 
+/** The path of a field of module `name` in a manifest, e.g. `…modules.sensor.settings.image`. */
+export function modulePath(name: string, ...field: PropertyKey[]): string {
+  return formatJsonPath([
+    "modulesContent",
+    "$edgeAgent",
+    "properties.desired",
+    "modules",
+    name,
+    ...field,
+  ]);
+}
+
 /** A value as an error message shows it: JSON, cut at 80 characters. */
 export function showValue(value: unknown): string {
   if (value === undefined) return "nothing";

@@ -7,7 +7,7 @@
  */
 import { type DesiredModule, moduleConfigHash } from "./desired_module.ts";
 import type { RegistryCredential } from "./manifest.ts";
-import { formatJsonPath, type ManifestIssue } from "./manifest_error.ts";
+import { type ManifestIssue, modulePath } from "./manifest_error.ts";
 
 /** The placeholder, at the start of an image reference or a registry address. */
 export const UPSTREAM_PLACEHOLDER = "$upstream";
@@ -44,15 +44,7 @@ export function withUpstreamImages(
     if (!namesUpstream(module.image)) return [module];
     if (parentHost === undefined) {
       issues.push({
-        path: formatJsonPath([
-          "modulesContent",
-          "$edgeAgent",
-          "properties.desired",
-          "modules",
-          module.name,
-          "settings",
-          "image",
-        ]),
+        path: modulePath(module.name, "settings", "image"),
         message:
           `"${module.image}" names the parent's registry ($upstream), but this device has no parent ([upstream] is not enabled)`,
       });

@@ -70,6 +70,13 @@ export async function runLedge(
     stderr: "piped",
     stdin: "null",
   }).output();
+  return textOutput(output);
+}
+
+/** A finished command's exit code and its output as text. */
+export function textOutput(
+  output: Deno.CommandOutput,
+): { code: number; stdout: string; stderr: string } {
   const decoder = new TextDecoder();
   return {
     code: output.code,

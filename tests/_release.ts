@@ -3,6 +3,8 @@
  * layout as a release, built ~3× faster), and runs them.
  */
 
+import { textOutput } from "./_ledge.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Options for {@linkcode buildRelease}. */
@@ -39,20 +41,13 @@ export async function buildRelease(
   return Object.fromEntries(targets.map((target) => [target, `${out}/ledge-${target}-linux`]));
 }
 
-/** What a run of an executable printed. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `executable args` with exactly `env` (no inherited variables). */
 export async function runExecutable(
   executable: string,
   args: readonly string[],
   env: Record<string, string>,
   prefix: readonly string[] = [],
-): Promise<RunResult> {
+): Promise<ReturnType<typeof textOutput>> {
   const [program, ...rest] = [...prefix, executable, ...args];
   const output = await new Deno.Command(program!, {
     args: rest,
@@ -62,12 +57,7 @@ export async function runExecutable(
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return textOutput(output);
 }
 
 /**

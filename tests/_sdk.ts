@@ -4,6 +4,7 @@
  */
 import type { Requirement } from "./_services.ts";
 import { commandAvailable } from "./_services.ts";
+import { textOutput } from "./_ledge.ts";
 
 /** The folder holding package.json, package-lock.json and the scripts. */
 export const SDK_DIR = new URL("./sdk/", import.meta.url).pathname;
@@ -36,10 +37,5 @@ export async function runSdkScript(
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return textOutput(output);
 }
