@@ -60,7 +60,7 @@ export function parentLink(
       ? options.bound?.https ?? config.hub.https.port
       : options.bound?.mqtts ?? config.hub.mqtt.port,
     protocol: wss ? "wss" : "mqtts",
-    httpsPort: config.hub.https.port,
+    httpsPort: options.bound?.https ?? config.hub.https.port,
     sharedAccessKey: identity.auth.primaryKey,
     caPem: options.caPem,
   };
