@@ -54,7 +54,7 @@ unpack() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   mkfifo "$tmp/payload"
-  sha256sum <"$tmp/payload" >"$tmp/sum" &
+  sha256sum <"$tmp/payload" >"$tmp/sum" 2>/dev/null &
   hashing=$!
   mkdir "$tmp/rt"
   tail -c "+$LEDGE_PAYLOAD_OFFSET" "$self" | tee "$tmp/payload" | gzip -dc 2>/dev/null |
@@ -62,10 +62,14 @@ unpack() {
   unpacked=$?
   wait "$hashing"
   sum=$(cut -d' ' -f1 <"$tmp/sum")
+  if [ "$unpacked" != 0 ]; then
+    # A failed tar also cuts the hashing short: read the payload once more to tell which it was.
+    sum=$(tail -c "+$LEDGE_PAYLOAD_OFFSET" "$self" | sha256sum | cut -d' ' -f1)
+    [ "$sum" != "$LEDGE_PAYLOAD_SHA256" ] || fail "cannot unpack $self into $base (disk full?)"
+  fi
   if [ "$sum" != "$LEDGE_PAYLOAD_SHA256" ]; then
     fail "$self is damaged (checksum mismatch: expected $LEDGE_PAYLOAD_SHA256, got ${sum:-nothing}); copy it again"
   fi
-  [ "$unpacked" = 0 ] || fail "cannot unpack $self into $base (disk full?)"
   mv -T "$tmp/rt" "$runtime" 2>/dev/null || [ -d "$runtime" ] || fail "cannot create $runtime"
   rm -rf "$tmp"
   trap - EXIT INT TERM

@@ -1,8 +1,8 @@
 /**
  * The release executables (scripts/release.sh, scripts/launcher.sh): the x64 file runs `version`
  * and `run` in a clean environment with no deno on the PATH (only BusyBox's tools), unpacks once
- * (a second start runs no gzip, tar or sha256sum), refuses a damaged file with one line, survives
- * concurrent first starts; install.sh installs the arm64 file into a root file system, its `init`
+ * (a second start runs no gzip, tar or sha256sum), refuses a damaged file with one line, says so
+ * when the disk is full, survives concurrent first starts; install.sh installs the arm64 file into a root file system, its `init`
  * run under qemu-user through LEDGE_EXEC_PREFIX.
  */
 import assert from "node:assert/strict";
@@ -142,6 +142,32 @@ Deno.test("a damaged or truncated executable is refused with one line, nothing u
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+serviceTest(
+  "a runtime dir on a full disk is refused with one line saying so, not as a damaged file",
+  [isRoot, await commandAvailable("mount")],
+  async () => {
+    const { x86_64 } = await executables();
+    const dir = await Deno.makeTempDir({ prefix: "ledge-full-" });
+    const mounted = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir],
+    }).output();
+    assert.ok(mounted.success, new TextDecoder().decode(mounted.stderr));
+    try {
+      const run = await runExecutable(x86_64!, ["version"], {
+        HOME: dir,
+        PATH: "/usr/bin:/bin",
+        LEDGE_RUNTIME_DIR: `${dir}/rt`,
+      });
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, `ledge: cannot unpack ${x86_64} into ${dir}/rt (disk full?)\n`);
+      assert.deepEqual(await entries(`${dir}/rt`), [], "nothing left behind");
+    } finally {
+      await new Deno.Command("umount", { args: [dir] }).output();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("concurrent first starts unpack into one runtime dir and all run", async () => {
   const { x86_64 } = await executables();
