@@ -89,7 +89,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
       env: { LEDGE_RUNTIME_DIR: `${dir}/runtime` },
       extraConfig: [
         `[agent]\nengine = "none"`,
-        `[update]\ntrusted_keys = ["${dir}/trusted.pub"]\nconfirm_seconds = 20`,
+        `[update]\ntrusted_keys = ["${dir}/trusted.pub"]\nconfirm_seconds = 40`,
         link.snippet,
         "reconnect_max_seconds = 2",
       ].join("\n"),
@@ -185,7 +185,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
         // The launcher's watchdog or the new version itself, whichever sees the time run out first.
         assert.match(
           status.lastUpdate.reason,
-          /not (ready and )?connected (to the parent )?within 20s/,
+          /not (ready and )?connected (to the parent )?within 40s/,
         );
         assert.equal((await digestFile(exe)).sha256, (await digestFile(v2!)).sha256);
       },
