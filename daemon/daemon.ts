@@ -6,7 +6,7 @@ import type { Component, RuntimeContext } from "../core/component.ts";
 import { boundListeners, startComponents, stopComponents } from "./lifecycle.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { createMgmtApp, type MgmtServer, serveMgmt } from "./mgmt_server.ts";
-import { prepareStateDir } from "../core/state_dir.ts";
+import { prepareStateDir, tightenStateDir } from "../core/state_dir.ts";
 
 /** A running daemon. */
 export interface Daemon {
@@ -45,6 +45,13 @@ export async function startDaemon(
 ): Promise<Daemon> {
   const { logger, stateDir } = context;
   await prepareStateDir(stateDir);
+  const tightened = await tightenStateDir(stateDir);
+  if (tightened.length > 0) {
+    logger.warn("tightened the modes of state dir entries that others could read", {
+      count: tightened.length,
+      first: tightened.slice(0, 5),
+    });
+  }
   const socketPath = mgmtSocketPath(stateDir);
   if (await answersHealth(socketPath)) {
     throw new Error(`Cannot start: another ledge is running with state dir ${stateDir}`);

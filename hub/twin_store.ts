@@ -3,6 +3,7 @@
  * properties and their `$version`s, in `<state>/hub/twins.db` (node:sqlite, WAL).
  */
 import { DatabaseSync } from "node:sqlite";
+import { createPrivateFile } from "../core/state_dir.ts";
 import { checkTwinSize, diffProperties, mergePatch, type TwinProperties } from "../iothub/mod.ts";
 
 /** One identity's twin. */
@@ -47,6 +48,7 @@ function emptyTwin(): Twin {
 export function openTwinStore(path: string): TwinStore {
   let db: DatabaseSync;
   try {
+    createPrivateFile(path);
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     db.exec(`CREATE TABLE IF NOT EXISTS twins (

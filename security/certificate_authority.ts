@@ -153,9 +153,9 @@ async function createFreshCa(settings: CaSettings, now: Date): Promise<void> {
   );
   const files: [keyof typeof PKI_FILES, string, number][] = [
     ["rootKey", await exportPrivateKeyPem(rootKeys.privateKey), 0o600],
-    ["rootCert", certificatesPem([rootCert]), 0o644],
+    ["rootCert", certificatesPem([rootCert]), 0o600],
     ["edgeKey", await exportPrivateKeyPem(edgeKeys.privateKey), 0o600],
-    ["edgeCert", certificatesPem([edgeCert]), 0o644],
+    ["edgeCert", certificatesPem([edgeCert]), 0o600],
   ];
   // Staged in a sibling directory renamed over the (empty) pki dir: a crash leaves either no
   // CA or a whole one, never a key without its certificate.
@@ -272,10 +272,10 @@ export async function renewEdgeCa(
     await writeFileAtomic(
       path(settings, "previousRootCert"),
       certificatesPem([state.roots[0]!]),
-      0o644,
+      0o600,
     );
     await writeFileAtomic(path(settings, "rootKey"), await exportPrivateKeyPem(rootKey));
-    await writeFileAtomic(path(settings, "rootCert"), certificatesPem([rootCert]), 0o644);
+    await writeFileAtomic(path(settings, "rootCert"), certificatesPem([rootCert]), 0o600);
   }
   const edgeKeys = await generateKeyPair();
   const edgeCert = await createIssuingCa(
@@ -292,12 +292,12 @@ export async function renewEdgeCa(
   const certPath = path(settings, "edgeCert");
   const keyPath = path(settings, "edgeKey");
   // Order matters for recoverRotation(): both new files, then the key, then the certificate.
-  await writeFileAtomic(`${certPath}.new`, certificatesPem([edgeCert]), 0o644);
+  await writeFileAtomic(`${certPath}.new`, certificatesPem([edgeCert]), 0o600);
   await writeFileAtomic(`${keyPath}.new`, await exportPrivateKeyPem(edgeKeys.privateKey));
   await writeFileAtomic(
     path(settings, "previousEdgeCert"),
     certificatesPem([state.issuer.cert]),
-    0o644,
+    0o600,
   );
   await Deno.rename(`${keyPath}.new`, keyPath);
   await Deno.rename(`${certPath}.new`, certPath);

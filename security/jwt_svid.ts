@@ -72,7 +72,7 @@ export async function rotateJwtSigner(pkiDir: string, signers: JwtSigners): Prom
   await writeFileAtomic(
     `${pkiDir}/${PREVIOUS_FILE}`,
     JSON.stringify(signers.current.publicJwk) + "\n",
-    0o644,
+    0o600,
   );
   signers.previous = signers.current;
   signers.current = await createSigner(pkiDir);

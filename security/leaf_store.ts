@@ -54,7 +54,7 @@ function assemble(
       const certificateFile = `${dir}/${name}.pem`;
       const keyFile = `${dir}/${name}.key.pem`;
       await writeFileAtomic(keyFile, keyPem, 0o600);
-      await writeFileAtomic(certificateFile, chainPem, 0o644);
+      await writeFileAtomic(certificateFile, chainPem, 0o600);
       return { certificateFile, keyFile };
     },
   };

@@ -40,6 +40,9 @@ export async function serveModuleSockets(
   options: { backend: WorkloadBackend; spiffe: SpiffeSource; logger: Logger },
 ): Promise<ModuleSockets> {
   checkSocketPaths(dir);
+  // `mnt/` stays 0700 like the rest of the state dir; the module's own directory is 0755 and its
+  // sockets 0666 because the container's user, whoever it is, reaches them through the bind mount.
+  await Deno.mkdir(dir.slice(0, dir.lastIndexOf("/")), { recursive: true, mode: 0o700 });
   await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
   await Deno.chmod(dir, 0o755);
   const workloadPath = `${dir}/${WORKLOAD_SOCKET}`;

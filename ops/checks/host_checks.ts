@@ -12,7 +12,7 @@ function octal(mode: number): string {
   return `0${(mode & 0o777).toString(8)}`;
 }
 
-/** The state dir exists, is 0700 and owned by this user; private keys are 0600. */
+/** The state dir exists and is 0700; private keys are 0600 (an error), other entries 0600/0700. */
 export const stateDirCheck: Check = needsConfig("state-dir", "state directory", async (config) => {
   const dir = config.state.dir;
   let info: Deno.FileInfo;
@@ -47,18 +47,24 @@ export const stateDirCheck: Check = needsConfig("state-dir", "state directory", 
     };
   }
   const loose: string[] = [];
-  async function walk(path: string): Promise<void> {
+  const open: string[] = [];
+  async function walk(path: string, shared: boolean): Promise<void> {
     for await (const entry of Deno.readDir(path)) {
       const full = `${path}/${entry.name}`;
-      if (entry.isDirectory) await walk(full);
-      else if (entry.isFile && /key/.test(entry.name)) {
+      if (entry.isDirectory) {
         const mode = (await Deno.stat(full)).mode! & 0o777;
-        if (mode & 0o077) loose.push(`${full} (${octal(mode)})`);
+        if (!shared && mode & 0o077) open.push(`${full}/ (${octal(mode)})`);
+        // Module socket directories are bind-mounted into containers: 0755 by design.
+        await walk(full, path === dir && entry.name === "mnt");
+      } else if (entry.isFile) {
+        const mode = (await Deno.stat(full)).mode! & 0o777;
+        if (!(mode & 0o077)) continue;
+        (/key/.test(entry.name) ? loose : open).push(`${full} (${octal(mode)})`);
       }
     }
   }
   try {
-    await walk(dir);
+    await walk(dir, false);
   } catch (error) {
     return {
       status: "error",
@@ -73,7 +79,16 @@ export const stateDirCheck: Check = needsConfig("state-dir", "state directory", 
       fix: `chmod 600 ${loose.map((l) => l.split(" ")[0]).join(" ")}`,
     };
   }
-  return { status: "ok", message: `${dir} is 0700 and keys are 0600` };
+  if (open.length > 0) {
+    return {
+      status: "warning",
+      message: `entries others could read: ${open.slice(0, 5).join(", ")}${
+        open.length > 5 ? ` and ${open.length - 5} more` : ""
+      }`,
+      fix: "restart ledge (it makes files 0600 and directories 0700 at start)",
+    };
+  }
+  return { status: "ok", message: `${dir} is 0700, its files 0600 and directories 0700` };
 });
 
 /** Free space on the state dir's file system, against the store's bound. */
