@@ -4,8 +4,8 @@
  */
 import type { Command } from "commander";
 import type { Config } from "../core/config.ts";
-import { loadConfig } from "../core/config_load.ts";
-import { createMgmtClient, type MgmtClient } from "./_client.ts";
+import { ConfigError, loadConfig } from "../core/config_load.ts";
+import { createMgmtClient, type MgmtClient, MgmtError } from "./_client.ts";
 
 /** Exit codes of the `ledge` command. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -23,6 +23,42 @@ export class ExitError extends Error {
     super(message);
     this.code = code;
   }
+}
+
+/** Where the command line writes; tests capture it. */
+export interface CliIo {
+  writeOut(text: string): void;
+  writeErr(text: string): void;
+}
+
+const encoder = new TextEncoder();
+/** stdout and stderr. */
+export const DEFAULT_IO: CliIo = {
+  writeOut: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+  writeErr: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+};
+
+/** Prints what ended a verb, as one line (a config error: one line per problem); its exit code. */
+export function exitCodeOf(error: unknown, io: CliIo): number {
+  if (error instanceof UsageError) {
+    io.writeErr(`error: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof ExitError) {
+    if (error.message) io.writeErr(`error: ${error.message}\n`);
+    return error.code;
+  }
+  if (error instanceof ConfigError) {
+    io.writeErr(`error: ${error.message.split(": ")[0]}:\n`);
+    for (const issue of error.issues) io.writeErr(`  ${issue}\n`);
+    return EXIT.failure;
+  }
+  if (error instanceof MgmtError) {
+    io.writeErr(`error: ${error.message}\n`);
+    return EXIT.failure;
+  }
+  io.writeErr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT.failure;
 }
 
 /** The options every verb inherits from the program. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { buildProgram, main, VERBS } from "./mod.ts";
+import { main } from "./mod.ts";
+import { buildProgram, VERBS } from "./program.ts";
 
 function capture(): {
   io: { writeOut(t: string): void; writeErr(t: string): void };

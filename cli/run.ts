@@ -1,33 +1,8 @@
-/** `ledge run`: the daemon, in the foreground until SIGINT or SIGTERM. */
+/** `ledge run`: the daemon, in the foreground until SIGINT or SIGTERM (see run_daemon.ts). */
 import { Command, Option } from "commander";
-import type { RuntimeContext } from "../core/component.ts";
-import { buildComponents, EXIT_RESTART, startDaemon } from "../daemon/mod.ts";
-import { createLogger, type LogFormat, type Logger, type LogLevel } from "../core/log.ts";
-import { createLogRing } from "../core/log_ring.ts";
-import { VERSION } from "../core/version.ts";
-import { configFor, ExitError, globalOptions } from "./_shared.ts";
-
-/** How long a clean stop may take before the process exits anyway. */
-const STOP_TIMEOUT_MS = 10_000;
-
-interface RunOptions {
-  logFormat?: LogFormat;
-  logLevel?: LogLevel;
-}
-
-function waitForSignal(): Promise<Deno.Signal> {
-  return new Promise((resolve) => {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    const handlers = signals.map((name) => {
-      const handler = () => {
-        signals.forEach((other, i) => Deno.removeSignalListener(other, handlers[i]!));
-        resolve(name);
-      };
-      Deno.addSignalListener(name, handler);
-      return handler;
-    });
-  });
-}
+import type { LogFormat, LogLevel } from "../core/log.ts";
+import { globalOptions } from "./_shared.ts";
+import { runDaemon } from "./run_daemon.ts";
 
 /** Builds the `run` verb. */
 export function runCommand(): Command {
@@ -37,76 +12,7 @@ export function runCommand(): Command {
     .addOption(
       new Option("--log-level <level>", "log level").choices(["debug", "info", "warn", "error"]),
     )
-    .action(async (options: RunOptions, command: Command) => {
-      const config = await configFor(command);
-      const configured = config.log.format === "auto" ? undefined : config.log.format;
-      const logRing = createLogRing();
-      const logger = createLogger({
-        ring: logRing,
-        level: options.logLevel ?? config.log.level,
-        format: options.logFormat ?? configured ?? (Deno.stderr.isTerminal() ? "pretty" : "json"),
-      });
-      const context: RuntimeContext = { config, stateDir: config.state.dir, logger, logRing };
-      const starting = new AbortController();
-      const signalled = waitForSignal().then((name) => {
-        starting.abort(new Error(`stopped by ${name} while starting`));
-        return name;
-      });
-      const begun = performance.now();
-      // The console shows `ledge check`; the checks live above the daemon, so they come in here.
-      const configPath = globalOptions(command).config;
-      const exitRequest = Promise.withResolvers<{ code: number; reason: string }>();
-      const components = buildComponents(context, {
-        // Loaded when the console first shows them: a daemon nobody looks at never loads them.
-        checks: async () => (await import("../ops/checks/mod.ts")).checkAll({ configPath }),
-        exit: (code, reason) => exitRequest.resolve({ code, reason }),
-      });
-      const daemon = await startDaemon(context, components, starting.signal);
-      logger.info("ledge is ready", {
-        version: VERSION,
-        stateDir: context.stateDir,
-        deviceId: config.device.id,
-        listeners: daemon.listeners(),
-        startupMs: Math.round(performance.now() - begun),
-      });
-      const outcome = await Promise.race([
-        signalled.then((name) => ({ signal: name, code: 0, reason: "" })),
-        exitRequest.promise.then((request) => ({ signal: undefined, ...request })),
-      ]);
-      logger.info(
-        "stopping",
-        outcome.signal ? { signal: outcome.signal } : { reason: outcome.reason },
-      );
-      // A second signal while stopping forces the exit.
-      waitForSignal().then((again) => {
-        logger.warn("forced exit", { signal: again });
-        Deno.exit(EXIT_FORCED);
-      });
-      const clean = await daemon.stop(STOP_TIMEOUT_MS);
-      if (!clean) throw new ExitError(1, `Cannot stop cleanly within ${STOP_TIMEOUT_MS / 1000} s`);
-      logger.info("stopped");
-      if (outcome.code === EXIT_RESTART) restartInPlace(logger);
-      // Signal listeners and libraries may hold the event loop; the daemon is done.
-      Deno.exit(outcome.code);
-    });
-}
-
-const EXIT_FORCED = 1;
-
-/**
- * Starts ledge again after a self-update. The release launcher (LEDGE_LAUNCHER) and systemd
- * (INVOCATION_ID; the unit restarts on 75) do it on exit code 75; otherwise a compiled binary
- * starts its successor itself, detached, and this process ends.
- */
-function restartInPlace(logger: Logger): never {
-  const env = Deno.env.toObject();
-  if (env.LEDGE_LAUNCHER === "1" || env.INVOCATION_ID) Deno.exit(EXIT_RESTART);
-  try {
-    new Deno.Command(Deno.execPath(), { args: Deno.args, stdin: "null", detached: true }).spawn()
-      .unref();
-    Deno.exit(0);
-  } catch (error) {
-    logger.error("cannot start the new version", { error });
-    Deno.exit(EXIT_RESTART);
-  }
+    .action((options: { logFormat?: LogFormat; logLevel?: LogLevel }, command: Command) =>
+      runDaemon({ ...options, config: globalOptions(command).config })
+    );
 }

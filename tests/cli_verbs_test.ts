@@ -4,7 +4,7 @@
  * `start`/`stop` of a module.
  */
 import assert from "node:assert/strict";
-import { buildProgram } from "../cli/mod.ts";
+import { buildProgram } from "../cli/program.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";
