@@ -3,9 +3,9 @@
  * scrape time (no per-message work on the hot path), and this component serves them as
  * Prometheus text at `http://<metrics.listen>/metrics`.
  */
-import { Counter, Gauge, Registry } from "prom-client";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import type { MetricFamily } from "../core/metric_family.ts";
+import { checkFamily, PROMETHEUS_CONTENT_TYPE, prometheusText } from "./prometheus_text.ts";
 import { splitListen } from "../core/listen_address.ts";
 
 export type { MetricFamily, MetricSample } from "../core/metric_family.ts";
@@ -18,36 +18,26 @@ export interface Metrics {
   readonly contentType: string;
 }
 
-/** Creates an empty metrics registry. */
-export function createMetrics(): Metrics {
-  const registry = new Registry();
+/**
+ * Creates an empty metrics registry; `onError` hears of a family whose read throws (it is left
+ * out of that scrape).
+ */
+export function createMetrics(
+  onError: (family: MetricFamily, error: unknown) => void = () => {},
+): Metrics {
+  const families = new Map<string, MetricFamily>();
   return {
-    contentType: registry.contentType,
-    add(...families) {
-      for (const family of families) {
-        const labelNames = [...(family.labelNames ?? [])];
-        const config = { name: family.name, help: family.help, labelNames, registers: [registry] };
-        if (family.type === "counter") {
-          new Counter({
-            ...config,
-            collect() {
-              // Totals are read as absolute values; reset-then-set keeps them monotonic.
-              this.reset();
-              for (const sample of family.read()) this.inc(sample.labels ?? {}, sample.value);
-            },
-          });
-        } else {
-          new Gauge({
-            ...config,
-            collect() {
-              this.reset();
-              for (const sample of family.read()) this.set(sample.labels ?? {}, sample.value);
-            },
-          });
+    contentType: PROMETHEUS_CONTENT_TYPE,
+    add(...added) {
+      for (const family of added) {
+        checkFamily(family);
+        if (families.has(family.name)) {
+          throw new TypeError(`Cannot add metric "${family.name}": it is registered already`);
         }
+        families.set(family.name, family);
       }
     },
-    text: () => registry.metrics(),
+    text: () => Promise.resolve(prometheusText(families.values(), onError)),
   };
 }
 
@@ -125,7 +115,9 @@ export interface MetricsComponent extends Component {
 
 /** Creates the metrics component (a no-op listener when `metrics.enabled` is false). */
 export function createMetricsComponent(context: RuntimeContext): MetricsComponent {
-  const metrics = createMetrics();
+  const metrics = createMetrics((family, error) =>
+    context.logger.warn("a metric family failed to read", { metric: family.name, error })
+  );
   const lag = lagMeter();
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   metrics.add(...processFamilies(() => lag.lagSeconds(), Date.now()));
