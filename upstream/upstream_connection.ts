@@ -5,12 +5,24 @@
  * 3/4 of its token's lifetime to renew it, as the Azure IoT SDK does.
  */
 import { Buffer } from "node:buffer";
-import mqtt, { type IClientOptions, type MqttClient, type Packet, Store } from "mqtt";
+import type { IClientOptions, MqttClient, Packet } from "mqtt";
 import type { Logger } from "../core/log.ts";
 import { type ConnectFailure, describeConnectError } from "./connect_error.ts";
 import type { ConnectSettings } from "./connect_settings.ts";
 import { type BackoffOptions, reconnectDelayMs } from "./reconnect_backoff.ts";
 import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
+
+type MqttLibrary = typeof import("mqtt");
+let mqttLibrary: MqttLibrary | undefined;
+
+/**
+ * mqtt.js, loaded when the first connection to a parent is attempted: a device without an upstream
+ * never holds it in memory.
+ */
+async function loadMqtt(): Promise<MqttLibrary> {
+  mqttLibrary ??= await import("mqtt");
+  return mqttLibrary;
+}
 
 /** A connection's state, for metrics, `ledge check` and tests. */
 export interface ConnectionState {
@@ -219,6 +231,14 @@ class MqttUpstreamConnection implements UpstreamConnection {
 
   #attempt(): void {
     if (this.#closed) return;
+    const mqtt = mqttLibrary;
+    if (mqtt === undefined) {
+      loadMqtt().then(() => this.#attempt(), (error) => {
+        this.#recordFailure({ kind: "config", message: `Cannot load the MQTT client: ${error}` });
+        this.#scheduleRetry();
+      });
+      return;
+    }
     this.#state.totalAttempts++;
     let settings: ConnectSettings;
     try {
@@ -230,7 +250,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
       this.#scheduleRetry();
       return;
     }
-    const client = mqtt.connect(settings.url, this.#clientOptions(settings));
+    const client = mqtt.default.connect(settings.url, this.#clientOptions(settings, mqtt));
     this.#client = client;
     const attempt: Attempt = {
       client,
@@ -247,7 +267,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
     client.on("close", () => this.#onClose(attempt));
   }
 
-  #clientOptions(settings: ConnectSettings): IClientOptions {
+  #clientOptions(settings: ConnectSettings, mqtt: MqttLibrary): IClientOptions {
     const clientOptions: IClientOptions = {
       clientId: settings.clientId,
       username: settings.username,
@@ -260,7 +280,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
       resubscribe: false,
       // A store that survives `end(true)`: mqtt.js may still handle a PUBACK that was already
       // parsed when the client is ended, and its default store is gone by then.
-      outgoingStore: new Store({ clean: false }),
+      outgoingStore: new mqtt.Store({ clean: false }),
     };
     if (settings.password !== undefined) clientOptions.password = settings.password;
     if (settings.ca !== undefined) clientOptions.ca = settings.ca;
