@@ -47,7 +47,6 @@ export { IdentityId, publicIdentity } from "./identity.ts";
 export { connectionString, parentLink } from "./mgmt_api.ts";
 export { parseCertificates, PkiFileError, writeFileAtomic } from "./pki_files.ts";
 export { SPIFFE_SOCKET, WORKLOAD_SOCKET } from "./module_sockets.ts";
-export { SPIFFE_WORKLOAD_PROTO } from "./spiffe_proto.ts";
 export { WORKLOAD_API_VERSIONS } from "./workload_api.ts";
 
 /** The security component: Component plus the manager the hub and agent use. */
