@@ -103,9 +103,7 @@ export class SecurityState {
       trustBundlePem: () => this.trustBundlePem(),
       bundleDer: () =>
         concatBytes(
-          trustBundleCertificates(this.requireStarted("build the bundle")).map((cert) =>
-            new Uint8Array(cert.rawData)
-          ),
+          trustBundleCertificates(this.requireStarted("build the bundle")).map((cert) => cert.der),
         ),
       jwt: () => this.jwt!,
       bundleListeners: this.bundleListeners,

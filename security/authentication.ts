@@ -105,7 +105,7 @@ export function verifyClientCertificate(
   const verdict = checkClientCertificate(chain, {
     identity,
     spiffeId: spiffeIdOf(state.config, identity.deviceId, identity.moduleId),
-    issuers: issuers.map((cert) => new Uint8Array(cert.rawData)),
+    issuers: issuers.map((cert) => cert.der),
     now: state.now(),
     // Certificates of an earlier generation of this id are refused; an operator's own CA may
     // have issued a device's certificate before it was registered, so devices under it are not.

@@ -20,7 +20,7 @@ import {
   readPrivateKey,
   writeFileAtomic,
 } from "./pki_files.ts";
-import { x509 } from "./_x509.ts";
+import type { Certificate } from "./certificate.ts";
 
 /** File names under `<state>/pki/`. */
 export const PKI_FILES = {
@@ -50,11 +50,11 @@ export interface CaState {
   /** Whether the operator brought the edge CA (ledge cannot renew it). */
   readonly own: boolean;
   /** Trust anchors: the current root first, then a previous root during its overlap. */
-  roots: x509.X509Certificate[];
+  roots: Certificate[];
   /** The current issuing CA. */
   issuer: CertificateIssuer;
   /** The edge CA replaced by the last renewal, kept in the trust bundle until it expires. */
-  previousEdgeCa: x509.X509Certificate | undefined;
+  previousEdgeCa: Certificate | undefined;
   /** The root's key (generated CA only); needed to renew the edge CA. */
   rootKey: CryptoKey | undefined;
 }
@@ -69,18 +69,10 @@ async function loadPair(certPath: string, keyPath: string): Promise<CertificateI
   if (!await keyMatchesCertificate(keys.publicKey, cert)) {
     throw new PkiFileError(keyPath, `the key does not belong to the certificate in ${certPath}`);
   }
-  const basic = cert.getExtension(x509.BasicConstraintsExtension);
-  if (!basic?.ca) throw new PkiFileError(certPath, "the certificate is not a CA (cA is not true)");
+  if (!cert.basicConstraints?.ca) {
+    throw new PkiFileError(certPath, "the certificate is not a CA (cA is not true)");
+  }
   return { cert, privateKey: keys.privateKey, intermediates: certs.slice(1) };
-}
-
-async function isSelfSigned(cert: x509.X509Certificate): Promise<boolean> {
-  return cert.subject === cert.issuer && await cert.verify({ signatureOnly: true });
-}
-
-async function issuedBy(cert: x509.X509Certificate, issuer: x509.X509Certificate) {
-  return cert.issuer === issuer.subject &&
-    await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
 }
 
 async function loadOwnCa(settings: CaSettings): Promise<CaState> {
@@ -91,13 +83,12 @@ async function loadOwnCa(settings: CaSettings): Promise<CaState> {
     ? await readCertificates(settings.ownTrustBundle)
     : [chain[chain.length - 1]!];
   // The chain file may end with the root; intermediates stop below it.
-  const intermediates: x509.X509Certificate[] = [];
-  for (const cert of issuer.intermediates) if (!await isSelfSigned(cert)) intermediates.push(cert);
+  const intermediates = issuer.intermediates.filter((cert) => !cert.isSelfSigned());
   const top = [issuer.cert, ...intermediates].at(-1)!;
   let anchored = false;
   for (const root of roots) {
     if (root.serialNumber === top.serialNumber && root.subject === top.subject) anchored = true;
-    else if (await issuedBy(top, root)) anchored = true;
+    else if (top.isIssuedBy(root)) anchored = true;
   }
   if (!anchored) {
     throw new PkiFileError(
@@ -206,7 +197,7 @@ export async function loadOrCreateCa(
   const roots = [root.cert];
   const previousRootPath = path(settings, "previousRootCert");
   if (await fileExists(previousRootPath)) roots.push(...await readCertificates(previousRootPath));
-  if (!(await Promise.all(roots.map((r) => issuedBy(edge.cert, r)))).some(Boolean)) {
+  if (!roots.some((root) => edge.cert.isIssuedBy(root))) {
     throw new PkiFileError(path(settings, "edgeCert"), "not issued by the root CA in root_ca.pem");
   }
   const previousPath = path(settings, "previousEdgeCert");
@@ -238,8 +229,8 @@ export async function pruneExpired(settings: CaSettings, state: CaState, now: Da
 }
 
 /** Whether the edge CA carries the name constraint of the trust domain (generated CAs do). */
-export function isNameConstrained(cert: x509.X509Certificate): boolean {
-  return cert.getExtension(NAME_CONSTRAINTS_OID) !== null;
+export function isNameConstrained(cert: Certificate): boolean {
+  return cert.extension(NAME_CONSTRAINTS_OID) !== undefined;
 }
 
 /**
@@ -263,7 +254,7 @@ export async function renewEdgeCa(
   if (options.rotateRoot) {
     const keys = await generateKeyPair();
     rootCert = await createRootCa({
-      commonName: rootCert.subjectName.getField("CN")[0] ?? `ledge root CA ${settings.deviceId}`,
+      commonName: rootCert.commonName ?? `ledge root CA ${settings.deviceId}`,
       lifetimeDays: settings.rootCaLifetimeDays,
       now: options.now,
       keys,
@@ -281,7 +272,7 @@ export async function renewEdgeCa(
   const edgeCert = await createIssuingCa(
     { cert: rootCert, privateKey: rootKey, intermediates: [] },
     {
-      commonName: state.issuer.cert.subjectName.getField("CN")[0] ??
+      commonName: state.issuer.cert.commonName ??
         `ledge edge CA ${settings.deviceId}`,
       lifetimeDays: settings.edgeCaLifetimeDays,
       now: options.now,
@@ -315,7 +306,7 @@ export async function renewEdgeCa(
  * The PEM trust bundle: the roots, then the current edge CA and, during an overlap, the previous
  * one (so clients holding only a leaf can still build the chain).
  */
-export function trustBundleCertificates(state: CaState): x509.X509Certificate[] {
+export function trustBundleCertificates(state: CaState): Certificate[] {
   const certs = [...state.roots, state.issuer.cert, ...state.issuer.intermediates];
   if (state.previousEdgeCa) certs.push(state.previousEdgeCa);
   const seen = new Set<string>();
@@ -328,6 +319,6 @@ export function trustBundleCertificates(state: CaState): x509.X509Certificate[] 
 }
 
 /** PEM text of certificates, one after the other. */
-export function certificatesPem(certs: readonly x509.X509Certificate[]): string {
-  return certs.map((cert) => pemEncode(cert.rawData, "CERTIFICATE")).join("");
+export function certificatesPem(certs: readonly Certificate[]): string {
+  return certs.map((cert) => pemEncode(cert.der, "CERTIFICATE")).join("");
 }

@@ -4,16 +4,34 @@
  * caller; its extensions come from the template (cA=false, critical keyUsage, EKU, at most one
  * URI SAN), and its notAfter never exceeds its issuer's.
  */
-import { derTlv } from "./keys.ts";
+import { Certificate, EKU_OID, EXTENSION, KEY_USAGE } from "./certificate.ts";
+import {
+  bitString,
+  children,
+  contextConstructed,
+  contextPrimitive,
+  namedBits,
+  octetString,
+  oid,
+  readOne,
+  sequence,
+  smallInteger,
+  TAG,
+  time,
+  tlv,
+  TRUE,
+  unsignedInteger,
+  utf8String,
+} from "./der.ts";
+import { SIGNING_ALGORITHM } from "./keys.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
-import { SIGNING_ALGORITHM, x509 } from "./_x509.ts";
 
 /** A CA that can sign: its certificate, its private key, and the chain above it. */
 export interface CertificateIssuer {
-  cert: x509.X509Certificate;
+  cert: Certificate;
   privateKey: CryptoKey;
   /** Certificates between the issuer and its root, issuer excluded, root excluded. */
-  intermediates: readonly x509.X509Certificate[];
+  intermediates: readonly Certificate[];
 }
 
 /** What a leaf is for: an X.509-SVID (both), a TLS server, or a TLS client. */
@@ -39,10 +57,10 @@ export const BACKDATE_SECONDS = 60;
 
 const MAX_COMMON_NAME = 64;
 
-function randomSerial(): string {
+function randomSerial(): Uint8Array<ArrayBuffer> {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[0] = bytes[0]! & 0x7f | 0x01; // positive, and never a leading zero byte
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return unsignedInteger(bytes);
 }
 
 function minDate(a: Date, b: Date): Date {
@@ -67,22 +85,104 @@ function checkCommonName(commonName: string): void {
  * valid leaves otherwise.
  */
 export function uriNameConstraints(host: string): Uint8Array<ArrayBuffer> {
-  const uri = derTlv(0x86, new TextEncoder().encode(host)); // [6] IA5String uniformResourceIdentifier
-  const subtree = derTlv(0x30, uri); // GeneralSubtree { base }
-  const permitted = derTlv(0xa0, subtree); // [0] permittedSubtrees
-  return derTlv(0x30, permitted);
+  const uri = tlv(contextPrimitive(6), new TextEncoder().encode(host)); // [6] IA5String URI
+  const subtree = sequence(uri); // GeneralSubtree { base }
+  const permitted = tlv(contextConstructed(0), subtree); // [0] permittedSubtrees
+  return sequence(permitted);
 }
 
 /** OID of the NameConstraints extension. */
-export const NAME_CONSTRAINTS_OID = "2.5.29.30";
+export const NAME_CONSTRAINTS_OID = EXTENSION.nameConstraints;
 
-async function keyIdentifiers(
-  subjectKey: CryptoKey,
-  issuerKey: CryptoKey | x509.PublicKey,
-): Promise<x509.Extension[]> {
+const ECDSA_WITH_SHA256 = sequence(oid("1.2.840.10045.4.3.2"));
+
+function extension(oidText: string, critical: boolean, value: Uint8Array): Uint8Array {
+  return sequence(oid(oidText), ...(critical ? [TRUE] : []), octetString(value));
+}
+
+/** The key bits of a SubjectPublicKeyInfo, as RFC 5280's key identifiers hash them. */
+function keyBits(spki: Uint8Array): Uint8Array<ArrayBuffer> {
+  const [, bits] = children(readOne(spki, TAG.sequence).content);
+  if (!bits || bits.tag !== TAG.bitString) throw new TypeError("Cannot read a public key");
+  return bits.content.slice(1);
+}
+
+async function keyIdentifier(spki: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-1", keyBits(spki)));
+}
+
+/** A Name of `CN` (and `O`) as UTF8Strings. */
+function name(commonName: string, organization?: string): Uint8Array {
+  const attribute = (type: string, value: string) =>
+    tlv(TAG.set, sequence(oid(type), utf8String(value)));
+  return sequence(
+    attribute("2.5.4.3", commonName),
+    ...(organization === undefined ? [] : [attribute("2.5.4.10", organization)]),
+  );
+}
+
+/** An ECDSA signature as WebCrypto gives it (r‖s), in DER (SEQUENCE of two INTEGERs). */
+function signatureDer(raw: Uint8Array): Uint8Array {
+  const half = raw.length / 2;
+  return sequence(unsignedInteger(raw.subarray(0, half)), unsignedInteger(raw.subarray(half)));
+}
+
+/** What a certificate is made of. */
+interface CertificateParts {
+  issuerName: Uint8Array;
+  subjectName: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  publicKey: CryptoKey;
+  signingKey: CryptoKey;
+  /** The issuer's key identifier (the subject's own for a self-signed certificate). */
+  authorityKeyId?: Uint8Array;
+  extensions: readonly Uint8Array[];
+}
+
+/** Builds, signs and parses a v3 certificate. */
+async function signCertificate(parts: CertificateParts): Promise<Certificate> {
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", parts.publicKey));
+  const subjectKeyId = await keyIdentifier(spki);
+  const extensions = [
+    ...parts.extensions,
+    extension(EXTENSION.subjectKeyIdentifier, false, octetString(subjectKeyId)),
+    extension(
+      EXTENSION.authorityKeyIdentifier,
+      false,
+      sequence(tlv(contextPrimitive(0), parts.authorityKeyId ?? subjectKeyId)),
+    ),
+  ];
+  const tbs = sequence(
+    tlv(contextConstructed(0), smallInteger(2)), // v3
+    randomSerial(),
+    ECDSA_WITH_SHA256,
+    parts.issuerName,
+    sequence(time(parts.notBefore), time(parts.notAfter)),
+    parts.subjectName,
+    spki,
+    tlv(contextConstructed(3), sequence(...extensions)),
+  );
+  const signature = new Uint8Array(
+    await crypto.subtle.sign(SIGNING_ALGORITHM, parts.signingKey, tbs),
+  );
+  return new Certificate(sequence(tbs, ECDSA_WITH_SHA256, bitString(signatureDer(signature))));
+}
+
+/** The issuer's key identifier: its own extension's, else computed from its key. */
+async function authorityKeyIdOf(issuer: Certificate): Promise<Uint8Array> {
+  const own = issuer.extension(EXTENSION.subjectKeyIdentifier);
+  return own ? readOne(own.value, TAG.octetString).content : await keyIdentifier(issuer.spki);
+}
+
+function caExtensions(pathLength: number | undefined): Uint8Array[] {
   return [
-    await x509.SubjectKeyIdentifierExtension.create(subjectKey),
-    await x509.AuthorityKeyIdentifierExtension.create(issuerKey),
+    extension(
+      EXTENSION.basicConstraints,
+      true,
+      sequence(TRUE, ...(pathLength === undefined ? [] : [smallInteger(pathLength)])),
+    ),
+    extension(EXTENSION.keyUsage, true, namedBits([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign])),
   ];
 }
 
@@ -95,27 +195,17 @@ export interface RootCaOptions {
 }
 
 /** Creates a self-signed root CA (cA=true, keyCertSign and cRLSign, critical). */
-export async function createRootCa(options: RootCaOptions): Promise<x509.X509Certificate> {
+export async function createRootCa(options: RootCaOptions): Promise<Certificate> {
   checkCommonName(options.commonName);
-  const notBefore = new Date(options.now.getTime() - BACKDATE_SECONDS * 1000);
-  const name = [{ CN: [options.commonName] }, { O: ["ledge"] }];
-  return await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: name,
-    issuer: name,
-    notBefore,
+  const subject = name(options.commonName, "ledge");
+  return await signCertificate({
+    issuerName: subject,
+    subjectName: subject,
+    notBefore: new Date(options.now.getTime() - BACKDATE_SECONDS * 1000),
     notAfter: new Date(options.now.getTime() + options.lifetimeDays * 86400_000),
-    signingAlgorithm: SIGNING_ALGORITHM,
     publicKey: options.keys.publicKey,
     signingKey: options.keys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      ...await keyIdentifiers(options.keys.publicKey, options.keys.publicKey),
-    ],
+    extensions: caExtensions(undefined),
   });
 }
 
@@ -136,7 +226,7 @@ export interface IssuingCaOptions {
 export async function createIssuingCa(
   root: CertificateIssuer,
   options: IssuingCaOptions,
-): Promise<x509.X509Certificate> {
+): Promise<Certificate> {
   checkCommonName(options.commonName);
   const notAfter = minDate(
     new Date(options.now.getTime() + options.lifetimeDays * 86400_000),
@@ -146,31 +236,25 @@ export async function createIssuingCa(
     new Date(options.now.getTime() - BACKDATE_SECONDS * 1000),
     root.cert.notBefore,
   );
-  return await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: [{ CN: [options.commonName] }, { O: ["ledge"] }],
-    issuer: root.cert.subjectName.toJSON(),
+  return await signCertificate({
+    issuerName: root.cert.subjectDer,
+    subjectName: name(options.commonName, "ledge"),
     notBefore: minDate(notBefore, notAfter),
     notAfter,
-    signingAlgorithm: SIGNING_ALGORITHM,
     publicKey: options.publicKey,
     signingKey: root.privateKey,
+    authorityKeyId: await authorityKeyIdOf(root.cert),
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      new x509.Extension(NAME_CONSTRAINTS_OID, true, uriNameConstraints(options.trustDomain)),
-      ...await keyIdentifiers(options.publicKey, root.cert.publicKey),
+      ...caExtensions(0),
+      extension(NAME_CONSTRAINTS_OID, true, uriNameConstraints(options.trustDomain)),
     ],
   });
 }
 
 const EKU: Record<LeafProfile, string[]> = {
-  svid: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
-  server: [x509.ExtendedKeyUsage.serverAuth],
-  client: [x509.ExtendedKeyUsage.clientAuth],
+  svid: [EKU_OID.serverAuth, EKU_OID.clientAuth],
+  server: [EKU_OID.serverAuth],
+  client: [EKU_OID.clientAuth],
 };
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -182,6 +266,45 @@ export function isIpAddress(name: string): boolean {
   return name.includes(":") && /^[0-9a-fA-F:.]+$/.test(name);
 }
 
+/** The 4 or 16 bytes of an IP address literal. */
+function ipBytes(address: string): Uint8Array {
+  if (!address.includes(":")) return new Uint8Array(address.split(".").map(Number));
+  const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
+  const groups = (text: string | undefined) => (text ? text.split(":") : []);
+  const left = groups(head);
+  const right = groups(tail);
+  const missing = 8 - left.length - right.length;
+  if (missing < 0 || (tail === undefined && missing !== 0)) {
+    throw new TypeError(`Cannot encode IP address "${address}"`);
+  }
+  const all = [...left, ...Array(missing).fill("0"), ...right].map((group) => parseInt(group, 16));
+  if (all.some((group) => !(group >= 0 && group <= 0xffff))) {
+    throw new TypeError(`Cannot encode IP address "${address}"`);
+  }
+  return new Uint8Array(all.flatMap((group) => [group >> 8, group & 0xff]));
+}
+
+/** The SubjectAltName value of a leaf: the SPIFFE ID, DNS names, IP addresses. */
+function subjectAltNames(template: LeafTemplate): Uint8Array | undefined {
+  const names: Uint8Array[] = [];
+  if (template.spiffeId !== undefined) {
+    const { trustDomain } = parseSpiffeId(template.spiffeId);
+    if (template.trustDomain !== undefined && trustDomain !== template.trustDomain) {
+      throw new TypeError(
+        `Cannot issue a certificate: SPIFFE ID ${template.spiffeId} is outside trust domain ${template.trustDomain}`,
+      );
+    }
+    names.push(tlv(contextPrimitive(6), new TextEncoder().encode(template.spiffeId)));
+  }
+  for (const dns of new Set(template.dnsNames ?? [])) {
+    names.push(tlv(contextPrimitive(2), new TextEncoder().encode(dns)));
+  }
+  for (const ip of new Set(template.ipAddresses ?? [])) {
+    names.push(tlv(contextPrimitive(7), ipBytes(ip)));
+  }
+  return names.length === 0 ? undefined : sequence(...names);
+}
+
 /**
  * Issues a leaf certificate from the template.
  *
@@ -191,51 +314,34 @@ export function isIpAddress(name: string): boolean {
 export async function issueLeaf(
   issuer: CertificateIssuer,
   template: LeafTemplate,
-): Promise<x509.X509Certificate> {
+): Promise<Certificate> {
   checkCommonName(template.commonName);
   if (!Number.isFinite(template.lifetimeSeconds) || template.lifetimeSeconds <= 0) {
     throw new RangeError(
       `Cannot issue a certificate: lifetimeSeconds must be positive, got ${template.lifetimeSeconds}`,
     );
   }
-  const names: x509.JsonGeneralNames = [];
-  if (template.spiffeId !== undefined) {
-    const { trustDomain } = parseSpiffeId(template.spiffeId);
-    if (template.trustDomain !== undefined && trustDomain !== template.trustDomain) {
-      throw new TypeError(
-        `Cannot issue a certificate: SPIFFE ID ${template.spiffeId} is outside trust domain ${template.trustDomain}`,
-      );
-    }
-    names.push({ type: "url", value: template.spiffeId });
-  }
-  for (const dns of new Set(template.dnsNames ?? [])) names.push({ type: "dns", value: dns });
-  for (const ip of new Set(template.ipAddresses ?? [])) names.push({ type: "ip", value: ip });
-
+  const altNames = subjectAltNames(template);
   const now = template.now.getTime();
   const notAfter = minDate(new Date(now + template.lifetimeSeconds * 1000), issuer.cert.notAfter);
   const notBefore = minDate(
     maxDate(new Date(now - BACKDATE_SECONDS * 1000), issuer.cert.notBefore),
     notAfter,
   );
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension(EKU[template.profile], false),
-    ...await keyIdentifiers(template.publicKey, issuer.cert.publicKey),
-  ];
-  if (names.length > 0) {
-    // Critical when the subject is empty would be required; ours always has a CN, so not critical.
-    extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
-  }
-  return await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: [{ CN: [template.commonName] }],
-    issuer: issuer.cert.subjectName.toJSON(),
+  return await signCertificate({
+    issuerName: issuer.cert.subjectDer,
+    subjectName: name(template.commonName),
     notBefore,
     notAfter,
-    signingAlgorithm: SIGNING_ALGORITHM,
     publicKey: template.publicKey,
     signingKey: issuer.privateKey,
-    extensions,
+    authorityKeyId: await authorityKeyIdOf(issuer.cert),
+    extensions: [
+      extension(EXTENSION.basicConstraints, true, sequence()),
+      extension(EXTENSION.keyUsage, true, namedBits([KEY_USAGE.digitalSignature])),
+      extension(EXTENSION.extendedKeyUsage, false, sequence(...EKU[template.profile].map(oid))),
+      // Critical only when the subject is empty; ours always has a CN.
+      ...(altNames ? [extension(EXTENSION.subjectAltName, false, altNames)] : []),
+    ],
   });
 }

@@ -3,10 +3,9 @@
  * (current or previous) for that identity, or matching the identity's registered thumbprint.
  * Synchronous (node:crypto), so the hub can decide inside its authenticate callback.
  */
-import { X509Certificate } from "node:crypto";
-import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import type { Identity } from "./identity.ts";
-import { x509 } from "./_x509.ts";
+import { Certificate, EKU_OID } from "./certificate.ts";
 import { BACKDATE_SECONDS } from "./certificate_builder.ts";
 
 /** The decision: ok, or why not. */
@@ -28,30 +27,33 @@ export interface ClientCertificateExpectation {
   generationStart?: Date;
 }
 
-function fingerprintHex(cert: X509Certificate, algorithm: "sha1" | "sha256"): string {
-  return (algorithm === "sha1" ? cert.fingerprint : cert.fingerprint256).replaceAll(":", "")
-    .toLowerCase();
+function fingerprintHex(der: Uint8Array, algorithm: "sha1" | "sha256"): string {
+  return createHash(algorithm).update(der).digest("hex");
 }
 
-/** Checks `chain` (DER, leaf first) against `expected`. */
+/**
+ * Checks `chain` (DER, leaf first) against `expected`. A peer's bytes: anything malformed is a
+ * refusal, never an exception.
+ */
 export function checkClientCertificate(
   chain: readonly Uint8Array[],
   expected: ClientCertificateExpectation,
 ): CertificateCheck {
-  const { identity } = expected;
-  if (identity.auth.type === "none") {
+  if (expected.identity.auth.type === "none") {
     return { ok: false, reason: "the identity accepts no authentication" };
   }
   const leafDer = chain[0];
   if (!leafDer) return { ok: false, reason: "no client certificate" };
-  let leaf: X509Certificate;
-  let parsed: x509.X509Certificate;
   try {
-    leaf = new X509Certificate(Buffer.from(leafDer));
-    parsed = new x509.X509Certificate(leafDer.slice().buffer);
+    return checkLeaf(new Certificate(leafDer), expected);
   } catch {
     return { ok: false, reason: "the client certificate is not valid DER" };
   }
+}
+
+function checkLeaf(parsed: Certificate, expected: ClientCertificateExpectation): CertificateCheck {
+  const { identity } = expected;
+  const leafDer = parsed.der;
   const now = expected.now.getTime();
   if (now < parsed.notBefore.getTime()) return { ok: false, reason: "certificate not yet valid" };
   if (now > parsed.notAfter.getTime()) return { ok: false, reason: "certificate expired" };
@@ -60,21 +62,21 @@ export function checkClientCertificate(
     const { primaryThumbprint, secondaryThumbprint } = identity.auth;
     const registered = [primaryThumbprint, secondaryThumbprint].filter((t) => t !== undefined)
       .map((t) => t.toLowerCase());
-    const presented = [fingerprintHex(leaf, "sha1"), fingerprintHex(leaf, "sha256")];
+    const presented = [fingerprintHex(leafDer, "sha1"), fingerprintHex(leafDer, "sha256")];
     if (presented.some((print) => registered.includes(print))) return { ok: true };
     // Fall through: a certificate ledge issued for the identity is accepted too.
   }
 
-  const basic = parsed.getExtension(x509.BasicConstraintsExtension);
-  if (basic?.ca) return { ok: false, reason: "a CA certificate cannot be a client certificate" };
-  const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
-  if (eku && !eku.usages.includes(x509.ExtendedKeyUsage.clientAuth)) {
+  if (parsed.basicConstraints?.ca) {
+    return { ok: false, reason: "a CA certificate cannot be a client certificate" };
+  }
+  const eku = parsed.extendedKeyUsage;
+  if (eku && !eku.includes(EKU_OID.clientAuth)) {
     return { ok: false, reason: "the certificate is not for client authentication" };
   }
-  const issued = expected.issuers.some((issuerDer) => {
-    const issuer = new X509Certificate(Buffer.from(issuerDer));
-    return leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey);
-  });
+  const issued = expected.issuers.some((issuerDer) =>
+    parsed.isIssuedBy(new Certificate(issuerDer))
+  );
   if (!issued) return { ok: false, reason: "not issued by this device's CA" };
   if (expected.generationStart !== undefined) {
     const earliest = Math.floor(expected.generationStart.getTime() / 1000) - BACKDATE_SECONDS;
@@ -86,15 +88,15 @@ export function checkClientCertificate(
     }
   }
 
-  const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
-  const uris = san?.names.items.filter((name) => name.type === "url").map((name) => name.value) ??
-    [];
+  const uris = parsed.subjectAltNames.filter((name) => name.type === "uri").map((name) =>
+    name.value
+  );
   if (uris.length > 0) {
     return uris.length === 1 && uris[0] === expected.spiffeId
       ? { ok: true }
       : { ok: false, reason: `the certificate names ${uris.join(", ")}, not this identity` };
   }
-  const commonName = parsed.subjectName.getField("CN")[0];
+  const commonName = parsed.commonName;
   const wanted = identity.moduleId ?? identity.deviceId;
   return commonName?.toLowerCase() === wanted.toLowerCase()
     ? { ok: true }

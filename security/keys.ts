@@ -2,7 +2,12 @@
  * ECDSA P-256 keys: generation, PEM import (PKCS#8, or SEC1 "EC PRIVATE KEY" as openssl writes)
  * and export. CA keys are imported non-extractable.
  */
-import { KEY_ALGORITHM, x509 } from "./_x509.ts";
+import type { Certificate } from "./certificate.ts";
+
+/** ECDSA P-256 with SHA-256: the only algorithm ledge issues with. */
+export const SIGNING_ALGORITHM: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
+/** The key algorithm of every key ledge generates. */
+export const KEY_ALGORITHM: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
 
 /** A private key with its public half. */
 export interface KeyPair {
@@ -28,7 +33,12 @@ export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
 /** PEM-encodes DER bytes under `label`, with a trailing newline. */
 export function pemEncode(der: Uint8Array | ArrayBuffer, label: string): string {
   const bytes = der instanceof Uint8Array ? der : new Uint8Array(der);
-  return x509.PemConverter.encode(bytes.slice().buffer, label) + "\n";
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  const lines = btoa(binary).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
@@ -154,9 +164,9 @@ export async function importPrivateKeyPem(
 /** Whether `publicKey` is the key certified by `cert`. */
 export async function keyMatchesCertificate(
   publicKey: CryptoKey,
-  cert: x509.X509Certificate,
+  cert: Certificate,
 ): Promise<boolean> {
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
-  const certified = new Uint8Array(cert.publicKey.rawData);
+  const certified = cert.spki;
   return spki.length === certified.length && spki.every((byte, i) => byte === certified[i]);
 }

@@ -14,11 +14,11 @@ import {
   readPrivateKey,
   writeFileAtomic,
 } from "./pki_files.ts";
-import type { x509 } from "./_x509.ts";
+import type { Certificate } from "./certificate.ts";
 
 /** A leaf certificate with its key and chain. */
 export interface IssuedLeaf {
-  cert: x509.X509Certificate;
+  cert: Certificate;
   spiffeId: string | undefined;
   /** PKCS#8 PEM. */
   keyPem: string;
@@ -28,26 +28,25 @@ export interface IssuedLeaf {
   chainDer: Uint8Array[];
   /** PEM of {@linkcode chainDer}. */
   chainPem: string;
-  /** Writes `<dir>/<name>.pem` (chain, 0644) and `<dir>/<name>.key.pem` (0600). */
+  /** Writes `<dir>/<name>.pem` (chain, 0600) and `<dir>/<name>.key.pem` (0600). */
   saveTo(dir: string, name: string): Promise<{ certificateFile: string; keyFile: string }>;
 }
 
 function assemble(
   issuer: CertificateIssuer,
-  cert: x509.X509Certificate,
+  cert: Certificate,
   keyDer: Uint8Array,
 ): IssuedLeaf {
   const chain = [cert, issuer.cert, ...issuer.intermediates];
   const keyPem = pemEncode(keyDer, "PRIVATE KEY");
   const chainPem = certificatesPem(chain);
-  const san = cert.getExtension("2.5.29.17") as x509.SubjectAlternativeNameExtension | null;
-  const uri = san?.names.items.find((name) => name.type === "url")?.value;
+  const uri = cert.subjectAltNames.find((name) => name.type === "uri")?.value;
   return {
     cert,
     spiffeId: uri,
     keyPem,
     keyDer,
-    chainDer: chain.map((c) => new Uint8Array(c.rawData)),
+    chainDer: chain.map((c) => c.der),
     chainPem,
     async saveTo(dir, name) {
       await preparePrivateDir(dir);
@@ -98,9 +97,7 @@ export async function loadServerCertificate(
     if (!await keyMatchesCertificate(keys.publicKey, cert)) {
       throw new Error(`${keyPath} does not belong to ${certPath}`);
     }
-    const fromIssuer = cert.issuer === issuer.cert.subject &&
-      await cert.verify({ publicKey: issuer.cert.publicKey, signatureOnly: true });
-    if (!fromIssuer) return undefined;
+    if (!cert.isIssuedBy(issuer.cert)) return undefined;
     return assemble(issuer, cert, await exportPkcs8(keys.privateKey));
   } catch (error) {
     const suffix = `.unusable-${Date.now()}`;

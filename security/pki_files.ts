@@ -4,7 +4,7 @@
  * file: a corrupt file is reported, never replaced.
  */
 import { importPrivateKeyPem, type KeyPair, pemBlocks } from "./keys.ts";
-import { x509 } from "./_x509.ts";
+import { Certificate } from "./certificate.ts";
 
 /** A PKI file that exists but cannot be used. Nothing is overwritten when this is thrown. */
 export class PkiFileError extends Error {
@@ -72,7 +72,7 @@ async function readText(path: string): Promise<string> {
 }
 
 /** Parses every CERTIFICATE block of `text`; `source` names it in errors. */
-export function parseCertificates(text: string, source: string): x509.X509Certificate[] {
+export function parseCertificates(text: string, source: string): Certificate[] {
   let blocks;
   try {
     blocks = pemBlocks(text).filter((block) => block.label === "CERTIFICATE");
@@ -82,7 +82,7 @@ export function parseCertificates(text: string, source: string): x509.X509Certif
   if (blocks.length === 0) throw new PkiFileError(source, "no CERTIFICATE block");
   return blocks.map((block, i) => {
     try {
-      return new x509.X509Certificate(block.der.slice().buffer);
+      return new Certificate(block.der);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new PkiFileError(source, `certificate ${i + 1} is not valid DER (${reason})`, {
@@ -93,7 +93,7 @@ export function parseCertificates(text: string, source: string): x509.X509Certif
 }
 
 /** Reads the certificates of a PEM file. */
-export async function readCertificates(path: string): Promise<x509.X509Certificate[]> {
+export async function readCertificates(path: string): Promise<Certificate[]> {
   return parseCertificates(await readText(path), path);
 }
 

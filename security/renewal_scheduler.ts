@@ -4,7 +4,7 @@
  * One timer, armed for the earliest renewal; consumers hear of each change through the state's
  * listeners.
  */
-import type { x509 } from "./_x509.ts";
+import type { Certificate } from "./certificate.ts";
 import type { SecurityState } from "./_security_state.ts";
 import { pruneExpired, renewEdgeCa } from "./certificate_authority.ts";
 import { BACKDATE_SECONDS } from "./certificate_builder.ts";
@@ -35,7 +35,7 @@ export class RenewalScheduler {
   }
 
   /** When `cert` is renewed: fixed once per certificate, at ~2/3 of its life with jitter. */
-  renewalOf(cert: x509.X509Certificate): Date {
+  renewalOf(cert: Certificate): Date {
     const id = `${cert.issuer}|${cert.serialNumber}`;
     let at = this.#renewAt.get(id);
     if (!at) {
@@ -51,7 +51,7 @@ export class RenewalScheduler {
     state.requireStarted("renew");
     const caRenewed = await this.#renewCaIfDue(force.ca === true);
     const all = caRenewed || force.leaves === true;
-    const due = (cert: x509.X509Certificate) => this.#due(cert);
+    const due = (cert: Certificate) => this.#due(cert);
     if (!state.server || all || due(state.server.cert)) {
       await this.issueServer();
       state.logger.info("renewed the server certificate", {
@@ -121,7 +121,7 @@ export class RenewalScheduler {
     await saveServerCertificate(state.pkiDir, state.server);
   }
 
-  #due(cert: x509.X509Certificate): boolean {
+  #due(cert: Certificate): boolean {
     return this.renewalOf(cert).getTime() <= this.#state.now().getTime();
   }
 

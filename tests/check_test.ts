@@ -3,7 +3,8 @@
  * and exit code 1; a sound set-up gives no ✘.
  */
 import assert from "node:assert/strict";
-import { SIGNING_ALGORITHM, x509 } from "../security/_x509.ts";
+import { createRootCa } from "../security/certificate_builder.ts";
+import { certificatesPem } from "../security/certificate_authority.ts";
 import { generateKeyPair } from "../security/keys.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { freePort } from "./_services.ts";
@@ -81,21 +82,20 @@ Deno.test("ledge check flags an expired certificate", async () => {
     await Deno.chmod(dir, 0o700);
     await Deno.mkdir(`${dir}/pki`, { mode: 0o700 });
     const keys = await generateKeyPair();
-    const expired = await x509.X509CertificateGenerator.createSelfSigned({
-      name: "CN=expired-server",
-      notBefore: new Date(Date.now() - 10 * 86_400_000),
-      notAfter: new Date(Date.now() - 86_400_000),
+    const expired = await createRootCa({
+      commonName: "expired-server",
+      now: new Date(Date.now() - 10 * 86_400_000),
+      lifetimeDays: 9,
       keys,
-      signingAlgorithm: SIGNING_ALGORITHM,
     });
-    await Deno.writeTextFile(`${dir}/pki/server.pem`, expired.toString("pem"));
+    await Deno.writeTextFile(`${dir}/pki/server.pem`, certificatesPem([expired]));
     const { code, results } = await check(
       `[state]\ndir = "${dir}"\n[agent]\nengine = "none"\n${portsConfig()}`,
     );
     assert.equal(code, 1);
     const certificates = byId(results, "certificates");
     assert.equal(certificates.status, "error");
-    assert.match(certificates.message, /server\.pem \(CN=expired-server\) expired/);
+    assert.match(certificates.message, /server\.pem \(CN=expired-server, O=ledge\) expired/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
