@@ -2,9 +2,10 @@
  * JWT-SVIDs: ES256 tokens with `sub` = SPIFFE ID, a required `aud` and a short `exp`, signed by a
  * dedicated key (`<state>/pki/jwt_signer.key.pem`) that rotates with the edge CA. The JWKS
  * carries the current key and, until the next pruning, the previous one; entries have a `kid`
- * (RFC 7638 thumbprint) and `use: "jwt-svid"`.
+ * (RFC 7638 thumbprint) and `use: "jwt-svid"`. jose signs and verifies, loaded at the first JWT-SVID
+ * call: the daemon does not hold it while nobody asks for one.
  */
-import { calculateJwkThumbprint, createLocalJWKSet, type JWK, jwtVerify, SignJWT } from "jose";
+import type { JWK } from "jose";
 import { exportPrivateKeyPem, generateKeyPair } from "./keys.ts";
 import { fileExists, PkiFileError, readPrivateKey, writeFileAtomic } from "./pki_files.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
@@ -29,10 +30,21 @@ export interface JwtSigners {
 const KEY_FILE = "jwt_signer.key.pem";
 const PREVIOUS_FILE = "previous_jwt_signer.jwk.json";
 
+/** The RFC 7638 SHA-256 thumbprint of an EC public JWK (base64url). */
+export async function ecJwkThumbprint(jwk: { crv: string; kty: string; x: string; y: string }) {
+  // The required members in lexicographic order, no whitespace (RFC 7638 §3.2).
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)),
+  );
+  return btoa(String.fromCharCode(...digest)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
 async function signerFrom(privateKey: CryptoKey, publicKey: CryptoKey): Promise<JwtSigner> {
   const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", publicKey);
-  const bare: JWK = { kty: kty!, crv: crv!, x: x!, y: y! };
-  const kid = await calculateJwkThumbprint(bare, "sha256");
+  const bare = { kty: kty!, crv: crv!, x: x!, y: y! };
+  const kid = await ecJwkThumbprint(bare);
   return { kid, privateKey, publicJwk: { ...bare, kid, use: "jwt-svid", alg: "ES256" } };
 }
 
@@ -111,6 +123,7 @@ export async function signJwtSvid(signer: JwtSigner, options: SignJwtOptions): P
   }
   if (!signer.privateKey) throw new Error("Cannot sign a JWT-SVID: the signer has no private key");
   const issuedAt = Math.floor(options.now.getTime() / 1000);
+  const { SignJWT } = await import("jose");
   return await new SignJWT({})
     .setProtectedHeader({ alg: "ES256", kid: signer.kid, typ: "JWT" })
     .setSubject(options.spiffeId)
@@ -137,6 +150,7 @@ export async function validateJwtSvid(
   options: { signers: JwtSigners; audience: string; now: Date },
 ): Promise<ValidatedJwtSvid> {
   if (options.audience === "") throw new TypeError("Cannot validate a JWT-SVID: audience is empty");
+  const { createLocalJWKSet, jwtVerify } = await import("jose");
   // jose only picks keys whose `use` is absent or "sig"; SPIFFE's is "jwt-svid".
   const keys = createLocalJWKSet({
     keys: jwtBundle(options.signers).keys.map(({ use: _use, ...key }) => key),
