@@ -1,11 +1,14 @@
 /**
- * Footprint: time from process start to ready, RSS and CPU at idle (no modules), the size of the
- * single-file bundle, and the release executable's size and first and later start times, with
- * mosquitto's start-up time and idle RSS as the reference.
+ * Footprint: time from process start to ready, RSS and CPU at idle (no modules), the RSS after
+ * each component's start (from the daemon's own debug log), the size of the single-file bundle,
+ * and the release executable's size and first and later start times, with mosquitto's start-up
+ * time and idle RSS as the reference. ledge runs from main.ts with the daemon's V8 flags, as the
+ * binary and the bundle run.
  *
  * Runnable alone: `deno run -A bench/footprint.ts [--quick]`.
  */
-import { startLedge } from "../tests/_ledge.ts";
+import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
+import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
 import { freePort } from "../tests/_services.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchReleaseFootprint } from "./footprint_release.ts";
@@ -89,6 +92,21 @@ async function bundleKilobytes(): Promise<number> {
   }
 }
 
+/** RSS (MB) after each component started, by component, from the daemon's debug log. */
+function rssByStep(ledge: LedgeProcess): Map<string, number> {
+  const steps = new Map<string, number>();
+  for (const line of ledge.logs) {
+    try {
+      const record = JSON.parse(line) as { message?: string; rssMb?: number };
+      const step = record.message === "modules loaded"
+        ? "the code"
+        : /^(\S+) started$/.exec(record.message ?? "")?.[1];
+      if (step && typeof record.rssMb === "number") steps.set(step, record.rssMb);
+    } catch { /* not a JSON record */ }
+  }
+  return steps;
+}
+
 /** Measures start-up, idle RSS and CPU, and the bundle's size. */
 export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
   const runs = options.quick ? 1 : 3;
@@ -96,17 +114,20 @@ export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
   const ready: number[] = [];
   const rss: number[] = [];
   const cpu: number[] = [];
+  const steps = new Map<string, number[]>();
   for (let run = 0; run < runs; run++) {
     const begun = performance.now();
     // engine "none": the figure is ledge itself, not the engine's answer times.
     const ledge = await startLedge({
       extraConfig: '[agent]\nengine = "none"\n',
+      denoFlags: [`--v8-flags=${DAEMON_V8_FLAGS}`],
     });
     try {
       ready.push(performance.now() - begun);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       cpu.push(await idleCpuPercent(ledge.child.pid, idleSeconds));
       rss.push(rssMegabytes(ledge.child.pid));
+      for (const [step, mb] of rssByStep(ledge)) steps.set(step, [...steps.get(step) ?? [], mb]);
     } finally {
       await ledge.stop();
       await Deno.remove(ledge.stateDir, { recursive: true });
@@ -141,6 +162,15 @@ export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
       values: rss,
       ...withReference("mosquitto idle", reference.rss),
     },
+    ...[...steps].map(([step, values]): Figure => ({
+      group: "footprint",
+      name: step === "the code"
+        ? "RSS with the code loaded, before any component starts"
+        : `RSS once ${step} started (start-up order)`,
+      unit: "MB",
+      higherIsBetter: false,
+      values,
+    })),
     {
       group: "footprint",
       name: `CPU at idle over ${idleSeconds} s`,

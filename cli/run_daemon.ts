@@ -51,6 +51,8 @@ export async function runDaemon(options: RunOptions): Promise<void> {
     return name;
   });
   const begun = performance.now();
+  // The RSS of the loaded code alone, before any component starts (bench/footprint.ts).
+  logger.debug("modules loaded", { rssMb: Math.round(Deno.memoryUsage().rss / 104857.6) / 10 });
   const exitRequest = Promise.withResolvers<{ code: number; reason: string }>();
   // The console shows `ledge check`; the checks live above the daemon, so they come in here,
   // loaded when the console first asks.

@@ -32,8 +32,10 @@ export async function startComponents(
       throw error;
     }
     started.push(component);
+    // The process's RSS after each start shows what each component costs (bench/footprint.ts).
     options.logger.debug(`${component.name} started`, {
       ms: Math.round(performance.now() - begun),
+      rssMb: Math.round(Deno.memoryUsage().rss / 104857.6) / 10,
     });
   }
   return started;

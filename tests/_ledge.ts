@@ -40,6 +40,8 @@ export interface StartLedgeOptions {
   env?: Record<string, string>;
   /** How long to wait for readiness. */
   readyTimeoutMs?: number;
+  /** `deno run` flags before main.ts (e.g. the daemon's `--v8-flags=…`); default none. */
+  denoFlags?: readonly string[];
   /** `[device] id` (default "test-device"). */
   deviceId?: string;
   /** Extra keys of the `[console]` table (its `listen` is set already), e.g. `tls = true`. */
@@ -109,7 +111,8 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
     ].join("\n"),
   );
   const env = { ...options.env, LEDGE_CONFIG: configPath };
-  const [program, ...prefix] = options.command ?? [Deno.execPath(), "run", "--allow-all", MAIN];
+  const [program, ...prefix] = options.command ??
+    [Deno.execPath(), "run", "--allow-all", ...(options.denoFlags ?? []), MAIN];
   const child = new Deno.Command(program!, {
     args: [...prefix, "run"],
     env,
