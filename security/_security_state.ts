@@ -19,7 +19,8 @@ import { type MutableIdentityRegistry, openIdentityRegistry } from "./identity_r
 import type { JwtSigners } from "./jwt_svid.ts";
 import type { IssuedLeaf } from "./leaf_store.ts";
 import { hubServerNames } from "./server_names.ts";
-import { concatBytes, type ModuleApiContext, type ModuleRuntime } from "./module_apis.ts";
+import type { ModuleApiContext, ModuleRuntime } from "./module_apis.ts";
+import { concat } from "./der.ts";
 
 /** Test seams: the clock and the jitter. */
 export interface SecurityManagerOptions {
@@ -102,7 +103,7 @@ export class SecurityState {
       hubNames: () => this.hubNames().dnsNames,
       trustBundlePem: () => this.trustBundlePem(),
       bundleDer: () =>
-        concatBytes(
+        concat(
           trustBundleCertificates(this.requireStarted("build the bundle")).map((cert) => cert.der),
         ),
       jwt: () => this.jwt!,

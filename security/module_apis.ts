@@ -2,8 +2,8 @@
  * What a module's two sockets serve, bound to that module: the IoT Edge workload backend
  * (signing with its keys, its certificates) and the SPIFFE source (its SVID, the bundles).
  */
-import { Buffer } from "node:buffer";
 import type { Config } from "../core/config.ts";
+import { concat } from "./der.ts";
 import type { Listeners } from "./_listeners.ts";
 import type { CertificateIssuer } from "./certificate_builder.ts";
 import type { Identity } from "./identity.ts";
@@ -41,11 +41,6 @@ export interface ModuleApiContext {
   jwt(): JwtSigners;
   bundleListeners: Listeners<void>;
   jwtListeners: Listeners<void>;
-}
-
-/** Concatenates byte arrays. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts.map((part) => Buffer.from(part))));
 }
 
 /** The SPIFFE ID of `deviceId[/moduleId]` in the configured trust domain, if it can have one. */
@@ -165,7 +160,7 @@ export function createSpiffeSource(
       if ("unavailable" in svid) return svid;
       return {
         spiffeId: svid.spiffeId!,
-        certChainDer: concatBytes(svid.chainDer),
+        certChainDer: concat(svid.chainDer),
         keyDer: svid.keyDer,
         bundleDer: context.bundleDer(),
       };
