@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import type { Config } from "../core/config.ts";
 import { ConfigError, loadConfig } from "../core/config_load.ts";
+import type { CliIo } from "./_io.ts";
 import { createMgmtClient, type MgmtClient, MgmtError } from "./_client.ts";
 
 /** Exit codes of the `ledge` command. */
@@ -24,19 +25,6 @@ export class ExitError extends Error {
     this.code = code;
   }
 }
-
-/** Where the command line writes; tests capture it. */
-export interface CliIo {
-  writeOut(text: string): void;
-  writeErr(text: string): void;
-}
-
-const encoder = new TextEncoder();
-/** stdout and stderr. */
-export const DEFAULT_IO: CliIo = {
-  writeOut: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
-  writeErr: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
-};
 
 /** Prints what ended a verb, as one line (a config error: one line per problem); its exit code. */
 export function exitCodeOf(error: unknown, io: CliIo): number {

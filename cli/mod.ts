@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { type CliIo, DEFAULT_IO, exitCodeOf } from "./_shared.ts";
+import { type CliIo, DEFAULT_IO } from "./_io.ts";
 import { parseRunArgs } from "./run_args.ts";
 
-export type { CliIo } from "./_shared.ts";
+export type { CliIo } from "./_io.ts";
 
 /** Runs the command line `args`; resolves with the exit code. */
 export async function main(args: readonly string[], io: CliIo = DEFAULT_IO): Promise<number> {
@@ -23,6 +23,7 @@ export async function main(args: readonly string[], io: CliIo = DEFAULT_IO): Pro
     await runDaemon(run);
     return 0;
   } catch (error) {
+    const { exitCodeOf } = await import("./_shared.ts");
     return exitCodeOf(error, io);
   }
 }

@@ -4,7 +4,8 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../core/version.ts";
-import { type CliIo, DEFAULT_IO, EXIT, exitCodeOf } from "./_shared.ts";
+import { type CliIo, DEFAULT_IO } from "./_io.ts";
+import { EXIT, exitCodeOf } from "./_shared.ts";
 import { certCommand } from "./cert.ts";
 import { checkCommand } from "./check.ts";
 import { consoleCommand } from "./console.ts";
