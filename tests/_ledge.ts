@@ -59,6 +59,15 @@ export interface StartLedgeOptions {
   logLevel?: string;
 }
 
+// Deno's own line when parallel `deno run`s of this checkout wait on node_modules' lock: the
+// development setup talking, not ledge (a binary or the bundle has no node_modules).
+const DENO_LOCK_WAIT = /^\S*Blocking\S* waiting for file lock on .*\n/gm;
+
+/** `stderr` without Deno's node_modules lock-wait lines. */
+export function withoutDenoLockWaits(stderr: string): string {
+  return stderr.replace(DENO_LOCK_WAIT, "");
+}
+
 /** Runs `ledge` with `args` (no daemon), as the user would. */
 export async function runLedge(
   args: readonly string[],
@@ -83,7 +92,7 @@ export function textOutput(
   return {
     code: output.code,
     stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
+    stderr: withoutDenoLockWaits(decoder.decode(output.stderr)),
   };
 }
 
