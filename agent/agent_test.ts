@@ -7,6 +7,7 @@ import type { Deployment } from "./deployment.ts";
 import { createAgentComponent } from "./mod.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
 import type { EdgeAgentReported } from "./reported.ts";
+import { waitFor } from "../tests/_wait.ts";
 
 /** A provisioner that hands out directories and generation ids, and remembers removals. */
 function fakeProvisioner(root: string) {
@@ -98,14 +99,6 @@ async function withAgent(
   }
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
 Deno.test("PUT /v1/deployment rejects bad input with its status and JSON path, changing nothing", async () => {
   await withAgent(async ({ request, component }) => {
     const accepted: Deployment[] = [];
@@ -182,11 +175,11 @@ Deno.test("a new deployment supersedes one being applied", async () => {
       "/v1/deployment",
       processManifest({ second: "sleep 30", shared: "sleep 31" }),
     );
-    await until(async () => {
+    await waitFor("the second deployment running", async () => {
       const { modules } = await (await request("GET", "/v1/modules")).json();
       const mine = modules.filter((m: { system: boolean }) => !m.system);
       return mine.length === 2 && mine.every((m: { status: string }) => m.status === "running");
-    }, "the second deployment running");
+    });
     const rows = (await (await request("GET", "/v1/modules")).json()).modules;
     assert.deepEqual(
       rows.filter((m: { system: boolean }) => !m.system).map((
@@ -197,11 +190,11 @@ Deno.test("a new deployment supersedes one being applied", async () => {
         "shared /bin/sh -c sleep 31",
       ],
     );
-    await until(() => component.agent.reported().lastDesiredVersion === 2, "version 2 reported");
+    await waitFor("version 2 reported", () => component.agent.reported().lastDesiredVersion === 2);
     assert.ok(!("first" in component.agent.reported().modules));
     // Dropping a module that ran also deletes its identity.
     await request("PUT", "/v1/deployment", processManifest({ second: "sleep 30" }));
-    await until(() => removed.includes("shared"), "shared's identity removed");
+    await waitFor("shared's identity removed", () => removed.includes("shared"));
   });
 });
 
@@ -210,9 +203,9 @@ Deno.test("reported properties follow IoT Edge's shape and keep secrets out", as
     const seen: EdgeAgentReported[] = [];
     component.agent.onReportedChange((r) => seen.push(r));
     await request("PUT", "/v1/deployment", processManifest({ done: "echo hi; exit 4" }));
-    await until(
-      () => component.agent.reported().modules.done?.runtimeStatus === "failed",
+    await waitFor(
       "the module failed",
+      () => component.agent.reported().modules.done?.runtimeStatus === "failed",
     );
     const reported = component.agent.reported();
     assert.equal(reported.schemaVersion, "1.0");
@@ -228,9 +221,9 @@ Deno.test("reported properties follow IoT Edge's shape and keep secrets out", as
     assert.notEqual(done.lastExitTimeUtc, "0001-01-01T00:00:00Z");
     assert.equal(done.restartCount, 0);
     assert.ok(!JSON.stringify(reported).includes("top-secret"));
-    await until(
-      () => seen.some((r) => r.modules.done?.runtimeStatus === "failed"),
+    await waitFor(
       "a change notification",
+      () => seen.some((r) => r.modules.done?.runtimeStatus === "failed"),
     );
     const logs = await request("GET", "/v1/modules/done/logs");
     assert.equal(await logs.text(), "hi\n");

@@ -4,7 +4,8 @@ import { answerErrorsAsJson } from "../core/api.ts";
 import { createLogger } from "../core/log.ts";
 import type { FleetComponent } from "./fleet_component.ts";
 import { edgeDevice, startTestFleet } from "./_fleet_fixture.ts";
-import { eventually, fleetManifest, imageModule } from "../tests/_fleet.ts";
+import { fleetManifest, imageModule } from "../tests/_fleet.ts";
+import { waitFor } from "../tests/_wait.ts";
 
 const module = (image = "busybox") => imageModule(image);
 const baseContent = (modules: Record<string, Record<string, unknown>>) =>
@@ -302,7 +303,7 @@ Deno.test("an enrollment group registers devices with its tags and deployment; d
     identities.push(identity);
     hub.connect({ deviceId: "cell-1" });
     source.registered(identity, "line-7");
-    await eventually(
+    await waitFor(
       "cell-1 to get the group's deployment",
       () => hub.modulesOf("cell-1").includes("cell") ? true : undefined,
     );

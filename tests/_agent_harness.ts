@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from "../core/log.ts";
 import { createMgmtApp } from "../daemon/mgmt_server.ts";
 import { createSecurityComponent, type SecurityComponentWithControl } from "../security/mod.ts";
 import { removeContainersLabelled, type TestEngine } from "./_engines.ts";
+import { waitFor } from "./_wait.ts";
 
 /** A running agent under test. */
 export interface AgentHarness {
@@ -45,22 +46,6 @@ export interface HarnessOptions {
   toml?: string;
   /** Where the agent logs (default: nowhere). */
   logger?: Logger;
-}
-
-/** Polls `check` every 100 ms until it returns true; fails after `timeoutMs` describing `what`. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-  describe: () => unknown = () => "",
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}: ${JSON.stringify(describe(), null, 1)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Starts security + agent on a fresh state dir. */
@@ -125,23 +110,21 @@ export async function startAgentHarness(options: HarnessOptions = {}): Promise<A
     async settle(check, what) {
       let rows = new Map<string, ModuleSummary>();
       let converging = true;
-      await waitFor(
-        async () => {
-          const { body } = await api<{ converging: boolean; modules: ModuleSummary[] }>(
-            "GET",
-            "/v1/modules",
-          );
-          converging = body.converging;
-          rows = new Map(body.modules.map((m) => [m.name, m]));
-          return !converging && check(rows);
-        },
-        what,
-        30_000,
-        () => ({
+      await waitFor(what, async () => {
+        const { body } = await api<{ converging: boolean; modules: ModuleSummary[] }>(
+          "GET",
+          "/v1/modules",
+        );
+        converging = body.converging;
+        rows = new Map(body.modules.map((m) => [m.name, m]));
+        return !converging && check(rows);
+      }, {
+        timeoutMs: 30_000,
+        describe: () => ({
           converging,
           modules: [...rows.values()].map((r) => `${r.name}: ${r.status} ${r.description}`),
         }),
-      );
+      });
       return rows;
     },
     async restart() {

@@ -162,28 +162,6 @@ export async function deployWith(
   ]);
 }
 
-/** Polls `probe` until it returns a value other than undefined; throws with `what` after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /** Reads the JSON lines of a file; none when it does not exist yet. */
 export async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
   let text = "";

@@ -215,18 +215,3 @@ export async function collectDeliveries(
   }
   return deliveries;
 }
-
-/** Resolves once `check` is true, polling every 20 ms; rejects after `timeoutMs` with `what`. */
-export async function until(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

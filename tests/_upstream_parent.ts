@@ -281,16 +281,3 @@ export function upstreamChild(
     },
   };
 }
-
-/** Waits until `check()` is true, polling; throws with `what` after `timeoutMs`. */
-export async function waitUntil(
-  what: string,
-  check: () => boolean,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

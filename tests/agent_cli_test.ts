@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { mgmtSocketPath } from "../core/state_dir.ts";
-import { waitFor } from "./_agent_harness.ts";
+import { waitFor } from "./_wait.ts";
 import { socketAnswers } from "./_services.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -53,10 +53,10 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
   const daemonLog = new Response(daemon.stderr).text();
   try {
     await waitFor(
+      "the daemon's management socket",
       async () =>
         (await socketAnswers("ledge", mgmtSocketPath(`${dir}/state`), "/v1/health")).missing ===
           undefined,
-      "the daemon's management socket",
     );
 
     await t.step("deploy rejects an invalid manifest locally, naming the JSON path", async () => {
@@ -145,8 +145,8 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stdout, "restarted pb\n");
       await waitFor(
-        async () => (await Deno.readTextFile(`${dir}/pb.pid`)) !== before,
         "a new pb process",
+        async () => (await Deno.readTextFile(`${dir}/pb.pid`)) !== before,
       );
     });
 

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../core/log.ts";
 import { engineCli, ENGINES, type TestEngine, testImage } from "./_engines.ts";
-import { MODULE_SH, startAgentHarness, waitFor } from "./_agent_harness.ts";
+import { MODULE_SH, startAgentHarness } from "./_agent_harness.ts";
+import { waitFor } from "./_wait.ts";
 import { serviceTest, socketAnswers } from "./_services.ts";
 
 const podman = ENGINES.find((e) => e.name === "podman")!;
@@ -46,8 +47,8 @@ serviceTest(
     let h: Awaited<ReturnType<typeof startAgentHarness>> | undefined;
     try {
       await waitFor(
-        async () => (await socketAnswers("podman", socketPath)).missing === undefined,
         "the test's podman service",
+        async () => (await socketAnswers("podman", socketPath)).missing === undefined,
       );
       const image = await testImage(podman, {
         name: "agent-module",
@@ -79,9 +80,9 @@ serviceTest(
       // While the engine is away the module is removed behind the agent's back.
       await engineCli(podman, ["rm", "-f", module]);
       await waitFor(
+        "the agent to see the engine down",
         async () =>
           (await h!.api<{ engine: string }>("GET", "/v1/deployment")).body.engine === "down",
-        "the agent to see the engine down",
       );
       // Let it retry a few times; however many, it must say so only once.
       await new Promise((resolve) => setTimeout(resolve, 3000));

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import type { EdgeAgentReported } from "../agent/mod.ts";
 import { INSTANCE_LABEL, OWNER_LABEL, OWNER_VALUE } from "../agent/engine/labels.ts";
 import { engineCli, ENGINES, type TestEngine, testImage } from "./_engines.ts";
-import { MODULE_SH, reportedModule, startAgentHarness, waitFor } from "./_agent_harness.ts";
+import { MODULE_SH, reportedModule, startAgentHarness } from "./_agent_harness.ts";
+import { waitFor } from "./_wait.ts";
 import { serviceTest } from "./_services.ts";
 
 interface Inspected {
@@ -149,8 +150,8 @@ for (const engine of ENGINES) {
           const before = await inspectAll(engine, ["alpha", "bravo", "charlie"]);
           assert.equal((await h.api("PUT", "/v1/deployment", orange)).status, 200);
           await waitFor(
-            async () => (await inspect(engine, "alpha"))?.Id !== before.alpha?.Id,
             "alpha recreated",
+            async () => (await inspect(engine, "alpha"))?.Id !== before.alpha?.Id,
           );
           await h.settle((rows) => rows.get("alpha")?.status === "running", "alpha running again");
           const after = await inspectAll(engine, ["alpha", "bravo", "charlie"]);
@@ -166,10 +167,10 @@ for (const engine of ENGINES) {
             const first = (await inspect(engine, "bravo"))!;
             await engineCli(engine, ["kill", "bravo"]);
             await waitFor(
+              "bravo restarted",
               async () =>
                 (await inspect(engine, "bravo"))?.State.StartedAt !== first.State.StartedAt &&
                 (await inspect(engine, "bravo"))!.State.Running,
-              "bravo restarted",
             );
             const second = (await inspect(engine, "bravo"))!;
             assert.equal(second.Id, first.Id);
@@ -179,10 +180,10 @@ for (const engine of ENGINES) {
             );
             await engineCli(engine, ["kill", "bravo"]);
             await waitFor(
+              "bravo restarted again",
               async () =>
                 (await inspect(engine, "bravo"))?.State.StartedAt !== second.State.StartedAt &&
                 (await inspect(engine, "bravo"))!.State.Running,
-              "bravo restarted again",
             );
             const third = (await inspect(engine, "bravo"))!;
             assert.ok(
@@ -218,8 +219,8 @@ for (const engine of ENGINES) {
         await t.step("removes a module dropped from the manifest", async () => {
           assert.equal((await h.api("PUT", "/v1/deployment", withoutCharlie)).status, 200);
           await waitFor(
-            async () => (await inspect(engine, "charlie")) === undefined,
             "charlie removed",
+            async () => (await inspect(engine, "charlie")) === undefined,
           );
           const rows = await h.settle(
             (r) => r.get("bravo")?.status === "running",
@@ -311,9 +312,12 @@ for (const engine of ENGINES) {
                 for (const name of Object.keys(m)) delete m[name];
               });
               assert.equal((await h.api("PUT", "/v1/deployment", empty)).status, 200);
-              await waitFor(async () =>
-                (await inspect(engine, "alpha")) === undefined &&
-                (await inspect(engine, "bravo")) === undefined, "all modules removed");
+              await waitFor(
+                "all modules removed",
+                async () =>
+                  (await inspect(engine, "alpha")) === undefined &&
+                  (await inspect(engine, "bravo")) === undefined,
+              );
               await h.settle(() => true, "converged on an empty deployment");
               assert.ok(
                 await inspect(engine, foreign),

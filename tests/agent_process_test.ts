@@ -4,7 +4,8 @@
  * restart), and reach their workload socket on the host.
  */
 import assert from "node:assert/strict";
-import { startAgentHarness, waitFor } from "./_agent_harness.ts";
+import { startAgentHarness } from "./_agent_harness.ts";
+import { waitFor } from "./_wait.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -68,7 +69,7 @@ Deno.test("agent runs process modules through the whole lifecycle without an eng
       const reported = h.agent().reported();
       const started = names.map((n) => Date.parse(reported.modules[n]!.lastStartTimeUtc));
       assert.ok(started[0]! < started[1]! && started[1]! < started[2]!, `start order ${started}`);
-      await waitFor(async () => Object.values(await pids()).every(alive), "pid files");
+      await waitFor("pid files", async () => Object.values(await pids()).every(alive));
       const logs = await h.api<string>("GET", "/v1/modules/pa/logs");
       assert.match(logs.body, /module pa started with COLOR=red/);
     });
@@ -78,8 +79,8 @@ Deno.test("agent runs process modules through the whole lifecycle without an eng
       const before = await pids();
       assert.equal((await h.api("PUT", "/v1/deployment", orange)).status, 200);
       await waitFor(
-        async () => (await pidOf(pidDir, "pa")) !== before.pa && alive(await pidOf(pidDir, "pa")),
         "pa restarted",
+        async () => (await pidOf(pidDir, "pa")) !== before.pa && alive(await pidOf(pidDir, "pa")),
       );
       await h.settle((r) => r.get("pa")?.status === "running", "pa running");
       const after = await pids();
@@ -93,8 +94,8 @@ Deno.test("agent runs process modules through the whole lifecycle without an eng
       const pid = (await pidOf(pidDir, "pb"))!;
       Deno.kill(pid, "SIGKILL");
       await waitFor(
-        async () => alive(await pidOf(pidDir, "pb")) && (await pidOf(pidDir, "pb")) !== pid,
         "pb restarted",
+        async () => alive(await pidOf(pidDir, "pb")) && (await pidOf(pidDir, "pb")) !== pid,
       );
       const rows = await h.settle((r) => r.get("pb")?.status === "running", "pb running");
       assert.equal(rows.get("pb")?.restartCount, 1);
@@ -131,8 +132,8 @@ Deno.test("agent runs process modules through the whole lifecycle without an eng
       );
       assert.equal(alive(before.pa), false, "the old process stopped with ledge");
       await waitFor(
-        async () => alive(await pidOf(pidDir, "pa")) && (await pidOf(pidDir, "pa")) !== before.pa,
         "pa runs again",
+        async () => alive(await pidOf(pidDir, "pa")) && (await pidOf(pidDir, "pa")) !== before.pa,
       );
     });
   } finally {
@@ -176,16 +177,11 @@ serviceTest("a process module reaches its workload socket on the host", [
     };
     assert.equal((await h.api("PUT", "/v1/deployment", manifest)).status, 200);
     let logs = "";
-    await waitFor(
-      async () => {
-        const answer = await h.api<string>("GET", "/v1/modules/wlproc/logs");
-        logs = answer.status === 200 ? answer.body : "";
-        return logs.includes("PROBE ");
-      },
-      "the probe's output",
-      30_000,
-      () => logs,
-    );
+    await waitFor("the probe's output", async () => {
+      const answer = await h.api<string>("GET", "/v1/modules/wlproc/logs");
+      logs = answer.status === 200 ? answer.body : "";
+      return logs.includes("PROBE ");
+    }, { timeoutMs: 30_000, describe: () => logs });
     assert.equal(
       logs.trim(),
       `PROBE 200 ${h.stateDir}/mnt/wlproc/workload.sock -----BEGIN CERTIFICATE-----`,

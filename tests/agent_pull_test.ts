@@ -10,7 +10,8 @@ import { createDockerDriver } from "../agent/engine/docker_driver.ts";
 import type { PullProgress } from "../agent/engine/driver.ts";
 import { createLogger } from "../core/log.ts";
 import { engineCli, ENGINES, type TestEngine, testImage } from "./_engines.ts";
-import { MODULE_SH, startAgentHarness, waitFor } from "./_agent_harness.ts";
+import { MODULE_SH, startAgentHarness } from "./_agent_harness.ts";
+import { waitFor } from "./_wait.ts";
 import { commandAvailable, freePort, serviceTest, socketAnswers } from "./_services.ts";
 
 const podman = ENGINES.find((e) => e.name === "podman")!;
@@ -95,16 +96,16 @@ serviceTest(
     }).spawn();
     const pulled = `${address}/ledge/pulled:${port}`;
     try {
-      await waitFor(async () => {
+      await waitFor("the registry", async () => {
         try {
           return (await fetch(`http://${address}/v2/`)).status === 401;
         } catch {
           return false;
         }
-      }, "the registry");
+      });
       await waitFor(
-        async () => (await socketAnswers("podman", `${dir}/podman.sock`)).missing === undefined,
         "the private podman service",
+        async () => (await socketAnswers("podman", `${dir}/podman.sock`)).missing === undefined,
       );
       const source = await testImage(podman, {
         name: "agent-module",

@@ -5,7 +5,8 @@
  * and reports it.
  */
 import assert from "node:assert/strict";
-import { startAgentHarness, waitFor } from "./_agent_harness.ts";
+import { startAgentHarness } from "./_agent_harness.ts";
+import { waitFor } from "./_wait.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";
 
 const SLEEP = "exec sleep 600";
@@ -23,12 +24,10 @@ Deno.test("a deployment that does not run healthy is rolled back on the device t
       );
       assert.equal(answer.status, 200);
       assert.equal(reported().deploymentHealth?.state, "checking");
-      await waitFor(
-        () => reported().deploymentHealth?.state === "healthy",
-        "v1 healthy",
-        30_000,
-        reported,
-      );
+      await waitFor("v1 healthy", () => reported().deploymentHealth?.state === "healthy", {
+        timeoutMs: 30_000,
+        describe: reported,
+      });
       assert.equal(reported().deploymentHealth?.version, 1);
     });
 
@@ -42,12 +41,10 @@ Deno.test("a deployment that does not run healthy is rolled back on the device t
         }),
       );
       assert.equal(answer.status, 200);
-      await waitFor(
-        () => reported().lastDesiredStatus.code === 500,
-        "rolled back",
-        30_000,
-        reported,
-      );
+      await waitFor("rolled back", () => reported().lastDesiredStatus.code === 500, {
+        timeoutMs: 30_000,
+        describe: reported,
+      });
       const status = reported().lastDesiredStatus;
       assert.equal(status.rolledBackFrom, 2);
       assert.equal(status.runningVersion, 1);
@@ -82,12 +79,10 @@ Deno.test("a deployment that does not run healthy is rolled back on the device t
           deploymentManifest({ b: shellModule(CRASH) }),
         );
         assert.equal(answer.status, 200);
-        await waitFor(
-          () => reported().deploymentHealth?.state === "failed",
-          "v3 failed",
-          30_000,
-          reported,
-        );
+        await waitFor("v3 failed", () => reported().deploymentHealth?.state === "failed", {
+          timeoutMs: 30_000,
+          describe: reported,
+        });
         assert.equal(reported().lastDesiredStatus.code, 200);
         assert.match(reported().deploymentHealth?.reason ?? "", /b: /);
         assert.ok((await h.modules()).some((m) => m.name === "b"), "b is still deployed");

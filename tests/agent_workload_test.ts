@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { ENGINES, testImage } from "./_engines.ts";
-import { startAgentHarness, waitFor } from "./_agent_harness.ts";
+import { startAgentHarness } from "./_agent_harness.ts";
+import { waitFor } from "./_wait.ts";
 import { serviceTest } from "./_services.ts";
 
 const PROBE_JS = `
@@ -70,16 +71,11 @@ for (const engine of ENGINES) {
         };
         assert.equal((await h.api("PUT", "/v1/deployment", manifest)).status, 200);
         let logs = "";
-        await waitFor(
-          async () => {
-            const answer = await h.api<string>("GET", `/v1/modules/${module}/logs`);
-            logs = answer.status === 200 ? answer.body : JSON.stringify(answer.body);
-            return answer.status === 200 && logs.includes("PROBE ");
-          },
-          "the probe's output",
-          30_000,
-          () => logs,
-        );
+        await waitFor("the probe's output", async () => {
+          const answer = await h.api<string>("GET", `/v1/modules/${module}/logs`);
+          logs = answer.status === 200 ? answer.body : JSON.stringify(answer.body);
+          return answer.status === 200 && logs.includes("PROBE ");
+        }, { timeoutMs: 30_000, describe: () => logs });
         const probe = JSON.parse(logs.slice(logs.indexOf("PROBE ") + 6).split("\n")[0]!);
         assert.equal(probe.error, undefined, probe.error);
         assert.equal(probe.status, 200);

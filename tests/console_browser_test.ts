@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { chromiumAvailable, launchChromium, SCREENSHOT_DIR, watchProblems } from "./_browser.ts";
-import { eventually, fleetManifest, fleetModule } from "./_fleet.ts";
+import { fleetManifest, fleetModule } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 import { type LedgeProcess, startLedge } from "./_ledge.ts";
 import { sdkAvailable } from "./_sdk_process.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
@@ -114,7 +115,7 @@ async function startDevice(dir: string): Promise<LedgeProcess> {
   const deployed = await ledge.cli(["deploy", file, "--wait"]);
   assert.equal(deployed.code, 0, deployed.stderr);
   // Steady state: everything sent, routed, and delivered to the receiver; $upstream holds it all.
-  await eventually("the messages routed and delivered", async () => {
+  await waitFor("the messages routed and delivered", async () => {
     const queues = await mgmt<QueueRow[]>(ledge, "/v1/queues");
     const upstream = queues.find((q) => q.endpoint === "$upstream")?.count;
     const input = queues.find((q) => q.endpoint === "/modules/receiver/inputs/in")?.count;
@@ -287,7 +288,7 @@ serviceTest(
         ]);
         assert.match(page.url(), /\/modules\/receiver\?done=restart$/);
         await page.locator(".notice.ok").waitFor();
-        await eventually("the receiver started again", async () => {
+        await waitFor("the receiver started again", async () => {
           const now = await mgmt<ReportedModule>(ledge, "/v1/modules/receiver");
           return now.runtimeStatus === "running" && now.lastStartTimeUtc !== before.lastStartTimeUtc
             ? true
@@ -321,7 +322,7 @@ serviceTest(
             page.locator(".twin-editor button[type=submit]").click(),
           ]);
           await page.locator(".notice.ok").waitFor();
-          await eventually("the module got the patch", async () => {
+          await waitFor("the module got the patch", async () => {
             const logs = await mgmt<string>(ledge, "/v1/modules/receiver/logs");
             return /desired \{"interval":7,"mode":"fast"/.test(logs) ? true : undefined;
           }, 30_000);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { connect } from "node:tls";
-import { eventually } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { freePort } from "./_services.ts";
 
@@ -57,7 +57,7 @@ Deno.test("the console over TLS: ledge's server certificate (re-served when rene
     const before = await servedSerial(ledge.ports.console, caCerts[0]!);
     const renewed = await ledge.cli(["cert", "renew"]);
     assert.equal(renewed.code, 0, renewed.stderr);
-    await eventually("the renewed certificate served", async () => {
+    await waitFor("the renewed certificate served", async () => {
       const serial = await servedSerial(ledge.ports.console, caCerts[0]!);
       return serial !== before ? serial : undefined;
     }, 15_000);

@@ -7,13 +7,8 @@
  */
 import assert from "node:assert/strict";
 import type { LedgeProcess } from "./_ledge.ts";
-import {
-  eventually,
-  fleetManifest,
-  listDevice,
-  registerEdgeChild,
-  startFleetLedge,
-} from "./_fleet.ts";
+import { fleetManifest, listDevice, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 import { shellModule } from "./_manifests.ts";
 
 const CHILD_AGENT = "rollback_after_seconds = 6";
@@ -37,7 +32,7 @@ async function runsExactly(
   deviceId: string,
   modules: string[],
 ): Promise<void> {
-  await eventually(`${deviceId} running ${modules.join(", ")}`, async () => {
+  await waitFor(`${deviceId} running ${modules.join(", ")}`, async () => {
     const names = await running(parent, deviceId);
     return JSON.stringify(names) === JSON.stringify(modules) ? true : undefined;
   });
@@ -101,7 +96,7 @@ Deno.test("a parent manages three child ledges by tags, conditions, layers, roll
       ]);
       await runsExactly(parent, "c1", ["sleeper"]);
       await runsExactly(parent, "c2", ["sleeper"]);
-      const shown = await eventually("both reported healthy", async () => {
+      const shown = await waitFor("both reported healthy", async () => {
         const view = JSON.parse(await ok(parent, ["deployment", "show", "base", "--json"]));
         return view.systemMetrics.results.reportedSuccessfulCount === 2 ? view : undefined;
       });
@@ -155,7 +150,7 @@ Deno.test("a parent manages three child ledges by tags, conditions, layers, roll
           "--priority",
           "20",
         ]);
-        await eventually("c1 to take the bad deployment", async () => {
+        await waitFor("c1 to take the bad deployment", async () => {
           const seen = await listDevice(parent, "c1");
           return seen?.rows.some((r) => r.name === "crasher") ? true : undefined;
         });
@@ -163,7 +158,7 @@ Deno.test("a parent manages three child ledges by tags, conditions, layers, roll
         await parent.stop();
         ledges.delete(parent);
         const c1 = children.c1!;
-        const local = await eventually("c1 to roll back on its own", async () => {
+        const local = await waitFor("c1 to roll back on its own", async () => {
           const seen = await listDevice(c1, "c1");
           return seen?.lastDesiredStatus?.code === 500 ? seen : undefined;
         });
@@ -176,7 +171,7 @@ Deno.test("a parent manages three child ledges by tags, conditions, layers, roll
         // The parent comes back: it sees the failure and does not make c1 run it again.
         parent = await startFleetLedge({ deviceId: "plant", stateDir: parent.stateDir, ports });
         ledges.add(parent);
-        const failed = await eventually("the parent to count c1 failed", async () => {
+        const failed = await waitFor("the parent to count c1 failed", async () => {
           const view = JSON.parse(await ok(parent, ["deployment", "show", "bad", "--json"]));
           return view.systemMetrics.results.reportedFailedCount === 1 ? view : undefined;
         });

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { LedgeProcess } from "./_ledge.ts";
-import { eventually, fleetManifest, imageModule, startFleetLedge } from "./_fleet.ts";
+import { fleetManifest, imageModule, startFleetLedge } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 import { SimulatedFleet } from "./_fleet_sim.ts";
 import { answer, createMgmtClient } from "../cli/_client.ts";
 
@@ -69,7 +70,7 @@ Deno.test("rollouts go wave by wave over simulated children, and a failing wave 
     const holding = (name: string) =>
       fleet.children.filter((c) => Object.keys((c.desired.modules ?? {}) as object).includes(name))
         .length;
-    await eventually("the children registered with their tags", async () => {
+    await waitFor("the children registered with their tags", async () => {
       const rows = JSON.parse(
         await ok(parent!, [
           "query",
@@ -101,18 +102,18 @@ Deno.test("rollouts go wave by wave over simulated children, and a failing wave 
         "3s",
       ]);
       for (const [wave, released] of [[1, 2], [2, 10], [3, 20]] as const) {
-        const view = await eventually(`wave ${wave}`, async () => {
+        const view = await waitFor(`wave ${wave}`, async () => {
           const v = await show(parent!, "v1");
           return v.rollout.wave === wave ? v : undefined;
         });
         assert.equal(view.rollout.releasedDeviceIds.length, released);
-        await eventually(
+        await waitFor(
           `the ${released} released children to run it`,
           () => (running("good") === released ? true : undefined),
         );
         assert.equal(holding("good"), released, "no child beyond the wave got it");
       }
-      const done = await eventually("the rollout to complete", async () => {
+      const done = await waitFor("the rollout to complete", async () => {
         const v = await show(parent!, "v1");
         return v.rollout.status === "completed" ? v : undefined;
       });
@@ -143,7 +144,7 @@ Deno.test("rollouts go wave by wave over simulated children, and a failing wave 
           "--abort-if-failed",
           "5%",
         ]);
-        const aborted = await eventually("the rollout to abort", async () => {
+        const aborted = await waitFor("the rollout to abort", async () => {
           const v = await show(parent!, "v2");
           return v.rollout.status === "aborted" ? v : undefined;
         });
@@ -152,11 +153,11 @@ Deno.test("rollouts go wave by wave over simulated children, and a failing wave 
           /^wave 1 \(10%\): 2 of 2 released devices \(100%\) failed, over the 5% threshold — sim-\d+: bad: exited with code 1/,
         );
         assert.equal(aborted.rollout.returnedDeviceIds?.length, 2);
-        await eventually(
+        await waitFor(
           "every child back on v1",
           () => (holding("bad") === 0 && running("good") === COUNT ? true : undefined),
         );
-        const v1 = await eventually("v1 applied and successful everywhere again", async () => {
+        const v1 = await waitFor("v1 applied and successful everywhere again", async () => {
           const v = await show(parent!, "v1");
           return v.systemMetrics.results.reportedSuccessfulCount === COUNT ? v : undefined;
         });

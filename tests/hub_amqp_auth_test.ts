@@ -11,7 +11,7 @@ import rhea from "rhea";
 import { WebSocket } from "ws";
 import { AmqpRefusal, connectAmqp } from "./_amqp_client.ts";
 import { type HubFixture, startHubFixture } from "./_hub_fixture.ts";
-import { until } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import { sasToken } from "./_hub_sas.ts";
 import { sdkAvailable, startSdkProcess } from "./_sdk_process.ts";
 import { serviceTest } from "./_services.ts";
@@ -294,9 +294,9 @@ serviceTest(
         await leaf.next((e) => e.event === "ready");
         await leaf.send({ op: "send", id: 1, body: "from an x509 leaf" });
         await leaf.next((e) => e.event === "sent" && e.id === 1);
-        await until(
-          () => fixture.hub.hub.stats().routed["$upstream"] === 1,
+        await waitFor(
           "the leaf's message in $upstream",
+          () => fixture.hub.hub.stats().routed["$upstream"] === 1,
         );
       } finally {
         await leaf.send({ op: "close" }).catch(() => {});

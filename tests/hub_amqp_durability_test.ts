@@ -11,7 +11,7 @@ import rhea from "rhea";
 import { type AmqpTestClient, connectAmqp, sendNumbered } from "./_amqp_client.ts";
 import { startLedge } from "./_ledge.ts";
 import { moduleCredentials, waitingModule } from "./_ledge_modules.ts";
-import { until } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import { deploymentManifest } from "./_manifests.ts";
 
 const TOTAL = 5_000;
@@ -110,7 +110,7 @@ Deno.test("every AMQP transfer accepted before kill -9 reaches the offline modul
       seen.add(Number(Buffer.from(ctx.message!.body.content).toString()));
       assert.equal(ctx.message!.message_annotations?.["x-opt-input-name"], "in");
     });
-    await until(() => seen.size >= TOTAL, `all ${TOTAL} messages at b`, 40_000).catch((error) => {
+    await waitFor(`all ${TOTAL} messages at b`, () => seen.size >= TOTAL, 40_000).catch((error) => {
       const lost = sent.accepted.filter((n) => !seen.has(n));
       throw new Error(`${error.message}: ${lost.length} accepted before the kill are missing`);
     });

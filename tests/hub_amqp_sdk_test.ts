@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type HubFixture, startHubFixture } from "./_hub_fixture.ts";
-import { until } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import { sdkAvailable, type SdkProcess, startSdkProcess } from "./_sdk_process.ts";
 import { serviceTest } from "./_services.ts";
 
@@ -293,7 +293,7 @@ serviceTest(
       await module.next((e) => e.event === "ready");
       const renewals = () => fixture.hub.hub.stats().heads.amqp?.tokenRenewals ?? 0;
       // Three renewals: the first token and the next ones have expired meanwhile.
-      await until(() => renewals() >= 3, "three put-token renewals", lifetimeSeconds * 5 * 1000);
+      await waitFor("three put-token renewals", () => renewals() >= 3, lifetimeSeconds * 5 * 1000);
       await module.send({ op: "send", id: 1, output: "o", body: "still here" });
       await module.next((e) => e.event === "sent" && e.id === 1);
       const input = await module.next((e) => e.event === "input");

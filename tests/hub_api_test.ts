@@ -9,7 +9,8 @@ import { createMethodsApi } from "../hub/methods_api.ts";
 import { silentLogger } from "../core/log.ts";
 import { createMgmtApp } from "../daemon/mgmt_server.ts";
 import { type HubFixture, startHubFixture } from "./_hub_fixture.ts";
-import { closeClient, type MqttClient, until } from "./_hub_mqtt.ts";
+import { closeClient, type MqttClient } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import { sasToken } from "./_hub_sas.ts";
 
 /** Connects module `b`, answering `echo` with 200, `missing` with its own 404, never `slow`. */
@@ -82,7 +83,7 @@ Deno.test("the hub's management routes answer twins, methods, C2D, queues and st
       assert.equal(response.status, 200);
       const { desiredVersion } = await response.json();
       assert.equal(desiredVersion, before + 1);
-      await until(() => patches.length === 1, "the desired patch at b");
+      await waitFor("the desired patch at b", () => patches.length === 1);
       assert.match(patches[0]!.topic, new RegExp(`\\$version=${desiredVersion}$`));
       assert.deepEqual(patches[0]!.body, { threshold: 7, mode: "fast", $version: desiredVersion });
       const twin = await (await app.request("/v1/twins/edge1/modules/b")).json();

@@ -7,13 +7,8 @@
 import assert from "node:assert/strict";
 import type tls from "node:tls";
 import { startHubFixture } from "./_hub_fixture.ts";
-import {
-  closeClient,
-  collectDeliveries,
-  type MqttClient,
-  publishNumbered,
-  until,
-} from "./_hub_mqtt.ts";
+import { closeClient, collectDeliveries, type MqttClient, publishNumbered } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 
 /** The serial (upper-case hex, no leading zeros) of the certificate `port` serves, per openssl. */
@@ -77,7 +72,7 @@ serviceTest(
       assert.equal(peerSerial(a), before);
       const sent = await publishNumbered(a, { numbers: [1, 2, 3], topic, window: 3 });
       assert.deepEqual(sent, { acked: [1, 2, 3], closed: false });
-      await until(() => deliveries.length === 3, "3 messages at b before the renewal");
+      await waitFor("3 messages at b before the renewal", () => deliveries.length === 3);
 
       await fixture.security.manager.renew({ ca: false });
       const after = serverSerial(fixture);
@@ -96,7 +91,7 @@ serviceTest(
       assert.equal(peerSerial(a), before);
       const later = await publishNumbered(a, { numbers: [4, 5, 6], topic, window: 3 });
       assert.deepEqual(later, { acked: [4, 5, 6], closed: false });
-      await until(() => deliveries.length === 6, "3 more messages at b after the renewal");
+      await waitFor("3 more messages at b after the renewal", () => deliveries.length === 6);
       assert.deepEqual(deliveries.map((d) => d.body), ["1", "2", "3", "4", "5", "6"]);
       assert.equal(closes, 0);
     } finally {

@@ -13,8 +13,8 @@ import {
   connectIdentity,
   type MqttClient,
   publishNumbered,
-  until,
 } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import {
   type CliRunner,
   moduleCredentials as credentialsOf,
@@ -131,18 +131,14 @@ Deno.test({
       const seen = new Set<number>();
       const firstSeen: number[] = [];
       let scanned = 0;
-      await until(
-        () => {
-          for (; scanned < deliveries.length; scanned++) {
-            const n = Number(deliveries[scanned]!.body);
-            if (!seen.has(n)) firstSeen.push(n);
-            seen.add(n);
-          }
-          return seen.size >= TOTAL;
-        },
-        `all ${TOTAL} messages at b`,
-        40_000,
-      ).catch((error) => {
+      await waitFor(`all ${TOTAL} messages at b`, () => {
+        for (; scanned < deliveries.length; scanned++) {
+          const n = Number(deliveries[scanned]!.body);
+          if (!seen.has(n)) firstSeen.push(n);
+          seen.add(n);
+        }
+        return seen.size >= TOTAL;
+      }, 40_000).catch((error) => {
         const missing = numbers.filter((n) => !seen.has(n));
         const lostAcked = first.acked.filter((n) => !seen.has(n));
         throw new Error(

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { Agent, request as httpsRequest } from "node:https";
 import { type HubFixture, startHubFixture } from "./_hub_fixture.ts";
-import { closeClient, collectDeliveries, type MqttClient, until } from "./_hub_mqtt.ts";
+import { closeClient, collectDeliveries, type MqttClient } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import { sasToken } from "./_hub_sas.ts";
 import { sdkAvailable, type SdkProcess, startSdkProcess } from "./_sdk_process.ts";
 import { serviceTest } from "./_services.ts";
@@ -105,7 +106,7 @@ serviceTest(
           await leaf!.send({ op: "send", id: i, ...json, ...send });
           await leaf!.next((e) => e.event === "sent" && e.id === i);
         }
-        await until(() => deliveries.length === 1, "the hot message at b");
+        await waitFor("the hot message at b", () => deliveries.length === 1);
         const [delivery] = deliveries;
         assert.equal(delivery!.body, '{"v":20}');
         assert.match(delivery!.topic, /inputs\/fromleaf\//);
@@ -127,7 +128,7 @@ serviceTest(
           })),
         });
         await leaf!.next((e) => e.event === "sent" && e.id === 10);
-        await until(() => deliveries.length === 4, "the three batch messages at b");
+        await waitFor("the three batch messages at b", () => deliveries.length === 4);
         assert.deepEqual(deliveries.slice(1).map((d) => d.body), ["b1", "b2", "b3"]);
       });
 

@@ -6,13 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { startHubFixture } from "./_hub_fixture.ts";
-import {
-  closeClient,
-  collectDeliveries,
-  type MqttClient,
-  publishNumbered,
-  until,
-} from "./_hub_mqtt.ts";
+import { closeClient, collectDeliveries, type MqttClient, publishNumbered } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 
 const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * 1024;
@@ -84,7 +79,7 @@ Deno.test("a full queue refuses the next message without PUBACK and loses nothin
     const b = await fixture.connectModule("b");
     clients.push(b);
     const deliveries = await collectDeliveries(b, "devices/edge1/modules/b/inputs/#");
-    await until(() => deliveries.length >= queue.count, `${queue.count} deliveries at b`);
+    await waitFor(`${queue.count} deliveries at b`, () => deliveries.length >= queue.count);
     const received = deliveries.map((d) => Number(d.body.split(":")[0]));
     assert.deepEqual(
       received.slice(0, acked.length),
@@ -98,12 +93,12 @@ Deno.test("a full queue refuses the next message without PUBACK and loses nothin
     );
 
     // With room again the queue accepts new messages.
-    await until(
+    await waitFor(
+      "b's queue to be empty",
       () =>
         fixture.hub.hub.stats().queues.some((q) =>
           q.endpoint.endsWith("b/inputs/in") && q.count === 0
         ),
-      "b's queue to be empty",
     );
     const later = await fixture.connectModule("a");
     clients.push(later);
@@ -114,7 +109,7 @@ Deno.test("a full queue refuses the next message without PUBACK and loses nothin
       window: 2,
     });
     assert.deepEqual(more, { acked: [1001, 1002], closed: false });
-    await until(() => deliveries.length >= acked.length + 2, "the new messages at b");
+    await waitFor("the new messages at b", () => deliveries.length >= acked.length + 2);
   } finally {
     for (const client of clients) await closeClient(client);
     await fixture.stop();
@@ -153,7 +148,7 @@ Deno.test("messages that expire by the route's TTL before the receiver connects 
     assert.equal(queued()?.count, 5);
 
     // The purge (every 100 ms here) drops them once their second is over, and counts them.
-    await until(() => queued()?.dropped.expired === 5, "5 expired messages counted");
+    await waitFor("5 expired messages counted", () => queued()?.dropped.expired === 5);
     assert.equal(queued()?.count, 0);
 
     const long = await publishNumbered(a, {
@@ -166,9 +161,9 @@ Deno.test("messages that expire by the route's TTL before the receiver connects 
     const c = await fixture.connectModule("c");
     clients.push(c);
     const deliveries = await collectDeliveries(c, "devices/edge1/modules/c/inputs/#");
-    await until(() => deliveries.length >= 3, "the live messages at c");
+    await waitFor("the live messages at c", () => deliveries.length >= 3);
     // Nothing more is coming: the queue is empty once the three are acknowledged.
-    await until(() => queued()?.count === 0, "c's queue to be empty");
+    await waitFor("c's queue to be empty", () => queued()?.count === 0);
     assert.deepEqual(deliveries.map((d) => d.body), ["11", "12", "13"]);
     assert.equal(queued()?.dropped.expired, 5);
   } finally {

@@ -13,8 +13,8 @@ import {
   connectIdentity,
   type MqttClient,
   publishNumbered,
-  until,
 } from "./_hub_mqtt.ts";
+import { waitFor } from "./_wait.ts";
 import { sdkAvailable, startSdkProcess } from "./_sdk_process.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 
@@ -76,7 +76,7 @@ serviceTest(
       await t.step("mosquitto_pub with --cert/--key and no password is accepted", async () => {
         const pub = await mosquitto("leafx", ["--cert", certificateFile, "--key", keyFile]);
         assert.equal(pub.code, 0, pub.stderr);
-        await until(() => deliveries.length === 1, "the leaf's message at b");
+        await waitFor("the leaf's message at b", () => deliveries.length === 1);
         assert.equal(deliveries[0]!.body, "from leafx");
       });
 
@@ -99,7 +99,7 @@ serviceTest(
           window: 1,
         });
         assert.deepEqual(sent, { acked: [7], closed: false });
-        await until(() => deliveries.length === 2, "the second message at b");
+        await waitFor("the second message at b", () => deliveries.length === 2);
         assert.equal(deliveries[1]!.body, "7");
       });
 
@@ -119,7 +119,7 @@ serviceTest(
           await leaf.next((e) => e.event === "ready");
           await leaf.send({ op: "send", id: 1, body: "sdk x509" });
           await leaf.next((e) => e.event === "sent" && e.id === 1);
-          await until(() => deliveries.length === 3, "the SDK's message at b");
+          await waitFor("the SDK's message at b", () => deliveries.length === 3);
           assert.equal(deliveries[2]!.body, "sdk x509");
         } finally {
           await leaf.close();

@@ -9,6 +9,7 @@ import { VERSION } from "../core/version.ts";
 import { startLedge } from "./_ledge.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";
+import { waitFor } from "./_wait.ts";
 
 interface Answer {
   status: number;
@@ -46,14 +47,6 @@ function manifest() {
     { ticker: shellModule('echo "ticker up"; while :; do sleep 1; done') },
     { routes: { up: "FROM /messages/* INTO $upstream" } },
   );
-}
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`Cannot see ${what} within 10 s`);
 }
 
 function assertError(answer: Answer, status: number, error: RegExp): void {
@@ -99,10 +92,10 @@ serviceTest(
         assert.equal(current.body.version, applied.body.version);
         const running = async () =>
           (await api.request("GET", "/v1/modules/ticker")).body.runtimeStatus === "running";
-        await until("ticker running", running);
+        await waitFor("ticker running", running);
         const list = await api.request("GET", "/v1/modules");
         assert.ok(list.body.modules.some((m: { name: string }) => m.name === "ticker"));
-        await until(
+        await waitFor(
           "ticker's log line",
           async () =>
             (await api.request("GET", "/v1/modules/ticker/logs?tail=10")).body.includes(
@@ -110,7 +103,7 @@ serviceTest(
             ),
         );
         assert.equal((await api.request("POST", "/v1/modules/ticker/stop")).status, 200);
-        await until(
+        await waitFor(
           "ticker stopped",
           async () =>
             (await api.request("GET", "/v1/modules/ticker")).body.runtimeStatus === "stopped",
@@ -120,7 +113,7 @@ serviceTest(
           action: "start",
           ok: true,
         });
-        await until("ticker running again", running);
+        await waitFor("ticker running again", running);
         assertError(
           await api.request("PUT", "/v1/deployment", "{not json"),
           400,

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { createSasToken, deriveKey } from "../iothub/mod.ts";
 import type { LedgeProcess } from "./_ledge.ts";
-import { eventually, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
+import { registerEdgeChild, startFleetLedge } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 
 interface UpstreamAnswer {
   connected: boolean;
@@ -111,7 +112,7 @@ Deno.test("removing a child edge device at the parent refuses it and every ident
     const link = await registerEdgeChild(parent, "child", dir);
     let child = await startFleetLedge({ deviceId: "child", upstream: link.snippet });
     running.add(child);
-    await eventually(
+    await waitFor(
       "the child connected",
       async () => (await upstreamState(child)).connected ? true : undefined,
     );

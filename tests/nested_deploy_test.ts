@@ -10,13 +10,13 @@ import { sdkAvailable } from "./_sdk_process.ts";
 import type { LedgeProcess } from "./_ledge.ts";
 import {
   deployWith,
-  eventually,
   fleetManifest,
   fleetModule,
   listDevice,
   registerEdgeChild,
   startFleetLedge,
 } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 
 const node = await commandAvailable("node");
 const sdk = await sdkAvailable();
@@ -43,7 +43,7 @@ serviceTest(
         allowProcessFromUpstream: true,
       });
       running.add(child);
-      await eventually("the child's first report at the parent", async () => {
+      await waitFor("the child's first report at the parent", async () => {
         const seen = await listDevice(parent, "child");
         return seen?.lastDesiredStatus ? seen : undefined;
       });
@@ -71,13 +71,13 @@ serviceTest(
         ports: child.ports,
       });
       running.add(child);
-      await eventually("the sensor running on the child", async () => {
+      await waitFor("the sensor running on the child", async () => {
         const modules = await modulesOf(child);
         return modules.some((m) => m.name === "sensor" && m.status === "running")
           ? true
           : undefined;
       });
-      const accepted = await eventually("the parent to see it running", async () => {
+      const accepted = await waitFor("the parent to see it running", async () => {
         const seen = await listDevice(parent, "child");
         return seen?.rows.some((row) => row.name === "sensor" && row.status === "running")
           ? seen
@@ -97,7 +97,7 @@ serviceTest(
         JSON.stringify({ modules: { sensor: { restartPolicy: "sometimes" } } }),
       ]);
       assert.equal(patched.code, 0, patched.stderr);
-      const rejected = await eventually("the rejection reported at the parent", async () => {
+      const rejected = await waitFor("the rejection reported at the parent", async () => {
         const seen = await listDevice(parent, "child");
         return seen?.lastDesiredStatus?.code === 400 ? seen : undefined;
       });
@@ -120,7 +120,7 @@ serviceTest(
         { dir, device: "strict" },
       );
       assert.equal(toStrict.code, 0, toStrict.stderr);
-      const refused = await eventually("the policy refusal reported at the parent", async () => {
+      const refused = await waitFor("the policy refusal reported at the parent", async () => {
         const seen = await listDevice(parent, "strict");
         return seen?.lastDesiredStatus?.code === 400 ? seen : undefined;
       });

@@ -13,7 +13,6 @@ import type { LedgeProcess } from "./_ledge.ts";
 import { sdkAvailable, startSdkProcess } from "./_sdk_process.ts";
 import {
   deployWith,
-  eventually,
   fleetManifest,
   fleetModule,
   jsonLines,
@@ -21,6 +20,7 @@ import {
   registerEdgeChild,
   startFleetLedge,
 } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 
 const node = await commandAvailable("node");
 const sdk = await sdkAvailable();
@@ -83,7 +83,7 @@ serviceTest(
 
       // It runs on the child; the status is visible at the grandparent and the parent.
       for (const [name, ledge] of [["grandparent", gp], ["parent", parent]] as const) {
-        const listed = await eventually(`the sensor running, seen at the ${name}`, async () => {
+        const listed = await waitFor(`the sensor running, seen at the ${name}`, async () => {
           const seen = await listDevice(ledge, "child");
           return seen?.rows.some((row) => row.name === "sensor" && row.status === "running")
             ? seen
@@ -97,7 +97,7 @@ serviceTest(
 
       // Its messages, routed to $upstream at the child and at the parent, reach the grandparent's
       // sink with their properties and the original sender.
-      const received = await eventually("20 messages at the grandparent's sink", async () => {
+      const received = await waitFor("20 messages at the grandparent's sink", async () => {
         const lines = await jsonLines(sinkOut);
         return new Set(lines.map((line) => line.messageId)).size >= 20 ? lines : undefined;
       });
@@ -112,7 +112,7 @@ serviceTest(
       assert.equal(properties["$.cmid"], "sensor");
 
       // The module twin set at the grandparent reached the module on the child.
-      await eventually("the sensor's desired twin on the child", async () => {
+      await waitFor("the sensor's desired twin on the child", async () => {
         const twin = await child.cli(["twin", "sensor"]);
         return twin.code === 0 && JSON.parse(twin.stdout).desired.interval === 7 ? true : undefined;
       });

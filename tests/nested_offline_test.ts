@@ -10,13 +10,13 @@ import { sdkAvailable } from "./_sdk_process.ts";
 import { type LedgeProcess, startLedge } from "./_ledge.ts";
 import {
   deployWith,
-  eventually,
   fleetManifest,
   fleetModule,
   jsonLines,
   registerEdgeChild,
   startFleetLedge,
 } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 
 const node = await commandAvailable("node");
 const sdk = await sdkAvailable();
@@ -100,7 +100,7 @@ serviceTest(
         { dir },
       );
       assert.equal(deployed.code, 0, deployed.stderr);
-      await eventually("the sensor to have every message acknowledged", async () => {
+      await waitFor("the sensor to have every message acknowledged", async () => {
         try {
           return Number(await Deno.readTextFile(marker)) === TOTAL ? true : undefined;
         } catch {
@@ -130,7 +130,7 @@ serviceTest(
       });
       running.add(parent);
       const drainStarted = Date.now();
-      const lines = await eventually(
+      const lines = await waitFor(
         "every acknowledged message at the parent's sink",
         async () => {
           const seen = await jsonLines(sinkOut);
@@ -171,7 +171,7 @@ serviceTest(
       const line0 = lines[firstIndex.get("alarm-0")!]!;
       assert.equal((line0.properties as Record<string, string>)["$.cmid"], "sensor");
 
-      const expired = await eventually("the expired messages counted", async () => {
+      const expired = await waitFor("the expired messages counted", async () => {
         const value = await metric(child, "ledge_upstream_expired_total");
         return value !== undefined && value >= EPHEMERAL ? value : undefined;
       }, 10_000);

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { MODULE_SH } from "./_agent_harness.ts";
 import { engineCli, ENGINES, removeContainersLabelled, testImage } from "./_engines.ts";
-import { deployWith, eventually, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
+import { deployWith, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 import { type LedgeProcess, startLedge } from "./_ledge.ts";
 import { deploymentManifest } from "./_manifests.ts";
 import { commandAvailable, freePort, serviceTest } from "./_services.ts";
@@ -43,7 +44,7 @@ serviceTest(
     }).spawn();
     let childState: string | undefined;
     try {
-      await eventually("the origin registry", () => answers(`http://${origin}/v2/`));
+      await waitFor("the origin registry", () => answers(`http://${origin}/v2/`));
       const source = await testImage(docker, {
         name: "agent-module",
         files: { "/bin/module.sh": MODULE_SH },
@@ -69,7 +70,7 @@ serviceTest(
         { dir },
       );
       assert.equal(cache.code, 0, cache.stderr);
-      await eventually("the parent's cache", () => answers(`http://127.0.0.1:${cachePort}/v2/`));
+      await waitFor("the parent's cache", () => answers(`http://127.0.0.1:${cachePort}/v2/`));
 
       const link = await registerEdgeChild(parent, "child", dir);
       const child = await startLedge({
@@ -97,7 +98,7 @@ serviceTest(
         { dir, device: "child" },
       );
       assert.equal(deployed.code, 0, deployed.stderr);
-      const row = await eventually("the module running on the child", async () => {
+      const row = await waitFor("the module running on the child", async () => {
         const listed = await child.cli(["list", "--json"]);
         const rows: { name: string; status: string; config: string }[] = JSON.parse(listed.stdout);
         return rows.find((r) => r.name === "cached" && r.status === "running");

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { digestFile } from "../daemon/mod.ts";
-import { deployWith, eventually, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
+import { deployWith, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
+import { waitFor } from "./_wait.ts";
 import { type LedgeProcess, runLedge, startLedge } from "./_ledge.ts";
 import { deploymentManifest } from "./_manifests.ts";
 import { buildRelease } from "./_release.ts";
@@ -95,7 +96,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
       ].join("\n"),
     });
     running.push(child);
-    await eventually(
+    await waitFor(
       "the child's first report",
       async () => (await reportedAtParent(parent))?.version === "9.0.1" || undefined,
     );
@@ -105,7 +106,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
         (await deployWith(parent, wantVersion("9.0.2"), { dir, device: "child" })).code,
         0,
       );
-      const report = await eventually("9.0.2 reported", async () => {
+      const report = await waitFor("9.0.2 reported", async () => {
         const seen = await reportedAtParent(parent);
         return seen?.version === "9.0.2" && seen.lastUpdate?.result === "succeeded"
           ? seen
@@ -126,7 +127,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
           (await deployWith(parent, wantVersion("9.0.3"), { dir, device: "child" })).code,
           0,
         );
-        const report = await eventually("the rollback reported", async () => {
+        const report = await waitFor("the rollback reported", async () => {
           const seen = await reportedAtParent(parent);
           return seen?.lastUpdate?.version === "9.0.3" && seen.lastUpdate.result === "rolled-back"
             ? seen
@@ -153,7 +154,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
         (await deployWith(parent, wantVersion("9.0.1"), { dir, device: "child" })).code,
         0,
       );
-      const report = await eventually("the refusal reported", async () => {
+      const report = await waitFor("the refusal reported", async () => {
         const seen = await reportedAtParent(parent);
         return seen?.lastUpdate?.version === "9.0.1" && seen.lastUpdate.result === "failed"
           ? seen
@@ -174,7 +175,7 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
         const local = await child.cli(["update", v1!, "--signature", `${dir}/v1.sig`]);
         assert.equal(local.code, 0, local.stderr);
         assert.match(local.stdout, /installed 9\.0\.1; ledge is restarting into it/);
-        const status = await eventually("the rollback", async () => {
+        const status = await waitFor("the rollback", async () => {
           const run = await child.cli(["update", "status", "--json"]);
           const seen = run.code === 0 ? JSON.parse(run.stdout) : undefined;
           return seen?.lastUpdate?.version === "9.0.1" && seen.lastUpdate.result === "rolled-back"

@@ -5,13 +5,8 @@
 import assert from "node:assert/strict";
 import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
-import {
-  makeParentPki,
-  mosquittoParent,
-  parentReader,
-  upstreamChild,
-  waitUntil,
-} from "./_upstream_parent.ts";
+import { makeParentPki, mosquittoParent, parentReader, upstreamChild } from "./_upstream_parent.ts";
+import { waitFor } from "./_wait.ts";
 
 const needs = [await commandAvailable("mosquitto"), await commandAvailable("openssl")];
 const encoder = new TextEncoder();
@@ -66,7 +61,7 @@ serviceTest(
       }
       await parent.start();
       await reader.waitForIds(sent, 120_000);
-      await waitUntil(
+      await waitFor(
         "the queue to empty",
         () => (child.store.stats().find((q) => q.endpoint === UPSTREAM_ENDPOINT)?.count ?? 1) === 0,
       );

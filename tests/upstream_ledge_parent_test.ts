@@ -14,7 +14,8 @@ import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import type { TwinPatch } from "../upstream/mod.ts";
 import { createSasToken } from "../iothub/mod.ts";
 import { startHubFixture } from "./_hub_fixture.ts";
-import { upstreamChild, waitUntil } from "./_upstream_parent.ts";
+import { upstreamChild } from "./_upstream_parent.ts";
+import { waitFor } from "./_wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -89,8 +90,8 @@ Deno.test("a ledge parent receives the child's telemetry and drives its twin, me
       }, [{ endpoint: UPSTREAM_ENDPOINT, priority: 0, ttlSeconds: -1 }]);
     }
     await child.start();
-    await waitUntil("the child to connect", () => child.component.upstream.state().connected);
-    await waitUntil("the sink to get 20 messages", () => delivered.length >= 20);
+    await waitFor("the child to connect", () => child.component.upstream.state().connected);
+    await waitFor("the sink to get 20 messages", () => delivered.length >= 20);
     const first = delivered.find((d) => d.topic.includes("%24.mid=c0"))!;
     assert.ok(first, "message c0 delivered");
     assert.match(first.topic, /^devices\/edge1\/modules\/sink\/inputs\/in\//);
@@ -100,9 +101,9 @@ Deno.test("a ledge parent receives the child's telemetry and drives its twin, me
     assert.equal(first.body, '{"n":0}');
 
     // The twin fetched on connect, then a desired patch pushed live.
-    await waitUntil("the twin on connect", () => twins.length > 0);
+    await waitFor("the twin on connect", () => twins.length > 0);
     parent.hub.hub.patchDesired({ deviceId: "child" }, { telemetryInterval: 5 });
-    await waitUntil("the desired patch", () => desired.length > 0);
+    await waitFor("the desired patch", () => desired.length > 0);
     assert.equal(desired[0]!.telemetryInterval, 5);
     const twin = await child.component.upstream.getTwin({ deviceId: "child" });
     assert.equal(twin.desired.telemetryInterval, 5);
@@ -132,7 +133,7 @@ Deno.test("a ledge parent receives the child's telemetry and drives its twin, me
       body: encoder.encode("open valve"),
       properties: { valve: "3" },
     });
-    await waitUntil("the C2D message", () => c2d.length > 0);
+    await waitFor("the C2D message", () => c2d.length > 0);
     assert.deepEqual(c2d[0], {
       deviceId: "child",
       body: "open valve",
@@ -158,7 +159,7 @@ Deno.test("a child whose key the ledge parent does not know shows an auth failur
   });
   try {
     await child.start();
-    await waitUntil(
+    await waitFor(
       "a refusal",
       () => child.component.upstream.state().device?.lastErrorKind === "auth",
     );

@@ -7,13 +7,8 @@ import assert from "node:assert/strict";
 import type { MessageStore } from "../store/mod.ts";
 import { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
-import {
-  makeParentPki,
-  mosquittoParent,
-  parentReader,
-  upstreamChild,
-  waitUntil,
-} from "./_upstream_parent.ts";
+import { makeParentPki, mosquittoParent, parentReader, upstreamChild } from "./_upstream_parent.ts";
+import { waitFor } from "./_wait.ts";
 
 const needs = [await commandAvailable("mosquitto"), await commandAvailable("openssl")];
 const KEY = btoa("child-device-key-0123456789abcdef");
@@ -101,7 +96,7 @@ serviceTest(
       assert.equal(module.body, '{"id":"m1"}');
       // The sender is the connection's identity; it is not repeated in the bag.
       assert.equal(module.properties.has("$.cdid"), false);
-      await waitUntil("the queue to empty", () => queued(child.store) === 0);
+      await waitFor("the queue to empty", () => queued(child.store) === 0);
       const state = child.component.upstream.state();
       assert.equal(state.connected, true);
       assert.ok(state.forwarding.forwarded >= count);
@@ -142,7 +137,7 @@ serviceTest(
         }
       }
       await Promise.all(sends);
-      await waitUntil(
+      await waitFor(
         "a failed attempt",
         () => (child.component.upstream.state().device?.attempts ?? 0) > 0,
       );
@@ -154,7 +149,7 @@ serviceTest(
       const reader = await parentReader(parent, pki.caFile);
       try {
         await reader.waitForIds(800, 30_000);
-        await waitUntil("the leases to settle", () => {
+        await waitFor("the leases to settle", () => {
           const { leased } = child.component.upstream.state().forwarding;
           return leased === 0 && queued(child.store) <= 50;
         });
@@ -202,13 +197,13 @@ serviceTest("a parent restarted mid-drain loses nothing (duplicates allowed)", n
       );
     }
     await child.start();
-    await waitUntil("a quarter to arrive", () => reader.ids.size >= count / 4, 30_000);
+    await waitFor("a quarter to arrive", () => reader.ids.size >= count / 4, 30_000);
     await parent.stop();
-    await waitUntil("the child to notice", () => !child.component.upstream.state().connected);
+    await waitFor("the child to notice", () => !child.component.upstream.state().connected);
     assert.ok(queued(child.store) > 0, "the restart must happen mid-drain");
     await parent.start();
     await reader.waitForIds(count, 60_000);
-    await waitUntil("the queue to empty", () => queued(child.store) === 0);
+    await waitFor("the queue to empty", () => queued(child.store) === 0);
     for (let i = 0; i < count; i++) assert.ok(reader.ids.has(`m${i}`), `m${i} missing`);
     assert.equal(child.component.upstream.state().forwarding.deadLettered.rejected, 0);
   } finally {
@@ -282,7 +277,7 @@ serviceTest(
     });
     try {
       await child.start();
-      await waitUntil(
+      await waitFor(
         "a refusal",
         () => child.component.upstream.state().device?.lastErrorKind === "auth",
       );
@@ -319,7 +314,7 @@ serviceTest(
       await enqueue(child.store, { id: "after" });
       await child.start();
       await reader.waitForIds(2, 20_000);
-      await waitUntil("the queue to empty", () => queued(child.store) === 0);
+      await waitFor("the queue to empty", () => queued(child.store) === 0);
       assert.equal(reader.ids.has("huge"), false);
       assert.equal(child.component.upstream.state().forwarding.deadLettered.too_large, 1);
       assert.equal(queued(child.store, UPSTREAM_DEAD_LETTER_ENDPOINT), 1);
@@ -356,7 +351,7 @@ serviceTest(
       for (let i = 0; i < 30; i++) await enqueue(child.store, { id: `ok${i}` });
       await child.start();
       await reader.waitForIds(30, 30_000);
-      await waitUntil("the queue to empty", () => queued(child.store) === 0, 30_000);
+      await waitFor("the queue to empty", () => queued(child.store) === 0, 30_000);
       assert.equal(reader.ids.has("poison"), false);
       const state = child.component.upstream.state();
       assert.equal(state.forwarding.deadLettered.rejected, 1);
