@@ -31,6 +31,7 @@ import { answer, createMgmtClient, type MgmtClient } from "../cli/_client.ts";
 import { freePort } from "../tests/_services.ts";
 import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
+import { waitFor } from "../tests/_wait.ts";
 import type { ClientSpec, IdleSpec, LoadPlan, PairSpec } from "./_broker_load.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
@@ -93,16 +94,6 @@ function manifest() {
       `INTO BrokeredEndpoint("/modules/${moduleId(2 * p + 1)}/inputs/in")`;
   }
   return deploymentManifest(modules, { routes });
-}
-
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Cannot benchmark the broker: ${what} timed out`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** How ledge is launched: its `deno run` flags, and from source or from the bundle. */
@@ -200,19 +191,19 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   try {
     client = createMgmtClient(`${dir}/state`);
     const mgmt = client;
-    await until("ledge start", 60_000, () => answer(mgmt.system.v1.health.$get()));
+    await waitFor("ledge start", () => answer(mgmt.system.v1.health.$get()));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const startedRssMb = await rssMegabytes(child.pid);
     await answer(mgmt.agent.v1.deployment.$put({ json: manifest(), query: {} }));
-    const modules = await until("provisioning 100 modules", 120_000, async () => {
+    const modules = await waitFor("provisioning 100 modules", async () => {
       const { identities } = await answer(mgmt.security.v1.identities.$get());
       const found = identities.filter((identity) => identity.moduleId?.startsWith("m"));
       return found.length === MODULES ? found : undefined;
-    });
+    }, 120_000);
     const tokens = new Map<string, string>();
     for (const { moduleId: id, generationId } of modules) {
       const socketPath = `${dir}/state/mnt/${id}/workload.sock`;
-      const token = await until(`the workload socket of ${id}`, 30_000, () =>
+      const token = await waitFor(`the workload socket of ${id}`, () =>
         workloadSasToken({
           socketPath,
           iothubHostname: HOST,
@@ -220,7 +211,7 @@ async function startLedge(launch: LedgeLaunch): Promise<Broker> {
           moduleId: id!,
           generationId,
           lifetimeSeconds: 7200,
-        }));
+        }), 30_000);
       tokens.set(id!, token);
     }
     const heads = await ledgeHeads(mgmt, {
@@ -300,11 +291,11 @@ async function startMosquitto(): Promise<Broker> {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    await until("mosquitto start", 10_000, async () => {
+    await waitFor("mosquitto start", async () => {
       const connection = await Deno.connect({ hostname: "127.0.0.1", port });
       connection.close();
       return true;
-    });
+    }, 10_000);
   } catch (error) {
     await stop();
     throw error;

@@ -26,6 +26,7 @@ import { fleetManifest, imageModule } from "../tests/_fleet.ts";
 import { SimulatedFleet } from "../tests/_fleet_sim.ts";
 import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
+import { waitFor } from "../tests/_wait.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 import { rssMegabytes } from "./footprint.ts";
 
@@ -35,20 +36,6 @@ const ROOT = new URL("../", import.meta.url).pathname;
 function cpuSeconds(pid: number): number {
   const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function until(
-  what: string,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function count(client: MgmtClient, query: string): Promise<number> {
@@ -75,7 +62,7 @@ async function deploymentRun(
     },
   }));
   let shown = 0;
-  await until(`all ${children} to report ${id}`, async () => {
+  await waitFor(`all ${children} to report ${id}`, async () => {
     const view = await answer(client.fleet.v1.fleet.deployments[":id"].$get({ param: { id } }));
     if (performance.now() - shown > 10_000) {
       shown = performance.now();
@@ -133,7 +120,7 @@ export async function benchFleet(options: BenchOptions & { children?: number }):
       count: children,
       concurrency: 100,
     });
-    await until(
+    await waitFor(
       "every child registered",
       async () =>
         (await count(client, "SELECT COUNT() AS n FROM devices WHERE tags.fleet = 'sim'")) ===
@@ -169,7 +156,7 @@ export async function benchFleet(options: BenchOptions & { children?: number }):
     const storms: { seconds: number; refused: number }[] = [];
     for (let run = 0; run < runs; run++) {
       sims.dropAll();
-      await until(
+      await waitFor(
         "the parent to see every child gone",
         async () =>
           (await count(
@@ -180,7 +167,7 @@ export async function benchFleet(options: BenchOptions & { children?: number }):
       );
       const started = performance.now();
       const refused = await sims.connectAll(Infinity);
-      await until(
+      await waitFor(
         "the parent to see every child back",
         async () =>
           (await count(

@@ -12,13 +12,9 @@
 import mqtt from "mqtt";
 import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import { telemetryPublish } from "../upstream/telemetry_publish.ts";
-import {
-  makeParentPki,
-  mosquittoParent,
-  upstreamChild,
-  waitUntil,
-} from "../tests/_upstream_parent.ts";
+import { makeParentPki, mosquittoParent, upstreamChild } from "../tests/_upstream_parent.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
+import { waitFor } from "../tests/_wait.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
 const GROUP = "upstream";
@@ -106,16 +102,16 @@ async function oneRun(count: number): Promise<RunResult> {
       ack(endpoint, seqs);
     };
     await child.start();
-    await waitUntil(
+    await waitFor(
       "a failed attempt",
       () => (child.component.upstream.state().device?.attempts ?? 0) > 0,
     );
     await parent.start();
     const { upstream } = child.component;
-    await waitUntil("the link", () => upstream.state().connected, 30_000);
+    await waitFor("the link", () => upstream.state().connected, 30_000);
     // `since` is when the link came up: CONNACK and SUBACK received.
     const connectedAtMs = Date.parse(upstream.state().device!.since!);
-    await waitUntil("the drain", () => upstream.state().forwarding.forwarded >= count, 600_000);
+    await waitFor("the drain", () => upstream.state().forwarding.forwarded >= count, 600_000);
     const drainSeconds = (Date.now() - connectedAtMs) / 1000;
     const firstForwardMs = firstAckMs! - connectedAtMs;
     const referencePerSecond = await referencePublish(
