@@ -6,7 +6,7 @@ import { silentLogger } from "../core/log.ts";
 function recorder(
   events: string[],
   name: string,
-  behaviour: { failStart?: boolean; slowStopMs?: number } = {},
+  behaviour: { failStart?: boolean; stopWhen?: Promise<void> } = {},
 ): Component {
   return {
     name,
@@ -15,9 +15,7 @@ function recorder(
       return behaviour.failStart ? Promise.reject(new Error(`${name} broke`)) : Promise.resolve();
     },
     async stop() {
-      if (behaviour.slowStopMs) {
-        await new Promise((resolve) => setTimeout(resolve, behaviour.slowStopMs));
-      }
+      await behaviour.stopWhen;
       events.push(`stop ${name}`);
     },
   };
@@ -58,10 +56,13 @@ Deno.test("startComponents() stops what started when a later component fails", a
 
 Deno.test("stopComponents() resolves false when the deadline passes first", async () => {
   const events: string[] = [];
-  const slow = recorder(events, "agent", { slowStopMs: 200 });
-  assert.equal(await stopComponents([slow], { logger: silentLogger, timeoutMs: 20 }), false);
-  await new Promise((resolve) => setTimeout(resolve, 250));
-  assert.deepEqual(events, ["stop agent"]);
+  const release = Promise.withResolvers<void>();
+  const stuck = recorder(events, "agent", { stopWhen: release.promise });
+  assert.equal(await stopComponents([stuck], { logger: silentLogger, timeoutMs: 20 }), false);
+  assert.deepEqual(events, [], "the stop had not finished at the deadline");
+  release.resolve();
+  await stuck.stop();
+  assert.deepEqual(events, ["stop agent", "stop agent"], "the first stop went on after it");
 });
 
 Deno.test("startComponents() does not start anything once aborted", async () => {

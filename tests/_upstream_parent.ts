@@ -241,7 +241,13 @@ export interface UpstreamChild {
 /** Builds a child with state in `dir`; `upstreamToml` lines go into `[upstream]`. */
 export function upstreamChild(
   dir: string,
-  options: { deviceId?: string; upstreamToml: string; heldModules?: string[] },
+  options: {
+    deviceId?: string;
+    upstreamToml: string;
+    heldModules?: string[];
+    /** The store's clock (default Date.now), for tests where a TTL must run out. */
+    now?: () => number;
+  },
 ): UpstreamChild {
   const config = parseConfigText(
     `[device]\nid = "${options.deviceId ?? "child"}"\n[state]\ndir = "${dir}"\n` +
@@ -260,6 +266,7 @@ export function upstreamChild(
   const store = openMessageStore(`${dir}/queues.db`, {
     maxSizeBytes: 1024 * 1024 * 1024,
     synchronous: "NORMAL",
+    ...(options.now ? { now: options.now } : {}),
   });
   const component = createUpstreamComponent({ config, stateDir: dir, logger }, {
     store,

@@ -20,6 +20,29 @@ function startService(socketPath: string): Deno.ChildProcess {
   }).spawn();
 }
 
+/**
+ * A socket where the engine was that hangs up on every connection, counting them: each count is
+ * one attempt of the agent to reach its engine.
+ */
+function hangingUpSocket(socketPath: string) {
+  const listener = Deno.listen({ transport: "unix", path: socketPath });
+  const state = { attempts: 0 };
+  const accepting = (async () => {
+    for await (const connection of listener) {
+      state.attempts++;
+      connection.close();
+    }
+  })();
+  return {
+    state,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting.catch(() => {});
+      await Deno.remove(socketPath).catch(() => {});
+    },
+  };
+}
+
 async function stopService(service: Deno.ChildProcess): Promise<void> {
   try {
     service.kill("SIGTERM");
@@ -77,15 +100,23 @@ serviceTest(
       const first = (await engineCli(podman, ["inspect", "--format", "{{.Id}}", module])).trim();
 
       await stopService(service);
+      await Deno.remove(socketPath).catch(() => {});
       // While the engine is away the module is removed behind the agent's back.
       await engineCli(podman, ["rm", "-f", module]);
-      await waitFor(
-        "the agent to see the engine down",
-        async () =>
-          (await h!.api<{ engine: string }>("GET", "/v1/deployment")).body.engine === "down",
-      );
-      // Let it retry a few times; however many, it must say so only once.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      {
+        await using gone = hangingUpSocket(socketPath);
+        await waitFor(
+          "the agent to see the engine down",
+          async () =>
+            (await h!.api<{ engine: string }>("GET", "/v1/deployment")).body.engine === "down",
+        );
+        // It retries (each retry is a connection here); however many, it says so only once.
+        const seen = gone.state.attempts;
+        await waitFor(
+          "two more attempts to reach the engine",
+          () => gone.state.attempts >= seen + 2,
+        );
+      }
       const unreachable = () =>
         lines.filter((l) => l.includes("the container engine is unreachable")).length;
       assert.equal(unreachable(), 1);

@@ -107,14 +107,18 @@ serviceTest(
           return undefined;
         }
       }, 120_000);
-      const sendSeconds = (Date.now() - started) / 1000;
+      const sentAt = Date.now();
+      const sendSeconds = (sentAt - started) / 1000;
       const check = await child.cli(["check"]);
       assert.match(check.stdout + check.stderr, /upstream/i);
 
       // kill -9, and back up while the parent is still down.
       await child.stop("SIGKILL");
       running.delete(child);
-      await new Promise((resolve) => setTimeout(resolve, 2_100)); // the ephemeral TTL runs out
+      // The ephemeral messages' 2 s TTL counts from their enqueue, before every one was
+      // acknowledged: past this deadline each has run out (a real process: no clock to move).
+      const ephemeralExpired = sentAt + 2_000 + 50;
+      await waitFor("the ephemeral TTL to run out", () => Date.now() > ephemeralExpired);
       child = await startFleetLedge({
         deviceId: "child",
         upstream: link.snippet,

@@ -120,10 +120,13 @@ serviceTest(
     const dir = await tempDir();
     const pki = await makeParentPki(dir);
     const parent = mosquittoParent(pki);
+    // The store's clock, moved forward instead of waiting for a TTL to run out.
+    const clock = { skewMs: 0 };
     const child = upstreamChild(dir, {
       upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
         `shared_access_key = "${KEY}"\nmax_inflight = 50`,
       heldModules: [],
+      now: () => Date.now() + clock.skewMs,
     });
     try {
       await child.start();
@@ -144,7 +147,7 @@ serviceTest(
       const offline = child.component.upstream.state();
       assert.equal(offline.connected, false);
       assert.equal(offline.device?.lastErrorKind, "network");
-      await new Promise((resolve) => setTimeout(resolve, 1200)); // the short TTL runs out
+      clock.skewMs += 1200; // the short TTL runs out
       await parent.start();
       const reader = await parentReader(parent, pki.caFile);
       try {
@@ -232,8 +235,10 @@ serviceTest(
       await enqueue(child.store, { id: "kept" });
       const started = performance.now();
       await child.start();
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      const state = child.component.upstream.state();
+      const state = await waitFor("three attempts", () => {
+        const now = child.component.upstream.state();
+        return now.device!.totalAttempts >= 3 ? now : undefined;
+      });
       const elapsedSeconds = (performance.now() - started) / 1000;
       const device = state.device!;
       assert.equal(device.connected, false);
