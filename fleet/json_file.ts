@@ -8,6 +8,7 @@
  * @module
  */
 import type { z } from "zod";
+import { CoalescedWrites } from "../core/coalesced_writes.ts";
 import { writeFileAtomic } from "../security/mod.ts";
 
 /** A persisted document. */
@@ -47,22 +48,9 @@ export async function openJsonFile<T>(
     }
     value = initial();
   }
-  let writing: Promise<void> | undefined;
-  let pending: Promise<void> | undefined;
-  const file: JsonFile<T> = {
-    path,
-    value,
-    save() {
-      if (pending) return pending;
-      const previous = writing ?? Promise.resolve();
-      pending = previous.catch(() => {}).then(() => {
-        pending = undefined;
-        const write = writeFileAtomic(path, JSON.stringify(file.value) + "\n", 0o600);
-        writing = write;
-        return write;
-      });
-      return pending;
-    },
-  };
+  const writes = new CoalescedWrites(() =>
+    writeFileAtomic(path, JSON.stringify(file.value) + "\n", 0o600)
+  );
+  const file: JsonFile<T> = { path, value, save: () => writes.request() };
   return file;
 }

@@ -1,12 +1,13 @@
 /**
  * The identity registry, persisted as `<state>/identities.json` (0600: it holds SAS keys).
  * Lookups are O(1) through a map keyed by the lower-cased id; every change is written atomically
- * before it is visible.
+ * before its call resolves (changes close together share one write).
  */
 import { z } from "zod";
 import { identityKey, identityLabel } from "../iothub/mod.ts";
 import { Identity } from "./identity.ts";
 import { writeFileAtomic } from "./pki_files.ts";
+import { CoalescedWrites } from "../core/coalesced_writes.ts";
 
 /** Read access to the identities, as the hub and agent use it. */
 export interface IdentityRegistry {
@@ -68,13 +69,13 @@ export async function openIdentityRegistry(path: string): Promise<MutableIdentit
     }
   }
 
-  // Writes are serialized so a later change never lands before an earlier one.
-  let writing: Promise<void> = Promise.resolve();
-  function persist(): Promise<void> {
+  // A burst of registrations (a thousand children enrolling) costs a few writes of the registry,
+  // not a thousand ever larger ones, which were most of a parent's garbage and CPU time.
+  const writes = new CoalescedWrites(() => {
     const snapshot = JSON.stringify({ version: 1, identities: [...byKey.values()] }, null, 2);
-    writing = writing.catch(() => {}).then(() => writeFileAtomic(path, snapshot + "\n", 0o600));
-    return writing;
-  }
+    return writeFileAtomic(path, snapshot + "\n", 0o600);
+  });
+  const persist = () => writes.request();
 
   function sorted(identities: Iterable<Identity>): Identity[] {
     return [...identities].sort((a, b) =>
