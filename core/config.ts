@@ -77,6 +77,8 @@ export const SecurityConfig = table({
   edge_ca_lifetime_days: intRange(1, 3650),
   /** Lifetime of the root CA: 1 to 36500 days. */
   root_ca_lifetime_days: intRange(1, 36500),
+  /** SAS tokens expiring further away than this are refused: 60 s to 10 years. */
+  max_sas_token_lifetime_seconds: intRange(60, 10 * 365 * 86400),
   /** Bring your own CA: PEM files of the issuing CA certificate (chain) and its key. */
   edge_ca_cert: path,
   edge_ca_key: path,
@@ -275,6 +277,7 @@ export function defaultConfig(context: DefaultsContext): Config {
       leaf_lifetime_seconds: 86400,
       edge_ca_lifetime_days: 90,
       root_ca_lifetime_days: 3650,
+      max_sas_token_lifetime_seconds: 86400,
       edge_ca_cert: "",
       edge_ca_key: "",
       trust_bundle: "",

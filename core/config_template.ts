@@ -25,6 +25,8 @@ export const CONFIG_COMMENTS: Record<string, string> = {
     "Lifetime of leaf certificates (module SVIDs, server certificates); renewed at ~2/3.",
   "security.edge_ca_lifetime_days": "Lifetime of the issuing edge CA; renewed with overlap.",
   "security.root_ca_lifetime_days": "Lifetime of the generated root CA.",
+  "security.max_sas_token_lifetime_seconds":
+    "SAS tokens (MQTT, AMQP, HTTPS) that expire further away than this are refused.",
   "security.edge_ca_cert":
     "Bring your own CA: PEM of the issuing CA certificate (and its chain). Empty: generate one.",
   "security.edge_ca_key": "Bring your own CA: PEM private key of edge_ca_cert.",

@@ -18,6 +18,7 @@ import { identityKey, identityLabel } from "../iothub/mod.ts";
 import { publishDenial, subscribeDenial } from "./acl.ts";
 import { type ClientSession, createClientSession } from "./client_session.ts";
 import { type ClaimedIdentity, parseConnectCredentials } from "./connect_credentials.ts";
+import type { GateTicket } from "./connection_gate.ts";
 import { createFailureLimiter } from "./failure_limiter.ts";
 import { createPacketScanner } from "./packet_guard.ts";
 import type { HubIdentity, HubSecurity } from "./security_port.ts";
@@ -30,6 +31,8 @@ export interface ConnectionInfo {
   peerChain: readonly Uint8Array[];
   /** Listener name, for logs: "mqtts", "wss", "plain". */
   listener: string;
+  /** The connection's slot under hub.max_connections; told when CONNECT is accepted. */
+  ticket?: GateTicket | undefined;
 }
 
 /** What the broker hands to the hub. */
@@ -51,6 +54,8 @@ export interface BrokerLimits {
   maxSubscriptions: number;
   connectTimeoutSeconds: number;
   authFailuresPerMinute: number;
+  /** Names the host part of a CONNECT username may have (the IoT Hub's, the gateway's). */
+  hubHosts: readonly string[];
 }
 
 /** Counters the broker keeps. */
@@ -78,15 +83,22 @@ const FRAMING_ALLOWANCE = 64 * 1024;
  * aedes reads with `read()` once per 'readable' and expects the whole buffer. Under Deno a stream
  * holding several chunks can hand back only the first, and 'readable' does not fire again until
  * more data arrives — so a packet split over WebSocket messages stalls. Reading until `null`
- * returns everything and re-arms 'readable'.
+ * returns everything and re-arms 'readable'. Every chunk passes `screen` before aedes sees it:
+ * a violation closes the connection and nothing of that read is parsed.
  */
-function drainOnRead(connection: import("node:stream").Duplex): void {
+function drainOnRead(
+  connection: import("node:stream").Duplex,
+  screen: (chunk: Uint8Array) => boolean,
+): void {
   const readOne = connection.read.bind(connection);
   connection.read = (size?: number) => {
     if (size !== undefined && size !== null) return readOne(size);
     const chunks: Buffer[] = [];
     let chunk: Buffer | null;
-    while ((chunk = readOne()) !== null) chunks.push(chunk);
+    while ((chunk = readOne()) !== null) {
+      if (!screen(chunk)) return null;
+      chunks.push(chunk);
+    }
     if (chunks.length === 0) return null;
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   };
@@ -154,7 +166,9 @@ export async function createBroker(
     }
     let identity: HubIdentity;
     try {
-      const claimed = parseConnectCredentials(client.id, username);
+      const claimed = parseConnectCredentials(client.id, username, {
+        hubHosts: limits.hubHosts,
+      });
       const verdict = verify(client, claimed, password);
       if (!verdict.ok) throw new Error(verdict.reason);
       identity = {
@@ -295,6 +309,7 @@ export async function createBroker(
   aedes.on("clientReady", (client) => {
     const session = sessionOf.get(client);
     if (!session) return;
+    infos.get(client.conn)?.ticket?.established();
     const previous = sessions.get(session.key);
     sessions.set(session.key, session);
     if (previous && previous !== session) previous.end();
@@ -327,21 +342,18 @@ export async function createBroker(
     counters,
     handle(connection, info) {
       infos.set(connection, info);
-      drainOnRead(connection);
-      const client = aedes.handle(connection);
       const scanner = createPacketScanner({
         maxPacketBytes: limits.maxMessageBytes + FRAMING_ALLOWANCE,
       });
-      // With aedes' 'readable' listener in control, 'data' fires for each chunk it reads, just
-      // before it is parsed: a violation destroys the connection before anything is buffered.
-      connection.on("data", (chunk: Uint8Array) => {
+      drainOnRead(connection, (chunk) => {
         const violation = scanner.push(chunk);
-        if (violation) {
-          counters.protocolErrors++;
-          logger.warn("connection closed: bad packet", { source: info.source, violation });
-          connection.destroy();
-        }
+        if (!violation) return true;
+        counters.protocolErrors++;
+        logger.warn("connection closed: bad packet", { source: info.source, violation });
+        connection.destroy();
+        return false;
       });
+      const client = aedes.handle(connection);
       client.on("error", () => {});
     },
     close() {

@@ -1,7 +1,8 @@
 /**
  * Reading who a CONNECT claims to be: clientId `device` or `device/module`, and the username
  * `{hub}/{device}[/{module}]/?api-version=…` (or the legacy form without `?`). The username's
- * ids must match the clientId's.
+ * ids must match the clientId's, and its host must be one of the hub's names (the IoT Hub host
+ * name the SDK puts there, or the gateway's own host name).
  */
 
 /** The identity a CONNECT claims. */
@@ -35,13 +36,16 @@ function parseClientId(clientId: string): ClaimedIdentity {
  * @throws {ConnectCredentialsError} naming the field that is wrong.
  * @example
  * ```ts
- * parseConnectCredentials("d1/m1", "hub.example/d1/m1/?api-version=2021-04-12");
+ * parseConnectCredentials("d1/m1", "hub.example/d1/m1/?api-version=2021-04-12", {
+ *   hubHosts: ["hub.example", "gateway.local"],
+ * });
  * // { deviceId: "d1", moduleId: "m1" }
  * ```
  */
 export function parseConnectCredentials(
   clientId: string,
   username: string | undefined,
+  options: { hubHosts: readonly string[] },
 ): ClaimedIdentity {
   const claimed = parseClientId(clientId);
   if (username === undefined || username === "") {
@@ -61,6 +65,13 @@ export function parseConnectCredentials(
   if (!params.has("api-version")) {
     throw new ConnectCredentialsError(
       `Cannot accept username "${username}": it has no api-version`,
+    );
+  }
+  const host = (segments[0] ?? "").toLowerCase();
+  if (!options.hubHosts.some((hubHost) => hubHost.toLowerCase() === host)) {
+    throw new ConnectCredentialsError(
+      `Cannot accept username "${username}": host "${segments[0]}" is not this hub's ` +
+        `(${options.hubHosts.join(" or ")})`,
     );
   }
   const ids = segments.slice(1);

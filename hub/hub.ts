@@ -423,6 +423,7 @@ export async function createHubCore(
       maxSubscriptions: hub.max_subscriptions,
       connectTimeoutSeconds: hub.connect_timeout_seconds,
       authFailuresPerMinute: hub.auth_failures_per_minute,
+      hubHosts: [config.device.iothub_hostname, config.device.hostname],
     },
     handlers: {
       connected(session) {

@@ -12,6 +12,7 @@ import { WebSocketServer } from "ws";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { Broker, ConnectionInfo } from "./broker.ts";
+import { ConnectionGate, type GateTicket } from "./connection_gate.ts";
 import { nodeHandler, type RequestConnection } from "./node_fetch.ts";
 import type { HubSecurity } from "./security_port.ts";
 import { websocketStream } from "./websocket_stream.ts";
@@ -75,6 +76,29 @@ export function tlsOptions(security: HubSecurity): tls.SecureContextOptions {
   return { cert: chainPem || certPem, key: keyPem };
 }
 
+/**
+ * Admits each socket a server accepts through `gate` (before TLS); returns how to find the ticket
+ * of a socket later (by its remote address and port, which the TLS socket wrapping it shares).
+ */
+function gateServer(
+  server: net.Server,
+  gate: ConnectionGate,
+): (socket: net.Socket) => GateTicket | undefined {
+  const tickets = new Map<string, GateTicket>();
+  const keyOf = (socket: net.Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+  // First among the 'connection' listeners, so a plain server's handler finds the ticket.
+  server.prependListener("connection", (socket: net.Socket) => {
+    const ticket = gate.admit(socket);
+    if (!ticket) return;
+    const key = keyOf(socket);
+    tickets.set(key, ticket);
+    socket.once("close", () => tickets.delete(key));
+  });
+  // A failed handshake leaves the socket open under Deno: close it.
+  server.on("tlsClientError", (_error: Error, socket: Duplex) => socket.destroy());
+  return (socket) => tickets.get(keyOf(socket));
+}
+
 /** Listens; resolves with the bound port. */
 export function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -113,6 +137,11 @@ export async function startListeners(
     socket.once("close", () => sockets.delete(socket));
   };
   const tlsServers: tls.Server[] = [];
+  const gate = new ConnectionGate({
+    maxConnections: config.hub.max_connections,
+    deadlineMs: config.hub.connect_timeout_seconds * 1000,
+    onRefused: (reason) => logger.warn("connection closed", { reason }),
+  });
   const unsubscribe = security.onServerTlsChange(() => {
     const next = tlsOptions(security);
     for (const server of tlsServers) server.setSecureContext(next);
@@ -130,10 +159,11 @@ export async function startListeners(
             source: socket.remoteAddress ?? "unknown",
             peerChain: peerChain(socket),
             listener: "mqtts",
+            ticket: ticketOf(socket),
           });
         },
       );
-      server.on("tlsClientError", () => {});
+      const ticketOf = gateServer(server, gate);
       tlsServers.push(server);
       servers.push(server);
       ports.mqtts = await listen(server, config.hub.mqtt.port, config.hub.mqtt.bind);
@@ -143,6 +173,8 @@ export async function startListeners(
         { ...tlsOptions(security), requestCert: true, rejectUnauthorized: false },
         nodeHandler(options.httpHandler),
       );
+      const ticketOf = gateServer(server, gate);
+      server.on("request", (req) => ticketOf(req.socket)?.established());
       const wss = new WebSocketServer({
         noServer: true,
         // A client may put many small frames into one WebSocket message.
@@ -174,6 +206,7 @@ export async function startListeners(
           const info = {
             source: req.socket.remoteAddress ?? "unknown",
             peerChain: peerChain(req.socket as tls.TLSSocket),
+            ticket: ticketOf(req.socket),
           };
           if (protocol === WEBSOCKET_PROTOCOLS.amqp && options.amqp) {
             options.amqp.handle(stream, { ...info, listener: "amqpws" });
@@ -183,7 +216,6 @@ export async function startListeners(
         });
       });
       server.on("connection", track);
-      server.on("tlsClientError", () => {});
       tlsServers.push(server);
       servers.push(server);
       ports.https = await listen(server, config.hub.https.port, config.hub.https.bind);
@@ -196,8 +228,10 @@ export async function startListeners(
           source: socket.remoteAddress ?? "unknown",
           peerChain: [],
           listener: "plain",
+          ticket: ticketOf(socket),
         });
       });
+      const ticketOf = gateServer(server, gate);
       servers.push(server);
       ports.plain = await listen(server, config.hub.plain.port, "127.0.0.1");
     }

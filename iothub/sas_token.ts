@@ -97,6 +97,8 @@ export interface SasExpectation {
   /** The identity's keys (base64); the signature must match one. */
   keys: readonly string[];
   nowSeconds: number;
+  /** Refuse a token whose expiry is further than this from now (a bearer token that lives for years is a standing key). */
+  maxLifetimeSeconds?: number | undefined;
 }
 
 /** The decision about a token: ok, or why not (never the key or signature). */
@@ -136,6 +138,14 @@ export function checkSasToken(token: string, expected: SasExpectation): SasCheck
     return {
       ok: false,
       reason: `token expired at ${new Date(parsed.expiry * 1000).toISOString()}`,
+    };
+  }
+  const maxLifetime = expected.maxLifetimeSeconds;
+  if (maxLifetime !== undefined && parsed.expiry - expected.nowSeconds > maxLifetime) {
+    return {
+      ok: false,
+      reason: `token expires at ${new Date(parsed.expiry * 1000).toISOString()}, more than ` +
+        `${maxLifetime} s from now (security.max_sas_token_lifetime_seconds)`,
     };
   }
   const presented = Buffer.from(parsed.signature, "base64");

@@ -92,3 +92,14 @@ Deno.test("parseSasToken() names the malformed field", () => {
   );
   assert.throws(() => parseSasToken("SharedAccessSignature sr=a&sr=b&sig=c&se=1"), /sr repeated/);
 });
+
+Deno.test("checkSasToken() refuses a token that lives longer than maxLifetimeSeconds", () => {
+  const resource = { host: "hub.example", deviceId: "dev1", moduleId: "sensor" };
+  const at = (expiry: number) => createSasToken(resource, { keyBase64: KEY, expiry });
+  const bounded = expectation({ maxLifetimeSeconds: 3600 });
+  assert.deepEqual(checkSasToken(at(NOW + 3600), bounded), { ok: true });
+  const verdict = checkSasToken(at(NOW + 3601), bounded);
+  assert.equal(verdict.ok, false);
+  assert.match((verdict as { reason: string }).reason, /max_sas_token_lifetime_seconds/);
+  assert.deepEqual(checkSasToken(at(NOW + 10 * 365 * 86400), expectation()), { ok: true });
+});

@@ -22,6 +22,7 @@ function checkToken(state: SecurityState, token: string, claimed: IdentityRef, k
     moduleId: claimed.moduleId,
     keys,
     nowSeconds: Math.floor(state.now().getTime() / 1000),
+    maxLifetimeSeconds: config.security.max_sas_token_lifetime_seconds,
   });
 }
 

@@ -1,0 +1,88 @@
+/**
+ * The MQTT 3.1.1 rules a client's PUBLISH, SUBSCRIBE and UNSUBSCRIBE must keep, checked on the
+ * start of the body (for PUBLISH: topic and packet id; for the others: the whole body). Shared
+ * by the packet scanner in front of the broker and the hub's own codec.
+ */
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Why `bytes` is not a topic name or filter MQTT allows, or undefined. */
+export function topicViolation(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0) return "empty topic (§4.7.3)";
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return "topic is not well-formed UTF-8 (§1.5.3)";
+  }
+  // U+0000 is forbidden (§1.5.3); a decoder also accepts encoded surrogates as U+FFFD only when
+  // not fatal, so a fatal decode has already refused those.
+  if (text.includes("\u0000")) return "topic contains U+0000 (§1.5.3)";
+  return undefined;
+}
+
+function readString(body: Uint8Array, at: number): { bytes: Uint8Array; next: number } | string {
+  if (at + 2 > body.length) return "string length runs past the end of the packet";
+  const length = body[at]! << 8 | body[at + 1]!;
+  if (at + 2 + length > body.length) return "string runs past the end of the packet";
+  return { bytes: body.subarray(at + 2, at + 2 + length), next: at + 2 + length };
+}
+
+function publishViolation(flags: number, body: Uint8Array, length: number): string | undefined {
+  const qos = (flags >> 1) & 3;
+  if (qos === 3) return "PUBLISH with QoS 3 (§3.3.1.2)";
+  const topic = readString(body, 0);
+  if (typeof topic === "string") return `PUBLISH ${topic}`;
+  if (topic.next + (qos > 0 ? 2 : 0) > length) return "PUBLISH ends before its packet id";
+  const bad = topicViolation(topic.bytes);
+  if (bad) return `PUBLISH ${bad}`;
+  if (topic.bytes.includes(0x2b) || topic.bytes.includes(0x23)) {
+    return "PUBLISH topic contains a wildcard (§3.3.2.1)";
+  }
+  if (qos > 0 && (body[topic.next]! << 8 | body[topic.next + 1]!) === 0) {
+    return "PUBLISH with packet id 0 (§2.3.1)";
+  }
+  return undefined;
+}
+
+function filtersViolation(name: string, body: Uint8Array, withQos: boolean): string | undefined {
+  if (body.length < 2) return `${name} ends before its packet id`;
+  if ((body[0]! << 8 | body[1]!) === 0) return `${name} with packet id 0 (§2.3.1)`;
+  if (body.length === 2) return `${name} without topics (§3.8.3, §3.10.3)`;
+  let at = 2;
+  while (at < body.length) {
+    const filter = readString(body, at);
+    if (typeof filter === "string") return `${name} ${filter}`;
+    const bad = topicViolation(filter.bytes);
+    if (bad) return `${name} ${bad}`;
+    at = filter.next;
+    if (withQos) {
+      if (at >= body.length) return `${name} ends before a requested QoS`;
+      if (body[at]! > 2) return `${name} requests QoS byte ${body[at]} (§3.8.3.1)`;
+      at++;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks the start of a client packet's body: `body` holds its first bytes (all of them for
+ * SUBSCRIBE and UNSUBSCRIBE), `length` is the remaining length. Other types pass.
+ */
+export function checkPacketBody(
+  type: number,
+  flags: number,
+  body: Uint8Array,
+  length: number,
+): string | undefined {
+  switch (type) {
+    case 3:
+      return publishViolation(flags, body, length);
+    case 8:
+      return filtersViolation("SUBSCRIBE", body, true);
+    case 10:
+      return filtersViolation("UNSUBSCRIBE", body, false);
+    default:
+      return undefined;
+  }
+}
