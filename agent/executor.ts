@@ -173,9 +173,9 @@ async function perform(step: ActionStep, context: ExecutorContext): Promise<void
       }
       context.onStatus(step.name, "unknown", "starting");
       await driver.start(step.name, context.signal);
-      const after = context.stats.get(step.name)!;
-      if (after?.failure) {
-        const { failure: _failure, ...rest } = after;
+      const after = context.stats.get(step.name);
+      if (after?.failure || after?.vanished) {
+        const { failure: _failure, vanished: _vanished, ...rest } = after;
         context.stats.set(step.name, rest);
       }
       context.logger.info(step.restart ? `restarted ${step.name}` : `started ${step.name}`, {

@@ -13,6 +13,7 @@ import {
   type RestartStats,
   restartsWhenUnhealthy,
   shouldRestart,
+  VANISHED_EXIT_CODE,
 } from "./restart_policy.ts";
 import type { RuntimeStatus, Step } from "./step.ts";
 
@@ -43,6 +44,8 @@ class ModulePlan {
   readonly stats: RestartStats;
   /** The last failure to pull, create or start this very config, if any. */
   readonly failure: RestartStats["failure"];
+  /** When the instance of this very config was found removed outside ledge, if it was. */
+  readonly vanished: RestartStats["vanished"];
 
   constructor(
     readonly module: DesiredModule,
@@ -57,6 +60,9 @@ class ModulePlan {
     this.stats = options.stats[module.name] ?? FRESH_STATS;
     this.failure = this.stats.failure?.configHash === module.configHash
       ? this.stats.failure
+      : undefined;
+    this.vanished = !instance && this.stats.vanished?.configHash === module.configHash
+      ? this.stats.vanished
       : undefined;
   }
 
@@ -87,6 +93,24 @@ class ModulePlan {
   waitingOnFailure(): boolean {
     if (!this.failure || this.options.now >= this.backoffUntil(this.failure.at)) return false;
     this.waitOut(this.backoffUntil(this.failure.at), this.failure.message);
+    return true;
+  }
+
+  /**
+   * Its instance was removed outside ledge, a crash: under policy `never` it stays down
+   * (reported failed), else it waits out the back-off (returns true), else false.
+   */
+  holdingAfterVanish(): boolean {
+    if (!this.vanished || this.status !== "running") return false;
+    const what = "its container was removed outside ledge";
+    if (!shouldRestart(this.module.restartPolicy, VANISHED_EXIT_CODE)) {
+      this.report("failed", `${what}; restartPolicy is never`);
+      return true;
+    }
+    const until = this.backoffUntil(this.vanished.at);
+    if (this.options.now >= until) return false;
+    const seconds = Math.ceil((until - this.options.now) / 1000);
+    this.waitOut(until, `${what}; restart ${this.stats.restartCount + 1} in ${seconds} s`);
     return true;
   }
 }
@@ -134,10 +158,13 @@ export function planModule(
   }
 }
 
-/** No instance, or one of another config: (pull,) create or recreate, and start if desired. */
+/**
+ * No instance, or one of another config: (pull,) create or recreate, and start if desired. An
+ * instance removed outside ledge is recreated as a restart (counted, after its back-off).
+ */
 function planCreate(plan: ModulePlan): boolean {
   const { module, instance, name } = plan;
-  if (plan.waitingOnFailure()) return false;
+  if (plan.waitingOnFailure() || plan.holdingAfterVanish()) return false;
   if (plan.status === "running" && plan.blocked !== undefined) {
     plan.report("unknown", plan.waitingText);
     return true;
@@ -153,8 +180,9 @@ function planCreate(plan: ModulePlan): boolean {
     },
   );
   if (plan.status === "running") {
-    plan.out.push({ kind: "start", name, module, restart: false });
-    plan.report("unknown", instance ? "updating" : "deploying");
+    const restart = plan.vanished !== undefined;
+    plan.out.push({ kind: "start", name, module, restart });
+    plan.report("unknown", restart ? "recreating" : instance ? "updating" : "deploying");
     return true;
   }
   plan.report("stopped", "stopped as desired");

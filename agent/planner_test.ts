@@ -1,45 +1,7 @@
 import assert from "node:assert/strict";
-import type { DesiredModule } from "./deployment.ts";
-import type { ModuleInstance } from "./module_instance.ts";
+import { BACKOFF, instance, module, NOW } from "./_plan_fixtures.ts";
 import { type PlanOptions, planSteps } from "./planner.ts";
 import type { Step } from "./step.ts";
-
-const NOW = 1_000_000_000_000;
-const BACKOFF = { baseSeconds: 10, maxSeconds: 300, resetSeconds: 600 };
-
-function module(name: string, overrides: Partial<DesiredModule> = {}): DesiredModule {
-  return {
-    name,
-    type: "docker",
-    version: "1.0",
-    status: "running",
-    restartPolicy: "always",
-    imagePullPolicy: "on-create",
-    startupOrder: 4294967295,
-    env: {},
-    image: `example/${name}:1`,
-    createOptions: {},
-    configHash: `hash-${name}`,
-    ...overrides,
-  };
-}
-
-function instance(name: string, overrides: Partial<ModuleInstance> = {}): ModuleInstance {
-  return {
-    name,
-    id: `id-${name}`,
-    type: "docker",
-    state: "running",
-    health: "none",
-    exitCode: 0,
-    startedAt: NOW - 60_000,
-    finishedAt: undefined,
-    configHash: `hash-${name}`,
-    imageId: "sha256:abc",
-    error: "",
-    ...overrides,
-  };
-}
 
 function options(overrides: Partial<PlanOptions> = {}): PlanOptions {
   return { now: NOW, stats: {}, backoff: BACKOFF, ...overrides };

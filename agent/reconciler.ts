@@ -17,6 +17,7 @@ import type { ModuleProvisioner } from "./provisioner.ts";
 import type { BackoffSettings, RestartStats } from "./restart_policy.ts";
 import { type EngineState, planRound, refreshedStats } from "./round_plan.ts";
 import { type ActionStep, isAction, type RuntimeStatus, type Step } from "./step.ts";
+import { type SeenInstances, takeVanished } from "./vanished.ts";
 
 /** Options of {@linkcode createReconciler}. */
 export interface ReconcilerOptions {
@@ -74,6 +75,8 @@ export class Reconciler {
   /** Modules whose identity and sockets this run of ledge has already asked for. */
   readonly #provisioned = new Set<string>();
   readonly #watchers: Promise<void>[] = [];
+  /** The instances seen at the last look, less those the loop removed itself since. */
+  readonly #seen: SeenInstances = new Map();
   #desired: Deployment | undefined;
   #denied: Readonly<Record<string, string>> = {};
   #instances = new Map<string, ModuleInstance>();
@@ -208,6 +211,7 @@ export class Reconciler {
     this.#instances = new Map(current.map((i) => [i.name, i]));
     await this.#ensureProvisioned(current);
     const now = this.#now();
+    this.#noteVanished(current, engineUsable, now);
     const resetSeconds = this.#options.backoff.resetSeconds;
     const refreshed = refreshedStats(this.#stats, current, { now, resetSeconds });
     for (const [name, stats] of refreshed) this.#stats.set(name, stats);
@@ -239,6 +243,25 @@ export class Reconciler {
     await this.#act(actions, deployment);
   }
 
+  /** Records each instance removed outside ledge since the last look, to count as a crash. */
+  #noteVanished(current: readonly ModuleInstance[], engineUsable: boolean, now: number): void {
+    const looked = new Set<ModuleInstance["type"]>(
+      engineUsable ? ["process", "docker"] : ["process"],
+    );
+    const desired = this.#desired?.modules ?? [];
+    for (const module of takeVanished(this.#seen, { current, desired, looked })) {
+      const stats = this.#stats.get(module.name) ?? { restartCount: 0 };
+      this.#stats.set(module.name, {
+        ...stats,
+        vanished: { at: now, configHash: module.configHash },
+      });
+      this.#options.logger.warn(
+        `module ${module.name}: its instance was removed outside ledge; it counts as a crash`,
+        { restartCount: stats.restartCount },
+      );
+    }
+  }
+
   /** Reports the statuses of modules with (`acting`) or without actions this round. */
   #report(steps: readonly Step[], actions: readonly ActionStep[], acting: boolean): void {
     for (const step of steps) {
@@ -263,6 +286,10 @@ export class Reconciler {
 
   async #act(actions: readonly ActionStep[], deployment: Deployment | undefined): Promise<void> {
     const options = this.#options;
+    for (const action of actions) {
+      // What the loop removes itself is not missed at the next look.
+      if (action.kind === "remove" || action.kind === "recreate") this.#seen.delete(action.name);
+    }
     const result = await executeSteps(actions, {
       driverFor: (type) => this.driverFor(type),
       provisioner: options.provisioner,

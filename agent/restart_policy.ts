@@ -21,10 +21,18 @@ export interface RestartStats {
   lastRestartTime?: number;
   /** The last failure to pull, create or start it, for the config it had then. */
   failure?: { at: number; message: string; configHash: string };
+  /**
+   * When the agent found the instance of this config gone, removed outside ledge (`podman rm
+   * -f`): a crash, counted at its recreation and restarted after the same back-off.
+   */
+  vanished?: { at: number; configHash: string };
 }
 
 /** Stats of a module that never restarted. */
 export const FRESH_STATS: RestartStats = Object.freeze({ restartCount: 0 });
+
+/** The exit code a removal outside ledge is judged by (`rm -f` kills: 128 + SIGKILL). */
+export const VANISHED_EXIT_CODE = 137;
 
 /** `min(base * 2^restartCount, max)` in milliseconds. */
 export function restartBackoffMs(restartCount: number, settings: BackoffSettings): number {
