@@ -84,8 +84,8 @@ export async function makeParentPki(dir: string): Promise<ParentPki> {
   };
 }
 
-/** A mosquitto that can be stopped and started again on the same port and data. */
-export interface MosquittoParent {
+/** A mosquitto that can be stopped and started again on the same port and data; disposing stops it. */
+export interface MosquittoParent extends AsyncDisposable {
   port: number;
   start(): Promise<void>;
   /** SIGTERM: mosquitto saves its persistent sessions on the way out. */
@@ -148,7 +148,41 @@ export function mosquittoParent(pki: ParentPki, extra: string[] = []): Mosquitto
       stopping.kill("SIGTERM");
       await stopping.status;
     },
+    [Symbol.asyncDispose]() {
+      return this.stop();
+    },
   };
+}
+
+/** A temporary directory with a parent's PKI and a mosquitto configured (not started) on it. */
+export interface ParentSite extends AsyncDisposable {
+  dir: string;
+  pki: ParentPki;
+  parent: MosquittoParent;
+}
+
+/**
+ * Makes a {@link ParentSite}; `extra` lines go into mosquitto's config. Disposing it stops
+ * mosquitto and removes the directory.
+ */
+export async function parentSite(extra: string[] = []): Promise<ParentSite> {
+  const dir = await Deno.makeTempDir({ prefix: "ledge-upstream-" });
+  try {
+    const pki = await makeParentPki(dir);
+    const parent = mosquittoParent(pki, extra);
+    return {
+      dir,
+      pki,
+      parent,
+      async [Symbol.asyncDispose]() {
+        await parent.stop();
+        await Deno.remove(dir, { recursive: true });
+      },
+    };
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
 }
 
 /** One telemetry message the parent received. */
@@ -160,8 +194,8 @@ export interface ReceivedMessage {
   body: string;
 }
 
-/** A parent-side reader of `devices/+/messages/events/#` and the module form, QoS 1. */
-export interface ParentReader {
+/** A parent-side reader of `devices/+/messages/events/#` and the module form, QoS 1; disposing closes it. */
+export interface ParentReader extends AsyncDisposable {
   messages: ReceivedMessage[];
   /** Distinct `$.mid` values seen. */
   ids: Set<string>;
@@ -226,11 +260,14 @@ export async function parentReader(parent: MosquittoParent, caFile: string): Pro
     async close() {
       await client.endAsync(true);
     },
+    async [Symbol.asyncDispose]() {
+      await client.endAsync(true);
+    },
   };
 }
 
-/** A child: a real message store and the upstream component pointed at a parent. */
-export interface UpstreamChild {
+/** A child: a real message store and the upstream component pointed at a parent; disposing stops it. */
+export interface UpstreamChild extends AsyncDisposable {
   store: MessageStore;
   component: UpstreamComponent;
   logs: string[];
@@ -245,7 +282,7 @@ export function upstreamChild(
     deviceId?: string;
     upstreamToml: string;
     heldModules?: string[];
-    /** The store's clock (default Date.now), for tests where a TTL must run out. */
+    /** The clock of the store and the link (default Date.now), for tests where a TTL must run out. */
     now?: () => number;
   },
 ): UpstreamChild {
@@ -271,8 +308,10 @@ export function upstreamChild(
   const component = createUpstreamComponent({ config, stateDir: dir, logger }, {
     store,
     ...(options.heldModules ? { heldModules: options.heldModules } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   let started = false;
+  let closed = false;
   return {
     store,
     component,
@@ -284,7 +323,12 @@ export function upstreamChild(
     async stop() {
       if (started) await component.stop();
       started = false;
+      if (closed) return;
+      closed = true;
       await store.close();
+    },
+    [Symbol.asyncDispose]() {
+      return this.stop();
     },
   };
 }
