@@ -5,7 +5,14 @@
  * engine_startup.ts, module_rows.ts, operator_actions.ts; the loop is reconciler.ts.
  */
 import type { RuntimeContext } from "../core/component.ts";
-import { checkSource, deniedModules, policyContext } from "./admission.ts";
+import {
+  admitContainer,
+  checkSource,
+  deniedModules,
+  type PolicyContext,
+  policyContext,
+  underPolicy,
+} from "./admission.ts";
 import type {
   AgentOptions,
   AgentService,
@@ -126,6 +133,7 @@ export class EdgeAgent implements AgentService {
       engine: this.#engine,
       process: this.#processDriver,
       provisioner: this.#options.provisioner,
+      admit: (module) => admitContainer(module, this.#policy()),
       device: {
         deviceId: config.device.id,
         iothubHostname: config.device.iothub_hostname,
@@ -249,7 +257,7 @@ export class EdgeAgent implements AgentService {
         version: stored.version,
         ...this.#upstreamHost(),
       });
-      this.#apply(deployment);
+      await this.#apply(deployment);
       // A deployment that never ran healthy is watched again from now.
       if (this.#guard!.isGood(stored)) this.#guard!.trust(deployment);
       else this.#guard!.watch(deployment, stored, stored.rollback !== false);
@@ -259,16 +267,20 @@ export class EdgeAgent implements AgentService {
     }
   }
 
-  #apply(deployment: Deployment): Record<string, string> {
-    const { config, logger, stateDir } = this.#context;
-    const denied = deniedModules(
-      deployment,
-      policyContext(config.agent.allow, stateDir, this.#engineSocket),
-    );
+  /** The device policy now (the engine socket is known once the engine is connected). */
+  #policy(): PolicyContext {
+    const { config, stateDir } = this.#context;
+    return policyContext(config, stateDir, this.#engineSocket);
+  }
+
+  async #apply(deployment: Deployment): Promise<Record<string, string>> {
+    const { logger } = this.#context;
+    const policy = this.#policy();
+    const denied = await deniedModules(deployment, policy);
     for (const [name, reason] of Object.entries(denied)) {
       logger.warn(`module ${name} denied`, { reason });
     }
-    this.#reconciler?.setDesired(deployment, denied);
+    this.#reconciler?.setDesired(underPolicy(deployment, policy), denied);
     for (const listener of this.#acceptedListeners) {
       try {
         listener(deployment);
@@ -298,7 +310,7 @@ export class EdgeAgent implements AgentService {
         runningVersion: good.version,
       };
       await this.#saveStatus();
-      this.#apply(deployment);
+      await this.#apply(deployment);
       this.#publisher.schedule();
     });
     this.#deploying = run.catch(() => {});
@@ -357,7 +369,7 @@ export class EdgeAgent implements AgentService {
     this.#lastDesiredVersion = deployment.version;
     this.#lastDesiredStatus = { code: 200, description: "" };
     await this.#saveStatus();
-    const denied = this.#apply(deployment);
+    const denied = await this.#apply(deployment);
     this.#guard.watch(deployment, stored, options.rollback !== false);
     logger.info("deployment accepted", { version: deployment.version, modules });
     this.#publisher.schedule();

@@ -4,6 +4,8 @@
  * plain object.
  */
 
+import { fromParsed, JsonObject, type JsonValue, scanJson } from "./json_scan.ts";
+
 /** The keys that may carry createOptions chunks. */
 export const CREATE_OPTIONS_KEY = /^createOptions(0[1-9]|[1-9][0-9])?$/;
 
@@ -19,19 +21,31 @@ export class CreateOptionsError extends Error {
 
 /**
  * Reads the createOptions of a module's `settings`: joins the string chunks in key order and
- * parses the JSON, or takes an object as is. Empty, absent or `"null"` means no options.
+ * reads the JSON keeping every member (duplicates too), or takes an object as is. Empty, absent
+ * or `"null"` means no options.
  *
- * @throws {CreateOptionsError} on a chunk that is not a string, invalid JSON, or a non-object.
+ * @throws {CreateOptionsError} on a chunk that is not a string, invalid JSON, a non-object, or a
+ * settings key spelled like createOptions in another case (IoT Edge would read it, ledge not).
  */
-export function readCreateOptions(settings: Record<string, unknown>): Record<string, unknown> {
+export function readCreateOptions(settings: Record<string, unknown>): JsonObject {
+  const near = Object.keys(settings).find((key) =>
+    /^createoptions([0-9]{2})?$/i.test(key) && !CREATE_OPTIONS_KEY.test(key)
+  );
+  if (near !== undefined) {
+    throw new CreateOptionsError(near, 'expected "createOptions" (or createOptions01 … 99)');
+  }
   const keys = Object.keys(settings).filter((key) => CREATE_OPTIONS_KEY.test(key)).sort();
-  if (keys.length === 0) return {};
+  if (keys.length === 0) return new JsonObject([]);
   const first = settings[keys[0]!];
   if (keys.length === 1 && typeof first === "object" && first !== null) {
     if (Array.isArray(first)) {
       throw new CreateOptionsError(keys[0]!, "expected a JSON object or a string, got an array");
     }
-    return structuredClone(first as Record<string, unknown>);
+    try {
+      return fromParsed(first) as JsonObject;
+    } catch (error) {
+      throw new CreateOptionsError(keys[0]!, (error as Error).message, { cause: error });
+    }
   }
   let text = "";
   for (const key of keys) {
@@ -41,25 +55,25 @@ export function readCreateOptions(settings: Record<string, unknown>): Record<str
     }
     text += chunk;
   }
-  if (text.trim() === "" || text.trim() === "null") return {};
-  let parsed: unknown;
+  if (text.trim() === "" || text.trim() === "null") return new JsonObject([]);
+  let parsed: JsonValue;
   try {
-    parsed = JSON.parse(text);
+    parsed = scanJson(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new CreateOptionsError(keys[0]!, `expected JSON: ${reason}`, { cause: error });
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new CreateOptionsError(keys[0]!, `expected a JSON object, got ${describe(parsed)}`);
+  if (!(parsed instanceof JsonObject)) {
+    throw new CreateOptionsError(keys[0]!, `expected a JSON object, got ${describeJson(parsed)}`);
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
 }
 
 /**
  * Splits createOptions into the chunked string form IoT Edge reports: 512 characters per key,
  * `createOptions`, then `createOptions01`, `createOptions02` ….
  */
-export function chunkCreateOptions(options: Record<string, unknown>): Record<string, string> {
+export function chunkCreateOptions(options: object): Record<string, string> {
   const text = JSON.stringify(options);
   const out: Record<string, string> = {};
   for (let i = 0, n = 0; i < text.length || n === 0; i += 512, n++) {
@@ -73,4 +87,8 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "string" ? JSON.stringify(value) : typeof value;
+}
+
+function describeJson(value: JsonValue): string {
+  return Array.isArray(value) ? "an array" : describe(value);
 }

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { chunkCreateOptions, CreateOptionsError, readCreateOptions } from "./create_options.ts";
+import {
+  chunkCreateOptions,
+  CreateOptionsError,
+  readCreateOptions as readTree,
+} from "./create_options.ts";
+import { JsonObject, toPlain } from "./json_scan.ts";
+
+function readCreateOptions(settings: Record<string, unknown>): unknown {
+  return toPlain(readTree(settings));
+}
 
 Deno.test("readCreateOptions() joins chunks sorted by key, whatever their order in the object", () => {
   const settings = { createOptions01: '"b"}', image: "x", createOptions: '{"a":' };
@@ -30,4 +39,17 @@ Deno.test("chunkCreateOptions() splits at 512 characters and round-trips", () =>
   assert.ok(Object.values(chunks).every((chunk) => chunk.length <= 512));
   assert.deepEqual(readCreateOptions(chunks), options);
   assert.deepEqual(chunkCreateOptions({}), { createOptions: "{}" });
+});
+
+Deno.test("readCreateOptions() keeps every member of a string, duplicates included", () => {
+  const tree = readTree({ createOptions: '{"a":1,"A":2,"a":3}' });
+  assert.ok(tree instanceof JsonObject);
+  assert.deepEqual(tree.members, [["a", 1], ["A", 2], ["a", 3]]);
+});
+
+Deno.test("readCreateOptions() refuses a settings key spelled like createOptions in another case", () => {
+  assert.throws(
+    () => readTree({ createOptions: "{}", CreateOptions01: '{"HostConfig":{}}' }),
+    (error: unknown) => error instanceof CreateOptionsError && error.key === "CreateOptions01",
+  );
 });

@@ -4,6 +4,8 @@
  * everything that needs a new instance when it changes.
  */
 import { createHash } from "node:crypto";
+import { decodeContainerCreate, type SpecProblem } from "./container_decode.ts";
+import type { ContainerCreate } from "./container_schema.ts";
 import { CreateOptionsError, readCreateOptions } from "./create_options.ts";
 import { type ManifestIssue, modulePath, showValue } from "./manifest_error.ts";
 import type {
@@ -34,8 +36,13 @@ export interface DesiredModule {
   env: Record<string, string>;
   /** Image reference with a tag (`:latest` when none was given); empty for process modules. */
   image: string;
-  /** The ContainerCreate body from createOptions; `{}` when none. */
-  createOptions: Record<string, unknown>;
+  /** The canonical ContainerCreate body decoded from createOptions; `{}` when none. */
+  createOptions: ContainerCreate;
+  /**
+   * What in createOptions ledge will not pass on (unknown or doubly named fields, wrong types):
+   * such a module is refused by the policy, alone.
+   */
+  createOptionsProblems?: SpecProblem[];
   /** Set for process modules. */
   process?: ProcessSettings;
   /** Changes whenever something that needs a new container changes (image, options, env, version). */
@@ -70,6 +77,9 @@ export function moduleConfigHash(
     version: module.version,
     image: module.image,
     createOptions: module.createOptions,
+    ...(module.createOptionsProblems?.length
+      ? { createOptionsProblems: module.createOptionsProblems }
+      : {}),
     env: module.env,
     process: module.process ?? null,
     imagePullPolicy: module.imagePullPolicy,
@@ -126,14 +136,19 @@ export function normalizeModule(
     issues.push({ path: at("image"), message: `expected an image name, got ${showValue(image)}` });
     return undefined;
   }
-  let createOptions: Record<string, unknown>;
+  let decoded: ReturnType<typeof decodeContainerCreate>;
   try {
-    createOptions = readCreateOptions(spec.settings);
+    decoded = decodeContainerCreate(readCreateOptions(spec.settings));
   } catch (error) {
     if (!(error instanceof CreateOptionsError)) throw error;
     issues.push({ path: at(error.key), message: error.message });
     return undefined;
   }
-  const partial = { ...base, image: normalizeImage(image.trim()), createOptions };
+  const partial = {
+    ...base,
+    image: normalizeImage(image.trim()),
+    createOptions: decoded.spec,
+    ...(decoded.problems.length > 0 ? { createOptionsProblems: decoded.problems } : {}),
+  };
   return { ...partial, configHash: moduleConfigHash(partial) };
 }

@@ -4,6 +4,7 @@
  * failed step records the failure (for back-off) and skips the rest of that module's steps.
  */
 import type { Logger } from "../core/log.ts";
+import type { AdmittedContainer } from "./admission.ts";
 import type { DesiredModule } from "./deployment.ts";
 import type { EngineDriver, PullProgress } from "./engine/driver.ts";
 import type { RegistryCredential } from "./manifest.ts";
@@ -18,6 +19,8 @@ export interface ExecutorContext {
   /** The driver for a module type; undefined when there is none (no engine). */
   driverFor(type: "docker" | "process"): EngineDriver | undefined;
   provisioner: ModuleProvisioner;
+  /** Judges a container module at the moment of create; throws when the policy refuses it. */
+  admit(module: DesiredModule): Promise<AdmittedContainer>;
   device: DeviceIdentity;
   /** Network for containers, from `[agent] network`. */
   network: string;
@@ -142,6 +145,7 @@ async function pull(module: DesiredModule, context: ExecutorContext): Promise<vo
 async function create(module: DesiredModule, context: ExecutorContext): Promise<void> {
   const driver = requireDriver(module, context);
   context.onStatus(module.name, "unknown", "creating");
+  const container = module.type === "docker" ? await context.admit(module) : undefined;
   const provision = await context.provisioner.provisionModule(module.name);
   const env = buildModuleEnv(module, { provision, device: context.device });
   await driver.create({
@@ -150,6 +154,7 @@ async function create(module: DesiredModule, context: ExecutorContext): Promise<
     socketDir: provision.socketDir,
     network: context.network,
     hubHostname: context.device.gatewayHostname,
+    ...(container ? { container } : {}),
   }, context.signal);
   context.logger.info(`created ${module.name}`, { configHash: module.configHash });
 }

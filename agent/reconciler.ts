@@ -5,7 +5,8 @@
  * is unreachable it logs once, keeps process modules going, and retries with back-off.
  */
 import type { Logger } from "../core/log.ts";
-import type { Deployment } from "./deployment.ts";
+import type { AdmittedContainer } from "./admission.ts";
+import type { Deployment, DesiredModule } from "./deployment.ts";
 import type { EngineDriver } from "./engine/driver.ts";
 import { watchEngineEvents } from "./engine_events.ts";
 import { executeSteps } from "./executor.ts";
@@ -26,6 +27,8 @@ export interface ReconcilerOptions {
   /** The process driver. */
   process: EngineDriver;
   provisioner: ModuleProvisioner;
+  /** The device policy, judging each container at the moment of create. */
+  admit(module: DesiredModule): Promise<AdmittedContainer>;
   device: DeviceIdentity;
   network: string;
   backoff: BackoffSettings;
@@ -293,6 +296,7 @@ export class Reconciler {
     const result = await executeSteps(actions, {
       driverFor: (type) => this.driverFor(type),
       provisioner: options.provisioner,
+      admit: (module) => options.admit(module),
       device: options.device,
       network: options.network,
       registryCredentials: deployment?.runtime.settings.registryCredentials ?? {},

@@ -142,14 +142,33 @@ export const AgentConfig = table({
   allow: table({
     privileged: bool,
     cap_add: stringList,
+    /** Host paths (after resolving symlinks) modules may bind; never the state dir or an engine socket. */
     host_paths: stringList,
-    devices: bool,
+    /** Host devices (HostConfig.Devices PathOnHost, after resolving symlinks). */
+    devices: z.array(z.string({ error: "expected a string" }), {
+      error: 'expected an array of device paths, e.g. ["/dev/ttyUSB0"]',
+    }),
+    /** HostConfig.DeviceCgroupRules, each exactly as written, e.g. "c 188:* rmw". */
+    device_cgroup_rules: stringList,
+    /** HostConfig.DeviceRequests (GPUs). */
+    gpus: bool,
     host_network: bool,
     host_pid: bool,
     host_ipc: bool,
+    host_uts: bool,
     host_userns: bool,
+    host_cgroupns: bool,
+    /** container:<name> modes, VolumesFrom, Links, Cgroup: another container's namespaces or data. */
+    join_containers: bool,
+    /** SecurityOpt beyond no-new-privileges (seccomp, AppArmor, SELinux), MaskedPaths, ReadonlyPaths. */
     unconfined_security: bool,
     sysctls: bool,
+    cgroup_parent: bool,
+    /** OomKillDisable, and a negative OomScoreAdj. */
+    oom_kill_disable: bool,
+    ulimits: bool,
+    /** OCI runtimes HostConfig.Runtime may name, e.g. ["nvidia"]. */
+    runtimes: stringList,
     /** Whether a deployment from the upstream parent may run process modules (host commands). */
     process_modules_from_upstream: bool,
   }),
@@ -307,13 +326,22 @@ export function defaultConfig(context: DefaultsContext): Config {
         privileged: false,
         cap_add: [],
         host_paths: [],
-        devices: false,
+        devices: [],
+        device_cgroup_rules: [],
+        gpus: false,
         host_network: false,
         host_pid: false,
         host_ipc: false,
+        host_uts: false,
         host_userns: false,
+        host_cgroupns: false,
+        join_containers: false,
         unconfined_security: false,
         sysctls: false,
+        cgroup_parent: false,
+        oom_kill_disable: false,
+        ulimits: false,
+        runtimes: [],
         process_modules_from_upstream: false,
       },
     },

@@ -73,18 +73,31 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "agent.rollback_after_seconds":
     "A new deployment not running (and healthy) in full this long is rolled back to the last good one; 0: never.",
   "agent.allow":
-    "createOptions the device allows. Denied by default; a manifest cannot change this list.",
+    "What a module's createOptions may ask of the engine beyond an ordinary container. Denied by\ndefault; a manifest cannot change this list. A denied module reports failed, naming the field\nand the key here that would allow it.",
   "agent.allow.privileged": "HostConfig.Privileged.",
-  "agent.allow.cap_add": 'Capabilities HostConfig.CapAdd may add, e.g. ["NET_ADMIN"].',
+  "agent.allow.cap_add": 'Capabilities HostConfig.CapAdd may add, e.g. ["NET_ADMIN"]; "ALL": any.',
   "agent.allow.host_paths":
-    'Host paths modules may bind-mount besides the harmless ones, e.g. ["/dev/ttyUSB0"].',
-  "agent.allow.devices": "HostConfig.Devices.",
+    'Host paths (and what is under them) modules may bind (Binds, Mounts of type bind), e.g.\n["/srv/opcpublisher"]. Compared after resolving symlinks when the container is created; ledge\'s\nstate dir, the engine sockets and their parents are never bound. Named volumes need nothing.',
+  "agent.allow.devices":
+    'Host devices HostConfig.Devices may name (after resolving symlinks), e.g. ["/dev/ttyUSB0"].',
+  "agent.allow.device_cgroup_rules":
+    'HostConfig.DeviceCgroupRules allowed, exactly as written, e.g. ["c 188:* rmw"].',
+  "agent.allow.gpus": "HostConfig.DeviceRequests (GPUs for local inference).",
   "agent.allow.host_network": 'NetworkMode "host".',
   "agent.allow.host_pid": 'PidMode "host".',
   "agent.allow.host_ipc": 'IpcMode "host".',
+  "agent.allow.host_uts": 'UTSMode "host".',
   "agent.allow.host_userns": 'UsernsMode "host".',
-  "agent.allow.unconfined_security": "SecurityOpt seccomp/apparmor unconfined.",
+  "agent.allow.host_cgroupns": 'CgroupnsMode "host".',
+  "agent.allow.join_containers":
+    'Another container\'s namespaces or data: "container:<name>" modes, VolumesFrom, Links, Cgroup.',
+  "agent.allow.unconfined_security":
+    "SecurityOpt beyond no-new-privileges (seccomp, AppArmor, SELinux profiles, unconfined or\nnot), MaskedPaths, ReadonlyPaths.",
   "agent.allow.sysctls": "HostConfig.Sysctls.",
+  "agent.allow.cgroup_parent": "HostConfig.CgroupParent.",
+  "agent.allow.oom_kill_disable": "HostConfig.OomKillDisable, and a negative OomScoreAdj.",
+  "agent.allow.ulimits": "HostConfig.Ulimits.",
+  "agent.allow.runtimes": 'OCI runtimes HostConfig.Runtime may name, e.g. ["nvidia"].',
   "agent.allow.process_modules_from_upstream":
     "Let deployments from the upstream parent run process modules (host commands); local ledge deploy is not affected.",
   "metrics": "Prometheus metrics at http://<listen>/metrics.",

@@ -3,6 +3,7 @@
  * engine through the Docker Engine API, or the process driver). A driver only ever sees and
  * touches the instances of its own ledge instance.
  */
+import type { AdmittedContainer } from "../admission.ts";
 import type { DesiredModule } from "../deployment.ts";
 import type { ModuleInstance } from "../module_instance.ts";
 
@@ -28,6 +29,11 @@ export interface CreateRequest {
   network: string;
   /** Host name of the hub, made to resolve to the host inside the container. */
   hubHostname: string;
+  /**
+   * The body the policy admitted at this moment; a container driver refuses a request without
+   * one (the process driver does not use it).
+   */
+  container?: AdmittedContainer;
 }
 
 /** Options of {@linkcode EngineDriver.logs}. */
