@@ -88,10 +88,8 @@ function figure(name: string, unit: string, values: number[], higherIsBetter = f
   return { group: GROUP, name, unit, values, higherIsBetter };
 }
 
-/** Runs the fleet benchmark. */
-export async function benchFleet(options: BenchOptions & { children?: number }): Promise<Figure[]> {
-  const children = options.children ?? (options.quick ? 100 : 1000);
-  const runs = options.quick ? 1 : 3;
+/** A parent ledge as the daemon runs (its V8 flags), no engine, with its management client. */
+async function startParent(): Promise<{ parent: LedgeProcess; client: MgmtClient }> {
   const parent = await startLedge({
     deviceId: "plant",
     logLevel: "info",
@@ -104,112 +102,156 @@ export async function benchFleet(options: BenchOptions & { children?: number }):
     ],
     extraConfig: '[agent]\nengine = "none"\n',
   });
-  const client = createMgmtClient(parent.stateDir);
+  return { parent, client: createMgmtClient(parent.stateDir) };
+}
+
+interface Registration {
+  sims: SimulatedFleet;
+  seconds: number;
+  cpuSeconds: number;
+  rssAtOnce: number;
+  rssSettled: number;
+}
+
+/** N children register through an enrollment group; the parent's time, CPU and RSS. */
+async function registration(
+  client: MgmtClient,
+  parent: LedgeProcess,
+  children: number,
+): Promise<Registration> {
+  const enrollment = await answer(client.fleet.v1.fleet.enrollments.$post({
+    json: { id: "bench", edge: true, tags: { fleet: "sim" } },
+  }));
+  const cpuBefore = cpuSeconds(parent.child.pid);
+  const begun = performance.now();
+  const sims = await SimulatedFleet.start({
+    port: parent.ports.mqtt,
+    caPem: enrollment.parent!.caPem,
+    iothubHostname: "localhost",
+    groupKey: enrollment.primaryKey,
+    count: children,
+    concurrency: 100,
+  });
+  await waitFor(
+    "every child registered",
+    async () =>
+      (await count(client, "SELECT COUNT() AS n FROM devices WHERE tags.fleet = 'sim'")) ===
+        children,
+    120_000,
+  );
+  const seconds = (performance.now() - begun) / 1000;
+  const cpu = cpuSeconds(parent.child.pid) - cpuBefore;
+  // Right after the burst the heap still holds its garbage; the second figure is the settled one.
+  const rssAtOnce = rssMegabytes(parent.child.pid);
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  const rssSettled = rssMegabytes(parent.child.pid);
+  return { sims, seconds, cpuSeconds: cpu, rssAtOnce, rssSettled };
+}
+
+const connected = (client: MgmtClient) =>
+  count(client, "SELECT COUNT() AS n FROM devices WHERE connectionState = 'Connected'");
+
+/** Every connection dropped at once, then all reconnecting at once: time until all are back. */
+async function reconnectStorm(
+  client: MgmtClient,
+  sims: SimulatedFleet,
+  children: number,
+): Promise<{ seconds: number; refused: number }> {
+  sims.dropAll();
+  await waitFor(
+    "the parent to see every child gone",
+    async () => (await connected(client)) === 0,
+    60_000,
+  );
+  const started = performance.now();
+  const refused = await sims.connectAll(Infinity);
+  await waitFor(
+    "the parent to see every child back",
+    async () => (await connected(client)) === children - refused.length,
+    120_000,
+  );
+  if (refused.length > 0) {
+    console.error(`bench: fleet: refused in the storm: ${refused.slice(0, 5).join("; ")}`);
+  }
+  return { seconds: (performance.now() - started) / 1000, refused: refused.length };
+}
+
+const DEVICE_QUERY = "SELECT deviceId FROM devices WHERE tags.fleet = 'sim'";
+const MODULE_QUERY =
+  "SELECT properties.reported.lastDesiredStatus.code AS code, COUNT() AS n FROM devices.modules " +
+  "WHERE moduleId = '$edgeAgent' GROUP BY properties.reported.lastDesiredStatus.code";
+
+interface FleetRuns {
+  children: number;
+  registration: Registration;
+  deployments: { seconds: number; cpuMsPerChild: number }[];
+  rssAfter: number;
+  deviceQuery: number[];
+  moduleQuery: number[];
+  storms: { seconds: number; refused: number }[];
+}
+
+function fleetFigures(r: FleetRuns): Figure[] {
+  const { children, registration: reg } = r;
+  return [
+    figure(`${children} children connect and register (enrollment), s`, "s", [reg.seconds]),
+    figure(`parent CPU time for ${children} registrations`, "s", [reg.cpuSeconds]),
+    figure(`parent RSS, ${children} children just connected (2 connections each)`, "MB", [
+      reg.rssAtOnce,
+    ]),
+    figure(`parent RSS, ${children} children connected, 10 s later`, "MB", [reg.rssSettled]),
+    figure(`parent RSS after ${r.deployments.length} deployments to ${children} children`, "MB", [
+      r.rssAfter,
+    ]),
+    figure(
+      `deployment to ${children} children, create → all report success`,
+      "s",
+      r.deployments.map((d) => d.seconds),
+    ),
+    figure(
+      "parent CPU time per child for one deployment",
+      "ms",
+      r.deployments.map((d) => d.cpuMsPerChild),
+    ),
+    figure(`query over ${children} device twins (all rows, API round trip)`, "ms", r.deviceQuery),
+    figure(`grouped COUNT over ${children} $edgeAgent twins (API round trip)`, "ms", r.moduleQuery),
+    figure(
+      `reconnect storm: ${children * 2} connections at once, until all back`,
+      "s",
+      r.storms.map((s) => s.seconds),
+    ),
+    figure("reconnect storm: connections refused", "count", r.storms.map((s) => s.refused)),
+  ];
+}
+
+/** Runs the fleet benchmark. */
+export async function benchFleet(options: BenchOptions & { children?: number }): Promise<Figure[]> {
+  const children = options.children ?? (options.quick ? 100 : 1000);
+  const runs = options.quick ? 1 : 3;
+  const samples = options.quick ? 5 : 20;
+  const { parent, client } = await startParent();
   let sims: SimulatedFleet | undefined;
   try {
-    const enrollment = await answer(client.fleet.v1.fleet.enrollments.$post({
-      json: { id: "bench", edge: true, tags: { fleet: "sim" } },
-    }));
-    const cpuBefore = cpuSeconds(parent.child.pid);
-    const begun = performance.now();
-    sims = await SimulatedFleet.start({
-      port: parent.ports.mqtt,
-      caPem: enrollment.parent!.caPem,
-      iothubHostname: "localhost",
-      groupKey: enrollment.primaryKey,
-      count: children,
-      concurrency: 100,
-    });
-    await waitFor(
-      "every child registered",
-      async () =>
-        (await count(client, "SELECT COUNT() AS n FROM devices WHERE tags.fleet = 'sim'")) ===
-          children,
-      120_000,
-    );
-    const registerSeconds = (performance.now() - begun) / 1000;
-    const registerCpu = cpuSeconds(parent.child.pid) - cpuBefore;
-    // Right after the burst the heap still holds its garbage; the figure is the settled one.
-    const rssAtOnce = rssMegabytes(parent.child.pid);
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const rss = rssMegabytes(parent.child.pid);
-
-    const deployments: { seconds: number; cpuMsPerChild: number }[] = [];
+    const reg = await registration(client, parent, children);
+    sims = reg.sims;
+    const deployments = [];
     for (let run = 1; run <= runs; run++) {
       deployments.push(await deploymentRun(client, parent, run, children));
     }
     const rssAfter = rssMegabytes(parent.child.pid);
-
-    const samples = options.quick ? 5 : 20;
-    const deviceQuery = await queryMs(
-      client,
-      "SELECT deviceId FROM devices WHERE tags.fleet = 'sim'",
-      samples,
-    );
-    const moduleQuery = await queryMs(
-      client,
-      "SELECT properties.reported.lastDesiredStatus.code AS code, COUNT() AS n FROM devices.modules " +
-        "WHERE moduleId = '$edgeAgent' GROUP BY properties.reported.lastDesiredStatus.code",
-      samples,
-    );
-
-    const storms: { seconds: number; refused: number }[] = [];
-    for (let run = 0; run < runs; run++) {
-      sims.dropAll();
-      await waitFor(
-        "the parent to see every child gone",
-        async () =>
-          (await count(
-            client,
-            "SELECT COUNT() AS n FROM devices WHERE connectionState = 'Connected'",
-          )) === 0,
-        60_000,
-      );
-      const started = performance.now();
-      const refused = await sims.connectAll(Infinity);
-      await waitFor(
-        "the parent to see every child back",
-        async () =>
-          (await count(
-            client,
-            "SELECT COUNT() AS n FROM devices WHERE connectionState = 'Connected'",
-          )) ===
-            children - refused.length,
-        120_000,
-      );
-      storms.push({ seconds: (performance.now() - started) / 1000, refused: refused.length });
-      if (refused.length > 0) {
-        console.error(`bench: fleet: refused in the storm: ${refused.slice(0, 5).join("; ")}`);
-      }
-    }
-
-    return [
-      figure(`${children} children connect and register (enrollment), s`, "s", [registerSeconds]),
-      figure(`parent CPU time for ${children} registrations`, "s", [registerCpu]),
-      figure(`parent RSS, ${children} children just connected (2 connections each)`, "MB", [
-        rssAtOnce,
-      ]),
-      figure(`parent RSS, ${children} children connected, 10 s later`, "MB", [rss]),
-      figure(`parent RSS after ${runs} deployments to ${children} children`, "MB", [rssAfter]),
-      figure(
-        `deployment to ${children} children, create → all report success`,
-        "s",
-        deployments.map((d) => d.seconds),
-      ),
-      figure(
-        "parent CPU time per child for one deployment",
-        "ms",
-        deployments.map((d) => d.cpuMsPerChild),
-      ),
-      figure(`query over ${children} device twins (all rows, API round trip)`, "ms", deviceQuery),
-      figure(`grouped COUNT over ${children} $edgeAgent twins (API round trip)`, "ms", moduleQuery),
-      figure(
-        `reconnect storm: ${children * 2} connections at once, until all back`,
-        "s",
-        storms.map((s) => s.seconds),
-      ),
-      figure("reconnect storm: connections refused", "count", storms.map((s) => s.refused)),
-    ];
+    const deviceQuery = await queryMs(client, DEVICE_QUERY, samples);
+    const moduleQuery = await queryMs(client, MODULE_QUERY, samples);
+    const storms = [];
+    for (let run = 0; run < runs; run++) storms.push(await reconnectStorm(client, sims, children));
+    return fleetFigures({
+      children,
+      registration: reg,
+      deployments,
+      rssAfter,
+      deviceQuery,
+      moduleQuery,
+      storms,
+    });
   } finally {
     await sims?.close();
     client.close();
