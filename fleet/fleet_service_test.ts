@@ -115,6 +115,45 @@ Deno.test("tags, target conditions, layers and a tag change decide what each dev
   }
 });
 
+Deno.test("custom metrics count and name the devices their queries select", async () => {
+  const { fleet, hub, stop } = await startTestFleet(["a", "b", "c"]);
+  try {
+    const api = apiOf(fleet);
+    const [code, created] = await status(
+      await api.request(
+        "/v1/fleet/deployments",
+        request("POST", {
+          id: "base",
+          content: baseContent({ sensor: module() }),
+          targetCondition: "*",
+          priority: 1,
+          metrics: {
+            queries: {
+              healthy: "SELECT deviceId FROM devices.modules WHERE moduleId = '$edgeAgent' " +
+                "AND properties.reported.lastDesiredStatus.code = 200",
+              failing: "SELECT deviceId FROM devices.modules WHERE moduleId = '$edgeAgent' " +
+                "AND properties.reported.lastDesiredStatus.code = 500",
+              prod: "SELECT deviceId FROM devices WHERE tags.env = 'prod'",
+            },
+          },
+        }),
+      ),
+    );
+    assert.equal(code, 201, JSON.stringify(created));
+    hub.report("a");
+    hub.report("b");
+    hub.report("c", { code: 500, description: "sensor: exited" });
+    await api.request("/v1/fleet/devices/c/tags", request("PATCH", { env: "prod" }));
+    const shown = fleet.service.showDeployment("base");
+    assert.deepEqual(shown.metrics.results, { healthy: 2, failing: 1, prod: 1 });
+    assert.deepEqual(shown.metrics.deviceIds, { healthy: ["a", "b"], failing: ["c"], prod: ["c"] });
+    const [, viaApi] = await status(await api.request("/v1/fleet/deployments/base"));
+    assert.deepEqual((viaApi.metrics as { results: unknown }).results, shown.metrics.results);
+  } finally {
+    await stop();
+  }
+});
+
 Deno.test("two base deployments of equal priority: the later-created wins and show says so", async () => {
   const { fleet, hub, stop } = await startTestFleet(["a"]);
   try {
