@@ -213,6 +213,22 @@ export async function startLedge(options: StartLedgeOptions = {}): Promise<Ledge
   return process;
 }
 
+/**
+ * The ports a restart of `ledge` must keep: MQTT and HTTPS, where children, modules and leaf
+ * devices point. The others bind port 0 again: a port the kernel handed out from its ephemeral
+ * range can be taken by any outgoing connection while the process is down.
+ */
+export function portsToKeep(ledge: Pick<LedgeProcess, "ports">): LedgeProcess["ports"] {
+  return {
+    mqtt: ledge.ports.mqtt,
+    https: ledge.ports.https,
+    amqp: 0,
+    plain: 0,
+    metrics: 0,
+    console: 0,
+  };
+}
+
 /** The ports a readiness record reports, by the names of {@linkcode LedgeProcess.ports}. */
 export function boundPorts(
   readyLine: string,

@@ -6,7 +6,7 @@
  * fresh child register itself with no step at the parent.
  */
 import assert from "node:assert/strict";
-import type { LedgeProcess } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep } from "./_ledge.ts";
 import { fleetManifest, listDevice, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
 import { waitFor } from "./_wait.ts";
 import { shellModule } from "./_manifests.ts";
@@ -154,7 +154,7 @@ Deno.test("a parent manages three child ledges by tags, conditions, layers, roll
           const seen = await listDevice(parent, "c1");
           return seen?.rows.some((r) => r.name === "crasher") ? true : undefined;
         });
-        const ports = parent.ports;
+        const ports = portsToKeep(parent);
         await parent.stop();
         ledges.delete(parent);
         const c1 = children.c1!;

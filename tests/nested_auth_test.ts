@@ -7,7 +7,7 @@ import type { IdentityRef } from "../iothub/mod.ts";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { createSasToken, deriveKey } from "../iothub/mod.ts";
-import type { LedgeProcess } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep } from "./_ledge.ts";
 import { registerEdgeChild, startFleetLedge } from "./_fleet.ts";
 import { waitFor } from "./_wait.ts";
 
@@ -165,7 +165,7 @@ Deno.test("removing a child edge device at the parent refuses it and every ident
       deviceId: "child",
       upstream: link.snippet,
       stateDir: child.stateDir,
-      ports: child.ports,
+      ports: portsToKeep(child),
     });
     running.add(child);
     await child.waitForLog(/CONNACK [45]/, 20_000);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { sdkAvailable } from "./_sdk_process.ts";
-import type { LedgeProcess } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep } from "./_ledge.ts";
 import {
   deployWith,
   fleetManifest,
@@ -68,7 +68,7 @@ serviceTest(
         upstream: link.snippet,
         allowProcessFromUpstream: true,
         stateDir: child.stateDir,
-        ports: child.ports,
+        ports: portsToKeep(child),
       });
       running.add(child);
       await waitFor("the sensor running on the child", async () => {

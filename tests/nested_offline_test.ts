@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { sdkAvailable } from "./_sdk_process.ts";
-import { type LedgeProcess, startLedge } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep, startLedge } from "./_ledge.ts";
 import {
   deployWith,
   fleetManifest,
@@ -59,7 +59,7 @@ serviceTest(
       );
       assert.equal(sinkDeploy.code, 0, sinkDeploy.stderr);
       const link = await registerEdgeChild(parent, "child", dir);
-      const parentState = { stateDir: parent.stateDir, ports: parent.ports };
+      const parentState = { stateDir: parent.stateDir, ports: portsToKeep(parent) };
       await parent.stop();
       running.delete(parent);
 
@@ -123,7 +123,7 @@ serviceTest(
         deviceId: "child",
         upstream: link.snippet,
         stateDir: child.stateDir,
-        ports: child.ports,
+        ports: portsToKeep(child),
       });
       running.add(child);
 
