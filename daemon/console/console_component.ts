@@ -42,134 +42,154 @@ export function createConsoleComponent(
   runtime: RuntimeContext,
   sources: ConsoleSources,
 ): ConsoleComponent {
-  const settings = runtime.config.console;
-  const logger = runtime.logger.child("console");
-  const listen = splitListen(settings.listen);
-  const history = new MetricHistory({ read: () => readCounters(sources) });
-  const sessions = new ConsoleSessions();
-  let closing = new AbortController();
-  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
-  let boundPort = 0;
-  let error: string | null = null;
-  let unsubscribeTls: (() => void) | undefined;
-  let app: Promise<Handler> | undefined;
+  return new Console(runtime, sources);
+}
 
-  const context: ConsoleContext = {
-    config: runtime.config,
-    logger,
-    sources,
-    sessions,
-    history,
-    tls: settings.tls,
-    port: () => boundPort,
-    get closing() {
-      return closing.signal;
-    },
-  };
+/** The console: its history ring always, its listener when enabled. */
+class Console implements ConsoleComponent {
+  readonly name = "console";
+  readonly api;
+  readonly apiDocs = CONSOLE_API_DOCS;
+  readonly history: MetricHistory;
+  readonly #runtime: RuntimeContext;
+  readonly #sources: ConsoleSources;
+  readonly #settings: RuntimeContext["config"]["console"];
+  readonly #logger: RuntimeContext["logger"];
+  readonly #listen: ReturnType<typeof splitListen>;
+  readonly #sessions = new ConsoleSessions();
+  readonly #context: ConsoleContext;
+  #closing = new AbortController();
+  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #boundPort = 0;
+  #error: string | null = null;
+  #unsubscribeTls: (() => void) | undefined;
+  #app: Promise<Handler> | undefined;
 
-  function handle(request: Request): Promise<Response> {
+  constructor(runtime: RuntimeContext, sources: ConsoleSources) {
+    this.#runtime = runtime;
+    this.#sources = sources;
+    this.#settings = runtime.config.console;
+    this.#logger = runtime.logger.child("console");
+    this.#listen = splitListen(this.#settings.listen);
+    this.history = new MetricHistory({ read: () => readCounters(sources) });
+    const closing = () => this.#closing.signal;
+    this.#context = {
+      config: runtime.config,
+      logger: this.#logger,
+      sources,
+      sessions: this.#sessions,
+      history: this.history,
+      tls: this.#settings.tls,
+      port: () => this.#boundPort,
+      get closing() {
+        return closing();
+      },
+    };
+    this.api = createConsoleApi(() => this.status(), () => this.#login());
+  }
+
+  status(): ConsoleStatus {
+    const { enabled } = this.#settings;
+    return { enabled, listening: this.#server !== undefined, url: this.#url(), error: this.#error };
+  }
+
+  listeners(): Record<string, number> {
+    return this.#server ? { console: this.#boundPort } : {};
+  }
+
+  start(): Promise<void> {
+    this.history.start();
+    if (!this.#settings.enabled) return Promise.resolve();
+    try {
+      this.#serve();
+    } catch (failure) {
+      // The console is a window onto the device, not part of its work: ledge runs on without it.
+      this.#error = `Cannot listen on ${this.#settings.listen}: ${(failure as Error).message}`;
+      this.#logger.error("console not served", { error: failure, listen: this.#settings.listen });
+      return Promise.resolve();
+    }
+    if (this.#settings.tls) {
+      this.#unsubscribeTls = this.#sources.security.onServerTlsChange(() => {
+        this.#restartForNewCertificate().catch((failure) =>
+          this.#logger.error("console certificate renewal failed", { error: failure })
+        );
+      });
+    }
+    this.#logger.info("console listening", {
+      url: this.#url(),
+      loopbackOnly: isLoopbackHost(this.#listen.hostname),
+    });
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.history.stop();
+    this.#unsubscribeTls?.();
+    this.#closing.abort();
+    await this.#server?.shutdown();
+    this.#server = undefined;
+  }
+
+  #handle(request: Request): Promise<Response> {
     // The pages load on the first request: a console nobody opens costs no memory for them.
-    app ??= import("./console_app.ts").then((module) => module.createConsoleApp(context));
-    return app.then((fetch) => fetch(request)).catch((failure) => {
-      logger.error("console request failed", { error: failure });
+    this.#app ??= import("./console_app.ts").then((module) =>
+      module.createConsoleApp(this.#context)
+    );
+    return this.#app.then((fetch) => fetch(request)).catch((failure) => {
+      this.#logger.error("console request failed", { error: failure });
       return new Response("the console failed; see ledge's log\n", { status: 500 });
     });
   }
 
-  function url(): string | null {
-    if (!server) return null;
-    const scheme = settings.tls ? "https" : "http";
-    return `${scheme}://${
-      publicHost(listen.hostname, runtime.config.device.hostname)
-    }:${boundPort}`;
+  #url(): string | null {
+    if (!this.#server) return null;
+    const scheme = this.#settings.tls ? "https" : "http";
+    const host = publicHost(this.#listen.hostname, this.#runtime.config.device.hostname);
+    return `${scheme}://${host}:${this.#boundPort}`;
   }
 
-  function serve(): void {
-    const tls = settings.tls ? sources.security.serverTls() : undefined;
-    server = Deno.serve({
-      hostname: listen.hostname,
-      port: boundPort || listen.port,
+  #serve(): void {
+    const tls = this.#settings.tls ? this.#sources.security.serverTls() : undefined;
+    this.#server = Deno.serve({
+      hostname: this.#listen.hostname,
+      port: this.#boundPort || this.#listen.port,
       onListen: () => {},
       ...(tls ? { cert: tls.certPem + tls.chainPem, key: tls.keyPem } : {}),
-    }, handle);
-    boundPort = server.addr.port;
+    }, (request) => this.#handle(request));
+    this.#boundPort = this.#server.addr.port;
   }
 
-  async function restartForNewCertificate(): Promise<void> {
-    if (!server) return;
-    closing.abort();
-    await server.shutdown();
-    closing = new AbortController();
+  async #restartForNewCertificate(): Promise<void> {
+    if (!this.#server) return;
+    this.#closing.abort();
+    await this.#server.shutdown();
+    this.#closing = new AbortController();
     try {
-      serve();
-      logger.info("console serves the renewed certificate");
+      this.#serve();
+      this.#logger.info("console serves the renewed certificate");
     } catch (failure) {
-      server = undefined;
-      error = `Cannot listen on ${settings.listen}: ${(failure as Error).message}`;
-      logger.error("console stopped: cannot listen again after a certificate renewal", {
+      this.#server = undefined;
+      this.#error = `Cannot listen on ${this.#settings.listen}: ${(failure as Error).message}`;
+      this.#logger.error("console stopped: cannot listen again after a certificate renewal", {
         error: failure,
       });
     }
   }
 
-  function login() {
-    if (!settings.enabled) {
+  #login(): { url: string; expiresAt: string } {
+    if (!this.#settings.enabled) {
       throw httpError(409, "Cannot open the console: [console] enabled is false in the config");
     }
-    const base = url();
+    const base = this.#url();
     if (!base) {
-      throw httpError(503, `Cannot open the console: ${error ?? "it is not listening"}`);
+      throw httpError(503, `Cannot open the console: ${this.#error ?? "it is not listening"}`);
     }
-    const issued = sessions.issueLogin();
+    const issued = this.#sessions.issueLogin();
     return {
       url: `${base}/login?token=${issued.token}`,
       expiresAt: new Date(issued.expiresAt).toISOString(),
     };
   }
-
-  function status(): ConsoleStatus {
-    return { enabled: settings.enabled, listening: server !== undefined, url: url(), error };
-  }
-
-  return {
-    name: "console",
-    api: createConsoleApi(status, login),
-    apiDocs: CONSOLE_API_DOCS,
-    history,
-    status,
-    listeners: () => (server ? { console: boundPort } : {}),
-    start() {
-      history.start();
-      if (!settings.enabled) return Promise.resolve();
-      try {
-        serve();
-      } catch (failure) {
-        // The console is a window onto the device, not part of its work: ledge runs on without it.
-        error = `Cannot listen on ${settings.listen}: ${(failure as Error).message}`;
-        logger.error("console not served", { error: failure, listen: settings.listen });
-        return Promise.resolve();
-      }
-      if (settings.tls) {
-        unsubscribeTls = sources.security.onServerTlsChange(() => {
-          restartForNewCertificate().catch((failure) =>
-            logger.error("console certificate renewal failed", { error: failure })
-          );
-        });
-      }
-      logger.info("console listening", {
-        url: url(),
-        loopbackOnly: isLoopbackHost(listen.hostname),
-      });
-      return Promise.resolve();
-    },
-    async stop() {
-      history.stop();
-      unsubscribeTls?.();
-      closing.abort();
-      await server?.shutdown();
-      server = undefined;
-    },
-  };
 }
 
 /** The console's management routes, for the OpenAPI document. */
