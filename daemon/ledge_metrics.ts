@@ -10,9 +10,16 @@ function perKey(counts: Record<string, number>, label: string): MetricSample[] {
   return Object.entries(counts).map(([key, value]) => ({ labels: { [label]: key }, value }));
 }
 
+type HubStats = () => ReturnType<Hub["stats"]>;
+
 /** The hub's families: traffic per identity and endpoint, queues, drops, clients, auth. */
 export function hubFamilies(hub: () => Hub): MetricFamily[] {
   const stats = () => hub().stats();
+  return [...trafficFamilies(stats), ...queueFamilies(stats), ...clientFamilies(stats)];
+}
+
+/** Messages received, routed, sent and dropped. */
+function trafficFamilies(stats: HubStats): MetricFamily[] {
   return [
     {
       name: "edgehub_messages_received_total",
@@ -52,6 +59,12 @@ export function hubFamilies(hub: () => Hub): MetricFamily[] {
         ];
       },
     },
+  ];
+}
+
+/** The durable queues: length, bytes, oldest age. */
+function queueFamilies(stats: HubStats): MetricFamily[] {
+  return [
     {
       name: "edgehub_queue_length",
       help: "Messages waiting in an endpoint's durable queue.",
@@ -77,6 +90,12 @@ export function hubFamilies(hub: () => Hub): MetricFamily[] {
           value: q.oldestAgeSeconds ?? 0,
         })),
     },
+  ];
+}
+
+/** Clients: connected, refused, denied, closed for protocol errors. */
+function clientFamilies(stats: HubStats): MetricFamily[] {
+  return [
     {
       name: "edgehub_connected_clients",
       help: "Clients connected to the hub.",
