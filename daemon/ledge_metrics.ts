@@ -44,7 +44,8 @@ function trafficFamilies(stats: HubStats): MetricFamily[] {
     },
     {
       name: "edgehub_messages_dropped_total",
-      help: "Messages not delivered, by reason (no_route, ttl_expired, queue_full, too_large).",
+      help:
+        "Messages not delivered, by reason (no_route, ttl_expired, queue_full, disk_full, too_large).",
       type: "counter",
       labelNames: ["reason"],
       read: () => {
@@ -54,7 +55,11 @@ function trafficFamilies(stats: HubStats): MetricFamily[] {
         return [
           { labels: { reason: "no_route" }, value: s.unrouted },
           { labels: { reason: "ttl_expired" }, value: expired },
-          { labels: { reason: "queue_full" }, value: Math.max(full, s.refusedFull) },
+          {
+            labels: { reason: "queue_full" },
+            value: Math.max(full, s.refusedFull - s.refusedDiskFull),
+          },
+          { labels: { reason: "disk_full" }, value: s.refusedDiskFull },
           { labels: { reason: "too_large" }, value: s.tooLarge },
         ];
       },

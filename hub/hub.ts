@@ -36,7 +36,7 @@ import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
 import type { HubIdentity, HubSecurity } from "./security_port.ts";
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
-import { resolveTtlSeconds } from "../store/mod.ts";
+import { resolveTtlSeconds, type StoreFullError } from "../store/mod.ts";
 import type { TwinStore } from "./twin_store.ts";
 
 /** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
@@ -71,6 +71,8 @@ export interface HubStats {
   delivered: Record<string, number>;
   unrouted: number;
   refusedFull: number;
+  /** Of `refusedFull`, those refused because the store's disk was down to its free-space floor. */
+  refusedDiskFull: number;
   tooLarge: number;
   authFailures: number;
   authRateLimited: number;
@@ -211,6 +213,7 @@ export async function createHubCore(
     delivered: {} as Record<string, number>,
     unrouted: 0,
     refusedFull: 0,
+    refusedDiskFull: 0,
     tooLarge: 0,
     unknownMethodReplies: 0,
   };
@@ -302,7 +305,12 @@ export async function createHubCore(
     try {
       await store.enqueue(message, targets);
     } catch (error) {
-      if ((error as Error).name === "StoreFullError") stats.refusedFull++;
+      if ((error as Error).name === "StoreFullError") {
+        // The store logs a full queue or disk once per episode, with what to do.
+        stats.refusedFull++;
+        if ((error as StoreFullError).reason === "disk") stats.refusedDiskFull++;
+        throw error;
+      }
       logger.warn("message refused", {
         client: identityLabel(sender),
         error: (error as Error).message,
@@ -561,6 +569,7 @@ export async function createHubCore(
         delivered: { ...stats.delivered },
         unrouted: stats.unrouted,
         refusedFull: stats.refusedFull,
+        refusedDiskFull: stats.refusedDiskFull,
         tooLarge: stats.tooLarge,
         ...sumCounters(),
         heads: Object.fromEntries([...extraCounters].map(([name, read]) => [name, { ...read() }])),

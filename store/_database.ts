@@ -114,11 +114,14 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous}`);
     // After a checkpoint the WAL is truncated back to this size instead of staying at its peak.
-    db.exec("PRAGMA journal_size_limit = 16777216");
-    db.exec("BEGIN IMMEDIATE");
-    db.exec(SCHEMA);
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    db.exec("COMMIT");
+    db.exec("PRAGMA journal_size_limit = 4194304");
+    // A file with the schema in place is opened without a write, so it opens on a full disk.
+    if (version < SCHEMA_VERSION) {
+      db.exec("BEGIN IMMEDIATE");
+      db.exec(SCHEMA);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      db.exec("COMMIT");
+    }
     if (options.maxDatabaseBytes !== undefined) {
       const pageSize = Number(db.prepare("PRAGMA page_size").get()?.page_size);
       const pages = Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize));
@@ -140,17 +143,30 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
   }
 }
 
+/** Pages one step of the vacuum moves; a checkpoint between steps keeps the WAL small. */
+const VACUUM_STEP_PAGES = 256;
+/** Steps one reclaim takes at most (64 MiB of 4 KiB pages), so it never stalls the loop long. */
+const VACUUM_MAX_STEPS = 64;
+
 /**
- * Gives free pages back to the file system once they are a quarter of the file (and at least
- * 1 MiB): incremental vacuum, then a checkpoint that truncates the WAL so the file really shrinks.
- * Returns the pages given back.
+ * Gives free pages back to the file system: incremental vacuum, then a checkpoint that
+ * truncates the WAL so the file really shrinks, in steps of 1 MiB so that the WAL never needs
+ * more than that on a nearly full disk. Normally once the free pages are a quarter of the file
+ * (and at least 1 MiB); `urgent` (the disk is nearly full) as soon as there are 16. Returns the
+ * pages given back.
  */
-export function reclaimFreePages(db: DatabaseSync): number {
-  const free = Number(db.prepare("PRAGMA freelist_count").get()?.freelist_count ?? 0);
+export function reclaimFreePages(db: DatabaseSync, urgent = false): number {
+  const freeCount = db.prepare("PRAGMA freelist_count");
+  const free = () => Number(freeCount.get()?.freelist_count ?? 0);
+  const before = free();
   const total = Number(db.prepare("PRAGMA page_count").get()?.page_count ?? 0);
-  if (free < 256 || free * 4 < total) return 0;
-  // Each step of this pragma frees one page, and exec() steps only once: iterate it through.
-  for (const _ of db.prepare("PRAGMA incremental_vacuum").iterate()) { /* one page per row */ }
-  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  return free;
+  if (urgent ? before < 16 : before < 256 || before * 4 < total) return 0;
+  const step = db.prepare(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`);
+  for (let i = 0; i < VACUUM_MAX_STEPS; i++) {
+    // Each step of this pragma frees one page, and exec() steps only once: iterate it through.
+    for (const _ of step.iterate()) { /* one page per row */ }
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (free() === 0) break;
+  }
+  return before - free();
 }

@@ -2,24 +2,18 @@
  * What the store keeps in memory per endpoint queue: totals, the leases of in-flight messages,
  * and (bounded) the messages committed in this run that wait for delivery. Private to store/.
  */
-import type { StoredMessage } from "./stored_message.ts";
+import type { QueuedMessage } from "./store_types.ts";
 
-/** A message handed out by `take` and not yet acked or released. */
-export interface Lease {
-  priority: number;
-  sizeBytes: number;
+/**
+ * One message in one endpoint queue, as the store keeps it in memory: made once (at enqueue, or
+ * when read from the file), held in the endpoint's `ready` list, then in its leases, and it is
+ * the very object `take` returns. Nothing else is allocated per message on the way.
+ */
+export interface QueuedRow extends QueuedMessage {
+  /** Bytes it counts against the queue bound (body plus encoded properties). */
+  readonly sizeBytes: number;
   /** Acked, and its delete waits for the next commit; `take` still skips it. */
   acked: boolean;
-}
-
-/** A deliverable message known in memory, so `take` returns it without reading the file. */
-export interface ReadyRow {
-  priority: number;
-  seq: number;
-  sizeBytes: number;
-  enqueuedAtMs: number;
-  expiresAtMs: number | null;
-  message: StoredMessage;
 }
 
 /** One endpoint queue's totals and leases. */
@@ -37,7 +31,7 @@ export interface EndpointState {
   /** Whether the last enqueue was refused (the refusal is logged once per episode). */
   full: boolean;
   /** In-flight messages by seq. */
-  readonly leases: Map<number, Lease>;
+  readonly leases: Map<number, QueuedRow>;
   /**
    * Delivery position `take` continues after: (priority, seq) of the last row it handed out or
    * stepped over. Every deliverable row not leased lies after it; a row that becomes
@@ -50,18 +44,18 @@ export interface EndpointState {
    * delivery order (expired ones may linger until `take` steps over them). Null when unknown
    * (a backlog from before this run, a release, past the memory budget): `take` reads the file.
    */
-  ready: ReadyRow[] | null;
+  ready: QueuedRow[] | null;
   /** Body bytes held in `ready`. */
   readyBytes: number;
 }
 
 /** Compares delivery positions: priority, then seq. */
-function before(a: ReadyRow, priority: number, seq: number): boolean {
+function before(a: QueuedRow, priority: number, seq: number): boolean {
   return a.priority < priority || (a.priority === priority && a.seq < seq);
 }
 
 /** Inserts `row` into `state.ready` in delivery order (usually at the end). */
-export function insertReady(state: EndpointState, row: ReadyRow): void {
+export function insertReady(state: EndpointState, row: QueuedRow): void {
   const ready = state.ready!;
   let low = ready.length;
   if (low > 0 && !before(ready[low - 1]!, row.priority, row.seq)) {

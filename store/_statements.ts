@@ -1,14 +1,11 @@
 /**
- * The prepared statements the store runs, compiled once per open. Private to store/.
+ * The prepared statements the store runs, compiled once per open (the multi-row ones of the hot
+ * path are in _batch_sql.ts). Private to store/.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 /** Every statement of the store, by what it does. */
 export interface StoreStatements {
-  /** (seq, refs, properties, body) */
-  insertMessage: StatementSync;
-  /** (endpoint, priority, seq, size, enqueued_at, expires_at) */
-  insertQueueRow: StatementSync;
   /** (endpoint, priority, seq); `changes` tells whether the row was still there. */
   deleteQueueRow: StatementSync;
   /** (seq): deletes the body when this was its last reference. */
@@ -39,13 +36,6 @@ export interface StoreStatements {
 /** Prepares every statement against the store schema. */
 export function prepareStatements(db: DatabaseSync): StoreStatements {
   return {
-    insertMessage: db.prepare(
-      "INSERT INTO messages(seq, refs, properties, body) VALUES (?, ?, ?, ?)",
-    ),
-    insertQueueRow: db.prepare(
-      "INSERT INTO queue(endpoint, priority, seq, size, enqueued_at, expires_at) " +
-        "VALUES (?, ?, ?, ?, ?, ?)",
-    ),
     deleteQueueRow: db.prepare("DELETE FROM queue WHERE endpoint = ? AND priority = ? AND seq = ?"),
     deleteLastReference: db.prepare("DELETE FROM messages WHERE seq = ? AND refs <= 1"),
     dropReference: db.prepare("UPDATE messages SET refs = refs - 1 WHERE seq = ?"),

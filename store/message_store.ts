@@ -1,18 +1,18 @@
 /**
  * The durable message store: one queue per endpoint in one SQLite file, with group commit.
+ * Commits and syncs are in _committer.ts, reads from the file in _backlog.ts, the disk's floor
+ * and reserve in _disk_guard.ts.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
-import { openStoreDatabase, reclaimFreePages } from "./_database.ts";
-import {
-  type EndpointState,
-  insertReady,
-  newEndpointState,
-  type ReadyRow,
-  rewindTo,
-} from "./_endpoint_state.ts";
-import { FlushTimer } from "./_flush_timer.ts";
-import { decodeMessage, type EncodedMessage, encodeMessage } from "./_message_codec.ts";
+import { checkOptions, openDatabase } from "./_open.ts";
+import { newEndpointState, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
+import type { EndpointState } from "./_endpoint_state.ts";
+import { takeFromFile } from "./_backlog.ts";
+import { Committer } from "./_committer.ts";
+import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
+import { encodeMessage } from "./_message_codec.ts";
+import { purgeExpiredRows } from "./_purge.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
 import { StoreFullError } from "./store_full_error.ts";
 import type { IncomingMessage } from "./stored_message.ts";
@@ -25,37 +25,12 @@ import type {
   StoreOptions,
 } from "./store_types.ts";
 import { checkPositiveInteger, checkSeqs, mergeTargets } from "./_arguments.ts";
+import { describe } from "./_describe.ts";
 
-interface PendingTarget {
-  state: EndpointState;
-  priority: number;
-  expiresAtMs: number | null;
-}
-
-interface PendingEnqueue {
-  seq: number;
-  enqueuedAtMs: number;
-  encoded: EncodedMessage;
-  targets: PendingTarget[];
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
-interface PendingAck {
-  state: EndpointState;
-  priority: number;
-  seq: number;
-}
-
-const PURGE_CHUNK = 5000;
-/** Body bytes of committed messages the store keeps in memory for `take`, over all endpoints. */
-const READY_MAX_BYTES = 2 * 1024 * 1024;
-/** Messages one endpoint keeps in memory for `take`; a consumer that far behind reads the file. */
-const READY_MAX_ROWS = 1_000;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** Free space the store keeps on its file system unless told otherwise. */
+export const DEFAULT_MIN_FREE_BYTES = 16 * 1024 * 1024;
+/** Size of the reserve file unless told otherwise. */
+export const DEFAULT_RESERVE_BYTES = 4 * 1024 * 1024;
 
 class SqliteMessageStore implements MessageStore {
   readonly #path: string;
@@ -63,57 +38,28 @@ class SqliteMessageStore implements MessageStore {
   readonly #sql: StoreStatements;
   readonly #now: () => number;
   readonly #log: Logger;
-  readonly #commitWindowMs: number;
-  readonly #ackWindowMs: number;
-  readonly #maxBatchMessages: number;
-  readonly #maxBatchBytes: number;
   #maxSizeBytes: number;
   readonly #byName = new Map<string, EndpointState>();
   readonly #byId = new Map<number, EndpointState>();
   readonly #listeners = new Map<string, Set<() => void>>();
-  #pending: PendingEnqueue[] = [];
-  #pendingAcks: PendingAck[] = [];
-  #lastSeq: number;
-  readonly #flushTimer = new FlushTimer(() => {
-    this.#flush();
-    // While a WAL sync is in flight its completion flushes what waits.
-    if (this.#pending.length > 0 && this.#syncing === undefined) this.#flushTimer.schedule(0);
-  });
-  /**
-   * The WAL, opened for fdatasync when enqueues must survive a power cut. SQLite itself runs with
-   * synchronous=NORMAL (no sync at commit, a sync before each checkpoint); the store syncs the
-   * WAL after each commit on a thread of Deno's pool, so the event loop keeps serving clients
-   * during the fsync, and resolves the commit's enqueues only after it.
-   */
-  readonly #wal: Deno.FsFile | undefined;
-  /** The sync in flight; commits wait for it, so one sync covers all that arrived meanwhile. */
-  #syncing: Promise<void> | undefined;
-  /** Highest seq that is durable (committed, and synced when syncing): what `take` may return. */
-  #visibleSeq: number;
-  /** Body bytes held in the endpoints' `ready` lists. */
-  #readyBytes = 0;
+  readonly #committer: Committer;
+  readonly #guard: DiskGuard;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  readonly #counters: CommitCounters = { commits: 0, messages: 0, failed: 0 };
 
   constructor(
     path: string,
     db: DatabaseSync,
-    options: StoreOptions & { wal: Deno.FsFile | undefined },
+    options: StoreOptions & { wal: Deno.FsFile | undefined; guard: DiskGuard },
   ) {
     this.#path = path;
     this.#db = db;
-    this.#wal = options.wal;
     this.#sql = prepareStatements(db);
     this.#now = options.now ?? Date.now;
     this.#log = options.logger ?? silentLogger;
-    this.#commitWindowMs = options.commitWindowMs ?? 0;
-    this.#ackWindowMs = options.ackWindowMs ?? 20;
-    this.#maxBatchMessages = options.maxBatchMessages ?? 10_000;
-    this.#maxBatchBytes = options.maxBatchBytes ?? 16 * 1024 * 1024;
     this.#maxSizeBytes = options.maxSizeBytes;
-    this.#lastSeq = Number(this.#sql.lastSeq.get()?.seq ?? 0);
-    this.#visibleSeq = this.#lastSeq;
+    this.#guard = options.guard;
+    const lastSeq = Number(this.#sql.lastSeq.get()?.seq ?? 0);
     for (const row of this.#sql.allEndpoints.all()) {
       const state = newEndpointState(Number(row.id), String(row.name));
       this.#byName.set(state.name, state);
@@ -127,6 +73,21 @@ class SqliteMessageStore implements MessageStore {
     }
     // Queues left empty by the last run are known in full; a backlog is read from the file.
     for (const state of this.#byId.values()) if (state.count === 0) state.ready = [];
+    this.#committer = new Committer({
+      path,
+      db,
+      sql: this.#sql,
+      wal: options.wal,
+      log: this.#log,
+      guard: this.#guard,
+      lastSeq,
+      commitWindowMs: options.commitWindowMs ?? 0,
+      ackWindowMs: options.ackWindowMs ?? 20,
+      maxBatchMessages: options.maxBatchMessages ?? 10_000,
+      maxBatchBytes: options.maxBatchBytes ?? 16 * 1024 * 1024,
+      notify: (states) => this.#notify(states),
+      deleteQueueRow: (state, priority, seq) => this.#deleteQueueRow(state, priority, seq),
+    });
     const purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
     if (purgeIntervalMs > 0) {
       const timer = setInterval(() => this.#maintain(), purgeIntervalMs);
@@ -167,25 +128,19 @@ class SqliteMessageStore implements MessageStore {
       refused ??= new StoreFullError(state.name, queued, this.#maxSizeBytes);
     }
     if (refused) throw refused;
-    const enqueuedAtMs = this.#now();
-    const pendingTargets = merged.map((target, i): PendingTarget => {
-      const state = states[i]!;
-      state.pendingBytes += encoded.sizeBytes;
-      if (state.full) {
-        state.full = false;
-        this.#log.info("queue accepts messages again", { endpoint: state.name });
-      }
-      return {
-        state,
-        priority: target.priority,
-        expiresAtMs: target.ttlSeconds < 0 ? null : enqueuedAtMs + target.ttlSeconds * 1000,
-      };
-    });
-    const seq = ++this.#lastSeq;
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ seq, enqueuedAtMs, encoded, targets: pendingTargets, resolve, reject });
-      this.#flushTimer.schedule(this.#commitWindowMs);
-    });
+    if (!this.#guard.admit(encoded.sizeBytes)) {
+      const first = states[0]!;
+      throw new StoreFullError(first.name, first.bytes + first.pendingBytes, this.#maxSizeBytes, {
+        freeBytes: this.#guard.freeBytes,
+        minFreeBytes: this.#guard.minFreeBytes,
+      });
+    }
+    for (const state of states) {
+      if (!state.full) continue;
+      state.full = false;
+      this.#log.info("queue accepts messages again", { endpoint: state.name });
+    }
+    return this.#committer.add(encoded, merged, states, this.#now());
   }
 
   take(endpoint: string, limit: number): QueuedMessage[] {
@@ -198,66 +153,20 @@ class SqliteMessageStore implements MessageStore {
     const state = this.#byName.get(endpoint);
     if (!state || state.count === 0) return [];
     if (state.ready !== null) return this.#takeReady(state, limit);
-    const taken: QueuedMessage[] = [];
-    const start = { priority: state.afterPriority, seq: state.afterSeq };
     try {
-      // Continues after the last row handed out, so a take reads the rows it returns and not
-      // the in-flight ones before them. Leased rows after the position exist only after a
-      // rewind (a release, a more urgent message): those are stepped over.
-      const now = this.#now();
-      while (taken.length < limit) {
-        const pageSize = limit - taken.length;
-        const rows = this.#sql.deliverable.all(
-          state.id,
-          now,
-          state.afterPriority,
-          state.afterSeq,
-          this.#visibleSeq,
-          pageSize,
-        );
-        for (const row of rows) {
-          const seq = Number(row.seq);
-          const priority = Number(row.priority);
-          state.afterPriority = priority;
-          state.afterSeq = seq;
-          if (state.leases.has(seq)) continue;
-          if (row.body === null) {
-            throw new Error(`message ${seq} is queued but its body is missing`);
-          }
-          const message = decodeMessage(String(row.properties), row.body as Uint8Array, seq);
-          state.leases.set(seq, { priority, sizeBytes: Number(row.size), acked: false });
-          taken.push({
-            endpoint,
-            seq,
-            priority,
-            enqueuedAtMs: Number(row.enqueued_at),
-            expiresAtMs: row.expires_at === null ? null : Number(row.expires_at),
-            message,
-          });
-        }
-        if (rows.length < pageSize) {
-          // Nothing deliverable is left after the position: from here on, commits are enough
-          // to know the queue.
-          state.ready = [];
-          break;
-        }
-      }
+      return takeFromFile(this.#sql, state, limit, this.#now(), this.#committer.visibleSeq);
     } catch (error) {
-      for (const message of taken) state.leases.delete(message.seq);
-      state.afterPriority = start.priority;
-      state.afterSeq = start.seq;
       throw new Error(`Cannot take from ${endpoint} in ${this.#path}: ${describe(error)}`, {
         cause: error,
       });
     }
-    return taken;
   }
 
-  /** `take` from the messages known in memory. */
-  #takeReady(state: EndpointState, limit: number): QueuedMessage[] {
+  /** `take` from the messages known in memory: the rows themselves become the leases. */
+  #takeReady(state: EndpointState, limit: number): QueuedRow[] {
     const ready = state.ready!;
     const now = this.#now();
-    const taken: QueuedMessage[] = [];
+    const taken: QueuedRow[] = [];
     let used = 0;
     let bytes = 0;
     while (taken.length < limit && used < ready.length) {
@@ -266,28 +175,14 @@ class SqliteMessageStore implements MessageStore {
       state.afterPriority = row.priority;
       state.afterSeq = row.seq;
       if (row.expiresAtMs !== null && row.expiresAtMs <= now) continue;
-      state.leases.set(row.seq, { priority: row.priority, sizeBytes: row.sizeBytes, acked: false });
-      taken.push({
-        endpoint: state.name,
-        seq: row.seq,
-        priority: row.priority,
-        enqueuedAtMs: row.enqueuedAtMs,
-        expiresAtMs: row.expiresAtMs,
-        message: row.message,
-      });
+      state.leases.set(row.seq, row);
+      taken.push(row);
     }
     if (used === ready.length) ready.length = 0;
     else ready.splice(0, used);
     state.readyBytes -= bytes;
-    this.#readyBytes -= bytes;
+    this.#committer.readyBytes -= bytes;
     return taken;
-  }
-
-  /** Forgets the messages `state` knows in memory: `take` reads the file again. */
-  #dropReady(state: EndpointState): void {
-    this.#readyBytes -= state.readyBytes;
-    state.readyBytes = 0;
-    state.ready = null;
   }
 
   ack(endpoint: string, seqs: readonly number[]): void {
@@ -302,14 +197,10 @@ class SqliteMessageStore implements MessageStore {
       lease.acked = true;
       state.count--;
       state.bytes -= lease.sizeBytes;
-      this.#pendingAcks.push({ state, priority: lease.priority, seq });
+      this.#committer.addAck(state, lease);
       acked++;
     }
-    // Acked rows stay in the table until their commit and every take steps over them; past a
-    // thousand, commit them at the next turn instead of waiting for the window.
-    if (acked > 0) {
-      this.#flushTimer.schedule(this.#pendingAcks.length >= 1000 ? 0 : this.#ackWindowMs);
-    }
+    if (acked > 0) this.#committer.scheduleAcks();
   }
 
   release(endpoint: string, seqs: readonly number[]): void {
@@ -325,9 +216,10 @@ class SqliteMessageStore implements MessageStore {
       rewindTo(state, lease.priority, seq);
       released++;
     }
+    if (released === 0) return;
     // The lease does not hold the message: the file has it.
-    if (released > 0) this.#dropReady(state);
-    if (released > 0) this.#notify([state]);
+    this.#committer.dropReady(state);
+    this.#notify([state]);
   }
 
   stats(): QueueStats[] {
@@ -360,45 +252,21 @@ class SqliteMessageStore implements MessageStore {
 
   purgeExpired(): number {
     this.#checkOpen("purge expired messages");
-    let purged = 0;
-    const byEndpoint = new Map<EndpointState, number>();
-    for (;;) {
-      const rows = this.#sql.expired.all(this.#now(), PURGE_CHUNK);
-      const doomed = rows.filter((row) => {
-        const state = this.#byId.get(Number(row.endpoint));
-        return state !== undefined && !state.leases.has(Number(row.seq));
-      });
-      if (doomed.length === 0) break;
-      this.#inTransaction(() => {
-        for (const row of doomed) {
-          const state = this.#byId.get(Number(row.endpoint))!;
-          const seq = Number(row.seq);
-          if (!this.#deleteQueueRow(state, Number(row.priority), seq)) continue;
-          state.count--;
-          state.bytes -= Number(row.size);
-          state.droppedExpired++;
-          byEndpoint.set(state, (byEndpoint.get(state) ?? 0) + 1);
-          purged++;
-        }
-      });
-      if (rows.length < PURGE_CHUNK) break;
-    }
-    const now = this.#now();
-    for (const [state, count] of byEndpoint) {
-      this.#log.info("dropped expired messages", { endpoint: state.name, count });
-      if (state.ready === null) continue;
-      const kept = state.ready.filter((row) => row.expiresAtMs === null || row.expiresAtMs > now);
-      const keptBytes = kept.reduce((sum, row) => sum + row.message.body.byteLength, 0);
-      this.#readyBytes -= state.readyBytes - keptBytes;
-      state.readyBytes = keptBytes;
-      state.ready = kept;
-    }
-    this.#reclaimSpace();
+    const purged = purgeExpiredRows({
+      sql: this.#sql,
+      byId: this.#byId,
+      now: this.#now,
+      log: this.#log,
+      inTransaction: (work) => this.#committer.inTransaction(work),
+      deleteQueueRow: (state, priority, seq) => this.#deleteQueueRow(state, priority, seq),
+      forgetReadyBytes: (bytes) => (this.#committer.readyBytes -= bytes),
+    });
+    this.#committer.reclaimSpace(false);
     return purged;
   }
 
   commitCounters(): CommitCounters {
-    return { ...this.#counters };
+    return { ...this.#committer.counters, refusedDiskFull: this.#guard.refusals };
   }
 
   setMaxSizeBytes(maxSizeBytes: number): void {
@@ -410,18 +278,10 @@ class SqliteMessageStore implements MessageStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#purgeTimer);
-    this.#flushTimer.cancel();
     try {
-      await this.#syncing;
-      while (this.#pending.length > 0) {
-        this.#flush();
-        await this.#syncing;
-      }
-      // One last try for acks; any that fail are delivered again after the next open.
-      if (this.#pendingAcks.length > 0) this.#flush();
+      await this.#committer.close();
     } finally {
       this.#listeners.clear();
-      this.#wal?.close();
       this.#db.close();
     }
   }
@@ -462,137 +322,6 @@ class SqliteMessageStore implements MessageStore {
     return oldest === null ? null : Math.max(0, (now - oldest) / 1000);
   }
 
-  #takeBatch(): PendingEnqueue[] {
-    let count = 0;
-    let bytes = 0;
-    while (count < this.#pending.length && count < this.#maxBatchMessages) {
-      bytes += this.#pending[count]!.encoded.sizeBytes;
-      count++;
-      if (bytes >= this.#maxBatchBytes) break;
-    }
-    return this.#pending.splice(0, count);
-  }
-
-  /**
-   * One transaction, one fsync: the pending acks and the next batch of enqueues. With the WAL to
-   * sync, the batch's enqueues settle when the sync completes; until then the next commit waits.
-   */
-  #flush(): void {
-    if (this.#syncing !== undefined) return;
-    const batch = this.#takeBatch();
-    const acks = this.#pendingAcks;
-    this.#pendingAcks = [];
-    if (batch.length === 0 && acks.length === 0) return;
-    try {
-      this.#inTransaction(() => {
-        this.#applyAcks(acks);
-        for (const item of batch) this.#insert(item);
-        if (batch.length > 0) this.#sql.setLastSeq.run(batch[batch.length - 1]!.seq);
-      });
-    } catch (error) {
-      if (batch.length > 0) this.#counters.failed++;
-      this.#failBatch(batch, error);
-      if (acks.length > 0) this.#retryAcks(acks);
-      return;
-    }
-    // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
-    this.#forgetAcked(acks);
-    if (batch.length === 0) return;
-    this.#counters.commits++;
-    this.#counters.messages += batch.length;
-    if (this.#wal === undefined) return this.#settle(batch);
-    this.#syncing = this.#wal.syncData().then(
-      () => this.#settle(batch),
-      (error) => this.#settle(batch, error ?? new Error("unknown error")),
-    ).finally(() => {
-      this.#syncing = undefined;
-      if (!this.#closed && (this.#pending.length > 0 || this.#pendingAcks.length > 0)) {
-        this.#flushTimer.schedule(0);
-      }
-    });
-  }
-
-  /**
-   * The batch is committed (and synced): counted in its queues, visible to `take`, its enqueues
-   * resolved. With `syncError` (the WAL sync failed after the commit) they are rejected, so the
-   * senders get no PUBACK and send again; the rows are in the file, though, so they stay queued
-   * and deliverable: at worst a message is delivered twice, never lost.
-   */
-  #settle(batch: readonly PendingEnqueue[], syncError?: unknown): void {
-    let failure: Error | undefined;
-    if (syncError !== undefined) {
-      this.#counters.failed++;
-      this.#log.error("WAL sync failed; enqueues rejected", {
-        path: this.#path,
-        messages: batch.length,
-        error: describe(syncError),
-      });
-      failure = new Error(
-        `Cannot enqueue: sync of ${this.#path}-wal failed: ${describe(syncError)}`,
-        { cause: syncError },
-      );
-    }
-    const touched = new Set<EndpointState>();
-    for (const item of batch) {
-      let message: QueuedMessage["message"] | undefined;
-      for (const target of item.targets) {
-        const { state } = target;
-        state.pendingBytes -= item.encoded.sizeBytes;
-        state.count++;
-        state.bytes += item.encoded.sizeBytes;
-        rewindTo(state, target.priority, item.seq);
-        touched.add(state);
-        if (state.ready === null) continue;
-        const bodyBytes = item.encoded.body.byteLength;
-        if (
-          state.ready.length >= READY_MAX_ROWS || this.#readyBytes + bodyBytes > READY_MAX_BYTES
-        ) {
-          this.#dropReady(state);
-          continue;
-        }
-        // The body is the caller's (it must not change it after enqueue): no copy.
-        message ??= {
-          body: item.encoded.body,
-          appProperties: item.encoded.appProperties,
-          systemProperties: item.encoded.systemProperties,
-        };
-        const row: ReadyRow = {
-          priority: target.priority,
-          seq: item.seq,
-          sizeBytes: item.encoded.sizeBytes,
-          enqueuedAtMs: item.enqueuedAtMs,
-          expiresAtMs: target.expiresAtMs,
-          message,
-        };
-        insertReady(state, row);
-        this.#readyBytes += bodyBytes;
-      }
-      if (failure) item.reject(failure);
-      else item.resolve();
-    }
-    this.#visibleSeq = batch[batch.length - 1]!.seq;
-    this.#notify(touched);
-  }
-
-  #insert(item: PendingEnqueue): void {
-    const { seq, encoded, targets, enqueuedAtMs } = item;
-    this.#sql.insertMessage.run(seq, targets.length, encoded.properties, encoded.body);
-    for (const target of targets) {
-      this.#sql.insertQueueRow.run(
-        target.state.id,
-        target.priority,
-        seq,
-        encoded.sizeBytes,
-        enqueuedAtMs,
-        target.expiresAtMs,
-      );
-    }
-  }
-
-  #applyAcks(acks: readonly PendingAck[]): void {
-    for (const ack of acks) this.#deleteQueueRow(ack.state, ack.priority, ack.seq);
-  }
-
   /** Deletes one queue row and, with its last reference, the body; false when already gone. */
   #deleteQueueRow(state: EndpointState, priority: number, seq: number): boolean {
     const { changes } = this.#sql.deleteQueueRow.run(state.id, priority, seq);
@@ -601,55 +330,6 @@ class SqliteMessageStore implements MessageStore {
       this.#sql.dropReference.run(seq);
     }
     return true;
-  }
-
-  #failBatch(batch: readonly PendingEnqueue[], error: unknown): void {
-    if (batch.length === 0) return;
-    this.#log.error("commit failed; enqueues rejected", {
-      path: this.#path,
-      messages: batch.length,
-      error: describe(error),
-    });
-    for (const item of batch) {
-      for (const target of item.targets) target.state.pendingBytes -= item.encoded.sizeBytes;
-      item.reject(
-        new Error(`Cannot enqueue: commit to ${this.#path} failed: ${describe(error)}`, {
-          cause: error,
-        }),
-      );
-    }
-  }
-
-  /** Acks free space, so they are worth committing alone when a batch with them failed. */
-  #retryAcks(acks: readonly PendingAck[]): void {
-    try {
-      this.#inTransaction(() => this.#applyAcks(acks));
-      this.#forgetAcked(acks);
-    } catch (error) {
-      this.#log.error("cannot commit acks; will retry", {
-        path: this.#path,
-        error: describe(error),
-      });
-      if (this.#closed) return;
-      this.#pendingAcks.unshift(...acks);
-      this.#flushTimer.schedule(Math.max(this.#ackWindowMs, 1000));
-    }
-  }
-
-  #forgetAcked(acks: readonly PendingAck[]): void {
-    for (const ack of acks) ack.state.leases.delete(ack.seq);
-  }
-
-  #inTransaction(work: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      work();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      // SQLite may already have rolled back (e.g. after SQLITE_FULL); a second ROLLBACK would throw.
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
-    }
   }
 
   #notify(states: Iterable<EndpointState>): void {
@@ -676,17 +356,14 @@ class SqliteMessageStore implements MessageStore {
       this.#log.error("store maintenance failed", { path: this.#path, error: describe(error) });
     }
   }
-
-  #reclaimSpace(): void {
-    const pages = reclaimFreePages(this.#db);
-    if (pages > 0) this.#log.debug("reclaimed free pages", { path: this.#path, pages });
-  }
 }
 
 /**
  * Opens the store file at `path`, creating it (mode 0600) with its schema when missing. Every
  * unacked message of a previous run is available again. Throws an Error naming the file when it
- * cannot be opened or is not a valid store; the file is never deleted or rewritten.
+ * cannot be opened or is not a valid store; the file is never deleted or rewritten. On a full
+ * disk it opens without writing (the schema in place is only read), giving back its reserve
+ * file if it must.
  *
  * @example
  * ```ts
@@ -698,31 +375,22 @@ class SqliteMessageStore implements MessageStore {
  * ```
  */
 export function openMessageStore(path: string, options: StoreOptions): MessageStore {
-  checkPositiveInteger(options.maxSizeBytes, "maxSizeBytes", "open message store");
-  for (const field of ["commitWindowMs", "ackWindowMs", "purgeIntervalMs"] as const) {
-    const value = options[field];
-    if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-      throw new RangeError(
-        `Cannot open message store: ${field} must be a number ≥ 0, got ${value}`,
-      );
-    }
-  }
-  for (const field of ["maxBatchMessages", "maxBatchBytes", "maxDatabaseBytes"] as const) {
-    const value = options[field];
-    if (value !== undefined) checkPositiveInteger(value, field, "open message store");
-  }
-  const synchronous = options.synchronous ?? "FULL";
-  // FULL is SQLite's NORMAL plus the store's own WAL sync after each commit (see #wal).
-  const db = openStoreDatabase(path, {
-    synchronous: "NORMAL",
-    ...(options.maxDatabaseBytes !== undefined
-      ? { maxDatabaseBytes: options.maxDatabaseBytes }
-      : {}),
+  checkOptions(options);
+  const guard = new DiskGuard(path, {
+    minFreeBytes: options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES,
+    reserveBytes: options.reserveBytes ?? DEFAULT_RESERVE_BYTES,
+    freeSpace: options.freeSpace ?? statfsFreeSpace,
+    log: options.logger ?? silentLogger,
   });
+  const db = openDatabase(path, options, guard);
   let wal: Deno.FsFile | undefined;
   try {
-    if (synchronous === "FULL") wal = Deno.openSync(`${path}-wal`, { read: true });
-    return new SqliteMessageStore(path, db, { ...options, wal });
+    if ((options.synchronous ?? "FULL") === "FULL") {
+      // The schema in place means the open wrote nothing, so the WAL may not exist yet: an
+      // empty one is what SQLite would make.
+      wal = Deno.openSync(`${path}-wal`, { read: true, write: true, create: true, mode: 0o600 });
+    }
+    return new SqliteMessageStore(path, db, { ...options, wal, guard });
   } catch (error) {
     wal?.close();
     db.close();

@@ -118,7 +118,12 @@ serviceTest(
     await mountTmpfs(dir.path, 8 * 1024 * 1024);
     try {
       const path = `${dir.path}/messages.db`;
-      const options = { maxSizeBytes: 1 << 30, purgeIntervalMs: 0 };
+      const options = {
+        maxSizeBytes: 1 << 30,
+        purgeIntervalMs: 0,
+        minFreeBytes: 0,
+        reserveBytes: 0,
+      };
       let store = openMessageStore(path, options);
       try {
         const first = Array.from({ length: 50 }, (_, n) => n);

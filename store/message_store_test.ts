@@ -281,9 +281,19 @@ Deno.test("concurrent enqueues share one commit", async () => {
     await Promise.all(
       Array.from({ length: 500 }, (_, i) => store.enqueue(textMessage(`m${i}`), [to("upstream")])),
     );
-    assert.deepEqual(store.commitCounters(), { commits: 1, messages: 500, failed: 0 });
+    assert.deepEqual(store.commitCounters(), {
+      commits: 1,
+      messages: 500,
+      failed: 0,
+      refusedDiskFull: 0,
+    });
     await store.enqueue(textMessage("later"), [to("upstream")]);
-    assert.deepEqual(store.commitCounters(), { commits: 2, messages: 501, failed: 0 });
+    assert.deepEqual(store.commitCounters(), {
+      commits: 2,
+      messages: 501,
+      failed: 0,
+      refusedDiskFull: 0,
+    });
   } finally {
     await store.close();
   }
@@ -296,7 +306,12 @@ Deno.test("maxBatchMessages splits a burst into several commits", async () => {
     await Promise.all(
       Array.from({ length: 250 }, (_, i) => store.enqueue(textMessage(`m${i}`), [to("upstream")])),
     );
-    assert.deepEqual(store.commitCounters(), { commits: 3, messages: 250, failed: 0 });
+    assert.deepEqual(store.commitCounters(), {
+      commits: 3,
+      messages: 250,
+      failed: 0,
+      refusedDiskFull: 0,
+    });
     assert.equal(store.take("upstream", 1000).length, 250);
   } finally {
     await store.close();
@@ -652,7 +667,12 @@ Deno.test("bad arguments get an error naming the field and change nothing", asyn
       /Cannot ack e: seq 1 is not an integer/,
     );
     assert.deepEqual(store.stats().map((s) => s.count), store.stats().map(() => 0));
-    assert.deepEqual(store.commitCounters(), { commits: 0, messages: 0, failed: 0 });
+    assert.deepEqual(store.commitCounters(), {
+      commits: 0,
+      messages: 0,
+      failed: 0,
+      refusedDiskFull: 0,
+    });
   } finally {
     await store.close();
   }

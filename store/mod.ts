@@ -10,7 +10,8 @@
  * loop keeps serving clients during the fsync, and the enqueues of that commit resolve after it.
  * Enqueues share commits (group commit): everything that arrives before the next turn of the event
  * loop, and during the previous commit's fsync, goes into one transaction and one fsync, up to
- * `maxBatchMessages` / `maxBatchBytes`. `commitWindowMs` can hold a commit open longer, but
+ * `maxBatchMessages` / `maxBatchBytes`, written with multi-row INSERTs (acks with multi-row
+ * DELETEs), and all its enqueues return one promise. `commitWindowMs` can hold a commit open longer, but
  * measured it only lowers throughput at low concurrency.
  *
  * **Delivery.** Each queue delivers by priority (lower number first), then arrival, at least
@@ -32,6 +33,17 @@
  * target queues, `enqueue` rejects with {@linkcode StoreFullError} naming that endpoint and writes
  * the message to none of its targets, the refusal is counted in `dropped.full` and logged (once
  * per full episode), and the sender gets no PUBACK, so it sees the failure.
+ *
+ * **Full disk.** The store keeps `minFreeBytes` (default 16 MiB) free on its file system: a
+ * message that would take it below (counting twice its size, for the WAL and the file) is
+ * refused with {@linkcode StoreFullError} (`reason: "disk"`), counted in
+ * `commitCounters().refusedDiskFull` and logged once per episode with what to do; acks, deletes,
+ * checkpoints and the open always have that room. While it refuses, what a drain frees is given
+ * back to the file system at once (incremental vacuum and a truncating checkpoint, at most every
+ * 500 ms), so new messages are accepted again within a second of the drain. For a disk that
+ * something else fills, `<path>-reserve` (`reserveBytes`, default 4 MiB) is deleted when a commit
+ * or the open finds no room, and written again once there is. A file with its schema in place
+ * opens without a single write, so the store opens on a full disk.
  *
  * **Failures.** A commit that fails (disk full, I/O error) rejects every enqueue of its batch with
  * an Error naming the file; SQLite rolls the transaction back, so the file stays consistent and

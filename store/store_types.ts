@@ -53,6 +53,8 @@ export interface CommitCounters {
   messages: number;
   /** Transactions that failed (their enqueues were rejected). */
   failed: number;
+  /** Messages refused because the disk was down to `minFreeBytes` (not in `dropped.full`). */
+  refusedDiskFull: number;
 }
 
 /** Options of `openMessageStore`. */
@@ -84,6 +86,20 @@ export interface StoreOptions {
   purgeIntervalMs?: number;
   /** Hard cap on the database file; commits beyond it fail like on a full disk. */
   maxDatabaseBytes?: number;
+  /**
+   * Free space the store keeps on its file system (default 16 MiB): below it new messages are
+   * refused (`StoreFullError` with `reason: "disk"`), so acks, deletes, checkpoints and the open
+   * always have room. 0 turns the floor off.
+   */
+  minFreeBytes?: number;
+  /**
+   * Size of the reserve file `<path>-reserve` (default 4 MiB): given back when a commit or the
+   * open finds the disk full (something else filled it), written again once there is room.
+   * 0: no reserve.
+   */
+  reserveBytes?: number;
+  /** Free bytes on the file system of a directory, for tests; default statfs. */
+  freeSpace?: (directory: string) => number;
 }
 
 /** Durable per-endpoint queues; see the module doc of store/mod.ts for the guarantees. */

@@ -61,6 +61,7 @@ function fixture(options: { tls?: boolean } = {}) {
         delivered: {},
         unrouted: 0,
         refusedFull: 0,
+        refusedDiskFull: 0,
         tooLarge: 0,
         clients: [],
         queues: [{

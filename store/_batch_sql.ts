@@ -1,0 +1,127 @@
+/**
+ * The store's hot path in SQL: the messages of a group commit inserted with multi-row INSERTs,
+ * acks deleted with multi-row DELETEs, each prepared once per row count. A statement per row
+ * costs a binding and a step each; measured (bench/store.ts), 32 rows per statement roughly
+ * halves SQLite's share of a message. Private to store/.
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
+
+/** Rows per statement: SQLite binds at most 32766 parameters; 32 rows of 6 is far below. */
+const ROWS = 32;
+
+/** Parameters of one `messages` row: seq, refs, properties, body. */
+export const MESSAGE_COLUMNS = 4;
+/** Parameters of one `queue` row: endpoint, priority, seq, size, enqueued_at, expires_at. */
+export const QUEUE_COLUMNS = 6;
+
+/** A cache of one statement per row count, built from the SQL for n rows. */
+class StatementsByRows {
+  readonly #db: DatabaseSync;
+  readonly #sql: (rows: number) => string;
+  readonly #byRows: (StatementSync | undefined)[] = [];
+
+  constructor(db: DatabaseSync, sql: (rows: number) => string) {
+    this.#db = db;
+    this.#sql = sql;
+  }
+
+  get(rows: number): StatementSync {
+    return this.#byRows[rows] ??= this.#db.prepare(this.#sql(rows));
+  }
+}
+
+function tuples(rows: number, columns: number): string {
+  const tuple = `(${Array(columns).fill("?").join(", ")})`;
+  return Array(rows).fill(tuple).join(", ");
+}
+
+/** Multi-row statements of the hot path. */
+export class BatchStatements {
+  readonly #insertMessages: StatementsByRows;
+  readonly #insertQueueRows: StatementsByRows;
+  readonly #deleteQueueRows: StatementsByRows;
+  readonly #deleteBodies: StatementsByRows;
+  readonly #deleteLastReference: StatementSync;
+  readonly #dropReference: StatementSync;
+  /** Reused parameter buffers: an ack commit allocates nothing per message. */
+  readonly #keys: SQLInputValue[] = [];
+  readonly #seqs: SQLInputValue[] = [];
+
+  constructor(db: DatabaseSync) {
+    this.#insertMessages = new StatementsByRows(
+      db,
+      (n) => `INSERT INTO messages(seq, refs, properties, body) VALUES ${tuples(n, 4)}`,
+    );
+    this.#insertQueueRows = new StatementsByRows(
+      db,
+      (n) =>
+        "INSERT INTO queue(endpoint, priority, seq, size, enqueued_at, expires_at) " +
+        `VALUES ${tuples(n, 6)}`,
+    );
+    this.#deleteQueueRows = new StatementsByRows(
+      db,
+      (n) => `DELETE FROM queue WHERE (endpoint, priority, seq) IN (VALUES ${tuples(n, 3)})`,
+    );
+    this.#deleteBodies = new StatementsByRows(
+      db,
+      (n) => `DELETE FROM messages WHERE seq IN (${Array(n).fill("?").join(", ")}) AND refs <= 1`,
+    );
+    this.#deleteLastReference = db.prepare("DELETE FROM messages WHERE seq = ? AND refs <= 1");
+    this.#dropReference = db.prepare("UPDATE messages SET refs = refs - 1 WHERE seq = ?");
+  }
+
+  /** Inserts rows whose parameters lie flat in `params`, `columns` per row. */
+  #insert(statements: StatementsByRows, params: SQLInputValue[], columns: number): void {
+    const total = params.length / columns;
+    for (let row = 0; row < total; row += ROWS) {
+      const rows = Math.min(ROWS, total - row);
+      const chunk = rows === total ? params : params.slice(row * columns, (row + rows) * columns);
+      statements.get(rows).run(...chunk);
+    }
+  }
+
+  /** Inserts message bodies: `params` holds MESSAGE_COLUMNS values per message. */
+  insertMessages(params: SQLInputValue[]): void {
+    this.#insert(this.#insertMessages, params, MESSAGE_COLUMNS);
+  }
+
+  /** Inserts queue rows: `params` holds QUEUE_COLUMNS values per row. */
+  insertQueueRows(params: SQLInputValue[]): void {
+    this.#insert(this.#insertQueueRows, params, QUEUE_COLUMNS);
+  }
+
+  /**
+   * Deletes acked queue rows (`rows[i]` of `states[i]`) and each body with its last reference.
+   * Throws when a queue row is missing (an ack the store did not lease): the caller then rolls
+   * back and deletes them one at a time, which tolerates that.
+   */
+  deleteAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
+    for (let start = 0; start < rows.length; start += ROWS) {
+      const count = Math.min(ROWS, rows.length - start);
+      const keys = this.#keys;
+      const seqs = this.#seqs;
+      keys.length = 0;
+      seqs.length = 0;
+      for (let i = start; i < start + count; i++) {
+        const row = rows[i]!;
+        keys.push(states[i]!.id, row.priority, row.seq);
+        seqs.push(row.seq);
+      }
+      const deleted = Number(this.#deleteQueueRows.get(count).run(...keys).changes);
+      if (deleted !== count) {
+        throw new Error(`${count - deleted} acked queue rows were already gone`);
+      }
+      const bodies = Number(this.#deleteBodies.get(count).run(...seqs).changes);
+      if (bodies === count) continue;
+      // Bodies that other queues still reference (or two acks of one body in this chunk): one
+      // at a time, which deletes the body with its last reference.
+      for (let i = start; i < start + count; i++) this.#dropBodyReference(rows[i]!.seq);
+    }
+  }
+
+  /** Drops one reference to body `seq`, deleting it with its last; none if it is gone. */
+  #dropBodyReference(seq: number): void {
+    if (Number(this.#deleteLastReference.run(seq).changes) === 0) this.#dropReference.run(seq);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The enqueues that share one commit: their SQL parameters laid out flat for the multi-row
+ * inserts, the queue rows they become, and one promise that all of them return. Private to
+ * store/.
+ */
+import type { SQLInputValue } from "node:sqlite";
+import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
+
+/** Enqueues committed together; settled (resolved or rejected) together. */
+export class CommitGroup {
+  /** What every enqueue of the group returns. */
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  /** seq, refs, properties, body of each message. */
+  readonly messageParams: SQLInputValue[] = [];
+  /** endpoint, priority, seq, size, enqueued_at, expires_at of each queue row. */
+  readonly queueParams: SQLInputValue[] = [];
+  /** The queue rows, and the state of each one's endpoint (same index). */
+  readonly rows: QueuedRow[] = [];
+  readonly states: EndpointState[] = [];
+  messages = 0;
+  /** Message bytes (body plus properties), counted once per message. */
+  bytes = 0;
+  /** Bytes reserved in the endpoints' bounds: a message's size once per target. */
+  reservedBytes = 0;
+  /** The highest seq in the group. */
+  lastSeq = 0;
+
+  constructor() {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.promise = promise;
+    this.resolve = resolve;
+    this.reject = reject;
+    // A group may be rejected after its callers stopped waiting (close): not unhandled.
+    promise.catch(() => {});
+  }
+}

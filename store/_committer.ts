@@ -1,0 +1,380 @@
+/**
+ * Group commit: the enqueues of a loop turn (and of the previous commit's fsync) and the acks
+ * waiting to be deleted go into one transaction, with multi-row statements, then one fdatasync
+ * of the WAL on a thread of Deno's pool; the enqueues resolve after it. Private to store/.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { Logger } from "../core/log.ts";
+import { BatchStatements } from "./_batch_sql.ts";
+import { CommitGroup } from "./_commit_group.ts";
+import { reclaimFreePages } from "./_database.ts";
+import { describe } from "./_describe.ts";
+import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
+import { type EndpointState, insertReady, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
+import { FlushTimer } from "./_flush_timer.ts";
+import type { EncodedMessage } from "./_message_codec.ts";
+import type { StoreStatements } from "./_statements.ts";
+import type { EnqueueTarget } from "./store_types.ts";
+
+/** Body bytes of committed messages the store keeps in memory for `take`, over all endpoints. */
+const READY_MAX_BYTES = 2 * 1024 * 1024;
+/** Messages one endpoint keeps in memory for `take`; a consumer that far behind reads the file. */
+const READY_MAX_ROWS = 1_000;
+/** While refusing for lack of disk space, how often acks may trigger a vacuum (ms). */
+const RECLAIM_INTERVAL_MS = 500;
+
+/** What {@linkcode Committer} needs from the store. */
+export interface CommitterOptions {
+  path: string;
+  db: DatabaseSync;
+  sql: StoreStatements;
+  /** The WAL to fdatasync after each commit; undefined with `synchronous: "NORMAL"`. */
+  wal: Deno.FsFile | undefined;
+  log: Logger;
+  guard: DiskGuard;
+  lastSeq: number;
+  commitWindowMs: number;
+  ackWindowMs: number;
+  maxBatchMessages: number;
+  maxBatchBytes: number;
+  /** Tells the endpoints' listeners that messages became available. */
+  notify(states: Iterable<EndpointState>): void;
+  /** Deletes one queue row and its body reference; false when already gone. */
+  deleteQueueRow(state: EndpointState, priority: number, seq: number): boolean;
+}
+
+/** The store's writes: group commits of enqueues and acks, WAL syncs, and space given back. */
+export class Committer {
+  readonly #o: CommitterOptions;
+  readonly #batch: BatchStatements;
+  readonly #begin: StatementSync;
+  readonly #commit: StatementSync;
+  /** Groups waiting for their commit, oldest first; the last one takes new enqueues. */
+  readonly #groups: CommitGroup[] = [];
+  /** Acked rows waiting for their delete, and the state of each one's endpoint. */
+  #ackStates: EndpointState[] = [];
+  #ackRows: QueuedRow[] = [];
+  #ackFailureLogged = false;
+  #lastSeq: number;
+  /** Highest seq that is durable (committed, and synced when syncing): what `take` may return. */
+  visibleSeq: number;
+  /** Body bytes held in the endpoints' `ready` lists. */
+  readyBytes = 0;
+  /** The sync in flight; commits wait for it, so one sync covers all that arrived meanwhile. */
+  #syncing: Promise<void> | undefined;
+  readonly counters = { commits: 0, messages: 0, failed: 0 };
+  #closed = false;
+  #lastReclaimMs = -Infinity;
+  #reclaimTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #flushTimer = new FlushTimer(() => {
+    this.#flush();
+    // While a WAL sync is in flight its completion flushes what waits.
+    if (this.#groups.length > 0 && this.#syncing === undefined) this.#flushTimer.schedule(0);
+  });
+
+  constructor(options: CommitterOptions) {
+    this.#o = options;
+    this.#batch = new BatchStatements(options.db);
+    this.#begin = options.db.prepare("BEGIN IMMEDIATE");
+    this.#commit = options.db.prepare("COMMIT");
+    this.#lastSeq = options.lastSeq;
+    this.visibleSeq = options.lastSeq;
+    options.guard.measure();
+  }
+
+  /** Adds a validated message for `targets` (merged, with their states); resolves when durable. */
+  add(
+    encoded: EncodedMessage,
+    targets: readonly EnqueueTarget[],
+    states: readonly EndpointState[],
+    enqueuedAtMs: number,
+  ): Promise<void> {
+    let group = this.#groups[this.#groups.length - 1];
+    if (
+      group === undefined || group.messages >= this.#o.maxBatchMessages ||
+      group.bytes >= this.#o.maxBatchBytes
+    ) {
+      group = new CommitGroup();
+      this.#groups.push(group);
+    }
+    const seq = ++this.#lastSeq;
+    const { sizeBytes } = encoded;
+    group.messageParams.push(seq, targets.length, encoded.properties, encoded.body);
+    // The body is the caller's (it must not change it after enqueue): no copy.
+    const message = {
+      body: encoded.body,
+      appProperties: encoded.appProperties,
+      systemProperties: encoded.systemProperties,
+    };
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      const state = states[i]!;
+      const expiresAtMs = target.ttlSeconds < 0 ? null : enqueuedAtMs + target.ttlSeconds * 1000;
+      state.pendingBytes += sizeBytes;
+      group.queueParams.push(state.id, target.priority, seq, sizeBytes, enqueuedAtMs, expiresAtMs);
+      group.states.push(state);
+      group.rows.push({
+        endpoint: state.name,
+        seq,
+        priority: target.priority,
+        enqueuedAtMs,
+        expiresAtMs,
+        message,
+        sizeBytes,
+        acked: false,
+      });
+    }
+    group.messages++;
+    group.bytes += sizeBytes;
+    group.lastSeq = seq;
+    this.#flushTimer.schedule(this.#o.commitWindowMs);
+    return group.promise;
+  }
+
+  /** Queues the delete of an acked row for the next commit. */
+  addAck(state: EndpointState, row: QueuedRow): void {
+    this.#ackStates.push(state);
+    this.#ackRows.push(row);
+  }
+
+  /**
+   * Acked rows stay in the table until their commit and every take steps over them; past a
+   * thousand, commit them at the next turn instead of waiting for the window.
+   */
+  scheduleAcks(): void {
+    this.#flushTimer.schedule(this.#ackRows.length >= 1000 ? 0 : this.#o.ackWindowMs);
+  }
+
+  /** Forgets the messages `state` knows in memory: `take` reads the file again. */
+  dropReady(state: EndpointState): void {
+    this.readyBytes -= state.readyBytes;
+    state.readyBytes = 0;
+    state.ready = null;
+  }
+
+  /** Runs `work` in one write transaction; rolls back and throws when it fails. */
+  inTransaction(work: () => void): void {
+    this.#begin.run();
+    try {
+      work();
+      this.#commit.run();
+    } catch (error) {
+      // SQLite may already have rolled back (e.g. after SQLITE_FULL); a second ROLLBACK would throw.
+      if (this.#o.db.isTransaction) this.#o.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Measures the free space the disk guard admits messages against. */
+  measure(): void {
+    this.#o.guard.measure();
+  }
+
+  /**
+   * Gives free pages back to the file system: with `urgent` (refusing for lack of space) as soon
+   * as there are a few, else once they are a quarter of the file.
+   */
+  reclaimSpace(urgent: boolean): void {
+    this.#lastReclaimMs = performance.now();
+    try {
+      const pages = reclaimFreePages(this.#o.db, urgent);
+      if (pages > 0) this.#o.log.debug("reclaimed free pages", { path: this.#o.path, pages });
+    } catch (error) {
+      this.#o.log.warn("cannot give free pages back yet", {
+        path: this.#o.path,
+        error: describe(error),
+      });
+    }
+    this.measure();
+  }
+
+  /** Commits what is pending (acks: one last try), then closes the WAL handle. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#flushTimer.cancel();
+    clearTimeout(this.#reclaimTimer);
+    try {
+      await this.#syncing;
+      while (this.#groups.length > 0) {
+        this.#flush();
+        await this.#syncing;
+      }
+      // Any acks that fail are delivered again after the next open.
+      if (this.#ackRows.length > 0) this.#flush();
+    } finally {
+      this.#o.wal?.close();
+    }
+  }
+
+  /**
+   * One transaction, one fsync: the pending acks and the oldest group of enqueues. With the WAL
+   * to sync, the group's enqueues settle when the sync completes; until then the next commit
+   * waits.
+   */
+  #flush(): void {
+    if (this.#syncing !== undefined) return;
+    const group = this.#groups.shift();
+    const ackStates = this.#ackStates;
+    const ackRows = this.#ackRows;
+    if (group === undefined && ackRows.length === 0) return;
+    if (ackRows.length > 0) {
+      this.#ackStates = [];
+      this.#ackRows = [];
+    }
+    try {
+      this.inTransaction(() => {
+        if (ackRows.length > 0) this.#batch.deleteAcked(ackStates, ackRows);
+        if (group === undefined) return;
+        this.#batch.insertMessages(group.messageParams);
+        this.#batch.insertQueueRows(group.queueParams);
+        this.#o.sql.setLastSeq.run(group.lastSeq);
+      });
+    } catch (error) {
+      if (isNoSpace(error)) this.#o.guard.releaseReserve("a commit found the disk full");
+      if (group !== undefined) this.#failGroup(group, error);
+      if (ackRows.length > 0) this.#retryAcks(ackStates, ackRows);
+      this.measure();
+      return;
+    }
+    // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
+    this.#forgetAcked(ackStates, ackRows);
+    this.measure();
+    if (ackRows.length > 0) this.#afterAcks();
+    if (group === undefined) return;
+    this.counters.commits++;
+    this.counters.messages += group.messages;
+    if (this.#o.wal === undefined) return this.#settle(group);
+    this.#syncing = this.#o.wal.syncData().then(
+      () => this.#settle(group),
+      (error) => this.#settle(group, error ?? new Error("unknown error")),
+    ).finally(() => {
+      this.#syncing = undefined;
+      if (!this.#closed && (this.#groups.length > 0 || this.#ackRows.length > 0)) {
+        this.#flushTimer.schedule(0);
+      }
+    });
+  }
+
+  /**
+   * The group is committed (and synced): counted in its queues, visible to `take`, its enqueues
+   * resolved. With `syncError` (the WAL sync failed after the commit) they are rejected, so the
+   * senders get no PUBACK and send again; the rows are in the file, though, so they stay queued
+   * and deliverable: at worst a message is delivered twice, never lost.
+   */
+  #settle(group: CommitGroup, syncError?: unknown): void {
+    const { rows, states } = group;
+    const touched = new Set<EndpointState>();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const state = states[i]!;
+      state.pendingBytes -= row.sizeBytes;
+      state.count++;
+      state.bytes += row.sizeBytes;
+      rewindTo(state, row.priority, row.seq);
+      touched.add(state);
+      if (state.ready === null) continue;
+      const bodyBytes = row.message.body.byteLength;
+      if (state.ready.length >= READY_MAX_ROWS || this.readyBytes + bodyBytes > READY_MAX_BYTES) {
+        this.dropReady(state);
+        continue;
+      }
+      insertReady(state, row);
+      this.readyBytes += bodyBytes;
+    }
+    this.visibleSeq = group.lastSeq;
+    if (syncError === undefined) group.resolve();
+    else {
+      this.counters.failed++;
+      this.#o.log.error("WAL sync failed; enqueues rejected", {
+        path: this.#o.path,
+        messages: group.messages,
+        error: describe(syncError),
+      });
+      group.reject(
+        new Error(`Cannot enqueue: sync of ${this.#o.path}-wal failed: ${describe(syncError)}`, {
+          cause: syncError,
+        }),
+      );
+    }
+    this.#o.notify(touched);
+  }
+
+  #failGroup(group: CommitGroup, error: unknown): void {
+    this.counters.failed++;
+    this.#o.log.error("commit failed; enqueues rejected", {
+      path: this.#o.path,
+      messages: group.messages,
+      error: describe(error),
+    });
+    for (let i = 0; i < group.rows.length; i++) {
+      group.states[i]!.pendingBytes -= group.rows[i]!.sizeBytes;
+    }
+    group.reject(
+      new Error(`Cannot enqueue: commit to ${this.#o.path} failed: ${describe(error)}`, {
+        cause: error,
+      }),
+    );
+  }
+
+  /**
+   * Acks free space, so they are worth committing alone when a commit with them failed: a row
+   * at a time (which tolerates rows already gone), and once more at once if the first try gave
+   * the reserve back.
+   */
+  #retryAcks(states: EndpointState[], rows: QueuedRow[]): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        this.inTransaction(() => {
+          for (let i = 0; i < rows.length; i++) {
+            this.#o.deleteQueueRow(states[i]!, rows[i]!.priority, rows[i]!.seq);
+          }
+        });
+        this.#forgetAcked(states, rows);
+        if (this.#ackFailureLogged) {
+          this.#ackFailureLogged = false;
+          this.#o.log.info("acks commit again", { path: this.#o.path });
+        }
+        this.#afterAcks();
+        return;
+      } catch (error) {
+        if (attempt === 0 && isNoSpace(error)) {
+          if (this.#o.guard.releaseReserve("acks could not commit")) continue;
+        }
+        if (!this.#ackFailureLogged) {
+          this.#ackFailureLogged = true;
+          this.#o.log.error("cannot commit acks; will retry every second", {
+            path: this.#o.path,
+            error: describe(error),
+          });
+        }
+        break;
+      }
+    }
+    if (this.#closed) return;
+    this.#ackStates = states.concat(this.#ackStates);
+    this.#ackRows = rows.concat(this.#ackRows);
+    this.#flushTimer.schedule(Math.max(this.#o.ackWindowMs, 1000));
+  }
+
+  #forgetAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
+    for (let i = 0; i < rows.length; i++) states[i]!.leases.delete(rows[i]!.seq);
+  }
+
+  /**
+   * While messages are refused for lack of space, or the reserve is given back, what a drain
+   * frees goes back to the file system at once (rate-limited), so that new messages are
+   * admitted again within seconds of the drain, without a restart.
+   */
+  #afterAcks(): void {
+    const { guard } = this.#o;
+    if (this.#closed || (!guard.refusing && !guard.reserveMissing)) return;
+    const wait = this.#lastReclaimMs + RECLAIM_INTERVAL_MS - performance.now();
+    if (wait <= 0) return this.reclaimSpace(true);
+    if (this.#reclaimTimer !== undefined) return;
+    this.#reclaimTimer = setTimeout(() => {
+      this.#reclaimTimer = undefined;
+      if (!this.#closed) this.reclaimSpace(true);
+    }, wait);
+    Deno.unrefTimer(this.#reclaimTimer);
+  }
+}

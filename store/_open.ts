@@ -1,0 +1,48 @@
+/** Checking the store's options and opening its database, even on a full disk. Private to store/. */
+import type { DatabaseSync } from "node:sqlite";
+import { checkPositiveInteger } from "./_arguments.ts";
+import { openStoreDatabase } from "./_database.ts";
+import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
+import type { StoreOptions } from "./store_types.ts";
+
+/** Throws RangeError naming the first bad option. */
+export function checkOptions(options: StoreOptions): void {
+  checkPositiveInteger(options.maxSizeBytes, "maxSizeBytes", "open message store");
+  for (
+    const field of [
+      "commitWindowMs",
+      "ackWindowMs",
+      "purgeIntervalMs",
+      "minFreeBytes",
+      "reserveBytes",
+    ] as const
+  ) {
+    const value = options[field];
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+      throw new RangeError(
+        `Cannot open message store: ${field} must be a number ≥ 0, got ${value}`,
+      );
+    }
+  }
+  for (const field of ["maxBatchMessages", "maxBatchBytes", "maxDatabaseBytes"] as const) {
+    const value = options[field];
+    if (value !== undefined) checkPositiveInteger(value, field, "open message store");
+  }
+}
+
+/** Opens the database; on a full disk, once more after giving back the reserve. */
+export function openDatabase(path: string, options: StoreOptions, guard: DiskGuard): DatabaseSync {
+  // FULL is SQLite's NORMAL plus the store's own WAL sync after each commit (see Committer).
+  const databaseOptions = {
+    synchronous: "NORMAL" as const,
+    ...(options.maxDatabaseBytes !== undefined
+      ? { maxDatabaseBytes: options.maxDatabaseBytes }
+      : {}),
+  };
+  try {
+    return openStoreDatabase(path, databaseOptions);
+  } catch (error) {
+    if (!isNoSpace(error) || !guard.releaseReserve("the store could not open")) throw error;
+    return openStoreDatabase(path, databaseOptions);
+  }
+}
