@@ -4,7 +4,7 @@
  * caller: a request naming another module, or a stale generation id, is refused with 403.
  */
 import { Hono } from "hono";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { Identity } from "./identity.ts";
 import { hmacSha256Base64 } from "../iothub/mod.ts";
@@ -115,9 +115,25 @@ function credentialResponse(credential: IssuedCredential) {
 /** Builds the workload API app of one module. */
 export function createWorkloadApp(backend: WorkloadBackend): Hono {
   const app = new Hono();
-  let active = 0;
+  app.use("*", admission());
+  app.post("/modules/:id/genid/:genid/sign", (c) => sign(c, backend));
+  app.post("/modules/:id/certificate/identity", (c) => issueIdentityCertificate(c, backend));
+  app.post(
+    "/modules/:id/genid/:genid/certificate/server",
+    (c) => issueServerCertificate(c, backend),
+  );
+  app.get("/trust-bundle", (c) => c.json({ certificate: backend.trustBundlePem() }));
+  app.notFound((c) =>
+    c.json({ message: `Cannot ${c.req.method} ${c.req.path}: no such workload API route` }, 404)
+  );
+  app.onError(workloadErrorAnswer);
+  return app;
+}
 
-  app.use("*", async (c, next) => {
+/** Checks the api-version and bounds the requests served at once. */
+function admission(): MiddlewareHandler {
+  let active = 0;
+  return async (c, next) => {
     const version = c.req.query("api-version");
     if (!version) throw new WorkloadError(400, "Cannot serve the request: api-version is missing");
     if (!(WORKLOAD_API_VERSIONS as readonly string[]).includes(version)) {
@@ -141,78 +157,72 @@ export function createWorkloadApp(backend: WorkloadBackend): Hono {
     } finally {
       active--;
     }
-  });
+  };
+}
 
-  function caller(c: Context, options: { checkGeneration: boolean }): Identity {
-    const moduleId = c.req.param("id") ?? "";
-    if (moduleId.toLowerCase() !== backend.moduleId.toLowerCase()) {
-      throw new WorkloadError(
-        403,
-        `Cannot serve module "${moduleId}": this socket belongs to module "${backend.moduleId}"`,
-      );
-    }
-    const identity = backend.identity();
-    if (!identity) {
-      throw new WorkloadError(403, `Cannot serve module "${moduleId}": it has no identity`);
-    }
-    const generationId = c.req.param("genid");
-    if (options.checkGeneration && generationId !== identity.generationId) {
-      throw new WorkloadError(
-        403,
-        `Cannot serve module "${moduleId}": generation id "${generationId}" is stale`,
-      );
-    }
-    return identity;
-  }
-
-  app.post("/modules/:id/genid/:genid/sign", async (c) => {
-    const identity = caller(c, { checkGeneration: true });
-    const request = await readBody(c, SignRequest, "sign");
-    if (identity.auth.type !== "sas") {
-      throw new WorkloadError(400, `Cannot sign: module "${backend.moduleId}" has no SAS keys`);
-    }
-    const key = request.keyId === "primary" ? identity.auth.primaryKey : identity.auth.secondaryKey;
-    const data = Uint8Array.from(atob(request.data), (ch) => ch.charCodeAt(0));
-    return c.json({ digest: hmacSha256Base64(key, data) });
-  });
-
-  app.post("/modules/:id/certificate/identity", async (c) => {
-    caller(c, { checkGeneration: false });
-    const request = await readBody(c, IdentityCertificateRequest, "issue an identity certificate");
-    const expiration = expirationDate(request.expiration, backend.now());
-    return c.json(
-      credentialResponse(
-        await backend.issueIdentityCertificate(expiration ? { expiration } : {}),
-      ),
-      201,
+/** The identity of the module in the path, which must be this socket's (and current). */
+function caller(
+  c: Context,
+  backend: WorkloadBackend,
+  options: { checkGeneration: boolean },
+): Identity {
+  const moduleId = c.req.param("id") ?? "";
+  if (moduleId.toLowerCase() !== backend.moduleId.toLowerCase()) {
+    throw new WorkloadError(
+      403,
+      `Cannot serve module "${moduleId}": this socket belongs to module "${backend.moduleId}"`,
     );
-  });
+  }
+  const identity = backend.identity();
+  if (!identity) {
+    throw new WorkloadError(403, `Cannot serve module "${moduleId}": it has no identity`);
+  }
+  const generationId = c.req.param("genid");
+  if (options.checkGeneration && generationId !== identity.generationId) {
+    throw new WorkloadError(
+      403,
+      `Cannot serve module "${moduleId}": generation id "${generationId}" is stale`,
+    );
+  }
+  return identity;
+}
 
-  app.post("/modules/:id/genid/:genid/certificate/server", async (c) => {
-    caller(c, { checkGeneration: true });
-    const request = await readBody(c, ServerCertificateRequest, "issue a server certificate");
-    const expiration = expirationDate(request.expiration, backend.now());
-    const credential = await backend.issueServerCertificate({
-      commonName: request.commonName,
-      ...(expiration ? { expiration } : {}),
-    });
-    return c.json(credentialResponse(credential), 201);
-  });
+async function sign(c: Context, backend: WorkloadBackend): Promise<Response> {
+  const identity = caller(c, backend, { checkGeneration: true });
+  const request = await readBody(c, SignRequest, "sign");
+  if (identity.auth.type !== "sas") {
+    throw new WorkloadError(400, `Cannot sign: module "${backend.moduleId}" has no SAS keys`);
+  }
+  const key = request.keyId === "primary" ? identity.auth.primaryKey : identity.auth.secondaryKey;
+  const data = Uint8Array.from(atob(request.data), (ch) => ch.charCodeAt(0));
+  return c.json({ digest: hmacSha256Base64(key, data) });
+}
 
-  app.get("/trust-bundle", (c) => c.json({ certificate: backend.trustBundlePem() }));
+async function issueIdentityCertificate(c: Context, backend: WorkloadBackend): Promise<Response> {
+  caller(c, backend, { checkGeneration: false });
+  const request = await readBody(c, IdentityCertificateRequest, "issue an identity certificate");
+  const expiration = expirationDate(request.expiration, backend.now());
+  const credential = await backend.issueIdentityCertificate(expiration ? { expiration } : {});
+  return c.json(credentialResponse(credential), 201);
+}
 
-  app.notFound((c) =>
-    c.json({ message: `Cannot ${c.req.method} ${c.req.path}: no such workload API route` }, 404)
-  );
-  app.onError((error, c) => {
-    if (error instanceof WorkloadError) return c.json({ message: error.message }, error.status);
-    if (error instanceof ServerNameNotAllowedError) {
-      return c.json({ message: error.message }, 403);
-    }
-    if (error instanceof RangeError || error instanceof TypeError) {
-      return c.json({ message: error.message }, 400);
-    }
-    return c.json({ message: `Cannot serve the request: ${(error as Error).message}` }, 500);
+async function issueServerCertificate(c: Context, backend: WorkloadBackend): Promise<Response> {
+  caller(c, backend, { checkGeneration: true });
+  const request = await readBody(c, ServerCertificateRequest, "issue a server certificate");
+  const expiration = expirationDate(request.expiration, backend.now());
+  const credential = await backend.issueServerCertificate({
+    commonName: request.commonName,
+    ...(expiration ? { expiration } : {}),
   });
-  return app;
+  return c.json(credentialResponse(credential), 201);
+}
+
+/** The workload API's error answers: IoT Edge's `{message}` with the status each error means. */
+function workloadErrorAnswer(error: Error, c: Context): Response {
+  if (error instanceof WorkloadError) return c.json({ message: error.message }, error.status);
+  if (error instanceof ServerNameNotAllowedError) return c.json({ message: error.message }, 403);
+  if (error instanceof RangeError || error instanceof TypeError) {
+    return c.json({ message: error.message }, 400);
+  }
+  return c.json({ message: `Cannot serve the request: ${error.message}` }, 500);
 }
