@@ -85,20 +85,30 @@ export function c2dMessage(body: Uint8Array, bag: string): UpstreamC2DMessage {
   return { body, appProperties, systemProperties };
 }
 
-/**
- * Creates the dispatcher of messages from the parent. `reply` publishes a method answer on the
- * identity's connection; `handlers()` is read per message, so handlers can be set after start.
- */
-export function createDownstream(options: {
+/** What the dispatcher needs: its handlers, a way to answer methods, a logger. */
+export interface DownstreamOptions {
+  /** Read per message, so handlers can be set after start. */
   handlers: () => UpstreamHandlers;
+  /** Publishes a method answer on the identity's connection. */
   reply: (identity: IdentityRef, topic: string, payload: Uint8Array) => Promise<void>;
   logger: Logger;
-}): {
+}
+
+/** The dispatcher of messages from the parent. */
+export interface Downstream {
   dispatch(identity: IdentityRef, topic: string, payload: Uint8Array): void | Promise<void>;
   counters(): DownstreamCounters;
-} {
-  const { logger } = options;
-  const counters: DownstreamCounters = {
+}
+
+/** Creates the dispatcher of messages from the parent. */
+export function createDownstream(options: DownstreamOptions): Downstream {
+  return new DownstreamDispatcher(options);
+}
+
+/** Sends each message from the parent to its handler by topic, counting what came. */
+class DownstreamDispatcher implements Downstream {
+  readonly #options: DownstreamOptions;
+  readonly #counters: DownstreamCounters = {
     desired: 0,
     methods: 0,
     c2d: 0,
@@ -106,94 +116,118 @@ export function createDownstream(options: {
     malformed: 0,
   };
 
-  async function method(identity: IdentityRef, name: string, rid: string, payload: unknown) {
-    const handler = options.handlers().onMethod;
-    let result: UpstreamMethodResult;
-    if (!handler) {
-      result = {
-        status: 501,
-        payload: { message: `No handler for method ${name} on ${identityLabel(identity)}` },
-      };
-    } else {
-      try {
-        result = await handler(identity, { methodName: name, payload });
-      } catch (error) {
-        logger.error("method handler failed", {
-          identity: identityLabel(identity),
-          method: name,
-          error,
-        });
-        result = { status: 500, payload: { message: (error as Error).message } };
-      }
-    }
-    const topic = `$iothub/methods/res/${result.status}/?$rid=${encodeURIComponent(rid)}`;
-    const body = encoder.encode(JSON.stringify(result.payload ?? null));
-    await options.reply(identity, topic, body).catch((error) => {
-      logger.warn("cannot answer a method call from the parent", { method: name, error });
+  constructor(options: DownstreamOptions) {
+    this.#options = options;
+  }
+
+  counters(): DownstreamCounters {
+    return { ...this.#counters };
+  }
+
+  dispatch(identity: IdentityRef, topic: string, payload: Uint8Array): void | Promise<void> {
+    if (topic.startsWith(DESIRED)) return this.#desired(identity, payload);
+    const methodMatch = METHOD.exec(topic);
+    if (methodMatch) return this.#methodRequest(identity, topic, methodMatch[1]!, payload);
+    const c2dMatch = C2D.exec(topic);
+    if (c2dMatch) return this.#c2d(identity, c2dMatch[1]!, c2dMatch[2]!, payload);
+    this.#counters.malformed++;
+    this.#options.logger.debug("unexpected message from the parent", {
+      identity: identityLabel(identity),
+      topic,
     });
   }
 
-  return {
-    dispatch(identity, topic, payload) {
-      const label = identityLabel(identity);
-      if (topic.startsWith(DESIRED)) {
-        const patch = methodPayload(payload);
-        if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-          counters.malformed++;
-          logger.warn("desired patch from the parent is not a JSON object", { identity: label });
-          return;
-        }
-        counters.desired++;
-        const handler = options.handlers().onDesired;
-        if (!handler) return;
-        Promise.resolve().then(() => handler(identity, patch as TwinPatch)).catch((error) => {
-          logger.error("desired patch handler failed", { identity: label, error });
-        });
-        return;
-      }
-      const methodMatch = METHOD.exec(topic);
-      if (methodMatch) {
-        const rid = topicQuery(topic).get("$rid");
-        if (!rid) {
-          counters.malformed++;
-          logger.warn("method request from the parent without $rid", { identity: label, topic });
-          return;
-        }
-        counters.methods++;
-        let name = methodMatch[1]!;
-        try {
-          name = decodeURIComponent(name);
-        } catch { /* keep it as sent */ }
-        void method(identity, name, rid, methodPayload(payload));
-        return;
-      }
-      const c2dMatch = C2D.exec(topic);
-      if (c2dMatch) {
-        let message: UpstreamC2DMessage;
-        try {
-          message = c2dMessage(payload, c2dMatch[2]!);
-        } catch (error) {
-          counters.malformed++;
-          logger.warn("C2D message from the parent has a bad property bag; dropped", {
-            identity: label,
-            error,
-          });
-          return;
-        }
-        const handler = options.handlers().onC2D;
-        if (!handler) {
-          counters.c2dUnhandled++;
-          logger.warn("C2D message from the parent with no handler; dropped", {
-            device: c2dMatch[1],
-          });
-          return;
-        }
-        counters.c2d++;
-        return handler(c2dMatch[1]!, message);
-      }
-      counters.malformed++;
-      logger.debug("unexpected message from the parent", { identity: label, topic });
-    },
-    counters: () => ({ ...counters }),
-  };
+  #desired(identity: IdentityRef, payload: Uint8Array): void {
+    const { logger } = this.#options;
+    const label = identityLabel(identity);
+    const patch = methodPayload(payload);
+    if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
+      this.#counters.malformed++;
+      logger.warn("desired patch from the parent is not a JSON object", { identity: label });
+      return;
+    }
+    this.#counters.desired++;
+    const handler = this.#options.handlers().onDesired;
+    if (!handler) return;
+    Promise.resolve().then(() => handler(identity, patch as TwinPatch)).catch((error) => {
+      logger.error("desired patch handler failed", { identity: label, error });
+    });
+  }
+
+  #methodRequest(identity: IdentityRef, topic: string, encodedName: string, payload: Uint8Array) {
+    const rid = topicQuery(topic).get("$rid");
+    if (!rid) {
+      this.#counters.malformed++;
+      this.#options.logger.warn("method request from the parent without $rid", {
+        identity: identityLabel(identity),
+        topic,
+      });
+      return;
+    }
+    this.#counters.methods++;
+    let name = encodedName;
+    try {
+      name = decodeURIComponent(name);
+    } catch { /* keep it as sent */ }
+    void this.#answerMethod(identity, name, rid, methodPayload(payload));
+  }
+
+  async #answerMethod(identity: IdentityRef, name: string, rid: string, payload: unknown) {
+    const result = await this.#callMethod(identity, name, payload);
+    const topic = `$iothub/methods/res/${result.status}/?$rid=${encodeURIComponent(rid)}`;
+    const body = encoder.encode(JSON.stringify(result.payload ?? null));
+    await this.#options.reply(identity, topic, body).catch((error) => {
+      this.#options.logger.warn("cannot answer a method call from the parent", {
+        method: name,
+        error,
+      });
+    });
+  }
+
+  async #callMethod(
+    identity: IdentityRef,
+    name: string,
+    payload: unknown,
+  ): Promise<UpstreamMethodResult> {
+    const handler = this.#options.handlers().onMethod;
+    if (!handler) {
+      return {
+        status: 501,
+        payload: { message: `No handler for method ${name} on ${identityLabel(identity)}` },
+      };
+    }
+    try {
+      return await handler(identity, { methodName: name, payload });
+    } catch (error) {
+      this.#options.logger.error("method handler failed", {
+        identity: identityLabel(identity),
+        method: name,
+        error,
+      });
+      return { status: 500, payload: { message: (error as Error).message } };
+    }
+  }
+
+  #c2d(identity: IdentityRef, deviceId: string, bag: string, payload: Uint8Array) {
+    const { logger } = this.#options;
+    let message: UpstreamC2DMessage;
+    try {
+      message = c2dMessage(payload, bag);
+    } catch (error) {
+      this.#counters.malformed++;
+      logger.warn("C2D message from the parent has a bad property bag; dropped", {
+        identity: identityLabel(identity),
+        error,
+      });
+      return;
+    }
+    const handler = this.#options.handlers().onC2D;
+    if (!handler) {
+      this.#counters.c2dUnhandled++;
+      logger.warn("C2D message from the parent with no handler; dropped", { device: deviceId });
+      return;
+    }
+    this.#counters.c2d++;
+    return handler(deviceId, message);
+  }
 }

@@ -9,7 +9,7 @@ import type { MetricFamily } from "../core/metric_family.ts";
 import { identityKey, identityLabel, type IdentityRef } from "../iothub/mod.ts";
 import type { MessageStore } from "../store/mod.ts";
 import { type ConnectionPool, createConnectionPool } from "./connection_pool.ts";
-import { createDownstream, type UpstreamHandlers } from "./downstream.ts";
+import { createDownstream, type Downstream, type UpstreamHandlers } from "./downstream.ts";
 import { type Forwarder, startForwarder } from "./forwarder.ts";
 import { createReportedSync, type ReportedSync } from "./reported_sync.ts";
 import type { TwinPatch } from "./reported_patch.ts";
@@ -41,7 +41,7 @@ interface Running {
   pool: ConnectionPool;
   forwarder: Forwarder;
   reported: ReportedSync;
-  downstream: ReturnType<typeof createDownstream>;
+  downstream: Downstream;
   store: MessageStore;
   releases: (() => void)[];
   failures: Map<string, number>;
