@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { serviceTest } from "../tests/_services.ts";
+import { fillDisk, mountTmpfs, rootRequirement } from "../tests/_tmpfs.ts";
+import { createLogger } from "../core/log.ts";
+import { waitFor } from "../tests/_wait.ts";
 import { tempDir } from "./_testing.ts";
+import { StoreFullError } from "./store_full_error.ts";
 import { openMessageStore } from "./message_store.ts";
 import type { MessageStore } from "./store_types.ts";
 
@@ -75,77 +79,154 @@ Deno.test("a commit that finds the file full rejects its batch and leaves the st
   }
 });
 
-async function mountTmpfs(directory: string, sizeBytes: number): Promise<void> {
-  const { success, stderr } = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", `size=${sizeBytes},mode=0700`, "tmpfs", directory],
-    stderr: "piped",
-  }).output();
-  if (!success) throw new Error(`Cannot mount tmpfs: ${new TextDecoder().decode(stderr)}`);
+serviceTest(
+  "a real full disk (ENOSPC) rejects the batch, and enqueues succeed again once space is back",
+  [rootRequirement],
+  async () => {
+    await using disk = await mountTmpfs(8 * 1024 * 1024);
+    const path = `${disk.path}/messages.db`;
+    // No floor and no reserve: the commit itself meets the full disk.
+    const options = { maxSizeBytes: 1 << 30, purgeIntervalMs: 0, minFreeBytes: 0, reserveBytes: 0 };
+    let store = openMessageStore(path, options);
+    try {
+      const first = Array.from({ length: 50 }, (_, n) => n);
+      await Promise.all(first.map((n) => store.enqueue(numbered(n, 4096), upstream)));
+      await fillDisk(`${disk.path}/filler`);
+      const outcomes = await Promise.allSettled(
+        [50, 51, 52].map((n) => store.enqueue(numbered(n, 64 * 1024), upstream)),
+      );
+      assertWholeBurstRejected(
+        outcomes,
+        /Cannot enqueue: commit to .*messages\.db failed: (database or disk is full|disk I\/O error)/,
+      );
+      await Deno.remove(`${disk.path}/filler`);
+      await store.enqueue(numbered(53, 4096), upstream);
+      await store.close();
+      store = openMessageStore(path, options);
+      assert.deepEqual(takeAll(store), [...first, 53]);
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+const MiB = 1024 * 1024;
+/** The floor and reserve of the tests below, on a 24 MiB tmpfs. */
+const guarded = {
+  maxSizeBytes: 1 << 30,
+  purgeIntervalMs: 0,
+  minFreeBytes: 4 * MiB,
+  reserveBytes: MiB,
+};
+
+/** Enqueues 16 KiB messages, 20 at a time, until one is refused; returns what was acknowledged. */
+async function fillUntilRefused(store: MessageStore, from = 0) {
+  const acknowledged: number[] = [];
+  for (let start = from; start < from + 100_000; start += 20) {
+    const numbers = Array.from({ length: 20 }, (_, i) => start + i);
+    const outcomes = await Promise.allSettled(
+      numbers.map((n) => store.enqueue(numbered(n, 16 * 1024), upstream)),
+    );
+    outcomes.forEach((o, i) => o.status === "fulfilled" && acknowledged.push(numbers[i]!));
+    const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    if (refused) return { acknowledged, error: refused.reason as Error };
+  }
+  throw new Error("the store never refused a message");
 }
 
-async function unmount(directory: string): Promise<void> {
-  const { success, stderr } = await new Deno.Command("umount", {
-    args: [directory],
-    stderr: "piped",
-  })
-    .output();
-  if (!success) throw new Error(`Cannot unmount tmpfs: ${new TextDecoder().decode(stderr)}`);
-}
-
-/** Writes a file until the file system refuses more (ENOSPC). */
-async function fillDisk(path: string): Promise<void> {
-  const file = await Deno.open(path, { create: true, write: true });
-  const chunk = new Uint8Array(64 * 1024);
-  try {
-    for (;;) await file.write(chunk);
-  } catch (error) {
-    if (!String(error).includes("No space left")) throw error;
-  } finally {
-    file.close();
+function drain(store: MessageStore): number[] {
+  const numbers: number[] = [];
+  for (;;) {
+    const batch = store.take("upstream", 100);
+    if (batch.length === 0) return numbers;
+    store.ack("upstream", batch.map((m) => m.seq));
+    numbers.push(...batch.map((m) => Number(m.message.appProperties.n)));
   }
 }
 
-const root = {
-  what: "root",
-  missing: Deno.uid() === 0 ? undefined : "not root (the test mounts a small tmpfs)",
-};
+/** Resolves once the store accepts a message again (it retries as a sender would). */
+async function acceptedAgain(store: MessageStore, n: number): Promise<void> {
+  await waitFor(
+    `message ${n} accepted again`,
+    () => store.enqueue(numbered(n, 1024), upstream).then(() => true),
+    10_000,
+  );
+}
+
+function recordingLogger(lines: string[]) {
+  return createLogger({ level: "debug", format: "json", write: (line) => lines.push(line) });
+}
 
 serviceTest(
-  "a real full disk (ENOSPC) rejects the batch, and enqueues succeed again once space is back",
-  [root],
+  "the store refuses new messages at its free-space floor, and a drain brings them back within seconds, without a reopen",
+  [rootRequirement],
   async () => {
-    await using dir = await tempDir();
-    await mountTmpfs(dir.path, 8 * 1024 * 1024);
+    await using disk = await mountTmpfs(24 * MiB);
+    const path = `${disk.path}/messages.db`;
+    const logs: string[] = [];
+    const store = openMessageStore(path, { ...guarded, logger: recordingLogger(logs) });
     try {
-      const path = `${dir.path}/messages.db`;
-      const options = {
-        maxSizeBytes: 1 << 30,
-        purgeIntervalMs: 0,
-        minFreeBytes: 0,
-        reserveBytes: 0,
-      };
-      let store = openMessageStore(path, options);
-      try {
-        const first = Array.from({ length: 50 }, (_, n) => n);
-        await Promise.all(first.map((n) => store.enqueue(numbered(n, 4096), upstream)));
-        await fillDisk(`${dir.path}/filler`);
-        const outcomes = await Promise.allSettled(
-          [50, 51, 52].map((n) => store.enqueue(numbered(n, 64 * 1024), upstream)),
-        );
-        assertWholeBurstRejected(
-          outcomes,
-          /Cannot enqueue: commit to .*messages\.db failed: (database or disk is full|disk I\/O error)/,
-        );
-        await Deno.remove(`${dir.path}/filler`);
-        await store.enqueue(numbered(53, 4096), upstream);
-        await store.close();
-        store = openMessageStore(path, options);
-        assert.deepEqual(takeAll(store), [...first, 53]);
-      } finally {
-        await store.close();
-      }
+      assert.equal((await Deno.stat(`${path}-reserve`)).size, MiB, "the reserve is in place");
+      const { acknowledged, error } = await fillUntilRefused(store);
+      assert.ok(error instanceof StoreFullError && error.reason === "disk", String(error));
+      assert.match(error.message, /disk is nearly full/);
+      assert.ok(acknowledged.length > 300, `only ${acknowledged.length} accepted`);
+      // Refused before the disk filled: no commit ever failed.
+      assert.equal(store.commitCounters().failed, 0);
+      // Still refused, counted, and logged once for the episode.
+      await assert.rejects(store.enqueue(numbered(-1, 16 * 1024), upstream), StoreFullError);
+      assert.ok(store.commitCounters().refusedDiskFull >= 2);
+      assert.equal(logs.filter((line) => line.includes("disk nearly full")).length, 1);
+
+      assert.deepEqual(drain(store), acknowledged, "every acknowledged message, in order");
+      await acceptedAgain(store, 100_000);
+      assert.equal(logs.filter((line) => line.includes("accepting new messages")).length, 1);
+      const again = await fillUntilRefused(store, 200_000);
+      assert.ok(again.acknowledged.length > 300, "the drained space is used again");
     } finally {
-      await unmount(dir.path);
+      await store.close();
+    }
+  },
+);
+
+serviceTest(
+  "when something else fills the disk, the reserve lets acks commit, and the store opens on a full disk",
+  [rootRequirement],
+  async () => {
+    await using disk = await mountTmpfs(24 * MiB);
+    const path = `${disk.path}/messages.db`;
+    const logs: string[] = [];
+    const options = { ...guarded, logger: recordingLogger(logs) };
+    let store = openMessageStore(path, options);
+    let acknowledged: number[];
+    const half = () => Math.floor(acknowledged.length / 2);
+    try {
+      ({ acknowledged } = await fillUntilRefused(store));
+      await fillDisk(`${disk.path}/filler`);
+      // Half the backlog delivered and acked on a disk with no byte free.
+      const taken = store.take("upstream", half());
+      store.ack("upstream", taken.map((m) => m.seq));
+    } finally {
+      await store.close(); // commits the acks; the checkpoint deletes the WAL, which frees space
+    }
+    await fillDisk(`${disk.path}/filler-2`);
+    // Opens on the full disk, delivers the rest, and commits those acks too: the WAL has to grow
+    // for them, and only the reserve has the room.
+    store = openMessageStore(path, options);
+    try {
+      assert.deepEqual(drain(store), acknowledged.slice(half()), "the acked half is gone");
+    } finally {
+      await store.close();
+    }
+    assert.ok(logs.some((line) => line.includes("released the store's reserve")), logs.join("\n"));
+    await Deno.remove(`${disk.path}/filler`);
+    await Deno.remove(`${disk.path}/filler-2`);
+    store = openMessageStore(path, options);
+    try {
+      assert.deepEqual(drain(store), [], "every ack was committed");
+      await acceptedAgain(store, 100_000);
+    } finally {
+      await store.close();
     }
   },
 );
