@@ -56,6 +56,44 @@ function cacheKey(deviceId: string, moduleId: string | undefined): string {
   return (moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`).toLowerCase();
 }
 
+/** What `claimed` derives to: from its registered device, or from each child edge device. */
+function derivations(
+  registry: IdentityRegistry | undefined,
+  edgeChildren: () => Identity[],
+  claimed: IdentityRef,
+): Derivation[] {
+  const device = registry?.get(claimed.deviceId);
+  if (device) {
+    // A registered device: only a child edge device's modules derive from it.
+    if (claimed.moduleId === undefined || device.kind !== "child-edge-device") return [];
+    return [derivation(device, sasKeys(device), claimed)];
+  }
+  return edgeChildren().map((child) =>
+    derivation(
+      child,
+      sasKeys(child).map((key) => hmacSha256Base64(key, `devices/${claimed.deviceId}`)),
+      claimed,
+    )
+  );
+}
+
+/** The identity `claimed` has when derived from `from`'s device keys. */
+function derivation(from: Identity, deviceKeys: string[], claimed: IdentityRef): Derivation {
+  const keys = claimed.moduleId === undefined
+    ? deviceKeys
+    : deviceKeys.map((key) => hmacSha256Base64(key, claimed.moduleId!));
+  const identity: Identity = {
+    deviceId: claimed.deviceId,
+    ...(claimed.moduleId === undefined ? {} : { moduleId: claimed.moduleId }),
+    kind: claimed.moduleId === undefined ? "leaf-device" : "module",
+    // Stable while the child stays registered: a re-registered child gives new identities.
+    generationId: from.generationId,
+    auth: { type: "sas", primaryKey: keys[0]!, secondaryKey: keys[1] ?? keys[0]! },
+    createdAt: from.createdAt,
+  };
+  return { identity, keys, via: from.deviceId };
+}
+
 /**
  * Creates the resolver over `registry` (read at each cache miss; undefined before the registry
  * is open).
@@ -89,42 +127,6 @@ export function createDerivedIdentities(
       child.generationId === derivation.identity.generationId;
   }
 
-  function derived(
-    from: Identity,
-    deviceKeys: string[],
-    claimed: IdentityRef,
-  ): Derivation {
-    const keys = claimed.moduleId === undefined
-      ? deviceKeys
-      : deviceKeys.map((key) => hmacSha256Base64(key, claimed.moduleId!));
-    const identity: Identity = {
-      deviceId: claimed.deviceId,
-      ...(claimed.moduleId === undefined ? {} : { moduleId: claimed.moduleId }),
-      kind: claimed.moduleId === undefined ? "leaf-device" : "module",
-      // Stable while the child stays registered: a re-registered child gives new identities.
-      generationId: from.generationId,
-      auth: { type: "sas", primaryKey: keys[0]!, secondaryKey: keys[1] ?? keys[0]! },
-      createdAt: from.createdAt,
-    };
-    return { identity, keys, via: from.deviceId };
-  }
-
-  function compute(claimed: IdentityRef): Derivation[] {
-    const device = registry()?.get(claimed.deviceId);
-    if (device) {
-      // A registered device: only a child edge device's modules derive from it.
-      if (claimed.moduleId === undefined || device.kind !== "child-edge-device") return [];
-      return [derived(device, sasKeys(device), claimed)];
-    }
-    return edgeChildren().map((child) =>
-      derived(
-        child,
-        sasKeys(child).map((key) => hmacSha256Base64(key, `devices/${claimed.deviceId}`)),
-        claimed,
-      )
-    );
-  }
-
   return {
     candidates(claimed) {
       const key = cacheKey(claimed.deviceId, claimed.moduleId);
@@ -134,7 +136,7 @@ export function createDerivedIdentities(
         cache.set(key, hit);
         return hit;
       }
-      const computed = compute(claimed).filter(stillDerivable);
+      const computed = derivations(registry(), edgeChildren, claimed).filter(stillDerivable);
       if (computed.length === 0) return computed;
       cache.set(key, computed);
       while (cache.size > maxCached) cache.delete(cache.keys().next().value!);

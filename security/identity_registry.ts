@@ -42,32 +42,7 @@ export class IdentityExistsError extends Error {
  */
 export async function openIdentityRegistry(path: string): Promise<MutableIdentityRegistry> {
   const byKey = new Map<string, Identity>();
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new Error(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
-    }
-  }
-  if (text !== undefined) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      throw new Error(`Cannot load ${path}: not JSON (${(error as Error).message})`, {
-        cause: error,
-      });
-    }
-    const parsed = RegistryFile.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new Error(`Cannot load ${path}: ${issue.path.join(".")}: ${issue.message}`);
-    }
-    for (const identity of parsed.data.identities) {
-      byKey.set(identityKey(identity), identity);
-    }
-  }
+  for (const identity of await readRegistryFile(path)) byKey.set(identityKey(identity), identity);
 
   // A burst of registrations (a thousand children enrolling) costs a few writes of the registry,
   // not a thousand ever larger ones, which were most of a parent's garbage and CPU time.
@@ -128,4 +103,29 @@ export async function openIdentityRegistry(path: string): Promise<MutableIdentit
       return true;
     },
   };
+}
+
+/** The identities `path` holds; none when it does not exist. */
+async function readRegistryFile(path: string): Promise<Identity[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw new Error(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Cannot load ${path}: not JSON (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  const parsed = RegistryFile.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`Cannot load ${path}: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data.identities;
 }
