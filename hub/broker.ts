@@ -1,27 +1,37 @@
 /**
- * The MQTT broker: aedes handles the protocol (CONNECT, keepalive, SUBSCRIBE bookkeeping,
- * session takeover) and the hub decides everything else through its hooks:
+ * The MQTT broker: ledge's own IoT Hub session layer (no client-to-client forwarding, no retained
+ * messages, a fixed topic space). The protocol of one connection is {@linkcode MqttConnection};
+ * here the hub decides what it means:
  *
- * - `authenticate`: clientId/username per IoT Hub rules, then SAS or X.509 via the security
- *   manager; failures get CONNACK 5 and count against the source's failure budget.
- * - `authorizePublish`: ACL, then the publish is handled (telemetry routed and made durable,
- *   twin and method requests answered). aedes writes the PUBACK only after this hook calls back,
- *   so a QoS 1 PUBACK means the message is in every queue its routes chose. A refused publish
- *   closes the connection (IoT Hub does the same; the client retries unacknowledged messages).
- * - `authorizeSubscribe`: filters checked as filters; denied ones get SUBACK 0x80.
- * - `authorizeForward`: nothing is ever forwarded client-to-client; every delivery is written by
- *   the hub itself ({@linkcode ClientSession}), which also claims its PUBACKs.
+ * - CONNECT: clientId/username per IoT Hub rules, then SAS or X.509 via the security manager
+ *   ({@linkcode authenticateConnect}); failures get CONNACK 5 and count against the source's
+ *   failure budget. A second connection of one identity takes the session over (the first is
+ *   closed). A persistent session (clean = 0) keeps its subscriptions until the next clean one.
+ * - PUBLISH: ACL, then the hub's handler (telemetry routed and made durable, twin and method
+ *   requests answered); the PUBACK is written once the handler resolved, so a QoS 1 PUBACK
+ *   means the message is in every queue its routes chose. A refused publish closes the
+ *   connection (IoT Hub does the same; the client retries unacknowledged messages).
+ * - SUBSCRIBE: filters checked as filters; denied ones get SUBACK 0x80.
+ * - A removed identity's connections are closed at once.
  */
-import { Aedes, type Client, type PublishPacket, type Subscription } from "aedes";
+import type { Duplex } from "node:stream";
 import type { Logger } from "../core/log.ts";
-import { identityKey, identityLabel } from "../iothub/mod.ts";
+import { identityLabel } from "../iothub/mod.ts";
 import { publishDenial, subscribeDenial } from "./acl.ts";
 import { type ClientSession, createClientSession } from "./client_session.ts";
-import { type ClaimedIdentity, parseConnectCredentials } from "./connect_credentials.ts";
+import { authenticateConnect } from "./connect_auth.ts";
 import type { GateTicket } from "./connection_gate.ts";
 import { createFailureLimiter } from "./failure_limiter.ts";
-import { createPacketScanner } from "./packet_guard.ts";
-import type { HubIdentity, HubSecurity } from "./security_port.ts";
+import {
+  type ConnectionOwner,
+  type ConnectOutcome,
+  MqttConnection,
+} from "./mqtt/mqtt_connection.ts";
+import type { ConnectPacket, InboundPublish } from "./mqtt/mqtt_packets.ts";
+import { ConnTransport, StreamTransport } from "./mqtt/mqtt_transport.ts";
+import type { HubSecurity } from "./security_port.ts";
+
+export type { InboundPublish } from "./mqtt/mqtt_packets.ts";
 
 /** Where a connection came from, recorded by the listener. */
 export interface ConnectionInfo {
@@ -42,7 +52,7 @@ export interface BrokerHandlers {
   /** A client's connection ended. */
   disconnected(session: ClientSession): void;
   /** A publish passed the ACL; resolve to acknowledge it, reject to close the connection. */
-  publish(session: ClientSession, packet: PublishPacket): Promise<void> | void;
+  publish(session: ClientSession, packet: InboundPublish): Promise<void> | void;
   /** A subscription was granted. */
   subscribed(session: ClientSession, filter: string): void;
 }
@@ -68,8 +78,10 @@ export interface BrokerCounters {
 
 /** The running broker. */
 export interface Broker {
-  /** Attaches a new connection (a TCP, TLS or WebSocket stream). */
-  handle(connection: import("node:stream").Duplex, info: ConnectionInfo): void;
+  /** Attaches a new connection on a node stream (TLS socket, WebSocket stream). */
+  handle(connection: Duplex, info: ConnectionInfo): void;
+  /** Attaches a new connection on a Deno native socket. */
+  handleConn(conn: Deno.Conn, info: ConnectionInfo): void;
   /** Connected sessions by identity key. */
   readonly sessions: ReadonlyMap<string, ClientSession>;
   readonly counters: BrokerCounters;
@@ -79,286 +91,191 @@ export interface Broker {
 // Room for the topic, property bag and MQTT framing on top of the message itself.
 const FRAMING_ALLOWANCE = 64 * 1024;
 
-/**
- * aedes reads with `read()` once per 'readable' and expects the whole buffer. Under Deno a stream
- * holding several chunks can hand back only the first, and 'readable' does not fire again until
- * more data arrives — so a packet split over WebSocket messages stalls. Reading until `null`
- * returns everything and re-arms 'readable'. Every chunk passes `screen` before aedes sees it:
- * a violation closes the connection and nothing of that read is parsed.
- */
-function drainOnRead(
-  connection: import("node:stream").Duplex,
-  screen: (chunk: Uint8Array) => boolean,
-): void {
-  const readOne = connection.read.bind(connection);
-  connection.read = (size?: number) => {
-    if (size !== undefined && size !== null) return readOne(size);
-    const chunks: Buffer[] = [];
-    let chunk: Buffer | null;
-    while ((chunk = readOne()) !== null) {
-      if (!screen(chunk)) return null;
-      chunks.push(chunk);
-    }
-    if (chunks.length === 0) return null;
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-  };
+/** Options of {@linkcode createBroker}. */
+export interface BrokerOptions {
+  security: HubSecurity;
+  limits: BrokerLimits;
+  logger: Logger;
+  handlers: BrokerHandlers;
 }
 
-/** Runs `then` once what was written to `connection` so far has been flushed (or failed). */
-function afterFlush(connection: import("node:stream").Duplex, then: () => void): void {
-  if (connection.destroyed || !connection.writable) return then();
-  // Writes complete in order: the callback of an empty write means everything before it left.
-  connection.write(new Uint8Array(0), () => then());
-}
-
-function authError(message: string, returnCode: number): Error & { returnCode: number } {
-  return Object.assign(new Error(message), { returnCode });
-}
-
-/** Starts the broker. */
-export async function createBroker(
-  options: {
-    security: HubSecurity;
-    limits: BrokerLimits;
-    logger: Logger;
-    handlers: BrokerHandlers;
-  },
-): Promise<Broker> {
-  const { security, limits, logger, handlers } = options;
-  const limiter = createFailureLimiter({ limitPerMinute: limits.authFailuresPerMinute });
-  const infos = new WeakMap<object, ConnectionInfo>();
-  const sessionOf = new WeakMap<Client, ClientSession>();
-  const sessions = new Map<string, ClientSession>();
-  const pendingPublishes = new WeakMap<ClientSession, Set<Promise<void>>>();
-  const counters: BrokerCounters = {
+/** The broker's state: sessions, connections, persistent subscriptions, counters. */
+class MqttBroker implements Broker, ConnectionOwner {
+  readonly sessions = new Map<string, ClientSession>();
+  readonly counters: BrokerCounters = {
     authFailures: 0,
     authRateLimited: 0,
     aclDenials: 0,
     protocolErrors: 0,
   };
+  readonly #connections = new Set<MqttConnection>();
+  readonly #connectionOf = new WeakMap<ClientSession, MqttConnection>();
+  /** Subscriptions of persistent (clean = 0) sessions, by identity key. */
+  readonly #persistent = new Map<string, Set<string>>();
+  readonly #limiter;
+  readonly #unsubscribeRemovals: () => void;
 
-  function verify(client: Client, claimed: ClaimedIdentity, password: Buffer | undefined) {
-    const info = infos.get(client.conn);
-    const token = password === undefined ? "" : password.toString("utf8");
-    if (token !== "") return security.verifySasToken(token, claimed);
-    if (info && info.peerChain.length > 0) {
-      return security.verifyClientCertificate(info.peerChain, claimed);
-    }
-    return { ok: false as const, reason: "no SAS token and no client certificate" };
-  }
-
-  function authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (error: (Error & { returnCode: number }) | null, success: boolean | null) => void,
-  ): void {
-    const info = infos.get(client.conn);
-    const source = info?.source ?? "unknown";
-    if (limiter.blocked(source)) {
-      counters.authRateLimited++;
-      logger.warn("connect refused: too many failures from this source", { source });
-      return done(authError("too many authentication failures", 5), null);
-    }
-    if (sessions.size >= limits.maxConnections) {
-      logger.warn("connect refused: hub.max_connections reached", { source });
-      return done(authError("server unavailable", 3), null);
-    }
-    let identity: HubIdentity;
-    try {
-      const claimed = parseConnectCredentials(client.id, username, {
-        hubHosts: limits.hubHosts,
-      });
-      const verdict = verify(client, claimed, password);
-      if (!verdict.ok) throw new Error(verdict.reason);
-      identity = {
-        deviceId: verdict.identity.deviceId,
-        moduleId: verdict.identity.moduleId,
-        generationId: verdict.identity.generationId,
-      };
-      if (identityKey(identity) !== identityKey(claimed)) {
-        throw new Error(
-          `credentials are for ${identityLabel(identity)}, not ${identityLabel(claimed)}`,
-        );
+  constructor(private readonly options: BrokerOptions) {
+    this.#limiter = createFailureLimiter({ limitPerMinute: options.limits.authFailuresPerMinute });
+    this.#unsubscribeRemovals = options.security.onIdentityRemoved((removal) => {
+      for (const session of this.sessions.values()) {
+        if (removal.covers(session.identity)) {
+          this.#persistent.delete(session.key);
+          this.#connectionOf.get(session)?.close();
+        }
       }
-      // deno-lint-ignore no-explicit-any
-      const will = (client as any)._will as { topic: string } | null | undefined;
-      const willDenial = will ? publishDenial(identity, will.topic) : undefined;
-      if (willDenial) throw new Error(`last will refused: ${willDenial}`);
-    } catch (error) {
-      counters.authFailures++;
-      limiter.fail(source);
-      logger.warn("connect refused", {
-        clientId: client.id,
-        source,
-        reason: (error as Error).message,
+    });
+  }
+
+  handle(connection: Duplex, info: ConnectionInfo): void {
+    this.#attach(new StreamTransport(connection), info);
+  }
+
+  handleConn(conn: Deno.Conn, info: ConnectionInfo): void {
+    this.#attach(new ConnTransport(conn), info);
+  }
+
+  #attach(transport: StreamTransport | ConnTransport, info: ConnectionInfo): void {
+    const maxPacketBytes = this.options.limits.maxMessageBytes + FRAMING_ALLOWANCE;
+    const connection = new MqttConnection(transport, info, this, maxPacketBytes);
+    this.#connections.add(connection);
+    connection.start();
+  }
+
+  connect(connection: MqttConnection, packet: ConnectPacket): ConnectOutcome {
+    const { limits, logger, security } = this.options;
+    const source = connection.info.source;
+    if (packet.protocolLevel !== 4 && packet.protocolLevel !== 3) {
+      return { ok: false, code: 1 };
+    }
+    if (this.#limiter.blocked(source)) {
+      this.counters.authRateLimited++;
+      logger.warn("connect refused: too many failures from this source", { source });
+      return { ok: false, code: 5 };
+    }
+    if (this.sessions.size >= limits.maxConnections) {
+      logger.warn("connect refused: hub.max_connections reached", { source });
+      return { ok: false, code: 3 };
+    }
+    const verdict = authenticateConnect(packet, {
+      security,
+      peerChain: connection.info.peerChain,
+      hubHosts: limits.hubHosts,
+    });
+    if (!verdict.ok) {
+      this.counters.authFailures++;
+      this.#limiter.fail(source);
+      logger.warn("connect refused", { clientId: packet.clientId, source, reason: verdict.reason });
+      return { ok: false, code: 5 };
+    }
+    const session = createClientSession(verdict.identity, connection.writer);
+    this.#connectionOf.set(session, connection);
+    // Takeover: the new session is the identity's before the old connection closes, so the
+    // identity never looks offline in between (pending method calls stay).
+    const previous = this.sessions.get(session.key);
+    this.sessions.set(session.key, session);
+    if (previous) this.#connectionOf.get(previous)?.close();
+    const kept = packet.clean ? undefined : this.#persistent.get(session.key);
+    if (packet.clean) this.#persistent.delete(session.key);
+    else if (!kept) this.#persistent.set(session.key, session.subscriptions);
+    return {
+      ok: true,
+      session,
+      sessionPresent: kept !== undefined,
+      afterConnack: () => this.#opened(session, kept),
+    };
+  }
+
+  #opened(session: ClientSession, kept: Set<string> | undefined): void {
+    logger(this).debug("client connected", { client: identityLabel(session.identity) });
+    this.options.handlers.connected(session);
+    if (!kept) return;
+    // A persistent session's subscriptions are the session's again, deliveries included.
+    for (const filter of kept) session.subscriptions.add(filter);
+    this.#persistent.set(session.key, session.subscriptions);
+    for (const filter of kept) this.options.handlers.subscribed(session, filter);
+  }
+
+  publish(session: ClientSession, packet: InboundPublish): Promise<void> | void {
+    const denial = publishDenial(session.identity, packet.topic);
+    if (denial) {
+      this.counters.aclDenials++;
+      logger(this).warn("publish refused", {
+        client: identityLabel(session.identity),
+        reason: denial,
       });
-      return done(authError("not authorized", 5), null);
+      throw new Error(`Cannot publish: ${denial}`);
     }
-    sessionOf.set(client, createClientSession(identity, client.conn as never));
-    done(null, true);
+    return this.options.handlers.publish(session, packet);
   }
 
-  function authorizePublish(
-    client: Client | null,
-    packet: PublishPacket,
-    done: (error?: Error | null) => void,
-  ): void {
-    const session = client ? sessionOf.get(client) : undefined;
-    if (!session) return done(new Error("Cannot publish: not connected"));
-    const denial = packet.qos === 2
-      ? "QoS 2 is not supported"
-      : publishDenial(session.identity, packet.topic);
-    if (denial) {
-      counters.aclDenials++;
-      logger.warn("publish refused", { client: identityLabel(session.identity), reason: denial });
-      return done(new Error(`Cannot publish: ${denial}`));
-    }
-    packet.retain = false;
-    let result: Promise<void> | void;
-    try {
-      result = handlers.publish(session, packet);
-    } catch (error) {
-      return done(error as Error);
-    }
-    if (!result) return done(null);
-    // aedes handles the packets of one read concurrently, and a refusal closes the connection:
-    // the publishes before it settle first, so whatever was made durable still gets its PUBACK.
-    let pending = pendingPublishes.get(session);
-    if (!pending) pendingPublishes.set(session, pending = new Set());
-    const earlier = [...pending];
-    const settled = result.then(
-      () => done(null),
-      (error) =>
-        Promise.allSettled(earlier).then(() => afterFlush(client!.conn, () => done(error))),
-    );
-    pending.add(settled);
-    settled.finally(() => pending.delete(settled));
+  subscribe(session: ClientSession, filters: { topic: string; qos: number }[]) {
+    const { maxSubscriptions } = this.options.limits;
+    const granted: string[] = [];
+    const codes = filters.map(({ topic, qos }) => {
+      let denial = subscribeDenial(session.identity, topic);
+      if (
+        !denial && !session.subscriptions.has(topic) &&
+        session.subscriptions.size >= maxSubscriptions
+      ) {
+        denial = `more than hub.max_subscriptions (${maxSubscriptions}) filters`;
+      }
+      if (denial) {
+        this.counters.aclDenials++;
+        logger(this).warn("subscribe refused", {
+          client: identityLabel(session.identity),
+          reason: denial,
+        });
+        return 0x80;
+      }
+      session.subscriptions.add(topic);
+      granted.push(topic);
+      return Math.min(qos, 1);
+    });
+    return {
+      codes,
+      granted: () => {
+        for (const filter of granted) {
+          if (!session.ended) this.options.handlers.subscribed(session, filter);
+        }
+      },
+    };
   }
 
-  function authorizeSubscribe(
-    client: Client,
-    subscription: Subscription,
-    done: (error: Error | null, subscription?: Subscription | null) => void,
-  ): void {
-    const session = sessionOf.get(client);
-    if (!session) return done(new Error("Cannot subscribe: not connected"));
-    const filter = subscription.topic;
-    let denial = subscribeDenial(session.identity, filter);
-    if (
-      !denial && !session.subscriptions.has(filter) &&
-      session.subscriptions.size >= limits.maxSubscriptions
-    ) {
-      denial = `more than hub.max_subscriptions (${limits.maxSubscriptions}) filters`;
-    }
-    if (denial) {
-      counters.aclDenials++;
-      logger.warn("subscribe refused", { client: identityLabel(session.identity), reason: denial });
-      return done(null, null);
-    }
-    session.subscriptions.add(filter);
-    // After the SUBACK is on its way: start deliveries for this filter.
-    setTimeout(() => {
-      if (!session.ended) handlers.subscribed(session, filter);
-    }, 0);
-    done(null, { ...subscription, qos: Math.min(subscription.qos, 1) as 0 | 1 });
+  unsubscribe(session: ClientSession, topics: string[]): void {
+    for (const topic of topics) session.subscriptions.delete(topic);
   }
 
-  const aedes = await Aedes.createBroker({
-    connectTimeout: limits.connectTimeoutSeconds * 1000,
-    heartbeatInterval: 60_000,
-    maxClientsIdLength: 300,
-    authenticate,
-    authorizePublish,
-    authorizeSubscribe,
-    authorizeForward: () => null,
-  });
+  violation(connection: MqttConnection, reason: string): void {
+    this.counters.protocolErrors++;
+    logger(this).warn("connection closed: bad packet", {
+      source: connection.info.source,
+      violation: reason,
+    });
+  }
 
-  // PUBACKs for the hub's own deliveries settle in the session; the rest go to aedes as usual.
-  // deno-lint-ignore no-explicit-any
-  const persistence = (aedes as any).persistence;
-  const clearMessageId = persistence.outgoingClearMessageId.bind(persistence);
-  persistence.outgoingClearMessageId = (client: Client, packet: { messageId?: number }) => {
-    const session = sessionOf.get(client);
-    if (session && packet.messageId !== undefined && session.settle(packet.messageId)) {
-      return Promise.resolve(undefined);
-    }
-    return clearMessageId(client, packet);
-  };
-
-  // A client's publish has been handled by authorizePublish (routed, stored, answered) when
-  // aedes goes on to publish it, and aedes has nothing left to do with it: nothing is forwarded
-  // client to client, retain is cleared, there are no offline queues to fill. Its pipeline (a
-  // topic match against every subscription, twice for QoS 1) is skipped for those; the broker's
-  // own publishes ($SYS) still go through it.
-  type InternalPublish = (
-    packet: PublishPacket,
-    client: Client | null | ((error?: Error) => void),
-    done?: (error?: Error) => void,
-  ) => void;
-  // deno-lint-ignore no-explicit-any
-  const internals = aedes as any as { publish: InternalPublish };
-  const publishThroughAedes = internals.publish.bind(aedes);
-  internals.publish = (packet, client, done) => {
-    if (client === null || typeof client === "function") {
-      return publishThroughAedes(packet, client, done);
-    }
-    done?.();
-  };
-
-  aedes.on("clientReady", (client) => {
-    const session = sessionOf.get(client);
+  closed(connection: MqttConnection): void {
+    this.#connections.delete(connection);
+    const session = connection.session;
     if (!session) return;
-    infos.get(client.conn)?.ticket?.established();
-    const previous = sessions.get(session.key);
-    sessions.set(session.key, session);
-    if (previous && previous !== session) previous.end();
-    logger.debug("client connected", { client: identityLabel(session.identity) });
-    handlers.connected(session);
-  });
-  aedes.on("clientDisconnect", (client) => {
-    const session = sessionOf.get(client);
-    if (!session) return;
-    if (sessions.get(session.key) === session) sessions.delete(session.key);
+    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
     session.end();
-    handlers.disconnected(session);
-    logger.debug("client disconnected", { client: identityLabel(session.identity) });
-  });
-  aedes.on("unsubscribe", (filters, client) => {
-    const session = sessionOf.get(client);
-    for (const filter of filters) session?.subscriptions.delete(filter);
-  });
-  aedes.on("clientError", (client, error) => {
-    counters.protocolErrors++;
-    logger.debug("client error", { clientId: client.id, error: error.message });
-  });
-  aedes.on("connectionError", (_client, error) => {
-    counters.protocolErrors++;
-    logger.debug("connection error", { error: error.message });
-  });
+    this.options.handlers.disconnected(session);
+    logger(this).debug("client disconnected", { client: identityLabel(session.identity) });
+  }
 
-  return {
-    sessions,
-    counters,
-    handle(connection, info) {
-      infos.set(connection, info);
-      const scanner = createPacketScanner({
-        maxPacketBytes: limits.maxMessageBytes + FRAMING_ALLOWANCE,
-      });
-      drainOnRead(connection, (chunk) => {
-        const violation = scanner.push(chunk);
-        if (!violation) return true;
-        counters.protocolErrors++;
-        logger.warn("connection closed: bad packet", { source: info.source, violation });
-        connection.destroy();
-        return false;
-      });
-      const client = aedes.handle(connection);
-      client.on("error", () => {});
-    },
-    close() {
-      for (const session of sessions.values()) session.end();
-      return new Promise((resolve) => aedes.close(() => resolve()));
-    },
-  };
+  close(): Promise<void> {
+    this.#unsubscribeRemovals();
+    for (const connection of [...this.#connections]) connection.close();
+    return Promise.resolve();
+  }
+}
+
+function logger(broker: MqttBroker): Logger {
+  return broker["options"].logger;
+}
+
+/** Starts the broker. */
+export function createBroker(options: BrokerOptions): Promise<Broker> {
+  return Promise.resolve(new MqttBroker(options));
 }

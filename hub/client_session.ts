@@ -7,7 +7,7 @@ import { identityKey } from "../iothub/mod.ts";
 import type { ClientIdentity } from "./acl.ts";
 import { encodePublish } from "./publish_packet.ts";
 
-/** The socket side a session writes to (an aedes client's `conn`). */
+/** The socket side a session writes to (the connection's batched writer). */
 export interface SessionConnection {
   write(bytes: Uint8Array): boolean;
   /** Buffers writes until `uncork` (node streams); optional. */

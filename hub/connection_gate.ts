@@ -16,6 +16,8 @@ export interface GatedSocket {
 export interface GateTicket {
   /** The connection got past its handshake; its deadline no longer applies. */
   established(): void;
+  /** The connection closed (also noticed through the socket's 'close'); idempotent. */
+  release(): void;
 }
 
 /** Counters the gate keeps. */
@@ -71,10 +73,14 @@ export class ConnectionGate {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
     };
-    socket.once("close", () => {
+    let released = false;
+    const release = () => {
       stopTimer();
+      if (released) return;
+      released = true;
       this.#open--;
-    });
-    return { established: stopTimer };
+    };
+    socket.once("close", release);
+    return { established: stopTimer, release };
   }
 }

@@ -3,11 +3,10 @@
  * method replies), deliveries from queues to connected modules and devices, twins, direct
  * methods and C2D. The broker ({@linkcode createBroker}) calls in; listeners feed the broker.
  */
-import type { PublishPacket } from "aedes";
 import { z } from "zod";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import { type Broker, type BrokerCounters, createBroker } from "./broker.ts";
+import { type Broker, type BrokerCounters, createBroker, type InboundPublish } from "./broker.ts";
 import type { ClientSession } from "./client_session.ts";
 import {
   bagForDelivery,
@@ -265,7 +264,7 @@ export async function createHubCore(
     for (const endpoint of endpointsOf(session.identity)) pump.addEndpoint(endpoint);
   }
 
-  async function handleTelemetry(session: ClientSession, packet: PublishPacket, bag: string) {
+  async function handleTelemetry(session: ClientSession, packet: InboundPublish, bag: string) {
     const sender = session.identity;
     let message;
     try {
@@ -354,7 +353,7 @@ export async function createHubCore(
     if (subscribed) session.send(desiredPatchTopic(version), encoder.encode(JSON.stringify(patch)));
   }
 
-  function publish(session: ClientSession, packet: PublishPacket): Promise<void> | void {
+  function publish(session: ClientSession, packet: InboundPublish): Promise<void> | void {
     const topic = parseInboundTopic(packet.topic);
     switch (topic.kind) {
       case "telemetry":

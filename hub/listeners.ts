@@ -99,6 +99,34 @@ function gateServer(
   return (socket) => tickets.get(keyOf(socket));
 }
 
+/** Accepts connections until the listener closes. */
+async function acceptNative(listener: Deno.Listener, handle: (conn: Deno.Conn) => void) {
+  try {
+    for await (const conn of listener) {
+      (conn as Deno.TcpConn).setNoDelay?.(true);
+      handle(conn);
+    }
+  } catch {
+    // the listener closed
+  }
+}
+
+function closeConn(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+function closeListener(listener: Deno.Listener): void {
+  try {
+    listener.close();
+  } catch {
+    // already closed
+  }
+}
+
 /** Listens; resolves with the bound port. */
 export function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -130,6 +158,7 @@ export async function startListeners(
 ): Promise<Listeners> {
   const { config, broker, security, logger } = options;
   const servers: net.Server[] = [];
+  const nativeListeners: Deno.Listener[] = [];
   const sockets = new Set<Duplex>();
   const ports: Record<string, number> = {};
   const track = (socket: Duplex) => {
@@ -221,22 +250,23 @@ export async function startListeners(
       ports.https = await listen(server, config.hub.https.port, config.hub.https.bind);
     }
     if (config.hub.plain.enabled) {
-      const server = net.createServer((socket) => {
-        track(socket);
-        socket.on("error", () => {});
-        broker.handle(socket, {
-          source: socket.remoteAddress ?? "unknown",
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: config.hub.plain.port });
+      nativeListeners.push(listener);
+      ports.plain = listener.addr.port;
+      acceptNative(listener, (conn) => {
+        const ticket = gate.admit({ destroy: () => closeConn(conn), once: () => {} });
+        if (!ticket) return;
+        broker.handleConn(conn, {
+          source: (conn.remoteAddr as Deno.NetAddr).hostname,
           peerChain: [],
           listener: "plain",
-          ticket: ticketOf(socket),
+          ticket,
         });
       });
-      const ticketOf = gateServer(server, gate);
-      servers.push(server);
-      ports.plain = await listen(server, config.hub.plain.port, "127.0.0.1");
     }
   } catch (error) {
     unsubscribe();
+    for (const listener of nativeListeners) closeListener(listener);
     await Promise.all(servers.map(closeServer));
     throw new Error(`Cannot start hub listeners: ${(error as Error).message}`, { cause: error });
   }
@@ -245,6 +275,7 @@ export async function startListeners(
     ports,
     async close() {
       unsubscribe();
+      for (const listener of nativeListeners) closeListener(listener);
       const closing = servers.map(closeServer);
       for (const socket of sockets) socket.destroy();
       await Promise.all(closing);

@@ -1,5 +1,5 @@
 /**
- * A WebSocket as the byte stream aedes reads MQTT from: each binary message is pushed as a chunk,
+ * A WebSocket as the byte stream the MQTT connection reads from: each binary message is pushed as a chunk,
  * each write is sent as one binary message. (ws' own `createWebSocketStream` stalls under Deno's
  * stream implementation when a client splits a packet over several messages, as mqtt.js does.)
  */

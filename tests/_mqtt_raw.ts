@@ -29,15 +29,22 @@ export function rawPacket(first: number, body: number[]): Uint8Array {
 
 /** CONNECT, protocol level 4, username and password set, clean session as given. */
 export function connectPacket(
-  options: { clientId: string; username: string; password: string; clean?: boolean },
+  options: {
+    clientId: string;
+    username: string;
+    password: string;
+    clean?: boolean;
+    keepaliveSeconds?: number;
+  },
 ): Uint8Array {
   const flags = 0xc0 | (options.clean === false ? 0 : 0x02);
+  const keepalive = options.keepaliveSeconds ?? 60;
   return rawPacket(0x10, [
     ...mqttString("MQTT"),
     4,
     flags,
-    0,
-    60,
+    keepalive >> 8,
+    keepalive & 0xff,
     ...mqttString(options.clientId),
     ...mqttString(options.username),
     ...mqttString(options.password),

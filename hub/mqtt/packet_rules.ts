@@ -1,7 +1,8 @@
 /**
- * The MQTT 3.1.1 rules a client's PUBLISH, SUBSCRIBE and UNSUBSCRIBE must keep, checked on the
- * start of the body (for PUBLISH: topic and packet id; for the others: the whole body). Shared
- * by the packet scanner in front of the broker and the hub's own codec.
+ * The MQTT 3.1.1 rules a client's SUBSCRIBE and UNSUBSCRIBE must keep, checked on the whole body
+ * before it is decoded: a packet id other than 0 (§2.3.1), at least one topic (§3.8.3, §3.10.3),
+ * topics that are well-formed UTF-8 without U+0000 (§1.5.3) and not empty (§4.7.3), requested
+ * QoS 0-2. (PUBLISH, the hot path, is checked as it is decoded, in mqtt_decoder.ts.)
  */
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -28,23 +29,6 @@ function readString(body: Uint8Array, at: number): { bytes: Uint8Array; next: nu
   return { bytes: body.subarray(at + 2, at + 2 + length), next: at + 2 + length };
 }
 
-function publishViolation(flags: number, body: Uint8Array, length: number): string | undefined {
-  const qos = (flags >> 1) & 3;
-  if (qos === 3) return "PUBLISH with QoS 3 (§3.3.1.2)";
-  const topic = readString(body, 0);
-  if (typeof topic === "string") return `PUBLISH ${topic}`;
-  if (topic.next + (qos > 0 ? 2 : 0) > length) return "PUBLISH ends before its packet id";
-  const bad = topicViolation(topic.bytes);
-  if (bad) return `PUBLISH ${bad}`;
-  if (topic.bytes.includes(0x2b) || topic.bytes.includes(0x23)) {
-    return "PUBLISH topic contains a wildcard (§3.3.2.1)";
-  }
-  if (qos > 0 && (body[topic.next]! << 8 | body[topic.next + 1]!) === 0) {
-    return "PUBLISH with packet id 0 (§2.3.1)";
-  }
-  return undefined;
-}
-
 function filtersViolation(name: string, body: Uint8Array, withQos: boolean): string | undefined {
   if (body.length < 2) return `${name} ends before its packet id`;
   if ((body[0]! << 8 | body[1]!) === 0) return `${name} with packet id 0 (§2.3.1)`;
@@ -65,19 +49,9 @@ function filtersViolation(name: string, body: Uint8Array, withQos: boolean): str
   return undefined;
 }
 
-/**
- * Checks the start of a client packet's body: `body` holds its first bytes (all of them for
- * SUBSCRIBE and UNSUBSCRIBE), `length` is the remaining length. Other types pass.
- */
-export function checkPacketBody(
-  type: number,
-  flags: number,
-  body: Uint8Array,
-  length: number,
-): string | undefined {
+/** Checks a client packet's body; types other than SUBSCRIBE and UNSUBSCRIBE pass. */
+export function checkPacketBody(type: number, body: Uint8Array): string | undefined {
   switch (type) {
-    case 3:
-      return publishViolation(flags, body, length);
     case 8:
       return filtersViolation("SUBSCRIBE", body, true);
     case 10:

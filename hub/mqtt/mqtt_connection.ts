@@ -1,0 +1,253 @@
+/**
+ * One client's MQTT connection: bytes from the transport through the strict decoder, CONNECT
+ * first (and only once), then PUBLISH, PUBACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT. What
+ * they mean for the hub is the owner's ({@linkcode ConnectionOwner}, the broker); this class
+ * keeps the protocol's order: PUBACKs leave in the order the PUBLISHes came (§4.6), each only
+ * once its message is handled (durable); a refused publish closes the connection after the
+ * PUBACKs of the ones before it. Keepalive: no packet for 1.5 × the client's keepalive closes it.
+ */
+import type { ClientSession } from "../client_session.ts";
+import type { GateTicket } from "../connection_gate.ts";
+import { MqttDecoder, MqttProtocolError } from "./mqtt_decoder.ts";
+import {
+  type ClientPacket,
+  type ConnectPacket,
+  encodeConnack,
+  encodePuback,
+  encodeSuback,
+  encodeUnsuback,
+  type InboundPublish,
+  PINGRESP,
+} from "./mqtt_packets.ts";
+import { BatchedWriter, type ByteTransport } from "./mqtt_transport.ts";
+
+/** The outcome of a CONNECT, decided by the owner. */
+export type ConnectOutcome =
+  | { ok: true; session: ClientSession; sessionPresent: boolean; afterConnack(): void }
+  | { ok: false; code: number };
+
+/** What a connection asks of the broker. */
+export interface ConnectionOwner {
+  connect(connection: MqttConnection, packet: ConnectPacket): ConnectOutcome;
+  /** Handles a publish; resolve to acknowledge, reject (or throw) to close the connection. */
+  publish(session: ClientSession, packet: InboundPublish): Promise<void> | void;
+  /** Return codes (granted QoS or 0x80) for the filters; `granted` runs after the SUBACK. */
+  subscribe(session: ClientSession, filters: { topic: string; qos: number }[]): {
+    codes: number[];
+    granted(): void;
+  };
+  unsubscribe(session: ClientSession, topics: string[]): void;
+  /** The connection broke the protocol (counted and logged). */
+  violation(connection: MqttConnection, reason: string): void;
+  closed(connection: MqttConnection): void;
+}
+
+/** Stop reading a client that has this many publishes waiting for their PUBACK. */
+const MAX_UNACKED_PUBLISHES = 1024;
+
+interface PendingAck {
+  packetId: number;
+  state: "waiting" | "done" | "failed";
+}
+
+/** One client connection. */
+export class MqttConnection {
+  readonly writer: BatchedWriter;
+  session: ClientSession | undefined;
+  #decoder: MqttDecoder;
+  #acks: PendingAck[] = [];
+  #closed = false;
+  /** Closing once written: nothing more is read. */
+  #closing = false;
+  #paused = false;
+  #keepaliveMs = 0;
+  #lastSeen = 0;
+  #keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly transport: ByteTransport,
+    readonly info: {
+      source: string;
+      peerChain: readonly Uint8Array[];
+      listener: string;
+      ticket?: GateTicket | undefined;
+    },
+    private readonly owner: ConnectionOwner,
+    maxPacketBytes: number,
+  ) {
+    this.writer = new BatchedWriter(transport);
+    this.#decoder = new MqttDecoder(maxPacketBytes);
+  }
+
+  /** Starts reading. */
+  start(): void {
+    this.transport.start((chunk) => this.#receive(chunk), () => this.#onClosed());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the connection (nothing queued is sent). */
+  close(): void {
+    if (this.#closed) return;
+    this.transport.close();
+    this.#onClosed();
+  }
+
+  /** Closes once what is queued has been written. */
+  closeAfterFlush(): void {
+    this.#closing = true;
+    this.writer.afterFlush(() => this.close());
+  }
+
+  #receive(chunk: Uint8Array): void {
+    if (this.#closed || this.#closing) return;
+    this.#lastSeen = Date.now();
+    try {
+      this.#decoder.push(chunk, (packet) => {
+        if (!this.#closed && !this.#closing) this.#handle(packet);
+      });
+    } catch (error) {
+      if (!(error instanceof MqttProtocolError)) throw error;
+      this.owner.violation(this, error.message);
+      this.close();
+    }
+  }
+
+  #handle(packet: ClientPacket): void {
+    if (this.session === undefined) {
+      if (packet.type !== "connect") throw new MqttProtocolError(`${packet.type} before CONNECT`);
+      return this.#connect(packet);
+    }
+    switch (packet.type) {
+      case "publish":
+        return this.#publish(this.session, packet);
+      case "puback":
+        this.session.settle(packet.packetId);
+        return;
+      case "subscribe": {
+        const { codes, granted } = this.owner.subscribe(this.session, packet.filters);
+        this.writer.write(encodeSuback(packet.packetId, codes));
+        granted();
+        return;
+      }
+      case "unsubscribe":
+        this.owner.unsubscribe(this.session, packet.topics);
+        this.writer.write(encodeUnsuback(packet.packetId));
+        return;
+      case "pingreq":
+        this.writer.write(PINGRESP);
+        return;
+      case "disconnect":
+        this.closeAfterFlush();
+        return;
+      case "connect":
+        throw new MqttProtocolError("a second CONNECT (§3.1.0)");
+      case "qos2":
+        throw new MqttProtocolError("QoS 2 is not supported");
+    }
+  }
+
+  #connect(packet: ConnectPacket): void {
+    const outcome = this.owner.connect(this, packet);
+    if (!outcome.ok) {
+      this.writer.write(encodeConnack(false, outcome.code));
+      this.closeAfterFlush();
+      return;
+    }
+    this.session = outcome.session;
+    this.info.ticket?.established();
+    this.writer.write(encodeConnack(outcome.sessionPresent, 0));
+    this.#startKeepalive(packet.keepaliveSeconds);
+    outcome.afterConnack();
+  }
+
+  #publish(session: ClientSession, packet: InboundPublish): void {
+    if (packet.qos === 2) throw new MqttProtocolError("QoS 2 is not supported");
+    let result: Promise<void> | void;
+    try {
+      result = this.owner.publish(session, packet);
+    } catch {
+      result = Promise.reject();
+    }
+    if (packet.qos === 0) {
+      if (result) result.catch(() => this.#refused());
+      return;
+    }
+    if (!result && this.#acks.length === 0) {
+      this.writer.write(encodePuback(packet.packetId));
+      return;
+    }
+    const pending: PendingAck = { packetId: packet.packetId, state: result ? "waiting" : "done" };
+    this.#acks.push(pending);
+    if (!result) return this.#flushAcks();
+    if (this.#acks.length >= MAX_UNACKED_PUBLISHES && !this.#paused) {
+      this.#paused = true;
+      this.transport.pause();
+    }
+    result?.then(
+      () => {
+        pending.state = "done";
+        this.#flushAcks();
+      },
+      () => {
+        pending.state = "failed";
+        this.#flushAcks();
+      },
+    );
+  }
+
+  /** Writes the PUBACKs that are due, in order; a failed publish closes the connection. */
+  #flushAcks(): void {
+    const acks = this.#acks;
+    let done = 0;
+    while (done < acks.length && acks[done]!.state !== "waiting") {
+      const ack = acks[done]!;
+      if (ack.state === "failed") {
+        acks.length = 0;
+        this.#refused();
+        return;
+      }
+      this.writer.write(encodePuback(ack.packetId));
+      done++;
+    }
+    if (done > 0) acks.splice(0, done);
+    if (this.#paused && acks.length < MAX_UNACKED_PUBLISHES / 2) {
+      this.#paused = false;
+      this.transport.resume();
+    }
+  }
+
+  /** A publish was refused: the client retries what was not acknowledged on its next connection. */
+  #refused(): void {
+    this.#closing = true;
+    this.closeAfterFlush();
+  }
+
+  #startKeepalive(seconds: number): void {
+    if (seconds === 0) return;
+    this.#keepaliveMs = seconds * 1500;
+    const check = () => {
+      if (this.#closed) return;
+      const idle = Date.now() - this.#lastSeen;
+      if (idle >= this.#keepaliveMs) {
+        this.owner.violation(this, `no packet within 1.5 × keepalive (${seconds} s)`);
+        this.close();
+        return;
+      }
+      this.#keepaliveTimer = setTimeout(check, this.#keepaliveMs - idle);
+    };
+    this.#keepaliveTimer = setTimeout(check, this.#keepaliveMs);
+  }
+
+  #onClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.info.ticket?.release();
+    clearTimeout(this.#keepaliveTimer);
+    this.writer.destroy();
+    this.#acks.length = 0;
+    this.owner.closed(this);
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * The hub's MQTT 3.1.1 decoder: bytes in, client packets out, strictly. The first packet that
+ * breaks the protocol (too large, malformed, a type a client never sends, packet id 0, no topics,
+ * a topic that is not UTF-8 — {@linkcode checkPacketBody}) stops decoding with the reason, and
+ * the connection is closed; nothing after it is decoded. A packet too large is refused at its
+ * header, before its body is buffered. PUBLISH is the fast path: one view of the bytes, no copy.
+ */
+import { checkPacketBody } from "./packet_rules.ts";
+import type { ClientPacket, ConnectPacket, InboundPublish } from "./mqtt_packets.ts";
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A packet that breaks the protocol; the connection must close. */
+export class MqttProtocolError extends Error {
+  override name = "MqttProtocolError";
+}
+
+function u16(bytes: Uint8Array, at: number): number {
+  return bytes[at]! << 8 | bytes[at + 1]!;
+}
+
+/** Reads a length-prefixed string at `at`; throws when it runs past `end` or is not UTF-8. */
+function readString(bytes: Uint8Array, at: number, end: number, what: string): [string, number] {
+  const raw = readBytes(bytes, at, end, what);
+  try {
+    return [UTF8.decode(raw), at + 2 + raw.length];
+  } catch {
+    throw new MqttProtocolError(`${what} is not well-formed UTF-8 (§1.5.3)`);
+  }
+}
+
+function readBytes(bytes: Uint8Array, at: number, end: number, what: string): Uint8Array {
+  if (at + 2 > end) throw new MqttProtocolError(`CONNECT ends before its ${what}`);
+  const length = u16(bytes, at);
+  if (at + 2 + length > end) throw new MqttProtocolError(`CONNECT ${what} runs past the end`);
+  return bytes.subarray(at + 2, at + 2 + length);
+}
+
+/** Decodes a CONNECT body (`bytes[at, end)`). */
+export function decodeConnect(bytes: Uint8Array, at: number, end: number): ConnectPacket {
+  let protocol: string;
+  [protocol, at] = readString(bytes, at, end, "protocol name");
+  if (at + 4 > end) throw new MqttProtocolError("CONNECT ends before its flags");
+  const protocolLevel = bytes[at]!;
+  const flags = bytes[at + 1]!;
+  const keepaliveSeconds = u16(bytes, at + 2);
+  at += 4;
+  if (protocol !== "MQTT" && protocol !== "MQIsdp") {
+    throw new MqttProtocolError(`CONNECT protocol name "${protocol}" is not MQTT (§3.1.2.1)`);
+  }
+  if (flags & 0x01) throw new MqttProtocolError("CONNECT reserved flag is set (§3.1.2.3)");
+  const willFlag = (flags & 0x04) !== 0;
+  if (!willFlag && (flags & 0x38) !== 0) {
+    throw new MqttProtocolError("CONNECT will QoS/retain set without a will (§3.1.2.6)");
+  }
+  if ((flags & 0x18) === 0x18) throw new MqttProtocolError("CONNECT will QoS 3 (§3.1.2.6)");
+  if ((flags & 0xc0) === 0x40) {
+    throw new MqttProtocolError("CONNECT password without a username (§3.1.2.9)");
+  }
+  let clientId: string;
+  [clientId, at] = readString(bytes, at, end, "client id");
+  let willTopic: string | undefined;
+  if (willFlag) {
+    [willTopic, at] = readString(bytes, at, end, "will topic");
+    at += 2 + readBytes(bytes, at, end, "will message").length;
+  }
+  let username: string | undefined;
+  if (flags & 0x80) [username, at] = readString(bytes, at, end, "username");
+  let password: Uint8Array | undefined;
+  if (flags & 0x40) {
+    password = readBytes(bytes, at, end, "password");
+    at += 2 + password.length;
+  }
+  if (at !== end) throw new MqttProtocolError("CONNECT has bytes after its payload");
+  return {
+    type: "connect",
+    protocolLevel,
+    clientId,
+    username,
+    password,
+    clean: (flags & 0x02) !== 0,
+    keepaliveSeconds,
+    willTopic,
+  };
+}
+
+function decodeTopics(bytes: Uint8Array, at: number, end: number, withQos: boolean) {
+  const topics: { topic: string; qos: number }[] = [];
+  while (at < end) {
+    const length = u16(bytes, at);
+    const topic = UTF8.decode(bytes.subarray(at + 2, at + 2 + length));
+    at += 2 + length;
+    topics.push({ topic, qos: withQos ? bytes[at++]! : 0 });
+  }
+  return topics;
+}
+
+/**
+ * The fast path: a PUBLISH decoded and checked in one pass (topic decoded once, payload a view).
+ *
+ * @throws {MqttProtocolError} as {@linkcode checkPacketBody} would.
+ */
+function decodePublish(flags: number, bytes: Uint8Array, at: number, end: number): InboundPublish {
+  const qos = (flags >> 1) & 3;
+  if (qos === 3) throw new MqttProtocolError("PUBLISH with QoS 3 (§3.3.1.2)");
+  if (at + 2 > end) {
+    throw new MqttProtocolError("PUBLISH string length runs past the end of the packet");
+  }
+  const topicLength = u16(bytes, at);
+  let next = at + 2 + topicLength;
+  if (next + (qos > 0 ? 2 : 0) > end) {
+    throw new MqttProtocolError("PUBLISH topic runs past the end of the packet");
+  }
+  if (topicLength === 0) throw new MqttProtocolError("PUBLISH empty topic (§4.7.3)");
+  let topic: string;
+  try {
+    topic = UTF8.decode(bytes.subarray(at + 2, next));
+  } catch {
+    throw new MqttProtocolError("PUBLISH topic is not well-formed UTF-8 (§1.5.3)");
+  }
+  if (topic.includes("\u0000") || topic.includes("+") || topic.includes("#")) {
+    throw new MqttProtocolError("PUBLISH topic contains U+0000 or a wildcard (§1.5.3, §3.3.2.1)");
+  }
+  let packetId = 0;
+  if (qos > 0) {
+    packetId = u16(bytes, next);
+    if (packetId === 0) throw new MqttProtocolError("PUBLISH with packet id 0 (§2.3.1)");
+    next += 2;
+  }
+  return {
+    type: "publish",
+    topic,
+    qos: qos as 0 | 1 | 2,
+    packetId,
+    dup: (flags & 0x08) !== 0,
+    retain: (flags & 0x01) !== 0,
+    payload: bytes.subarray(next, end),
+  };
+}
+
+/** Decodes one whole packet: `first` is its first byte, its body is `bytes[at, end)`. */
+function decodePacket(first: number, bytes: Uint8Array, at: number, end: number): ClientPacket {
+  const type = first >> 4;
+  const length = end - at;
+  switch (type) {
+    case 1:
+      return decodeConnect(bytes, at, end);
+    case 4:
+      if (length !== 2) throw new MqttProtocolError("PUBACK length is not 2");
+      return { type: "puback", packetId: u16(bytes, at) };
+    case 5:
+    case 6:
+    case 7:
+      return { type: "qos2", packetId: length >= 2 ? u16(bytes, at) : 0 };
+    case 8:
+      return {
+        type: "subscribe",
+        packetId: u16(bytes, at),
+        filters: decodeTopics(bytes, at + 2, end, true),
+      };
+    case 10:
+      return {
+        type: "unsubscribe",
+        packetId: u16(bytes, at),
+        topics: decodeTopics(bytes, at + 2, end, false).map((entry) => entry.topic),
+      };
+    case 12:
+      return { type: "pingreq" };
+    case 14:
+      return { type: "disconnect" };
+    default:
+      throw new MqttProtocolError(`packet type ${type} is not one a client sends`);
+  }
+}
+
+/** Why a fixed header's type and flags are refused, or undefined. */
+function headerViolation(first: number, length: number): string | undefined {
+  const type = first >> 4;
+  const flags = first & 0x0f;
+  if (type === 3) return undefined;
+  if (type === 0 || type === 2 || type === 9 || type === 11 || type === 13 || type === 15) {
+    return `packet type ${type} is not one a client sends`;
+  }
+  const wanted = type === 6 || type === 8 || type === 10 ? 2 : 0;
+  if (flags !== wanted) return `reserved flags of packet type ${type} are not ${wanted} (§2.2.2)`;
+  if ((type === 12 || type === 14) && length !== 0) return `packet type ${type} has a body`;
+  if ((type === 8 || type === 10) && length > 64 * 1024) {
+    return `packet type ${type} of ${length} bytes exceeds 65536`;
+  }
+  return undefined;
+}
+
+/** Decodes one connection's bytes. */
+export class MqttDecoder {
+  /** Bytes of a packet not complete yet. */
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  /** Total length of the packet being held, once its header was read (0: unknown yet). */
+  #need = 0;
+
+  constructor(readonly maxPacketBytes: number) {}
+
+  /**
+   * Decodes what `chunk` completes, calling `onPacket` for each packet in order.
+   *
+   * @throws {MqttProtocolError} at the first packet that breaks the protocol.
+   */
+  push(chunk: Uint8Array, onPacket: (packet: ClientPacket) => void): void {
+    if (this.#heldBytes > 0) {
+      this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      if (this.#need > 0 && this.#heldBytes < this.#need) return;
+      chunk = this.#held.length === 1 ? this.#held[0]! : concat(this.#held, this.#heldBytes);
+      this.#held = [];
+      this.#heldBytes = 0;
+      this.#need = 0;
+    }
+    let at = 0;
+    while (at < chunk.length) {
+      const header = this.#header(chunk, at);
+      if (header === undefined || at + header.total > chunk.length) {
+        const rest = chunk.subarray(at);
+        this.#held = [rest];
+        this.#heldBytes = rest.length;
+        this.#need = header?.total ?? 0;
+        return;
+      }
+      const first = chunk[at]!;
+      const bodyStart = at + header.headerBytes;
+      const end = at + header.total;
+      if (first >> 4 === 3) {
+        onPacket(decodePublish(first & 0x0f, chunk, bodyStart, end));
+      } else {
+        const violation = checkPacketBody(first >> 4, chunk.subarray(bodyStart, end));
+        if (violation) throw new MqttProtocolError(violation);
+        onPacket(decodePacket(first, chunk, bodyStart, end));
+      }
+      at = end;
+    }
+  }
+
+  /** The packet's header size and total size, undefined when the header is incomplete. */
+  #header(bytes: Uint8Array, at: number): { headerBytes: number; total: number } | undefined {
+    let length = 0;
+    let multiplier = 1;
+    for (let i = 1; i <= 4; i++) {
+      if (at + i >= bytes.length) return undefined;
+      const byte = bytes[at + i]!;
+      length += (byte & 0x7f) * multiplier;
+      multiplier *= 128;
+      if (byte & 0x80) continue;
+      if (length > this.maxPacketBytes) {
+        throw new MqttProtocolError(
+          `packet of ${length} bytes exceeds the limit of ${this.maxPacketBytes}`,
+        );
+      }
+      const violation = headerViolation(bytes[at]!, length);
+      if (violation) throw new MqttProtocolError(violation);
+      return { headerBytes: 1 + i, total: 1 + i + length };
+    }
+    throw new MqttProtocolError("malformed remaining length");
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
