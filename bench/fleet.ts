@@ -74,14 +74,21 @@ async function deploymentRun(
   return { seconds, cpuMsPerChild: ((cpuSeconds(parent.child.pid) - cpuBefore) * 1000) / children };
 }
 
-async function queryMs(client: MgmtClient, query: string, samples: number): Promise<number[]> {
+/** Round trips of `query`, and the parent's CPU time per query (apart from the machine's load). */
+async function queryMs(
+  client: MgmtClient,
+  parent: LedgeProcess,
+  query: string,
+  samples: number,
+): Promise<{ ms: number[]; cpuMs: number }> {
   const values: number[] = [];
+  const cpuBefore = cpuSeconds(parent.child.pid);
   for (let i = 0; i < samples; i++) {
     const begun = performance.now();
     await answer(client.fleet.v1.fleet.query.$post({ json: { query, pageSize: 1000 } }));
     values.push(performance.now() - begun);
   }
-  return values;
+  return { ms: values, cpuMs: ((cpuSeconds(parent.child.pid) - cpuBefore) * 1000) / samples };
 }
 
 function figure(name: string, unit: string, values: number[], higherIsBetter = false): Figure {
@@ -186,8 +193,8 @@ interface FleetRuns {
   registration: Registration;
   deployments: { seconds: number; cpuMsPerChild: number }[];
   rssAfter: number;
-  deviceQuery: number[];
-  moduleQuery: number[];
+  deviceQuery: { ms: number[]; cpuMs: number };
+  moduleQuery: { ms: number[]; cpuMs: number };
   storms: { seconds: number; refused: number }[];
 }
 
@@ -213,8 +220,22 @@ function fleetFigures(r: FleetRuns): Figure[] {
       "ms",
       r.deployments.map((d) => d.cpuMsPerChild),
     ),
-    figure(`query over ${children} device twins (all rows, API round trip)`, "ms", r.deviceQuery),
-    figure(`grouped COUNT over ${children} $edgeAgent twins (API round trip)`, "ms", r.moduleQuery),
+    figure(
+      `query over ${children} device twins (all rows, API round trip)`,
+      "ms",
+      r.deviceQuery.ms,
+    ),
+    figure(`parent CPU time per query over ${children} device twins`, "ms", [
+      r.deviceQuery.cpuMs,
+    ]),
+    figure(
+      `grouped COUNT over ${children} $edgeAgent twins (API round trip)`,
+      "ms",
+      r.moduleQuery.ms,
+    ),
+    figure(`parent CPU time per grouped COUNT over ${children} $edgeAgent twins`, "ms", [
+      r.moduleQuery.cpuMs,
+    ]),
     figure(
       `reconnect storm: ${children * 2} connections at once, until all back`,
       "s",
@@ -239,8 +260,8 @@ export async function benchFleet(options: BenchOptions & { children?: number }):
       deployments.push(await deploymentRun(client, parent, run, children));
     }
     const rssAfter = rssMegabytes(parent.child.pid);
-    const deviceQuery = await queryMs(client, DEVICE_QUERY, samples);
-    const moduleQuery = await queryMs(client, MODULE_QUERY, samples);
+    const deviceQuery = await queryMs(client, parent, DEVICE_QUERY, samples);
+    const moduleQuery = await queryMs(client, parent, MODULE_QUERY, samples);
     const storms = [];
     for (let run = 0; run < runs; run++) storms.push(await reconnectStorm(client, sims, children));
     return fleetFigures({

@@ -115,6 +115,33 @@ Deno.test("tags, target conditions, layers and a tag change decide what each dev
   }
 });
 
+Deno.test("tags merge as a JSON merge patch (null deletes) and never reach the device's twins", async () => {
+  const { fleet, hub, stop } = await startTestFleet(["a"]);
+  try {
+    const api = apiOf(fleet);
+    const patch = async (body: unknown) =>
+      await status(await api.request("/v1/fleet/devices/a/tags", request("PATCH", body)));
+    await patch({ env: "prod", site: { plant: "A", line: 7 }, serial: "s1" });
+    const [code, twin] = await patch({ site: { line: null }, serial: null, make: "acme" });
+    assert.equal(code, 200);
+    assert.deepEqual(twin.tags, { env: "prod", site: { plant: "A" }, make: "acme" });
+    const [, page] = await status(
+      await api.request(
+        "/v1/fleet/query",
+        request("POST", { query: "SELECT deviceId FROM devices WHERE IS_DEFINED(tags.serial)" }),
+      ),
+    );
+    assert.deepEqual(page.items, []);
+    // What the device (or the ledges down to it) can read is its twins at this hub: no tags.
+    for (const ref of [{ deviceId: "a" }, { deviceId: "a", moduleId: "$edgeAgent" }]) {
+      const held = JSON.stringify(hub.getTwin(ref));
+      assert.doesNotMatch(held, /acme|plant|tags/, held);
+    }
+  } finally {
+    await stop();
+  }
+});
+
 Deno.test("custom metrics count and name the devices their queries select", async () => {
   const { fleet, hub, stop } = await startTestFleet(["a", "b", "c"]);
   try {
