@@ -13,6 +13,21 @@ function driverOf(reconciler: Reconciler, module: DesiredModule, what: string) {
   return driver;
 }
 
+/**
+ * Starts the module's instance only when it was made from the desired config under the current
+ * device policy (the config hash folds the policy in): any other instance is left to the loop,
+ * which recreates it through admission instead of starting what an older config or policy made.
+ */
+async function startIfCurrent(
+  driver: NonNullable<ReturnType<Reconciler["driverFor"]>>,
+  module: DesiredModule,
+): Promise<void> {
+  const instance = await driver.inspect(module.name);
+  if (!instance || instance.state === "running") return;
+  if (instance.configHash !== module.configHash) return;
+  await driver.start(module.name);
+}
+
 /** Stops and starts the module now, forgetting its restarts and any operator stop. */
 export function restartModule(
   reconciler: Reconciler,
@@ -24,7 +39,7 @@ export function restartModule(
     reconciler.resetStats(module.name);
     reconciler.setOverride(module.name, undefined);
     await driver.stop(module.name, { timeoutSeconds: 10 });
-    await driver.start(module.name);
+    await startIfCurrent(driver, module);
     logger.info(`restarted ${module.name} on request`);
   });
 }
@@ -35,8 +50,7 @@ export function startModule(reconciler: Reconciler, module: DesiredModule): Prom
     reconciler.resetStats(module.name);
     reconciler.setOverride(module.name, module.status === "stopped" ? "running" : undefined);
     const driver = reconciler.driverFor(module.type);
-    const instance = await driver?.inspect(module.name);
-    if (instance && instance.state !== "running") await driver!.start(module.name);
+    if (driver) await startIfCurrent(driver, module);
   });
 }
 
