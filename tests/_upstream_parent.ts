@@ -159,21 +159,34 @@ export interface ParentSite extends AsyncDisposable {
   dir: string;
   pki: ParentPki;
   parent: MosquittoParent;
+  /** `[upstream]` lines for a child of this parent with `key` (and `extra` lines). */
+  linkToml(key: string, extra?: string): string;
 }
 
 /**
- * Makes a {@link ParentSite}; `extra` lines go into mosquitto's config. Disposing it stops
+ * Makes a {@link ParentSite}; `extra` lines (or a function of its directory giving them) go into
+ * mosquitto's config. Disposing it stops
  * mosquitto and removes the directory.
  */
-export async function parentSite(extra: string[] = []): Promise<ParentSite> {
+export async function parentSite(
+  extra: string[] | ((dir: string) => string[]) = [],
+): Promise<ParentSite> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-upstream-" });
   try {
     const pki = await makeParentPki(dir);
-    const parent = mosquittoParent(pki, extra);
+    const parent = mosquittoParent(pki, typeof extra === "function" ? extra(dir) : extra);
     return {
       dir,
       pki,
       parent,
+      linkToml: (key, extra) =>
+        [
+          `hostname = "localhost"`,
+          `port = ${parent.port}`,
+          `ca_file = "${pki.caFile}"`,
+          `shared_access_key = "${key}"`,
+          ...(extra ? [extra] : []),
+        ].join("\n"),
       async [Symbol.asyncDispose]() {
         await parent.stop();
         await Deno.remove(dir, { recursive: true });

@@ -20,8 +20,7 @@ serviceTest(
     await parent.start();
     await using reader = await parentReader(parent, pki.caFile);
     await using child = upstreamChild(dir, {
-      upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
-        `shared_access_key = "${btoa("flapping-child-key")}"`,
+      upstreamToml: site.linkToml(btoa("flapping-child-key")),
     });
     let sent = 0;
     function enqueueBatch(size: number): Promise<void[]> {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { MessageStore } from "../store/mod.ts";
 import { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
-import { mosquittoParent, parentReader, parentSite, upstreamChild } from "./_upstream_parent.ts";
+import { parentReader, parentSite, upstreamChild } from "./_upstream_parent.ts";
 import { waitFor } from "./_wait.ts";
 
 const needs = [await commandAvailable("mosquitto"), await commandAvailable("openssl")];
@@ -58,8 +58,7 @@ serviceTest(
     await parent.start();
     await using reader = await parentReader(parent, pki.caFile);
     await using child = upstreamChild(dir, {
-      upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
-        `shared_access_key = "${KEY}"`,
+      upstreamToml: site.linkToml(KEY),
     });
     const count = 3000;
     await Promise.all(
@@ -110,8 +109,7 @@ serviceTest(
     // The store's clock, moved forward instead of waiting for a TTL to run out.
     const clock = { skewMs: 0 };
     await using child = upstreamChild(dir, {
-      upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
-        `shared_access_key = "${KEY}"\nmax_inflight = 50`,
+      upstreamToml: site.linkToml(KEY, `max_inflight = 50`),
       heldModules: [],
       now: () => Date.now() + clock.skewMs,
     });
@@ -162,8 +160,7 @@ serviceTest("a parent restarted mid-drain loses nothing (duplicates allowed)", n
   await parent.start();
   await using reader = await parentReader(parent, pki.caFile);
   await using child = upstreamChild(dir, {
-    upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
-      `shared_access_key = "${KEY}"`,
+    upstreamToml: site.linkToml(KEY),
     heldModules: [],
   });
   const count = 20_000;
@@ -231,17 +228,15 @@ serviceTest(
   "a parent that refuses the credentials shows CONNACK 5 as an auth failure",
   needs,
   async () => {
-    await using site = await parentSite();
-    const { dir, pki } = site;
-    await Deno.writeTextFile(`${dir}/passwords`, "");
-    await using parent = mosquittoParent(pki, [
+    await using site = await parentSite((dir) => [
       "allow_anonymous false",
       `password_file ${dir}/passwords`,
     ]);
+    const { dir, parent } = site;
+    await Deno.writeTextFile(`${dir}/passwords`, "");
     await parent.start();
     await using child = upstreamChild(dir, {
-      upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
-        `shared_access_key = "${KEY}"`,
+      upstreamToml: site.linkToml(KEY),
       heldModules: [],
     });
     await child.start();
@@ -262,8 +257,7 @@ serviceTest(
     await parent.start();
     await using reader = await parentReader(parent, pki.caFile);
     await using child = upstreamChild(dir, {
-      upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
-        `shared_access_key = "${KEY}"\nmax_message_bytes = 2048`,
+      upstreamToml: site.linkToml(KEY, `max_message_bytes = 2048`),
       heldModules: [],
     });
     await enqueue(child.store, { id: "before" });
@@ -292,8 +286,7 @@ serviceTest(
     await parent.start();
     await using reader = await parentReader(parent, pki.caFile);
     await using child = upstreamChild(dir, {
-      upstreamToml: `hostname = "localhost"\nport = ${parent.port}\nca_file = "${pki.caFile}"\n` +
-        `shared_access_key = "${KEY}"`,
+      upstreamToml: site.linkToml(KEY),
       heldModules: [],
     });
     await child.store.enqueue({
