@@ -118,6 +118,8 @@ export const HubConfig = table({
     time_to_live_secs: z.number({ error: "expected an integer" }).int({
       error: "expected an integer",
     }),
+    /** Free space the store keeps on its file system; below it new messages are refused. */
+    min_free_bytes: intRange(1024 * 1024, Number.MAX_SAFE_INTEGER),
   }),
 });
 
@@ -312,7 +314,11 @@ export function defaultConfig(context: DefaultsContext): Config {
       connect_timeout_seconds: 30,
       max_inflight: 256,
       auth_failures_per_minute: 30,
-      store: { max_size_bytes: 1024 * 1024 * 1024, time_to_live_secs: 7200 },
+      store: {
+        max_size_bytes: 1024 * 1024 * 1024,
+        time_to_live_secs: 7200,
+        min_free_bytes: 16 * 1024 * 1024,
+      },
     },
     agent: {
       engine: "auto",

@@ -60,6 +60,8 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "hub.store.max_size_bytes": "Bound of each endpoint queue; when full, new messages are refused.",
   "hub.store.time_to_live_secs":
     "Default message TTL when the route and deployment set none; below 0 means forever.",
+  "hub.store.min_free_bytes":
+    "Free disk space the store keeps for acks and checkpoints; below it, new messages are refused.",
   "agent": "Runs the deployment's modules.",
   "agent.engine":
     '"auto" finds Podman or Docker; "docker" requires one; "none": process modules only.',

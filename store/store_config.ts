@@ -13,7 +13,8 @@ export function messageStorePath(stateDir: string): string {
 }
 
 /**
- * Store options from config `[hub.store]`: the per-queue bound `max_size_bytes`. (Its
+ * Store options from config `[hub.store]`: the per-queue bound `max_size_bytes` and the
+ * free-space floor `min_free_bytes`. (Its
  * `time_to_live_secs` is per message; pass it to `resolveTtlSeconds` as `configTtlSeconds`.)
  *
  * @example
@@ -24,6 +25,7 @@ export function messageStorePath(stateDir: string): string {
 export function storeOptionsFromConfig(config: Config, logger?: Logger): StoreOptions {
   return {
     maxSizeBytes: config.hub.store.max_size_bytes,
+    minFreeBytes: config.hub.store.min_free_bytes,
     ...(logger ? { logger: logger.child("store") } : {}),
   };
 }

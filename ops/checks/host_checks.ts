@@ -91,7 +91,10 @@ export const stateDirCheck: Check = needsConfig("state-dir", "state directory", 
   return { status: "ok", message: `${dir} is 0700, its files 0600 and directories 0700` };
 });
 
-/** Free space on the state dir's file system, against the store's bound. */
+/**
+ * Free space on the state dir's file system, against the store's floor (`min_free_bytes`, below
+ * which it refuses new messages) and its bound.
+ */
 export const diskCheck: Check = needsConfig("disk", "disk space for the store", async (config) => {
   let dir = config.state.dir;
   while (!(await Deno.stat(dir).then(() => true, () => false)) && dir.includes("/")) {
@@ -100,12 +103,14 @@ export const diskCheck: Check = needsConfig("disk", "disk space for the store", 
   const stats = await statfs(dir);
   const free = Number(stats.bavail) * Number(stats.bsize);
   const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
-  const bound = config.hub.store.max_size_bytes;
-  if (free < 64 * 2 ** 20) {
+  const { max_size_bytes: bound, min_free_bytes: floor } = config.hub.store;
+  if (free < 2 * floor) {
     return {
       status: "error",
-      message: `${mib(free)} free on ${dir}: queued messages will be refused`,
-      fix: "free disk space or move [state] dir to a larger file system",
+      message: `${mib(free)} free on ${dir}: the store refuses new messages below ${mib(floor)} ` +
+        "(deliveries and acks go on)",
+      fix: `free disk space on ${dir} or move [state] dir to a larger file system; ` +
+        "queues also give their space back as their consumers drain them",
     };
   }
   if (free < bound) {
