@@ -35,6 +35,8 @@ export function authenticateConnect(
       deviceId: verdict.identity.deviceId,
       moduleId: verdict.identity.moduleId,
       generationId: verdict.identity.generationId,
+      // A derived key's child edge device: its removal must close this connection too.
+      via: verdict.identity.via,
     };
     if (identityKey(identity) !== identityKey(claimed)) {
       return {

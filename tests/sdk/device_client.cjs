@@ -4,7 +4,8 @@
 // the transport LEDGE_TEST_TRANSPORT names (Mqtt by default; Amqp, AmqpWs, Http).
 // C2D messages are completed at once, or with LEDGE_TEST_C2D=manual kept until a `settle`
 // command completes, rejects or abandons them. Except over Http, it answers the direct method
-// `echo` and updates reported properties (`report`).
+// `echo` and updates reported properties (`report`). LEDGE_TEST_RETRY=none sets the SDK's
+// NoRetry policy: a dropped connection is reported (`disconnect`) instead of being retried.
 // JSON commands on stdin, JSON events on stdout.
 "use strict";
 const fs = require("node:fs");
@@ -36,12 +37,15 @@ async function main() {
     };
   }
   client.setOptions(options);
+  if (process.env.LEDGE_TEST_RETRY === "none") {
+    client.setRetryPolicy(new (require("azure-iot-common").NoRetry)());
+  }
   const held = new Map();
   client.on(
     "error",
     (err) => emit({ event: "error", message: String(err && err.message) }),
   );
-  client.on("disconnect", () => emit({ event: "disconnect" }));
+  client.on("disconnect", () => emit({ event: "disconnect", at: Date.now() }));
   client.on("message", (msg) => {
     emit({
       event: "c2d",
