@@ -1,8 +1,10 @@
 /**
  * Twins, persisted: one row per identity (`device` or `device/module`) with desired and reported
- * properties and their `$version`s, in `<state>/hub/twins.db` (node:sqlite, WAL).
+ * properties and their `$version`s, in `<state>/hub/twins.db` (node:sqlite, WAL). A full disk
+ * makes a write fail with an error naming the file, never a half-write; the file opens on a full
+ * disk.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { createPrivateFile } from "../core/state_dir.ts";
 import { checkTwinSize, diffProperties, mergePatch, type TwinProperties } from "../iothub/mod.ts";
 
@@ -40,40 +42,47 @@ function emptyTwin(): Twin {
   return { desired: {}, desiredVersion: 1, reported: {}, reportedVersion: 1 };
 }
 
-/**
- * Opens (or creates) the twin database at `path`.
- *
- * @throws naming the file when it cannot be opened.
- */
-export function openTwinStore(path: string): TwinStore {
-  let db: DatabaseSync;
-  try {
-    createPrivateFile(path);
-    db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-    db.exec(`CREATE TABLE IF NOT EXISTS twins (
-      key TEXT PRIMARY KEY, desired TEXT NOT NULL, desired_version INTEGER NOT NULL,
-      reported TEXT NOT NULL, reported_version INTEGER NOT NULL)`);
-  } catch (cause) {
-    throw new Error(`Cannot open twin store ${path}: ${(cause as Error).message}`, { cause });
-  }
-  const select = db.prepare(
-    "SELECT desired, desired_version, reported, reported_version FROM twins WHERE key = ?",
-  );
-  const upsert = db.prepare(
-    `INSERT INTO twins (key, desired, desired_version, reported, reported_version)
-     VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET desired = excluded.desired,
-     desired_version = excluded.desired_version, reported = excluded.reported,
-     reported_version = excluded.reported_version`,
-  );
-  const cache = new Map<string, Twin>();
+interface TwinRow {
+  desired: string;
+  desired_version: number;
+  reported: string;
+  reported_version: number;
+}
 
-  function get(key: string): Twin {
-    const cached = cache.get(key);
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The twins in SQLite, with a cache in front. A write is one statement (atomic): when it cannot
+ * happen (a full disk) it throws an Error naming the file, and neither the file nor the cache
+ * changed.
+ */
+class SqliteTwinStore implements TwinStore {
+  readonly #path: string;
+  readonly #db: DatabaseSync;
+  readonly #select: StatementSync;
+  readonly #upsert: StatementSync;
+  readonly #cache = new Map<string, Twin>();
+
+  constructor(path: string, db: DatabaseSync) {
+    this.#path = path;
+    this.#db = db;
+    this.#select = db.prepare(
+      "SELECT desired, desired_version, reported, reported_version FROM twins WHERE key = ?",
+    );
+    this.#upsert = db.prepare(
+      `INSERT INTO twins (key, desired, desired_version, reported, reported_version)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET desired = excluded.desired,
+       desired_version = excluded.desired_version, reported = excluded.reported,
+       reported_version = excluded.reported_version`,
+    );
+  }
+
+  get(key: string): Twin {
+    const cached = this.#cache.get(key);
     if (cached) return cached;
-    const row = select.get(key) as
-      | { desired: string; desired_version: number; reported: string; reported_version: number }
-      | undefined;
+    const row = this.#select.get(key) as TwinRow | undefined;
     const twin = row
       ? {
         desired: JSON.parse(row.desired),
@@ -82,49 +91,90 @@ export function openTwinStore(path: string): TwinStore {
         reportedVersion: Number(row.reported_version),
       }
       : emptyTwin();
-    cache.set(key, twin);
+    this.#cache.set(key, twin);
     return twin;
   }
 
-  function save(key: string, twin: Twin): void {
-    upsert.run(
-      key,
-      JSON.stringify(twin.desired),
-      twin.desiredVersion,
-      JSON.stringify(twin.reported),
-      twin.reportedVersion,
-    );
-    cache.set(key, twin);
+  patchReported(key: string, patch: TwinProperties): number {
+    return this.#setReported(key, mergePatch(this.get(key).reported, patch));
   }
 
-  function setDesired(key: string, desired: TwinProperties): DesiredChange {
+  replaceReported(key: string, reported: TwinProperties): number {
+    return this.#setReported(key, mergePatch({}, reported));
+  }
+
+  patchDesired(key: string, patch: TwinProperties): DesiredChange {
+    return this.#setDesired(key, mergePatch(this.get(key).desired, patch));
+  }
+
+  replaceDesired(key: string, desired: TwinProperties): DesiredChange {
+    return this.#setDesired(key, mergePatch({}, desired));
+  }
+
+  keys(): string[] {
+    const rows = this.#db.prepare("SELECT key FROM twins").all() as { key: string }[];
+    return [...new Set([...rows.map((row) => row.key), ...this.#cache.keys()])];
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #save(key: string, twin: Twin): void {
+    try {
+      this.#upsert.run(
+        key,
+        JSON.stringify(twin.desired),
+        twin.desiredVersion,
+        JSON.stringify(twin.reported),
+        twin.reportedVersion,
+      );
+    } catch (error) {
+      throw new Error(`Cannot save the twin of ${key} in ${this.#path}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+    this.#cache.set(key, twin);
+  }
+
+  #setDesired(key: string, desired: TwinProperties): DesiredChange {
     checkTwinSize("desired", desired);
-    const twin = get(key);
+    const twin = this.get(key);
     const patch = diffProperties(twin.desired, desired);
     if (Object.keys(patch).length === 0) return { twin, patch: undefined };
     const next = { ...twin, desired, desiredVersion: twin.desiredVersion + 1 };
-    save(key, next);
+    this.#save(key, next);
     return { twin: next, patch: { ...patch, $version: next.desiredVersion } };
   }
 
-  function setReported(key: string, reported: TwinProperties): number {
+  #setReported(key: string, reported: TwinProperties): number {
     checkTwinSize("reported", reported);
-    const twin = get(key);
+    const twin = this.get(key);
     const next = { ...twin, reported, reportedVersion: twin.reportedVersion + 1 };
-    save(key, next);
+    this.#save(key, next);
     return next.reportedVersion;
   }
+}
 
-  return {
-    get,
-    patchReported: (key, patch) => setReported(key, mergePatch(get(key).reported, patch)),
-    replaceReported: (key, reported) => setReported(key, mergePatch({}, reported)),
-    patchDesired: (key, patch) => setDesired(key, mergePatch(get(key).desired, patch)),
-    replaceDesired: (key, desired) => setDesired(key, mergePatch({}, desired)),
-    keys() {
-      const rows = db.prepare("SELECT key FROM twins").all() as { key: string }[];
-      return [...new Set([...rows.map((row) => row.key), ...cache.keys()])];
-    },
-    close: () => db.close(),
-  };
+/**
+ * Opens (or creates) the twin database at `path`. The hub is its only user, so it holds the file
+ * exclusively: SQLite keeps the WAL index in memory instead of a `-shm` file, and a file with
+ * its table in place opens without a write, on a full disk too.
+ *
+ * @throws naming the file when it cannot be opened.
+ */
+export function openTwinStore(path: string): TwinStore {
+  let db: DatabaseSync | undefined;
+  try {
+    createPrivateFile(path);
+    db = new DatabaseSync(path);
+    db.exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    db.exec(`CREATE TABLE IF NOT EXISTS twins (
+      key TEXT PRIMARY KEY, desired TEXT NOT NULL, desired_version INTEGER NOT NULL,
+      reported TEXT NOT NULL, reported_version INTEGER NOT NULL)`);
+    return new SqliteTwinStore(path, db);
+  } catch (cause) {
+    db?.close();
+    throw new Error(`Cannot open twin store ${path}: ${describe(cause)}`, { cause });
+  }
 }

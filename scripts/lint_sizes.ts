@@ -25,7 +25,6 @@ export const KNOWN_OVERSIZE: ReadonlyMap<string, string> = new Map([
   ["hub/mod.ts#createHubComponent", "issue 13: composed with the new core"],
   ["hub/queue_pump.ts#startQueuePump", "issue 13: one delivery pump for MQTT and the other heads"],
   ["hub/sink_pump.ts#startSinkPump", "issue 13: one delivery pump for MQTT and the other heads"],
-  ["hub/twin_store.ts#openTwinStore", "issue 18: twins.db on a full disk"],
   ["hub/http_device/device_api.ts#createDeviceApi", "routes of one API; to become named handlers"],
   ["upstream/upstream_connection.ts", "one class of small methods, 5% over"],
   // Data: the default configuration, written out key by key beside its template.

@@ -178,7 +178,7 @@ serviceTest(
 );
 
 serviceTest(
-  "after kill -9 with the disk full to the last byte, ledge starts, delivers every acknowledged message and accepts new ones once drained",
+  "after kill -9 with the disk full to the last byte, ledge starts (and again after SIGTERM), delivers every acknowledged message and accepts new ones once drained",
   [rootRequirement],
   async () => {
     await using disk = await mountTmpfs(DISK_BYTES);
@@ -200,6 +200,13 @@ serviceTest(
       assert.equal(check.code, 1, "a ✘ makes ledge check exit 1");
       assert.match(check.stdout, /✘ disk space for the store: .* the store refuses new messages/);
       assert.match(check.stdout, /→ free disk space on /);
+      // A clean stop on the full disk (its checkpoints delete the WALs), and a start again.
+      assert.equal((await ledge.stop("SIGTERM")).code, 0);
+      ledge = await startLedge({
+        extraConfig: EXTRA_CONFIG,
+        stateDir: disk.path,
+        logLevel: "info",
+      });
 
       const receiver = await connect(ledge, b);
       clients.push(receiver);
