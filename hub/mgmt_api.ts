@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { type ApiDocs, httpError, jsonBody } from "../core/api.ts";
 import type { Hub } from "./hub.ts";
+import type { HubSecurity } from "./security_port.ts";
 import { identityLabel, type IdentityRef, TwinPatchError } from "../iothub/mod.ts";
 
 /** `POST /v1/methods` body. */
@@ -50,6 +51,17 @@ function patchDesired(hub: Hub, target: IdentityRef, patch: DesiredPatch) {
   }
 }
 
+/**
+ * Whether `deviceId` is a device this hub knows: registered here, or below a child edge device
+ * and seen through it (it has a twin here), or connected now. IoT Hub answers 404 for others.
+ */
+function knowsDevice(hub: Hub, security: HubSecurity, deviceId: string): boolean {
+  if (security.isIdentityCurrent({ deviceId })) return true;
+  const key = deviceId.toLowerCase();
+  return hub.isConnected({ deviceId }) ||
+    hub.twinKeys().some((twin) => twin === key || twin.startsWith(`${key}/`));
+}
+
 async function invoke(hub: Hub, request: InvokeRequest) {
   const target = twinTarget(request);
   const result = await hub.invokeMethod(target, {
@@ -71,8 +83,8 @@ async function invoke(hub: Hub, request: InvokeRequest) {
   return { status: result.status, payload: result.payload };
 }
 
-/** Builds the hub's management routes. */
-export function createHubMgmtApi(hub: () => Hub) {
+/** Builds the hub's management routes; `security` says which devices are registered. */
+export function createHubMgmtApi(hub: () => Hub, options: { security: HubSecurity }) {
   return new Hono()
     .get("/v1/twins/:deviceId", (c) => c.json(hub().getTwin(twinTarget(c.req.param()))))
     .patch(
@@ -96,7 +108,11 @@ export function createHubMgmtApi(hub: () => Hub) {
     )
     .post("/v1/c2d/:deviceId", jsonBody(C2DRequest), async (c) => {
       const request = c.req.valid("json");
-      await hub().sendC2D(c.req.param("deviceId"), {
+      const deviceId = c.req.param("deviceId");
+      if (!knowsDevice(hub(), options.security, deviceId)) {
+        throw httpError(404, `Cannot send to ${deviceId}: no such device`);
+      }
+      await hub().sendC2D(deviceId, {
         body: new TextEncoder().encode(request.body),
         ...(request.properties ? { properties: request.properties } : {}),
       }).catch((error: Error) => {
@@ -131,7 +147,7 @@ export const HUB_API_DOCS: ApiDocs = {
     body: InvokeRequest,
   },
   "POST /v1/c2d/{deviceId}": {
-    summary: "Queue a cloud-to-device message for a leaf device",
+    summary: "Queue a cloud-to-device message for a leaf device (404 when there is no such device)",
     tag: "c2d",
     status: 202,
     body: C2DRequest,

@@ -96,7 +96,7 @@ export function createHubComponent(
     return core;
   }
 
-  const api: Hono = createHubMgmtApi(hub);
+  const api: Hono = createHubMgmtApi(hub, { security: options.security });
 
   return {
     name: "hub",
