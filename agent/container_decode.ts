@@ -55,6 +55,13 @@ function describe(value: JsonValue): string {
     : `${typeof value} ${value}`;
 }
 
+/** Whether `value` is a default: null, false, 0, "", or lists and objects of nothing else. */
+function isZero(value: JsonValue): boolean {
+  if (Array.isArray(value)) return value.every(isZero);
+  if (value instanceof JsonObject) return value.members.every(([, member]) => isZero(member));
+  return value === null || value === false || value === 0 || value === "";
+}
+
 class Decoder {
   readonly problems: SpecProblem[] = [];
 
@@ -80,6 +87,16 @@ class Decoder {
         return value instanceof JsonObject && value.members.length === 0
           ? {}
           : this.wrongType(path, "{}", value);
+      case "zero":
+        if (!isZero(value)) {
+          this.problems.push({
+            path,
+            message: `ledge passes this field on only at its default (empty), got ${
+              describe(value)
+            }`,
+          });
+        }
+        return undefined;
     }
     if ("list" in kind) return this.list(kind.list, value, path);
     if ("map" in kind) return this.map(kind.map, value, path);

@@ -58,16 +58,40 @@ Deno.test("decodeContainerCreate() refuses a field given twice, naming both spel
 
 Deno.test("decodeContainerCreate() refuses unknown fields with their path, including Docker's top-level HostConfig fields", () => {
   const { problems } = decode(
-    '{"Privileged":true,"Binds":["/:/h"],"HostConfig":{"VolumeDriver":"local","Annotations":{}},"UnsetEnvAll":true}',
+    '{"Privileged":true,"Binds":["/:/h"],"HostConfig":{"Frobnicate":1},"UnsetEnvAll":true}',
   );
   assert.deepEqual(problems.map((p) => p.path), [
     "Privileged",
     "Binds",
-    "HostConfig.VolumeDriver",
-    "HostConfig.Annotations",
+    "HostConfig.Frobnicate",
     "UnsetEnvAll",
   ]);
   assert.ok(problems.every((p) => /not a field ledge passes/.test(p.message)));
+});
+
+Deno.test("decodeContainerCreate() takes fields it never passes on only at their defaults, as docker inspect writes them", () => {
+  const inspected = decode(
+    '{"ArgsEscaped":false,"OnBuild":null,"HostConfig":{"ContainerIDFile":"","AutoRemove":false,' +
+      '"VolumeDriver":"","ConsoleSize":[0,0],"Isolation":"","BlkioWeightDevice":[],' +
+      '"CpuRealtimeRuntime":0,"Annotations":{}},"NetworkingConfig":{"EndpointsConfig":' +
+      '{"azure-iot-edge":{"IPAddress":"","NetworkID":"","DriverOpts":null}}}}',
+  );
+  assert.deepEqual(inspected.problems, []);
+  assert.deepEqual(inspected.spec, {
+    HostConfig: {},
+    NetworkingConfig: { EndpointsConfig: { "azure-iot-edge": {} } },
+  });
+  const { problems } = decode(
+    '{"HostConfig":{"ContainerIDFile":"/etc/cron.d/x","VolumeDriver":"local","Annotations":{"a":"b"},' +
+      '"Mounts":[{"Type":"volume","Target":"/v","VolumeOptions":{"DriverConfig":{"Options":{"device":"/etc"}}}}]}}',
+  );
+  assert.deepEqual(problems.map((p) => p.path), [
+    "HostConfig.ContainerIDFile",
+    "HostConfig.VolumeDriver",
+    "HostConfig.Annotations",
+    "HostConfig.Mounts[0].VolumeOptions.DriverConfig",
+  ]);
+  assert.ok(problems.every((p) => /only at its default/.test(p.message)));
 });
 
 Deno.test("decodeContainerCreate() refuses values of the wrong JSON type", () => {

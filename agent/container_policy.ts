@@ -23,7 +23,12 @@ export interface RuleContext {
   problems: SpecProblem[];
 }
 
-type Rule = "accepted" | "host-paths" | ((host: HostConfig, context: RuleContext) => void);
+/** "zero": taken only at its default and never passed on (see container_schema.ts). */
+type Rule =
+  | "accepted"
+  | "host-paths"
+  | "zero"
+  | ((host: HostConfig, context: RuleContext) => void);
 
 function deny(context: RuleContext, path: string, message: string, allow?: AllowKey): void {
   context.problems.push({ path, message, ...(allow ? { allow } : {}) });
@@ -285,6 +290,22 @@ export const HOST_CONFIG_RULES: Readonly<Record<keyof HostConfig, Rule>> = {
   Ulimits: nonEmpty("Ulimits", "ulimits", "resource limits beyond the engine's defaults"),
   CpuCount: "accepted",
   CpuPercent: "accepted",
+  ContainerIDFile: "zero",
+  AutoRemove: "zero",
+  VolumeDriver: "zero",
+  ConsoleSize: "zero",
+  Annotations: "zero",
+  StorageOpt: "zero",
+  Isolation: "zero",
+  BlkioWeightDevice: "zero",
+  BlkioDeviceReadBps: "zero",
+  BlkioDeviceWriteBps: "zero",
+  BlkioDeviceReadIOps: "zero",
+  BlkioDeviceWriteIOps: "zero",
+  CpuRealtimePeriod: "zero",
+  CpuRealtimeRuntime: "zero",
+  IOMaximumIOps: "zero",
+  IOMaximumBandwidth: "zero",
 };
 
 /** The network a container joins: its own NetworkMode, else the configured one. */

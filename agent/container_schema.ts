@@ -5,21 +5,27 @@
  * so nothing an engine adds (or reads from an unexpected place, such as Docker's deprecated
  * HostConfig fields at the top level) can slip past the policy.
  *
- * Left out on purpose (refused as unknown): ContainerIDFile (a host file), VolumeDriver and
- * Mounts' DriverConfig (a volume driver's options can bind any host path), Annotations (read by
- * the OCI runtime), StorageOpt, the Blkio*Device lists (host device paths), CpuRealtime* (can
- * starve the host), Isolation and the IOMaximum* fields (Windows), AutoRemove (ledge manages the
- * container's life), Podman's EnvMerge/UnsetEnv/UnsetEnvAll, the EndpointSettings fields an
- * engine only reports, and DriverOpts.
+ * Taken only at their default (`"zero"`: empty, false, 0 — as a body copied from `docker
+ * inspect` has them) and then left out: ContainerIDFile (a host file), VolumeDriver and Mounts'
+ * DriverConfig (a volume driver's options can bind any host path), Annotations (read by the OCI
+ * runtime), StorageOpt, the Blkio*Device lists (host device paths), CpuRealtime* (can starve the
+ * host), Isolation, ConsoleSize and the IOMaximum* fields, AutoRemove (ledge manages the
+ * container's life), and the EndpointSettings fields an engine only reports, and DriverOpts.
+ * Unknown (refused whatever their value): Podman's EnvMerge/UnsetEnv/UnsetEnvAll, and anything
+ * else not named here.
  */
 
-/** A field's JSON kind; `strslice` is a string or a list of strings (Go's StrSlice). */
+/**
+ * A field's JSON kind; `strslice` is a string or a list of strings (Go's StrSlice); `zero` is a
+ * field taken only at its default value, and never passed on.
+ */
 export type Kind =
   | "string"
   | "int"
   | "bool"
   | "strslice"
   | "empty"
+  | "zero"
   | { readonly list: Kind }
   | { readonly map: Kind }
   | { readonly struct: Readonly<Record<string, Kind>> };
@@ -30,6 +36,7 @@ export type Decoded<K> = K extends "string" ? string
   : K extends "bool" ? boolean
   : K extends "strslice" ? string[]
   : K extends "empty" ? Record<string, never>
+  : K extends "zero" ? never
   : K extends { readonly list: infer E } ? Decoded<E>[]
   : K extends { readonly map: infer E } ? Record<string, Decoded<E>>
   : K extends { readonly struct: infer F } ? { -readonly [P in keyof F]?: Decoded<F[P]> }
@@ -58,7 +65,7 @@ const Mount = {
     ReadOnly: "bool",
     Consistency: "string",
     BindOptions: { struct: { Propagation: "string", NonRecursive: "bool" } },
-    VolumeOptions: { struct: { NoCopy: "bool", Labels: stringMap } },
+    VolumeOptions: { struct: { NoCopy: "bool", Labels: stringMap, DriverConfig: "zero" } },
     TmpfsOptions: { struct: { SizeBytes: "int", Mode: "int" } },
   },
 } as const;
@@ -135,6 +142,23 @@ const HostConfig = {
     Ulimits: { list: { struct: { Name: "string", Soft: "int", Hard: "int" } } },
     CpuCount: "int",
     CpuPercent: "int",
+    // Only at their defaults, never passed on.
+    ContainerIDFile: "zero",
+    AutoRemove: "zero",
+    VolumeDriver: "zero",
+    ConsoleSize: "zero",
+    Annotations: "zero",
+    StorageOpt: "zero",
+    Isolation: "zero",
+    BlkioWeightDevice: "zero",
+    BlkioDeviceReadBps: "zero",
+    BlkioDeviceWriteBps: "zero",
+    BlkioDeviceReadIOps: "zero",
+    BlkioDeviceWriteIOps: "zero",
+    CpuRealtimePeriod: "zero",
+    CpuRealtimeRuntime: "zero",
+    IOMaximumIOps: "zero",
+    IOMaximumBandwidth: "zero",
   },
 } as const;
 
@@ -146,6 +170,15 @@ const EndpointSettings = {
     Links: strings,
     Aliases: strings,
     MacAddress: "string",
+    DriverOpts: "zero",
+    NetworkID: "zero",
+    EndpointID: "zero",
+    Gateway: "zero",
+    IPAddress: "zero",
+    IPPrefixLen: "zero",
+    IPv6Gateway: "zero",
+    GlobalIPv6Address: "zero",
+    GlobalIPv6PrefixLen: "zero",
   },
 } as const;
 
@@ -175,6 +208,8 @@ export const ContainerCreate = {
     StopSignal: "string",
     StopTimeout: "int",
     Shell: strings,
+    ArgsEscaped: "zero",
+    OnBuild: "zero",
     HostConfig,
     NetworkingConfig: { struct: { EndpointsConfig: { map: EndpointSettings } } },
   },

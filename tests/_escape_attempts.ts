@@ -39,7 +39,7 @@ function host(inner: string): { createOptions: string } {
 const key = (name: string) => ({ key: name });
 const reason = (pattern: RegExp) => ({ reason: pattern });
 const TWICE = reason(/given twice/);
-const UNKNOWN = reason(/not a field ledge passes/);
+const UNKNOWN = reason(/not a field ledge passes|only at its default/);
 const NEVER = reason(/never mounted/);
 const NOT_A_MODE = reason(/not a mode ledge passes/);
 

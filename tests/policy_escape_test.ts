@@ -110,14 +110,19 @@ for (const engine of ENGINES) {
         );
 
         await t.step(
-          "a privileged container an older ledge left is recreated, not started",
+          "a privileged container an older ledge left is recreated at restart, not started",
           async () => {
             const old = `old${suffix}`;
             const next = escapeManifest(image, {
               [control]: { createOptions: '{"Cmd":["/bin/module.sh"]}' },
               [old]: { createOptions: '{"Cmd":["/bin/module.sh"]}' },
             });
-            // The label an earlier ledge wrote: the module's config hash, no policy in it.
+            assert.equal((await h.api("PUT", "/v1/deployment", next)).status, 200);
+            await h.settle((r) => r.get(old)?.status === "running", `${old} running`);
+            // Stopped ledge; an older ledge's privileged container in its place, labelled with
+            // the module's config hash as it wrote it (no policy in it); ledge starts again.
+            await h.stop();
+            await engineCli(engine, ["rm", "-f", old]);
             const parsed = parseDeployment(next, { version: 1 });
             const legacyHash = parsed.modules.find((m) => m.name === old)!.configHash;
             await engineCli(engine, [
@@ -139,8 +144,11 @@ for (const engine of ENGINES) {
               "/bin/module.sh",
             ]);
             const legacyId = (await inspectContainer(engine, old)).Id;
-            assert.equal((await h.api("PUT", "/v1/deployment", next)).status, 200);
-            await h.settle((r) => r.get(old)?.status === "running", `${old} running`);
+            await h.restart();
+            await h.settle(
+              (r) => r.get(old)?.status === "running",
+              `${old} running after the restart`,
+            );
             const now = await inspectContainer(engine, old);
             assert.notEqual(now.Id, legacyId);
             assert.equal(now.HostConfig.Privileged, false);
