@@ -14,8 +14,12 @@ export function checkPositiveInteger(value: number, field: string, action: strin
   }
 }
 
-/** Throws TypeError unless `seqs` is an array of integers. */
-export function checkSeqs(seqs: readonly number[], action: string): void {
+/** Throws TypeError unless `seqs` is an integer or an array of integers. */
+export function checkSeqs(seqs: readonly number[] | number, action: string): void {
+  if (typeof seqs === "number") {
+    if (Number.isSafeInteger(seqs)) return;
+    throw new TypeError(`Cannot ${action}: seq ${String(seqs)} is not an integer`);
+  }
   if (!Array.isArray(seqs)) throw new TypeError(`Cannot ${action}: seqs must be an array`);
   for (const seq of seqs) {
     if (!Number.isSafeInteger(seq)) {

@@ -238,7 +238,7 @@ export class Committer {
     }
     // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
     this.#forgetAcked(ackStates, ackRows);
-    this.measure();
+    this.#o.guard.measureAfterCommit();
     if (ackRows.length > 0) this.#afterAcks();
     if (group === undefined) return;
     this.counters.commits++;

@@ -103,6 +103,16 @@ export class DiskGuard {
     }
   }
 
+  /**
+   * After a commit: measures again, unless the last measure is recent and the floor far (the
+   * bytes admitted since are counted, so skipping a statfs only errs on the safe side).
+   */
+  measureAfterCommit(): void {
+    const headroom = this.#free - this.#admitted - this.#options.minFreeBytes;
+    if (headroom > 64 * MiB && performance.now() - this.#lastMeasureMs < 1000) return;
+    this.measure();
+  }
+
   /** Whether a message of `sizeBytes` may be admitted; counts and logs a refusal. */
   admit(sizeBytes: number): boolean {
     if (this.#options.minFreeBytes === 0) return true;

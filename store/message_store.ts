@@ -185,22 +185,26 @@ class SqliteMessageStore implements MessageStore {
     return taken;
   }
 
-  ack(endpoint: string, seqs: readonly number[]): void {
+  ack(endpoint: string, seqs: readonly number[] | number): void {
     checkSeqs(seqs, `ack ${endpoint}`);
     this.#checkOpen(`ack ${endpoint}`);
     const state = this.#byName.get(endpoint);
     if (!state) return;
     let acked = 0;
-    for (const seq of seqs) {
-      const lease = state.leases.get(seq);
-      if (!lease || lease.acked) continue;
-      lease.acked = true;
-      state.count--;
-      state.bytes -= lease.sizeBytes;
-      this.#committer.addAck(state, lease);
-      acked++;
-    }
+    if (typeof seqs === "number") acked = this.#ackOne(state, seqs);
+    else for (const seq of seqs) acked += this.#ackOne(state, seq);
     if (acked > 0) this.#committer.scheduleAcks();
+  }
+
+  /** Marks one lease acked and queues its delete; 1 when it was leased and not acked yet. */
+  #ackOne(state: EndpointState, seq: number): number {
+    const lease = state.leases.get(seq);
+    if (!lease || lease.acked) return 0;
+    lease.acked = true;
+    state.count--;
+    state.bytes -= lease.sizeBytes;
+    this.#committer.addAck(state, lease);
+    return 1;
   }
 
   release(endpoint: string, seqs: readonly number[]): void {

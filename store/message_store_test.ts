@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { bodyText, manualClock, storeFileBytes, tempDir, textMessage } from "./_testing.ts";
 import { openMessageStore } from "./message_store.ts";
 import type { EnqueueTarget, StoreOptions } from "./store_types.ts";
@@ -205,6 +206,34 @@ Deno.test("ack() deletes messages for good, and repeated or unknown acks change 
     store = open(dir.path);
     assert.deepEqual(store.take("upstream", 10).map((m) => bodyText(m.message)), ["c"]);
     assert.equal(store.stats()[0]!.count, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("acks of one commit, across statement chunks and of bodies shared by two queues, delete every row and body", async () => {
+  await using dir = await tempDir();
+  let store = open(dir.path);
+  try {
+    const texts = Array.from({ length: 70 }, (_, i) => `m${i}`);
+    await Promise.all(texts.map((text) => store.enqueue(textMessage(text), [to("x"), to("y")])));
+    await Promise.all(texts.map((text) => store.enqueue(textMessage(text), [to("x")])));
+    const x = store.take("x", 1000);
+    const y = store.take("y", 1000);
+    assert.equal(x.length, 140);
+    // One seq at a time, as a PUBACK acks, and as an array: all in one commit.
+    for (const m of y) store.ack("y", m.seq);
+    store.ack("x", x.map((m) => m.seq));
+    await store.close();
+    const db = new DatabaseSync(`${dir.path}/messages.db`, { readOnly: true });
+    try {
+      assert.equal(db.prepare("SELECT count(*) AS n FROM queue").get()?.n, 0);
+      assert.equal(db.prepare("SELECT count(*) AS n FROM messages").get()?.n, 0);
+    } finally {
+      db.close();
+    }
+    store = open(dir.path);
+    assert.deepEqual(store.stats().map((q) => q.count), [0, 0]);
   } finally {
     await store.close();
   }

@@ -116,8 +116,11 @@ export interface MessageStore {
   enqueue(message: IncomingMessage, targets: readonly EnqueueTarget[]): Promise<void>;
   /** Leases up to `limit` messages of `endpoint`: priority, then arrival; skips expired and leased. */
   take(endpoint: string, limit: number): QueuedMessage[];
-  /** Deletes leased messages (durable with the next commit). Unknown or repeated seqs are ignored. */
-  ack(endpoint: string, seqs: readonly number[]): void;
+  /**
+   * Deletes leased messages (durable with the next commit). Unknown or repeated seqs are ignored.
+   * One seq may be passed as a number (a PUBACK acks one message: no array to allocate).
+   */
+  ack(endpoint: string, seqs: readonly number[] | number): void;
   /** Returns leased messages to the queue, in their original order. */
   release(endpoint: string, seqs: readonly number[]): void;
   /** Every endpoint queue that has been used, by endpoint name. */
