@@ -7,7 +7,7 @@
  */
 import type { Config } from "../core/config.ts";
 import type { SpecProblem } from "./container_decode.ts";
-import type { ContainerCreate, HostConfig } from "./container_schema.ts";
+import { ContainerCreate, type HostConfig } from "./container_schema.ts";
 
 /** The `[agent.allow]` section. */
 export type AllowConfig = Config["agent"]["allow"];
@@ -232,6 +232,18 @@ function logConfig(host: HostConfig, context: RuleContext): void {
   }
 }
 
+type HostFields = typeof ContainerCreate.struct.HostConfig.struct;
+type ZeroField = {
+  [F in keyof HostFields]: HostFields[F] extends "zero" ? F : never;
+}[keyof HostFields];
+
+/** The fields taken only at their defaults (the schema says which). */
+const ZERO_RULES = Object.fromEntries(
+  Object.entries(ContainerCreate.struct.HostConfig.struct).flatMap(([field, kind]) =>
+    kind === "zero" ? [[field, "zero"]] : []
+  ),
+) as Record<ZeroField, Rule>;
+
 /** Every HostConfig field and how the policy treats it. */
 export const HOST_CONFIG_RULES: Readonly<Record<keyof HostConfig, Rule>> = {
   Binds: "host-paths",
@@ -290,22 +302,7 @@ export const HOST_CONFIG_RULES: Readonly<Record<keyof HostConfig, Rule>> = {
   Ulimits: nonEmpty("Ulimits", "ulimits", "resource limits beyond the engine's defaults"),
   CpuCount: "accepted",
   CpuPercent: "accepted",
-  ContainerIDFile: "zero",
-  AutoRemove: "zero",
-  VolumeDriver: "zero",
-  ConsoleSize: "zero",
-  Annotations: "zero",
-  StorageOpt: "zero",
-  Isolation: "zero",
-  BlkioWeightDevice: "zero",
-  BlkioDeviceReadBps: "zero",
-  BlkioDeviceWriteBps: "zero",
-  BlkioDeviceReadIOps: "zero",
-  BlkioDeviceWriteIOps: "zero",
-  CpuRealtimePeriod: "zero",
-  CpuRealtimeRuntime: "zero",
-  IOMaximumIOps: "zero",
-  IOMaximumBandwidth: "zero",
+  ...ZERO_RULES,
 };
 
 /** The network a container joins: its own NetworkMode, else the configured one. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { seededRandom } from "../core/seeded_random.ts";
 import { JsonObject, JsonSyntaxError, scanJson, toPlain } from "./json_scan.ts";
 
 Deno.test("scanJson() keeps every member in order, repeated keys included", () => {
@@ -40,17 +41,8 @@ Deno.test("scanJson() refuses unpaired surrogates and deep nesting", () => {
   assert.throws(() => scanJson("[".repeat(100) + "]".repeat(100)), /nested deeper/);
 });
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("scanJson() agrees with JSON.parse on 5,000 mutated documents (seeded)", () => {
-  const random = mulberry32(19);
+  const random = seededRandom(19);
   const seeds = [
     '{"HostConfig":{"Binds":["/a:/b"],"Privileged":false},"Cmd":["x","y"],"n":-1.5e3}',
     '{"a":[1,2,{"b":"\\u00e9\\n"}],"c":null,"d":true}',

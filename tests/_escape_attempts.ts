@@ -5,6 +5,9 @@
  * duplicate keys in a string and in an object, chunks split inside a key, string versus list,
  * symlinks to / and to the state dir, relative and ".." paths, every namespace mode.
  */
+import { INSTANCE_LABEL } from "../agent/engine/labels.ts";
+import { engineCli, type TestEngine } from "./_engines.ts";
+import { fleetManifest, imageModule } from "./_fleet.ts";
 
 /** Host paths the attempts use, made by {@linkcode makeEscapeFixtures}. */
 export interface EscapeFixtures {
@@ -586,39 +589,32 @@ export function escapeAttempts(fixtures: EscapeFixtures): EscapeAttempt[] {
   ];
 }
 
-/** A deployment manifest of `modules` (docker modules of `image`), running. */
+/** A deployment manifest of `modules` (docker modules of `image`, with these settings), running. */
 export function escapeManifest(
   image: string,
   modules: Record<string, Record<string, unknown>>,
 ): Record<string, unknown> {
-  const entries = Object.entries(modules).map(([name, settings]) => [name, {
-    version: "1.0",
-    type: "docker",
-    status: "running",
-    restartPolicy: "always",
-    settings: { image, ...settings },
-  }]);
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        "properties.desired": {
-          schemaVersion: "1.1",
-          runtime: { type: "docker", settings: { registryCredentials: {} } },
-          systemModules: {
-            edgeAgent: { type: "docker", settings: { image: "ledge", createOptions: "{}" } },
-            edgeHub: {
-              type: "docker",
-              status: "running",
-              restartPolicy: "always",
-              settings: { image: "ledge", createOptions: "{}" },
-            },
-          },
-          modules: Object.fromEntries(entries),
-        },
-      },
-      $edgeHub: { "properties.desired": { schemaVersion: "1.1", routes: {} } },
-    },
-  };
+  return fleetManifest(
+    Object.fromEntries(
+      Object.entries(modules).map((
+        [name, settings],
+      ) => [name, { ...imageModule(image), settings: { image, ...settings } }]),
+    ),
+    {},
+  );
+}
+
+/** The names of the containers (any state) of the ledge `instance` on `engine`. */
+export async function ownedContainerNames(engine: TestEngine, instance: string): Promise<string[]> {
+  const out = await engineCli(engine, [
+    "ps",
+    "-a",
+    "--filter",
+    `label=${INSTANCE_LABEL}=${instance}`,
+    "--format",
+    "{{.Names}}",
+  ]);
+  return out.split(/\s+/).filter(Boolean).sort();
 }
 
 /** How the refusal of `attempt` must read, or what is wrong with `description`. */

@@ -7,11 +7,12 @@
 import assert from "node:assert/strict";
 import { INSTANCE_LABEL, ledgeInstanceId } from "../agent/engine/labels.ts";
 import { MODULE_SH } from "./_agent_harness.ts";
-import { engineCli, ENGINES, removeContainersLabelled, testImage } from "./_engines.ts";
+import { ENGINES, removeContainersLabelled, testImage } from "./_engines.ts";
 import {
   escapeAttempts,
   escapeManifest,
   makeEscapeFixtures,
+  ownedContainerNames,
   refusalProblem,
 } from "./_escape_attempts.ts";
 import { deployWith, listDevice, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
@@ -91,15 +92,7 @@ for (const engine of ENGINES) {
         }
         assert.deepEqual(wrong, []);
         const instance = ledgeInstanceId(child.stateDir);
-        const listed = await engineCli(engine, [
-          "ps",
-          "-a",
-          "--filter",
-          `label=${INSTANCE_LABEL}=${instance}`,
-          "--format",
-          "{{.Names}}",
-        ]);
-        assert.deepEqual(listed.split(/\s+/).filter(Boolean), [control]);
+        assert.deepEqual(await ownedContainerNames(engine, instance), [control]);
       } finally {
         for (const ledge of running.reverse()) await ledge.stop();
         if (childState) {

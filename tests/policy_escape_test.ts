@@ -16,24 +16,13 @@ import {
   escapeAttempts,
   escapeManifest,
   makeEscapeFixtures,
+  ownedContainerNames,
   refusalProblem,
 } from "./_escape_attempts.ts";
 import { serviceTest } from "./_services.ts";
 
 /** CAP_SYS_ADMIN's bit in CapEff. */
 const CAP_SYS_ADMIN = 1n << 21n;
-
-async function containerNames(engine: TestEngine, instance: string): Promise<string[]> {
-  const out = await engineCli(engine, [
-    "ps",
-    "-a",
-    "--filter",
-    `label=${INSTANCE_LABEL}=${instance}`,
-    "--format",
-    "{{.Names}}",
-  ]);
-  return out.split(/\s+/).filter(Boolean).sort();
-}
 
 async function inspectContainer(engine: TestEngine, name: string) {
   const [found] = JSON.parse(await engineCli(engine, ["inspect", "--type", "container", name]));
@@ -91,7 +80,7 @@ for (const engine of ENGINES) {
         );
 
         await t.step("the engine holds no container of any attempt", async () => {
-          assert.deepEqual(await containerNames(engine, h.instance), [control]);
+          assert.deepEqual(await ownedContainerNames(engine, h.instance), [control]);
         });
 
         await t.step(

@@ -8,6 +8,7 @@
  * default unless the device allows it.
  */
 import assert from "node:assert/strict";
+import { seededRandom } from "../core/seeded_random.ts";
 import { parseConfigText } from "../core/config_load.ts";
 import { admitContainer, policyContext } from "../agent/admission.ts";
 import { capabilityName } from "../agent/container_policy.ts";
@@ -18,15 +19,6 @@ import { buildContainerBody } from "../agent/engine/container_body.ts";
 import { isWithin } from "../agent/host_paths.ts";
 
 const CASES = 3000;
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly random: () => number) {}
@@ -252,7 +244,7 @@ Deno.test("any createOptions the policy accepts reach the engine with widening f
     hostname: "test",
     env: {},
   });
-  const g = new Gen(mulberry32(1919));
+  const g = new Gen(seededRandom(1919));
   const values = hostValues({ allowed, stateDir });
   const socketDir = `${stateDir}/mnt/m`;
   let accepted = 0;
