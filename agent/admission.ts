@@ -125,12 +125,15 @@ export async function deniedModules(
   return denied;
 }
 
-/** A hash of what the policy admits on this device. */
+/**
+ * A hash of what the policy admits on this device: its version, `[agent.allow]` and the network.
+ * Not the engine socket found at start (absent while the engine is down), which would recreate
+ * every container once the engine is back.
+ */
 export function policyFingerprint(policy: PolicyContext): string {
-  const { allow, stateDir, engineSockets, network } = policy;
-  return createHash("sha256").update(
-    JSON.stringify([POLICY_VERSION, allow, stateDir, engineSockets, network]),
-  ).digest("hex").slice(0, 16);
+  const { allow, network } = policy;
+  return createHash("sha256").update(JSON.stringify([POLICY_VERSION, allow, network]))
+    .digest("hex").slice(0, 16);
 }
 
 /**
