@@ -42,8 +42,9 @@ export interface ConnectionOwner {
   closed(connection: MqttConnection): void;
 }
 
-/** Stop reading a client that has this many publishes waiting for their PUBACK. */
-const MAX_UNACKED_PUBLISHES = 1024;
+/** Stop reading a client that has this many publishes being handled (QoS 1 waiting for their
+ * PUBACK, QoS 0 still being stored); read again once half of them are done. */
+const MAX_UNSETTLED_PUBLISHES = 1024;
 
 interface PendingAck {
   packetId: number;
@@ -60,6 +61,8 @@ export class MqttConnection {
   /** Closing once written: nothing more is read. */
   #closing = false;
   #paused = false;
+  /** QoS 0 publishes whose handling has not finished. */
+  #unsettledQos0 = 0;
   #keepaliveMs = 0;
   #lastSeen = 0;
   #keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -172,7 +175,13 @@ export class MqttConnection {
       result = Promise.reject();
     }
     if (packet.qos === 0) {
-      if (result) result.catch(() => this.#refused());
+      if (!result) return;
+      this.#unsettledQos0++;
+      this.#checkPause();
+      result.then(() => {}, () => this.#refused()).finally(() => {
+        this.#unsettledQos0--;
+        this.#checkPause();
+      });
       return;
     }
     if (!result && this.#acks.length === 0) {
@@ -182,10 +191,7 @@ export class MqttConnection {
     const pending: PendingAck = { packetId: packet.packetId, state: result ? "waiting" : "done" };
     this.#acks.push(pending);
     if (!result) return this.#flushAcks();
-    if (this.#acks.length >= MAX_UNACKED_PUBLISHES && !this.#paused) {
-      this.#paused = true;
-      this.transport.pause();
-    }
+    this.#checkPause();
     result?.then(
       () => {
         pending.state = "done";
@@ -213,7 +219,16 @@ export class MqttConnection {
       done++;
     }
     if (done > 0) acks.splice(0, done);
-    if (this.#paused && acks.length < MAX_UNACKED_PUBLISHES / 2) {
+    this.#checkPause();
+  }
+
+  /** Backpressure on a client that publishes faster than its messages are handled. */
+  #checkPause(): void {
+    const unsettled = this.#acks.length + this.#unsettledQos0;
+    if (!this.#paused && unsettled >= MAX_UNSETTLED_PUBLISHES) {
+      this.#paused = true;
+      this.transport.pause();
+    } else if (this.#paused && unsettled < MAX_UNSETTLED_PUBLISHES / 2) {
       this.#paused = false;
       this.transport.resume();
     }

@@ -49,6 +49,9 @@ export class StreamTransport implements ByteTransport {
   }
 }
 
+const SMALL_READ_BYTES = 2 * 1024;
+const LARGE_READ_BYTES = 64 * 1024;
+
 /** A transport on a Deno native connection: a read loop, and writes one after another. */
 export class ConnTransport implements ByteTransport {
   #paused: (() => void) | undefined;
@@ -64,8 +67,12 @@ export class ConnTransport implements ByteTransport {
     });
   }
 
+  /**
+   * Reads into a small buffer while the client is quiet (an idle connection holds 2 KiB, not 64)
+   * and a large one while reads fill it (a busy one takes a burst in one read).
+   */
   async #readLoop(onData: (chunk: Uint8Array) => void): Promise<void> {
-    const buffer = new Uint8Array(64 * 1024);
+    let buffer = new Uint8Array(SMALL_READ_BYTES);
     while (!this.#closed) {
       if (this.#pausing) await new Promise<void>((resume) => this.#paused = resume);
       let n: number | null;
@@ -77,6 +84,11 @@ export class ConnTransport implements ByteTransport {
       if (n === null) return;
       // A copy: the decoder keeps views of it (payloads) past this turn.
       onData(buffer.slice(0, n));
+      if (n === buffer.length && buffer.length < LARGE_READ_BYTES) {
+        buffer = new Uint8Array(LARGE_READ_BYTES);
+      } else if (n < SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) {
+        buffer = new Uint8Array(SMALL_READ_BYTES);
+      }
     }
   }
 
