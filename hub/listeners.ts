@@ -238,6 +238,9 @@ export async function startListeners(
             ticket: ticketOf(req.socket),
           };
           if (protocol === WEBSOCKET_PROTOCOLS.amqp && options.amqp) {
+            // The AMQP head authenticates with its own deadlines (SASL, CBS); the slot's
+            // CONNECT deadline is MQTT's.
+            info.ticket?.established();
             options.amqp.handle(stream, { ...info, listener: "amqpws" });
           } else {
             broker.handle(stream, { ...info, listener: "wss" });

@@ -7,6 +7,8 @@
  * refused.
  */
 import assert from "node:assert/strict";
+import type { Buffer } from "node:buffer";
+import { WebSocket } from "ws";
 import { startLedge } from "./_ledge.ts";
 import { sasToken } from "./_hub_sas.ts";
 import {
@@ -115,13 +117,21 @@ Deno.test("hub: connections that have not sent CONNECT count toward max_connecti
   }
 });
 
-Deno.test("hub: a connection that sends no CONNECT is closed at connect_timeout_seconds", async () => {
+Deno.test("hub: a connection that sends no CONNECT is closed at connect_timeout_seconds, AMQP over WebSocket is not", async () => {
   const ledge = await startLedge({
     extraConfig: `[hub]\nconnect_timeout_seconds = 1\n`,
     logLevel: "info",
   });
   try {
     const ca = await Deno.readTextFile(`${ledge.stateDir}/pki/root_ca.pem`);
+    // Opened first, so its slot's deadline passes before the MQTT sockets' do.
+    const amqp = new WebSocket(`wss://localhost:${ledge.ports.https}/$iothub/websocket`, [
+      "AMQPWSB10",
+    ], { ca });
+    await new Promise((resolve, reject) => {
+      amqp.once("open", resolve);
+      amqp.once("error", reject);
+    });
     const tcp = new PacketReader(
       await Deno.connect({ hostname: "127.0.0.1", port: ledge.ports.mqtt }),
     );
@@ -136,6 +146,15 @@ Deno.test("hub: a connection that sends no CONNECT is closed at connect_timeout_
     await partial.conn.write(new Uint8Array([0x10, 40, 0, 4])); // a CONNECT that never ends
     await Promise.all([tcp, tlsOnly, partial].map((reader) => closedByPeer(reader)));
     for (const reader of [tcp, tlsOnly, partial]) reader.conn.close();
+    // The AMQP head still answers: its SASL header comes back.
+    assert.equal(amqp.readyState, WebSocket.OPEN, "AMQP over WebSocket was closed");
+    const reply = new Promise<Buffer>((resolve, reject) => {
+      amqp.once("message", (data: Buffer) => resolve(data));
+      amqp.once("close", () => reject(new Error("AMQP over WebSocket was closed")));
+    });
+    amqp.send(new Uint8Array([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]));
+    assert.equal(new TextDecoder().decode((await reply).subarray(0, 4)), "AMQP");
+    amqp.terminate();
   } finally {
     await ledge.stop();
   }
