@@ -6,6 +6,7 @@
  * bystander client keeps being acknowledged throughout.
  */
 import assert from "node:assert/strict";
+import { seededRandom } from "../core/seeded_random.ts";
 import { startHubFixture } from "./_hub_fixture.ts";
 import { sasToken } from "./_hub_sas.ts";
 import { connectPacket, mqttString, PacketReader, publishPacket, rawPacket } from "./_mqtt_raw.ts";
@@ -15,15 +16,6 @@ const ROUNDS = 40;
 const PINGREQ = new Uint8Array([0xc0, 0]);
 const PUBACK = 4;
 const PINGRESP = 13;
-
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("hub codec fuzz: bad packets close only their own connection", async (t) => {
   const fixture = await startHubFixture();
@@ -61,7 +53,7 @@ Deno.test("hub codec fuzz: bad packets close only their own connection", async (
 
     for (const tls of [false, true]) {
       await t.step(tls ? "MQTT/TLS (node:tls)" : "plain (native socket)", async () => {
-        const next = random(SEED + (tls ? 1 : 0));
+        const next = seededRandom(SEED + (tls ? 1 : 0));
         let closed = 0;
         let answered = 0;
         for (let round = 0; round < ROUNDS; round++) {

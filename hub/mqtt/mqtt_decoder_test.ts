@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { seededRandom } from "../../core/seeded_random.ts";
 import { encodePublish } from "../publish_packet.ts";
 import { MqttDecoder, MqttProtocolError } from "./mqtt_decoder.ts";
 import type { ClientPacket } from "./mqtt_packets.ts";
@@ -123,16 +124,6 @@ Deno.test("MqttDecoder refuses what MQTT 3.1.1 forbids", async (t) => {
   }
 });
 
-/** A small seeded PRNG (mulberry32), so a failing case can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("MqttDecoder, fuzzed (seeded, bounded): damaged packets throw MqttProtocolError or wait for more, never anything else", () => {
   const valid = [
     CONNECT,
@@ -141,7 +132,7 @@ Deno.test("MqttDecoder, fuzzed (seeded, bounded): damaged packets throw MqttProt
     packet(0xa2, [0, 5, ...str("a/b")]),
     packet(0x40, [0, 3]),
   ];
-  const next = random(13);
+  const next = seededRandom(13);
   let refused = 0;
   for (let round = 0; round < 3000; round++) {
     const bytes = [...valid[Math.floor(next() * valid.length)]!];
