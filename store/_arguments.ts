@@ -28,24 +28,37 @@ export function checkSeqs(seqs: readonly number[] | number, action: string): voi
   }
 }
 
-/** Merges targets naming the same endpoint: the higher priority and the longer TTL win. */
-export function mergeTargets(targets: readonly EnqueueTarget[]): EnqueueTarget[] {
+/** Throws TypeError/RangeError naming the bad field of `target`. */
+function checkTarget(target: EnqueueTarget): void {
+  if (typeof target?.endpoint !== "string" || target.endpoint === "") {
+    throw new TypeError("Cannot enqueue: target endpoint must be a non-empty string");
+  }
+  const { endpoint, priority, ttlSeconds } = target;
+  if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
+    throw new RangeError(
+      `Cannot enqueue to ${endpoint}: priority must be an integer 0–${MAX_PRIORITY}, got ${priority}`,
+    );
+  }
+  if (typeof ttlSeconds !== "number" || Number.isNaN(ttlSeconds)) {
+    throw new RangeError(
+      `Cannot enqueue to ${endpoint}: ttlSeconds must be a number, got ${ttlSeconds}`,
+    );
+  }
+}
+
+/**
+ * Checks `targets` and merges those naming the same endpoint: the higher priority and the longer
+ * TTL win. A single target (the usual case) is returned as it is, read-only.
+ */
+export function mergeTargets(targets: readonly EnqueueTarget[]): readonly EnqueueTarget[] {
+  if (targets.length === 1) {
+    checkTarget(targets[0]!);
+    return targets;
+  }
   const byEndpoint = new Map<string, EnqueueTarget>();
   for (const target of targets) {
-    if (typeof target?.endpoint !== "string" || target.endpoint === "") {
-      throw new TypeError("Cannot enqueue: target endpoint must be a non-empty string");
-    }
+    checkTarget(target);
     const { endpoint, priority, ttlSeconds } = target;
-    if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
-      throw new RangeError(
-        `Cannot enqueue to ${endpoint}: priority must be an integer 0–${MAX_PRIORITY}, got ${priority}`,
-      );
-    }
-    if (typeof ttlSeconds !== "number" || Number.isNaN(ttlSeconds)) {
-      throw new RangeError(
-        `Cannot enqueue to ${endpoint}: ttlSeconds must be a number, got ${ttlSeconds}`,
-      );
-    }
     const seen = byEndpoint.get(endpoint);
     if (!seen) {
       byEndpoint.set(endpoint, { endpoint, priority, ttlSeconds });

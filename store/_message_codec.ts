@@ -36,7 +36,11 @@ function checkBag(
     throw new TypeError(`Cannot enqueue: ${field} must be an object of strings`);
   }
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(bag)) {
+  const source = bag as Record<string, unknown>;
+  // for…in with an own-property check: Object.entries would allocate a pair per property.
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
+    const value = source[key];
     if (typeof value === "string") out[key] = value;
     else if (value === undefined && allowUndefined) continue;
     else {
