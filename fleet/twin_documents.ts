@@ -42,8 +42,8 @@ export interface FleetDevice {
 
 /** Devices and modules, keyed by lower-case id (`device`, `device/module`). */
 export interface FleetTwins {
-  devices: Map<string, FleetDevice>;
-  modules: Map<string, TwinDoc>;
+  readonly devices: Map<string, FleetDevice>;
+  readonly modules: Map<string, TwinDoc>;
 }
 
 function authenticationType(identity: Identity | undefined): string {
@@ -67,7 +67,7 @@ function version(twin: { desired: TwinProperties; reported: TwinProperties }): n
   return Number(twin.desired.$version ?? 0) + Number(twin.reported.$version ?? 0);
 }
 
-/** Builds the fleet's device and module twins. */
+/** Builds the fleet's device and module twins; each map is built when first read. */
 export function fleetTwins(sources: TwinSources): FleetTwins {
   const own = sources.ownDeviceId.toLowerCase();
   const registered = new Map<string, Identity>();
@@ -90,19 +90,48 @@ export function fleetTwins(sources: TwinSources): FleetTwins {
       if (key.slice(slash + 1) === "$edgeagent") withAgent.add(device);
     }
   }
+  // A query reads one collection: the other's documents (a third of the work, or two) are not built.
+  let devices: Map<string, FleetDevice> | undefined;
+  let modules: Map<string, TwinDoc> | undefined;
+  return {
+    get devices() {
+      return devices ??= deviceDocs(sources, { deviceIds, registered, withAgent });
+    },
+    get modules() {
+      return modules ??= moduleDocs(sources.hub, deviceIds, moduleKeys);
+    },
+  };
+}
+
+function deviceDocs(
+  sources: TwinSources,
+  found: {
+    deviceIds: ReadonlyMap<string, string>;
+    registered: ReadonlyMap<string, Identity>;
+    withAgent: ReadonlySet<string>;
+  },
+): Map<string, FleetDevice> {
   const devices = new Map<string, FleetDevice>();
-  for (const [key, deviceId] of deviceIds) {
-    const identity = registered.get(key);
-    const edge = identity ? identity.kind === "child-edge-device" : withAgent.has(key);
+  for (const [key, deviceId] of found.deviceIds) {
+    const identity = found.registered.get(key);
+    const edge = identity ? identity.kind === "child-edge-device" : found.withAgent.has(key);
     devices.set(key, { deviceId, edge, doc: deviceDoc(sources, deviceId, identity, edge) });
   }
+  return devices;
+}
+
+function moduleDocs(
+  hub: FleetHub,
+  deviceIds: ReadonlyMap<string, string>,
+  moduleKeys: readonly string[],
+): Map<string, TwinDoc> {
   const modules = new Map<string, TwinDoc>();
   for (const key of moduleKeys) {
     const slash = key.indexOf("/");
     const deviceId = deviceIds.get(key.slice(0, slash))!;
-    modules.set(key, moduleDoc(sources.hub, deviceId, key.slice(slash + 1)));
+    modules.set(key, moduleDoc(hub, deviceId, key.slice(slash + 1)));
   }
-  return { devices, modules };
+  return modules;
 }
 
 function deviceDoc(
