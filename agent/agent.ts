@@ -26,7 +26,13 @@ import { NoSuchInstanceError } from "./engine/driver.ts";
 import { createProcessDriver } from "./engine/process_driver.ts";
 import { connectEngine } from "./engine_startup.ts";
 import { moduleRows } from "./module_rows.ts";
-import { restartModule, startModule, stopModule } from "./operator_actions.ts";
+import {
+  restartModule,
+  restoreOverrides,
+  saveOverrides,
+  startModule,
+  stopModule,
+} from "./operator_actions.ts";
 import { createReconciler, type Reconciler } from "./reconciler.ts";
 import {
   buildReported,
@@ -197,14 +203,17 @@ export class EdgeAgent implements AgentService {
 
   async restart(name: string): Promise<void> {
     await restartModule(this.#reconciler!, this.#requireModule(name), this.#context.logger);
+    await saveOverrides(this.#reconciler!, this.#store!);
   }
 
   async startModule(name: string): Promise<void> {
     await startModule(this.#reconciler!, this.#requireModule(name));
+    await saveOverrides(this.#reconciler!, this.#store!);
   }
 
   async stopModule(name: string): Promise<void> {
     await stopModule(this.#reconciler!, this.#requireModule(name));
+    await saveOverrides(this.#reconciler!, this.#store!);
   }
 
   engineInfo(): EngineInfo | undefined {
@@ -258,6 +267,7 @@ export class EdgeAgent implements AgentService {
         ...this.#upstreamHost(),
       });
       await this.#apply(deployment);
+      await restoreOverrides(this.#reconciler!, store, logger);
       // A deployment that never ran healthy is watched again from now.
       if (this.#guard!.isGood(stored)) this.#guard!.trust(deployment);
       else this.#guard!.watch(deployment, stored, stored.rollback !== false);
@@ -311,6 +321,7 @@ export class EdgeAgent implements AgentService {
       };
       await this.#saveStatus();
       await this.#apply(deployment);
+      await saveOverrides(this.#reconciler!, this.#store!);
       this.#publisher.schedule();
     });
     this.#deploying = run.catch(() => {});
@@ -370,6 +381,7 @@ export class EdgeAgent implements AgentService {
     this.#lastDesiredStatus = { code: 200, description: "" };
     await this.#saveStatus();
     const denied = await this.#apply(deployment);
+    await saveOverrides(this.#reconciler, this.#store);
     this.#guard.watch(deployment, stored, options.rollback !== false);
     logger.info("deployment accepted", { version: deployment.version, modules });
     this.#publisher.schedule();

@@ -1,11 +1,12 @@
 /**
  * What an operator asks of one module (`ledge restart|start|stop <module>`). Each runs between
  * two rounds of the loop, so it never races a step; a start or stop holds until the next
- * deployment.
+ * deployment, across restarts of ledge (saved beside the deployment).
  */
 import type { Logger } from "../core/log.ts";
 import type { DesiredModule } from "./deployment.ts";
 import type { Reconciler } from "./reconciler.ts";
+import type { AgentStore } from "./store.ts";
 
 function driverOf(reconciler: Reconciler, module: DesiredModule, what: string) {
   const driver = reconciler.driverFor(module.type);
@@ -60,4 +61,30 @@ export function stopModule(reconciler: Reconciler, module: DesiredModule): Promi
     reconciler.setOverride(module.name, "stopped");
     return Promise.resolve();
   });
+}
+
+/** Saves the operator's overrides of the deployment in force, so they outlive this run. */
+export async function saveOverrides(reconciler: Reconciler, store: AgentStore): Promise<void> {
+  const version = reconciler.view().desired?.version;
+  if (version === undefined) return;
+  await store.saveOverrides({ version, modules: reconciler.overrides() });
+}
+
+/** Applies again the overrides saved for the deployment in force (ledge started again). */
+export async function restoreOverrides(
+  reconciler: Reconciler,
+  store: AgentStore,
+  logger: Logger,
+): Promise<void> {
+  const stored = await store.loadOverrides().catch((error) => {
+    logger.warn("cannot read the operator's start/stop overrides", { error });
+    return undefined;
+  });
+  const desired = reconciler.view().desired;
+  if (!stored || !desired || stored.version !== desired.version) return;
+  for (const [name, status] of Object.entries(stored.modules)) {
+    if (!desired.modules.some((m) => m.name === name)) continue;
+    reconciler.setOverride(name, status);
+    logger.info(`module ${name} stays ${status} as the operator asked`);
+  }
 }

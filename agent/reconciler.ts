@@ -147,6 +147,11 @@ export class Reconciler {
     this.#wakeup.wake();
   }
 
+  /** The operator's overrides in force (until the next deployment). */
+  overrides(): Readonly<Record<string, ModuleStatus>> {
+    return { ...this.#overrides };
+  }
+
   /** Forgets a module's restarts and failures (an operator restart). */
   resetStats(name: string): void {
     this.#stats.delete(name);

@@ -1,9 +1,11 @@
 /**
  * What the agent keeps on disk under `<state>/agent/`: the last accepted deployment
  * (`deployment.json`, 0600: it holds registry passwords), re-applied at start-up with no
- * upstream, and the last desired status (`status.json`). Writes are atomic (temp + rename).
+ * upstream, the last desired status (`status.json`), and the operator's start/stop overrides
+ * of that deployment (`overrides.json`). Writes are atomic (temp + rename).
  */
 import { z } from "zod";
+import { ModuleStatus } from "./manifest.ts";
 
 /** The persisted deployment. */
 export const StoredDeployment = z.object({
@@ -39,6 +41,14 @@ export const RolledBack = z.object({
 /** A rolled-back deployment. */
 export type RolledBack = z.infer<typeof RolledBack>;
 
+/** `ledge start|stop <module>` overrides, for the deployment `version` they were made under. */
+export const StoredOverrides = z.object({
+  version: z.number(),
+  modules: z.record(z.string(), ModuleStatus),
+});
+/** Persisted operator overrides. */
+export type StoredOverrides = z.infer<typeof StoredOverrides>;
+
 /** The agent's files. */
 export interface AgentStore {
   readonly dir: string;
@@ -54,12 +64,21 @@ export interface AgentStore {
   /** The last deployment rolled back, so the parent's re-send of it is not applied again. */
   loadRolledBack(): Promise<RolledBack | undefined>;
   saveRolledBack(rolledBack: RolledBack | undefined): Promise<void>;
+  /** The operator's overrides; none when the deployment has none. */
+  loadOverrides(): Promise<StoredOverrides | undefined>;
+  saveOverrides(overrides: StoredOverrides | undefined): Promise<void>;
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   const temp = `${path}.${Deno.pid}.tmp`;
   await Deno.writeTextFile(temp, text, { mode: 0o600 });
   await Deno.rename(temp, path);
+}
+
+async function removeFile(path: string): Promise<void> {
+  await Deno.remove(path).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
 }
 
 async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {
@@ -99,9 +118,12 @@ export async function openAgentStore(stateDir: string): Promise<AgentStore> {
     loadRolledBack: () => readJson(`${dir}/rolled_back.json`, RolledBack),
     saveRolledBack: (rolledBack) =>
       rolledBack === undefined
-        ? Deno.remove(`${dir}/rolled_back.json`).catch((error) => {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        })
+        ? removeFile(`${dir}/rolled_back.json`)
         : writeAtomic(`${dir}/rolled_back.json`, JSON.stringify(rolledBack, null, 2)),
+    loadOverrides: () => readJson(`${dir}/overrides.json`, StoredOverrides),
+    saveOverrides: (overrides) =>
+      overrides === undefined || Object.keys(overrides.modules).length === 0
+        ? removeFile(`${dir}/overrides.json`)
+        : writeAtomic(`${dir}/overrides.json`, JSON.stringify(overrides, null, 2)),
   };
 }
