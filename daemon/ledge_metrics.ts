@@ -64,6 +64,14 @@ function trafficFamilies(stats: HubStats): MetricFamily[] {
         ];
       },
     },
+    {
+      name: "edgehub_messages_dead_lettered_total",
+      help:
+        "Messages acknowledged and dropped after the same message was refused again and again, by reason.",
+      type: "counter",
+      labelNames: ["reason"],
+      read: () => [{ labels: { reason: "too_large" }, value: stats().tooLargeDeadLettered }],
+    },
   ];
 }
 

@@ -37,6 +37,7 @@ import type { HubIdentity, HubSecurity } from "./security_port.ts";
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import { resolveTtlSeconds, type StoreFullError } from "../store/mod.ts";
 import type { TwinStore } from "./twin_store.ts";
+import { TooLargeRefusals } from "./too_large_refusals.ts";
 
 /** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
 export const EdgeHubDesired = z.object({
@@ -73,6 +74,8 @@ export interface HubStats {
   /** Of `refusedFull`, those refused because the store's disk was down to its free-space floor. */
   refusedDiskFull: number;
   tooLarge: number;
+  /** Of `tooLarge`, messages acknowledged and dropped after being refused again and again. */
+  tooLargeDeadLettered: number;
   authFailures: number;
   authRateLimited: number;
   aclDenials: number;
@@ -214,8 +217,10 @@ export async function createHubCore(
     refusedFull: 0,
     refusedDiskFull: 0,
     tooLarge: 0,
+    tooLargeDeadLettered: 0,
     unknownMethodReplies: 0,
   };
+  const tooLargeRefusals = new TooLargeRefusals();
 
   function twinKey(target: IdentityRef): string {
     return identityKey(target);
@@ -274,14 +279,43 @@ export async function createHubCore(
         maxMessageBytes: hub.max_message_bytes,
       });
     } catch (error) {
-      if (error instanceof MessageTooLargeError) stats.tooLarge++;
-      logger.warn("message refused", {
-        client: identityLabel(sender),
-        error: (error as Error).message,
-      });
-      throw error;
+      if (!(error instanceof MessageTooLargeError)) {
+        logger.warn("message refused", {
+          client: identityLabel(sender),
+          error: (error as Error).message,
+        });
+        throw error;
+      }
+      if (refuseTooLarge(sender, bag, packet.payload as Uint8Array, error)) throw error;
+      return;
     }
     await ingest(sender, message);
+  }
+
+  /**
+   * Counts a too-large refusal; true to refuse (no PUBACK), false when the same message came back
+   * too often: it is acknowledged and dead-lettered, so the sender is not stuck behind it.
+   */
+  function refuseTooLarge(
+    sender: HubIdentity,
+    bag: string,
+    payload: Uint8Array,
+    error: Error,
+  ): boolean {
+    stats.tooLarge++;
+    const verdict = tooLargeRefusals.refuse(identityKey(sender), bag, payload);
+    const client = identityLabel(sender);
+    if (!verdict.deadLetter) {
+      if (verdict.refusal === 1) logger.warn("message refused", { client, error: error.message });
+      return true;
+    }
+    stats.tooLargeDeadLettered++;
+    logger.warn("message acknowledged and dead-lettered: refused as too large, sent again", {
+      client,
+      refusals: verdict.refusal,
+      bytes: payload.byteLength,
+    });
+    return false;
   }
 
   /** Routes a message into its queues; resolves once it is durable in all of them. */
@@ -570,6 +604,7 @@ export async function createHubCore(
         refusedFull: stats.refusedFull,
         refusedDiskFull: stats.refusedDiskFull,
         tooLarge: stats.tooLarge,
+        tooLargeDeadLettered: stats.tooLargeDeadLettered,
         ...sumCounters(),
         heads: Object.fromEntries([...extraCounters].map(([name, read]) => [name, { ...read() }])),
         unknownMethodReplies: stats.unknownMethodReplies,

@@ -63,6 +63,7 @@ function fixture(options: { tls?: boolean } = {}) {
         refusedFull: 0,
         refusedDiskFull: 0,
         tooLarge: 0,
+        tooLargeDeadLettered: 0,
         clients: [],
         queues: [{
           endpoint: "$upstream",
