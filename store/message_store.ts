@@ -13,6 +13,7 @@ import { Committer } from "./_committer.ts";
 import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
 import { encodeMessage } from "./_message_codec.ts";
 import { purgeExpiredRows } from "./_purge.ts";
+import { queueStats } from "./_queue_stats.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
 import { StoreFullError } from "./store_full_error.ts";
 import type { IncomingMessage } from "./stored_message.ts";
@@ -228,16 +229,7 @@ class SqliteMessageStore implements MessageStore {
 
   stats(): QueueStats[] {
     this.#checkOpen("read queue stats");
-    const now = this.#now();
-    return [...this.#byName.values()]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((state) => ({
-        endpoint: state.name,
-        count: state.count,
-        bytes: state.bytes,
-        oldestAgeSeconds: state.count === 0 ? null : this.#oldestAgeSeconds(state, now),
-        dropped: { expired: state.droppedExpired, full: state.droppedFull },
-      }));
+    return queueStats(this.#sql, this.#byName.values(), this.#now());
   }
 
   onEnqueued(endpoint: string, listener: () => void): () => void {
@@ -309,21 +301,6 @@ class SqliteMessageStore implements MessageStore {
     this.#byName.set(name, state);
     this.#byId.set(id, state);
     return state;
-  }
-
-  #oldestAgeSeconds(state: EndpointState, now: number): number | null {
-    // The queue is ordered by (priority, seq): the first row of each priority is its oldest, so
-    // visiting one row per priority finds the oldest without scanning the queue.
-    let oldest: number | null = null;
-    let priority = -1;
-    for (;;) {
-      const row = this.#sql.firstAfterPriority.get(state.id, priority);
-      if (!row) break;
-      priority = Number(row.priority);
-      const enqueuedAt = Number(row.enqueued_at);
-      if (oldest === null || enqueuedAt < oldest) oldest = enqueuedAt;
-    }
-    return oldest === null ? null : Math.max(0, (now - oldest) / 1000);
   }
 
   /** Deletes one queue row and, with its last reference, the body; false when already gone. */
