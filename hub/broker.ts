@@ -27,11 +27,11 @@ import {
   type ConnectOutcome,
   MqttConnection,
 } from "./mqtt/mqtt_connection.ts";
-import type { ConnectPacket, InboundPublish } from "./mqtt/mqtt_packets.ts";
+import type { ConnectPacket, InboundPublish, OversizedPublish } from "./mqtt/mqtt_packets.ts";
 import { ConnTransport, StreamTransport } from "./mqtt/mqtt_transport.ts";
 import type { HubSecurity } from "./security_port.ts";
 
-export type { InboundPublish } from "./mqtt/mqtt_packets.ts";
+export type { InboundPublish, OversizedPublish } from "./mqtt/mqtt_packets.ts";
 
 /** Where a connection came from, recorded by the listener. */
 export interface ConnectionInfo {
@@ -53,6 +53,8 @@ export interface BrokerHandlers {
   disconnected(session: ClientSession): void;
   /** A publish passed the ACL; resolve to acknowledge it, reject to close the connection. */
   publish(session: ClientSession, packet: InboundPublish): Promise<void> | void;
+  /** A QoS 1 publish above the size limit: true to acknowledge and drop it, false to refuse. */
+  oversized(session: ClientSession, packet: OversizedPublish): boolean;
   /** A subscription was granted. */
   subscribed(session: ClientSession, filter: string): void;
 }
@@ -207,6 +209,11 @@ class MqttBroker implements Broker, ConnectionOwner {
       throw new Error(`Cannot publish: ${denial}`);
     }
     return this.options.handlers.publish(session, packet);
+  }
+
+  oversized(session: ClientSession, packet: OversizedPublish): boolean {
+    if (publishDenial(session.identity, packet.topic)) return false;
+    return this.options.handlers.oversized(session, packet);
   }
 
   subscribe(session: ClientSession, filters: { topic: string; qos: number }[]) {

@@ -477,6 +477,13 @@ export async function createHubCore(
         if (broker.sessions.get(session.key) === undefined) methods.abandon(session.key);
       },
       publish,
+      oversized(session, packet) {
+        const error = new MessageTooLargeError(
+          `Cannot accept message: a packet of ${packet.bytes} bytes exceeds hub.max_message_bytes (${hub.max_message_bytes})`,
+        );
+        const content = `${packet.topic}\n${packet.bytes}`;
+        return !refuseTooLarge(session.identity, content, new Uint8Array(0), error);
+      },
       subscribed(session, filter) {
         if (filter.includes("/inputs/") || filter.includes("/messages/devicebound")) {
           startDeliveries(session);

@@ -2,7 +2,9 @@
  * A message the hub refuses as too large does not keep its sender offline: the official SDK sends
  * it again at every reconnect, and after a bounded number of refusals of the same message the
  * hub acknowledges it and dead-letters it (counted in the metrics, logged once), so the next
- * messages go through. A real `ledge run` and the SDK over MQTT, with its default retry policy.
+ * messages go through: a message just above hub.max_message_bytes (refused once decoded), and
+ * one whose packet exceeds even the framing allowance (refused at its header, its payload
+ * skipped). A real `ledge run` and the SDK over MQTT, with its default retry policy.
  */
 import assert from "node:assert/strict";
 import { startLedge } from "./_ledge.ts";
@@ -32,25 +34,30 @@ serviceTest(
     });
     try {
       await client.next((e) => e.event === "ready");
-      await client.send({ op: "send", id: 1, messageId: "big-1", body: "x".repeat(6000) });
-      const outcome = await client.next(
-        (e) => (e.event === "sent" || e.event === "failed") && e.id === 1,
-        60_000,
-      );
-      assert.equal(outcome.event, "sent", JSON.stringify(outcome));
-      await client.send({ op: "send", id: 2, body: "small" });
-      await client.next((e) => e.event === "sent" && e.id === 2);
+      // 6,000 bytes: decoded, then refused; 100,000: above 4096 + the 64 KiB framing allowance.
+      for (const [id, bytes] of [[1, 6000], [3, 100_000]] as const) {
+        await client.send({ op: "send", id, messageId: `big-${id}`, body: "x".repeat(bytes) });
+        const outcome = await client.next(
+          (e) => (e.event === "sent" || e.event === "failed") && e.id === id,
+          60_000,
+        );
+        assert.equal(outcome.event, "sent", JSON.stringify(outcome));
+        await client.send({ op: "send", id: id + 1, body: "small" });
+        await client.next((e) => e.event === "sent" && e.id === id + 1);
+      }
 
       const deadLettered = ledge.logs.filter((l) => /dead-lettered/.test(l));
-      assert.equal(deadLettered.length, 1, deadLettered.join("\n"));
-      assert.match(deadLettered[0]!, new RegExp(`"refusals":${DEAD_LETTER_AFTER}`));
+      assert.equal(deadLettered.length, 2, deadLettered.join("\n"));
+      for (const line of deadLettered) {
+        assert.match(line, new RegExp(`"refusals":${DEAD_LETTER_AFTER}`));
+      }
       const refused = ledge.logs.filter((l) => /"message refused"/.test(l));
-      assert.equal(refused.length, 1, "the refusals of one message are logged once");
+      assert.equal(refused.length, 2, "the refusals of one message are logged once");
       const text = await (await fetch(`http://127.0.0.1:${ledge.ports.metrics}/metrics`)).text();
-      assert.equal(metric(text, "edgehub_messages_dead_lettered_total", "too_large"), 1);
+      assert.equal(metric(text, "edgehub_messages_dead_lettered_total", "too_large"), 2);
       assert.equal(
         metric(text, "edgehub_messages_dropped_total", "too_large"),
-        DEAD_LETTER_AFTER,
+        2 * DEAD_LETTER_AFTER,
       );
     } finally {
       await client.close();

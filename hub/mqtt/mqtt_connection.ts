@@ -17,6 +17,7 @@ import {
   encodeSuback,
   encodeUnsuback,
   type InboundPublish,
+  type OversizedPublish,
   PINGRESP,
 } from "./mqtt_packets.ts";
 import { BatchedWriter, type ByteTransport } from "./mqtt_transport.ts";
@@ -31,6 +32,8 @@ export interface ConnectionOwner {
   connect(connection: MqttConnection, packet: ConnectPacket): ConnectOutcome;
   /** Handles a publish; resolve to acknowledge, reject (or throw) to close the connection. */
   publish(session: ClientSession, packet: InboundPublish): Promise<void> | void;
+  /** A QoS 1 publish above the limit: true to acknowledge (and drop) it, false to close. */
+  oversized(session: ClientSession, packet: OversizedPublish): boolean;
   /** Return codes (granted QoS or 0x80) for the filters; `granted` runs after the SUBACK. */
   subscribe(session: ClientSession, filters: { topic: string; qos: number }[]): {
     codes: number[];
@@ -126,6 +129,13 @@ export class MqttConnection {
     switch (packet.type) {
       case "publish":
         return this.#publish(this.session, packet);
+      case "oversized-publish":
+        // Refused like any publish (the client sends it again), or acknowledged in order.
+        this.#acks.push({
+          packetId: packet.packetId,
+          state: this.owner.oversized(this.session, packet) ? "done" : "failed",
+        });
+        return this.#flushAcks();
       case "puback":
         this.session.settle(packet.packetId);
         return;

@@ -3,7 +3,9 @@
  * breaks the protocol (too large, malformed, a type a client never sends, packet id 0, no topics,
  * a topic that is not UTF-8 — {@linkcode checkPacketBody}) stops decoding with the reason, and
  * the connection is closed; nothing after it is decoded. A packet too large is refused at its
- * header, before its body is buffered. PUBLISH is the fast path: one view of the bytes, no copy.
+ * header, before its body is buffered, except a QoS 1 PUBLISH: its topic and packet id are read
+ * and handed on (`oversized-publish`) so the hub may acknowledge it, and the rest is skipped as
+ * it arrives. PUBLISH is the fast path: one view of the bytes, no copy.
  */
 import { checkPacketBody } from "./packet_rules.ts";
 import type { ClientPacket, ConnectPacket, InboundPublish } from "./mqtt_packets.ts";
@@ -197,6 +199,8 @@ export class MqttDecoder {
   #heldBytes = 0;
   /** Total length of the packet being held, once its header was read (0: unknown yet). */
   #need = 0;
+  /** Bytes of an oversized PUBLISH still to discard. */
+  #skip = 0;
 
   constructor(readonly maxPacketBytes: number) {}
 
@@ -206,6 +210,12 @@ export class MqttDecoder {
    * @throws {MqttProtocolError} at the first packet that breaks the protocol.
    */
   push(chunk: Uint8Array, onPacket: (packet: ClientPacket) => void): void {
+    if (this.#skip > 0) {
+      const skipped = Math.min(this.#skip, chunk.length);
+      this.#skip -= skipped;
+      if (skipped === chunk.length) return;
+      chunk = chunk.subarray(skipped);
+    }
     if (this.#heldBytes > 0) {
       this.#held.push(chunk);
       this.#heldBytes += chunk.length;
@@ -218,6 +228,20 @@ export class MqttDecoder {
     let at = 0;
     while (at < chunk.length) {
       const header = this.#header(chunk, at);
+      if (header?.oversized) {
+        const prefix = oversizedPrefix(chunk, at, header);
+        if (prefix.end > chunk.length) {
+          const rest = chunk.subarray(at);
+          this.#held = [rest];
+          this.#heldBytes = rest.length;
+          this.#need = prefix.known ? prefix.end - at : 0;
+          return;
+        }
+        onPacket(decodeOversized(chunk, at, prefix.end, header));
+        this.#skip = Math.max(0, at + header.total - chunk.length);
+        at = Math.min(at + header.total, chunk.length);
+        continue;
+      }
       if (header === undefined || at + header.total > chunk.length) {
         const rest = chunk.subarray(at);
         this.#held = [rest];
@@ -240,7 +264,7 @@ export class MqttDecoder {
   }
 
   /** The packet's header size and total size, undefined when the header is incomplete. */
-  #header(bytes: Uint8Array, at: number): { headerBytes: number; total: number } | undefined {
+  #header(bytes: Uint8Array, at: number): Header | undefined {
     let length = 0;
     let multiplier = 1;
     for (let i = 1; i <= 4; i++) {
@@ -249,17 +273,56 @@ export class MqttDecoder {
       length += (byte & 0x7f) * multiplier;
       multiplier *= 128;
       if (byte & 0x80) continue;
-      if (length > this.maxPacketBytes) {
-        throw new MqttProtocolError(
-          `packet of ${length} bytes exceeds the limit of ${this.maxPacketBytes}`,
-        );
-      }
       const violation = headerViolation(bytes[at]!, length);
       if (violation) throw new MqttProtocolError(violation);
-      return { headerBytes: 1 + i, total: 1 + i + length };
+      const header = { headerBytes: 1 + i, total: 1 + i + length };
+      if (length <= this.maxPacketBytes) return header;
+      const reason = `packet of ${length} bytes exceeds the limit of ${this.maxPacketBytes}`;
+      // A QoS 1 PUBLISH is judged by the hub, which may acknowledge it; anything else closes.
+      if (bytes[at]! >> 4 !== 3 || ((bytes[at]! >> 1) & 3) !== 1) {
+        throw new MqttProtocolError(reason);
+      }
+      return { ...header, oversized: reason };
     }
     throw new MqttProtocolError("malformed remaining length");
   }
+}
+
+interface Header {
+  headerBytes: number;
+  total: number;
+  /** Set (to the reason) on a QoS 1 PUBLISH above the limit. */
+  oversized?: string;
+}
+
+/**
+ * Where the topic and packet id of an oversized PUBLISH at `at` end; `known` false while its
+ * topic length has not arrived yet.
+ */
+function oversizedPrefix(
+  bytes: Uint8Array,
+  at: number,
+  header: Header,
+): { end: number; known: boolean } {
+  const topicAt = at + header.headerBytes;
+  if (topicAt + 2 > bytes.length) return { end: topicAt + 2, known: false };
+  return { end: topicAt + 2 + u16(bytes, topicAt) + 2, known: true };
+}
+
+function decodeOversized(
+  bytes: Uint8Array,
+  at: number,
+  prefixEnd: number,
+  header: Header,
+): ClientPacket {
+  const publish = decodePublish(bytes[at]! & 0x0f, bytes, at + header.headerBytes, prefixEnd);
+  return {
+    type: "oversized-publish",
+    topic: publish.topic,
+    packetId: publish.packetId,
+    bytes: header.total - header.headerBytes,
+    reason: header.oversized!,
+  };
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {

@@ -87,6 +87,28 @@ Deno.test("MqttDecoder refuses a packet larger than the limit at its header", ()
   assert.throws(() => decoder.push(big.subarray(0, 4), () => {}), /exceeds the limit/);
 });
 
+Deno.test("MqttDecoder hands on a QoS 1 PUBLISH above the limit by topic and packet id, skipping its payload", () => {
+  const topic = "devices/dev/messages/events/%24.mid=m1";
+  const big = encodePublish(topic, new Uint8Array(5000).fill(9), { qos: 1, packetId: 7 });
+  const after = encodePublish("devices/dev/messages/events/", new Uint8Array([1]), {
+    qos: 1,
+    packetId: 8,
+  });
+  const bytes = new Uint8Array([...big, ...after]);
+  for (const chunk of [1, 2, 3, 7, 64, 1000, bytes.length]) {
+    const packets = decodeAll(bytes, chunk);
+    assert.equal(packets.length, 2, `chunks of ${chunk}`);
+    const [oversized, next] = packets;
+    assert.equal(oversized?.type, "oversized-publish");
+    if (oversized?.type !== "oversized-publish") continue;
+    assert.equal(oversized.topic, topic);
+    assert.equal(oversized.packetId, 7);
+    assert.equal(oversized.bytes, big.length - 3);
+    assert.match(oversized.reason, /exceeds the limit of 1024/);
+    assert.equal(next?.type === "publish" && next.packetId, 8, `chunks of ${chunk}`);
+  }
+});
+
 Deno.test("MqttDecoder refuses what MQTT 3.1.1 forbids", async (t) => {
   const cases: [string, number[], RegExp][] = [
     ["PUBLISH packet id 0", packet(0x32, [...str("t"), 0, 0]), /packet id 0/],

@@ -26,10 +26,26 @@ export interface InboundPublish {
   payload: Uint8Array;
 }
 
+/**
+ * A QoS 1 PUBLISH above the size limit: only its topic and packet id were read, its payload is
+ * skipped. The hub refuses it (closing the connection) or, when the same message keeps coming
+ * back, acknowledges and dead-letters it.
+ */
+export interface OversizedPublish {
+  type: "oversized-publish";
+  topic: string;
+  packetId: number;
+  /** The packet's remaining length. */
+  bytes: number;
+  /** Why it is refused: the limit it exceeds. */
+  reason: string;
+}
+
 /** Any packet a client sends that the hub acts on. */
 export type ClientPacket =
   | ConnectPacket
   | InboundPublish
+  | OversizedPublish
   | { type: "puback"; packetId: number }
   | { type: "subscribe"; packetId: number; filters: { topic: string; qos: number }[] }
   | { type: "unsubscribe"; packetId: number; topics: string[] }
