@@ -115,8 +115,12 @@ export class MqttConnection {
         if (!this.#closed && !this.#closing) this.#handle(packet);
       });
     } catch (error) {
-      if (!(error instanceof MqttProtocolError)) throw error;
-      this.owner.violation(this, error.message);
+      // A broken packet, or a packet the hub could not handle: either way only this connection
+      // goes (an exception here would otherwise reach the socket's event loop).
+      const reason = error instanceof MqttProtocolError
+        ? error.message
+        : `Cannot handle a packet: ${(error as Error).message}`;
+      this.owner.violation(this, reason);
       this.close();
     }
   }

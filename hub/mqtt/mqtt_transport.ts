@@ -61,7 +61,7 @@ export class ConnTransport implements ByteTransport {
   constructor(private readonly conn: Deno.Conn) {}
 
   start(onData: (chunk: Uint8Array) => void, onClose: () => void): void {
-    this.#readLoop(onData).finally(() => {
+    this.#readLoop(onData).catch(() => {}).then(() => {
       this.close();
       onClose();
     });
