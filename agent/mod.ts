@@ -30,7 +30,8 @@ export type { Deployment, DesiredModule, ManifestIssue, ProcessSettings } from "
 export { ManifestError, parseDeployment } from "./deployment.ts";
 export type { EdgeHubDesired, RouteSpec } from "./manifest.ts";
 export type { ModuleProvision, ModuleProvisioner } from "./provisioner.ts";
-export type { DesiredStatus, EdgeAgentReported, ReportedModule } from "./reported.ts";
+export type { DesiredStatus, EdgeAgentReported, ReportCut, ReportedModule } from "./reported.ts";
+export { CUT_MARKER, fitReported, ReportedFit } from "./reported_fit.ts";
 export type { RuntimeStatus } from "./step.ts";
 export type { EngineDriver } from "./engine/driver.ts";
 export { createDockerDriver } from "./engine/docker_driver.ts";

@@ -59,6 +59,24 @@ export interface EdgeAgentReported {
   modules: Record<string, ReportedModule>;
   /** ledge: how the current deployment fares against the health-gated rollback. */
   deploymentHealth?: DeploymentHealth;
+  /** ledge: what was cut so the report fits a twin's reported side (see reported_fit.ts). */
+  reportCut?: ReportCut;
+}
+
+/** What was cut from a report over the twin limit. */
+export interface ReportCut {
+  /** The limit, and the size of the report before it was cut (bytes of JSON). */
+  limitBytes: number;
+  fullBytes: number;
+  /**
+   * What modules echo of the deployment was left out: `env`, `version`, `status`, the policies,
+   * `startupOrder`, and `settings` but image, imageHash, command, args.
+   */
+  settingsOmitted: boolean;
+  /** Descriptions longer than this were cut to it (UTF-16 units) and end with "…[cut]". */
+  descriptionsCutTo?: number;
+  /** False when even the shortest form is over the limit (the parent refuses it). */
+  fits: boolean;
 }
 
 /** Inputs of {@linkcode buildReported}. */

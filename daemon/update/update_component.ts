@@ -9,7 +9,8 @@
  * `PUT /v1/artifacts` (publish, same shape), `GET /v1/artifacts` (what is published here).
  */
 import { Hono } from "hono";
-import type { Agent, EdgeAgentReported } from "../../agent/mod.ts";
+import { type Agent, type EdgeAgentReported, ReportedFit } from "../../agent/mod.ts";
+import type { Logger } from "../../core/log.ts";
 import { type ApiDocs, httpError } from "../../core/api.ts";
 import type { Component, RuntimeContext } from "../../core/component.ts";
 import { ArtifactMismatchError, type ArtifactStore } from "./artifact_store.ts";
@@ -40,8 +41,14 @@ export interface UpdateComponentOptions {
 /** `$edgeAgent` reported properties with the running version and the last update. */
 export type ReportedWithUpdate = EdgeAgentReported & { ledge: UpdateStatus };
 
-function withUpdateReport(agent: Agent, updater: Updater): Agent {
-  const reported = () => ({ ...agent.reported(), ledge: updater.status() }) as ReportedWithUpdate;
+/**
+ * The agent with `ledge` in its reported properties, cut to fit a twin's reported side (the hub's
+ * `$edgeAgent` twin and the parent's refuse a larger one whole).
+ */
+function withUpdateReport(agent: Agent, updater: Updater, logger: Logger): Agent {
+  const fit = new ReportedFit(logger);
+  const reported = () =>
+    fit.apply({ ...agent.reported(), ledge: updater.status() } as ReportedWithUpdate);
   return {
     deploy: (manifest, options) => agent.deploy(manifest, options),
     reported,
@@ -160,7 +167,7 @@ export function createUpdateComponent(
   return {
     name: "update",
     updater,
-    agent: withUpdateReport(options.agent, updater),
+    agent: withUpdateReport(options.agent, updater, context.logger.child("agent")),
     api: createUpdateApi(updater, options.store),
     apiDocs: API_DOCS,
     async start() {
