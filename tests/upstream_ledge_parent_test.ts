@@ -19,7 +19,15 @@ import { waitFor } from "./_wait.ts";
 
 const encoder = new TextEncoder();
 
-Deno.test("a ledge parent receives the child's telemetry and drives its twin, methods and C2D", async () => {
+// mqtts runs on ledge's own MQTT client, wss on mqtt.js: both must carry everything.
+for (const protocol of ["mqtts", "wss"] as const) {
+  Deno.test(
+    `a ledge parent receives the child's telemetry and drives its twin, methods and C2D (${protocol})`,
+    () => parentRoundTrip(protocol),
+  );
+}
+
+async function parentRoundTrip(protocol: "mqtts" | "wss"): Promise<void> {
   const parent = await startHubFixture();
   const dir = await Deno.makeTempDir({ prefix: "ledge-upstream-child-" });
   const added = await parent.security.manager.addDevice("child", "sas");
@@ -52,7 +60,8 @@ Deno.test("a ledge parent receives the child's telemetry and drives its twin, me
 
   const child = upstreamChild(dir, {
     deviceId: "child",
-    upstreamToml: `hostname = "localhost"\nport = ${parent.ports.mqtts}\n` +
+    upstreamToml: `hostname = "localhost"\nprotocol = "${protocol}"\n` +
+      `port = ${protocol === "wss" ? parent.ports.https : parent.ports.mqtts}\n` +
       `ca_file = "${parent.caFile}"\nshared_access_key = "${childKey}"`,
     heldModules: [],
   });
@@ -145,7 +154,7 @@ Deno.test("a ledge parent receives the child's telemetry and drives its twin, me
     await parent.stop();
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
 
 Deno.test("a child whose key the ledge parent does not know shows an auth failure", async () => {
   const parent = await startHubFixture();

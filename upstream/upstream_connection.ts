@@ -4,24 +4,24 @@
  * waits a capped exponential back-off with jitter before the next. A SAS connection reconnects at
  * 3/4 of its token's lifetime to renew it, as the Azure IoT SDK does.
  */
-import { Buffer } from "node:buffer";
-import type { IClientOptions, MqttClient, Packet } from "mqtt";
 import type { Logger } from "../core/log.ts";
 import { type ConnectFailure, describeConnectError } from "./connect_error.ts";
 import type { ConnectSettings } from "./connect_settings.ts";
 import { type BackoffOptions, reconnectDelayMs } from "./reconnect_backoff.ts";
 import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
+import type { LinkClient, LinkClientFactory, LinkHandlers } from "./link_client.ts";
+import { NativeLinkClient } from "./native_link_client.ts";
+import { loadMqttJs, mqttJsLinkClient, mqttJsLoaded } from "./mqttjs_link_client.ts";
 
-type MqttLibrary = typeof import("mqtt");
-let mqttLibrary: MqttLibrary | undefined;
+/** The link's keep-alive, as the Azure IoT device SDK sets it. */
+const KEEPALIVE_SECONDS = 180;
 
-/**
- * mqtt.js, loaded when the first connection to a parent is attempted: a device without an upstream
- * never holds it in memory.
- */
-async function loadMqtt(): Promise<MqttLibrary> {
-  mqttLibrary ??= await import("mqtt");
-  return mqttLibrary;
+/** ledge's own client over native TLS for `mqtts`; mqtt.js for `wss`, loaded on first use. */
+function clientFactory(url: string): LinkClientFactory | undefined {
+  if (url.startsWith("mqtts:")) {
+    return (settings, options, handlers) => new NativeLinkClient(settings, options, handlers);
+  }
+  return mqttJsLoaded() ? mqttJsLinkClient : undefined;
 }
 
 /** A connection's state, for metrics, `ledge check` and tests. */
@@ -87,14 +87,14 @@ interface PendingPublish {
 
 /** One attempt: its client, whether it came up, and the client's last error. */
 interface Attempt {
-  client: MqttClient;
+  client: LinkClient;
   settings: ConnectSettings;
   where: string;
   up: boolean;
   lastError: unknown;
 }
 
-/** The connection: one mqtt.js client per attempt, replaced after each drop. */
+/** The connection: one client per attempt, replaced after each drop. */
 class MqttUpstreamConnection implements UpstreamConnection {
   readonly identity: IdentityRef;
   readonly #options: UpstreamConnectionOptions;
@@ -110,7 +110,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
     attempts: 0,
     totalAttempts: 0,
   };
-  #client: MqttClient | undefined;
+  #client: LinkClient | undefined;
   #closed = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -152,8 +152,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
         },
       };
       if (qos === 1) this.#pending.add(entry);
-      const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      current.publish(topic, bytes, { qos }, (error) => {
+      current.publish(topic, payload, qos, (error) => {
         if (settled) return;
         settled = true;
         this.#pending.delete(entry);
@@ -184,7 +183,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
       this.#state.since = new Date(this.#now()).toISOString();
       this.#changed();
     }
-    if (current) await current.endAsync(true).catch(() => {});
+    if (current) await current.endAsync().catch(() => {});
   }
 
   #changed(): void {
@@ -231,108 +230,82 @@ class MqttUpstreamConnection implements UpstreamConnection {
 
   #attempt(): void {
     if (this.#closed) return;
-    const mqtt = mqttLibrary;
-    if (mqtt === undefined) {
-      loadMqtt().then(() => this.#attempt(), (error) => {
-        this.#recordFailure({ kind: "config", message: `Cannot load the MQTT client: ${error}` });
-        this.#scheduleRetry();
-      });
-      return;
-    }
-    this.#state.totalAttempts++;
     let settings: ConnectSettings;
     try {
       settings = this.#options.settings();
     } catch (error) {
+      this.#state.totalAttempts++;
       this.#state.attempts++;
       this.#recordFailure({ kind: "config", message: (error as Error).message });
       this.#changed();
       this.#scheduleRetry();
       return;
     }
-    const client = mqtt.default.connect(settings.url, this.#clientOptions(settings, mqtt));
-    this.#client = client;
-    const attempt: Attempt = {
-      client,
+    const factory = clientFactory(settings.url);
+    if (factory === undefined) {
+      loadMqttJs().then(() => this.#attempt(), (error) => {
+        this.#recordFailure({ kind: "config", message: `Cannot load the MQTT client: ${error}` });
+        this.#scheduleRetry();
+      });
+      return;
+    }
+    this.#state.totalAttempts++;
+    const attempt = {
       settings,
       where: `${settings.url} as ${this.#label}`,
       up: false,
       lastError: undefined,
+    } as Attempt;
+    const handlers: LinkHandlers = {
+      connected: () => this.#onConnect(attempt),
+      error: (error) => {
+        if (this.#client === attempt.client) attempt.lastError = error;
+      },
+      closed: () => this.#onClose(attempt),
+      message: (topic, payload) => this.#handleMessage(topic, payload),
     };
-    client.handleMessage = (packet, callback) => this.#handleMessage(attempt, packet, callback);
-    client.on("error", (error) => {
-      if (this.#client === client) attempt.lastError = error;
-    });
-    client.on("connect", () => this.#onConnect(attempt));
-    client.on("close", () => this.#onClose(attempt));
+    attempt.client = factory(settings, {
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 30_000,
+      keepaliveSeconds: KEEPALIVE_SECONDS,
+    }, handlers);
+    this.#client = attempt.client;
   }
 
-  #clientOptions(settings: ConnectSettings, mqtt: MqttLibrary): IClientOptions {
-    const clientOptions: IClientOptions = {
-      clientId: settings.clientId,
-      username: settings.username,
-      protocolVersion: 4,
-      clean: false,
-      keepalive: 180,
-      reconnectPeriod: 0,
-      connectTimeout: this.#options.connectTimeoutMs ?? 30_000,
-      rejectUnauthorized: true,
-      resubscribe: false,
-      // A store that survives `end(true)`: mqtt.js may still handle a PUBACK that was already
-      // parsed when the client is ended, and its default store is gone by then.
-      outgoingStore: new mqtt.Store({ clean: false }),
-    };
-    if (settings.password !== undefined) clientOptions.password = settings.password;
-    if (settings.ca !== undefined) clientOptions.ca = settings.ca;
-    if (settings.cert !== undefined) clientOptions.cert = settings.cert;
-    if (settings.key !== undefined) clientOptions.key = settings.key;
-    return clientOptions;
-  }
-
-  /** An incoming PUBLISH: its PUBACK waits for the handler; a failure drops the link. */
-  #handleMessage(attempt: Attempt, packet: Packet, callback: (error?: Error) => void): void {
+  /** An incoming PUBLISH: its PUBACK waits for the handler; a rejection drops the link. */
+  #handleMessage(topic: string, payload: Uint8Array): void | Promise<void> {
     const onMessage = this.#options.onMessage;
-    if (packet.cmd !== "publish" || !onMessage) return callback();
-    const raw = packet.payload;
-    const payload = typeof raw === "string"
-      ? new TextEncoder().encode(raw)
-      : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+    if (!onMessage) return;
     let result: void | Promise<void>;
     try {
-      result = onMessage(packet.topic, payload);
+      result = onMessage(topic, payload);
     } catch (error) {
       this.#logger.error("upstream message handler threw", { identity: this.#label, error });
-      return callback();
+      return;
     }
-    if (!(result instanceof Promise)) return callback();
-    result.then(() => callback(), (error) => {
-      // No PUBACK: drop the link so the parent delivers the message again.
+    if (!(result instanceof Promise)) return;
+    return result.catch((error) => {
       this.#logger.warn("cannot take a message from the parent; reconnecting for a redelivery", {
         identity: this.#label,
-        topic: packet.topic,
+        topic,
         error,
       });
-      attempt.client.end(true);
+      throw error;
     });
   }
 
   #onConnect(attempt: Attempt): void {
     const current = attempt.client;
     if (this.#client !== current) return;
-    // Many small PUBLISHes are in flight together; Nagle's algorithm would hold a burst's tail
-    // until the parent's delayed ACK (~40 ms).
-    (current.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     const subscriptions = this.#options.subscriptions;
-    const filters = Object.fromEntries(subscriptions.map((f) => [f, { qos: 1 as const }]));
     const subscribed = subscriptions.length === 0
       ? Promise.resolve([])
-      : current.subscribeAsync(filters);
+      : current.subscribe(subscriptions);
     subscribed.then((granted) => {
       if (this.#client !== current) return;
-      const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+      const refused = subscriptions.filter((_, i) => granted[i] === 128);
       if (refused.length > 0) {
         attempt.lastError = new Error(`the parent refused subscriptions ${refused.join(", ")}`);
-        current.end(true);
+        current.end();
         return;
       }
       attempt.up = true;
@@ -352,7 +325,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
     }, (error) => {
       if (this.#client !== current) return;
       attempt.lastError = error;
-      current.end(true);
+      current.end();
     });
   }
 
@@ -362,7 +335,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
     this.#client = undefined;
     clearTimeout(this.#renewTimer);
     this.#renewTimer = undefined;
-    current.end(true);
+    current.end();
     this.#rejectPending("the connection to the parent closed before its PUBACK");
     const state = this.#state;
     if (attempt.up) {
@@ -398,7 +371,7 @@ class MqttUpstreamConnection implements UpstreamConnection {
       this.#client = undefined;
       this.#state.connected = false;
       this.#rejectPending("the connection is renewing its SAS token");
-      old.end(true);
+      old.end();
       this.#changed();
       this.#attempt();
     }, Math.max(1000, lifetimeMs * 0.75));
