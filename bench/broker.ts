@@ -10,6 +10,8 @@
  *   delivered per second. Variants: QoS 0 and 16 KiB bodies.
  * - Latency at a fixed offered rate of 5,000 msg/s (all senders together): publish-to-delivery
  *   p50, p99 and max.
+ * - The disk's own fdatasync p50 and p99 (4 KiB appends in the temp dir, which holds the state
+ *   dir), in the same run: the floor under a PUBACK that waits for durability.
  * - Memory: RSS of the ledge process with 100 modules connected as the SDK connects them
  *   (subscribed to inputs, methods and twin topics), against mosquitto's RSS with the same clients.
  *
@@ -362,6 +364,29 @@ async function runLoad(
   return await measure(broker.pid, generators, PAIRS * options.messages);
 }
 
+/**
+ * fdatasync latencies (ms, sorted) of 4 KiB appends to a file on the disk that holds the state
+ * dir (both in the temp dir): the floor under a PUBACK that waits for durability.
+ */
+async function fdatasyncLatencies(count: number): Promise<number[]> {
+  const dir = await Deno.makeTempDir({ prefix: "ledge-bench-fsync-" });
+  const file = await Deno.open(`${dir}/probe`, { create: true, write: true, append: true });
+  const block = new Uint8Array(4096).fill(7);
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      await file.write(block);
+      const begun = performance.now();
+      await file.syncData();
+      latencies.push(performance.now() - begun);
+    }
+  } finally {
+    file.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return latencies.toSorted((a, b) => a - b);
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -508,6 +533,9 @@ export async function benchBroker(
           push(cpuCost, `${broker.name}/${variant.key}`, outcome.cpuMicrosPerMessage);
         }
       }
+      const syncs = await fdatasyncLatencies(options.quick ? 200 : 1_000);
+      push(latency, "disk/p50", percentile(syncs, 50));
+      push(latency, "disk/p99", percentile(syncs, 99));
       for (const broker of brokers) {
         const outcome = await runLoad(broker, {
           messages: (RATE_PER_SECOND / PAIRS) * latencySeconds,
@@ -571,10 +599,25 @@ export async function benchBroker(
       rate(`module→route→module QoS 0 in, QoS 1 out, 256 B (${setup})`, "qos0"),
       rate(`module→route→module QoS 1, 16 KiB (${setup})`, "large"),
       cost("broker CPU time per message, QoS 1, 256 B (user + system, all threads)", "qos1"),
+      cost("broker CPU time per message, QoS 0 in, QoS 1 out, 256 B", "qos0"),
       cost("broker CPU time per message, QoS 1, 16 KiB", "large"),
       delay("latency p50 at 5,000 msg/s offered, QoS 1, 256 B", "p50"),
       delay("latency p99 at 5,000 msg/s offered, QoS 1, 256 B", "p99"),
       delay("latency max at 5,000 msg/s offered, QoS 1, 256 B", "max"),
+      {
+        group: GROUP,
+        name: "disk fdatasync p50, 4 KiB appends (the floor under a durable PUBACK)",
+        unit: "ms",
+        higherIsBetter: false,
+        values: latency.get("disk/p50") ?? [],
+      },
+      {
+        group: GROUP,
+        name: "disk fdatasync p99, 4 KiB appends (the floor under a durable PUBACK)",
+        unit: "ms",
+        higherIsBetter: false,
+        values: latency.get("disk/p99") ?? [],
+      },
       memory(
         "RSS once started, no modules or clients",
         brokers.map((broker) => broker.startedRssMb),
