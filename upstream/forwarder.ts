@@ -14,7 +14,7 @@
 import type { Logger } from "../core/log.ts";
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import type { PoolEntry } from "./connection_pool.ts";
-import { publishSizeBytes, telemetryPublish } from "./telemetry_publish.ts";
+import { publishSizeBytes, type TelemetryPublish, telemetryPublish } from "./telemetry_publish.ts";
 import { identityKey, identityLabel, type IdentityRef } from "../iothub/mod.ts";
 import { senderIdentity } from "./upstream_identity.ts";
 
@@ -74,10 +74,16 @@ export interface Forwarder {
   stop(): void;
 }
 
+/** A leased message waiting for its connection, with its PUBLISH (built once, at admission). */
+interface Waiting {
+  queued: QueuedMessage;
+  publish: TelemetryPublish;
+}
+
 interface Lane {
   identity: IdentityRef;
   label: string;
-  waiting: QueuedMessage[];
+  waiting: Waiting[];
   inflight: Set<number>;
   /** A suspect sent alone; nothing else is sent on the lane until it settles. */
   soloSeq: number | undefined;
@@ -148,7 +154,7 @@ class UpstreamForwarder implements Forwarder {
   connectionDown(identity: IdentityRef): void {
     const lane = this.#lanes.get(identityKey(identity));
     if (!lane || lane.waiting.length === 0) return;
-    const seqs = lane.waiting.splice(0).map((queued) => queued.seq);
+    const seqs = lane.waiting.splice(0).map((waiting) => waiting.queued.seq);
     this.#storeCall("release messages", () => this.#store.release(this.#endpoint, seqs));
   }
 
@@ -171,7 +177,7 @@ class UpstreamForwarder implements Forwarder {
     if (this.#stopped) return;
     const seqs: number[] = [];
     for (const lane of this.#lanes.values()) {
-      seqs.push(...lane.waiting.splice(0).map((queued) => queued.seq), ...lane.inflight);
+      seqs.push(...lane.waiting.splice(0).map((waiting) => waiting.queued.seq), ...lane.inflight);
       lane.inflight.clear();
     }
     this.#storeCall("release messages", () => this.#store.release(this.#endpoint, seqs));
@@ -261,7 +267,8 @@ class UpstreamForwarder implements Forwarder {
   #admit(queued: QueuedMessage): void {
     if (this.#expired(queued)) return this.#dropExpired(queued);
     const identity = senderIdentity(queued.message, this.#options.ownDeviceId);
-    const size = publishSizeBytes(telemetryPublish(queued.message, identity));
+    const publish = telemetryPublish(queued.message, identity);
+    const size = publishSizeBytes(publish);
     const max = this.#options.maxMessageBytes;
     if (size > max) {
       return this.#deadLetter(
@@ -278,7 +285,12 @@ class UpstreamForwarder implements Forwarder {
         `the parent dropped the link on it ${suspect.soloFailures} times while it was sent alone`,
       );
     }
-    this.#laneOf(identity).waiting.push(queued);
+    // The topic names the lane's connection: its first sender's spelling (keys ignore case).
+    const lane = this.#laneOf(identity);
+    const same = lane.identity.deviceId === identity.deviceId &&
+      lane.identity.moduleId === identity.moduleId;
+    const lanePublish = same ? publish : telemetryPublish(queued.message, lane.identity);
+    lane.waiting.push({ queued, publish: lanePublish });
   }
 
   #isDeferred(lane: Lane, seq: number): boolean {
@@ -317,10 +329,9 @@ class UpstreamForwarder implements Forwarder {
     this.#schedule();
   }
 
-  #send(lane: Lane, entry: PoolEntry, queued: QueuedMessage): void {
+  #send(lane: Lane, entry: PoolEntry, { queued, publish }: Waiting): void {
     lane.inflight.add(queued.seq);
-    const { topic, payload } = telemetryPublish(queued.message, lane.identity);
-    entry.connection.publish(topic, payload).then(
+    entry.connection.publish(publish.topic, publish.payload).then(
       () => this.#settle(lane, queued, undefined),
       (error) => this.#settle(lane, queued, error ?? new Error("publish failed")),
     );
@@ -330,9 +341,10 @@ class UpstreamForwarder implements Forwarder {
     if (lane.waiting.length === 0) return;
     const entry = this.#options.connectionOf(lane.identity);
     while (lane.waiting.length > 0 && lane.soloSeq === undefined && entry.connection.connected) {
-      let index = lane.waiting.findIndex((queued) => !this.#isDeferred(lane, queued.seq));
+      let index = lane.waiting.findIndex((waiting) => !this.#isDeferred(lane, waiting.queued.seq));
       if (index < 0) index = 0;
-      const queued = lane.waiting[index]!;
+      const waiting = lane.waiting[index]!;
+      const queued = waiting.queued;
       if (this.#expired(queued)) {
         lane.waiting.splice(index, 1);
         this.#dropExpired(queued);
@@ -343,7 +355,7 @@ class UpstreamForwarder implements Forwarder {
         lane.soloSeq = queued.seq;
       }
       lane.waiting.splice(index, 1);
-      this.#send(lane, entry, queued);
+      this.#send(lane, entry, waiting);
     }
   }
 
