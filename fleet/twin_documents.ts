@@ -59,29 +59,12 @@ function authenticationType(identity: Identity | undefined): string {
   }
 }
 
-type HeldTwin = { desired: TwinProperties; reported: TwinProperties };
+function properties(twin: { desired: TwinProperties; reported: TwinProperties }): JsonValue {
+  return { desired: twin.desired, reported: twin.reported } as unknown as JsonValue;
+}
 
-/**
- * A document's `version` and `properties`, read from the hub when first used: most queries and
- * target conditions look at ids, tags or connection state, and a twin read copies both halves.
- */
-function lazyTwin(
-  read: () => HeldTwin,
-): { version: PropertyDescriptor; properties: PropertyDescriptor } {
-  let twin: HeldTwin | undefined;
-  let props: JsonValue | undefined;
-  const held = () => twin ??= read();
-  return {
-    version: {
-      enumerable: true,
-      get: () => Number(held().desired.$version ?? 0) + Number(held().reported.$version ?? 0),
-    },
-    properties: {
-      enumerable: true,
-      get: () =>
-        props ??= { desired: held().desired, reported: held().reported } as unknown as JsonValue,
-    },
-  };
+function version(twin: { desired: TwinProperties; reported: TwinProperties }): number {
+  return Number(twin.desired.$version ?? 0) + Number(twin.reported.$version ?? 0);
 }
 
 /** Builds the fleet's device and module twins; each map is built when first read. */
@@ -157,20 +140,19 @@ function deviceDoc(
   identity: Identity | undefined,
   edge: boolean,
 ): TwinDoc {
+  const twin = sources.hub.getTwin({ deviceId });
   const record = sources.records(deviceId);
   const doc: TwinDoc = {
     deviceId,
     status: "enabled",
     connectionState: sources.hub.isConnected({ deviceId }) ? "Connected" : "Disconnected",
     authenticationType: authenticationType(identity),
+    version: version(twin),
+    capabilities: { iotEdge: edge },
+    tags: (record?.tags ?? {}) as JsonValue,
+    properties: properties(twin),
+    configurations: (sources.configurations?.(deviceId) ?? {}) as JsonValue,
   };
-  // IoT Hub's order of fields: version, capabilities, tags, properties, configurations.
-  const twin = lazyTwin(() => sources.hub.getTwin({ deviceId }));
-  Object.defineProperty(doc, "version", twin.version);
-  doc.capabilities = { iotEdge: edge };
-  doc.tags = (record?.tags ?? {}) as JsonValue;
-  Object.defineProperty(doc, "properties", twin.properties);
-  doc.configurations = (sources.configurations?.(deviceId) ?? {}) as JsonValue;
   if (record?.enrollmentGroupId !== undefined) doc.enrollmentGroupId = record.enrollmentGroupId;
   if (identity === undefined) doc.deviceScope = "below a child edge device";
   return doc;
@@ -183,12 +165,14 @@ function moduleDoc(hub: FleetHub, deviceId: string, moduleKey: string): TwinDoc 
     : moduleKey === "$edgehub"
     ? "$edgeHub"
     : moduleKey;
-  const twin = lazyTwin(() => hub.getTwin({ deviceId, moduleId }));
-  return Object.defineProperties({
+  const twin = hub.getTwin({ deviceId, moduleId });
+  return {
     deviceId,
     moduleId,
     status: "enabled",
     connectionState: hub.isConnected({ deviceId, moduleId }) ? "Connected" : "Disconnected",
     authenticationType: "sas",
-  } as TwinDoc, twin);
+    version: version(twin),
+    properties: properties(twin),
+  };
 }
