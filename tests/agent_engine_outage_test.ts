@@ -66,7 +66,8 @@ serviceTest(
       write: (line) => lines.push(line),
     });
     const engine: TestEngine = { ...podman, socketPath };
-    const module = "outage-probe";
+    // Unique: the engine is shared with other tests and worktrees.
+    const module = `outage-probe-${crypto.randomUUID().slice(0, 8)}`;
     let h: Awaited<ReturnType<typeof startAgentHarness>> | undefined;
     try {
       await waitFor(

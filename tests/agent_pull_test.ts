@@ -148,8 +148,10 @@ serviceTest(
             write: (l) => lines.push(l),
           });
           const h = await startAgentHarness({ engine, logger });
-          const good = `pulled-${engine.name}`;
-          const bad = `badpass-${engine.name}`;
+          // Unique: the engine is shared with other tests and worktrees.
+          const suffix = crypto.randomUUID().slice(0, 8);
+          const good = `pulled-${engine.name}-${suffix}`;
+          const bad = `badpass-${engine.name}-${suffix}`;
           try {
             const deployment = manifest({
               [good]: { image: pulled, password: "edge-pass", address },

@@ -44,7 +44,8 @@ for (const engine of ENGINES) {
       });
       const h = await startAgentHarness({ engine });
       try {
-        const module = `wlprobe-${engine.name}`;
+        // Unique: the engine is shared with other tests and worktrees.
+        const module = `wlprobe-${engine.name}-${crypto.randomUUID().slice(0, 8)}`;
         const manifest = {
           modulesContent: {
             $edgeAgent: {

@@ -17,7 +17,10 @@ for (const engine of ENGINES) {
     [engine.requirement],
     async () => {
       const dir = await Deno.makeTempDir({ prefix: "ledge-image-load-" });
-      const loaded = `localhost/ledge-test/loaded:${crypto.randomUUID().slice(0, 8)}`;
+      const tag = crypto.randomUUID().slice(0, 8);
+      const loaded = `localhost/ledge-test/loaded:${tag}`;
+      // The module (and so its container) is named uniquely too: the engine is shared.
+      const module = `loaded-${tag}`;
       try {
         const source = await testImage(engine, {
           name: "agent-module",
@@ -43,7 +46,7 @@ for (const engine of ENGINES) {
         const h = await startAgentHarness({ engine });
         try {
           const deployment = deploymentManifest({
-            loaded: {
+            [module]: {
               type: "docker",
               status: "running",
               restartPolicy: "always",
@@ -52,7 +55,7 @@ for (const engine of ENGINES) {
             },
           });
           assert.equal((await h.api("PUT", "/v1/deployment", deployment)).status, 200);
-          await h.settle((rows) => rows.get("loaded")?.status === "running", "the module running");
+          await h.settle((rows) => rows.get(module)?.status === "running", "the module running");
         } finally {
           await h.dispose();
         }

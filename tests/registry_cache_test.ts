@@ -32,7 +32,10 @@ serviceTest(
     const running: LedgeProcess[] = [];
     const origin = `127.0.0.1:${freePort()}`;
     const cachePort = freePort();
-    const repository = `ledge/cached-${crypto.randomUUID().slice(0, 8)}`;
+    const run = crypto.randomUUID().slice(0, 8);
+    const repository = `ledge/cached-${run}`;
+    // The module (and so its container) is named uniquely too: the engine is shared.
+    const module = `cached-${run}`;
     await Deno.writeTextFile(
       `${dir}/origin.yml`,
       `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/origin\nhttp:\n  addr: ${origin}\n`,
@@ -87,7 +90,7 @@ serviceTest(
       const deployed = await deployWith(
         parent,
         deploymentManifest({
-          cached: {
+          [module]: {
             type: "docker",
             status: "running",
             restartPolicy: "always",
@@ -101,7 +104,7 @@ serviceTest(
       const row = await waitFor("the module running on the child", async () => {
         const listed = await child.cli(["list", "--json"]);
         const rows: { name: string; status: string; config: string }[] = JSON.parse(listed.stdout);
-        return rows.find((r) => r.name === "cached" && r.status === "running");
+        return rows.find((r) => r.name === module && r.status === "running");
       }, 90_000);
       const upstreamHost = /hostname = "([^"]+)"/.exec(link.snippet)![1]!;
       assert.equal(row.config, `${upstreamHost}:${cachePort}/${repository}:1`);
