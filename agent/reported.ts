@@ -73,7 +73,7 @@ export interface ReportCut {
    * `startupOrder`, and `settings` but image, imageHash, command, args.
    */
   settingsOmitted: boolean;
-  /** Descriptions longer than this were cut to it (UTF-16 units) and end with "…[cut]". */
+  /** Descriptions longer than this were cut to it (UTF-16 units) around "…[cut]…". */
   descriptionsCutTo?: number;
   /** False when even the shortest form is over the limit (the parent refuses it). */
   fits: boolean;

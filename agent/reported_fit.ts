@@ -7,7 +7,8 @@
  *    `imagePullPolicy`, `startupOrder`, and `settings` but for what names the module (`image`,
  *    `imageHash`, `command`, `args`); the parent holds them in its desired side;
  * 2. the status descriptions (modules' `statusDescription`, `lastDesiredStatus.description`),
- *    each cut to the longest length that fits and ended with {@linkcode CUT_MARKER}.
+ *    each cut to the longest length that fits around {@linkcode CUT_MARKER} (see
+ *    {@linkcode cutText}).
  *
  * Every module stays, with its runtimeStatus, exitCode, restartCount and times; `reportCut` says
  * what was cut.
@@ -16,8 +17,8 @@ import type { Logger } from "../core/log.ts";
 import { MAX_TWIN_SIDE_BYTES } from "../iothub/mod.ts";
 import type { EdgeAgentReported, ReportCut, ReportedModule } from "./reported.ts";
 
-/** Ends a description that was cut to fit. */
-export const CUT_MARKER = "…[cut]";
+/** Stands where a description was cut to fit. */
+export const CUT_MARKER = "…[cut]…";
 
 /** What a module keeps of its `settings` once the echoes of the deployment are dropped. */
 const KEPT_SETTINGS = new Set(["image", "imageHash", "command", "args"]);
@@ -52,12 +53,29 @@ function withoutEchoes(module: ReportedModule): ReportedModule {
   return { ...rest, settings: Object.fromEntries(kept) };
 }
 
-/** `text` cut to `length` UTF-16 units (never inside a surrogate pair) plus the marker. */
+/** Below this length a cut description keeps only its beginning. */
+const SHORTEST_WITH_END = 24;
+
+function isHighSurrogate(text: string, index: number): boolean {
+  const code = text.charCodeAt(index);
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/**
+ * `text` cut to `length` UTF-16 units (never inside a surrogate pair) around
+ * {@linkcode CUT_MARKER}: its first two thirds and its last third, since a reason starts with
+ * what failed and ends with what would allow it (`… (agent.allow.privileged)`); a short cut
+ * keeps the beginning only.
+ */
 export function cutText(text: string, length: number): string {
   if (text.length <= length) return text;
-  const code = text.charCodeAt(length - 1);
-  const end = code >= 0xd800 && code <= 0xdbff ? length - 1 : length;
-  return text.slice(0, Math.max(0, end)) + CUT_MARKER;
+  const tailLength = length < SHORTEST_WITH_END ? 0 : Math.floor(length / 3);
+  let headEnd = length - tailLength;
+  if (headEnd > 0 && isHighSurrogate(text, headEnd - 1)) headEnd--;
+  let tailStart = text.length - tailLength;
+  if (tailLength > 0 && isHighSurrogate(text, tailStart - 1)) tailStart++;
+  const tail = tailLength > 0 ? text.slice(tailStart) : "";
+  return text.slice(0, headEnd) + CUT_MARKER + tail;
 }
 
 function descriptionsCut<T extends EdgeAgentReported>(doc: T, length: number): T {

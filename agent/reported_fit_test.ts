@@ -101,9 +101,9 @@ Deno.test("fitReported() then cuts the longest descriptions to the longest lengt
   for (const [name, module] of Object.entries(reported.modules)) {
     const full = doc.modules[name]!.statusDescription;
     if (full.length <= cut.descriptionsCutTo!) assert.equal(module.statusDescription, full);
-    else assert.equal(module.statusDescription, full.slice(0, cut.descriptionsCutTo) + CUT_MARKER);
+    else assert.equal(module.statusDescription, cutText(full, cut.descriptionsCutTo!));
   }
-  assert.ok(reported.lastDesiredStatus.description.endsWith(CUT_MARKER));
+  assert.ok(reported.lastDesiredStatus.description.includes(CUT_MARKER));
   // The longest that fits: one more character each would not.
   const longer = fitReported(doc, size + 1);
   assert.ok(longer.cut!.descriptionsCutTo! <= cut.descriptionsCutTo! + 1);
@@ -117,10 +117,25 @@ Deno.test("fitReported() says so when even the shortest form is over the limit",
   assertModulesKept(doc, reported);
 });
 
+Deno.test("cutText() keeps the beginning and the end of a reason", () => {
+  const reason =
+    "createOptions denied: HostConfig.Privileged: denied by the device policy, which does not allow privileged containers (agent.allow.privileged)";
+  const cut = cutText(reason, 72);
+  assert.equal(cut, `${reason.slice(0, 48)}${CUT_MARKER}${reason.slice(-24)}`);
+  assert.ok(cut.startsWith("createOptions denied: HostConfig.Privileged"));
+  assert.ok(cut.endsWith("agent.allow.privileged)"));
+  assert.equal(cutText(reason, 10), `${reason.slice(0, 10)}${CUT_MARKER}`, "short: the beginning");
+  assert.equal(cutText(reason, 0), CUT_MARKER);
+  assert.equal(cutText("abc", 3), "abc");
+});
+
 Deno.test("cutText() never splits a surrogate pair", () => {
   assert.equal(cutText("ab😀cd", 3), `ab${CUT_MARKER}`);
   assert.equal(cutText("ab😀cd", 4), `ab😀${CUT_MARKER}`);
-  assert.equal(cutText("abc", 3), "abc");
+  const head = `${"h".repeat(20)}😀${"t".repeat(30)}`;
+  assert.equal(cutText(head, 31), `${"h".repeat(20)}${CUT_MARKER}${"t".repeat(10)}`);
+  const tail = `${"h".repeat(40)}x😀${"t".repeat(9)}`;
+  assert.equal(cutText(tail, 30), `${"h".repeat(20)}${CUT_MARKER}${"t".repeat(9)}`);
 });
 
 Deno.test("ReportedFit logs once when cutting starts and once when it stops", () => {

@@ -102,7 +102,7 @@ Deno.test("a child whose report is over the parent's 32 KiB twin limit cuts it t
       const description = rows.get(name)!.description;
       const expected = name.startsWith("d") ? "no container engine" : "nonexistent";
       assert.ok(
-        description.includes(expected) || description.endsWith(CUT_MARKER),
+        description.includes(expected) || description.includes(CUT_MARKER),
         `${name}: ${description}`,
       );
     }
