@@ -265,45 +265,49 @@ serviceTest(
 );
 
 serviceTest(
-  "an AMQP module renews its SAS token over CBS and stays connected past its first token",
+  "AMQP modules (Amqp and AmqpWs) renew their SAS tokens over CBS and stay connected past the first",
   [await sdkAvailable()],
   async () => {
     const fixture = await startHubFixture();
     const clients: SdkProcess[] = [];
+    const transports = [["r", "Amqp"], ["w", "AmqpWs"]] as const;
     try {
-      fixture.hub.hub.applyDesired({
-        edgeHub: {
-          schemaVersion: "1.1",
-          routes: {
-            loop:
-              'FROM /messages/modules/r/outputs/* INTO BrokeredEndpoint("/modules/r/inputs/back")',
-          },
-        },
-        moduleTwins: {},
-      });
+      const routes: Record<string, string> = {};
+      for (const [id] of transports) {
+        routes[id] = `FROM /messages/modules/${id}/outputs/* ` +
+          `INTO BrokeredEndpoint("/modules/${id}/inputs/back")`;
+      }
+      fixture.hub.hub.applyDesired({ edgeHub: { schemaVersion: "1.1", routes }, moduleTwins: {} });
       // Renewed every 3 s (the SDK renews half-way), so a slow turn on a busy machine is no expiry.
       const lifetimeSeconds = 6;
-      const module = startSdkProcess("module_client.cjs", {
-        ...(await fixture.moduleEnv("r")),
-        LEDGE_TEST_TRANSPORT: "Amqp",
-        LEDGE_TEST_TOKEN_SECONDS: String(lifetimeSeconds),
-        LEDGE_TEST_CA_FILE: fixture.caFile,
-      });
-      clients.push(module);
-      await module.next((e) => e.event === "ready");
+      for (const [id, transport] of transports) {
+        clients.push(startSdkProcess("module_client.cjs", {
+          ...(await fixture.moduleEnv(id)),
+          LEDGE_TEST_TRANSPORT: transport,
+          LEDGE_TEST_TOKEN_SECONDS: String(lifetimeSeconds),
+          LEDGE_TEST_CA_FILE: fixture.caFile,
+        }));
+      }
+      for (const module of clients) await module.next((e) => e.event === "ready");
       const renewals = () => fixture.hub.hub.stats().heads.amqp?.tokenRenewals ?? 0;
-      // Three renewals: the first token and the next ones have expired meanwhile.
-      await waitFor("three put-token renewals", () => renewals() >= 3, lifetimeSeconds * 5 * 1000);
-      await module.send({ op: "send", id: 1, output: "o", body: "still here" });
-      await module.next((e) => e.event === "sent" && e.id === 1);
-      const input = await module.next((e) => e.event === "input");
-      assert.equal(input.body, "still here");
-      assert.equal(fixture.hub.hub.stats().heads.amqp?.tokenExpiries, 0);
-      assert.equal(
-        module.events.filter((e) => e.event === "disconnect").length,
-        0,
-        "renewal happened on the open connection",
+      // Three renewals each: the first token and the next ones have expired meanwhile.
+      await waitFor(
+        "three put-token renewals per module",
+        () => renewals() >= 3 * clients.length,
+        lifetimeSeconds * 5 * 1000,
       );
+      for (const [i, module] of clients.entries()) {
+        await module.send({ op: "send", id: 1, output: "o", body: `still here ${i}` });
+        await module.next((e) => e.event === "sent" && e.id === 1);
+        const input = await module.next((e) => e.event === "input");
+        assert.equal(input.body, `still here ${i}`);
+        assert.equal(
+          module.events.filter((e) => e.event === "disconnect").length,
+          0,
+          `${transports[i]![1]}: renewal happened on the open connection`,
+        );
+      }
+      assert.equal(fixture.hub.hub.stats().heads.amqp?.tokenExpiries, 0);
     } finally {
       await closeAll(clients);
       await fixture.stop();
