@@ -116,8 +116,10 @@ class MqttBroker implements Broker, ConnectionOwner {
   readonly #persistent = new Map<string, Set<string>>();
   readonly #limiter;
   readonly #unsubscribeRemovals: () => void;
+  readonly #logger: Logger;
 
   constructor(private readonly options: BrokerOptions) {
+    this.#logger = options.logger;
     this.#limiter = createFailureLimiter({ limitPerMinute: options.limits.authFailuresPerMinute });
     this.#unsubscribeRemovals = options.security.onIdentityRemoved((removal) => {
       for (const session of this.sessions.values()) {
@@ -189,7 +191,7 @@ class MqttBroker implements Broker, ConnectionOwner {
   }
 
   #opened(session: ClientSession, kept: Set<string> | undefined): void {
-    logger(this).debug("client connected", { client: identityLabel(session.identity) });
+    this.#logger.debug("client connected", { client: identityLabel(session.identity) });
     this.options.handlers.connected(session);
     if (!kept) return;
     // A persistent session's subscriptions are the session's again, deliveries included.
@@ -202,7 +204,7 @@ class MqttBroker implements Broker, ConnectionOwner {
     const denial = publishDenial(session.identity, packet.topic);
     if (denial) {
       this.counters.aclDenials++;
-      logger(this).warn("publish refused", {
+      this.#logger.warn("publish refused", {
         client: identityLabel(session.identity),
         reason: denial,
       });
@@ -229,7 +231,7 @@ class MqttBroker implements Broker, ConnectionOwner {
       }
       if (denial) {
         this.counters.aclDenials++;
-        logger(this).warn("subscribe refused", {
+        this.#logger.warn("subscribe refused", {
           client: identityLabel(session.identity),
           reason: denial,
         });
@@ -255,7 +257,7 @@ class MqttBroker implements Broker, ConnectionOwner {
 
   violation(connection: MqttConnection, reason: string): void {
     this.counters.protocolErrors++;
-    logger(this).warn("connection closed: bad packet", {
+    this.#logger.warn("connection closed: bad packet", {
       source: connection.info.source,
       violation: reason,
     });
@@ -268,7 +270,7 @@ class MqttBroker implements Broker, ConnectionOwner {
     if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
     session.end();
     this.options.handlers.disconnected(session);
-    logger(this).debug("client disconnected", { client: identityLabel(session.identity) });
+    this.#logger.debug("client disconnected", { client: identityLabel(session.identity) });
   }
 
   close(): Promise<void> {
@@ -276,10 +278,6 @@ class MqttBroker implements Broker, ConnectionOwner {
     for (const connection of [...this.#connections]) connection.close();
     return Promise.resolve();
   }
-}
-
-function logger(broker: MqttBroker): Logger {
-  return broker["options"].logger;
 }
 
 /** Starts the broker. */
