@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { MessageStore } from "../store/mod.ts";
 import { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
-import { commandAvailable, serviceTest } from "./_services.ts";
+import { commandAvailable, freePort, serviceTest } from "./_services.ts";
 import { parentReader, parentSite, upstreamChild } from "./_upstream_parent.ts";
 import { waitFor } from "./_wait.ts";
 
@@ -302,5 +302,55 @@ serviceTest(
     const state = child.component.upstream.state();
     assert.equal(state.forwarding.deadLettered.rejected, 1);
     assert.equal(queued(child.store, UPSTREAM_DEAD_LETTER_ENDPOINT), 1);
+  },
+);
+
+/** A client certificate for `child` signed by the site's CA: `child.pem`, `child.key` in `dir`. */
+async function childCertificate(dir: string): Promise<void> {
+  const steps = [
+    ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout"],
+    ["x509", "-req", "-in", "child.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"],
+  ];
+  const args = [
+    [...steps[0]!, "child.key", "-out", "child.csr", "-subj", "/CN=child"],
+    [...steps[1]!, "-out", "child.pem", "-days", "2", "-extfile", "child.cnf"],
+  ];
+  await Deno.writeTextFile(`${dir}/child.cnf`, "basicConstraints=CA:FALSE\n");
+  for (const command of args) {
+    const { success } = await new Deno.Command("openssl", { args: command, cwd: dir }).output();
+    assert.ok(success, `openssl ${command.join(" ")}`);
+  }
+}
+
+serviceTest(
+  "a child with a client certificate forwards to a parent that requires one (X.509)",
+  needs,
+  async () => {
+    const certPort = freePort();
+    await using site = await parentSite((dir) => [
+      `listener ${certPort} 127.0.0.1`,
+      `cafile ${dir}/ca.pem`,
+      `certfile ${dir}/server.pem`,
+      `keyfile ${dir}/server.key`,
+      "require_certificate true",
+    ]);
+    const { dir, pki, parent } = site;
+    await childCertificate(dir);
+    await parent.start();
+    await using reader = await parentReader(parent, pki.caFile);
+    await using child = upstreamChild(dir, {
+      upstreamToml: [
+        `hostname = "localhost"`,
+        `port = ${certPort}`,
+        `ca_file = "${pki.caFile}"`,
+        `cert_file = "${dir}/child.pem"`,
+        `key_file = "${dir}/child.key"`,
+      ].join("\n"),
+      heldModules: [],
+    });
+    await enqueue(child.store, { id: "x509-1" });
+    await child.start();
+    await reader.waitForIds(1, 30_000);
+    assert.ok(reader.ids.has("x509-1"));
   },
 );
