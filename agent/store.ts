@@ -4,6 +4,7 @@
  * upstream, the last desired status (`status.json`), and the operator's start/stop overrides
  * of that deployment (`overrides.json`). Writes are atomic (temp + rename).
  */
+import { writeFileAtomic } from "../core/atomic_file.ts";
 import { z } from "zod";
 import { ModuleStatus } from "./manifest.ts";
 
@@ -69,10 +70,9 @@ export interface AgentStore {
   saveOverrides(overrides: StoredOverrides | undefined): Promise<void>;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temp, text, { mode: 0o600 });
-  await Deno.rename(temp, path);
+/** The agent's files are written often and rebuilt from the deployment: not synced. */
+function writeAtomic(path: string, text: string): Promise<void> {
+  return writeFileAtomic(path, text, { sync: false });
 }
 
 async function removeFile(path: string): Promise<void> {

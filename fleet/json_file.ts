@@ -9,7 +9,7 @@
  */
 import type { z } from "zod";
 import { CoalescedWrites } from "../core/coalesced_writes.ts";
-import { writeFileAtomic } from "../security/mod.ts";
+import { writeFileAtomic } from "../core/atomic_file.ts";
 
 /** A persisted document. */
 export interface JsonFile<T> {
@@ -49,7 +49,7 @@ export async function openJsonFile<T>(
     value = initial();
   }
   const writes = new CoalescedWrites(() =>
-    writeFileAtomic(path, JSON.stringify(file.value) + "\n", 0o600)
+    writeFileAtomic(path, JSON.stringify(file.value) + "\n", { mode: 0o600 })
   );
   const file: JsonFile<T> = { path, value, save: () => writes.request() };
   return file;

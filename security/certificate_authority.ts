@@ -4,6 +4,7 @@
  * generates no key. A file that exists but cannot be used is an error naming it; it is never
  * replaced by a new CA.
  */
+import { writeFileAtomic } from "../core/atomic_file.ts";
 import type { Logger } from "../core/log.ts";
 import {
   type CertificateIssuer,
@@ -18,7 +19,6 @@ import {
   preparePrivateDir,
   readCertificates,
   readPrivateKey,
-  writeFileAtomic,
 } from "./pki_files.ts";
 import type { Certificate } from "./certificate.ts";
 
@@ -154,7 +154,7 @@ async function createFreshCa(settings: CaSettings, now: Date): Promise<void> {
   await Deno.remove(staging, { recursive: true }).catch(() => {});
   await preparePrivateDir(staging);
   for (const [name, text, mode] of files) {
-    await writeFileAtomic(`${staging}/${PKI_FILES[name]}`, text, mode);
+    await writeFileAtomic(`${staging}/${PKI_FILES[name]}`, text, { mode });
   }
   try {
     await Deno.rename(staging, settings.pkiDir);
@@ -263,10 +263,10 @@ export async function renewEdgeCa(
     await writeFileAtomic(
       path(settings, "previousRootCert"),
       certificatesPem([state.roots[0]!]),
-      0o600,
+      { mode: 0o600 },
     );
     await writeFileAtomic(path(settings, "rootKey"), await exportPrivateKeyPem(rootKey));
-    await writeFileAtomic(path(settings, "rootCert"), certificatesPem([rootCert]), 0o600);
+    await writeFileAtomic(path(settings, "rootCert"), certificatesPem([rootCert]), { mode: 0o600 });
   }
   const edgeKeys = await generateKeyPair();
   const edgeCert = await createIssuingCa(
@@ -283,12 +283,12 @@ export async function renewEdgeCa(
   const certPath = path(settings, "edgeCert");
   const keyPath = path(settings, "edgeKey");
   // Order matters for recoverRotation(): both new files, then the key, then the certificate.
-  await writeFileAtomic(`${certPath}.new`, certificatesPem([edgeCert]), 0o600);
+  await writeFileAtomic(`${certPath}.new`, certificatesPem([edgeCert]), { mode: 0o600 });
   await writeFileAtomic(`${keyPath}.new`, await exportPrivateKeyPem(edgeKeys.privateKey));
   await writeFileAtomic(
     path(settings, "previousEdgeCert"),
     certificatesPem([state.issuer.cert]),
-    0o600,
+    { mode: 0o600 },
   );
   await Deno.rename(`${keyPath}.new`, keyPath);
   await Deno.rename(`${certPath}.new`, certPath);

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { identityKey, identityLabel } from "../iothub/mod.ts";
 import { Identity } from "./identity.ts";
-import { writeFileAtomic } from "./pki_files.ts";
+import { writeFileAtomic } from "../core/atomic_file.ts";
 import { CoalescedWrites } from "../core/coalesced_writes.ts";
 
 /** Read access to the identities, as the hub and agent use it. */
@@ -48,7 +48,7 @@ export async function openIdentityRegistry(path: string): Promise<MutableIdentit
   // not a thousand ever larger ones, which were most of a parent's garbage and CPU time.
   const writes = new CoalescedWrites(() => {
     const snapshot = JSON.stringify({ version: 1, identities: [...byKey.values()] }, null, 2);
-    return writeFileAtomic(path, snapshot + "\n", 0o600);
+    return writeFileAtomic(path, snapshot + "\n", { mode: 0o600 });
   });
   const persist = () => writes.request();
 

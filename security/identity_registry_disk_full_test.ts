@@ -38,3 +38,23 @@ serviceTest(
     assert.equal((await openIdentityRegistry(path)).list().length, 21);
   },
 );
+
+serviceTest(
+  "identities.json on a nearly full disk: a write that fits only in part is an error, never a truncated file",
+  [rootRequirement],
+  async () => {
+    await using disk = await mountTmpfs(1024 * 1024);
+    const path = `${disk.path}/identities.json`;
+    const registry = await openIdentityRegistry(path);
+    for (let i = 0; i < 60; i++) await registry.add(identity(i));
+    const before = await Deno.readTextFile(path);
+    // Room for a part of the next version of the file only (it is ~20 KiB).
+    await Deno.writeFile(`${disk.path}/room`, new Uint8Array(8 * 1024));
+    await fillDisk(`${disk.path}/filler`);
+    await Deno.remove(`${disk.path}/room`);
+
+    await assert.rejects(registry.add(identity(60)), /Cannot write .*identities\.json/);
+    assert.equal(await Deno.readTextFile(path), before, "the file is untouched");
+    assert.equal((await openIdentityRegistry(path)).list().length, 60);
+  },
+);

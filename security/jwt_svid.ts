@@ -7,7 +7,8 @@
  */
 import type { JWK } from "jose";
 import { exportPrivateKeyPem, generateKeyPair } from "./keys.ts";
-import { fileExists, PkiFileError, readPrivateKey, writeFileAtomic } from "./pki_files.ts";
+import { writeFileAtomic } from "../core/atomic_file.ts";
+import { fileExists, PkiFileError, readPrivateKey } from "./pki_files.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
 
 /** Lifetime of a JWT-SVID: short, as the standard asks. */
@@ -84,7 +85,7 @@ export async function rotateJwtSigner(pkiDir: string, signers: JwtSigners): Prom
   await writeFileAtomic(
     `${pkiDir}/${PREVIOUS_FILE}`,
     JSON.stringify(signers.current.publicJwk) + "\n",
-    0o600,
+    { mode: 0o600 },
   );
   signers.previous = signers.current;
   signers.current = await createSigner(pkiDir);

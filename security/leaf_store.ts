@@ -3,17 +3,12 @@
  * certificate (`<state>/pki/server.pem`, `server.key.pem`) and leaf device certificates
  * (`<state>/pki/devices/<id>.pem`). Module SVIDs live in memory only and are re-issued at start.
  */
+import { writeFileAtomic } from "../core/atomic_file.ts";
 import type { Logger } from "../core/log.ts";
 import { type CertificateIssuer, issueLeaf, type LeafTemplate } from "./certificate_builder.ts";
 import { certificatesPem } from "./certificate_authority.ts";
 import { exportPkcs8, generateKeyPair, keyMatchesCertificate, pemEncode } from "./keys.ts";
-import {
-  fileExists,
-  preparePrivateDir,
-  readCertificates,
-  readPrivateKey,
-  writeFileAtomic,
-} from "./pki_files.ts";
+import { fileExists, preparePrivateDir, readCertificates, readPrivateKey } from "./pki_files.ts";
 import type { Certificate } from "./certificate.ts";
 
 /** A leaf certificate with its key and chain. */
@@ -52,8 +47,8 @@ function assemble(
       await preparePrivateDir(dir);
       const certificateFile = `${dir}/${name}.pem`;
       const keyFile = `${dir}/${name}.key.pem`;
-      await writeFileAtomic(keyFile, keyPem, 0o600);
-      await writeFileAtomic(certificateFile, chainPem, 0o600);
+      await writeFileAtomic(keyFile, keyPem, { mode: 0o600 });
+      await writeFileAtomic(certificateFile, chainPem, { mode: 0o600 });
       return { certificateFile, keyFile };
     },
   };

@@ -45,7 +45,7 @@ export type { EnrollmentCandidate, EnrollmentSource } from "./enrollment_source.
 export type { AuthType, Identity, PublicIdentity } from "./identity.ts";
 export { IdentityId, publicIdentity } from "./identity.ts";
 export { connectionString, parentLink } from "./mgmt_api.ts";
-export { parseCertificates, PkiFileError, writeFileAtomic } from "./pki_files.ts";
+export { parseCertificates, PkiFileError } from "./pki_files.ts";
 export { SPIFFE_SOCKET, WORKLOAD_SOCKET } from "./module_sockets.ts";
 export { WORKLOAD_API_VERSIONS } from "./workload_api.ts";
 

@@ -28,26 +28,6 @@ export async function preparePrivateDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `text` to `path` atomically with `mode` (0600 for keys, 0644 for certificates). */
-export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
-  const temp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode });
-    try {
-      await file.write(new TextEncoder().encode(text));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.chmod(temp, mode);
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot write ${path}: ${reason}`, { cause: error });
-  }
-}
-
 /** Whether `path` exists (any error other than NotFound is thrown, naming the file). */
 export async function fileExists(path: string): Promise<boolean> {
   try {

@@ -10,6 +10,7 @@
  *   from_version, reason, at), read and removed by the next start;
  * - `<exe>.failed`: the executable that was rolled back.
  */
+import { writeFileAtomic } from "../../core/atomic_file.ts";
 
 /** How this ledge runs. */
 export interface Executable {
@@ -61,19 +62,6 @@ async function readIfThere(path: string): Promise<string | undefined> {
   }
 }
 
-/** Writes `text` to `path` through a temp file, synced, then renamed (never half written). */
-export async function writeAtomically(path: string, text: string, mode = 0o644): Promise<void> {
-  const temp = `${path}.tmp-${Deno.pid}`;
-  const file = await Deno.open(temp, { write: true, create: true, truncate: true, mode });
-  try {
-    await file.write(new TextEncoder().encode(text));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(temp, path);
-}
-
 /** Reads the trial marker beside `exe`, if any. */
 export async function readMarker(exe: string): Promise<TrialMarker | undefined> {
   const text = await readIfThere(`${exe}.update`);
@@ -93,7 +81,7 @@ export async function readMarker(exe: string): Promise<TrialMarker | undefined> 
 /** Writes the trial marker beside `exe`. */
 export async function writeMarker(exe: string, marker: TrialMarker): Promise<void> {
   const oneLine = (text: string) => text.replace(/[\r\n]+/g, " ");
-  await writeAtomically(
+  await writeFileAtomic(
     `${exe}.update`,
     [
       `to_version=${marker.toVersion}`,
@@ -104,6 +92,7 @@ export async function writeMarker(exe: string, marker: TrialMarker): Promise<voi
       ...(marker.reason ? [`reason=${oneLine(marker.reason)}`] : []),
       "",
     ].join("\n"),
+    { mode: 0o644 },
   );
 }
 

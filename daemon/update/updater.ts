@@ -5,6 +5,7 @@
  * (the launcher, or this code for a compiled binary, puts the previous executable back). Every
  * outcome is kept in `<state>/update/status.json`, logged, and reported in `$edgeAgent`.
  */
+import { writeFileAtomic } from "../../core/atomic_file.ts";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/log.ts";
 import { currentTarget, VERSION } from "../../core/version.ts";
@@ -15,7 +16,6 @@ import {
   readMarker,
   removeMarker,
   takeRollbackResult,
-  writeAtomically,
   writeMarker,
 } from "./executable.ts";
 import { readLauncherHeader } from "./artifact_file.ts";
@@ -153,7 +153,7 @@ export class Updater {
       this.#attempted = { version: update.version, deploymentVersion: update.deploymentVersion };
     }
     const saved = { lastUpdate: this.#last, attempted: this.#attempted };
-    await writeAtomically(this.#statusPath, JSON.stringify(saved, null, 2) + "\n", 0o600);
+    await writeFileAtomic(this.#statusPath, JSON.stringify(saved, null, 2) + "\n");
     for (const listener of this.#listeners) listener();
   }
 
