@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { waitFor } from "./_wait.ts";
 import { socketAnswers } from "./_services.ts";
+import { splitLines } from "./_ledge.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -25,6 +26,28 @@ async function ledge(config: string, ...args: string[]): Promise<Run> {
   return { code, stdout: decode(stdout), stderr: decode(stderr) };
 }
 
+/** Runs `ledge`, calling `onLine` with each line it prints as it prints it. */
+async function ledgeWhile(
+  config: string,
+  args: string[],
+  onLine: (line: string) => Promise<void>,
+): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--config", config, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  for await (
+    const line of child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())
+  ) {
+    stdout += `${line}\n`;
+    await onLine(line);
+  }
+  return { code: (await child.status).code, stdout, stderr: await stderr };
+}
+
 Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "ledge-cli-test-" });
   const config = `${dir}/config.toml`;
@@ -38,9 +61,13 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
     await Deno.readTextFile(new URL("../examples/manifests/process_modules.json", import.meta.url)),
   );
   const modules = manifest.modulesContent.$edgeAgent["properties.desired"].modules;
-  for (const module of Object.values(modules) as { env: { PIDDIR: { value: string } } }[]) {
+  type ProcessModule = { env: { PIDDIR: { value: string } }; settings: { args: string[] } };
+  for (const module of Object.values(modules) as ProcessModule[]) {
     module.env.PIDDIR.value = dir;
   }
+  // pa (startupOrder 0) fails until the test creates `go`: pb waits for it meanwhile, a state
+  // deploy --wait must show, however fast the machine.
+  modules.pa.settings.args[1] = `[ -e "$PIDDIR/go" ] || exit 3; ${modules.pa.settings.args[1]}`;
   await Deno.writeTextFile(`${dir}/deployment.json`, JSON.stringify(manifest));
   modules.pa.restartPolicy = "sometimes";
   await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify(manifest));
@@ -70,13 +97,12 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
     });
 
     await t.step("deploy --wait shows progress and exits 0 once every module runs", async () => {
-      const run = await ledge(
+      const run = await ledgeWhile(
         config,
-        "deploy",
-        `${dir}/deployment.json`,
-        "--wait",
-        "--timeout",
-        "60",
+        ["deploy", `${dir}/deployment.json`, "--wait", "--timeout", "60"],
+        async (line) => {
+          if (line.startsWith("pb: unknown: waiting")) await Deno.writeTextFile(`${dir}/go`, "");
+        },
       );
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /^deployment 1 accepted: pa, pb, pc$/m);
