@@ -55,7 +55,7 @@ export const CONFIG_COMMENTS: Record<string, string> = {
   "hub.connect_timeout_seconds": "A connection that sends no CONNECT within this time is closed.",
   "hub.max_inflight": "QoS 1 messages sent to one client and not yet acknowledged.",
   "hub.auth_failures_per_minute":
-    "Failed CONNECTs allowed per source address per minute; beyond it, CONNECTs are refused.",
+    "Failed connects allowed per minute to one identity from one address; beyond it, that identity's connects from there are refused (the address as a whole: 10 times this).",
   "hub.store": "Durable message store (one queue per endpoint).",
   "hub.store.max_size_bytes": "Bound of each endpoint queue; when full, new messages are refused.",
   "hub.store.time_to_live_secs":

@@ -152,7 +152,7 @@ class MqttBroker implements Broker, ConnectionOwner {
     if (packet.protocolLevel !== 4 && packet.protocolLevel !== 3) {
       return { ok: false, code: 1 };
     }
-    if (this.#limiter.blocked(source)) {
+    if (this.#limiter.blocked(source, packet.clientId)) {
       this.counters.authRateLimited++;
       logger.warn("connect refused: too many failures from this source", { source });
       return { ok: false, code: 5 };
@@ -168,7 +168,7 @@ class MqttBroker implements Broker, ConnectionOwner {
     });
     if (!verdict.ok) {
       this.counters.authFailures++;
-      this.#limiter.fail(source);
+      this.#limiter.fail(source, packet.clientId);
       logger.warn("connect refused", { clientId: packet.clientId, source, reason: verdict.reason });
       return { ok: false, code: 5 };
     }

@@ -241,3 +241,37 @@ Deno.test("hub: bad packets close the connection, the username host and SAS life
     await ledge.stop();
   }
 });
+
+Deno.test("hub: a device that keeps failing is refused alone; another identity at the same address connects", async () => {
+  const ledge = await startLedge({
+    extraConfig: `[hub]\nauth_failures_per_minute = 3\n`,
+    logLevel: "info",
+  });
+  try {
+    const key = await addDevice(ledge);
+    const ca = await Deno.readTextFile(`${ledge.stateDir}/pki/root_ca.pem`);
+    const ghostKey = btoa("a key of a device that was removed");
+    async function connectAs(deviceId: string, deviceKey: string): Promise<number | "closed"> {
+      const reader = await openTls(ledge.ports.mqtt, ca);
+      try {
+        await reader.conn.write(connectPacket({
+          clientId: deviceId,
+          username: `localhost/${deviceId}/?api-version=2021-04-12`,
+          password: sasToken({ host: "localhost", deviceId, key: deviceKey }),
+        }));
+        const reply = await reader.next();
+        if (reply === null) return "closed";
+        assert.equal(reply.type, CONNACK);
+        return reply.body[1]!;
+      } finally {
+        reader.conn.close();
+      }
+    }
+    for (let i = 0; i < 10; i++) assert.equal(await connectAs("ghost", ghostKey), 5);
+    const limited = ledge.logs.filter((line) => line.includes("too many failures"));
+    assert.equal(limited.length, 7, "after 3 failures the ghost is refused before any check");
+    assert.equal(await connectAs(DEVICE, key), 0, "another identity at the same address");
+  } finally {
+    await ledge.stop();
+  }
+});

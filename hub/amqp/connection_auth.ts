@@ -71,16 +71,19 @@ export class ConnectionAuth {
     return this.#authorized.get(identityKey(identity));
   }
 
-  /** Whether this source spent its failure budget (counted as rate-limited). */
-  blocked(): boolean {
-    if (!this.options.limiter.blocked(this.options.source)) return false;
+  /**
+   * Whether this source spent its failure budget, for `claimed` (the audience, username or
+   * identity an attempt names) when it names one (counted as rate-limited).
+   */
+  blocked(claimed?: string): boolean {
+    if (!this.options.limiter.blocked(this.options.source, claimed)) return false;
     this.options.counters.authRateLimited++;
     return true;
   }
 
-  #fail(what: string, reason: string): void {
+  #fail(what: string, reason: string, claimed = what): void {
     this.options.counters.authFailures++;
-    this.options.limiter.fail(this.options.source);
+    this.options.limiter.fail(this.options.source, claimed);
     this.options.logger.warn("amqp authentication refused", {
       source: this.options.source,
       what,
@@ -90,7 +93,9 @@ export class ConnectionAuth {
 
   /** Handles a CBS put-token: authorizes (or renews) the identity the audience names. */
   putToken(audience: string, token: string): PutTokenOutcome {
-    if (this.blocked()) return { status: 429, description: "too many authentication failures" };
+    if (this.blocked(audience)) {
+      return { status: 429, description: "too many authentication failures" };
+    }
     let claimed;
     try {
       claimed = audienceIdentity(audience);
@@ -101,7 +106,7 @@ export class ConnectionAuth {
     }
     const failure = this.#authorizeSas(claimed, token);
     if (failure !== undefined) {
-      this.#fail(identityLabel(claimed), failure);
+      this.#fail(identityLabel(claimed), failure, audience);
       return { status: 401, description: failure };
     }
     return { status: 200, description: "OK" };
@@ -109,7 +114,7 @@ export class ConnectionAuth {
 
   /** Handles SASL PLAIN; true when the username's identity is authorized by the password. */
   saslPlain(username: string, password: string): boolean {
-    if (this.blocked()) return false;
+    if (this.blocked(username)) return false;
     let claim;
     try {
       claim = parseSaslUsername(username);
@@ -143,7 +148,7 @@ export class ConnectionAuth {
         identityLabel(claimed)
       } is not authorized on this connection (no CBS token, no certificate)`;
     }
-    if (this.blocked()) return "too many authentication failures";
+    if (this.blocked(identityLabel(claimed))) return "too many authentication failures";
     const verdict = this.options.security.verifyClientCertificate(this.options.peerChain, claimed);
     if (!verdict.ok || identityKey(verdict.identity) !== identityKey(claimed)) {
       const reason = verdict.ok

@@ -93,7 +93,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
   function authenticate(request: Request, caller: HttpCaller | undefined, claimed: IdentityRef) {
     counters.requests++;
     const source = caller?.source ?? "unknown";
-    if (limiter.blocked(source)) {
+    if (limiter.blocked(source, identityKey(claimed))) {
       counters.authRateLimited++;
       return failure(401, "Cannot authenticate: too many failures from this address");
     }
@@ -111,7 +111,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     }
     if (reason !== undefined || !verdict.ok) {
       counters.authFailures++;
-      limiter.fail(source);
+      limiter.fail(source, identityKey(claimed));
       logger.warn("https device request refused", { source, device: claimed.deviceId, reason });
       return failure(401, `Cannot authenticate as ${identityLabel(claimed)}: ${reason}`);
     }
