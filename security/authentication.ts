@@ -45,7 +45,10 @@ function verifyDerived(
       return { ok: true, identity: { ...candidate.identity, via: candidate.via } };
     }
   }
-  return candidates.length === 1 ? verdict : {
+  // One candidate whose key signed the token, refused for another reason (expired, say): that
+  // reason. Otherwise the identity is simply not known here, which is what an operator must read
+  // (a removed device retrying is not "a signature that does not match").
+  return candidates.length === 1 && verdict.reason !== "signature does not match" ? verdict : {
     ok: false,
     reason:
       `${name} is not registered and its token matches no key derived from a child edge device`,
