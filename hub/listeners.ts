@@ -54,6 +54,8 @@ function refuseUpgrade(socket: Duplex, status: string, message: string): void {
 export interface Listeners {
   /** Bound ports by listener name ("mqtts", "https", "plain"). */
   readonly ports: Readonly<Record<string, number>>;
+  /** The bound on open connections, for the other listeners of the hub (AMQP/TLS). */
+  readonly gate: ConnectionGate;
   close(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ export function tlsOptions(security: HubSecurity): tls.SecureContextOptions {
  * Admits each socket a server accepts through `gate` (before TLS); returns how to find the ticket
  * of a socket later (by its remote address and port, which the TLS socket wrapping it shares).
  */
-function gateServer(
+export function gateServer(
   server: net.Server,
   gate: ConnectionGate,
 ): (socket: net.Socket) => GateTicket | undefined {
@@ -276,6 +278,7 @@ export async function startListeners(
   logger.info("hub listening", ports);
   return {
     ports,
+    gate,
     async close() {
       unsubscribe();
       for (const listener of nativeListeners) closeListener(listener);

@@ -170,6 +170,7 @@ export function createHubComponent(
             head,
             security: options.security,
             logger,
+            gate: listeners.gate,
           });
         }
       } catch (error) {

@@ -275,3 +275,38 @@ Deno.test("hub: a device that keeps failing is refused alone; another identity a
     await ledge.stop();
   }
 });
+
+Deno.test("hub: idle sockets on the AMQP/TLS port count toward max_connections and meet the CONNECT deadline", async () => {
+  const ledge = await startLedge({
+    extraConfig: `[hub]\nmax_connections = 4\nconnect_timeout_seconds = 2\n`,
+    logLevel: "info",
+  });
+  const held: PacketReader[] = [];
+  try {
+    const key = await addDevice(ledge);
+    const ca = await Deno.readTextFile(`${ledge.stateDir}/pki/root_ca.pem`);
+    // Four idle TCP sockets on the AMQP port take every slot: an MQTT client is turned away.
+    for (let i = 0; i < 4; i++) {
+      held.push(
+        new PacketReader(await Deno.connect({ hostname: "127.0.0.1", port: ledge.ports.amqp })),
+      );
+    }
+    const fifth = new PacketReader(
+      await Deno.connect({ hostname: "127.0.0.1", port: ledge.ports.amqp }),
+    );
+    await closedByPeer(fifth, 10_000);
+    const refused = await openTls(ledge.ports.mqtt, ca).catch(() => undefined);
+    if (refused) {
+      assert.equal(await connect(refused, { key }).catch(() => "closed"), "closed");
+      refused.conn.close();
+    }
+    // They never authenticate: closed at the deadline, and the slots are free again.
+    for (const reader of held) await closedByPeer(reader, 10_000);
+    const reader = await openTls(ledge.ports.mqtt, ca);
+    assert.equal(await connect(reader, { key }), 0);
+    reader.conn.close();
+  } finally {
+    for (const reader of held) reader.conn.close();
+    await ledge.stop();
+  }
+});

@@ -7,7 +7,8 @@ import type net from "node:net";
 import tls from "node:tls";
 import type { Config } from "../../core/config.ts";
 import type { Logger } from "../../core/log.ts";
-import { closeServer, listen, peerChain, tlsOptions } from "../listeners.ts";
+import type { ConnectionGate } from "../connection_gate.ts";
+import { closeServer, gateServer, listen, peerChain, tlsOptions } from "../listeners.ts";
 import type { HubSecurity } from "../security_port.ts";
 import type { AmqpHead } from "./amqp_head.ts";
 
@@ -19,7 +20,14 @@ export interface AmqpListener {
 
 /** Starts the AMQP/TLS listener of `config.hub.amqp`. */
 export async function startAmqpListener(
-  options: { config: Config; head: AmqpHead; security: HubSecurity; logger: Logger },
+  options: {
+    config: Config;
+    head: AmqpHead;
+    security: HubSecurity;
+    logger: Logger;
+    /** The hub's bound on open connections, shared with its other listeners. */
+    gate: ConnectionGate;
+  },
 ): Promise<AmqpListener> {
   const { config, head, security, logger } = options;
   const sockets = new Set<net.Socket>();
@@ -29,6 +37,8 @@ export async function startAmqpListener(
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
       socket.setNoDelay(true);
+      // Past TLS, the AMQP head's own deadline applies (it closes with an AMQP error).
+      ticketOf(socket)?.established();
       head.handle(socket, {
         source: socket.remoteAddress ?? "unknown",
         peerChain: peerChain(socket),
@@ -36,7 +46,8 @@ export async function startAmqpListener(
       });
     },
   );
-  server.on("tlsClientError", () => {});
+  // Each socket holds a slot under hub.max_connections from accept, before TLS, until it closes.
+  const ticketOf = gateServer(server, options.gate);
   const unsubscribe = security.onServerTlsChange(() => {
     server.setSecureContext(tlsOptions(security));
   });
