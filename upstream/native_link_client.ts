@@ -9,6 +9,7 @@
 import type { ConnectSettings } from "./connect_settings.ts";
 import type { LinkClient, LinkHandlers, LinkOptions } from "./link_client.ts";
 import { PacketWriter, ParentPacketReader } from "./mqtt_client_codec.ts";
+import { connectPinnedTls, type LinkStream } from "./pinned_tls.ts";
 
 const READ_BYTES = 64 * 1024;
 
@@ -36,7 +37,6 @@ function tlsOptions(
     hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: url.port === "" ? 8883 : Number(url.port),
   };
-  if (settings.ca !== undefined) options.caCerts = [settings.ca];
   if (settings.cert !== undefined && settings.key !== undefined) {
     options.cert = settings.cert;
     options.key = settings.key;
@@ -45,21 +45,29 @@ function tlsOptions(
 }
 
 /**
- * The TLS connection. Without a client certificate: TCP with Nagle's algorithm off, then TLS
- * (a turn's batch must not wait for the parent's ACK of the previous one); with one,
- * `Deno.connectTls`, which leaves Nagle on but is the only one that presents a client certificate
- * (`Deno.startTls` does not).
+ * The TLS connection. With `upstream.ca_file`: node:tls trusting that CA alone (Deno's `caCerts`
+ * would add it to the public roots). Otherwise Deno's TLS on the default roots: without a client
+ * certificate, TCP with Nagle's algorithm off, then TLS (a turn's batch must not wait for the
+ * parent's ACK of the previous one); with one, `Deno.connectTls`, which leaves Nagle on but is
+ * the only one that presents a client certificate (`Deno.startTls` does not).
  */
-async function openTls(settings: ConnectSettings): Promise<Deno.TlsConn> {
+async function openTls(settings: ConnectSettings): Promise<LinkStream> {
   const options = tlsOptions(settings);
+  if (settings.ca !== undefined) {
+    return await connectPinnedTls({
+      hostname: options.hostname!,
+      port: options.port,
+      ca: settings.ca,
+      ...(options.cert !== undefined ? { cert: options.cert, key: options.key! } : {}),
+    });
+  }
   if (options.cert !== undefined) return await Deno.connectTls(options);
   const tcp = await Deno.connect({ hostname: options.hostname!, port: options.port });
   tcp.setNoDelay(true);
-  const { hostname, caCerts } = options;
-  return await Deno.startTls(tcp, { hostname: hostname!, ...(caCerts ? { caCerts } : {}) });
+  return await Deno.startTls(tcp, { hostname: options.hostname! });
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: LinkStream, bytes: Uint8Array): Promise<void> {
   let at = 0;
   while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
@@ -72,7 +80,7 @@ export class NativeLinkClient implements LinkClient {
   readonly #reader: ParentPacketReader;
   readonly #inflight = new Map<number, (error?: Error) => void>();
   readonly #subscribing = new Map<number, (codes: number[] | Error) => void>();
-  #conn: Deno.TlsConn | undefined;
+  #conn: LinkStream | undefined;
   #closed = false;
   #connected = false;
   #writing = false;
