@@ -154,10 +154,15 @@ serviceTest(
       const acked = await fillUntilRefused(ledge, a, 1);
       assert.ok(acked.length > 500, `only ${acked.length} acknowledged`);
       assert.equal(refusalLogs(ledge).length, 1, "logged once for the episode");
-      // Still refused on a new connection, and not logged again.
+      // Still refused on a new connection. A checkpoint may have given back room for a few more
+      // in between (they must be delivered like the rest); each episode is logged once.
       const retry = await fillUntilRefused(ledge, a, 100_000);
-      assert.deepEqual(retry, []);
-      assert.equal(refusalLogs(ledge).length, 1);
+      assert.ok(
+        retry.length <= acked.length / 10,
+        `${retry.length} more acknowledged at the floor`,
+      );
+      const recoveries = ledge.logs.filter((line) => line.includes("accepting new messages"));
+      assert.equal(refusalLogs(ledge).length, 1 + recoveries.length, "logged once per episode");
       const metrics = await fetch(`http://127.0.0.1:${ledge.ports.metrics}/metrics`);
       const text = await metrics.text();
       assert.match(text, /edgehub_messages_dropped_total\{reason="disk_full"\} [1-9]/);
@@ -165,7 +170,7 @@ serviceTest(
       const receiver = await connect(ledge, b);
       clients.push(receiver);
       const deliveries = await collectDeliveries(receiver, inputsOf(b));
-      await receivedAll(deliveries, acked);
+      await receivedAll(deliveries, [...acked, ...retry]);
       await acceptedAgain(ledge, a, 200_000, 10_000);
       await receivedAll(deliveries, [200_000]);
       assert.ok(ledge.logs.some((line) => line.includes("accepting new messages")));
