@@ -4,6 +4,7 @@
  * the old one.
  */
 import { dirname } from "node:path";
+import { writeAll } from "./write_all.ts";
 
 /** How {@link writeFileAtomic} writes. */
 export interface AtomicWriteOptions {
@@ -45,17 +46,6 @@ export async function writeFileAtomic(
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`Cannot write ${path}: ${reason}`, { cause: error });
   }
-}
-
-/**
- * Writes every byte: a write may take only a part (a nearly full disk takes what fits, a socket
- * what its buffer holds), and the next one then fails with the reason.
- */
-export async function writeAll(
-  target: { write(bytes: Uint8Array): Promise<number> },
-  bytes: Uint8Array,
-): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await target.write(bytes.subarray(at));
 }
 
 /** Makes a rename in `directory` durable (its entry is written with the directory). */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { writeAll } from "../core/write_all.ts";
 import type { ConnectSettings } from "./connect_settings.ts";
 import type { LinkClient, LinkHandlers, LinkOptions } from "./link_client.ts";
 import { PacketWriter, ParentPacketReader } from "./mqtt_client_codec.ts";
@@ -65,11 +66,6 @@ async function openTls(settings: ConnectSettings): Promise<LinkStream> {
   const tcp = await Deno.connect({ hostname: options.hostname!, port: options.port });
   tcp.setNoDelay(true);
   return await Deno.startTls(tcp, { hostname: options.hostname! });
-}
-
-async function writeAll(conn: LinkStream, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
 /** One attempt: connect, CONNECT, then publish and read until closed. */

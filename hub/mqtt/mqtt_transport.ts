@@ -4,6 +4,7 @@
  * certificate and swap its own in place, and the WebSocket stream). Writes of one turn leave in
  * one write ({@linkcode BatchedWriter}).
  */
+import { writeAll } from "../../core/write_all.ts";
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 
@@ -121,11 +122,6 @@ export class ConnTransport implements ByteTransport {
       // already closed
     }
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
 /** Above this many bytes waiting to be written, a sender is told to wait for 'drain'. */
