@@ -56,6 +56,8 @@ export interface LoadPlan {
 export interface LoadResult {
   sent: number;
   received: number;
+  /** Deliveries of an earlier run's messages (redelivered, not counted in `received`). */
+  earlierRuns?: number;
   /** Epoch ms (high resolution) of the first publish and of the last delivery. */
   startedAt: number;
   finishedAt: number;
@@ -85,10 +87,19 @@ function connect(plan: LoadPlan, spec: ClientSpec): Promise<mqtt.MqttClient> {
   });
 }
 
+/**
+ * Marks this run's messages (bytes 12–15 of each payload). A durable broker redelivers the last
+ * messages of an earlier run whose PUBACK the closing receiver never sent (at least once): they
+ * arrive in the next run with their old send time, so counted as this run's they made its
+ * latency max a second or more and padded its deliveries.
+ */
+const RUN = (Math.random() * 0xffff_ffff) >>> 0;
+
 function payload(size: number, sentAt: number, n: number): Buffer {
   const bytes = Buffer.alloc(Math.max(size, 16), 0x61);
   bytes.writeDoubleLE(sentAt, 0);
   bytes.writeUInt32LE(n, 8);
+  bytes.writeUInt32LE(RUN, 12);
   return bytes;
 }
 
@@ -136,6 +147,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   lost.catch(() => {});
   const expected = plan.pairs.length * plan.messages;
   let received = 0;
+  let earlierRuns = 0;
   let finishedAt = 0;
   const latenciesMs: number[] = [];
   const paced = plan.ratePerSecond !== undefined;
@@ -144,6 +156,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   for (const [i, receiver] of receivers.entries()) {
     receiver.on("message", (_topic, message: Buffer) => {
       const at = now();
+      if (message.length < 16 || message.readUInt32LE(12) !== RUN) return void earlierRuns++;
       received++;
       finishedAt = at;
       if (paced) latenciesMs.push(at - message.readDoubleLE(0));
@@ -170,7 +183,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
     ]);
     clearTimeout(timer);
   }
-  const result = { sent, received, startedAt, finishedAt, latenciesMs };
+  const result = { sent, received, earlierRuns, startedAt, finishedAt, latenciesMs };
   if (plan.idle.length > 0) {
     console.log(JSON.stringify({ event: "done", ...result }));
     await Promise.race([lines.next(), lost]); // "quit": idle clients stay until the RSS is read
