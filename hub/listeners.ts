@@ -8,46 +8,17 @@ import https from "node:https";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { WebSocketServer } from "ws";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { Broker, ConnectionInfo } from "./broker.ts";
 import { ConnectionGate, type GateTicket } from "./connection_gate.ts";
 import { nodeHandler, type RequestConnection } from "./node_fetch.ts";
 import type { HubSecurity } from "./security_port.ts";
-import { websocketStream } from "./websocket_stream.ts";
-
-/** The path MQTT-over-WebSocket clients (the SDK's MqttWs) connect to. */
-export const WEBSOCKET_PATH = "/$iothub/websocket";
-
-/** WebSocket subprotocols the hub agrees to: MQTT, and AMQP (the SDK's AmqpWs). */
-export const WEBSOCKET_PROTOCOLS = { mqtt: "mqtt", amqp: "AMQPWSB10" } as const;
+import { WEBSOCKET_PROTOCOLS, WebSocketUpgrades } from "./websocket_upgrade.ts";
 
 /** Where connections of another protocol go (the AMQP head). */
 export interface ConnectionHandler {
   handle(connection: Duplex, info: ConnectionInfo): void;
-}
-
-/**
- * The subprotocol to agree to: AMQP when offered (and served), else MQTT; none offered means
- * MQTT (older clients send no header). Undefined: nothing offered is served.
- */
-export function chooseWebSocketProtocol(
-  header: string | undefined,
-  amqpServed: boolean,
-): string | undefined {
-  if (header === undefined || header.trim() === "") return WEBSOCKET_PROTOCOLS.mqtt;
-  const offered = header.split(",").map((protocol) => protocol.trim());
-  if (amqpServed && offered.includes(WEBSOCKET_PROTOCOLS.amqp)) return WEBSOCKET_PROTOCOLS.amqp;
-  if (offered.includes(WEBSOCKET_PROTOCOLS.mqtt)) return WEBSOCKET_PROTOCOLS.mqtt;
-  return undefined;
-}
-
-function refuseUpgrade(socket: Duplex, status: string, message: string): void {
-  socket.end(
-    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${new TextEncoder().encode(message).length}\r\n\r\n${message}`,
-  );
 }
 
 /** Running listeners and where they listen. */
@@ -206,32 +177,10 @@ export async function startListeners(
       );
       const ticketOf = gateServer(server, gate);
       server.on("request", (req) => ticketOf(req.socket)?.established());
-      const wss = new WebSocketServer({
-        noServer: true,
-        // A client may put many small frames into one WebSocket message.
+      const upgrades = new WebSocketUpgrades({
         maxPayload: Math.max(config.hub.max_message_bytes * 2, 4 << 20),
-        handleProtocols: (protocols) =>
-          chooseWebSocketProtocol([...protocols].join(","), options.amqp !== undefined) ?? false,
-      });
-      server.on("upgrade", (req, socket: Duplex, head) => {
-        const path = (req.url ?? "").split("?")[0];
-        if (path !== WEBSOCKET_PATH) {
-          socket.destroy();
-          return;
-        }
-        const offered = req.headers["sec-websocket-protocol"];
-        const protocol = chooseWebSocketProtocol(offered, options.amqp !== undefined);
-        if (protocol === undefined) {
-          refuseUpgrade(
-            socket,
-            "400 Bad Request",
-            `Cannot upgrade: subprotocol "${offered}" is not served here; offer ` +
-              `"${WEBSOCKET_PROTOCOLS.mqtt}" or "${WEBSOCKET_PROTOCOLS.amqp}"`,
-          );
-          return;
-        }
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          const stream = websocketStream(ws);
+        amqpServed: options.amqp !== undefined,
+        onUpgraded: (stream, protocol, req) => {
           track(stream);
           stream.on("error", () => {});
           const info = {
@@ -247,8 +196,9 @@ export async function startListeners(
           } else {
             broker.handle(stream, { ...info, listener: "wss" });
           }
-        });
+        },
       });
+      server.on("upgrade", upgrades.upgrade);
       server.on("connection", track);
       tlsServers.push(server);
       servers.push(server);

@@ -41,7 +41,7 @@ import { openTwinStore, type TwinStore } from "./twin_store.ts";
 export type { EdgeHubDesired, Hub, HubStats, MethodRequest } from "./hub.ts";
 export type { MethodFailure, MethodResult } from "./method_calls.ts";
 export type { HubSecurity } from "./security_port.ts";
-export { WEBSOCKET_PATH } from "./listeners.ts";
+export { WEBSOCKET_PATH } from "./websocket_upgrade.ts";
 
 /** The hub component. */
 export interface HubComponent extends Component {
