@@ -45,9 +45,34 @@ function environmentOf(entry: ProcessEntry, inherit: readonly string[]): Record<
   return Object.assign(environment, entry.request.env);
 }
 
+/** A read of a quiet process holds a 2 KiB buffer; one that filled it is followed by 64 KiB. */
+const QUIET_READ_BYTES = 2 * 1024;
+const BUSY_READ_BYTES = 64 * 1024;
+
+/**
+ * `stream` read into buffers sized to the output. Deno's own reads allocate 64 KiB each, held for
+ * as long as the read waits: two per process module, so 100 quiet modules held 12.5 MB of RSS.
+ */
+export function sizedReads(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = stream.getReader({ mode: "byob" });
+  let size = QUIET_READ_BYTES;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await reader.read(new Uint8Array(size));
+      if (done || value === undefined) {
+        controller.close();
+        return;
+      }
+      size = value.byteLength === size ? BUSY_READ_BYTES : QUIET_READ_BYTES;
+      controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}
+
 async function capture(entry: ProcessEntry, stream: ReadableStream<Uint8Array>, file: Deno.FsFile) {
   const encoder = new TextEncoder();
-  for await (const line of stream.pipeThrough(splitLines())) {
+  for await (const line of sizedReads(stream).pipeThrough(splitLines())) {
     const time = Date.now();
     entry.log.append(line, time);
     await file.write(encoder.encode(`${new Date(time).toISOString()} ${line}\n`)).catch(() => {});
