@@ -46,7 +46,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const DEVICE = "bench-edge";
 const HOST = "bench-hub.local";
 const MODULES = 100;
-const PAIRS = 4;
+export const PAIRS = 4;
 const GENERATORS = 2;
 const WINDOW = 20;
 const RATE_PER_SECOND = 5_000;
@@ -99,7 +99,7 @@ function manifest() {
 }
 
 /** How ledge is launched: its `deno run` flags, and from source or from the bundle. */
-interface LedgeLaunch {
+export interface LedgeLaunch {
   denoFlags: readonly string[];
   bundle: boolean;
 }
@@ -127,7 +127,8 @@ async function bundleLedge(dir: string): Promise<string> {
   return out;
 }
 
-async function startLedge(launch: LedgeLaunch): Promise<Broker> {
+/** Starts `ledge run` with 100 provisioned process modules, as this bench measures it. */
+export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bench-broker-" });
   const plainPort = freePort();
   const tlsPorts = { mqtts: freePort(), https: freePort(), amqps: freePort() };
@@ -333,7 +334,8 @@ function mosquittoPath(): string {
 // ---------------------------------------------------------------------------------------------
 // Load
 
-async function runLoad(
+/** Routes `options.messages` per pair through `broker`; resolves with the measurement. */
+export async function runLoad(
   broker: Broker,
   options: {
     messages: number;
@@ -414,7 +416,8 @@ async function memoryDetail(pid: number): Promise<Record<string, number>> {
   return totals;
 }
 
-async function rssMegabytes(pid: number): Promise<number> {
+/** RSS of process `pid`, in MB. */
+export async function rssMegabytes(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
   if (!match) throw new Error(`Cannot read the RSS of process ${pid}`);

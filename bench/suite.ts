@@ -5,6 +5,7 @@ import { benchBroker } from "./broker.ts";
 import { benchConsole } from "./console.ts";
 import { benchFleet } from "./fleet.ts";
 import { benchFootprint } from "./footprint.ts";
+import { benchLeak } from "./leak.ts";
 import { benchRoutes } from "./routes.ts";
 import { benchStore } from "./store.ts";
 import { benchUpstream } from "./upstream.ts";
@@ -25,4 +26,5 @@ export const BENCHES: readonly Bench[] = [
   { group: "fleet", run: benchFleet },
   { group: "footprint", run: benchFootprint },
   { group: "console", run: benchConsole },
+  { group: "leak", run: benchLeak },
 ];
