@@ -26,20 +26,23 @@ export function createLogBuffer(maxLines: number): LogBuffer {
       `Cannot create a log buffer: maxLines must be a positive integer, got ${maxLines}`,
     );
   }
-  const ring: LogLine[] = new Array(maxLines);
+  // Grows with the lines a process writes: a quiet module holds none (a ring allocated at its
+  // full size held 80 KB per module of 10,000 slots, most modules never fill).
+  const ring: LogLine[] = [];
   let start = 0;
-  let count = 0;
   const listeners = new Set<(line: LogLine) => void>();
   return {
     append(text, time = Date.now()) {
       const line = { time, text };
-      ring[(start + count) % maxLines] = line;
-      if (count < maxLines) count++;
-      else start = (start + 1) % maxLines;
+      if (ring.length < maxLines) ring.push(line);
+      else {
+        ring[start] = line;
+        start = (start + 1) % maxLines;
+      }
       for (const listener of listeners) listener(line);
     },
     lines() {
-      return Array.from({ length: count }, (_, i) => ring[(start + i) % maxLines]!);
+      return [...ring.slice(start), ...ring.slice(0, start)];
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -3,7 +3,10 @@ import { createLogBuffer } from "./log_buffer.ts";
 
 Deno.test("createLogBuffer() keeps the newest lines, oldest first", () => {
   const buffer = createLogBuffer(3);
-  for (let i = 1; i <= 5; i++) buffer.append(`line ${i}`, i);
+  assert.deepEqual(buffer.lines(), []);
+  for (let i = 1; i <= 2; i++) buffer.append(`line ${i}`, i);
+  assert.deepEqual(buffer.lines().map((line) => line.time), [1, 2]);
+  for (let i = 3; i <= 5; i++) buffer.append(`line ${i}`, i);
   assert.deepEqual(buffer.lines(), [
     { time: 3, text: "line 3" },
     { time: 4, text: "line 4" },
