@@ -12,6 +12,7 @@ import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
 import { type EndpointState, insertReady, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
 import { FlushTimer } from "./_flush_timer.ts";
+import { PendingAcks } from "./_pending_acks.ts";
 import type { EncodedMessage } from "./_message_codec.ts";
 import type { StoreStatements } from "./_statements.ts";
 import type { EnqueueTarget } from "./store_types.ts";
@@ -20,6 +21,13 @@ import type { EnqueueTarget } from "./store_types.ts";
 const READY_MAX_BYTES = 2 * 1024 * 1024;
 /** Messages one endpoint keeps in memory for `take`; a consumer that far behind reads the file. */
 const READY_MAX_ROWS = 1_000;
+/**
+ * Seqs reserved in the file at a time: `last_seq` is written once per this many messages, not
+ * on every commit (a page more in the WAL per commit); a restart skips what was left unused.
+ */
+const SEQ_BLOCK = 65_536;
+/** What a commit without acks deletes. */
+const NO_ACKS: { states: EndpointState[]; rows: QueuedRow[] } = { states: [], rows: [] };
 /** While refusing for lack of disk space, how often acks may trigger a vacuum (ms). */
 const RECLAIM_INTERVAL_MS = 500;
 
@@ -51,11 +59,11 @@ export class Committer {
   readonly #commit: StatementSync;
   /** Groups waiting for their commit, oldest first; the last one takes new enqueues. */
   readonly #groups: CommitGroup[] = [];
-  /** Acked rows waiting for their delete, and the state of each one's endpoint. */
-  #ackStates: EndpointState[] = [];
-  #ackRows: QueuedRow[] = [];
+  readonly #acks: PendingAcks;
   #ackFailureLogged = false;
   #lastSeq: number;
+  /** The `last_seq` in the file: seqs up to it may be handed out without writing it. */
+  #seqCeiling: number;
   /** Highest seq that is durable (committed, and synced when syncing): what `take` may return. */
   visibleSeq: number;
   /** Body bytes held in the endpoints' `ready` lists. */
@@ -77,7 +85,9 @@ export class Committer {
     this.#batch = new BatchStatements(options.db);
     this.#begin = options.db.prepare("BEGIN IMMEDIATE");
     this.#commit = options.db.prepare("COMMIT");
+    this.#acks = new PendingAcks(options.ackWindowMs);
     this.#lastSeq = options.lastSeq;
+    this.#seqCeiling = options.lastSeq;
     this.visibleSeq = options.lastSeq;
     options.guard.measure();
   }
@@ -131,18 +141,18 @@ export class Committer {
     return group.promise;
   }
 
-  /** Queues the delete of an acked row for the next commit. */
+  /** Queues the delete of an acked row for an ack commit (see {@linkcode PendingAcks}). */
   addAck(state: EndpointState, row: QueuedRow): void {
-    this.#ackStates.push(state);
-    this.#ackRows.push(row);
+    this.#acks.add(state, row);
   }
 
   /**
-   * Acked rows stay in the table until their commit and every take steps over them; past a
-   * thousand, commit them at the next turn instead of waiting for the window.
+   * Acked rows stay in the table until their commit and every take steps over them: commits
+   * them when due (the window, or a thousand at the next turn).
    */
   scheduleAcks(): void {
-    this.#flushTimer.schedule(this.#ackRows.length >= 1000 ? 0 : this.#o.ackWindowMs);
+    const dueInMs = this.#acks.dueInMs();
+    if (dueInMs !== Infinity && !this.#closed) this.#flushTimer.schedule(dueInMs);
   }
 
   /** Forgets the messages `state` knows in memory: `take` reads the file again. */
@@ -200,7 +210,7 @@ export class Committer {
         await this.#syncing;
       }
       // Any acks that fail are delivered again after the next open.
-      if (this.#ackRows.length > 0) this.#flush();
+      if (this.#acks.length > 0) this.#flush();
     } finally {
       this.#o.wal?.close();
     }
@@ -213,21 +223,21 @@ export class Committer {
    */
   #flush(): void {
     if (this.#syncing !== undefined) return;
+    const acksDue = this.#acks.length > 0 && (this.#closed || this.#acks.dueInMs() === 0);
+    if (this.#groups.length === 0 && !acksDue) return this.scheduleAcks();
     const group = this.#groups.shift();
-    const ackStates = this.#ackStates;
-    const ackRows = this.#ackRows;
-    if (group === undefined && ackRows.length === 0) return;
-    if (ackRows.length > 0) {
-      this.#ackStates = [];
-      this.#ackRows = [];
-    }
+    const { states: ackStates, rows: ackRows } = acksDue ? this.#acks.takeAll() : NO_ACKS;
+    if (!acksDue) this.scheduleAcks();
+    let ceiling = this.#seqCeiling;
     try {
       this.inTransaction(() => {
         if (ackRows.length > 0) this.#batch.deleteAcked(ackStates, ackRows);
         if (group === undefined) return;
         this.#batch.insertMessages(group.messageParams);
         this.#batch.insertQueueRows(group.queueParams);
-        this.#o.sql.setLastSeq.run(group.lastSeq);
+        if (group.lastSeq > ceiling) {
+          this.#o.sql.setLastSeq.run(ceiling = group.lastSeq + SEQ_BLOCK);
+        }
       });
     } catch (error) {
       if (isNoSpace(error)) this.#o.guard.releaseReserve("a commit found the disk full");
@@ -236,6 +246,7 @@ export class Committer {
       this.measure();
       return;
     }
+    this.#seqCeiling = ceiling;
     // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
     this.#forgetAcked(ackStates, ackRows);
     this.#o.guard.measureAfterCommit();
@@ -249,7 +260,7 @@ export class Committer {
       (error) => this.#settle(group, error ?? new Error("unknown error")),
     ).finally(() => {
       this.#syncing = undefined;
-      if (!this.#closed && (this.#groups.length > 0 || this.#ackRows.length > 0)) {
+      if (!this.#closed && (this.#groups.length > 0 || this.#acks.length > 0)) {
         this.#flushTimer.schedule(0);
       }
     });
@@ -351,9 +362,8 @@ export class Committer {
       }
     }
     if (this.#closed) return;
-    this.#ackStates = states.concat(this.#ackStates);
-    this.#ackRows = rows.concat(this.#ackRows);
-    this.#flushTimer.schedule(Math.max(this.#o.ackWindowMs, 1000));
+    this.#acks.putBack(states, rows, Math.max(this.#o.ackWindowMs, 1000));
+    this.scheduleAcks();
   }
 
   #forgetAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
