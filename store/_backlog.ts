@@ -4,7 +4,7 @@
  */
 import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
 import { decodeMessage } from "./_message_codec.ts";
-import type { StoreStatements } from "./_statements.ts";
+import type { DeliverableRow, StoreStatements } from "./_statements.ts";
 
 /**
  * Leases up to `limit` deliverable rows of `state` read from the file after its delivery
@@ -26,6 +26,7 @@ export function takeFromFile(
     // rewind (a release, a more urgent message): those are stepped over.
     while (taken.length < limit) {
       const pageSize = limit - taken.length;
+      // Rows as arrays (columns in the order of `deliverable`): no keyed object per row.
       const rows = sql.deliverable.all(
         state.id,
         now,
@@ -33,22 +34,22 @@ export function takeFromFile(
         state.afterSeq,
         visibleSeq,
         pageSize,
-      );
+      ) as unknown as DeliverableRow[];
       for (const row of rows) {
-        const seq = Number(row.seq);
-        const priority = Number(row.priority);
+        const seq = Number(row[1]);
+        const priority = Number(row[0]);
         state.afterPriority = priority;
         state.afterSeq = seq;
         if (state.leases.has(seq)) continue;
-        if (row.body === null) throw new Error(`message ${seq} is queued but its body is missing`);
+        if (row[6] === null) throw new Error(`message ${seq} is queued but its body is missing`);
         const queued: QueuedRow = {
           endpoint: state.name,
           seq,
           priority,
-          enqueuedAtMs: Number(row.enqueued_at),
-          expiresAtMs: row.expires_at === null ? null : Number(row.expires_at),
-          message: decodeMessage(String(row.properties), row.body as Uint8Array, seq),
-          sizeBytes: Number(row.size),
+          enqueuedAtMs: Number(row[3]),
+          expiresAtMs: row[4] === null ? null : Number(row[4]),
+          message: decodeMessage(String(row[5]), row[6] as Uint8Array, seq),
+          sizeBytes: Number(row[2]),
           acked: false,
         };
         state.leases.set(seq, queued);

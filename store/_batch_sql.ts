@@ -12,6 +12,11 @@ import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
 
 /** Most rows per statement: SQLite binds at most 32766 parameters; 32 rows of 6 is far below. */
 const ROWS = 32;
+/**
+ * Acks of consecutive seqs of one queue (an upstream drain acks in order) are deleted as a range
+ * from this many on: two statements with 4 and 3 parameters instead of a key list.
+ */
+const MIN_RANGE = 4;
 
 /**
  * Calls `run(start, count)` over `total` rows in chunks whose sizes are powers of two up to
@@ -26,6 +31,25 @@ function forChunks(total: number, run: (start: number, count: number) => void): 
       start += bit;
     }
   }
+}
+
+/**
+ * The end (exclusive) of the run of acks from `start` that are consecutive seqs of one queue
+ * and priority: exactly the rows of that queue between the first seq and the last.
+ */
+function rangeEnd(
+  states: readonly EndpointState[],
+  rows: readonly QueuedRow[],
+  start: number,
+): number {
+  const state = states[start]!;
+  const { priority } = rows[start]!;
+  let end = start + 1;
+  while (
+    end < rows.length && states[end] === state && rows[end]!.priority === priority &&
+    rows[end]!.seq === rows[end - 1]!.seq + 1
+  ) end++;
+  return end;
 }
 
 /** Parameters of one `messages` row: seq, refs, properties, body. */
@@ -60,11 +84,16 @@ export class BatchStatements {
   readonly #insertQueueRows: StatementsByRows;
   readonly #deleteQueueRows: StatementsByRows;
   readonly #deleteBodies: StatementsByRows;
+  readonly #deleteQueueRange: StatementSync;
+  readonly #deleteBodyRange: StatementSync;
   readonly #deleteLastReference: StatementSync;
   readonly #dropReference: StatementSync;
   /** Reused parameter buffers: an ack commit allocates nothing per message. */
   readonly #keys: SQLInputValue[] = [];
   readonly #seqs: SQLInputValue[] = [];
+  /** Acks that are not part of a range, gathered for the multi-row statements. */
+  readonly #scatteredStates: EndpointState[] = [];
+  readonly #scatteredRows: QueuedRow[] = [];
 
   constructor(db: DatabaseSync) {
     this.#insertMessages = new StatementsByRows(
@@ -84,6 +113,12 @@ export class BatchStatements {
     this.#deleteBodies = new StatementsByRows(
       db,
       (n) => `DELETE FROM messages WHERE seq IN (${Array(n).fill("?").join(", ")}) AND refs <= 1`,
+    );
+    this.#deleteQueueRange = db.prepare(
+      "DELETE FROM queue WHERE endpoint = ? AND priority = ? AND seq BETWEEN ? AND ?",
+    );
+    this.#deleteBodyRange = db.prepare(
+      "DELETE FROM messages WHERE seq BETWEEN ? AND ? AND refs <= 1",
     );
     this.#deleteLastReference = db.prepare("DELETE FROM messages WHERE seq = ? AND refs <= 1");
     this.#dropReference = db.prepare("UPDATE messages SET refs = refs - 1 WHERE seq = ?");
@@ -116,7 +151,41 @@ export class BatchStatements {
    * back and deletes them one at a time, which tolerates that.
    */
   deleteAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
-    forChunks(rows.length, (start, count) => this.#deleteChunk(states, rows, start, count));
+    const scatteredStates = this.#scatteredStates;
+    const scatteredRows = this.#scatteredRows;
+    try {
+      for (let start = 0; start < rows.length;) {
+        const end = rangeEnd(states, rows, start);
+        if (end - start >= MIN_RANGE) this.#deleteRange(states[start]!, rows, start, end);
+        else {
+          for (let i = start; i < end; i++) {
+            scatteredStates.push(states[i]!);
+            scatteredRows.push(rows[i]!);
+          }
+        }
+        start = end;
+      }
+      forChunks(
+        scatteredRows.length,
+        (start, count) => this.#deleteChunk(scatteredStates, scatteredRows, start, count),
+      );
+    } finally {
+      scatteredStates.length = 0;
+      scatteredRows.length = 0;
+    }
+  }
+
+  /** Deletes the acked rows `rows[start..end)`, consecutive seqs of one queue and priority. */
+  #deleteRange(state: EndpointState, rows: readonly QueuedRow[], start: number, end: number) {
+    const count = end - start;
+    const first = rows[start]!.seq;
+    const last = rows[end - 1]!.seq;
+    const { priority } = rows[start]!;
+    const deleted = Number(this.#deleteQueueRange.run(state.id, priority, first, last).changes);
+    if (deleted !== count) throw new Error(`${count - deleted} acked queue rows were already gone`);
+    if (Number(this.#deleteBodyRange.run(first, last).changes) === count) return;
+    // Bodies other queues still reference: one at a time, as below.
+    for (let i = start; i < end; i++) this.#dropBodyReference(rows[i]!.seq);
   }
 
   #deleteChunk(

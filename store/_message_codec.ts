@@ -88,8 +88,11 @@ export function encodeMessage(message: IncomingMessage): EncodedMessage {
 }
 
 function isStringBag(value: unknown): value is Record<string, string> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === "string");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  // A loop, not Object.values(): read for every message of a backlog, it allocated an array each.
+  const bag = value as Record<string, unknown>;
+  for (const key in bag) if (typeof bag[key] !== "string") return false;
+  return true;
 }
 
 /** Rebuilds a stored message from its columns; throws Error when the row is damaged. */

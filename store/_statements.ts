@@ -4,6 +4,20 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
+/**
+ * A row of `deliverable`: priority, seq, size, enqueued_at, expires_at, properties, body
+ * (properties and body null when the body row is missing).
+ */
+export type DeliverableRow = [
+  number,
+  number,
+  number,
+  number,
+  number | null,
+  string | null,
+  Uint8Array | null,
+];
+
 /** Every statement of the store, by what it does. */
 export interface StoreStatements {
   /** (endpoint, priority, seq); `changes` tells whether the row was still there. */
@@ -22,9 +36,8 @@ export interface StoreStatements {
   /** → endpoint, count, bytes */
   queueTotals: StatementSync;
   /**
-   * (endpoint, now, after priority, after seq, max seq, limit) → priority, seq, size,
-   * enqueued_at, expires_at, properties, body of unexpired rows after (priority, seq) with a seq
-   * up to max seq, in delivery order (properties and body null when the body row is missing).
+   * (endpoint, now, after priority, after seq, max seq, limit) → {@linkcode DeliverableRow}s
+   * (arrays) of unexpired rows after (priority, seq) with a seq up to max seq, in delivery order.
    */
   deliverable: StatementSync;
   /** (now, limit) → endpoint, priority, seq, size */
@@ -35,6 +48,14 @@ export interface StoreStatements {
 
 /** Prepares every statement against the store schema. */
 export function prepareStatements(db: DatabaseSync): StoreStatements {
+  const deliverable = db.prepare(
+    "SELECT q.priority, q.seq, q.size, q.enqueued_at, q.expires_at, m.properties, m.body " +
+      "FROM queue q LEFT JOIN messages m ON m.seq = q.seq " +
+      "WHERE q.endpoint = ? AND (q.expires_at IS NULL OR q.expires_at > ?) " +
+      "AND (q.priority, q.seq) > (?, ?) AND q.seq <= ? ORDER BY q.priority, q.seq LIMIT ?",
+  );
+  // node:sqlite has it (Node 24, Deno 2.9); Deno's type declarations do not list it yet.
+  (deliverable as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
   return {
     deleteQueueRow: db.prepare("DELETE FROM queue WHERE endpoint = ? AND priority = ? AND seq = ?"),
     deleteLastReference: db.prepare("DELETE FROM messages WHERE seq = ? AND refs <= 1"),
@@ -49,12 +70,7 @@ export function prepareStatements(db: DatabaseSync): StoreStatements {
     queueTotals: db.prepare(
       "SELECT endpoint, count(*) AS count, sum(size) AS bytes FROM queue GROUP BY endpoint",
     ),
-    deliverable: db.prepare(
-      "SELECT q.priority, q.seq, q.size, q.enqueued_at, q.expires_at, m.properties, m.body " +
-        "FROM queue q LEFT JOIN messages m ON m.seq = q.seq " +
-        "WHERE q.endpoint = ? AND (q.expires_at IS NULL OR q.expires_at > ?) " +
-        "AND (q.priority, q.seq) > (?, ?) AND q.seq <= ? ORDER BY q.priority, q.seq LIMIT ?",
-    ),
+    deliverable,
     expired: db.prepare(
       "SELECT endpoint, priority, seq, size FROM queue " +
         "WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?",

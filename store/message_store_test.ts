@@ -239,6 +239,65 @@ Deno.test("acks of one commit, across statement chunks and of bodies shared by t
   }
 });
 
+Deno.test("an in-order drain deletes its acks as ranges; bodies another queue holds stay", async () => {
+  await using dir = await tempDir();
+  let store = open(dir.path);
+  try {
+    // 0–39 go to both queues (one body, two references), 40–99 upstream only; the drain acks
+    // each one alone, in order, as PUBACKs arrive.
+    await Promise.all(Array.from({ length: 100 }, (_, i) =>
+      store.enqueue(
+        textMessage(`m${i}`),
+        i < 40 ? [to("upstream"), to("m/in")] : [to("upstream")],
+      )));
+    await store.close();
+    store = open(dir.path); // the backlog is read from the file
+    const drained: string[] = [];
+    for (let batch; (batch = store.take("upstream", 30)).length > 0;) {
+      for (const queued of batch) {
+        drained.push(bodyText(queued.message));
+        store.ack("upstream", queued.seq);
+      }
+    }
+    assert.deepEqual(drained, Array.from({ length: 100 }, (_, i) => `m${i}`));
+    await store.close();
+    store = open(dir.path);
+    assert.deepEqual(store.take("upstream", 10), []);
+    const kept = store.take("m/in", 100);
+    assert.deepEqual(kept.map((m) => bodyText(m.message)), drained.slice(0, 40));
+    for (const queued of kept) store.ack("m/in", queued.seq);
+    await store.close();
+    const db = new DatabaseSync(`${dir.path}/messages.db`, { readOnly: true });
+    try {
+      const count = (table: string) =>
+        Number(db.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.n);
+      assert.deepEqual([count("queue"), count("messages")], [0, 0]);
+    } finally {
+      db.close();
+    }
+    store = open(dir.path);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("seq keeps increasing across a restart once every message was acked", async () => {
+  await using dir = await tempDir();
+  let store = open(dir.path);
+  try {
+    await store.enqueue(textMessage("a"), [to("upstream")]);
+    const [first] = store.take("upstream", 1);
+    store.ack("upstream", first!.seq);
+    await store.close();
+    store = open(dir.path);
+    await store.enqueue(textMessage("b"), [to("upstream")]);
+    const [second] = store.take("upstream", 1);
+    assert.ok(second!.seq > first!.seq, `${second!.seq} after ${first!.seq}`);
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("reopening the store makes every unacked message available again", async () => {
   await using dir = await tempDir();
   let store = open(dir.path);
