@@ -51,7 +51,7 @@ function settleOnce(
     action();
   };
   const remove = () => {
-    store.ack(endpoint, [queued.seq]);
+    store.ack(endpoint, queued.seq);
     onDelivered(endpoint);
   };
   return {

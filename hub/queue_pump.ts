@@ -74,7 +74,7 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
           const { topic, payload } = options.encode(queued);
           writable = session.sendTracked(topic, payload, {
             acked() {
-              store.ack(endpoint, [queued.seq]);
+              store.ack(endpoint, queued.seq);
               options.onDelivered?.(endpoint);
               // Refill once half the window is free, not per PUBACK: a take per message costs
               // a query per message. Below that there is still plenty in flight.

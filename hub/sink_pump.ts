@@ -55,8 +55,8 @@ export function startSinkPump(sink: DeliverySink, options: SinkPumpOptions): Sin
     }
     unsettled.add(release);
     return {
-      ack: () => finish(() => store.ack(endpoint, [queued.seq]), "ack"),
-      reject: () => finish(() => store.ack(endpoint, [queued.seq]), "reject"),
+      ack: () => finish(() => store.ack(endpoint, queued.seq), "ack"),
+      reject: () => finish(() => store.ack(endpoint, queued.seq), "reject"),
       release,
     };
   }

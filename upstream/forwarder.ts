@@ -229,7 +229,7 @@ class UpstreamForwarder implements Forwarder {
     this.#stats.expired++;
     this.#storeCall(
       "delete an expired message",
-      () => this.#store.ack(this.#endpoint, [queued.seq]),
+      () => this.#store.ack(this.#endpoint, queued.seq),
     );
   }
 
@@ -258,7 +258,7 @@ class UpstreamForwarder implements Forwarder {
       this.#deadLettering.delete(queued.seq);
       this.#storeCall(
         "ack a dead-lettered message",
-        () => this.#store.ack(this.#endpoint, [queued.seq]),
+        () => this.#store.ack(this.#endpoint, queued.seq),
       );
       this.#schedule();
     });
@@ -309,7 +309,7 @@ class UpstreamForwarder implements Forwarder {
       this.#stats.forwarded++;
       this.#storeCall(
         "ack a forwarded message",
-        () => this.#store.ack(this.#endpoint, [queued.seq]),
+        () => this.#store.ack(this.#endpoint, queued.seq),
       );
     } else {
       let suspect = this.#suspects.get(queued.seq);
