@@ -60,6 +60,8 @@ export class Committer {
   /** Groups waiting for their commit, oldest first; the last one takes new enqueues. */
   readonly #groups: CommitGroup[] = [];
   readonly #acks: PendingAcks;
+  /** An ack added since the last {@linkcode scheduleAcks} moved when the acks are due. */
+  #ackDueMoved = false;
   #ackFailureLogged = false;
   #lastSeq: number;
   /** The `last_seq` in the file: seqs up to it may be handed out without writing it. */
@@ -143,14 +145,21 @@ export class Committer {
 
   /** Queues the delete of an acked row for an ack commit (see {@linkcode PendingAcks}). */
   addAck(state: EndpointState, row: QueuedRow): void {
-    this.#acks.add(state, row);
+    if (this.#acks.add(state, row)) this.#ackDueMoved = true;
   }
 
   /**
-   * Acked rows stay in the table until their commit and every take steps over them: commits
-   * them when due (the window, or a thousand at the next turn).
+   * Acked rows stay in the table until their commit and every take steps over them: after
+   * {@linkcode addAck}s, schedules that commit for when they are due (the window, or a thousand
+   * at the next turn), if one of them moved that time.
    */
   scheduleAcks(): void {
+    if (!this.#ackDueMoved) return;
+    this.#ackDueMoved = false;
+    this.#scheduleAckCommit();
+  }
+
+  #scheduleAckCommit(): void {
     const dueInMs = this.#acks.dueInMs();
     if (dueInMs !== Infinity && !this.#closed) this.#flushTimer.schedule(dueInMs);
   }
@@ -224,10 +233,10 @@ export class Committer {
   #flush(): void {
     if (this.#syncing !== undefined) return;
     const acksDue = this.#acks.length > 0 && (this.#closed || this.#acks.dueInMs() === 0);
-    if (this.#groups.length === 0 && !acksDue) return this.scheduleAcks();
+    if (this.#groups.length === 0 && !acksDue) return this.#scheduleAckCommit();
     const group = this.#groups.shift();
     const { states: ackStates, rows: ackRows } = acksDue ? this.#acks.takeAll() : NO_ACKS;
-    if (!acksDue) this.scheduleAcks();
+    if (!acksDue) this.#scheduleAckCommit();
     let ceiling = this.#seqCeiling;
     try {
       this.inTransaction(() => {
@@ -363,7 +372,7 @@ export class Committer {
     }
     if (this.#closed) return;
     this.#acks.putBack(states, rows, Math.max(this.#o.ackWindowMs, 1000));
-    this.scheduleAcks();
+    this.#scheduleAckCommit();
   }
 
   #forgetAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {

@@ -27,11 +27,20 @@ export class PendingAcks {
     return this.rows.length;
   }
 
-  add(state: EndpointState, row: QueuedRow): void {
-    if (this.rows.length === 0) this.#dueMs = performance.now() + this.#windowMs;
+  /**
+   * Adds one; true when that moved the due time (the first ack, or a full batch), so the
+   * commit must be scheduled again: most acks of a stream need no timer call.
+   */
+  add(state: EndpointState, row: QueuedRow): boolean {
     this.states.push(state);
     this.rows.push(row);
-    if (this.rows.length >= ACK_BATCH_ROWS) this.#dueMs = 0;
+    if (this.rows.length === 1) {
+      this.#dueMs = performance.now() + this.#windowMs;
+      return true;
+    }
+    if (this.rows.length < ACK_BATCH_ROWS) return false;
+    this.#dueMs = 0;
+    return true;
   }
 
   /** Milliseconds until the acks are due (0: now); Infinity with none. */
