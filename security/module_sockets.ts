@@ -5,7 +5,7 @@
  */
 import type { Logger } from "../core/log.ts";
 import { serveSpiffeApi, type SpiffeSource } from "./spiffe_server.ts";
-import { createWorkloadApp, type WorkloadBackend } from "./workload_api.ts";
+import { type WorkloadBackend, workloadHandler } from "./workload_api.ts";
 
 /** The socket file names inside a module's directory. */
 export const WORKLOAD_SOCKET = "workload.sock";
@@ -49,8 +49,10 @@ export async function serveModuleSockets(
   await Deno.remove(workloadPath).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
-  const app = createWorkloadApp(options.backend);
-  const http = Deno.serve({ path: workloadPath, transport: "unix", onListen: () => {} }, app.fetch);
+  const http = Deno.serve(
+    { path: workloadPath, transport: "unix", onListen: () => {} },
+    workloadHandler(options.backend),
+  );
   try {
     await Deno.chmod(workloadPath, 0o666);
     const spiffe = await serveSpiffeApi(`${dir}/${SPIFFE_SOCKET}`, {
