@@ -27,6 +27,9 @@ import type { LinkHandler, Outcome } from "./link_handler.ts";
 import { CreditViolationError } from "./link_handler.ts";
 import { openLink } from "./link_factory.ts";
 import { ReplyLinks } from "./reply_links.ts";
+import { tuneRhea } from "./rhea_tuning.ts";
+
+tuneRhea();
 
 /** Limits of the AMQP head, from `[hub]`. */
 export interface AmqpLimits {
