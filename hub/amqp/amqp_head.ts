@@ -1,7 +1,8 @@
 /**
  * The AMQP head: takes connections (TLS from its own listener, WebSocket from the HTTPS
  * listener's `AMQPWSB10` upgrades), one {@linkcode AmqpConnection} each, bounded by
- * `hub.max_connections`.
+ * `hub.max_connections`. rhea and the connection code are loaded on the first connection: a hub
+ * no AMQP client talks to never loads them (nor Deno's CommonJS loader for them).
  */
 import type { Duplex } from "node:stream";
 import type { Config } from "../../core/config.ts";
@@ -11,7 +12,18 @@ import { createFailureLimiter, type FailureLimiter } from "../failure_limiter.ts
 import type { HeadPort } from "../head_port.ts";
 import type { HubSecurity } from "../security_port.ts";
 import { type AmqpCounters, createAmqpCounters } from "./amqp_counters.ts";
-import { AmqpConnection, type AmqpLimits } from "./amqp_connection.ts";
+import type { AmqpConnection, AmqpLimits } from "./amqp_connection.ts";
+
+type ConnectionModule = typeof import("./amqp_connection.ts");
+
+let loading: Promise<ConnectionModule> | undefined;
+let loaded: ConnectionModule | undefined;
+
+/** The connection code (and rhea), imported once, on first use. */
+function loadConnectionModule(): Promise<ConnectionModule> {
+  loading ??= import("./amqp_connection.ts").then((module) => loaded = module);
+  return loading;
+}
 
 /** The running AMQP head. */
 export interface AmqpHead {
@@ -67,26 +79,44 @@ export function createAmqpHead(options: AmqpHeadOptions): AmqpHead {
       connection.auth.revokeRemoved((identity) => removal.covers(identity));
     }
   });
+  // Streams accepted while the connection code loads (the first connection only).
+  const waiting = new Set<Duplex>();
+  let closed = false;
+  const open = (module: ConnectionModule, stream: Duplex, info: ConnectionInfo) => {
+    waiting.delete(stream);
+    if (closed || stream.destroyed) return stream.destroy();
+    const connection = new module.AmqpConnection(context, stream, info, (ended) => {
+      connections.delete(ended);
+      counters.connections = connections.size;
+    });
+    connections.add(connection);
+    counters.connections = connections.size;
+  };
   return {
     counters,
     handle(stream, info) {
       stream.on("error", () => {});
-      if (connections.size >= config.hub.max_connections) {
+      if (connections.size + waiting.size >= config.hub.max_connections) {
         logger.warn("amqp connection refused: hub.max_connections reached", {
           source: info.source,
         });
         stream.destroy();
         return;
       }
-      const connection = new AmqpConnection(context, stream, info, (ended) => {
-        connections.delete(ended);
-        counters.connections = connections.size;
+      if (loaded) return open(loaded, stream, info);
+      waiting.add(stream);
+      loadConnectionModule().then((module) => open(module, stream, info), (error) => {
+        waiting.delete(stream);
+        logger.error("amqp connection refused: cannot load the AMQP head", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        stream.destroy();
       });
-      connections.add(connection);
-      counters.connections = connections.size;
     },
     close() {
+      closed = true;
       unsubscribe();
+      for (const stream of waiting) stream.destroy();
       for (const connection of connections) connection.close("the hub is stopping");
       return Promise.resolve();
     },
