@@ -193,10 +193,10 @@ export class Committer {
    * Gives free pages back to the file system: with `urgent` (refusing for lack of space) as soon
    * as there are a few, else once they are a quarter of the file.
    */
-  reclaimSpace(urgent: boolean): void {
+  reclaimSpace(urgent: boolean, maxSteps?: number): void {
     this.#lastReclaimMs = performance.now();
     try {
-      const pages = reclaimFreePages(this.#o.db, urgent);
+      const pages = reclaimFreePages(this.#o.db, urgent, maxSteps);
       if (pages > 0) this.#o.log.debug("reclaimed free pages", { path: this.#o.path, pages });
     } catch (error) {
       this.#o.log.warn("cannot give free pages back yet", {

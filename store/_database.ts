@@ -152,20 +152,33 @@ const VACUUM_STEP_PAGES = 256;
 const VACUUM_MAX_STEPS = 64;
 
 /**
+ * Whether free pages are worth giving back: a quarter of the file (and at least 1 MiB), or with
+ * `urgent` (the disk is nearly full) 16 of them.
+ */
+export function reclaimWanted(db: DatabaseSync, urgent: boolean): boolean {
+  const free = Number(db.prepare("PRAGMA freelist_count").get()?.freelist_count ?? 0);
+  if (urgent) return free >= 16;
+  const total = Number(db.prepare("PRAGMA page_count").get()?.page_count ?? 0);
+  return free >= 256 && free * 4 >= total;
+}
+
+/**
  * Gives free pages back to the file system: incremental vacuum, then a checkpoint that
  * truncates the WAL so the file really shrinks, in steps of 1 MiB so that the WAL never needs
- * more than that on a nearly full disk. Normally once the free pages are a quarter of the file
- * (and at least 1 MiB); `urgent` (the disk is nearly full) as soon as there are 16. Returns the
- * pages given back.
+ * more than that on a nearly full disk, at most `maxSteps` of them, when
+ * {@linkcode reclaimWanted}. Returns the pages given back.
  */
-export function reclaimFreePages(db: DatabaseSync, urgent = false): number {
+export function reclaimFreePages(
+  db: DatabaseSync,
+  urgent = false,
+  maxSteps = VACUUM_MAX_STEPS,
+): number {
   const freeCount = db.prepare("PRAGMA freelist_count");
   const free = () => Number(freeCount.get()?.freelist_count ?? 0);
   const before = free();
-  const total = Number(db.prepare("PRAGMA page_count").get()?.page_count ?? 0);
-  if (urgent ? before < 16 : before < 256 || before * 4 < total) return 0;
+  if (!reclaimWanted(db, urgent)) return 0;
   const step = db.prepare(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`);
-  for (let i = 0; i < VACUUM_MAX_STEPS; i++) {
+  for (let i = 0; i < maxSteps; i++) {
     // Each step of this pragma frees one page, and exec() steps only once: iterate it through.
     for (const _ of step.iterate()) { /* one page per row */ }
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -13,6 +13,8 @@ import { Committer } from "./_committer.ts";
 import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
 import { encodeMessage } from "./_message_codec.ts";
 import { purgeExpiredRows } from "./_purge.ts";
+import { IdleReclaim } from "./_idle_reclaim.ts";
+import { reclaimWanted } from "./_database.ts";
 import { queueStats } from "./_queue_stats.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
 import { StoreFullError } from "./store_full_error.ts";
@@ -46,6 +48,9 @@ class SqliteMessageStore implements MessageStore {
   readonly #committer: Committer;
   readonly #guard: DiskGuard;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #idleReclaim: IdleReclaim;
+  /** Messages acked so far: with the committed ones, what tells the store is quiet. */
+  #acked = 0;
   #closed = false;
 
   constructor(
@@ -88,6 +93,11 @@ class SqliteMessageStore implements MessageStore {
       maxBatchBytes: options.maxBatchBytes ?? 16 * 1024 * 1024,
       notify: (states) => this.#notify(states),
       deleteQueueRow: (state, priority, seq) => this.#deleteQueueRow(state, priority, seq),
+    });
+    this.#idleReclaim = new IdleReclaim({
+      activity: () => this.#committer.counters.messages + this.#acked,
+      wanted: () => reclaimWanted(db, false),
+      reclaim: (steps) => this.#committer.reclaimSpace(false, steps),
     });
     const purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
     if (purgeIntervalMs > 0) {
@@ -194,7 +204,9 @@ class SqliteMessageStore implements MessageStore {
     let acked = 0;
     if (typeof seqs === "number") acked = this.#ackOne(state, seqs);
     else for (const seq of seqs) acked += this.#ackOne(state, seq);
-    if (acked > 0) this.#committer.scheduleAcks();
+    if (acked === 0) return;
+    this.#acked += acked;
+    this.#committer.scheduleAcks();
   }
 
   /** Marks one lease acked and queues its delete; 1 when it was leased and not acked yet. */
@@ -247,8 +259,14 @@ class SqliteMessageStore implements MessageStore {
   }
 
   purgeExpired(): number {
+    const purged = this.#purgeRows();
+    this.#committer.reclaimSpace(false);
+    return purged;
+  }
+
+  #purgeRows(): number {
     this.#checkOpen("purge expired messages");
-    const purged = purgeExpiredRows({
+    return purgeExpiredRows({
       sql: this.#sql,
       byId: this.#byId,
       now: this.#now,
@@ -257,8 +275,6 @@ class SqliteMessageStore implements MessageStore {
       deleteQueueRow: (state, priority, seq) => this.#deleteQueueRow(state, priority, seq),
       forgetReadyBytes: (bytes) => (this.#committer.readyBytes -= bytes),
     });
-    this.#committer.reclaimSpace(false);
-    return purged;
   }
 
   commitCounters(): CommitCounters {
@@ -274,6 +290,7 @@ class SqliteMessageStore implements MessageStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#purgeTimer);
+    this.#idleReclaim.stop();
     try {
       await this.#committer.close();
     } finally {
@@ -330,9 +347,11 @@ class SqliteMessageStore implements MessageStore {
     }
   }
 
+  /** The tick: expired rows go now, free pages at the next quiet moment. */
   #maintain(): void {
     try {
-      this.purgeExpired();
+      this.#purgeRows();
+      this.#idleReclaim.start();
     } catch (error) {
       this.#log.error("store maintenance failed", { path: this.#path, error: describe(error) });
     }

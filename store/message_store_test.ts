@@ -4,6 +4,7 @@ import { bodyText, manualClock, storeFileBytes, tempDir, textMessage } from "./_
 import { openMessageStore } from "./message_store.ts";
 import type { EnqueueTarget, StoreOptions } from "./store_types.ts";
 import { StoreFullError } from "./store_full_error.ts";
+import { waitFor } from "../tests/_wait.ts";
 
 const MiB = 1024 * 1024;
 
@@ -672,6 +673,28 @@ Deno.test("purgeExpired() also gives back the space of a drained backlog", async
     assert.equal(store.purgeExpired(), 0);
     const after = storeFileBytes(path);
     assert.ok(after < MiB, `after the drain and a purge the store takes ${after} bytes`);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("the maintenance tick gives a drained backlog's space back once the store is quiet", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const store = open(dir.path, { purgeIntervalMs: 50 });
+  try {
+    const message = {
+      body: new Uint8Array(16 * 1024).fill(2),
+      appProperties: {},
+      systemProperties: {},
+    };
+    await Promise.all(Array.from({ length: 500 }, () => store.enqueue(message, [to("upstream")])));
+    for (let batch; (batch = store.take("upstream", 100)).length > 0;) {
+      for (const queued of batch) store.ack("upstream", queued.seq);
+    }
+    await waitFor("the file to shrink", () => storeFileBytes(path) < MiB, 20_000);
+    await store.enqueue(textMessage("after"), [to("upstream")]);
+    assert.equal(bodyText(store.take("upstream", 1)[0]!.message), "after");
   } finally {
     await store.close();
   }
