@@ -201,7 +201,11 @@ class MqttBroker implements Broker, ConnectionOwner {
   }
 
   publish(session: ClientSession, packet: InboundPublish): Promise<void> | void {
+    if (packet.topic === session.allowedTopic) {
+      return this.options.handlers.publish(session, packet);
+    }
     const denial = publishDenial(session.identity, packet.topic);
+    if (!denial) session.allowedTopic = packet.topic;
     if (denial) {
       this.counters.aclDenials++;
       this.#logger.warn("publish refused", {

@@ -32,6 +32,8 @@ export interface ClientSession {
   readonly key: string;
   /** Topic filters the client holds (as granted). */
   readonly subscriptions: Set<string>;
+  /** The last topic the ACL let it publish on (the broker checks a new topic only). */
+  allowedTopic: string | undefined;
   /** Sends a QoS 0 message. Returns false when the socket buffer is full. */
   send(topic: string, payload: Uint8Array): boolean;
   /** Sends a QoS 1 message tracked until PUBACK. Returns false when the socket buffer is full. */
@@ -73,6 +75,7 @@ export function createClientSession(
     identity,
     key: identityKey(identity),
     subscriptions: new Set(),
+    allowedTopic: undefined,
     get ended() {
       return ended;
     },

@@ -16,13 +16,11 @@ import {
   identityKey,
   identityLabel,
   type IdentityRef,
+  InboundTopics,
   inputTopic,
-  type Message,
-  messageFromTelemetry,
   MessageTooLargeError,
   methodPayload,
   methodRequestTopic,
-  parseInboundTopic,
   parseTwinPatch,
   TwinPatchError,
   type TwinProperties,
@@ -35,9 +33,10 @@ import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
 import type { HubIdentity, HubSecurity } from "./security_port.ts";
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
-import { resolveTtlSeconds, type StoreFullError } from "../store/mod.ts";
+import { resolveTtlSeconds } from "../store/mod.ts";
 import type { TwinStore } from "./twin_store.ts";
 import { TooLargeRefusals } from "./too_large_refusals.ts";
+import { TelemetryIngest } from "./telemetry_ingest.ts";
 
 /** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
 export const EdgeHubDesired = z.object({
@@ -220,7 +219,21 @@ export async function createHubCore(
     tooLargeDeadLettered: 0,
     unknownMethodReplies: 0,
   };
-  const tooLargeRefusals = new TooLargeRefusals();
+  const telemetry = new TelemetryIngest({
+    store,
+    logger,
+    counters: stats,
+    tooLargeRefusals: new TooLargeRefusals(),
+    maxMessageBytes: hub.max_message_bytes,
+    table: () => table,
+    ttlSeconds: (routeTtlSeconds) =>
+      resolveTtlSeconds({
+        routeTtlSeconds,
+        deploymentTtlSeconds,
+        configTtlSeconds: hub.store.time_to_live_secs,
+      }),
+  });
+  const inboundTopics = new InboundTopics();
 
   function twinKey(target: IdentityRef): string {
     return identityKey(target);
@@ -269,91 +282,6 @@ export async function createHubCore(
     for (const endpoint of endpointsOf(session.identity)) pump.addEndpoint(endpoint);
   }
 
-  async function handleTelemetry(session: ClientSession, packet: InboundPublish, bag: string) {
-    const sender = session.identity;
-    let message;
-    try {
-      message = messageFromTelemetry(new Uint8Array(packet.payload as Uint8Array), {
-        bag,
-        sender: { ...sender, authMethod: undefined },
-        maxMessageBytes: hub.max_message_bytes,
-      });
-    } catch (error) {
-      if (!(error instanceof MessageTooLargeError)) {
-        logger.warn("message refused", {
-          client: identityLabel(sender),
-          error: (error as Error).message,
-        });
-        throw error;
-      }
-      if (refuseTooLarge(sender, bag, packet.payload as Uint8Array, error)) throw error;
-      return;
-    }
-    await ingest(sender, message);
-  }
-
-  /**
-   * Counts a too-large refusal; true to refuse (no PUBACK), false when the same message came back
-   * too often: it is acknowledged and dead-lettered, so the sender is not stuck behind it.
-   */
-  function refuseTooLarge(
-    sender: HubIdentity,
-    bag: string,
-    payload: Uint8Array,
-    error: Error,
-  ): boolean {
-    stats.tooLarge++;
-    const verdict = tooLargeRefusals.refuse(identityKey(sender), bag, payload);
-    const client = identityLabel(sender);
-    if (!verdict.deadLetter) {
-      if (verdict.refusal === 1) logger.warn("message refused", { client, error: error.message });
-      return true;
-    }
-    stats.tooLargeDeadLettered++;
-    logger.warn("message acknowledged and dead-lettered: refused as too large, sent again", {
-      client,
-      refusals: verdict.refusal,
-      bytes: payload.byteLength,
-    });
-    return false;
-  }
-
-  /** Routes a message into its queues; resolves once it is durable in all of them. */
-  async function ingest(sender: HubIdentity, message: Message): Promise<void> {
-    count(stats.received, identityLabel(sender));
-    const matches = table.match(message);
-    if (matches.length === 0) {
-      stats.unrouted++;
-      return;
-    }
-    const targets = matches.map((match) => ({
-      endpoint: match.endpointKey,
-      priority: match.priority,
-      ttlSeconds: resolveTtlSeconds({
-        routeTtlSeconds: match.timeToLiveSecs,
-        deploymentTtlSeconds,
-        configTtlSeconds: hub.store.time_to_live_secs,
-      }),
-    }));
-    try {
-      await store.enqueue(message, targets);
-    } catch (error) {
-      if ((error as Error).name === "StoreFullError") {
-        // The store logs a full queue or disk once per episode, with what to do.
-        stats.refusedFull++;
-        if ((error as StoreFullError).reason === "disk") stats.refusedDiskFull++;
-        throw error;
-      }
-      logger.warn("message refused", {
-        client: identityLabel(sender),
-        error: (error as Error).message,
-      });
-      throw error;
-    }
-    for (const target of targets) count(stats.routed, target.endpoint);
-    for (const match of matches) count(stats.routedByRoute, match.routeName);
-  }
-
   function twinResponse(
     session: ClientSession,
     status: number,
@@ -388,10 +316,10 @@ export async function createHubCore(
   }
 
   function publish(session: ClientSession, packet: InboundPublish): Promise<void> | void {
-    const topic = parseInboundTopic(packet.topic);
+    const topic = inboundTopics.parse(packet.topic);
     switch (topic.kind) {
       case "telemetry":
-        return handleTelemetry(session, packet, topic.bag);
+        return telemetry.publish(session, packet, topic.bag);
       case "twinGet":
         twinResponse(session, 200, topic.rid, twinDocument(session.key));
         return;
@@ -431,7 +359,7 @@ export async function createHubCore(
     maxInflight: hub.max_inflight,
     methods,
     logger,
-    ingest,
+    ingest: (sender, message) => telemetry.ingest(sender, message),
     endpointsOf,
     twin: twinDocument,
     patchReported(identity, patch) {
@@ -482,7 +410,7 @@ export async function createHubCore(
           `Cannot accept message: a packet of ${packet.bytes} bytes exceeds hub.max_message_bytes (${hub.max_message_bytes})`,
         );
         const content = `${packet.topic}\n${packet.bytes}`;
-        return !refuseTooLarge(session.identity, content, new Uint8Array(0), error);
+        return !telemetry.refuseTooLarge(session.identity, content, new Uint8Array(0), error);
       },
       subscribed(session, filter) {
         if (filter.includes("/inputs/") || filter.includes("/messages/devicebound")) {

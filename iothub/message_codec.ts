@@ -3,7 +3,7 @@
  * (the names routes query), everything else is an application property; the hub stamps who sent
  * it (`connectionDeviceId`, `connectionModuleId`), a messageId when absent, and `enqueuedTime`.
  */
-import { formatPropertyBag, parsePropertyBag } from "./property_bag.ts";
+import { parsePropertyBag } from "./property_bag.ts";
 import type { Message } from "./message.ts";
 
 /** Bag keys (`$.x`) and the system property each one carries. */
@@ -76,9 +76,22 @@ export function messageFromTelemetry(
       `Cannot accept message: ${size} bytes exceeds hub.max_message_bytes (${options.maxMessageBytes})`,
     );
   }
+  const { appProperties, systemProperties } = splitBag(options.bag);
+  return { body, appProperties, systemProperties: stampSender(systemProperties, options) };
+}
+
+/**
+ * A telemetry bag's properties: `$.x` keys as the system properties they name, other `$.` keys
+ * dropped, the rest application properties.
+ *
+ * @throws {PropertyBagError} when the bag has an invalid escape.
+ */
+export function splitBag(
+  bag: string,
+): { appProperties: Record<string, string>; systemProperties: Record<string, string> } {
   const appProperties: Record<string, string> = {};
   const systemProperties: Record<string, string> = {};
-  for (const [key, value] of parsePropertyBag(options.bag)) {
+  for (const [key, value] of parsePropertyBag(bag)) {
     const name = SYSTEM_KEYS[key];
     if (name !== undefined) {
       systemProperties[name] = value;
@@ -86,14 +99,14 @@ export function messageFromTelemetry(
       appProperties[key] = value;
     }
   }
-  return { body, appProperties, systemProperties: stampSender(systemProperties, options) };
+  return { appProperties, systemProperties };
 }
 
 let lastNowMs = NaN;
 let lastNowIso = "";
 
 /** Now as ISO 8601 text, formatted once per millisecond (Deno's toISOString costs µs a call). */
-function isoNow(): string {
+export function isoNow(): string {
   const now = Date.now();
   if (now !== lastNowMs) {
     lastNowMs = now;
@@ -116,8 +129,8 @@ export function stampSender(
   options: Omit<TelemetryOptions, "maxMessageBytes">,
 ): Record<string, string> {
   const systemProperties: Record<string, string> = {};
-  for (const [name, value] of Object.entries(sent)) {
-    if (!HUB_STAMPED.has(name)) systemProperties[name] = value;
+  for (const name in sent) {
+    if (Object.hasOwn(sent, name) && !HUB_STAMPED.has(name)) systemProperties[name] = sent[name]!;
   }
   const { sender } = options;
   systemProperties.connectionDeviceId = sender.deviceId;
@@ -136,10 +149,36 @@ export function stampSender(
  * properties a receiver sees (`$.mid`, `$.cid`, `$.ct`, `$.ce`, `$.cdid`, `$.cmid`, …).
  */
 export function bagForDelivery(message: Message): string {
-  const entries: [string, string][] = Object.entries(message.appProperties);
-  for (const [name, value] of Object.entries(message.systemProperties)) {
-    const key = BAG_KEY_OF[name];
-    if (key !== undefined && value !== undefined) entries.push([key, value]);
+  let bag = "";
+  const { appProperties, systemProperties } = message;
+  // for…in: Object.entries would allocate a pair per property, and this runs per delivery.
+  for (const name in appProperties) {
+    if (!Object.hasOwn(appProperties, name)) continue;
+    bag += `${bag === "" ? "" : "&"}${encodeComponent(name)}=${
+      encodeComponent(appProperties[name]!)
+    }`;
   }
-  return formatPropertyBag(entries);
+  for (const name in systemProperties) {
+    const key = BAG_KEY_OF[name];
+    const value = systemProperties[name];
+    if (key === undefined || value === undefined || !Object.hasOwn(systemProperties, name)) {
+      continue;
+    }
+    bag += `${bag === "" ? "" : "&"}${encodeComponent(key)}=${encodeComponent(value)}`;
+  }
+  return bag;
+}
+
+/** Characters `encodeURIComponent` leaves as they are (A–Z a–z 0–9 - _ . ! ~ * ' ( )). */
+const UNRESERVED = new Uint8Array(128).map((_, code) =>
+  /[A-Za-z0-9\-_.!~*'()]/.test(String.fromCharCode(code)) ? 1 : 0
+);
+
+/** `encodeURIComponent`, returning `text` itself when nothing needs escaping (most values). */
+function encodeComponent(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || UNRESERVED[code] === 0) return encodeURIComponent(text);
+  }
+  return text;
 }

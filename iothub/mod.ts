@@ -32,6 +32,7 @@ export {
   SYSTEM_KEYS,
   type TelemetryOptions,
 } from "./message_codec.ts";
+export { TelemetryStamper } from "./telemetry_stamper.ts";
 export { methodPayload } from "./method_payload.ts";
 export { formatPropertyBag, parsePropertyBag, PropertyBagError } from "./property_bag.ts";
 export {
@@ -48,6 +49,7 @@ export {
   c2dTopic,
   desiredPatchTopic,
   type InboundTopic,
+  InboundTopics,
   inputTopic,
   methodRequestTopic,
   parseInboundTopic,

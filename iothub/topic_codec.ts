@@ -92,3 +92,25 @@ export function desiredPatchTopic(version: number): string {
 export function methodRequestTopic(methodName: string, rid: string): string {
   return `$iothub/methods/POST/${methodName}/?$rid=${encodeURIComponent(rid)}`;
 }
+
+/**
+ * {@linkcode parseInboundTopic} with the telemetry topics remembered: a client publishes on the
+ * same topic again and again (`$iothub/…` topics carry a request id, so they are not kept).
+ */
+export class InboundTopics {
+  readonly #telemetry = new Map<string, InboundTopic>();
+
+  constructor(private readonly maxEntries = 1024) {}
+
+  /** What `topic` asks for (the same object each time for a telemetry topic). */
+  parse(topic: string): InboundTopic {
+    const known = this.#telemetry.get(topic);
+    if (known !== undefined) return known;
+    const parsed = parseInboundTopic(topic);
+    if (parsed.kind === "telemetry") {
+      if (this.#telemetry.size >= this.maxEntries) this.#telemetry.clear();
+      this.#telemetry.set(topic, Object.freeze(parsed));
+    }
+    return parsed;
+  }
+}

@@ -62,10 +62,12 @@ export interface RouteTable {
    * tie) and that route's TTL. Entries are in the declaration order of the first matching
    * route to each endpoint.
    *
+   * The array may be shared by the calls that give the same answer: read it, do not change it.
+   *
    * @param source The message's source path; `messageSource(message)` when absent. Pass
    *   `TWIN_CHANGE_NOTIFICATIONS_SOURCE` for twin change notifications.
    */
-  match(message: Message, source?: string): RouteMatch[];
+  match(message: Message, source?: string): readonly RouteMatch[];
 }
 
 /**
@@ -115,27 +117,76 @@ export function compileRoutes(
       }),
     );
   }
-  const prefixes = compiled.map((route) => route.source.prefix);
-  const count = compiled.length;
+  const unconditional = compiled.map((route) => route.checked.ast.condition === undefined);
+  const plans = new SourcePlans(compiled.map((route) => route.source.prefix), unconditional);
 
-  const match = (message: Message, source: string = messageSource(message)): RouteMatch[] => {
-    const normalizedSource = normalizeSource(source);
-    const context = new MessageContext(message);
+  const match = (
+    message: Message,
+    source: string = messageSource(message),
+  ): readonly RouteMatch[] => {
+    const plan = plans.get(source, matches);
+    if (plan.fixed !== undefined) return plan.fixed;
+    let context: MessageContext | undefined;
     const results: RouteMatch[] = [];
-    for (let i = 0; i < count; i++) {
-      if (!normalizedSource.startsWith(prefixes[i] as string)) continue;
-      if (!(conditions[i] as RouteCondition)(message, context)) continue;
-      const candidate = matches[i] as RouteMatch;
-      let j = 0;
-      while (
-        j < results.length && (results[j] as RouteMatch).endpointKey !== candidate.endpointKey
-      ) j++;
-      if (j === results.length) results.push(candidate);
-      else if (candidate.priority < (results[j] as RouteMatch).priority) results[j] = candidate;
+    for (const i of plan.candidates) {
+      if (!unconditional[i]) {
+        context ??= new MessageContext(message);
+        if (!(conditions[i] as RouteCondition)(message, context)) continue;
+      }
+      addMatch(results, matches[i] as RouteMatch);
     }
     return results;
   };
   return Object.freeze({ routes: Object.freeze(compiled), match });
+}
+
+/** Adds `candidate` to `results`, or replaces its endpoint's entry when it has a higher priority. */
+function addMatch(results: RouteMatch[], candidate: RouteMatch): void {
+  let j = 0;
+  while (j < results.length && (results[j] as RouteMatch).endpointKey !== candidate.endpointKey) {
+    j++;
+  }
+  if (j === results.length) results.push(candidate);
+  else if (candidate.priority < (results[j] as RouteMatch).priority) results[j] = candidate;
+}
+
+/** The routes whose FROM accepts one source, and their answer when none has a condition. */
+interface SourcePlan {
+  readonly candidates: readonly number[];
+  readonly fixed: readonly RouteMatch[] | undefined;
+}
+
+/**
+ * A table's routes by message source, worked out once per source: a sender's messages share
+ * one source, so the prefix tests, and the whole answer for routes without WHERE, are reused.
+ */
+class SourcePlans {
+  readonly #plans = new Map<string, SourcePlan>();
+
+  constructor(
+    private readonly prefixes: readonly string[],
+    private readonly unconditional: readonly boolean[],
+  ) {}
+
+  get(source: string, matches: readonly RouteMatch[]): SourcePlan {
+    let plan = this.#plans.get(source);
+    if (plan !== undefined) return plan;
+    const normalized = normalizeSource(source);
+    const candidates: number[] = [];
+    for (let i = 0; i < this.prefixes.length; i++) {
+      if (normalized.startsWith(this.prefixes[i] as string)) candidates.push(i);
+    }
+    let fixed: RouteMatch[] | undefined;
+    if (candidates.every((i) => this.unconditional[i])) {
+      fixed = [];
+      for (const i of candidates) addMatch(fixed, matches[i] as RouteMatch);
+    }
+    plan = { candidates, fixed: fixed && Object.freeze(fixed) };
+    // Sources are few (one per module output); a bound keeps a stream of odd ones from growing it.
+    if (this.#plans.size >= 1024) this.#plans.clear();
+    this.#plans.set(source, plan);
+    return plan;
+  }
 }
 
 function readSpec(

@@ -13,7 +13,7 @@ const FILTER = 'BrokeredEndpoint("/modules/filter/inputs/in1")';
 const hot = jsonMessage({ machine: { temperature: 30 } });
 const cold = jsonMessage({ machine: { temperature: 10 } });
 
-function summary(matches: RouteMatch[]): [string, number, number, string][] {
+function summary(matches: readonly RouteMatch[]): [string, number, number, string][] {
   return matches.map((m) => [m.endpointKey, m.priority, m.timeToLiveSecs, m.routeName]);
 }
 

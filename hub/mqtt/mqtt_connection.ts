@@ -49,9 +49,19 @@ export interface ConnectionOwner {
  * PUBACK, QoS 0 still being stored); read again once half of them are done. */
 const MAX_UNSETTLED_PUBLISHES = 1024;
 
-interface PendingAck {
-  packetId: number;
+/**
+ * QoS 1 publishes whose PUBACKs wait on one result: the store resolves every message of a group
+ * commit with the same promise, so a burst read in one turn waits on one handler, not one each.
+ */
+interface PendingAcks {
+  packetIds: number[];
+  result: Promise<void> | undefined;
   state: "waiting" | "done" | "failed";
+}
+
+/** QoS 0 publishes still being stored with one result (see {@linkcode PendingAcks}). */
+interface PendingQos0 {
+  count: number;
 }
 
 /** One client connection. */
@@ -59,7 +69,11 @@ export class MqttConnection {
   readonly writer: BatchedWriter;
   session: ClientSession | undefined;
   #decoder: MqttDecoder;
-  #acks: PendingAck[] = [];
+  #acks: PendingAcks[] = [];
+  /** QoS 1 publishes in `#acks`. */
+  #unacked = 0;
+  #qos0Result: Promise<void> | undefined;
+  #qos0Pending: PendingQos0 | undefined;
   #closed = false;
   /** Closing once written: nothing more is read. */
   #closing = false;
@@ -136,9 +150,11 @@ export class MqttConnection {
       case "oversized-publish":
         // Refused like any publish (the client sends it again), or acknowledged in order.
         this.#acks.push({
-          packetId: packet.packetId,
+          packetIds: [packet.packetId],
+          result: undefined,
           state: this.owner.oversized(this.session, packet) ? "done" : "failed",
         });
+        this.#unacked++;
         return this.#flushAcks();
       case "puback":
         this.session.settle(packet.packetId);
@@ -189,24 +205,28 @@ export class MqttConnection {
       result = Promise.reject();
     }
     if (packet.qos === 0) {
-      if (!result) return;
-      this.#unsettledQos0++;
-      this.#checkPause();
-      result.then(() => {}, () => this.#refused()).finally(() => {
-        this.#unsettledQos0--;
-        this.#checkPause();
-      });
+      if (result) this.#storingQos0(result);
       return;
     }
     if (!result && this.#acks.length === 0) {
       this.writer.write(encodePuback(packet.packetId));
       return;
     }
-    const pending: PendingAck = { packetId: packet.packetId, state: result ? "waiting" : "done" };
+    this.#unacked++;
+    const last = this.#acks[this.#acks.length - 1];
+    if (result && last !== undefined && last.result === result) {
+      last.packetIds.push(packet.packetId);
+      return this.#checkPause();
+    }
+    const pending: PendingAcks = {
+      packetIds: [packet.packetId],
+      result: result || undefined,
+      state: result ? "waiting" : "done",
+    };
     this.#acks.push(pending);
     if (!result) return this.#flushAcks();
     this.#checkPause();
-    result?.then(
+    result.then(
       () => {
         pending.state = "done";
         this.#flushAcks();
@@ -218,6 +238,31 @@ export class MqttConnection {
     );
   }
 
+  /** Counts a QoS 0 publish being stored (backpressure); a refusal closes the connection. */
+  #storingQos0(result: Promise<void>): void {
+    this.#unsettledQos0++;
+    if (result === this.#qos0Result) {
+      this.#qos0Pending!.count++;
+      return this.#checkPause();
+    }
+    const pending: PendingQos0 = { count: 1 };
+    this.#qos0Result = result;
+    this.#qos0Pending = pending;
+    this.#checkPause();
+    const settle = () => {
+      this.#unsettledQos0 -= pending.count;
+      if (this.#qos0Pending === pending) {
+        this.#qos0Result = undefined;
+        this.#qos0Pending = undefined;
+      }
+      this.#checkPause();
+    };
+    result.then(settle, () => {
+      this.#refused();
+      settle();
+    });
+  }
+
   /** Writes the PUBACKs that are due, in order; a failed publish closes the connection. */
   #flushAcks(): void {
     const acks = this.#acks;
@@ -226,10 +271,12 @@ export class MqttConnection {
       const ack = acks[done]!;
       if (ack.state === "failed") {
         acks.length = 0;
+        this.#unacked = 0;
         this.#refused();
         return;
       }
-      this.writer.write(encodePuback(ack.packetId));
+      for (const packetId of ack.packetIds) this.writer.write(encodePuback(packetId));
+      this.#unacked -= ack.packetIds.length;
       done++;
     }
     if (done > 0) acks.splice(0, done);
@@ -238,7 +285,7 @@ export class MqttConnection {
 
   /** Backpressure on a client that publishes faster than its messages are handled. */
   #checkPause(): void {
-    const unsettled = this.#acks.length + this.#unsettledQos0;
+    const unsettled = this.#unacked + this.#unsettledQos0;
     if (!this.#paused && unsettled >= MAX_UNSETTLED_PUBLISHES) {
       this.#paused = true;
       this.transport.pause();
@@ -277,6 +324,7 @@ export class MqttConnection {
     clearTimeout(this.#keepaliveTimer);
     this.writer.destroy();
     this.#acks.length = 0;
+    this.#unacked = 0;
     this.owner.closed(this);
   }
 }

@@ -98,11 +98,50 @@ function decodeTopics(bytes: Uint8Array, at: number, end: number, withQos: boole
 }
 
 /**
- * The fast path: a PUBLISH decoded and checked in one pass (topic decoded once, payload a view).
+ * The topic of the last PUBLISH a connection sent, decoded and checked: a client publishes on
+ * the same topic again and again, and comparing its bytes costs less than decoding them.
+ */
+class TopicCache {
+  bytes: Uint8Array | undefined;
+  text = "";
+
+  /** The topic at `bytes[at, end)`, decoded and checked, or as last time when the bytes match. */
+  read(bytes: Uint8Array, at: number, end: number): string {
+    const last = this.bytes;
+    if (last !== undefined && last.length === end - at) {
+      let i = 0;
+      while (i < last.length && last[i] === bytes[at + i]) i++;
+      if (i === last.length) return this.text;
+    }
+    let topic: string;
+    try {
+      topic = UTF8.decode(bytes.subarray(at, end));
+    } catch {
+      throw new MqttProtocolError("PUBLISH topic is not well-formed UTF-8 (§1.5.3)");
+    }
+    if (topic.includes("\u0000") || topic.includes("+") || topic.includes("#")) {
+      throw new MqttProtocolError("PUBLISH topic contains U+0000 or a wildcard (§1.5.3, §3.3.2.1)");
+    }
+    this.bytes = bytes.slice(at, end);
+    this.text = topic;
+    return topic;
+  }
+}
+
+/**
+ * The fast path: a PUBLISH decoded and checked in one pass (topic decoded once per new topic,
+ * payload a view).
  *
  * @throws {MqttProtocolError} as {@linkcode checkPacketBody} would.
  */
-function decodePublish(flags: number, bytes: Uint8Array, at: number, end: number): InboundPublish {
+function decodePublish(
+  flags: number,
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  topics: TopicCache,
+  detached: boolean,
+): InboundPublish {
   const qos = (flags >> 1) & 3;
   if (qos === 3) throw new MqttProtocolError("PUBLISH with QoS 3 (§3.3.1.2)");
   if (at + 2 > end) {
@@ -114,15 +153,7 @@ function decodePublish(flags: number, bytes: Uint8Array, at: number, end: number
     throw new MqttProtocolError("PUBLISH topic runs past the end of the packet");
   }
   if (topicLength === 0) throw new MqttProtocolError("PUBLISH empty topic (§4.7.3)");
-  let topic: string;
-  try {
-    topic = UTF8.decode(bytes.subarray(at + 2, next));
-  } catch {
-    throw new MqttProtocolError("PUBLISH topic is not well-formed UTF-8 (§1.5.3)");
-  }
-  if (topic.includes("\u0000") || topic.includes("+") || topic.includes("#")) {
-    throw new MqttProtocolError("PUBLISH topic contains U+0000 or a wildcard (§1.5.3, §3.3.2.1)");
-  }
+  const topic = topics.read(bytes, at + 2, next);
   let packetId = 0;
   if (qos > 0) {
     packetId = u16(bytes, next);
@@ -137,6 +168,7 @@ function decodePublish(flags: number, bytes: Uint8Array, at: number, end: number
     dup: (flags & 0x08) !== 0,
     retain: (flags & 0x01) !== 0,
     payload: bytes.subarray(next, end),
+    detached,
   };
 }
 
@@ -192,20 +224,26 @@ function headerViolation(first: number, length: number): string | undefined {
   return undefined;
 }
 
-/** Decodes one connection's bytes. */
+/**
+ * Decodes one connection's bytes. The chunks pushed are borrowed (a transport may read into the
+ * same buffer again): what must outlive a push, the start of a packet cut by a read, is copied,
+ * into a buffer of the packet's own size once its length is known.
+ */
 export class MqttDecoder {
-  /** Bytes of a packet not complete yet. */
-  #held: Uint8Array[] = [];
+  /** Bytes of a packet not complete yet (a copy). */
+  #held: Uint8Array | undefined;
   #heldBytes = 0;
-  /** Total length of the packet being held, once its header was read (0: unknown yet). */
+  /** Bytes `#held` must reach to be decoded (0: the header is not complete, length unknown). */
   #need = 0;
   /** Bytes of an oversized PUBLISH still to discard. */
   #skip = 0;
+  readonly #topics = new TopicCache();
 
   constructor(readonly maxPacketBytes: number) {}
 
   /**
-   * Decodes what `chunk` completes, calling `onPacket` for each packet in order.
+   * Decodes what `chunk` completes, calling `onPacket` for each packet in order. `chunk` is only
+   * read during the call; a PUBLISH payload is a view of it unless `detached`.
    *
    * @throws {MqttProtocolError} at the first packet that breaks the protocol.
    */
@@ -216,44 +254,49 @@ export class MqttDecoder {
       if (skipped === chunk.length) return;
       chunk = chunk.subarray(skipped);
     }
-    if (this.#heldBytes > 0) {
-      this.#held.push(chunk);
-      this.#heldBytes += chunk.length;
-      if (this.#need > 0 && this.#heldBytes < this.#need) return;
-      chunk = this.#held.length === 1 ? this.#held[0]! : concat(this.#held, this.#heldBytes);
-      this.#held = [];
-      this.#heldBytes = 0;
-      this.#need = 0;
+    const held = this.#held;
+    if (held === undefined) return this.#decode(chunk, false, onPacket);
+    this.#held = undefined;
+    if (this.#need === 0) {
+      // A few bytes of a header: join them with the chunk (a fresh buffer, views may stay).
+      const joined = new Uint8Array(this.#heldBytes + chunk.length);
+      joined.set(held.subarray(0, this.#heldBytes));
+      joined.set(chunk, this.#heldBytes);
+      return this.#decode(joined, false, onPacket);
     }
+    const taken = Math.min(this.#need - this.#heldBytes, chunk.length);
+    held.set(chunk.subarray(0, taken), this.#heldBytes);
+    this.#heldBytes += taken;
+    if (this.#heldBytes < this.#need) {
+      this.#held = held;
+      return;
+    }
+    // The packet (or an oversized one's prefix) is whole, in a buffer of its own.
+    this.#decode(held, true, onPacket);
+    if (taken < chunk.length) this.push(chunk.subarray(taken), onPacket);
+  }
+
+  /** Decodes the packets of `chunk`, holding a copy of an incomplete last one. */
+  #decode(chunk: Uint8Array, detached: boolean, onPacket: (packet: ClientPacket) => void): void {
     let at = 0;
     while (at < chunk.length) {
       const header = this.#header(chunk, at);
       if (header?.oversized) {
         const prefix = oversizedPrefix(chunk, at, header);
-        if (prefix.end > chunk.length) {
-          const rest = chunk.subarray(at);
-          this.#held = [rest];
-          this.#heldBytes = rest.length;
-          this.#need = prefix.known ? prefix.end - at : 0;
-          return;
-        }
-        onPacket(decodeOversized(chunk, at, prefix.end, header));
+        if (prefix.end > chunk.length) return this.#hold(chunk, at, prefix.known ? prefix.end : 0);
+        onPacket(decodeOversized(chunk, at, prefix.end, header, this.#topics));
         this.#skip = Math.max(0, at + header.total - chunk.length);
         at = Math.min(at + header.total, chunk.length);
         continue;
       }
       if (header === undefined || at + header.total > chunk.length) {
-        const rest = chunk.subarray(at);
-        this.#held = [rest];
-        this.#heldBytes = rest.length;
-        this.#need = header?.total ?? 0;
-        return;
+        return this.#hold(chunk, at, header === undefined ? 0 : at + header.total);
       }
       const first = chunk[at]!;
       const bodyStart = at + header.headerBytes;
       const end = at + header.total;
       if (first >> 4 === 3) {
-        onPacket(decodePublish(first & 0x0f, chunk, bodyStart, end));
+        onPacket(decodePublish(first & 0x0f, chunk, bodyStart, end, this.#topics, detached));
       } else {
         const violation = checkPacketBody(first >> 4, chunk.subarray(bodyStart, end));
         if (violation) throw new MqttProtocolError(violation);
@@ -261,6 +304,16 @@ export class MqttDecoder {
       }
       at = end;
     }
+  }
+
+  /** Copies `chunk[at…]`, the start of a packet, into a buffer of `end - at` bytes (0: unknown). */
+  #hold(chunk: Uint8Array, at: number, end: number): void {
+    const rest = chunk.length - at;
+    const held = new Uint8Array(end === 0 ? rest : end - at);
+    held.set(chunk.subarray(at));
+    this.#held = held;
+    this.#heldBytes = rest;
+    this.#need = end === 0 ? 0 : end - at;
   }
 
   /** The packet's header size and total size, undefined when the header is incomplete. */
@@ -314,8 +367,16 @@ function decodeOversized(
   at: number,
   prefixEnd: number,
   header: Header,
+  topics: TopicCache,
 ): ClientPacket {
-  const publish = decodePublish(bytes[at]! & 0x0f, bytes, at + header.headerBytes, prefixEnd);
+  const publish = decodePublish(
+    bytes[at]! & 0x0f,
+    bytes,
+    at + header.headerBytes,
+    prefixEnd,
+    topics,
+    false,
+  );
   return {
     type: "oversized-publish",
     topic: publish.topic,
@@ -323,14 +384,4 @@ function decodeOversized(
     bytes: header.total - header.headerBytes,
     reason: header.oversized!,
   };
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

@@ -23,7 +23,13 @@ export interface InboundPublish {
   packetId: number;
   dup: boolean;
   retain: boolean;
+  /**
+   * A view of the bytes read: valid only while the packet is handled (the transport reads into
+   * the same buffer again), unless `detached`. Copy it to keep it.
+   */
   payload: Uint8Array;
+  /** The payload is a view of a buffer of this packet's own: it may be kept as it is. */
+  detached: boolean;
 }
 
 /**

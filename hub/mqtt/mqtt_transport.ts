@@ -10,7 +10,10 @@ import type { Duplex } from "node:stream";
 
 /** What a connection needs of its transport. */
 export interface ByteTransport {
-  /** Starts reading: `onData` per chunk read, `onClose` once when the pipe closed. */
+  /**
+   * Starts reading: `onData` per chunk read (only valid during the call: the next read may reuse
+   * its buffer), `onClose` once when the pipe closed.
+   */
   start(onData: (chunk: Uint8Array) => void, onClose: () => void): void;
   /** Writes one buffer; resolves (or calls back) when the transport took it. */
   write(bytes: Uint8Array, done: () => void): void;
@@ -83,8 +86,9 @@ export class ConnTransport implements ByteTransport {
         return;
       }
       if (n === null) return;
-      // A copy: the decoder keeps views of it (payloads) past this turn.
-      onData(buffer.slice(0, n));
+      // Borrowed: the decoder copies what it keeps (a packet cut by the read), the hub what it
+      // stores.
+      onData(buffer.subarray(0, n));
       if (n === buffer.length && buffer.length < LARGE_READ_BYTES) {
         buffer = new Uint8Array(LARGE_READ_BYTES);
       } else if (n < SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) {
