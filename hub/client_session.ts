@@ -5,11 +5,20 @@
  */
 import { identityKey } from "../iothub/mod.ts";
 import type { ClientIdentity } from "./acl.ts";
-import { encodePublish } from "./publish_packet.ts";
 
 /** The socket side a session writes to (the connection's batched writer). */
 export interface SessionConnection {
-  write(bytes: Uint8Array): boolean;
+  /**
+   * Queues a PUBLISH on topic `head` + `tail` (QoS 1 with `packetId`). Returns false when the
+   * socket buffer is full.
+   */
+  publish(
+    head: Uint8Array | undefined,
+    tail: string,
+    payload: Uint8Array,
+    qos: 0 | 1,
+    packetId: number,
+  ): boolean;
   /** Buffers writes until `uncork` (node streams); optional. */
   cork?(): void;
   uncork?(): void;
@@ -17,12 +26,15 @@ export interface SessionConnection {
   readonly destroyed?: boolean;
 }
 
-/** What happens to an unacknowledged delivery. */
-export interface DeliveryCallbacks {
-  /** The client acknowledged it. */
-  acked(): void;
+/**
+ * What becomes of the deliveries a sender tracks, each told by its token (one object for all of
+ * them, so a delivery costs no callbacks of its own).
+ */
+export interface DeliveryOwner<T> {
+  /** The client acknowledged the delivery of `token`. */
+  acked(token: T): void;
   /** The connection ended before the acknowledgement. */
-  lost(): void;
+  lost(token: T): void;
 }
 
 /** A connected, authenticated client. */
@@ -36,8 +48,18 @@ export interface ClientSession {
   allowedTopic: string | undefined;
   /** Sends a QoS 0 message. Returns false when the socket buffer is full. */
   send(topic: string, payload: Uint8Array): boolean;
-  /** Sends a QoS 1 message tracked until PUBACK. Returns false when the socket buffer is full. */
-  sendTracked(topic: string, payload: Uint8Array, callbacks: DeliveryCallbacks): boolean;
+  /**
+   * Sends a QoS 1 message on topic `head` + `tail`, tracked until PUBACK, when `owner` hears of
+   * `token` again. A session has one owner of its deliveries (the queue pump). Returns false
+   * when the socket buffer is full.
+   */
+  sendTracked<T>(
+    head: Uint8Array,
+    tail: string,
+    payload: Uint8Array,
+    owner: DeliveryOwner<T>,
+    token: T,
+  ): boolean;
   /** Settles a PUBACK; false when `packetId` is not one of the hub's deliveries. */
   settle(packetId: number): boolean;
   /** Deliveries awaiting PUBACK. */
@@ -56,74 +78,103 @@ export function createClientSession(
   identity: ClientIdentity & { generationId?: string | undefined },
   connection: SessionConnection,
 ): ClientSession {
-  const pending = new Map<number, DeliveryCallbacks>();
-  let nextId = 1;
-  let ended = false;
-  let draining = false;
-  const drainListeners: (() => void)[] = [];
+  return new MqttClientSession(identity, connection);
+}
 
-  function allocateId(): number {
+class MqttClientSession implements ClientSession {
+  readonly key: string;
+  readonly subscriptions = new Set<string>();
+  allowedTopic: string | undefined = undefined;
+  /** Tokens of the deliveries awaiting PUBACK, by packet id. */
+  readonly #pending = new Map<number, unknown>();
+  #owner: DeliveryOwner<unknown> | undefined;
+  #nextId = 1;
+  #ended = false;
+  #draining = false;
+  readonly #drainListeners: (() => void)[] = [];
+
+  constructor(
+    readonly identity: ClientIdentity & { generationId?: string | undefined },
+    private readonly connection: SessionConnection,
+  ) {
+    this.key = identityKey(identity);
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  send(topic: string, payload: Uint8Array): boolean {
+    if (this.#ended) return false;
+    return this.connection.publish(undefined, topic, payload, 0, 0);
+  }
+
+  sendTracked<T>(
+    head: Uint8Array,
+    tail: string,
+    payload: Uint8Array,
+    owner: DeliveryOwner<T>,
+    token: T,
+  ): boolean {
+    if (this.#owner !== undefined && this.#owner !== owner && this.#pending.size > 0) {
+      throw new Error("Cannot send: a session's deliveries have one owner");
+    }
+    this.#owner = owner as DeliveryOwner<unknown>;
+    if (this.#ended) {
+      owner.lost(token);
+      return false;
+    }
+    const packetId = this.#allocateId();
+    this.#pending.set(packetId, token);
+    return this.connection.publish(head, tail, payload, 1, packetId);
+  }
+
+  settle(packetId: number): boolean {
+    if (!this.#pending.has(packetId)) return false;
+    const token = this.#pending.get(packetId);
+    this.#pending.delete(packetId);
+    this.#owner!.acked(token);
+    return true;
+  }
+
+  inflight(): number {
+    return this.#pending.size;
+  }
+
+  corked(fn: () => void): void {
+    this.connection.cork?.();
+    try {
+      fn();
+    } finally {
+      this.connection.uncork?.();
+    }
+  }
+
+  onDrain(listener: () => void): void {
+    this.#drainListeners.push(listener);
+    if (this.#draining) return;
+    this.#draining = true;
+    this.connection.once("drain", () => {
+      this.#draining = false;
+      for (const run of this.#drainListeners.splice(0)) run();
+    });
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const lost = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const token of lost) this.#owner!.lost(token);
+    for (const run of this.#drainListeners.splice(0)) run();
+  }
+
+  #allocateId(): number {
     for (let tries = 0; tries < 65535; tries++) {
-      const id = nextId;
-      nextId = nextId === 65535 ? 1 : nextId + 1;
-      if (!pending.has(id)) return id;
+      const id = this.#nextId;
+      this.#nextId = id === 65535 ? 1 : id + 1;
+      if (!this.#pending.has(id)) return id;
     }
     throw new RangeError("Cannot send: all 65535 packet ids are in flight");
   }
-
-  return {
-    identity,
-    key: identityKey(identity),
-    subscriptions: new Set(),
-    allowedTopic: undefined,
-    get ended() {
-      return ended;
-    },
-    send(topic, payload) {
-      if (ended) return false;
-      return connection.write(encodePublish(topic, payload, { qos: 0 }));
-    },
-    sendTracked(topic, payload, callbacks) {
-      if (ended) {
-        callbacks.lost();
-        return false;
-      }
-      const packetId = allocateId();
-      pending.set(packetId, callbacks);
-      return connection.write(encodePublish(topic, payload, { qos: 1, packetId }));
-    },
-    settle(packetId) {
-      const callbacks = pending.get(packetId);
-      if (!callbacks) return false;
-      pending.delete(packetId);
-      callbacks.acked();
-      return true;
-    },
-    inflight: () => pending.size,
-    corked(fn) {
-      connection.cork?.();
-      try {
-        fn();
-      } finally {
-        connection.uncork?.();
-      }
-    },
-    onDrain(listener) {
-      drainListeners.push(listener);
-      if (draining) return;
-      draining = true;
-      connection.once("drain", () => {
-        draining = false;
-        for (const run of drainListeners.splice(0)) run();
-      });
-    },
-    end() {
-      if (ended) return;
-      ended = true;
-      const lost = [...pending.values()];
-      pending.clear();
-      for (const callbacks of lost) callbacks.lost();
-      for (const run of drainListeners.splice(0)) run();
-    },
-  };
 }

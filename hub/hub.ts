@@ -9,15 +9,12 @@ import type { Logger } from "../core/log.ts";
 import { type Broker, type BrokerCounters, createBroker, type InboundPublish } from "./broker.ts";
 import type { ClientSession } from "./client_session.ts";
 import {
-  bagForDelivery,
-  c2dTopic,
   desiredPatchTopic,
   formatPropertyBag,
   identityKey,
   identityLabel,
   type IdentityRef,
   InboundTopics,
-  inputTopic,
   MessageTooLargeError,
   methodPayload,
   methodRequestTopic,
@@ -32,11 +29,12 @@ import { createMethodCalls, hubFailure, type MethodResult } from "./method_calls
 import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
 import type { HubIdentity, HubSecurity } from "./security_port.ts";
-import type { MessageStore, QueuedMessage } from "../store/mod.ts";
+import type { MessageStore } from "../store/mod.ts";
 import { resolveTtlSeconds } from "../store/mod.ts";
 import type { TwinStore } from "./twin_store.ts";
 import { TooLargeRefusals } from "./too_large_refusals.ts";
 import { TelemetryIngest } from "./telemetry_ingest.ts";
+import { deliveryEncoder, MODULE_ENDPOINT } from "./delivery_encoder.ts";
 
 /** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
 export const EdgeHubDesired = z.object({
@@ -167,7 +165,6 @@ export function c2dEndpoint(deviceId: string): string {
   return `/devices/${deviceId.toLowerCase()}/messages/devicebound`;
 }
 
-const MODULE_ENDPOINT = /^\/modules\/([^/]+)\/inputs\/([^/]+)$/;
 const encoder = new TextEncoder();
 
 function count(map: Record<string, number>, key: string, by = 1): void {
@@ -239,16 +236,6 @@ export async function createHubCore(
     return identityKey(target);
   }
 
-  function encodeDelivery(session: ClientSession, queued: QueuedMessage) {
-    const { identity } = session;
-    const bag = bagForDelivery(queued.message);
-    const match = MODULE_ENDPOINT.exec(queued.endpoint);
-    const topic = match && identity.moduleId !== undefined
-      ? inputTopic(identity.deviceId, identity.moduleId, { input: match[2]!, bag })
-      : c2dTopic(identity.deviceId, bag);
-    return { topic, payload: queued.message.body };
-  }
-
   /** Endpoints whose messages belong to `identity`: its inputs, or its C2D queue. */
   function endpointsOf(identity: HubIdentity): string[] {
     const { moduleId } = identity;
@@ -273,7 +260,7 @@ export async function createHubCore(
       pump = startQueuePump(session, {
         store,
         maxInflight: hub.max_inflight,
-        encode: (queued) => encodeDelivery(session, queued),
+        encode: deliveryEncoder(session.identity),
         onDelivered: (endpoint) => count(stats.delivered, endpoint),
         onError: (error) => logger.error("cannot take from queue", { error }),
       });

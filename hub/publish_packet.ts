@@ -1,20 +1,12 @@
 /**
  * Encoding an MQTT 3.1.1 PUBLISH packet the hub sends to a client (the hub writes its own
- * deliveries, with its own packet ids, so it can tie each PUBACK to a queued message).
+ * deliveries, with its own packet ids, so it can tie each PUBACK to a queued message). A
+ * delivery's topic comes in two parts, the endpoint's (`devices/d/modules/m/inputs/in/`, encoded
+ * once) and the message's property bag (ASCII once percent-encoded), and is written with the
+ * payload straight into the connection's batch ({@linkcode writePublish}).
  */
 
 const encoder = new TextEncoder();
-
-function remainingLength(length: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let digit = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) digit |= 0x80;
-    bytes.push(digit);
-  } while (length > 0);
-  return bytes;
-}
 
 /** Options of {@linkcode encodePublish}. */
 export interface PublishOptions {
@@ -22,6 +14,81 @@ export interface PublishOptions {
   /** Required for QoS 1: 1–65535. */
   packetId?: number;
   dup?: boolean;
+}
+
+/** A PUBLISH about to be written: its topic (head bytes + tail text) and payload, measured. */
+export class PublishFrame {
+  /** The tail's UTF-8 bytes, when it is not ASCII (ASCII is written char by char). */
+  tailBytes: Uint8Array | undefined = undefined;
+  topicLength = 0;
+  remaining = 0;
+  /** Bytes of the whole packet. */
+  size = 0;
+
+  /**
+   * Measures a PUBLISH of `head` + `tail` and `payload`.
+   *
+   * @throws {RangeError} when the topic is longer than 65535 bytes.
+   */
+  measure(head: Uint8Array | undefined, tail: string, payload: Uint8Array, qos: 0 | 1): this {
+    let ascii = true;
+    for (let i = 0; i < tail.length; i++) {
+      if (tail.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    this.tailBytes = ascii ? undefined : encoder.encode(tail);
+    this.topicLength = (head?.length ?? 0) + (this.tailBytes?.length ?? tail.length);
+    if (this.topicLength > 65535) throw new RangeError("Cannot encode PUBLISH: topic too long");
+    this.remaining = 2 + this.topicLength + (qos > 0 ? 2 : 0) + payload.byteLength;
+    const r = this.remaining;
+    this.size = 1 + r + (r < 128 ? 1 : r < 16_384 ? 2 : r < 2_097_152 ? 3 : 4);
+    return this;
+  }
+}
+
+/**
+ * Writes the PUBLISH `frame` measured into `out` at `at` (`frame.size` bytes).
+ * `packetId` is used for QoS 1 only.
+ */
+export function writePublish(
+  out: Uint8Array,
+  at: number,
+  frame: PublishFrame,
+  head: Uint8Array | undefined,
+  tail: string,
+  payload: Uint8Array,
+  qos: 0 | 1,
+  packetId: number,
+  dup = false,
+): void {
+  // Positional parameters: an options object would be allocated per delivery.
+  out[at++] = 0x30 | (dup ? 0x08 : 0) | (qos << 1);
+  let length = frame.remaining;
+  do {
+    let digit = length % 128;
+    length = Math.floor(length / 128);
+    if (length > 0) digit |= 0x80;
+    out[at++] = digit;
+  } while (length > 0);
+  out[at++] = frame.topicLength >> 8;
+  out[at++] = frame.topicLength & 0xff;
+  if (head !== undefined) {
+    out.set(head, at);
+    at += head.length;
+  }
+  if (frame.tailBytes !== undefined) {
+    out.set(frame.tailBytes, at);
+    at += frame.tailBytes.length;
+  } else {
+    for (let i = 0; i < tail.length; i++) out[at++] = tail.charCodeAt(i);
+  }
+  if (qos > 0) {
+    out[at++] = packetId >> 8;
+    out[at++] = packetId & 0xff;
+  }
+  out.set(payload, at);
 }
 
 /**
@@ -34,29 +101,12 @@ export function encodePublish(
   payload: Uint8Array,
   options: PublishOptions,
 ): Uint8Array {
-  const topicBytes = encoder.encode(topic);
-  if (topicBytes.length > 65535) throw new RangeError("Cannot encode PUBLISH: topic too long");
-  const idLength = options.qos > 0 ? 2 : 0;
-  if (options.qos > 0) {
-    const id = options.packetId ?? 0;
-    if (!Number.isInteger(id) || id < 1 || id > 65535) {
-      throw new RangeError(`Cannot encode PUBLISH: packetId ${id} is not 1–65535`);
-    }
+  const packetId = options.packetId ?? 0;
+  if (options.qos > 0 && (!Number.isInteger(packetId) || packetId < 1 || packetId > 65535)) {
+    throw new RangeError(`Cannot encode PUBLISH: packetId ${packetId} is not 1–65535`);
   }
-  const length = 2 + topicBytes.length + idLength + payload.byteLength;
-  const header = remainingLength(length);
-  const out = new Uint8Array(1 + header.length + length);
-  out[0] = 0x30 | (options.dup ? 0x08 : 0) | (options.qos << 1);
-  out.set(header, 1);
-  let at = 1 + header.length;
-  out[at++] = topicBytes.length >> 8;
-  out[at++] = topicBytes.length & 0xff;
-  out.set(topicBytes, at);
-  at += topicBytes.length;
-  if (options.qos > 0) {
-    out[at++] = options.packetId! >> 8;
-    out[at++] = options.packetId! & 0xff;
-  }
-  out.set(payload, at);
+  const frame = new PublishFrame().measure(undefined, topic, payload, options.qos);
+  const out = new Uint8Array(frame.size);
+  writePublish(out, 0, frame, undefined, topic, payload, options.qos, packetId, options.dup);
   return out;
 }

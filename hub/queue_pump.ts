@@ -4,10 +4,17 @@
  * queue if the connection ends first (at-least-once; order per endpoint by priority then arrival).
  */
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
-import type { ClientSession } from "./client_session.ts";
+import type { ClientSession, DeliveryOwner } from "./client_session.ts";
 
-/** How a queued message becomes a PUBLISH for this client. */
-export type DeliveryEncoder = (queued: QueuedMessage) => { topic: string; payload: Uint8Array };
+/**
+ * How a queued message becomes a PUBLISH for this client: its topic is the endpoint's head
+ * (`devices/d/modules/m/inputs/in/`, UTF-8, asked once per endpoint) and the message's tail (its
+ * property bag); the payload is the body.
+ */
+export interface DeliveryEncoder {
+  topicHead(endpoint: string): Uint8Array;
+  topicTail(queued: QueuedMessage): string;
+}
 
 /** A running pump; `stop` unsubscribes (unacked deliveries are released by the session end). */
 export interface QueuePump {
@@ -31,8 +38,9 @@ export interface QueuePumpOptions {
 
 /** Starts draining `endpoints` into `session`. */
 export function startQueuePump(session: ClientSession, options: QueuePumpOptions): QueuePump {
-  const { store } = options;
+  const { store, encode } = options;
   const endpoints: string[] = [];
+  const heads: Uint8Array[] = [];
   const unsubscribes: (() => void)[] = [];
   let scheduled = false;
   let stopped = false;
@@ -53,8 +61,8 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
     while (idle < endpoints.length) {
       const room = options.maxInflight - session.inflight();
       if (room <= 0) return;
-      const endpoint = endpoints[cursor % endpoints.length]!;
-      cursor++;
+      const index = cursor++ % endpoints.length;
+      const endpoint = endpoints[index]!;
       let batch: QueuedMessage[];
       try {
         batch = store.take(endpoint, room);
@@ -68,22 +76,12 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
       else idle = 0;
       if (batch.length === 0) continue;
       let writable = true;
+      const head = heads[index]!;
       // One write for the whole batch: a syscall per PUBLISH costs more than the PUBLISH.
       session.corked(() => {
         for (const queued of batch) {
-          const { topic, payload } = options.encode(queued);
-          writable = session.sendTracked(topic, payload, {
-            acked() {
-              store.ack(endpoint, queued.seq);
-              options.onDelivered?.(endpoint);
-              // Refill once half the window is free, not per PUBACK: a take per message costs
-              // a query per message. Below that there is still plenty in flight.
-              if (session.inflight() <= refillAt) schedule();
-            },
-            lost() {
-              store.release(endpoint, [queued.seq]);
-            },
-          });
+          const tail = encode.topicTail(queued);
+          writable = session.sendTracked(head, tail, queued.message.body, deliveries, queued);
         }
       });
       if (!writable) {
@@ -97,10 +95,25 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
     }
   }
 
+  /** What becomes of each delivery: acked in the store, or released for the next connection. */
+  const deliveries: DeliveryOwner<QueuedMessage> = {
+    acked(queued) {
+      store.ack(queued.endpoint, queued.seq);
+      options.onDelivered?.(queued.endpoint);
+      // Refill once half the window is free, not per PUBACK: a take per message costs a query
+      // per message. Below that there is still plenty in flight.
+      if (session.inflight() <= refillAt) schedule();
+    },
+    lost(queued) {
+      store.release(queued.endpoint, [queued.seq]);
+    },
+  };
+
   return {
     addEndpoint(endpoint) {
       if (stopped || endpoints.includes(endpoint)) return;
       endpoints.push(endpoint);
+      heads.push(encode.topicHead(endpoint));
       unsubscribes.push(store.onEnqueued(endpoint, schedule));
       schedule();
     },

@@ -3,6 +3,7 @@ import { createClientSession } from "./client_session.ts";
 import { startQueuePump } from "./queue_pump.ts";
 import type { MessageStore } from "../store/mod.ts";
 import { withTempStore } from "./_temp_store.ts";
+import { encodePublish } from "./publish_packet.ts";
 
 const ENDPOINT = "/modules/b/inputs/in";
 const encoder = new TextEncoder();
@@ -15,8 +16,15 @@ function recordingConnection() {
   return {
     writes,
     corkedWrites: 0,
-    write(bytes: Uint8Array) {
-      writes.push(bytes);
+    publish(
+      head: Uint8Array | undefined,
+      tail: string,
+      payload: Uint8Array,
+      qos: 0 | 1,
+      packetId: number,
+    ) {
+      const topic = `${head ? decoder.decode(head) : ""}${tail}`;
+      writes.push(encodePublish(topic, payload, { qos, packetId }));
       if (corked > 0) this.corkedWrites++;
       return true;
     },
@@ -52,10 +60,10 @@ async function enqueue(store: MessageStore, from: number, to: number) {
   await Promise.all(pending);
 }
 
-const encode = (queued: { message: { body: Uint8Array } }) => ({
-  topic: "devices/d/modules/b/inputs/in/",
-  payload: queued.message.body,
-});
+const encode = {
+  topicHead: () => encoder.encode("devices/d/modules/b/inputs/in/"),
+  topicTail: () => "",
+};
 
 function settleNext(
   session: ReturnType<typeof createClientSession>,

@@ -18,10 +18,13 @@ export const MAX_FILE_LINES = 400;
  */
 export const KNOWN_OVERSIZE: ReadonlyMap<string, string> = new Map([
   // The hub's core, listeners and composition: left by the data-plane rework (issue 13).
-  ["hub/hub.ts", "the hub core: one closure of the ingest, delivery, twin and method paths"],
+  [
+    "hub/hub.ts",
+    "the hub core: one closure of the delivery, twin and method paths (ingest: telemetry_ingest.ts)",
+  ],
   [
     "hub/hub.ts#createHubCore",
-    "the hub core: one closure of the ingest, delivery, twin and method paths",
+    "the hub core: one closure of the delivery, twin and method paths (ingest: telemetry_ingest.ts)",
   ],
   ["hub/listeners.ts#startListeners", "one function per listener kind, to be split"],
   ["hub/mod.ts#createHubComponent", "the hub's composition: heads, listeners, store"],

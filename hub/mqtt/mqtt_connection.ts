@@ -13,7 +13,6 @@ import {
   type ClientPacket,
   type ConnectPacket,
   encodeConnack,
-  encodePuback,
   encodeSuback,
   encodeUnsuback,
   type InboundPublish,
@@ -209,7 +208,7 @@ export class MqttConnection {
       return;
     }
     if (!result && this.#acks.length === 0) {
-      this.writer.write(encodePuback(packet.packetId));
+      this.writer.puback(packet.packetId);
       return;
     }
     this.#unacked++;
@@ -275,7 +274,7 @@ export class MqttConnection {
         this.#refused();
         return;
       }
-      for (const packetId of ack.packetIds) this.writer.write(encodePuback(packetId));
+      for (const packetId of ack.packetIds) this.writer.puback(packetId);
       this.#unacked -= ack.packetIds.length;
       done++;
     }

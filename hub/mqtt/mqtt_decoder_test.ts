@@ -26,11 +26,24 @@ const CONNECT = packet(0x10, [
   ...str("SharedAccessSignature sr=x"),
 ]);
 
+/**
+ * Decodes `bytes` pushed `chunk` bytes at a time through one read buffer, overwritten after each
+ * push as a transport reading into it again would: what the decoder keeps must be its own copy.
+ * Views handed out (payload, password) are copied here, as the hub copies what it keeps.
+ */
 function decodeAll(bytes: Uint8Array, chunk: number, max = 1024): ClientPacket[] {
   const decoder = new MqttDecoder(max);
   const out: ClientPacket[] = [];
+  const read = new Uint8Array(chunk);
   for (let at = 0; at < bytes.length; at += chunk) {
-    decoder.push(bytes.slice(at, at + chunk), (p) => out.push(p));
+    const part = bytes.subarray(at, at + chunk);
+    read.set(part);
+    decoder.push(read.subarray(0, part.length), (p) => {
+      if (p.type === "publish" && !p.detached) out.push({ ...p, payload: p.payload.slice() });
+      else if (p.type === "connect") out.push({ ...p, password: p.password?.slice() });
+      else out.push(p);
+    });
+    read.fill(0xee);
   }
   return out;
 }
@@ -78,6 +91,29 @@ Deno.test("MqttDecoder decodes a client's packets split at any byte", () => {
       { topic: "devices/dev/modules/mod/inputs/#", qos: 1 },
     ]);
     assert.deepEqual(unsubscribe?.type === "unsubscribe" && unsubscribe.topics, ["a/b"]);
+  }
+});
+
+Deno.test("MqttDecoder decodes a run of PUBLISHes on one topic and another, whole or cut by reads", () => {
+  const publish = (topic: string, id: number, size: number) =>
+    encodePublish(topic, new Uint8Array(size).fill(id), { qos: 1, packetId: id });
+  const a = "devices/dev/modules/mod/messages/events/%24.on=out";
+  const b = "devices/dev/modules/mod/messages/events/%24.on=other";
+  const stream = new Uint8Array([
+    ...publish(a, 1, 300),
+    ...publish(a, 2, 5),
+    ...publish(b, 3, 700),
+    ...publish(a, 4, 0),
+  ]);
+  for (const chunk of [1, 13, 256, 512, stream.length]) {
+    const packets = decodeAll(stream, chunk, 4096).filter((p) => p.type === "publish");
+    assert.deepEqual(
+      packets.map((
+        p,
+      ) => [p.topic, p.packetId, p.payload.length, p.payload.every((v) => v === p.packetId)]),
+      [[a, 1, 300, true], [a, 2, 5, true], [b, 3, 700, true], [a, 4, 0, true]],
+      `chunks of ${chunk}`,
+    );
   }
 });
 

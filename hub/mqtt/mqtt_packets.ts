@@ -74,11 +74,6 @@ export function encodeConnack(sessionPresent: boolean, code: number): Uint8Array
   return new Uint8Array([0x20, 2, sessionPresent && code === 0 ? 1 : 0, code]);
 }
 
-/** PUBACK of `packetId`. */
-export function encodePuback(packetId: number): Uint8Array {
-  return new Uint8Array([0x40, 2, packetId >> 8, packetId & 0xff]);
-}
-
 /** SUBACK: one return code per filter (granted QoS, or 0x80). */
 export function encodeSuback(packetId: number, codes: readonly number[]): Uint8Array {
   // A SUBSCRIBE is at most 64 KiB, so its SUBACK fits a two-byte remaining length.

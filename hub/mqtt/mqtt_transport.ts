@@ -5,8 +5,8 @@
  * one write ({@linkcode BatchedWriter}).
  */
 import { writeAll } from "../../core/write_all.ts";
-import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
+import { PublishFrame, writePublish } from "../publish_packet.ts";
 
 /** What a connection needs of its transport. */
 export interface ByteTransport {
@@ -17,6 +17,11 @@ export interface ByteTransport {
   start(onData: (chunk: Uint8Array) => void, onClose: () => void): void;
   /** Writes one buffer; resolves (or calls back) when the transport took it. */
   write(bytes: Uint8Array, done: () => void): void;
+  /**
+   * Whether a buffer may be written into again once `write` called back (false for a node
+   * stream, which may still hold it).
+   */
+  readonly reusable: boolean;
   /** Stops and restarts reading (backpressure on a client that publishes faster than it is acked). */
   pause(): void;
   resume(): void;
@@ -26,6 +31,8 @@ export interface ByteTransport {
 
 /** A transport on a node stream. */
 export class StreamTransport implements ByteTransport {
+  readonly reusable = false;
+
   constructor(private readonly stream: Duplex) {}
 
   start(onData: (chunk: Uint8Array) => void, onClose: () => void): void {
@@ -58,6 +65,7 @@ const LARGE_READ_BYTES = 64 * 1024;
 
 /** A transport on a Deno native connection: a read loop, and writes one after another. */
 export class ConnTransport implements ByteTransport {
+  readonly reusable = true;
   #paused: (() => void) | undefined;
   #pausing = false;
   #closed = false;
@@ -130,34 +138,71 @@ export class ConnTransport implements ByteTransport {
 
 /** Above this many bytes waiting to be written, a sender is told to wait for 'drain'. */
 const HIGH_WATER_BYTES = 1 << 20;
+/** First size of a connection's batch buffer; it grows to what a turn writes. */
+const INITIAL_BATCH_BYTES = 2048;
+/**
+ * A written batch buffer is kept for a later turn (when the transport allows) up to this size,
+ * and while turns fill at least an eighth of it (a burst does not leave a large one behind).
+ */
+const KEPT_BATCH_BYTES = HIGH_WATER_BYTES;
 
 /**
- * Gathers the packets written during one turn and hands them to the transport in one write; the
- * next batch goes once the transport took the previous one. Looks like the node stream the
- * hub's sessions write to (`write` returns false above the high-water mark, then 'drain').
+ * Gathers the packets written during one turn into one buffer and hands it to the transport in
+ * one write; the next batch goes once the transport took the previous one. A PUBLISH is encoded
+ * straight into the batch ({@linkcode BatchedWriter.publish}): its payload is copied once, from
+ * the store's bytes to the batch. Looks like the node stream the hub's sessions write to
+ * (`write` returns false above the high-water mark, then 'drain').
  */
 export class BatchedWriter {
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  /** The batch being filled (undefined until something is written). */
+  #buffer: Uint8Array | undefined;
+  #length = 0;
+  /** The last batch written, free again (a transport that does not keep what it wrote). */
+  #spare: Uint8Array | undefined;
   #scheduled = false;
   #writing = false;
   #drainListeners: (() => void)[] = [];
+  readonly #frame = new PublishFrame();
   destroyed = false;
 
   constructor(private readonly transport: ByteTransport) {}
 
-  /** Queues `bytes`; false when the caller should wait for 'drain'. */
+  /** Queues `bytes` (copied); false when the caller should wait for 'drain'. */
   write(bytes: Uint8Array): boolean {
     if (this.destroyed) return false;
-    this.#pending.push(bytes);
-    this.#pendingBytes += bytes.length;
-    if (!this.#scheduled && !this.#writing) {
-      this.#scheduled = true;
-      // After the microtasks already queued, so one turn's packets (PUBACKs of a group commit,
-      // a burst of deliveries) leave together.
-      queueMicrotask(() => queueMicrotask(() => this.#flush()));
-    }
-    return this.#pendingBytes < HIGH_WATER_BYTES;
+    const at = this.#reserve(bytes.length);
+    this.#buffer!.set(bytes, at);
+    return this.#queued();
+  }
+
+  /** Queues a PUBACK of `packetId`. */
+  puback(packetId: number): boolean {
+    if (this.destroyed) return false;
+    const at = this.#reserve(4);
+    const out = this.#buffer!;
+    out[at] = 0x40;
+    out[at + 1] = 2;
+    out[at + 2] = packetId >> 8;
+    out[at + 3] = packetId & 0xff;
+    return this.#queued();
+  }
+
+  /**
+   * Queues a PUBLISH of `payload` on topic `head` + `tail` (QoS 1: with `packetId`), encoded in
+   * place; false when the caller should wait for 'drain'.
+   */
+  publish(
+    head: Uint8Array | undefined,
+    tail: string,
+    payload: Uint8Array,
+    qos: 0 | 1,
+    packetId: number,
+  ): boolean {
+    if (this.destroyed) return false;
+    const frame = this.#frame.measure(head, tail, payload, qos);
+    const at = this.#reserve(frame.size);
+    writePublish(this.#buffer!, at, frame, head, tail, payload, qos, packetId);
+    return this.#queued();
   }
 
   once(_event: "drain", listener: () => void): void {
@@ -166,21 +211,55 @@ export class BatchedWriter {
 
   /** Runs `then` once everything queued so far has been handed to the transport. */
   afterFlush(then: () => void): void {
-    if (this.#pendingBytes === 0 && !this.#writing) return then();
+    if (this.#length === 0 && !this.#writing) return then();
     this.#drainListeners.push(then);
+  }
+
+  /** Room for `bytes` more in the batch; returns where they go. */
+  #reserve(bytes: number): number {
+    const at = this.#length;
+    const buffer = this.#buffer;
+    if (buffer === undefined || at + bytes > buffer.length) {
+      let size = buffer?.length ?? INITIAL_BATCH_BYTES;
+      while (size < at + bytes) size *= 2;
+      const grown = this.#spare !== undefined && this.#spare.length >= size
+        ? this.#spare
+        : new Uint8Array(size);
+      if (grown === this.#spare) this.#spare = undefined;
+      if (buffer !== undefined && at > 0) grown.set(buffer.subarray(0, at));
+      this.#buffer = grown;
+    }
+    this.#length = at + bytes;
+    return at;
+  }
+
+  #queued(): boolean {
+    if (!this.#scheduled && !this.#writing) {
+      this.#scheduled = true;
+      // After the microtasks already queued, so one turn's packets (PUBACKs of a group commit,
+      // a burst of deliveries) leave together.
+      queueMicrotask(() => queueMicrotask(() => this.#flush()));
+    }
+    return this.#length < HIGH_WATER_BYTES;
   }
 
   #flush(): void {
     this.#scheduled = false;
-    if (this.destroyed || this.#pending.length === 0) return this.#drained();
-    const chunks = this.#pending;
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    if (this.destroyed || this.#length === 0) return this.#drained();
+    const batch = this.#buffer!;
+    const bytes = batch.subarray(0, this.#length);
+    // The next batch goes into the spare buffer, or a new one of the size this one needed.
+    this.#buffer = this.#spare ?? new Uint8Array(Math.max(INITIAL_BATCH_BYTES, this.#length));
+    this.#spare = undefined;
+    this.#length = 0;
     this.#writing = true;
-    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     this.transport.write(bytes, () => {
       this.#writing = false;
-      if (this.#pending.length > 0) this.#flush();
+      if (
+        this.transport.reusable && batch.length <= KEPT_BATCH_BYTES &&
+        (bytes.length >= batch.length / 8 || batch.length <= INITIAL_BATCH_BYTES)
+      ) this.#spare = batch;
+      if (this.#length > 0) this.#flush();
       else this.#drained();
     });
   }
@@ -192,8 +271,9 @@ export class BatchedWriter {
   /** Drops what is queued and tells waiters. */
   destroy(): void {
     this.destroyed = true;
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#buffer = undefined;
+    this.#spare = undefined;
+    this.#length = 0;
     this.#drained();
   }
 }
