@@ -1,8 +1,12 @@
 /**
- * A flapping link: the parent (a real mosquitto) is stopped and started every ~1 s for ~15 s
- * while the child keeps queueing. Nothing is lost, and the connector's state stays bounded.
+ * A flapping link: the parent (a real mosquitto) is stopped and started 20 times while the child
+ * keeps queueing. Each cut comes after a seeded amount of observed progress (the parent's PUBACKs
+ * of this up phase, or none: cut while connecting), and each restart after the child saw the link
+ * drop (and, on seeded turns, a failed reconnect), so every run flaps the same way whatever the
+ * machine's speed. Nothing is lost, and the connector's state stays bounded.
  */
 import assert from "node:assert/strict";
+import { seededRandom } from "../core/seeded_random.ts";
 import { UPSTREAM_ENDPOINT } from "../upstream/mod.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { parentReader, parentSite, upstreamChild } from "./_upstream_parent.ts";
@@ -10,21 +14,20 @@ import { waitFor } from "./_wait.ts";
 
 const needs = [await commandAvailable("mosquitto"), await commandAvailable("openssl")];
 const encoder = new TextEncoder();
+const SEED = 20261202;
+const FLAPS = 20;
+/** Messages enqueued before each restart: more than an up phase waits for, so it never starves. */
+const BATCH = 1000;
+const MAX_PROGRESS = 600;
 
-serviceTest(
-  "a link flapping every second for 15 s loses nothing and keeps its memory bounded",
-  needs,
-  async () => {
-    await using site = await parentSite();
-    const { dir, pki, parent } = site;
-    await parent.start();
-    await using reader = await parentReader(parent, pki.caFile);
-    await using child = upstreamChild(dir, {
-      upstreamToml: site.linkToml(btoa("flapping-child-key")),
-    });
-    let sent = 0;
-    function enqueueBatch(size: number): Promise<void[]> {
-      return Promise.all(Array.from({ length: size }, () => {
+type Child = ReturnType<typeof upstreamChild>;
+
+function enqueuer(child: Child): { sent: () => number; batch: (size: number) => Promise<void> } {
+  let sent = 0;
+  return {
+    sent: () => sent,
+    async batch(size) {
+      await Promise.all(Array.from({ length: size }, () => {
         const id = `f${sent++}`;
         return child.store.enqueue({
           body: encoder.encode(id),
@@ -36,33 +39,76 @@ serviceTest(
           },
         }, [{ endpoint: UPSTREAM_ENDPOINT, priority: sent % 3, ttlSeconds: -1 }]);
       }));
-    }
-    await enqueueBatch(5000);
+    },
+  };
+}
+
+/** Waits, with the parent up, until it acknowledged `count` more messages (0: cut at once). */
+async function awaitProgress(child: Child, count: number): Promise<void> {
+  const upstream = child.component.upstream;
+  const target = upstream.state().forwarding.forwarded + count;
+  await waitFor(
+    `${count} more messages acknowledged by the parent`,
+    () => upstream.state().forwarding.forwarded >= target,
+    {
+      describe: () => upstream.state(),
+    },
+  );
+}
+
+/** Waits, with the parent down, until every connection saw it go (and one retry failed if asked). */
+async function awaitDrop(child: Child, failedRetry: boolean): Promise<void> {
+  const upstream = child.component.upstream;
+  await waitFor("the child to see the parent gone", () => {
+    const state = upstream.state();
+    if (state.connections.some((c) => c.connected)) return false;
+    return !failedRetry || (state.device?.attempts ?? 0) > 0;
+  }, { describe: () => upstream.state() });
+}
+
+/** This test's own live memory (its worker's V8 heap and buffers), after a forced GC. */
+function ownBytes(): number {
+  // `deno task test` passes --expose-gc, so only what is live counts.
+  (globalThis as { gc?: () => void }).gc?.();
+  return Deno.memoryUsage().heapUsed + Deno.memoryUsage().external;
+}
+
+serviceTest(
+  "a link flapping 20 times after seeded amounts of progress loses nothing and keeps its memory bounded",
+  needs,
+  async () => {
+    await using site = await parentSite();
+    const { dir, pki, parent } = site;
+    await parent.start();
+    await using reader = await parentReader(parent, pki.caFile);
+    await using child = upstreamChild(dir, {
+      upstreamToml: site.linkToml(btoa("flapping-child-key")),
+    });
+    const messages = enqueuer(child);
+    await messages.batch(5000);
     await child.start();
-    // This test's own memory (its worker's V8 heap and buffers; the process's RSS also holds the
-    // test files running beside it), after a warm-up of three flaps.
-    // With the test task's --expose-gc, garbage is collected first, so only what is live counts.
-    const ownBytes = () => {
-      (globalThis as { gc?: () => void }).gc?.();
-      return Deno.memoryUsage().heapUsed + Deno.memoryUsage().external;
-    };
+    const random = seededRandom(SEED);
     let ownBefore = Infinity;
     let maxLeased = 0;
     let maxConnections = 0;
-    let flaps = 0;
-    const until = Date.now() + 15_000;
-    while (Date.now() < until) {
-      await enqueueBatch(1000);
-      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
-      if (parent.running) await parent.stop();
-      else await parent.start();
-      flaps++;
-      if (flaps === 3) ownBefore = ownBytes();
+    for (let flap = 1; flap <= FLAPS; flap++) {
+      if (parent.running) {
+        const progress = random() < 0.2 ? 0 : 1 + Math.floor(random() * MAX_PROGRESS);
+        await awaitProgress(child, progress);
+        await parent.stop();
+      } else {
+        await awaitDrop(child, random() < 0.5);
+        await messages.batch(BATCH);
+        await parent.start();
+      }
+      // A warm-up of three flaps before the memory baseline.
+      if (flap === 3) ownBefore = ownBytes();
       const state = child.component.upstream.state();
       maxLeased = Math.max(maxLeased, state.forwarding.leased);
       maxConnections = Math.max(maxConnections, state.connections.length);
     }
     await parent.start();
+    const sent = messages.sent();
     await reader.waitForIds(sent, 120_000);
     await waitFor(
       "the queue to empty",
@@ -70,7 +116,6 @@ serviceTest(
     );
     for (let i = 0; i < sent; i++) assert.ok(reader.ids.has(`f${i}`), `f${i} missing`);
     const state = child.component.upstream.state();
-    assert.ok(flaps >= 10, `only ${flaps} flaps`);
     assert.ok(maxLeased <= 100, `leased ${maxLeased} exceeds the window`);
     assert.ok(maxConnections <= 4, `${maxConnections} connections for 4 identities`);
     assert.ok(state.forwarding.suspects <= 100, `${state.forwarding.suspects} suspects kept`);
@@ -78,8 +123,8 @@ serviceTest(
     const growthMb = (ownBytes() - ownBefore) / 1e6;
     assert.ok(growthMb < 50, `heap and buffers grew ${growthMb.toFixed(1)} MB`);
     console.log(
-      `flapping: ${sent} messages, ${flaps} flaps, ${reader.messages.length - sent} duplicates, ` +
-        `heap and buffers +${growthMb.toFixed(1)} MB`,
+      `flapping (seed ${SEED}): ${sent} messages, ${FLAPS} flaps, ` +
+        `${reader.messages.length - sent} duplicates, heap and buffers +${growthMb.toFixed(1)} MB`,
     );
   },
 );
