@@ -8,6 +8,7 @@ import { mgmtSocketPath } from "../core/state_dir.ts";
 import { ENGINES, removeContainersLabelled } from "./_engines.ts";
 import { runLedge, splitLines } from "./_ledge.ts";
 import { commandAvailable, serviceTest, socketAnswers } from "./_services.ts";
+import { waitFor } from "./_wait.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -101,18 +102,22 @@ async function writeConfig(dir: string, extra: string): Promise<string> {
   return configPath;
 }
 
-/** Polls `ledge logs filter` until it shows `count` forwarded readings, for up to 30 s. */
-async function forwardedReadings(configPath: string, count: number): Promise<Reading[]> {
-  const deadline = Date.now() + 30_000;
+/**
+ * Polls `ledge logs <filter>` until it shows `count` forwarded readings. The sensor sends one
+ * reading a second, the first five at or below 25, so about 8 s of the wait are the sensor's
+ * pace; the rest is for modules starting on a loaded machine.
+ */
+async function forwardedReadings(
+  configPath: string,
+  filter: string,
+  count: number,
+): Promise<Reading[]> {
   let filterLog = "";
-  while (Date.now() < deadline) {
-    filterLog = (await runLedge(["logs", "filter"], { env: { LEDGE_CONFIG: configPath } })).stdout;
-    if (readings(filterLog, FORWARDED).length >= count) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  const forwarded = readings(filterLog, FORWARDED);
-  assert.ok(forwarded.length >= count, `filtered readings within 30 s:\n${filterLog}`);
-  return forwarded;
+  return await waitFor(`${count} readings forwarded by ${filter}`, async () => {
+    filterLog = (await runLedge(["logs", filter], { env: { LEDGE_CONFIG: configPath } })).stdout;
+    const forwarded = readings(filterLog, FORWARDED);
+    return forwarded.length >= count && forwarded;
+  }, { timeoutMs: 90_000, describe: () => filterLog });
 }
 
 serviceTest(
@@ -125,20 +130,12 @@ serviceTest(
     const ledge = (...args: string[]) => runLedge(args, { env: { LEDGE_CONFIG: configPath } });
     let launcher = launch(configPath);
     try {
-      // npm ci may run first on a fresh clone; the 30 s for messages start at the deployment.
+      // npm ci may run first on a fresh clone; the wait for messages starts at the deployment.
       await launcher.waitFor(/quickstart: deployed .*deployment\.json: filter, sensor/, 180_000);
 
-      const deadline = Date.now() + 30_000;
-      let filterLog = "";
-      let sensorLog = "";
-      while (Date.now() < deadline) {
-        filterLog = (await ledge("logs", "filter")).stdout;
-        sensorLog = (await ledge("logs", "sensor")).stdout;
-        if (readings(filterLog, FORWARDED).length >= 3) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      const forwarded = readings(filterLog, FORWARDED);
-      assert.ok(forwarded.length >= 3, `filtered readings within 30 s:\n${filterLog}`);
+      const forwarded = await forwardedReadings(configPath, "filter", 3);
+      // Read after the filter's log, the sensor's holds every reading up to the last forwarded.
+      const sensorLog = (await ledge("logs", "sensor")).stdout;
       const sent = sentReadings(sensorLog);
       const last = Math.max(...forwarded.map((r) => r.reading));
       const upToLast = sent.filter((r) => r.reading <= last);
@@ -186,6 +183,23 @@ serviceTest(
 
 const podman = ENGINES.find((engine) => engine.name === "podman")!;
 
+/**
+ * The container variant's manifest with its modules, and so their containers, named uniquely for
+ * this run (`filter<run>`, `sensor<run>`, routes to match): Podman is shared with the other tests
+ * and worktrees, and a second run's `filter` would clash with this one's.
+ */
+async function containersManifestForRun(dir: string, run: string): Promise<string> {
+  const source = new URL("../examples/quickstart/deployment.containers.json", import.meta.url);
+  const text = (await Deno.readTextFile(source))
+    .replaceAll('"filter":', `"filter${run}":`)
+    .replaceAll('"sensor":', `"sensor${run}":`)
+    .replaceAll("/modules/filter/", `/modules/filter${run}/`)
+    .replaceAll("/modules/sensor/", `/modules/sensor${run}/`);
+  const file = `${dir}/deployment.containers.json`;
+  await Deno.writeTextFile(file, text);
+  return file;
+}
+
 serviceTest(
   "the quickstart's container variant runs both modules from the locally built image on Podman",
   [await commandAvailable("node"), await commandAvailable("npm"), podman.requirement],
@@ -207,14 +221,25 @@ serviceTest(
       dir,
       `[agent]\nengine = "docker"\nengine_socket = "${podman.socketPath}"`,
     );
-    const launcher = launch(configPath, ["--containers"]);
+    const run = crypto.randomUUID().slice(0, 8);
+    const manifest = await containersManifestForRun(dir, run);
+    const launcher = launch(configPath, ["--containers", "--manifest", manifest]);
     try {
-      await launcher.waitFor(/quickstart: deployed .*deployment\.containers\.json/, 120_000);
-      const forwarded = await forwardedReadings(configPath, 3);
+      await launcher.waitFor(
+        new RegExp(
+          `quickstart: deployed .*deployment\\.containers\\.json: filter${run}, sensor${run}`,
+        ),
+        120_000,
+      );
+      const forwarded = await forwardedReadings(configPath, `filter${run}`, 3);
       for (const reading of forwarded) assert.ok(reading.temperature > 25);
       const list = await runLedge(["list"], { env: { LEDGE_CONFIG: configPath } });
-      assert.match(list.stdout, /^filter\s+running\s.*localhost\/ledge-quickstart\/modules:1\.0$/m);
-      assert.match(list.stdout, /^sensor\s+running\s.*localhost\/ledge-quickstart\/modules:1\.0$/m);
+      for (const module of [`filter${run}`, `sensor${run}`]) {
+        assert.match(
+          list.stdout,
+          new RegExp(`^${module}\\s+running\\s.*localhost/ledge-quickstart/modules:1\\.0$`, "m"),
+        );
+      }
       assert.equal((await launcher.stop()).code, 0);
     } finally {
       await launcher.stop();

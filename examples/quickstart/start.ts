@@ -6,7 +6,9 @@
  * the foreground with ledge's logs; Ctrl-C (or SIGTERM) stops ledge cleanly.
  *
  * Options: `--containers` deploys `deployment.containers.json` instead (build its image first
- * with build_image.sh); `--print-manifest` prints the manifest as it would be deployed and exits.
+ * with build_image.sh); `--manifest FILE` deploys FILE instead of either (e.g. a copy with other
+module names, as the tests use on an engine shared with other runs); `--print-manifest` prints
+the manifest as it would be deployed and exits.
  * Any other argument is passed on to `ledge run` (e.g. `--log-level debug`).
  *
  * @module
@@ -139,12 +141,31 @@ async function deployOnce(
   }
 }
 
+/** The quickstart's own options; everything else goes on to `ledge run`. */
+function readOptions(
+  args: string[],
+): { containers: boolean; printOnly: boolean; manifest: string | undefined; passOn: string[] } {
+  const options = {
+    containers: false,
+    printOnly: false,
+    manifest: undefined as string | undefined,
+    passOn: [] as string[],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--containers") options.containers = true;
+    else if (arg === "--print-manifest") options.printOnly = true;
+    else if (arg === "--manifest" && i + 1 < args.length) options.manifest = args[++i];
+    else options.passOn.push(arg);
+  }
+  return options;
+}
+
 async function main(args: string[]): Promise<number> {
-  const containers = args.includes("--containers");
-  const printOnly = args.includes("--print-manifest");
-  const passOn = args.filter((arg) => arg !== "--containers" && arg !== "--print-manifest");
+  const { containers, printOnly, manifest: given, passOn } = readOptions(args);
   const { config, path } = await loadConfig();
-  const manifestFile = `${HERE}/${containers ? "deployment.containers.json" : "deployment.json"}`;
+  const manifestFile = given ??
+    `${HERE}/${containers ? "deployment.containers.json" : "deployment.json"}`;
   const raw = await readManifest(manifestFile);
   if (printOnly) {
     console.log(
