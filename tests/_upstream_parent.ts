@@ -10,6 +10,7 @@ import { parsePropertyBag } from "../iothub/mod.ts";
 import { parseConfigText } from "../core/config_load.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { freePort } from "./_services.ts";
+import { waitFor } from "./_wait.ts";
 
 async function run(command: string, args: string[], cwd: string): Promise<void> {
   const { success, stderr } = await new Deno.Command(command, { args, cwd, stdout: "null" })
@@ -93,18 +94,12 @@ export interface MosquittoParent extends AsyncDisposable {
   readonly running: boolean;
 }
 
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const connection = await Deno.connect({ hostname: "127.0.0.1", port });
-      connection.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}: ${error}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+/** Waits until mosquitto accepts connections on `port` (a process starting on a busy machine). */
+async function waitForPort(port: number): Promise<void> {
+  await waitFor(`mosquitto listening on ${port}`, async () => {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  }, 30_000);
 }
 
 /** Configures (does not start) a mosquitto on `pki`; `extra` lines are appended to its config. */

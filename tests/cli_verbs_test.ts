@@ -8,6 +8,7 @@ import { buildProgram } from "../cli/program.ts";
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";
+import { waitFor } from "./_wait.ts";
 
 /** Verbs that talk to the daemon, each with arguments that pass the CLI's own validation. */
 const CLIENT_VERBS: readonly string[][] = [
@@ -149,19 +150,18 @@ Deno.test("with a daemon: tables by default, --json that parses, start/stop, one
     await t.step("stop and start a module", async () => {
       const stopped = await ledge.cli(["stop", "worker"]);
       assert.deepEqual([stopped.code, stopped.stdout, stopped.stderr], [0, "stopped worker\n", ""]);
-      for (let i = 0; i < 100; i++) {
+      await waitFor("worker stopped", async () => {
         const list = JSON.parse((await ledge.cli(["list", "--json"])).stdout);
-        if (list.find((m: { name: string }) => m.name === "worker")?.status === "stopped") break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+        return list.find((m: { name: string }) => m.name === "worker")?.status === "stopped";
+      });
       assert.match((await ledge.cli(["list"])).stdout, /^worker\s+stopped\s/m);
       const started = await ledge.cli(["start", "worker", "--json"]);
       assert.equal(started.code, 0, started.stderr);
       assert.deepEqual(JSON.parse(started.stdout), { name: "worker", action: "start", ok: true });
-      for (let i = 0; i < 100; i++) {
-        if (/^worker\s+running\s/m.test((await ledge.cli(["list"])).stdout)) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitFor(
+        "worker running",
+        async () => /^worker\s+running\s/m.test((await ledge.cli(["list"])).stdout),
+      );
       assert.match((await ledge.cli(["list"])).stdout, /^worker\s+running\s/m);
     });
 

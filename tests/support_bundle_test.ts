@@ -7,6 +7,7 @@ import { VERSION } from "../core/version.ts";
 import { runLedge, startLedge } from "./_ledge.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { deploymentManifest, shellModule } from "./_manifests.ts";
+import { waitFor } from "./_wait.ts";
 
 const UPSTREAM_KEY = "dXBzdHJlYW0tc2VjcmV0LWtleS1mb3ItdGVzdHM=";
 
@@ -63,10 +64,10 @@ serviceTest(
       const leafKey = added.stdout.match(/SharedAccessKey=([^;\s]+)/)?.[1];
       assert.ok(leafKey, added.stdout);
       // The module's line reaches its log before the bundle reads it.
-      for (let i = 0; i < 50; i++) {
-        if ((await ledge.cli(["logs", "chatty"])).stdout.includes(marker)) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitFor(
+        "the module's line in its log",
+        async () => (await ledge.cli(["logs", "chatty"])).stdout.includes(marker),
+      );
 
       const archive = `${work}/support.tar.gz`;
       const run = await ledge.cli(["support-bundle", "--since", "10m", "-o", archive, "--json"]);
