@@ -3,7 +3,7 @@
  * `ledge run` are cut off when `ledge identity rm` runs — a leaf device over each transport, and
  * a child edge device with an identity derived from its key (its subtree) — and their next
  * publish is not acknowledged. The time from the removal (the daemon's log record) to the SDK's
- * disconnect event is printed; the wait for it is bounded by the issue's 1 s.
+ * disconnect event is printed and bounded by the issue's 1 s.
  */
 import assert from "node:assert/strict";
 import { deriveKey } from "../iothub/mod.ts";
@@ -50,8 +50,8 @@ async function sendAcknowledged(client: SdkProcess, id: number): Promise<void> {
 }
 
 /**
- * Runs `ledge identity rm id`; waits for each client's disconnect event until 1 s after the
- * removal the daemon logged, and prints how long each took.
+ * Runs `ledge identity rm id`; waits for each client's disconnect event, which the client must
+ * have seen within 1 s of the removal the daemon logged, and prints how long each took.
  */
 async function removeAndAwaitDisconnects(
   ledge: LedgeProcess,
@@ -65,11 +65,12 @@ async function removeAndAwaitDisconnects(
   );
   const removedAt = Date.parse(record.time);
   for (const [label, client] of Object.entries(clients)) {
-    const event = await client.next(
-      (e) => e.event === "disconnect",
-      Math.max(0, removedAt + 1000 - Date.now()),
-    );
-    console.log(`${label}: disconnect event ${Number(event.at) - removedAt} ms after the removal`);
+    // The bound is on the client's own time of the event: how long this test took to run the
+    // CLI and read the client's output is not the hub's.
+    const event = await client.next((e) => e.event === "disconnect", 30_000);
+    const tookMs = Number(event.at) - removedAt;
+    console.log(`${label}: disconnect event ${tookMs} ms after the removal`);
+    assert.ok(tookMs <= 1000, `${label} disconnected ${tookMs} ms after the removal (bound: 1 s)`);
   }
 }
 
