@@ -4,6 +4,7 @@
  * readiness record, so no other process can take them in between (no `freePort` race).
  */
 import { lineSplitter } from "../daemon/console/log_stream.ts";
+import { freePort } from "./_services.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -227,6 +228,16 @@ export function portsToKeep(ledge: Pick<LedgeProcess, "ports">): LedgeProcess["p
     metrics: 0,
     console: 0,
   };
+}
+
+/**
+ * Ports for the first start of a ledge that a test restarts with {@linkcode portsToKeep}: MQTT
+ * and HTTPS from {@linkcode freePort} (below the kernel's ephemeral range, claimed for the tests),
+ * since a port that `bind(0)` handed out can be handed to another process's `bind(0)` while this
+ * ledge is down, and its restart would then fail with EADDRINUSE. The others bind port 0.
+ */
+export function restartablePorts(): LedgeProcess["ports"] {
+  return { mqtt: freePort(), https: freePort(), amqp: 0, plain: 0, metrics: 0, console: 0 };
 }
 
 /** The ports a readiness record reports, by the names of {@linkcode LedgeProcess.ports}. */

@@ -6,7 +6,7 @@
  * fresh child register itself with no step at the parent.
  */
 import assert from "node:assert/strict";
-import { type LedgeProcess, portsToKeep } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep, restartablePorts } from "./_ledge.ts";
 import { fleetManifest, listDevice, registerEdgeChild, startFleetLedge } from "./_fleet.ts";
 import { waitFor } from "./_wait.ts";
 import { shellModule } from "./_manifests.ts";
@@ -48,7 +48,7 @@ Deno.test("a parent manages three child ledges by tags, conditions, layers, roll
   const dir = await Deno.makeTempDir({ prefix: "ledge-fleet-children-" });
   const ledges = new Set<LedgeProcess>();
   try {
-    let parent = await startFleetLedge({ deviceId: "plant" });
+    let parent = await startFleetLedge({ deviceId: "plant", ports: restartablePorts() });
     ledges.add(parent);
     const children: Record<string, LedgeProcess> = {};
     for (const id of ["c1", "c2", "c3"]) {

@@ -8,7 +8,7 @@
  * while its parent is down.
  */
 import assert from "node:assert/strict";
-import { type LedgeProcess, portsToKeep, startLedge } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep, restartablePorts, startLedge } from "./_ledge.ts";
 import { registerEdgeChild, startFleetLedge } from "./_fleet.ts";
 import {
   closeClient,
@@ -236,7 +236,7 @@ serviceTest(
     await using disk = await mountTmpfs(DISK_BYTES);
     const running = new Set<LedgeProcess>();
     try {
-      let parent = await startFleetLedge({ deviceId: "parent" });
+      let parent = await startFleetLedge({ deviceId: "parent", ports: restartablePorts() });
       running.add(parent);
       await deploy(
         parent,
@@ -249,7 +249,12 @@ serviceTest(
       await parent.stop();
       running.delete(parent);
 
-      const childOptions = { deviceId: "child", upstream: link.snippet, stateDir: disk.path };
+      const childOptions = {
+        deviceId: "child",
+        upstream: link.snippet,
+        stateDir: disk.path,
+        ports: restartablePorts(),
+      };
       let child = await startFleetLedge(childOptions);
       running.add(child);
       await deploy(child, ["a"], "FROM /messages/modules/a/outputs/bulk INTO $upstream");

@@ -7,7 +7,7 @@ import type { IdentityRef } from "../iothub/mod.ts";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { createSasToken, deriveKey } from "../iothub/mod.ts";
-import { type LedgeProcess, portsToKeep } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep, restartablePorts } from "./_ledge.ts";
 import { registerEdgeChild, startFleetLedge } from "./_fleet.ts";
 import { waitFor } from "./_wait.ts";
 
@@ -112,7 +112,11 @@ Deno.test("removing a child edge device at the parent refuses it and every ident
     const parent = await startFleetLedge({ deviceId: "parent" });
     running.add(parent);
     const link = await registerEdgeChild(parent, "child", dir);
-    let child = await startFleetLedge({ deviceId: "child", upstream: link.snippet });
+    let child = await startFleetLedge({
+      deviceId: "child",
+      upstream: link.snippet,
+      ports: restartablePorts(),
+    });
     running.add(child);
     await waitFor(
       "the child connected",

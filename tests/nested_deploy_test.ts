@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { sdkAvailable } from "./_sdk_process.ts";
-import { type LedgeProcess, portsToKeep } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep, restartablePorts } from "./_ledge.ts";
 import {
   deployWith,
   fleetManifest,
@@ -41,6 +41,7 @@ serviceTest(
         deviceId: "child",
         upstream: link.snippet,
         allowProcessFromUpstream: true,
+        ports: restartablePorts(),
       });
       running.add(child);
       await waitFor("the child's first report at the parent", async () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
 import { sdkAvailable } from "./_sdk_process.ts";
-import { type LedgeProcess, portsToKeep, startLedge } from "./_ledge.ts";
+import { type LedgeProcess, portsToKeep, restartablePorts, startLedge } from "./_ledge.ts";
 import {
   deployWith,
   fleetManifest,
@@ -43,7 +43,7 @@ serviceTest(
     const dir = await Deno.makeTempDir({ prefix: "ledge-offline-" });
     const running = new Set<LedgeProcess>();
     try {
-      let parent = await startFleetLedge({ deviceId: "parent" });
+      let parent = await startFleetLedge({ deviceId: "parent", ports: restartablePorts() });
       running.add(parent);
       const sinkOut = `${dir}/sink.jsonl`;
       const sinkDeploy = await deployWith(
@@ -64,7 +64,11 @@ serviceTest(
       running.delete(parent);
 
       // The child boots with no parent reachable and works on its own.
-      let child = await startFleetLedge({ deviceId: "child", upstream: link.snippet });
+      let child = await startFleetLedge({
+        deviceId: "child",
+        upstream: link.snippet,
+        ports: restartablePorts(),
+      });
       running.add(child);
       const marker = `${dir}/sent`;
       const started = Date.now();
