@@ -34,8 +34,9 @@ const HUB_STAMPED = new Set([
   "inputName",
 ]);
 
-const BAG_KEY_OF: Record<string, string> = Object.fromEntries(
-  Object.entries(SYSTEM_KEYS).map(([key, name]) => [name, key]),
+/** The bag key of each system property a receiver sees, percent-encoded (`%24.mid`). */
+const ENCODED_BAG_KEY_OF: Record<string, string> = Object.fromEntries(
+  Object.entries(SYSTEM_KEYS).map(([key, name]) => [name, encodeURIComponent(key)]),
 );
 
 /** A message larger than the hub accepts. */
@@ -159,12 +160,12 @@ export function bagForDelivery(message: Message): string {
     }`;
   }
   for (const name in systemProperties) {
-    const key = BAG_KEY_OF[name];
+    const key = ENCODED_BAG_KEY_OF[name];
     const value = systemProperties[name];
     if (key === undefined || value === undefined || !Object.hasOwn(systemProperties, name)) {
       continue;
     }
-    bag += `${bag === "" ? "" : "&"}${encodeComponent(key)}=${encodeComponent(value)}`;
+    bag += `${bag === "" ? "" : "&"}${key}=${encodeComponent(value)}`;
   }
   return bag;
 }

@@ -57,9 +57,14 @@ export class TelemetryStamper {
   #learn(bag: string): void {
     const { appProperties, systemProperties } = splitBag(bag);
     this.#hasMessageId = systemProperties.messageId !== undefined;
-    const template = stampSender(systemProperties, { sender: this.sender, newId: () => "" });
-    if (!this.#hasMessageId) delete template.messageId;
-    delete template.enqueuedTime;
+    const stamped = stampSender(systemProperties, { sender: this.sender, newId: () => "" });
+    // A copy without the per-message keys (`delete` would leave a slow dictionary-mode object,
+    // and every message's properties a copy of it).
+    const template: Record<string, string> = {};
+    for (const name in stamped) {
+      if (name === "enqueuedTime" || (name === "messageId" && !this.#hasMessageId)) continue;
+      template[name] = stamped[name]!;
+    }
     this.#appProperties = Object.freeze(appProperties);
     this.#systemProperties = template;
     const { connectionModuleId, outputName } = template;

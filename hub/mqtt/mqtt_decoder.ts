@@ -238,6 +238,7 @@ export class MqttDecoder {
   /** Bytes of an oversized PUBLISH still to discard. */
   #skip = 0;
   readonly #topics = new TopicCache();
+  readonly #lastHeader: Header = { headerBytes: 0, total: 0 };
 
   constructor(readonly maxPacketBytes: number) {}
 
@@ -316,7 +317,10 @@ export class MqttDecoder {
     this.#need = end === 0 ? 0 : end - at;
   }
 
-  /** The packet's header size and total size, undefined when the header is incomplete. */
+  /**
+   * The packet's header size and total size, undefined when the header is incomplete. The answer
+   * is one object the decoder reuses (a packet read is one less allocation), valid until the next.
+   */
   #header(bytes: Uint8Array, at: number): Header | undefined {
     let length = 0;
     let multiplier = 1;
@@ -328,8 +332,13 @@ export class MqttDecoder {
       if (byte & 0x80) continue;
       const violation = headerViolation(bytes[at]!, length);
       if (violation) throw new MqttProtocolError(violation);
+      if (length <= this.maxPacketBytes) {
+        const header = this.#lastHeader;
+        header.headerBytes = 1 + i;
+        header.total = 1 + i + length;
+        return header;
+      }
       const header = { headerBytes: 1 + i, total: 1 + i + length };
-      if (length <= this.maxPacketBytes) return header;
       const reason = `packet of ${length} bytes exceeds the limit of ${this.maxPacketBytes}`;
       // A QoS 1 PUBLISH is judged by the hub, which may acknowledge it; anything else closes.
       if (bytes[at]! >> 4 !== 3 || ((bytes[at]! >> 1) & 3) !== 1) {
