@@ -119,7 +119,7 @@ export async function startAgentHarness(options: HarnessOptions = {}): Promise<A
         rows = new Map(body.modules.map((m) => [m.name, m]));
         return !converging && check(rows);
       }, {
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
         describe: () => ({
           converging,
           modules: [...rows.values()].map((r) => `${r.name}: ${r.status} ${r.description}`),

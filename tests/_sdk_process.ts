@@ -82,7 +82,7 @@ export function startSdkProcess(script: string, env: Record<string, string>): Sd
     async send(command) {
       await writer.write(new TextEncoder().encode(JSON.stringify(command) + "\n"));
     },
-    async next(predicate, timeoutMs = 20_000) {
+    async next(predicate, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (true) {
         const found = events.find((event) => !consumed.has(event) && predicate(event));

@@ -60,7 +60,7 @@ Deno.test("the console over TLS: ledge's server certificate (re-served when rene
     await waitFor("the renewed certificate served", async () => {
       const serial = await servedSerial(ledge.ports.console, caCerts[0]!);
       return serial !== before ? serial : undefined;
-    }, 15_000);
+    }, 30_000);
     // Plain HTTP on the TLS port gets nowhere.
     await assert.rejects(async () => {
       const response = await fetch(`http://127.0.0.1:${ledge.ports.console}/`);

@@ -49,7 +49,7 @@ Deno.test("a second ledge run on the same state dir is refused and the first kee
   const first = await startLedge();
   try {
     await assert.rejects(
-      startLedge({ stateDir: first.stateDir, readyTimeoutMs: 20_000 }),
+      startLedge({ stateDir: first.stateDir, readyTimeoutMs: 60_000 }),
       /another ledge is running with state dir/,
     );
     const health = await fetch("http://ledge/v1/health", {

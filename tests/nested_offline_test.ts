@@ -182,7 +182,7 @@ serviceTest(
       const expired = await waitFor("the expired messages counted", async () => {
         const value = await metric(child, "ledge_upstream_expired_total");
         return value !== undefined && value >= EPHEMERAL ? value : undefined;
-      }, 10_000);
+      }, 30_000);
       assert.equal(expired, EPHEMERAL);
     } finally {
       for (const ledge of running) await ledge.stop();
