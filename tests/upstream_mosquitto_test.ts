@@ -106,6 +106,12 @@ serviceTest(
   async () => {
     await using site = await parentSite();
     const { dir, pki, parent } = site;
+    // The reader's persistent session subscribes before the child can reach the parent, and
+    // mosquitto keeps for it what arrives while it reconnects: connected only after the restart,
+    // it lost whatever the child forwarded first whenever the child's retry came sooner.
+    await parent.start();
+    await using reader = await parentReader(parent, pki.caFile);
+    await parent.stop();
     // The store's clock, moved forward instead of waiting for a TTL to run out.
     const clock = { skewMs: 0 };
     await using child = upstreamChild(dir, {
@@ -133,7 +139,6 @@ serviceTest(
     assert.equal(offline.device?.lastErrorKind, "network");
     clock.skewMs += 1200; // the short TTL runs out
     await parent.start();
-    await using reader = await parentReader(parent, pki.caFile);
     {
       await reader.waitForIds(800, 30_000);
       await waitFor("the leases to settle", () => {
