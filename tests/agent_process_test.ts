@@ -4,7 +4,7 @@
  * restart), and reach their workload socket on the host.
  */
 import assert from "node:assert/strict";
-import { startAgentHarness } from "./_agent_harness.ts";
+import { type AgentHarness, startAgentHarness } from "./_agent_harness.ts";
 import { waitFor } from "./_wait.ts";
 import { commandAvailable, serviceTest } from "./_services.ts";
 
@@ -49,6 +49,23 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
+/**
+ * Waits until `module`'s log holds a line matching `pattern`. A module writes its line before its
+ * pid file, but the agent reads the module's output on its own schedule: seeing the pid does not
+ * mean the line was read yet (under load it was not, and the test failed).
+ */
+async function logLine(
+  h: AgentHarness,
+  module: string,
+  pattern: RegExp,
+): Promise<void> {
+  let logs = "";
+  await waitFor(`${pattern} in the log of ${module}`, async () => {
+    logs = (await h.api<string>("GET", `/v1/modules/${module}/logs`)).body;
+    return pattern.test(logs);
+  }, { timeoutMs: 10_000, describe: () => logs });
+}
+
 Deno.test("agent runs process modules through the whole lifecycle without an engine", async (t) => {
   const pidDir = await Deno.makeTempDir();
   const manifest = await baseManifest(pidDir);
@@ -70,8 +87,7 @@ Deno.test("agent runs process modules through the whole lifecycle without an eng
       const started = names.map((n) => Date.parse(reported.modules[n]!.lastStartTimeUtc));
       assert.ok(started[0]! < started[1]! && started[1]! < started[2]!, `start order ${started}`);
       await waitFor("pid files", async () => Object.values(await pids()).every(alive));
-      const logs = await h.api<string>("GET", "/v1/modules/pa/logs");
-      assert.match(logs.body, /module pa started with COLOR=red/);
+      await logLine(h, "pa", /module pa started with COLOR=red/);
     });
 
     const orange = edit(manifest, (m) => (m.pa.env.COLOR.value = "orange"));
@@ -87,7 +103,7 @@ Deno.test("agent runs process modules through the whole lifecycle without an eng
       assert.equal(after.pb, before.pb);
       assert.equal(after.pc, before.pc);
       assert.ok(alive(after.pb) && alive(after.pc));
-      assert.match((await h.api<string>("GET", "/v1/modules/pa/logs?tail=1")).body, /COLOR=orange/);
+      await logLine(h, "pa", /module pa started with COLOR=orange/);
     });
 
     await t.step("restarts a process killed from outside after its back-off", async () => {
