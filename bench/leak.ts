@@ -6,7 +6,8 @@
  * collect garbage: V8's memory reducer works on an idle process), "before" after a warm-up
  * (JIT, the store's first pages, the heap grown to its working size). Figure: the ratio after /
  * before (the target: within 10 %, issue 13), and both RSS values; the RSS after each tenth of
- * the run is printed to stderr to show the trend.
+ * the run is printed to stderr to show the trend, and the last tenth's over the first's is a
+ * figure (growth under load once the process reached its working size).
  *
  * Full mode only (it routes a million messages: minutes on the 2-core machine); `--quick` skips
  * it. Run alone: `deno run -A bench/leak.ts [--messages=N] [--settle=S]`.
@@ -40,10 +41,11 @@ async function settledRss(pid: number, seconds: number): Promise<number> {
 async function routeMany(
   broker: Awaited<ReturnType<typeof startLedge>>,
   total: number,
-): Promise<{ perSecond: number[]; cpuMicros: number[] }> {
+): Promise<{ perSecond: number[]; cpuMicros: number[]; rss: number[] }> {
   const perPair = Math.ceil(total / CHUNKS / PAIRS);
   const perSecond: number[] = [];
   const cpuMicros: number[] = [];
+  const rssAfterChunk: number[] = [];
   for (let chunk = 1; chunk <= CHUNKS; chunk++) {
     const outcome = await runLoad(broker, { messages: perPair, qos: 1, payloadBytes: 256 });
     if (outcome.received < outcome.expected) {
@@ -52,12 +54,13 @@ async function routeMany(
     perSecond.push(outcome.perSecond);
     cpuMicros.push(outcome.cpuMicrosPerMessage);
     const rss = await rssMegabytes(broker.pid);
+    rssAfterChunk.push(rss);
     console.error(
       `bench leak: ${chunk * perPair * PAIRS} routed, RSS ${rss.toFixed(1)} MB ` +
         `(${outcome.perSecond.toFixed(0)} msg/s, ${outcome.cpuMicrosPerMessage.toFixed(0)} µs/msg)`,
     );
   }
-  return { perSecond, cpuMicros };
+  return { perSecond, cpuMicros, rss: rssAfterChunk };
 }
 
 /** RSS before and after a million routed messages, and their ratio. */
@@ -75,7 +78,7 @@ export async function benchLeak(options: BenchOptions, tuning: LeakTuning = {}):
     console.error(
       `bench leak: RSS after the warm-up and ${settle} s idle: ${before.toFixed(1)} MB`,
     );
-    const { perSecond, cpuMicros } = await routeMany(broker, total);
+    const { perSecond, cpuMicros, rss } = await routeMany(broker, total);
     const after = await settledRss(broker.pid, settle);
     console.error(`bench leak: RSS after ${total} and ${settle} s idle: ${after.toFixed(1)} MB`);
     const what = `${total.toLocaleString("en")} routed QoS 1 messages, 256 B, ${settle} s idle`;
@@ -96,6 +99,15 @@ export async function benchLeak(options: BenchOptions, tuning: LeakTuning = {}):
         unit: "×",
         higherIsBetter: false,
         values: [after / before],
+      },
+      {
+        // Growth while the load goes on, once the first tenth has grown the process to its
+        // working size under load (which a short warm-up does not reach).
+        group: GROUP,
+        name: "RSS after the last tenth / after the first tenth of the run, under load",
+        unit: "×",
+        higherIsBetter: false,
+        values: [rss[rss.length - 1]! / rss[0]!],
       },
       {
         group: GROUP,
