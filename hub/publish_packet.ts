@@ -6,6 +6,8 @@
  * payload straight into the connection's batch ({@linkcode writePublish}).
  */
 
+import { remainingLengthSize, writeRemainingLength } from "../iothub/mod.ts";
+
 const encoder = new TextEncoder();
 
 /** Options of {@linkcode encodePublish}. */
@@ -42,8 +44,7 @@ export class PublishFrame {
     this.topicLength = (head?.length ?? 0) + (this.tailBytes?.length ?? tail.length);
     if (this.topicLength > 65535) throw new RangeError("Cannot encode PUBLISH: topic too long");
     this.remaining = 2 + this.topicLength + (qos > 0 ? 2 : 0) + payload.byteLength;
-    const r = this.remaining;
-    this.size = 1 + r + (r < 128 ? 1 : r < 16_384 ? 2 : r < 2_097_152 ? 3 : 4);
+    this.size = 1 + this.remaining + remainingLengthSize(this.remaining);
     return this;
   }
 }
@@ -65,13 +66,7 @@ export function writePublish(
 ): void {
   // Positional parameters: an options object would be allocated per delivery.
   out[at++] = 0x30 | (dup ? 0x08 : 0) | (qos << 1);
-  let length = frame.remaining;
-  do {
-    let digit = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) digit |= 0x80;
-    out[at++] = digit;
-  } while (length > 0);
+  at = writeRemainingLength(out, at, frame.remaining);
   out[at++] = frame.topicLength >> 8;
   out[at++] = frame.topicLength & 0xff;
   if (head !== undefined) {

@@ -33,6 +33,7 @@ export {
   type TelemetryOptions,
 } from "./message_codec.ts";
 export { TelemetryStamper } from "./telemetry_stamper.ts";
+export { remainingLengthSize, writeRemainingLength } from "./mqtt_length.ts";
 export { methodPayload } from "./method_payload.ts";
 export { formatPropertyBag, parsePropertyBag, PropertyBagError } from "./property_bag.ts";
 export {

@@ -5,6 +5,8 @@
  * from the bytes as read, without an object per PUBACK.
  */
 
+import { remainingLengthSize, writeRemainingLength } from "../iothub/mod.ts";
+
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -20,10 +22,6 @@ export interface ConnectFields {
   password?: string;
   keepaliveSeconds: number;
   cleanSession: boolean;
-}
-
-function varintSize(value: number): number {
-  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : 4;
 }
 
 /**
@@ -61,14 +59,8 @@ export class PacketWriter {
   }
 
   #header(buffer: Uint8Array, at: number, first: number, remaining: number): number {
-    buffer[at++] = first;
-    do {
-      let byte = remaining & 0x7f;
-      remaining >>>= 7;
-      if (remaining > 0) byte |= 0x80;
-      buffer[at++] = byte;
-    } while (remaining > 0);
-    return at;
+    buffer[at] = first;
+    return writeRemainingLength(buffer, at + 1, remaining);
   }
 
   /** A PUBLISH; `packetId` only with QoS 1. */
@@ -80,11 +72,11 @@ export class PacketWriter {
     const start = this.#length;
     // The remaining length's size is known before the topic is encoded when the shortest and the
     // longest topic encoding need the same; otherwise the topic moves once it is encoded.
-    let size = varintSize(most);
+    let size = remainingLengthSize(most);
     let topicAt = start + 1 + size + 2;
     const written = encoder.encodeInto(topic, buffer.subarray(topicAt)).written;
     const remaining = fixed + written;
-    const actual = varintSize(remaining);
+    const actual = remainingLengthSize(remaining);
     if (actual !== size) {
       buffer.copyWithin(topicAt - (size - actual), topicAt, topicAt + written);
       size = actual;
