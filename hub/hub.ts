@@ -33,7 +33,7 @@ import type { MessageStore } from "../store/mod.ts";
 import { resolveTtlSeconds } from "../store/mod.ts";
 import type { TwinStore } from "./twin_store.ts";
 import { TooLargeRefusals } from "./too_large_refusals.ts";
-import { TelemetryIngest } from "./telemetry_ingest.ts";
+import { type IngestCounters, TelemetryIngest } from "./telemetry_ingest.ts";
 import { deliveryEncoder, MODULE_ENDPOINT } from "./delivery_encoder.ts";
 
 /** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
@@ -55,24 +55,10 @@ export const EdgeHubDesired = z.object({
 export type EdgeHubDesired = z.infer<typeof EdgeHubDesired>;
 
 /** The hub's counters; issue 8 turns them into Prometheus metrics. */
-export interface HubStats {
+export interface HubStats extends IngestCounters {
   connectedClients: number;
   clients: string[];
-  received: Record<string, number>;
-  routed: Record<string, number>;
-  /**
-   * Messages routed, by the name of the route that won each endpoint (a message two routes send
-   * to one endpoint counts once, for the route whose priority won).
-   */
-  routedByRoute: Record<string, number>;
   delivered: Record<string, number>;
-  unrouted: number;
-  refusedFull: number;
-  /** Of `refusedFull`, those refused because the store's disk was down to its free-space floor. */
-  refusedDiskFull: number;
-  tooLarge: number;
-  /** Of `tooLarge`, messages acknowledged and dropped after being refused again and again. */
-  tooLargeDeadLettered: number;
   authFailures: number;
   authRateLimited: number;
   aclDenials: number;

@@ -25,11 +25,17 @@ import type { TooLargeRefusals } from "./too_large_refusals.ts";
 export interface IngestCounters {
   received: Record<string, number>;
   routed: Record<string, number>;
+  /**
+   * Messages routed, by the name of the route that won each endpoint (a message two routes send
+   * to one endpoint counts once, for the route whose priority won).
+   */
   routedByRoute: Record<string, number>;
   unrouted: number;
   refusedFull: number;
+  /** Of `refusedFull`, those refused because the store's disk was down to its free-space floor. */
   refusedDiskFull: number;
   tooLarge: number;
+  /** Of `tooLarge`, messages acknowledged and dropped after being refused again and again. */
   tooLargeDeadLettered: number;
 }
 
