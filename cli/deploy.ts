@@ -58,6 +58,22 @@ function settled(module: ModuleSummary): boolean {
     (module.status === "stopped" && module.desiredStatus === "stopped");
 }
 
+/**
+ * A module in back-off is started again by the agent when its delay runs out: `--wait` waits
+ * through it until `--timeout`, as `kubectl rollout status` waits through a pod's restarts. A
+ * failed module (restartPolicy never, denied by policy) will not change, so it ends the wait.
+ */
+function retrying(module: ModuleSummary): boolean {
+  return module.status === "backoff";
+}
+
+function progressLine(module: ModuleSummary): string {
+  // Running modules print once; anything else prints whenever what it says changes.
+  return module.status === "running"
+    ? "running"
+    : `${module.status}${module.description ? `: ${module.description}` : ""}`;
+}
+
 async function waitForConvergence(
   client: MgmtClient,
   version: number,
@@ -69,16 +85,18 @@ async function waitForConvergence(
     const status = await answer(client.agent.v1.modules.$get());
     const modules = status.modules.filter((m) => !m.system);
     for (const module of modules) {
-      // Running modules print once; anything else prints whenever what it says changes.
-      const line = module.status === "running"
-        ? "running"
-        : `${module.status}${module.description ? `: ${module.description}` : ""}`;
+      const line = progressLine(module);
       if (shown.get(module.name) !== line) out(`${module.name}: ${line}`);
       shown.set(module.name, line);
     }
-    if (status.version === version && !status.converging) return modules;
+    const applied = status.version === version && !status.converging;
+    const backingOff = modules.filter(retrying);
+    if (applied && backingOff.length === 0) return modules;
     if (Date.now() > deadline) {
-      throw new ExitError(1, `Cannot converge within ${timeoutSeconds} s: still applying`);
+      const still = applied
+        ? backingOff.map((m) => `${m.name} (${m.status}: ${m.description})`).join(", ")
+        : "still applying";
+      throw new ExitError(1, `Cannot converge within ${timeoutSeconds} s: ${still}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -113,7 +131,10 @@ export function deployCommand(): Command {
   return new Command("deploy")
     .description("apply an IoT Edge deployment manifest (deployment.json)")
     .argument("<file>", "the manifest: {modulesContent: {$edgeAgent, $edgeHub, …}}")
-    .option("--wait", "show progress until every module runs (exit 1 if one fails)")
+    .option(
+      "--wait",
+      "show progress until every module runs, waiting through restart back-offs (exit 1 if one fails)",
+    )
     .option("--timeout <seconds>", "how long --wait waits", "300")
     .option("--json", "print the daemon's answer as JSON")
     .option(

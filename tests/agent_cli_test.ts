@@ -95,8 +95,7 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
       // The progress is what each 500 ms poll sees: a wait for an earlier group lasts as long
       // as that group takes to start, which may fall between two polls, so it is checked when
       // shown, not required. (Holding pa back by making it fail until the test saw pb waiting
-      // raced too: a failed module stops blocking later groups, and --wait then exits 1 on a
-      // poll that finds pa in its back-off with nothing left to do.)
+      // raced too: a module in back-off stops blocking later groups.)
       const run = await ledge(
         config,
         "deploy",
@@ -185,6 +184,42 @@ Deno.test("ledge deploy, list, logs and restart drive a running daemon", async (
       const missing = await ledge(config, "deploy", `${dir}/missing.json`);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /Cannot read .*missing\.json/);
+    });
+
+    await t.step(
+      "deploy --wait waits through a restart back-off and exits 0 once it runs",
+      async () => {
+        // pr fails on its first start only; the agent restarts it after its 1 s back-off.
+        const flaky = structuredClone(manifest);
+        const desired = flaky.modulesContent.$edgeAgent["properties.desired"];
+        const pr = structuredClone(desired.modules.pa);
+        pr.restartPolicy = "always";
+        pr.settings.args = [
+          "-c",
+          `if [ ! -f "${dir}/pr.once" ]; then touch "${dir}/pr.once"; exit 3; fi; ` +
+          "trap 'exit 0' TERM INT; while :; do sleep 1 & wait $!; done",
+        ];
+        desired.modules = { pr };
+        await Deno.writeTextFile(`${dir}/flaky.json`, JSON.stringify(flaky));
+        const run = await ledge(config, "deploy", `${dir}/flaky.json`, "--wait", "--timeout", "60");
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        assert.ok(await Deno.stat(`${dir}/pr.once`), "pr's first start ran and failed");
+        assert.match(run.stdout, /^pr: running$/m);
+        assert.match(run.stdout, /^deployment \d+ is running$/m);
+      },
+    );
+
+    await t.step("deploy --wait exits 1 at once on a module that will not restart", async () => {
+      const failing = structuredClone(manifest);
+      const desired = failing.modulesContent.$edgeAgent["properties.desired"];
+      const pf = structuredClone(desired.modules.pa);
+      pf.restartPolicy = "never";
+      pf.settings.args = ["-c", "exit 4"];
+      desired.modules = { pf };
+      await Deno.writeTextFile(`${dir}/failing.json`, JSON.stringify(failing));
+      const run = await ledge(config, "deploy", `${dir}/failing.json`, "--wait", "--timeout", "60");
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stderr, /Cannot run pf \(failed: exited with code 4\)/);
     });
   } finally {
     daemon.kill("SIGTERM");
