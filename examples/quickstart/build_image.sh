@@ -41,8 +41,14 @@ done
 cp -r "$here/sensor.cjs" "$here/filter.cjs" "$here/hub_address.cjs" "$here/package.json" \
   "$here/node_modules" "$root/app/"
 
+previous=$("$engine" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 tar -C "$root" -c . | "$engine" import \
   --change 'WORKDIR /app' \
   --change 'CMD ["/usr/bin/node", "--require", "/app/hub_address.cjs", "/app/sensor.cjs"]' \
   - "$image" >/dev/null
+# The image this tag named before is left untagged: removed unless a container still uses it.
+current=$("$engine" image inspect --format '{{.Id}}' "$image")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+  "$engine" image rm "$previous" >/dev/null 2>&1 || true
+fi
 echo "built $image with $engine"
