@@ -24,7 +24,7 @@ export interface DecodedOptions {
 
 /**
  * Go's encoding/json matches a member to a field when the two are equal under Unicode simple case
- * folding (so "ſ" is an "s" and the Kelvin sign a "k"). Upper- then lower-casing equates at least
+ * folding (so U+017F (long s) is an "s" and the Kelvin sign a "k"). Upper- then lower-casing equates at least
  * what Go does for ASCII field names; equating more only refuses more.
  */
 export function foldKey(key: string): string {

@@ -5,7 +5,7 @@
  * so nothing an engine adds (or reads from an unexpected place, such as Docker's deprecated
  * HostConfig fields at the top level) can slip past the policy.
  *
- * Taken only at their default (`"zero"`: empty, false, 0 — as a body copied from `docker
+ * Taken only at their default (`"zero"`: empty, false, 0 - as a body copied from `docker
  * inspect` has them) and then left out: ContainerIDFile (a host file), VolumeDriver and Mounts'
  * DriverConfig (a volume driver's options can bind any host path), Annotations (read by the OCI
  * runtime), StorageOpt, the Blkio*Device lists (host device paths), CpuRealtime* (can starve the

@@ -1,6 +1,6 @@
 /**
  * `settings.createOptions`: the Docker Engine API ContainerCreate body, given as a JSON string,
- * as chunks `createOptions`, `createOptions01` … `createOptions99`, or (a ledge extension) as a
+ * as chunks `createOptions`, `createOptions01` ... `createOptions99`, or (a ledge extension) as a
  * plain object.
  */
 
@@ -32,7 +32,7 @@ export function readCreateOptions(settings: Record<string, unknown>): JsonObject
     /^createoptions([0-9]{2})?$/i.test(key) && !CREATE_OPTIONS_KEY.test(key)
   );
   if (near !== undefined) {
-    throw new CreateOptionsError(near, 'expected "createOptions" (or createOptions01 … 99)');
+    throw new CreateOptionsError(near, 'expected "createOptions" (or createOptions01 \u2026 99)');
   }
   const keys = Object.keys(settings).filter((key) => CREATE_OPTIONS_KEY.test(key)).sort();
   if (keys.length === 0) return new JsonObject([]);
@@ -71,7 +71,7 @@ export function readCreateOptions(settings: Record<string, unknown>): JsonObject
 
 /**
  * Splits createOptions into the chunked string form IoT Edge reports: 512 characters per key,
- * `createOptions`, then `createOptions01`, `createOptions02` ….
+ * `createOptions`, then `createOptions01`, `createOptions02` ....
  */
 export function chunkCreateOptions(options: object): Record<string, string> {
   const text = JSON.stringify(options);

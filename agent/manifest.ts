@@ -34,8 +34,8 @@ export const ModuleEnv = z.record(
     value: z.union([text, z.number(), z.boolean()], {
       error: "expected a string, number or boolean",
     }),
-  }, { error: 'expected an object {"value": "…"}' }),
-  { error: 'expected an object of {"NAME": {"value": "…"}}' },
+  }, { error: 'expected an object {"value": "\u2026"}' }),
+  { error: 'expected an object of {"NAME": {"value": "\u2026"}}' },
 );
 /** A module's `env` as the manifest gives it. */
 export type ModuleEnv = z.infer<typeof ModuleEnv>;
@@ -74,7 +74,7 @@ export type ModuleSettings = z.infer<typeof ModuleSettings>;
 
 /** A module name: it becomes a container name, so Docker's rules apply. */
 export const ModuleName = text.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, {
-  error: "expected 1–128 characters of A-Z a-z 0-9 _ . - starting with a letter or digit",
+  error: "expected 1\u2013128 characters of A-Z a-z 0-9 _ . - starting with a letter or digit",
 });
 
 /** One entry of `modules`. */
@@ -85,10 +85,10 @@ export const ModuleSpec = z.object({
   status: ModuleStatus.default("running"),
   restartPolicy: RestartPolicy.default("always"),
   imagePullPolicy: ImagePullPolicy.default("on-create"),
-  startupOrder: z.number({ error: "expected an integer 0–4294967295" })
-    .int({ error: "expected an integer 0–4294967295" })
-    .min(0, { error: "expected an integer 0–4294967295" })
-    .max(4294967295, { error: "expected an integer 0–4294967295" })
+  startupOrder: z.number({ error: "expected an integer 0\u20134294967295" })
+    .int({ error: "expected an integer 0\u20134294967295" })
+    .min(0, { error: "expected an integer 0\u20134294967295" })
+    .max(4294967295, { error: "expected an integer 0\u20134294967295" })
     .default(4294967295),
   env: ModuleEnv.default({}),
   settings: ModuleSettings,
@@ -107,7 +107,7 @@ export const SystemModuleSpec = z.object({
 /** A system module as given. */
 export type SystemModuleSpec = z.infer<typeof SystemModuleSpec>;
 
-/** `$edgeAgent` → `properties.desired`. */
+/** `$edgeAgent` -> `properties.desired`. */
 export const EdgeAgentDesired = z.object({
   schemaVersion: text,
   runtime: RuntimeSpec.default({ type: "docker", settings: { registryCredentials: {} } }),
@@ -131,7 +131,7 @@ export const RouteSpec = z.union([
 /** A route as the manifest gives it. */
 export type RouteSpec = z.infer<typeof RouteSpec>;
 
-/** `$edgeHub` → `properties.desired`. */
+/** `$edgeHub` -> `properties.desired`. */
 export const EdgeHubDesired = z.object({
   schemaVersion: text,
   routes: z.record(text, RouteSpec, { error: "expected an object of routes" }).default({}),

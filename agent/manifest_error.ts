@@ -43,7 +43,7 @@ export function formatJsonPath(path: readonly PropertyKey[]): string {
   return out || "(top level)";
 }
 
-/** The path of a field of module `name` in a manifest, e.g. `…modules.sensor.settings.image`. */
+/** The path of a field of module `name` in a manifest, e.g. `...modules.sensor.settings.image`. */
 export function modulePath(name: string, ...field: PropertyKey[]): string {
   return formatJsonPath([
     "modulesContent",

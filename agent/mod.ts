@@ -3,7 +3,7 @@
  *
  * It accepts IoT Edge deployment manifests (`ledge deploy`, or the parent's `$edgeAgent` twin
  * through the upstream link, which may run process modules only where
- * `[agent.allow] process_modules_from_upstream` allows it), persists the last accepted one, plans `(current, desired) → steps` with a pure planner,
+ * `[agent.allow] process_modules_from_upstream` allows it), persists the last accepted one, plans `(current, desired) -> steps` with a pure planner,
  * performs them through an engine driver (the Docker Engine API v1.41, served by Podman and
  * Docker, or the process driver), restarts modules per policy with capped back-off, and reports
  * the `$edgeAgent` reported properties.

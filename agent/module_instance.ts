@@ -32,7 +32,7 @@ export interface ModuleInstance {
   finishedAt: number | undefined;
   /** The config hash it was created from (a label). */
   configHash: string;
-  /** Image id (`sha256:…`) the container runs; empty for processes. */
+  /** Image id (`sha256:...`) the container runs; empty for processes. */
   imageId: string;
   /** The engine's own error for this instance (e.g. why it could not start), if any. */
   error: string;

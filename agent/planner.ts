@@ -1,5 +1,5 @@
 /**
- * The planner: `(current instances, desired deployment, restart stats, now) → Step[]`, pure.
+ * The planner: `(current instances, desired deployment, restart stats, now) -> Step[]`, pure.
  *
  * Rules: a config change (image, createOptions, env, version) recreates; a status change starts
  * or stops; owned instances not in the deployment are removed (only owned ones are ever given to

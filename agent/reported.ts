@@ -21,7 +21,7 @@ export interface DesiredStatus {
   description: string;
   /** Set when the device rolled a deployment back: the version it rolled back from. */
   rolledBackFrom?: number | undefined;
-  /** …and the version it runs instead. */
+  /** ...and the version it runs instead. */
   runningVersion?: number | undefined;
 }
 
@@ -73,7 +73,7 @@ export interface ReportCut {
    * `startupOrder`, and `settings` but image, imageHash, command, args.
    */
   settingsOmitted: boolean;
-  /** Descriptions longer than this were cut to it (UTF-16 units) around "…[cut]…". */
+  /** Descriptions longer than this were cut to it (UTF-16 units) around "...[cut]...". */
   descriptionsCutTo?: number;
   /** False when even the shortest form is over the limit (the parent refuses it). */
   fits: boolean;

@@ -18,7 +18,7 @@ import { MAX_TWIN_SIDE_BYTES } from "../iothub/mod.ts";
 import type { EdgeAgentReported, ReportCut, ReportedModule } from "./reported.ts";
 
 /** Stands where a description was cut to fit. */
-export const CUT_MARKER = "…[cut]…";
+export const CUT_MARKER = "\u2026[cut]\u2026";
 
 /** What a module keeps of its `settings` once the echoes of the deployment are dropped. */
 const KEPT_SETTINGS = new Set(["image", "imageHash", "command", "args"]);
@@ -64,7 +64,7 @@ function isHighSurrogate(text: string, index: number): boolean {
 /**
  * `text` cut to `length` UTF-16 units (never inside a surrogate pair) around
  * {@linkcode CUT_MARKER}: its first two thirds and its last third, since a reason starts with
- * what failed and ends with what would allow it (`… (agent.allow.privileged)`); a short cut
+ * what failed and ends with what would allow it (`... (agent.allow.privileged)`); a short cut
  * keeps the beginning only.
  */
 export function cutText(text: string, length: number): string {

@@ -6,7 +6,7 @@
 import type { DesiredModule } from "./deployment.ts";
 import type { ModuleInstance } from "./module_instance.ts";
 
-/** Module name → config hash of each instance seen at the last look. */
+/** Module name -> config hash of each instance seen at the last look. */
 export type SeenInstances = Map<string, string>;
 
 /** What one look found. */

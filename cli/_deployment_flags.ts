@@ -44,7 +44,7 @@ export function parseDuration(flag: string, text: string): number {
   return Number(match[1]) * unit;
 }
 
-/** `5%` or `5` (0–100). */
+/** `5%` or `5` (0-100). */
 export function parsePercent(flag: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*%?$/.exec(text.trim());
   const value = match ? Number(match[1]) : NaN;
@@ -61,7 +61,7 @@ export function parseLabels(text: string): Record<string, string> {
     try {
       value = JSON.parse(text);
     } catch {
-      throw new UsageError(`--labels: expected k=v,… or a JSON object, got ${text}`);
+      throw new UsageError(`--labels: expected k=v,\u2026 or a JSON object, got ${text}`);
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new UsageError(`--labels: expected a JSON object, got ${text}`);
@@ -77,7 +77,7 @@ export function parseLabels(text: string): Record<string, string> {
   return labels;
 }
 
-/** `name=<query>` (repeatable), or a JSON object `{"queries": {…}}` / `{name: query}`. */
+/** `name=<query>` (repeatable), or a JSON object `{"queries": {...}}` / `{name: query}`. */
 export function parseMetrics(values: readonly string[]): Record<string, string> {
   const queries: Record<string, string> = {};
   for (const text of values) {
@@ -113,14 +113,14 @@ function contentOf(file: string, value: unknown): { modulesContent: unknown } {
   if (typeof modulesContent !== "object" || modulesContent === null) {
     throw new ExitError(
       1,
-      `Cannot read ${file}: expected {"content": {"modulesContent": {…}}} or {"modulesContent": {…}}`,
+      `Cannot read ${file}: expected {"content": {"modulesContent": {\u2026}}} or {"modulesContent": {\u2026}}`,
     );
   }
   return { modulesContent };
 }
 
 /**
- * The API body the flags make. A content file that is a whole configuration (as `az … show`
+ * The API body the flags make. A content file that is a whole configuration (as `az ... show`
  * prints it) also gives the fields the flags leave out.
  */
 export async function deploymentBody(

@@ -1,13 +1,13 @@
-/** `ledge check`: checks the device's setup, ✔/⚠/✘ with a fix each; exit 1 on any ✘. */
+/** `ledge check`: checks the device's setup, ok/warning/error with a fix each; exit 1 on any error. */
 import { styleText } from "node:util";
 import { Command } from "commander";
 import { checkAll, type CheckStatus } from "../ops/checks/mod.ts";
 import { ExitError, globalOptions, out, printJson } from "./_shared.ts";
 
 const MARKS = {
-  ok: { mark: "✔", color: "green" },
-  warning: { mark: "⚠", color: "yellow" },
-  error: { mark: "✘", color: "red" },
+  ok: { mark: "\u2714", color: "green" },
+  warning: { mark: "\u26a0", color: "yellow" },
+  error: { mark: "\u2718", color: "red" },
 } as const satisfies Record<CheckStatus, { mark: string; color: string }>;
 
 /** Builds the `check` verb. */
@@ -24,7 +24,7 @@ export function checkCommand(): Command {
           // Coloured only on a terminal and never under NO_COLOR (node:util decides).
           const head = styleText(color, mark);
           out(`${head} ${result.title}: ${result.message}`);
-          if (result.fix) out(`    → ${result.fix}`);
+          if (result.fix) out(`    \u2192 ${result.fix}`);
         }
         const count = (status: CheckStatus) => results.filter((r) => r.status === status).length;
         out(`\n${count("ok")} ok, ${count("warning")} warnings, ${count("error")} errors`);

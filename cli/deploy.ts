@@ -130,7 +130,7 @@ async function deployToChild(
 export function deployCommand(): Command {
   return new Command("deploy")
     .description("apply an IoT Edge deployment manifest (deployment.json)")
-    .argument("<file>", "the manifest: {modulesContent: {$edgeAgent, $edgeHub, …}}")
+    .argument("<file>", "the manifest: {modulesContent: {$edgeAgent, $edgeHub, \u2026}}")
     .option(
       "--wait",
       "show progress until every module runs, waiting through restart back-offs (exit 1 if one fails)",

@@ -1,7 +1,7 @@
 /**
  * `ledge deployment create|list|show|update|delete`: automatic and layered deployments at this
  * parent, with `az iot edge deployment` habits. `create <id> --content deployment.json
- * --target-condition "tags.env='prod'" --priority 10 [--layered] [--labels k=v,…]
+ * --target-condition "tags.env='prod'" --priority 10 [--layered] [--labels k=v,...]
  * [--metrics name="<query>"] [--rollout 1%,10%,50%,100% --rollout-wait 10m --abort-if-failed 5%]`;
  * `show <id>` gives IoT Hub's system metrics and the custom ones with the device ids behind each,
  * the rollout, and per targeted device what applies (and which deployment won a tie).
@@ -39,7 +39,7 @@ function withContentFlags(command: Command, creating: boolean): Command {
     .addOption(
       new Option(
         "--metrics <metric>",
-        'a custom metric: name="SELECT deviceId FROM devices WHERE …" (repeatable)',
+        'a custom metric: name="SELECT deviceId FROM devices WHERE \u2026" (repeatable)',
       )
         .argParser((value: string, previous: string[] = []) => [...previous, value]),
     )

@@ -61,7 +61,7 @@ export function invokeCommand(): Command {
         const payload = parsePayload(options.payload);
         const timeout = Number(options.timeout);
         if (!Number.isInteger(timeout) || timeout < 1 || timeout > 300) {
-          throw new UsageError(`--timeout: expected 1–300 seconds, got "${options.timeout}"`);
+          throw new UsageError(`--timeout: expected 1\u2013300 seconds, got "${options.timeout}"`);
         }
         const config = await configFor(command);
         const call = invokeTarget({ target, method }, {

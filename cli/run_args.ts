@@ -16,7 +16,7 @@ const LOG_LEVELS: readonly string[] = ["debug", "info", "warn", "error"];
 
 /**
  * Reads `[--config P] run [--config P] [--log-format F] [--log-level L]` (also `--opt=value` and
- * `-c P`); undefined for anything else — help, a typo, a bad value — which commander then reports.
+ * `-c P`); undefined for anything else - help, a typo, a bad value - which commander then reports.
  */
 export function parseRunArgs(args: readonly string[]): RunOptions | undefined {
   const options: RunOptions = {};

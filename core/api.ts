@@ -76,7 +76,7 @@ export function queryOf<T extends z.ZodType>(
 /** What the OpenAPI document says about one operation. */
 export interface ApiOperationDoc {
   summary: string;
-  /** The area: modules, deployment, identities, certificates, twins, methods, c2d, hub, … */
+  /** The area: modules, deployment, identities, certificates, twins, methods, c2d, hub, ... */
   tag: string;
   /** The success status (default 200). */
   status?: number;

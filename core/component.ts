@@ -1,5 +1,5 @@
 /**
- * The start/stop contract every part of the daemon (security, hub, agent, …) implements, so the
+ * The start/stop contract every part of the daemon (security, hub, agent, ...) implements, so the
  * runtime can start them in order, stop them in reverse, and expose their management routes.
  */
 import type { Hono } from "hono";
@@ -21,7 +21,7 @@ export interface Component {
   stop(): Promise<void>;
   /**
    * Routes this component adds to the management API (HTTP over `<state>/mgmt.sock`), mounted at
-   * the root; use paths under `/v1/<area>/…`.
+   * the root; use paths under `/v1/<area>/...`.
    */
   readonly api?: Hono;
   /** The OpenAPI documentation of {@linkcode api}'s routes, keyed `"METHOD /path/{param}"`. */

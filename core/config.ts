@@ -8,7 +8,7 @@
 import { z } from "zod";
 
 function intRange(min: number, max: number) {
-  const error = `expected an integer ${min}–${max}`;
+  const error = `expected an integer ${min}\u2013${max}`;
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
@@ -19,7 +19,7 @@ function table<Shape extends z.ZodRawShape>(shape: Shape) {
 const port = intRange(1, 65535);
 /** A port to listen on: 0 takes any free one (the bound port is reported at start). */
 const listenPort = (() => {
-  const error = "expected an integer 0–65535 (0: any free port)";
+  const error = "expected an integer 0\u201365535 (0: any free port)";
   return z.number({ error }).int({ error }).min(0, { error }).max(65535, { error });
 })();
 const nonEmpty = z.string({ error: "expected a string" }).min(1, {
@@ -34,7 +34,7 @@ const stringList = z.array(z.string({ error: "expected a string" }), {
 const identityId = z.string({ error: "expected a string" }).regex(
   /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/,
   {
-    error: "expected 1–128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '",
+    error: "expected 1\u2013128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '",
   },
 );
 const hostname = z.string({ error: "expected a host name" }).regex(

@@ -1,5 +1,5 @@
 /**
- * Loading the config file: TOML → defaults merged in → {@linkcode Config} schema, with errors
+ * Loading the config file: TOML -> defaults merged in -> {@linkcode Config} schema, with errors
  * that name the key path, the bad value and what was expected.
  */
 import { parse as parseToml, TomlError } from "smol-toml";
@@ -99,7 +99,7 @@ function showValue(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
-/** Formats schema issues as `key.path: expected …, got …` lines. */
+/** Formats schema issues as `key.path: expected ..., got ...` lines. */
 export function formatConfigIssues(error: z.ZodError, schema: z.ZodType = Config): string[] {
   return error.issues.flatMap((issue) => {
     const where = issue.path.join(".");

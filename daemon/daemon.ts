@@ -1,5 +1,5 @@
 /**
- * The daemon: prepares the state dir, starts the components in order (security → hub → agent),
+ * The daemon: prepares the state dir, starts the components in order (security -> hub -> agent),
  * serves the management API, and stops everything in reverse.
  */
 import type { Component, RuntimeContext } from "../core/component.ts";

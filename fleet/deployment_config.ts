@@ -2,7 +2,7 @@
  * An automatic deployment as `az iot edge deployment create` sends it to IoT Hub (a
  * "configuration": `id`, `content.modulesContent`, `targetCondition`, `priority`, `labels`,
  * `metrics.queries`), plus ledge's `layered` flag and staged `rollout`. Computed fields a copy
- * of `az … show` output carries (`systemMetrics`, `etag`, times) are accepted and ignored.
+ * of `az ... show` output carries (`systemMetrics`, `etag`, times) are accepted and ignored.
  *
  * @module
  */
@@ -12,7 +12,8 @@ import { z } from "zod";
 export const DeploymentId = z.string({ error: "expected a string" }).regex(
   /^[a-z0-9][a-z0-9\-:+%_#*?!(),=@;$'.]{0,127}$/,
   {
-    error: "expected 1–128 lower-case letters, digits or - : + % _ # * ? ! ( ) , = @ ; $ ' . " +
+    error:
+      "expected 1\u2013128 lower-case letters, digits or - : + % _ # * ? ! ( ) , = @ ; $ ' . " +
       "(starting with a letter or digit)",
   },
 );
@@ -44,7 +45,7 @@ export const DeploymentRequest = z.object({
     modulesContent: z.record(z.string(), z.unknown(), {
       error: "expected an object of module twins",
     }),
-  }, { error: 'expected {"modulesContent": {…}}' }),
+  }, { error: 'expected {"modulesContent": {\u2026}}' }),
   targetCondition: z.string({ error: 'expected a target condition (or "*")' }).default("*"),
   priority: z.number({ error: "expected a whole number" }).int({ error: "expected a whole number" })
     .min(0, { error: "expected 0 or more" }).default(0),

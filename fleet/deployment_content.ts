@@ -4,8 +4,8 @@
  *
  * A base deployment's content is a whole manifest (`$edgeAgent` and `$edgeHub` under
  * `properties.desired`). A layered deployment's content names paths with IoT Hub's dot notation:
- * `$edgeAgent: {"properties.desired.modules.sensor": {…}}`, `$edgeHub:
- * {"properties.desired.routes.up": "FROM … INTO $upstream"}`, a module twin as
+ * `$edgeAgent: {"properties.desired.modules.sensor": {...}}`, `$edgeHub:
+ * {"properties.desired.routes.up": "FROM ... INTO $upstream"}`, a module twin as
  * `"properties.desired"` (replaced whole) or `"properties.desired.a.b"` (one value). Layers apply
  * on top of the base in priority order; the later one wins a path both set.
  *
@@ -13,7 +13,7 @@
  */
 import { ManifestError, type ManifestIssue, parseDeployment } from "../agent/mod.ts";
 
-/** `modulesContent`: module name → `{ "properties.desired[.path]": value }`. */
+/** `modulesContent`: module name -> `{ "properties.desired[.path]": value }`. */
 export type ModulesContent = Record<string, Record<string, unknown>>;
 
 const DESIRED = "properties.desired";

@@ -22,7 +22,7 @@ export interface ActiveDeployment {
 /** A device as resolution sees it. */
 export interface DeviceView {
   deviceId: string;
-  /** Its twin document (tags, properties, capabilities …). */
+  /** Its twin document (tags, properties, capabilities ...). */
   doc: TwinDoc;
   /** Deployments its enrollment group assigns it explicitly. */
   assigned: readonly string[];

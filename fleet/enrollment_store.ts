@@ -12,11 +12,11 @@ import { enrollmentDeviceKey } from "../upstream/mod.ts";
 import type { EnrollmentCandidate } from "../security/mod.ts";
 import { type JsonFile, openJsonFile } from "./json_file.ts";
 
-/** An enrollment group's id: as IoT Hub ids, 1–128 of A-Z a-z 0-9 - . _ : */
+/** An enrollment group's id: as IoT Hub ids, 1-128 of A-Z a-z 0-9 - . _ : */
 export const EnrollmentId = z.string({ error: "expected a string" }).regex(
   /^[A-Za-z0-9][A-Za-z0-9\-._:]{0,127}$/,
   {
-    error: "expected 1–128 of A-Z a-z 0-9 - . _ : (starting with a letter or digit)",
+    error: "expected 1\u2013128 of A-Z a-z 0-9 - . _ : (starting with a letter or digit)",
   },
 );
 

@@ -4,7 +4,7 @@
  *
  * - **Tags** on device twins, kept here only (the device never sees them), merged by JSON patch.
  * - **Queries** in IoT Hub's query language over the device and module twins of this parent and
- *   below (`SELECT … FROM devices|devices.modules WHERE … GROUP BY …`), paged by continuation
+ *   below (`SELECT ... FROM devices|devices.modules WHERE ... GROUP BY ...`), paged by continuation
  *   token; errors name line and column, as the route language's do (they share its lexer).
  * - **Automatic and layered deployments** by target condition and priority, re-evaluated
  *   whenever tags, deployments or the fleet change; IoT Hub's system metrics and custom metric

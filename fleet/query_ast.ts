@@ -1,5 +1,5 @@
 /**
- * The syntax tree of an IoT Hub twin query (`SELECT … FROM devices … WHERE … GROUP BY …`) and of
+ * The syntax tree of an IoT Hub twin query (`SELECT ... FROM devices ... WHERE ... GROUP BY ...`) and of
  * a bare condition (a deployment's target condition). Every node records `at`, the offset of
  * the token an error about it points to.
  *

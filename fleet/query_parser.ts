@@ -4,8 +4,8 @@
  * numbers and names follow the same rules as route conditions.
  *
  * ```
- * SELECT [TOP n] * | <projection> [AS alias], … FROM devices | devices.modules
- *   [WHERE <condition>] [GROUP BY <path>, …]
+ * SELECT [TOP n] * | <projection> [AS alias], ... FROM devices | devices.modules
+ *   [WHERE <condition>] [GROUP BY <path>, ...]
  * ```
  *
  * Precedence, high to low: unary `-`; `* / %`; `+ -`; `< <= > >=`; `= != <> IN NIN`; `NOT`;
@@ -153,7 +153,7 @@ class QueryParser extends TokenCursor {
     this.#collection = collection;
     const expr = this.#expression(0);
     const end = this.next();
-    if (end.kind !== "end") this.fail(end, "an operator (AND, OR, =, IN, …) or the end");
+    if (end.kind !== "end") this.fail(end, "an operator (AND, OR, =, IN, \u2026) or the end");
     return expr;
   }
 
@@ -288,7 +288,7 @@ class QueryParser extends TokenCursor {
     return this.fail(token, "an expression");
   }
 
-  /** `[c1, c2, …]` of constants. */
+  /** `[c1, c2, ...]` of constants. */
   #arrayItems(): QueryValue[] {
     this.expect("[");
     const items: QueryValue[] = [];

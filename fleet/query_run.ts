@@ -25,7 +25,7 @@ export interface QueryPage {
 
 /** Paging options. */
 export interface PageOptions {
-  /** Rows per page, 1–1000 (default 100). */
+  /** Rows per page, 1-1000 (default 100). */
   pageSize?: number;
   continuationToken?: string | undefined;
 }

@@ -72,7 +72,7 @@ function abortReason(
     inputs.spec.waves[state.wave]
   }%): ${failed.length} of ${active} ` +
     `released devices (${percent}%) failed, over the ${inputs.spec.abortIfFailedPercent}% ` +
-    `threshold — ${examples.join("; ")}${failed.length > 5 ? "; …" : ""}`;
+    `threshold \u2014 ${examples.join("; ")}${failed.length > 5 ? "; \u2026" : ""}`;
 }
 
 /**

@@ -29,7 +29,7 @@ export interface TwinSources {
   identities: readonly Identity[];
   records: (deviceId: string) => DeviceRecord | undefined;
   ownDeviceId: string;
-  /** IoT Hub's `configurations` field of a device: deployment id → status. */
+  /** IoT Hub's `configurations` field of a device: deployment id -> status. */
   configurations?: (deviceId: string) => Record<string, { status: string }> | undefined;
 }
 

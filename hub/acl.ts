@@ -2,7 +2,7 @@
  * Who may use which topic: each identity publishes only its own telemetry, twin and method
  * replies, and subscribes only to its own inputs, C2D, twin and method topics. SUBSCRIBE filters
  * are checked as filters: a wildcard is accepted only where it cannot reach beyond the identity's
- * own topics, so `#`, `devices/+/…` and `$SYS/…` are refused.
+ * own topics, so `#`, `devices/+/...` and `$SYS/...` are refused.
  */
 import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
 
@@ -83,7 +83,7 @@ export function subscribeDenial(identity: ClientIdentity, filter: string): strin
   return `${identityLabel(identity)} may not subscribe to ${filter}`;
 }
 
-/** Rewrites the id levels of `devices/{d}/modules/{m}/…` to the identity's spelling. */
+/** Rewrites the id levels of `devices/{d}/modules/{m}/...` to the identity's spelling. */
 function normalizeOwnIds(identity: ClientIdentity, filter: string): string {
   const parts = filter.split("/");
   if (parts[0] !== "devices" || parts[1] === undefined) return filter;

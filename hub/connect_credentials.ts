@@ -1,6 +1,6 @@
 /**
  * Reading who a CONNECT claims to be: clientId `device` or `device/module`, and the username
- * `{hub}/{device}[/{module}]/?api-version=…` (or the legacy form without `?`). The username's
+ * `{hub}/{device}[/{module}]/?api-version=...` (or the legacy form without `?`). The username's
  * ids must match the clientId's, and its host must be one of the hub's names (the IoT Hub host
  * name the SDK puts there, or the gateway's own host name).
  */
@@ -56,7 +56,7 @@ export function parseConnectCredentials(
   const query = question < 0 ? "" : username.slice(question + 1);
   const segments = path.split("/");
   if (segments.at(-1) === "") segments.pop();
-  // Legacy form: `hub/device[/module]/api-version=…&DeviceClientType=…` (no `?`).
+  // Legacy form: `hub/device[/module]/api-version=...&DeviceClientType=...` (no `?`).
   let legacyQuery = "";
   if (question < 0 && segments.length > 0 && segments.at(-1)!.includes("=")) {
     legacyQuery = segments.pop()!;

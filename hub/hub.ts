@@ -36,7 +36,7 @@ import { TooLargeRefusals } from "./too_large_refusals.ts";
 import { type IngestCounters, TelemetryIngest } from "./telemetry_ingest.ts";
 import { deliveryEncoder, MODULE_ENDPOINT } from "./delivery_encoder.ts";
 
-/** `$edgeHub` desired properties, schema 1.0–1.3 (unknown keys are kept out). */
+/** `$edgeHub` desired properties, schema 1.0-1.3 (unknown keys are kept out). */
 export const EdgeHubDesired = z.object({
   schemaVersion: z.string({ error: 'expected a string such as "1.1"' }).regex(
     /^1\.[0-3](\.\d+)?$/,
@@ -81,7 +81,7 @@ export interface MethodRequest {
 /** The hub as the rest of ledge uses it. */
 export interface Hub {
   /**
-   * Takes the deployment's `$edgeHub` desired properties (schemaVersion 1.0–1.3: routes,
+   * Takes the deployment's `$edgeHub` desired properties (schemaVersion 1.0-1.3: routes,
    * storeAndForwardConfiguration) and the modules' desired twins. Compiles routes first; an
    * invalid route throws and keeps the previous table.
    */

@@ -1,6 +1,6 @@
 /**
  * Direct method calls in flight: each request gets a request id (`$rid`), the reply on
- * `$iothub/methods/res/{status}/?$rid=…` from the same identity settles it, and a call with no
+ * `$iothub/methods/res/{status}/?$rid=...` from the same identity settles it, and a call with no
  * reply in time settles as 504.
  */
 

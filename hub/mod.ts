@@ -1,6 +1,6 @@
 /**
  * The hub: a local IoT Hub-compatible broker. Modules written against the Azure IoT device SDK
- * (`ModuleClient.fromEnvironment`) and leaf devices (`GatewayHostName=…`) connect over MQTT/TLS
+ * (`ModuleClient.fromEnvironment`) and leaf devices (`GatewayHostName=...`) connect over MQTT/TLS
  * or MQTT over WebSocket, authenticate with SAS tokens or X.509 certificates from the security
  * manager, and are confined to their own topics. Telemetry and module outputs run through the
  * deployment's routes into durable per-endpoint queues (a QoS 1 PUBACK means durable), and are

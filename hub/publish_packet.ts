@@ -13,7 +13,7 @@ const encoder = new TextEncoder();
 /** Options of {@linkcode encodePublish}. */
 export interface PublishOptions {
   qos: 0 | 1;
-  /** Required for QoS 1: 1–65535. */
+  /** Required for QoS 1: 1-65535. */
   packetId?: number;
   dup?: boolean;
 }
@@ -98,7 +98,7 @@ export function encodePublish(
 ): Uint8Array {
   const packetId = options.packetId ?? 0;
   if (options.qos > 0 && (!Number.isInteger(packetId) || packetId < 1 || packetId > 65535)) {
-    throw new RangeError(`Cannot encode PUBLISH: packetId ${packetId} is not 1–65535`);
+    throw new RangeError(`Cannot encode PUBLISH: packetId ${packetId} is not 1\u201365535`);
   }
   const frame = new PublishFrame().measure(undefined, topic, payload, options.qos);
   const out = new Uint8Array(frame.size);

@@ -1,5 +1,5 @@
 /**
- * Telemetry ⇄ {@linkcode Message}: the property bag's `$.x` keys become named system properties
+ * Telemetry <-> {@linkcode Message}: the property bag's `$.x` keys become named system properties
  * (the names routes query), everything else is an application property; the hub stamps who sent
  * it (`connectionDeviceId`, `connectionModuleId`), a messageId when absent, and `enqueuedTime`.
  */
@@ -147,12 +147,12 @@ export function stampSender(
 
 /**
  * The property bag a message is delivered with: application properties, then the system
- * properties a receiver sees (`$.mid`, `$.cid`, `$.ct`, `$.ce`, `$.cdid`, `$.cmid`, …).
+ * properties a receiver sees (`$.mid`, `$.cid`, `$.ct`, `$.ce`, `$.cdid`, `$.cmid`, ...).
  */
 export function bagForDelivery(message: Message): string {
   let bag = "";
   const { appProperties, systemProperties } = message;
-  // for…in: Object.entries would allocate a pair per property, and this runs per delivery.
+  // for...in: Object.entries would allocate a pair per property, and this runs per delivery.
   for (const name in appProperties) {
     if (!Object.hasOwn(appProperties, name)) continue;
     bag += `${bag === "" ? "" : "&"}${encodeComponent(name)}=${
@@ -170,7 +170,7 @@ export function bagForDelivery(message: Message): string {
   return bag;
 }
 
-/** Characters `encodeURIComponent` leaves as they are (A–Z a–z 0–9 - _ . ! ~ * ' ( )). */
+/** Characters `encodeURIComponent` leaves as they are (A-Z a-z 0-9 - _ . ! ~ * ' ( )). */
 const UNRESERVED = new Uint8Array(128).map((_, code) =>
   /[A-Za-z0-9\-_.!~*'()]/.test(String.fromCharCode(code)) ? 1 : 0
 );

@@ -5,14 +5,14 @@
  * @example
  * ```ts
  * const out = new Uint8Array(4);
- * writeRemainingLength(out, 0, 321); // 2: out is [0xc1, 0x02, …]
+ * writeRemainingLength(out, 0, 321); // 2: out is [0xc1, 0x02, ...]
  * remainingLengthSize(321); // 2
  * ```
  *
  * @module
  */
 
-/** Bytes the remaining length `length` takes (1–4; lengths up to 268,435,455). */
+/** Bytes the remaining length `length` takes (1-4; lengths up to 268,435,455). */
 export function remainingLengthSize(length: number): number {
   return length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : 4;
 }

@@ -1,5 +1,5 @@
 /**
- * IoT Hub shared access signatures: `SharedAccessSignature sr=…&sig=…&se=…[&skn=…]`, where
+ * IoT Hub shared access signatures: `SharedAccessSignature sr=...&sig=...&se=...[&skn=...]`, where
  * `sig = base64(HMAC-SHA256(base64decode(key), sr + "\n" + se))` over `sr` exactly as it appears
  * in the token. Pure: the caller passes the keys and the time.
  */

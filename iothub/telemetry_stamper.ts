@@ -1,6 +1,6 @@
 /**
  * The messages one sender publishes on telemetry topics, built without redoing per message what
- * its property bag already said: a client sends the same bag (`$.on=out&$.ct=…`) again and again,
+ * its property bag already said: a client sends the same bag (`$.on=out&$.ct=...`) again and again,
  * so the bag is parsed and the sender stamped once per new bag, and each message only gets its
  * own `messageId` (when the bag has none) and `enqueuedTime`.
  */

@@ -55,7 +55,7 @@ export function parseInboundTopic(topic: string): InboundTopic {
     rest = parts.slice(2);
   }
   if (rest[0] !== "messages" || rest[1] !== "events") return { kind: "unknown" };
-  // The SDK ends the bag with "/" (`…/events/a=1&b=2/`); IoT Hub ignores it.
+  // The SDK ends the bag with "/" (`.../events/a=1&b=2/`); IoT Hub ignores it.
   const bag = rest.slice(2).join("/").replace(/\/$/, "");
   return { kind: "telemetry", deviceId, moduleId, bag };
 }
@@ -95,7 +95,7 @@ export function methodRequestTopic(methodName: string, rid: string): string {
 
 /**
  * {@linkcode parseInboundTopic} with the telemetry topics remembered: a client publishes on the
- * same topic again and again (`$iothub/…` topics carry a request id, so they are not kept).
+ * same topic again and again (`$iothub/...` topics carry a request id, so they are not kept).
  */
 export class InboundTopics {
   readonly #telemetry = new Map<string, InboundTopic>();

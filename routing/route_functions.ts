@@ -181,7 +181,7 @@ function substring(args: readonly Value[]): Value {
 }
 
 const DOT_NET_NUMBER = /^([+-]?)(\d[\d,]*)?(?:\.(\d*))?(?:[eE]([+-]?\d+))?([+-]?)$/;
-const DOT_NET_SYMBOL = /^([+-]?)(infinity|∞|nan)$/i;
+const DOT_NET_SYMBOL = /^([+-]?)(infinity|\u221e|nan)$/i;
 
 /**
  * Parses a string as .NET's `double.TryParse(s, NumberStyles.Any, InvariantCulture)` does

@@ -17,7 +17,7 @@ export interface RouteSyntaxErrorOptions {
   found: string;
   /** What would have been accepted there. */
   expected: string;
-  /** A sentence replacing `expected …, found …` when the text is well formed but wrong. */
+  /** A sentence replacing `expected ..., found ...` when the text is well formed but wrong. */
   reason?: string;
   /** Advice appended after the position, e.g. the accepted forms. */
   hint?: string;

@@ -1,5 +1,5 @@
 /**
- * A compiled set of routes, as declared under `$edgeHub` → `routes` in a deployment manifest.
+ * A compiled set of routes, as declared under `$edgeHub` -> `routes` in a deployment manifest.
  * A table is an immutable value: the hub swaps its reference to install a new one.
  *
  * @module
@@ -73,8 +73,8 @@ export interface RouteTable {
 /**
  * Compiles every route of a manifest's `routes` object; one bad route fails the whole table.
  *
- * @throws {RouteSyntaxError} naming the route (`routes.<name>: …`) with line and column.
- * @throws {RangeError} for a priority outside 0–9 or a negative or fractional TTL.
+ * @throws {RouteSyntaxError} naming the route (`routes.<name>: ...`) with line and column.
+ * @throws {RangeError} for a priority outside 0-9 or a negative or fractional TTL.
  * @throws {TypeError} for a route that is neither a string nor a {@link RouteSpec}.
  * @example
  * ```ts
@@ -87,7 +87,7 @@ export interface RouteTable {
  *   appProperties: {},
  *   systemProperties: { connectionModuleId: "sensor", outputName: "temp" },
  * });
- * // [{ endpointKey: "/modules/filter/inputs/in1", … }, { endpointKey: "$upstream", priority: 0, … }]
+ * // [{ endpointKey: "/modules/filter/inputs/in1", ... }, { endpointKey: "$upstream", priority: 0, ... }]
  * ```
  */
 export function compileRoutes(

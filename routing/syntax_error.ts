@@ -17,7 +17,7 @@ export interface SyntaxErrorDetails {
   found: string;
   /** What would have been accepted there. */
   expected: string;
-  /** A sentence replacing `expected …, found …` when the text is well formed but wrong. */
+  /** A sentence replacing `expected ..., found ...` when the text is well formed but wrong. */
   reason?: string | undefined;
   /** Advice appended after the position, e.g. the accepted forms. */
   hint?: string | undefined;
@@ -45,7 +45,7 @@ export class LanguageSyntaxError extends Error {
   readonly found: string;
   /** What would have been accepted there. */
   readonly expected: string;
-  /** The sentence that replaces `expected …, found …` in the message, if any. */
+  /** The sentence that replaces `expected ..., found ...` in the message, if any. */
   readonly reason: string | undefined;
   /** Advice appended after the position, if any. */
   readonly hint: string | undefined;
@@ -76,8 +76,8 @@ export function lineColumn(text: string, offset: number): { line: number; column
 
 /**
  * The message of a syntax error: `Cannot parse <subject>: expected X at line L, column C, found
- * "Y"` (or the reason instead of `expected … found …`), then `; <hint>`. `found` is quoted
- * unless it is an end marker (`end of …`).
+ * "Y"` (or the reason instead of `expected ... found ...`), then `; <hint>`. `found` is quoted
+ * unless it is an end marker (`end of ...`).
  */
 export function syntaxErrorMessage(subject: string, details: SyntaxErrorDetails): string {
   const where = `at line ${details.line}, column ${details.column}`;

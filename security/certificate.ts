@@ -105,7 +105,7 @@ export class Certificate {
   /** The issuer's and the subject's Name, as encoded (compared byte for byte when chaining). */
   readonly issuerDer: Uint8Array;
   readonly subjectDer: Uint8Array;
-  /** `CN=…, O=…`, as people read it. */
+  /** `CN=..., O=...`, as people read it. */
   readonly issuer: string;
   readonly subject: string;
   readonly commonName: string | undefined;

@@ -74,14 +74,14 @@ function maxDate(a: Date, b: Date): Date {
 function checkCommonName(commonName: string): void {
   if (commonName.length === 0 || commonName.length > MAX_COMMON_NAME) {
     throw new RangeError(
-      `Cannot issue a certificate: commonName must be 1–${MAX_COMMON_NAME} characters, got ${commonName.length}`,
+      `Cannot issue a certificate: commonName must be 1\u2013${MAX_COMMON_NAME} characters, got ${commonName.length}`,
     );
   }
 }
 
 /**
  * The DER value of a NameConstraints extension permitting URIs of one host only. RFC 5280 says a
- * URI constraint is a host name, so `td.example` (not `spiffe://td.example`) — OpenSSL rejects
+ * URI constraint is a host name, so `td.example` (not `spiffe://td.example`) - OpenSSL rejects
  * valid leaves otherwise.
  */
 export function uriNameConstraints(host: string): Uint8Array<ArrayBuffer> {
@@ -121,7 +121,7 @@ function name(commonName: string, organization?: string): Uint8Array {
   );
 }
 
-/** An ECDSA signature as WebCrypto gives it (r‖s), in DER (SEQUENCE of two INTEGERs). */
+/** An ECDSA signature as WebCrypto gives it (r||s), in DER (SEQUENCE of two INTEGERs). */
 function signatureDer(raw: Uint8Array): Uint8Array {
   const half = raw.length / 2;
   return sequence(unsignedInteger(raw.subarray(0, half)), unsignedInteger(raw.subarray(half)));

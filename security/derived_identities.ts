@@ -101,7 +101,7 @@ function derivation(from: Identity, deviceKeys: string[], claimed: IdentityRef):
  * @example
  * ```ts
  * const derived = createDerivedIdentities(() => manager.registry);
- * for (const candidate of derived.candidates({ deviceId: "child", moduleId: "sensor" })) { … }
+ * for (const candidate of derived.candidates({ deviceId: "child", moduleId: "sensor" })) { ... }
  * ```
  */
 export function createDerivedIdentities(

@@ -8,7 +8,7 @@ import { z } from "zod";
 /** A device or module id as IoT Hub accepts it; `.` and `..` are refused (they name paths). */
 export const IdentityId = z.string({ error: "expected a string" }).regex(
   /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/,
-  { error: "expected 1–128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '" },
+  { error: "expected 1\u2013128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '" },
 ).refine((id) => id !== "." && id !== "..", { error: 'expected an id other than "." or ".."' });
 /** A device or module id. */
 export type IdentityId = z.infer<typeof IdentityId>;

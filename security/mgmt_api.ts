@@ -1,6 +1,6 @@
 /**
  * The security routes of the management API: identities (`/v1/identities`) and certificates
- * (`/v1/certificates`), for `ledge identity …` and `ledge cert …`. SAS keys leave only once, in
+ * (`/v1/certificates`), for `ledge identity ...` and `ledge cert ...`. SAS keys leave only once, in
  * the connection string `POST /v1/identities` returns.
  */
 import { identityLabel } from "../iothub/mod.ts";

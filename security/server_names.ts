@@ -4,7 +4,7 @@
  *
  * The rule for modules: module `m` may have a server certificate for `m` itself and for names
  * under it, `m.<anything>` (e.g. `opcua` and `opcua.plant.local`), compared case-insensitively,
- * as DNS names (labels of a-z 0-9 _ -, no wildcard, no IP address) — except
+ * as DNS names (labels of a-z 0-9 _ -, no wildcard, no IP address) - except
  * - the hub's names (`[device] hostname`, `iothub_hostname`, `localhost`, the machine's host name):
  *   a module must never pose as the hub (a name under one, `opcua.<hostname>`, is fine);
  * - another module's name and the names under it: of two modules whose ids nest (`a` and `a.b`),
@@ -39,7 +39,7 @@ export function hubServerNames(
   return { dnsNames: [...names], ipAddresses: [...ips] };
 }
 
-/** Whether `name` is a DNS host name (dot-separated labels, ≤ 253 characters). */
+/** Whether `name` is a DNS host name (dot-separated labels, <= 253 characters). */
 export function isDnsName(name: string): boolean {
   return name.length <= 253 && name.split(".").every((label) => LABEL.test(label));
 }

@@ -36,7 +36,7 @@ function checkTarget(target: EnqueueTarget): void {
   const { endpoint, priority, ttlSeconds } = target;
   if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
     throw new RangeError(
-      `Cannot enqueue to ${endpoint}: priority must be an integer 0–${MAX_PRIORITY}, got ${priority}`,
+      `Cannot enqueue to ${endpoint}: priority must be an integer 0\u2013${MAX_PRIORITY}, got ${priority}`,
     );
   }
   if (typeof ttlSeconds !== "number" || Number.isNaN(ttlSeconds)) {

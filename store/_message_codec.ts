@@ -37,7 +37,7 @@ function checkBag(
   }
   const out: Record<string, string> = {};
   const source = bag as Record<string, unknown>;
-  // for…in with an own-property check: Object.entries would allocate a pair per property.
+  // for...in with an own-property check: Object.entries would allocate a pair per property.
   for (const key in source) {
     if (!Object.hasOwn(source, key)) continue;
     const value = source[key];

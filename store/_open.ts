@@ -20,7 +20,7 @@ export function checkOptions(options: StoreOptions): void {
     const value = options[field];
     if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
       throw new RangeError(
-        `Cannot open message store: ${field} must be a number ≥ 0, got ${value}`,
+        `Cannot open message store: ${field} must be a number \u2265 0, got ${value}`,
       );
     }
   }

@@ -29,20 +29,20 @@ export interface StoreStatements {
   /** (value) */
   setLastSeq: StatementSync;
   lastSeq: StatementSync;
-  /** (name) → id */
+  /** (name) -> id */
   insertEndpoint: StatementSync;
-  /** → id, name */
+  /** -> id, name */
   allEndpoints: StatementSync;
-  /** → endpoint, count, bytes */
+  /** -> endpoint, count, bytes */
   queueTotals: StatementSync;
   /**
-   * (endpoint, now, after priority, after seq, max seq, limit) → {@linkcode DeliverableRow}s
+   * (endpoint, now, after priority, after seq, max seq, limit) -> {@linkcode DeliverableRow}s
    * (arrays) of unexpired rows after (priority, seq) with a seq up to max seq, in delivery order.
    */
   deliverable: StatementSync;
-  /** (now, limit) → endpoint, priority, seq, size */
+  /** (now, limit) -> endpoint, priority, seq, size */
   expired: StatementSync;
-  /** (endpoint, priority) → priority, enqueued_at of the oldest row of the next priority up */
+  /** (endpoint, priority) -> priority, enqueued_at of the oldest row of the next priority up */
   firstAfterPriority: StatementSync;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The hub's durable message store: one queue per endpoint (`upstream`, `module/filter/input1`,
- * …) in one SQLite file (`node:sqlite`, WAL mode).
+ * ...) in one SQLite file (`node:sqlite`, WAL mode).
  *
  * **Durability.** {@linkcode MessageStore.enqueue} resolves only once the message is committed
  * to every queue it was routed to and the WAL is fsynced (`synchronous: "FULL"`, the default), so

@@ -8,7 +8,7 @@ export interface StoredMessage {
   body: Uint8Array;
   /** User properties. */
   appProperties: Record<string, string>;
-  /** Properties set by the SDK or the hub (`messageId`, `connectionModuleId`, …). */
+  /** Properties set by the SDK or the hub (`messageId`, `connectionModuleId`, ...). */
   systemProperties: Record<string, string>;
 }
 

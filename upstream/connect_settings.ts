@@ -1,7 +1,7 @@
 /**
  * What one connection to the parent sends: URL, clientId, username, password (SAS token) and TLS
  * material, exactly as the Azure IoT device SDK sends them (azure-iot-device-mqtt: clientId
- * `device[/module]`, username `{host}/{clientId}/?api-version=…&DeviceClientType=…`, MQTT 3.1.1,
+ * `device[/module]`, username `{host}/{clientId}/?api-version=...&DeviceClientType=...`, MQTT 3.1.1,
  * clean session off, keep-alive 180 s). Pure: the caller passes keys, files' contents and time.
  */
 import { VERSION } from "../core/version.ts";

@@ -1,6 +1,6 @@
 /**
  * What the parent sends down on an identity's connection: desired-property patches, direct method
- * requests (answered on `$iothub/methods/res/{status}/?$rid=…`) and cloud-to-device messages.
+ * requests (answered on `$iothub/methods/res/{status}/?$rid=...`) and cloud-to-device messages.
  * Each goes to a handler; the hub and the agent plug theirs in.
  */
 import type { Logger } from "../core/log.ts";
@@ -32,7 +32,7 @@ export interface UpstreamMethodResult {
 export interface UpstreamC2DMessage {
   body: Uint8Array;
   appProperties: Record<string, string>;
-  /** Named system properties (`messageId`, `correlationId`, `contentType`, …). */
+  /** Named system properties (`messageId`, `correlationId`, `contentType`, ...). */
   systemProperties: Record<string, string>;
 }
 
@@ -41,7 +41,7 @@ export interface UpstreamHandlers {
   /** A desired-property patch of `identity`'s twin (it includes `$version`). */
   onDesired?(identity: IdentityRef, patch: TwinPatch): void | Promise<void>;
   /**
-   * The full twin of a held identity (this device, `$edgeAgent`, `$edgeHub`, …), fetched each
+   * The full twin of a held identity (this device, `$edgeAgent`, `$edgeHub`, ...), fetched each
    * time its connection comes up: what changed while offline converges here.
    */
   onTwin?(identity: IdentityRef, twin: TwinDocument): void | Promise<void>;

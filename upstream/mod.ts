@@ -1,11 +1,11 @@
 /**
- * The upstream connector: this ledge as a device of its parent — another ledge (nested edge) or,
+ * The upstream connector: this ledge as a device of its parent - another ledge (nested edge) or,
  * since it speaks the IoT Hub device protocol, Azure IoT Hub itself.
  *
  * - **Link.** MQTT 3.1.1 over TLS (`mqtts`, port 8883) or over WebSocket
  *   (`wss://host:port/$iothub/websocket`), verifying the parent's certificate against
  *   `upstream.ca_file` (the system roots when empty). clientId and username are the Azure IoT
- *   SDK's: `device[/module]` and `{parent}/{clientId}/?api-version=2021-04-12&DeviceClientType=…`.
+ *   SDK's: `device[/module]` and `{parent}/{clientId}/?api-version=2021-04-12&DeviceClientType=...`.
  *   This device authenticates with a SAS token (`sr = {parent}/devices/{id}`, signed with
  *   `upstream.shared_access_key`, renewed by reconnecting at 3/4 of
  *   `upstream.token_lifetime_seconds`) or a client certificate (`upstream.cert_file`/`key_file`).
@@ -15,8 +15,8 @@
  *   and closes after `upstream.idle_timeout_seconds` unused (modules held with
  *   {@linkcode Upstream.hold} stay open: `$edgeAgent`, `$edgeHub` by default).
  * - **Keys of the identities below this device** are derived from its own key, so the parent can
- *   check them knowing only that key: module `m` → `HMAC-SHA256(deviceKey, "m")`; a device `d`
- *   below (leaf or child edge) → `HMAC-SHA256(deviceKey, "devices/d")`, and its modules from that
+ *   check them knowing only that key: module `m` -> `HMAC-SHA256(deviceKey, "m")`; a device `d`
+ *   below (leaf or child edge) -> `HMAC-SHA256(deviceKey, "devices/d")`, and its modules from that
  *   key in turn (base64 keys, HMAC over the UTF-8 name; see iothub/derived_key.ts). A parent ledge
  *   verifies a child's module by deriving the same key from the child's registered key
  *   (security/derived_identities.ts; `ledge identity add-device <child> --edge` registers it).
@@ -34,7 +34,7 @@
  *   `upstream.max_message_bytes`, or one the parent keeps dropping the link on) goes to the
  *   `$deadletter/$upstream` queue and is counted, never retried forever.
  * - **Down from the parent**: desired patches, direct methods (answered), C2D messages (PUBACK only
- *   after the handler stored them) and, on each connect of a held identity, the full twin — all
+ *   after the handler stored them) and, on each connect of a held identity, the full twin - all
  *   handed to {@linkcode UpstreamHandlers}. Reported properties go up batched and retried.
  *
  * @example

@@ -28,7 +28,7 @@ export function reconnectDelayMs(failures: number, options: BackoffOptions): num
     throw new RangeError(`Cannot compute back-off: baseMs must be > 0, got ${baseMs}`);
   }
   if (!Number.isFinite(maxMs) || maxMs < baseMs) {
-    throw new RangeError(`Cannot compute back-off: maxMs must be ≥ baseMs, got ${maxMs}`);
+    throw new RangeError(`Cannot compute back-off: maxMs must be \u2265 baseMs, got ${maxMs}`);
   }
   const exponent = Math.min(Math.max(failures, 1) - 1, 52);
   const ceiling = Math.min(maxMs, baseMs * 2 ** exponent);

@@ -22,7 +22,7 @@ export interface TelemetryPublish {
 
 /**
  * The bag of a forwarded message: application properties as they are, then `$.mid`, `$.cid`,
- * `$.ct`, `$.ce`, `$.ctime`, `$.on`, … for the system properties that have a bag key.
+ * `$.ct`, `$.ce`, `$.ctime`, `$.on`, ... for the system properties that have a bag key.
  * `connectionDeviceId`/`connectionModuleId` are carried by the connection's identity instead.
  */
 export function upstreamBag(message: StoredMessage): string {

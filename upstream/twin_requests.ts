@@ -1,6 +1,6 @@
 /**
  * Twin requests over one connection to the parent: GET the twin, PATCH reported properties.
- * Each request carries a `$rid`; the answer comes on `$iothub/twin/res/{status}/?$rid=…`.
+ * Each request carries a `$rid`; the answer comes on `$iothub/twin/res/{status}/?$rid=...`.
  */
 import { topicQuery } from "../iothub/mod.ts";
 

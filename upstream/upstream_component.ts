@@ -73,7 +73,7 @@ export interface UpstreamComponentOptions {
  * @example
  * ```ts
  * const upstream = createUpstreamComponent(context, { store: () => hub.store });
- * upstream.upstream.setHandlers({ onDesired: (identity, patch) => { … } });
+ * upstream.upstream.setHandlers({ onDesired: (identity, patch) => { ... } });
  * ```
  */
 export function createUpstreamComponent(

@@ -1,6 +1,6 @@
 /**
  * The ContainerCreate body of a module, written from the canonical body the policy admitted
- * (never from the manifest's own object) with what the agent adds — image, environment, labels,
+ * (never from the manifest's own object) with what the agent adds - image, environment, labels,
  * the module's socket dir at `/var/run/iotedge`, the network, a host entry for the hub, and no
  * engine restart policy (the agent restarts modules itself).
  */

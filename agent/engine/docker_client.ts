@@ -32,7 +32,7 @@ export class DockerClient {
   }
 
   /**
-   * Sends one request; `what` completes "Cannot …" in errors.
+   * Sends one request; `what` completes "Cannot ..." in errors.
    *
    * @returns the response (2xx or accepted); its body is the caller's to read or cancel.
    */

@@ -1,7 +1,7 @@
 /**
  * The networks modules join: a named network is created (a bridge, labelled as this ledge's)
- * when it does not exist yet, and its gateway — the address the hub is reachable at from the
- * module — is looked up once and remembered. Modules created in parallel share one look-up, so
+ * when it does not exist yet, and its gateway - the address the hub is reachable at from the
+ * module - is looked up once and remembered. Modules created in parallel share one look-up, so
  * a new network is created once, before any of them (two creates race: Podman refuses the second
  * with "network already exists").
  */

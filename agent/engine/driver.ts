@@ -52,7 +52,7 @@ export interface LogOptions {
 export interface EngineEvent {
   /** Module name. */
   name: string;
-  /** Docker's action: create, start, die, stop, destroy, health_status: unhealthy, … */
+  /** Docker's action: create, start, die, stop, destroy, health_status: unhealthy, ... */
   action: string;
   id: string;
 }
@@ -82,7 +82,7 @@ export interface PullOptions {
 
 /** An image present on the engine. */
 export interface ImageInfo {
-  /** `sha256:…`. */
+  /** `sha256:...`. */
   id: string;
   tags: string[];
 }

@@ -12,7 +12,7 @@ export interface ImageLoadProgress {
   sentBytes: number;
   /** The archive's size, when known. */
   totalBytes?: number;
-  /** A message of the engine ("Loading layer", …), when the progress came from it. */
+  /** A message of the engine ("Loading layer", ...), when the progress came from it. */
   status?: string;
 }
 
@@ -31,7 +31,7 @@ const LoadLine = z.object({
   errorDetail: z.object({ message: z.string().optional() }).optional(),
 });
 
-/** Image names and IDs from the engine's "Loaded image: …" / "Loaded image ID: …" lines. */
+/** Image names and IDs from the engine's "Loaded image: ..." / "Loaded image ID: ..." lines. */
 export function loadedImages(text: string): string[] {
   const names: string[] = [];
   for (const match of text.matchAll(/^Loaded image(?: ID)?s?: (.+)$/gm)) {

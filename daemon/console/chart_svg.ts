@@ -88,7 +88,7 @@ export function timeChart(options: ChartOptions): Html {
     const minutes = Math.round((windowMs * (1 - f)) / 60_000);
     const anchor = f === 0 ? "start" : f === 1 ? "end" : "middle";
     return html`<text class="tick" x="${x.toFixed(1)}" y="${HEIGHT - 5}" text-anchor="${anchor}">${
-      f === 1 ? "now" : `−${minutes} min`
+      f === 1 ? "now" : `\u2212${minutes} min`
     }</text>`;
   });
   const summary = latest
@@ -96,7 +96,7 @@ export function timeChart(options: ChartOptions): Html {
     : `${options.title}: no samples yet`;
   return html`<figure class="chart" id="${options.id}">
 <figcaption><span>${options.title}</span><strong data-k="${options.id}:latest">${
-    latest ? options.format(latest.value) : "—"
+    latest ? options.format(latest.value) : "\u2014"
   }</strong></figcaption>
 <svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${summary}">
 <title>${summary}</title>

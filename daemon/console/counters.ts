@@ -33,7 +33,7 @@ export function readCounters(sources: ConsoleSources): HistoryReading | undefine
   };
 }
 
-/** Rates now, against the history's baseline (over the last 5–15 s). */
+/** Rates now, against the history's baseline (over the last 5-15 s). */
 export interface LiveRates {
   /** The window the rates span; 0 before the first sample. */
   seconds: number;

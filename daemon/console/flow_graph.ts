@@ -1,5 +1,5 @@
 /**
- * The route table drawn as a graph: sources (FROM) → routes → endpoints (INTO), laid out in
+ * The route table drawn as a graph: sources (FROM) -> routes -> endpoints (INTO), laid out in
  * three columns, with the live rate on each route and the queue depth on each endpoint.
  */
 import { formatCount, formatRate } from "./format.ts";
@@ -35,7 +35,7 @@ const NODE = { width: 250, height: 32 };
 const COLUMNS = { source: 10, route: 355, endpoint: 700 };
 const WIDTH = 960;
 
-/** A short name for a route source: `sensor › temperature`, `all messages`, … */
+/** A short name for a route source: `sensor > temperature`, `all messages`, ... */
 export function sourceLabel(source: string): string {
   const path = source.replace(/\/\*$/, "").replace(/\/$/, "");
   const known: Record<string, string> = {
@@ -48,14 +48,16 @@ export function sourceLabel(source: string): string {
   const plain = known[path.toLowerCase()];
   if (plain) return plain;
   const module = /^\/messages\/modules\/([^/]+)(?:\/outputs(?:\/([^/]+))?)?$/i.exec(path);
-  if (module) return module[2] ? `${module[1]} › ${module[2]}` : `${module[1]} › any output`;
+  if (module) {
+    return module[2] ? `${module[1]} \u203a ${module[2]}` : `${module[1]} \u203a any output`;
+  }
   return source;
 }
 
-/** A short name for an endpoint: `$upstream`, `filter › input1`. */
+/** A short name for an endpoint: `$upstream`, `filter > input1`. */
 export function endpointLabel(key: string): string {
   const module = /^\/modules\/([^/]+)\/inputs\/([^/]+)$/.exec(key);
-  return module ? `${module[1]} › ${module[2]}` : key;
+  return module ? `${module[1]} \u203a ${module[2]}` : key;
 }
 
 /** Space above the first row, for the column headings. */
@@ -115,7 +117,7 @@ export function layoutFlow(
 }
 
 function clip(text: string, max = 30): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return text.length > max ? `${text.slice(0, max - 1)}\u2026` : text;
 }
 
 function node(

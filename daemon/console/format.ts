@@ -40,15 +40,15 @@ export function formatDuration(seconds: number): string {
 /** A point in time as UTC, to the second: `2025-01-31 14:05:09 UTC`. */
 export function formatTime(iso: string | number | Date): string {
   const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "—";
+  if (Number.isNaN(date.getTime())) return "\u2014";
   return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
-/** How long ago `iso` was, from `now`: `12 s ago`, or `—` for an unknown time. */
+/** How long ago `iso` was, from `now`: `12 s ago`, or `-` for an unknown time. */
 export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
-  if (!iso) return "—";
+  if (!iso) return "\u2014";
   const at = new Date(iso).getTime();
-  if (Number.isNaN(at) || at <= 0) return "—";
+  if (Number.isNaN(at) || at <= 0) return "\u2014";
   return `${formatDuration((now - at) / 1000)} ago`;
 }
 

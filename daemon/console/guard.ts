@@ -98,7 +98,7 @@ function signedOut(c: Context<ConsoleEnv>, status: 401 | 403, reason: string) {
   return c.json({ error: reason }, status);
 }
 
-/** `GET /login?token=…`: spends the link, sets the session cookie, and goes to the overview. */
+/** `GET /login?token=...`: spends the link, sets the session cookie, and goes to the overview. */
 export function loginRoute(app: ConsoleApp, context: ConsoleContext): void {
   app.get("/login", (c) => {
     const token = c.req.query("token") ?? "";

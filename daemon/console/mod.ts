@@ -1,6 +1,6 @@
 /**
- * The local web console: the device (and, at a parent, its fleet) at a glance — modules, message
- * flow, queues, logs, twins, identities and certificates — served by the daemon on
+ * The local web console: the device (and, at a parent, its fleet) at a glance - modules, message
+ * flow, queues, logs, twins, identities and certificates - served by the daemon on
  * `[console] listen` (default 127.0.0.1:9601).
  *
  * - **Signing in.** `ledge console` asks the management socket (`POST /v1/console/login`) for a

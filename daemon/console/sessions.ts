@@ -49,9 +49,9 @@ function evictOldest<V>(map: Map<string, V>): void {
 /** Login tokens and sessions of one console. */
 export class ConsoleSessions {
   readonly #now: () => number;
-  /** digest(token) → expiry (ms). */
+  /** digest(token) -> expiry (ms). */
   readonly #logins = new Map<string, number>();
-  /** digest(cookie) → session, least recently used first. */
+  /** digest(cookie) -> session, least recently used first. */
   readonly #sessions = new Map<string, ConsoleSession>();
 
   constructor(options: ConsoleSessionsOptions = {}) {

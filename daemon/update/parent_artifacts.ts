@@ -3,8 +3,8 @@
  * MQTT over WebSocket uses), with the parent's CA bundle and the child's SAS token, as IoT Hub's
  * device HTTPS API authenticates.
  *
- *   GET /devices/{deviceId}/ledge/artifacts/{version}/{target}        → the descriptor (JSON)
- *   GET /devices/{deviceId}/ledge/artifacts/{version}/{target}/file   → the executable
+ *   GET /devices/{deviceId}/ledge/artifacts/{version}/{target}        -> the descriptor (JSON)
+ *   GET /devices/{deviceId}/ledge/artifacts/{version}/{target}/file   -> the executable
  *
  * A parent that has no such artifact but a parent of its own fetches it from there first (and
  * keeps it), so a device at any depth updates through the layers above it.

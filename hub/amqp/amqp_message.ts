@@ -1,13 +1,13 @@
 /**
- * AMQP message ⇄ {@linkcode Message}, with the property names IoT Hub and edgeHub use, so a
+ * AMQP message <-> {@linkcode Message}, with the property names IoT Hub and edgeHub use, so a
  * route sees the same system and application properties whether the sender spoke MQTT or AMQP:
  *
- * - properties: `message_id` → messageId, `correlation_id` → correlationId, `content_type`,
- *   `content_encoding`, `to`, `user_id` (UTF-8), `absolute_expiry_time` → expiryTimeUtc;
- * - application properties `iothub-outputname` → outputName, `iothub-creation-time-utc` →
- *   creationTime, `iothub-message-schema` → messageSchema; every other one is an application
+ * - properties: `message_id` -> messageId, `correlation_id` -> correlationId, `content_type`,
+ *   `content_encoding`, `to`, `user_id` (UTF-8), `absolute_expiry_time` -> expiryTimeUtc;
+ * - application properties `iothub-outputname` -> outputName, `iothub-creation-time-utc` ->
+ *   creationTime, `iothub-message-schema` -> messageSchema; every other one is an application
  *   property (IoT Hub carries them as strings: numbers and booleans become their text);
- * - message annotations `iothub-interface-id` → interfaceId, `dt-subject` → componentName.
+ * - message annotations `iothub-interface-id` -> interfaceId, `dt-subject` -> componentName.
  *
  * Deliveries carry `iothub-enqueuedtime`, `x-opt-input-name`, `iothub-connection-device-id`,
  * `iothub-connection-module-id` (and `x-opt-lock-token` for C2D) as annotations.

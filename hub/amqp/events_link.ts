@@ -1,5 +1,5 @@
 /**
- * The telemetry link (`…/messages/events`, the client sends): each transfer becomes a Message and
+ * The telemetry link (`.../messages/events`, the client sends): each transfer becomes a Message and
  * is ingested; it is settled `accepted` only once it is durable in every queue its routes chose,
  * `rejected` with IoT Hub's error otherwise (a full queue is `device-container-throttled`, which
  * the SDK retries).

@@ -93,7 +93,7 @@ export function parseLinkAddress(address: string | undefined, role: LinkRole): L
   if (path === "$cbs" || path === "/$cbs") return { kind: "cbs" };
   const parts = path.split("/");
   if (parts[0] !== "" || parts[1]?.toLowerCase() !== "devices" || parts[2] === undefined) {
-    throw new LinkAddressError(`Cannot attach ${address}: expected /devices/{deviceId}/…`);
+    throw new LinkAddressError(`Cannot attach ${address}: expected /devices/{deviceId}/\u2026`);
   }
   const deviceId = decodeId(parts[2], address);
   if (parts[3]?.toLowerCase() === "modules" && parts[4] !== undefined) {

@@ -1,5 +1,5 @@
 /**
- * The method link pair (`…/methods/devicebound`): calls leave on the server sender (the client's
+ * The method link pair (`.../methods/devicebound`): calls leave on the server sender (the client's
  * receiver; while it is attached the identity counts as connected for methods), replies arrive
  * on the server receiver and settle the pending call with the same request id.
  */

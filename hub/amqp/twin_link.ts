@@ -1,5 +1,5 @@
 /**
- * The twin link pair (`…/twin`): requests arrive on the server receiver (GET, PATCH reported,
+ * The twin link pair (`.../twin`): requests arrive on the server receiver (GET, PATCH reported,
  * PUT/DELETE of desired notifications), replies and desired patches leave on the server sender of
  * the same channel.
  */

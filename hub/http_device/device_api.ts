@@ -4,8 +4,8 @@
  * - `POST /devices/{id}/messages/events`: one message (body and `iothub-*` headers) or a batch
  *   (`application/vnd.microsoft.iothub.json`); 204 only once every message is durable.
  * - `GET /devices/{id}/messages/devicebound`: the next C2D message with its lock token as ETag
- *   (200), or 204 when none waits; `DELETE …/devicebound/{lock}` completes it, `?reject` rejects
- *   it, `POST …/devicebound/{lock}/abandon` gives it back. An unknown or expired lock is 412.
+ *   (200), or 204 when none waits; `DELETE .../devicebound/{lock}` completes it, `?reject` rejects
+ *   it, `POST .../devicebound/{lock}/abandon` gives it back. An unknown or expired lock is 412.
  *
  * Every request authenticates as the device in its path: a SAS token in `Authorization`, or the
  * TLS client certificate of an X.509 device. Failures count against the source's budget.

@@ -1,7 +1,7 @@
 /**
- * The HTTPS device API's messages ⇄ {@linkcode Message}, with IoT Hub's header names: a telemetry
+ * The HTTPS device API's messages <-> {@linkcode Message}, with IoT Hub's header names: a telemetry
  * POST carries system properties as `iothub-messageid`, `iothub-correlationid`,
- * `iothub-contenttype`, … and application properties as `iothub-app-{name}`; a batch
+ * `iothub-contenttype`, ... and application properties as `iothub-app-{name}`; a batch
  * (`application/vnd.microsoft.iothub.json`) is a JSON array of `{body (base64), properties}`. A
  * C2D message is answered with the same headers and its lock token as the ETag.
  */
@@ -38,7 +38,7 @@ const SYSTEM_HEADERS: Readonly<Record<string, string>> = {
   "dt-subject": "componentName",
 };
 
-/** One message's properties as sent: header (or batch property) name → value. */
+/** One message's properties as sent: header (or batch property) name -> value. */
 type SentProperties = Iterable<readonly [string, string]>;
 
 function split(

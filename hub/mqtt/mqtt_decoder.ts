@@ -1,7 +1,7 @@
 /**
  * The hub's MQTT 3.1.1 decoder: bytes in, client packets out, strictly. The first packet that
  * breaks the protocol (too large, malformed, a type a client never sends, packet id 0, no topics,
- * a topic that is not UTF-8 — {@linkcode checkPacketBody}) stops decoding with the reason, and
+ * a topic that is not UTF-8 - {@linkcode checkPacketBody}) stops decoding with the reason, and
  * the connection is closed; nothing after it is decoded. A packet too large is refused at its
  * header, before its body is buffered, except a QoS 1 PUBLISH: its topic and packet id are read
  * and handed on (`oversized-publish`) so the hub may acknowledge it, and the rest is skipped as
@@ -307,7 +307,7 @@ export class MqttDecoder {
     }
   }
 
-  /** Copies `chunk[at…]`, the start of a packet, into a buffer of `end - at` bytes (0: unknown). */
+  /** Copies `chunk[at...]`, the start of a packet, into a buffer of `end - at` bytes (0: unknown). */
   #hold(chunk: Uint8Array, at: number, end: number): void {
     const rest = chunk.length - at;
     const held = new Uint8Array(end === 0 ? rest : end - at);

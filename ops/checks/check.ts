@@ -3,7 +3,7 @@
  */
 import type { Config } from "../../core/config.ts";
 
-/** A check's verdict: ✔ ok, ⚠ warning, ✘ error (any error makes `ledge check` exit 1). */
+/** A check's verdict: ok, warning or error (a check mark, a warning sign, a cross) (any error makes `ledge check` exit 1). */
 export type CheckStatus = "ok" | "warning" | "error";
 
 /** The result of one check. */

@@ -1,5 +1,5 @@
 /**
- * `ledge check`'s checks, like `iotedge check`: each looks at one thing, says ✔/⚠/✘ and how to
+ * `ledge check`'s checks, like `iotedge check`: each looks at one thing, says ok, warning or error and how to
  * fix it. They only read; none changes anything.
  *
  * @module

@@ -1,8 +1,8 @@
 /**
  * Support bundles (`ledge support-bundle`): one `.tar.gz` with what someone helping an operator
- * needs — ledge's own logs (journald), every module's logs, the config with secrets redacted,
+ * needs - ledge's own logs (journald), every module's logs, the config with secrets redacted,
  * identities without keys, module status, certificates, queues, a metrics snapshot, `ledge
- * check`'s results and the version — and a `MISSING.txt` naming what could not be had and why.
+ * check`'s results and the version - and a `MISSING.txt` naming what could not be had and why.
  * Every text is scrubbed of SAS keys, SAS signatures and private keys before it is archived.
  *
  * @example

@@ -1,4 +1,4 @@
-// ledge console: the little the pages need beyond htmx — the CSRF header, pausing live regions
+// ledge console: the little the pages need beyond htmx - the CSRF header, pausing live regions
 // in hidden tabs, confirmations, the live log tail with search, and JSON checks while typing.
 "use strict";
 (function () {
@@ -96,7 +96,7 @@
     };
     source.onmessage = (event) => add(event.data);
     source.addEventListener("end", () => {
-      add("— the log stream ended —");
+      add("\u2014 the log stream ended \u2014");
       source.close();
     });
     source.onerror = () => root.classList.add("disconnected");

@@ -83,7 +83,7 @@ export function doneNotice(c: ConsoleRequest): Html | "" {
   return done ? notice(done.tone, done.text) : "";
 }
 
-/** A redirect after an action (POST → 303 → GET), with what was done. */
+/** A redirect after an action (POST -> 303 -> GET), with what was done. */
 export function doneRedirect(c: ConsoleRequest, path: string, done: keyof typeof DONE): Response {
   return c.redirect(`${path}?done=${done}`, 303);
 }

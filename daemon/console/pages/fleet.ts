@@ -33,7 +33,7 @@ export function fleetOf(context: ConsoleContext): FleetService | undefined {
 
 function tagChips(tags: Record<string, unknown> | undefined): Html | string {
   const entries = Object.entries(tags ?? {});
-  if (entries.length === 0) return "—";
+  if (entries.length === 0) return "\u2014";
   return html`${
     entries.map(([key, value]) =>
       html`
@@ -67,7 +67,7 @@ function deviceTable(devices: readonly DeviceDoc[]): Html {
             connected ? "connected" : "disconnected",
           )}</td>
           <td>${tagChips(device.tags)}</td>
-          <td>${deployments.length === 0 ? "—" : deployments.map(([id, c]) =>
+          <td>${deployments.length === 0 ? "\u2014" : deployments.map(([id, c]) =>
             html`
               <span class="chip">${id}: ${c.status ?? "?"}</span>
             `
@@ -79,7 +79,7 @@ function deviceTable(devices: readonly DeviceDoc[]): Html {
 }
 
 function cell(value: unknown): Html | string {
-  if (value === undefined || value === null) return "—";
+  if (value === undefined || value === null) return "\u2014";
   if (typeof value === "object") return html`<code>${JSON.stringify(value)}</code>`;
   return String(value);
 }
@@ -156,7 +156,7 @@ function queryCard(c: ConsoleRequest, fleet: FleetService): Html {
         <button type="submit" class="btn primary">Run</button>
       </form>
       <p
-        class="sub">IoT Hub's query language: <code>SELECT * FROM devices WHERE tags.site = 'plant-1'</code>, <code>SELECT COUNT() AS n FROM devices GROUP BY connectionState</code>, <code>… FROM devices.modules</code>.</p>
+        class="sub">IoT Hub's query language: <code>SELECT * FROM devices WHERE tags.site = 'plant-1'</code>, <code>SELECT COUNT() AS n FROM devices GROUP BY connectionState</code>, <code>&hellip; FROM devices.modules</code>.</p>
       ${result}
     `,
   );
@@ -179,7 +179,9 @@ function deploymentTable(fleet: FleetService): Html {
           <td class="num">${d.priority}</td>
           <td class="mono">${d.targetCondition}</td>
           <td>${systemCounts(d.systemMetrics.results)}</td>
-          <td>${"rolloutStatus" in d && d.rolloutStatus ? rolloutPill(d.rolloutStatus) : "—"}</td>
+          <td>${"rolloutStatus" in d && d.rolloutStatus
+            ? rolloutPill(d.rolloutStatus)
+            : "\u2014"}</td>
         </tr>
       `
     ),

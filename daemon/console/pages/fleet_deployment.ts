@@ -35,15 +35,15 @@ export function rolloutPill(status: string): Html {
   return pill(ROLLOUT_TONE[status] ?? "idle", status);
 }
 
-/** The four system counts, short: `3 targeted · 2 applied · 2 ✔ · 0 ✘`. */
+/** The four system counts, short: `3 targeted · 2 applied · 2 ok · 0 failed (as check and cross marks)`. */
 export function systemCounts(results: SystemResults): Html {
   return html`
     <span data-k="targeted">${formatCount(results.targetedCount)}</span> targeted · <span
       data-k="applied">${formatCount(results.appliedCount)}</span> applied · <span class="ok-text"
       data-k="succeeded">${formatCount(
         results.reportedSuccessfulCount,
-      )} ✔</span> · <span class="error-text"
-      data-k="failed">${formatCount(results.reportedFailedCount)} ✘</span>
+      )} &#x2714;</span> · <span class="error-text"
+      data-k="failed">${formatCount(results.reportedFailedCount)} &#x2718;</span>
   `;
 }
 
@@ -118,7 +118,7 @@ function metricsCard(view: DeploymentView): Html {
             <td><strong>${name}</strong></td>
             <td class="mono">${view.metrics.queries[name]}</td>
             <td class="num" data-k="result">${formatCount(view.metrics.results[name] ?? 0)}</td>
-            <td>${(view.metrics.deviceIds[name] ?? []).join(", ") || "—"}</td>
+            <td>${(view.metrics.deviceIds[name] ?? []).join(", ") || "\u2014"}</td>
           </tr>
         `
       ),
@@ -148,7 +148,7 @@ function devicesCard(view: DeploymentView): Html {
             <td>${device.status}</td>
             <td>${device.outcome
               ? pill(OUTCOME_TONE[device.outcome] ?? "idle", device.outcome)
-              : "—"}</td>
+              : "\u2014"}</td>
             <td>${device.error ?? device.description ??
               (device.overriddenBy ? `overridden by ${device.overriddenBy}` : "")}${device.tie
               ? html`<span class="hint">tie of equal priority: ${device.tie.winner} wins</span>`
@@ -182,7 +182,7 @@ ${
           <dd>${view.priority}${view.layered ? " · layered" : ""}</dd>
           <dt>Labels</dt>
           <dd>${Object.keys(view.labels).length === 0
-            ? "—"
+            ? "\u2014"
             : Object.entries(view.labels).map(([k, v]) =>
               html`
                 <span class="chip">${k}=${v}</span>
@@ -221,7 +221,7 @@ export function deploymentRoutes(
     return render(c, context, {
       title: id,
       section: "/fleet",
-      subtitle: html`<a href="/fleet">Fleet</a> › deployment`,
+      subtitle: html`<a href="/fleet">Fleet</a> &rsaquo; deployment`,
     }, deploymentBody(view));
   });
 }

@@ -48,7 +48,7 @@ function routeRows(routes: readonly TableRoute[], stats: HubStats, rates: LiveRa
             ? "default"
             : `${formatCount(route.timeToLiveSecs)} s`}</span></td>
           <td class="mono">${breakable(route.source.text)}</td>
-          <td class="mono">${whereClause(route.text) || "—"}</td>
+          <td class="mono">${whereClause(route.text) || "\u2014"}</td>
           <td class="mono">${breakable(route.endpointKey)}</td>
           <td class="num" data-k="rate">${formatRate(rates.byRoute[route.name] ?? 0)}</td>
           <td class="num" data-k="routed">${formatCount(
@@ -146,6 +146,7 @@ export function flowRoutes(app: ConsoleApp, context: ConsoleContext): void {
     render(c, context, {
       title: "Message flow",
       section: "/flow",
-      subtitle: "sources → routes → endpoints, as the deployment's $edgeHub declares them",
+      subtitle:
+        "sources \u2192 routes \u2192 endpoints, as the deployment's $edgeHub declares them",
     }, live("flow", "/flow", flowBody(context), 3)));
 }

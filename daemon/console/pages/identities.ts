@@ -83,7 +83,7 @@ function certificateTable(c: ConsoleRequest, context: ConsoleContext): Html {
               certificateTone(cert, now),
               cert.daysLeft.toFixed(1),
             )}</td>
-            <td>${cert.renewAt ? formatTime(cert.renewAt) : "—"}</td>
+            <td>${cert.renewAt ? formatTime(cert.renewAt) : "\u2014"}</td>
             <td>${formatTime(cert.notAfter)}</td>
           </tr>
         `

@@ -109,7 +109,7 @@ function logPanel(name: string): Html {
   return html`
     <div class="logtail" data-log-stream="${moduleLink(name)}/logs?tail=${LOG_TAIL}">
       <div
-        class="logbar"><input type="search" placeholder="Search the log…" aria-label="search the log"><button type="button" class="btn" data-pause>Pause</button><span class="count">connecting…</span></div>
+        class="logbar"><input type="search" placeholder="Search the log&hellip;" aria-label="search the log"><button type="button" class="btn" data-pause>Pause</button><span class="count">connecting&hellip;</span></div>
       <pre class="log" aria-live="off"></pre>
     </div>
   `;
@@ -129,7 +129,7 @@ function modulePage(c: ConsoleRequest, context: ConsoleContext, name: string): R
   return render(c, context, {
     title: name,
     section: "/modules",
-    subtitle: html`<a href="/modules">Modules</a> › ${name}`,
+    subtitle: html`<a href="/modules">Modules</a> &rsaquo; ${name}`,
   }, [
     doneNotice(c),
     html`<p class="row">${actions(summary, csrf)}</p>`,

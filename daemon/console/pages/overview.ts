@@ -11,7 +11,11 @@ import { formatBytes, formatCount, formatDurationShort, formatRate } from "../fo
 import { card, empty, type Html, html, live, pill, stat } from "../html.ts";
 import { render } from "./_shared.ts";
 
-const MARKS: Record<ConsoleCheck["status"], string> = { ok: "✔", warning: "⚠", error: "✘" };
+const MARKS: Record<ConsoleCheck["status"], string> = {
+  ok: "\u2714",
+  warning: "\u26a0",
+  error: "\u2718",
+};
 /** Checks are slow (DNS, the engine, the parent): their result is kept this long. */
 const CHECKS_TTL_MS = 30_000;
 
@@ -93,7 +97,7 @@ function deviceCard(context: ConsoleContext): Html {
         <dt>Certificates</dt>
         <dd>${soonest
           ? `${soonest.name} ends first, in ${soonest.daysLeft.toFixed(1)} days (renewed before)`
-          : "—"}</dd>
+          : "\u2014"}</dd>
         <dt>Console</dt>
         <dd>${config.console.tls ? "HTTPS" : "HTTP"} on ${config.console.listen}</dd>
       </dl>
@@ -179,7 +183,7 @@ function checksList(results: readonly ConsoleCheck[], at: number): Html {
           <li class="${r.status}"
             data-check="${r.id}"><span class="mark">${MARKS[r.status]}</span><span><strong>${r
               .title}</strong>: ${r.message}</span>${r.fix
-              ? html`<span class="fix">→ ${r.fix}</span>`
+              ? html`<span class="fix">&rarr; ${r.fix}</span>`
               : ""}</li>
         `
       )}</ul>
@@ -204,7 +208,7 @@ export function overviewRoutes(app: ConsoleApp, context: ConsoleContext): void {
           "ledge check",
           html`
             <div id="checks" hx-get="/checks" hx-trigger="load" hx-swap="outerHTML">
-              <p class="empty">Running the checks…</p>
+              <p class="empty">Running the checks&hellip;</p>
             </div>
           `,
         )

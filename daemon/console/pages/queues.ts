@@ -45,7 +45,7 @@ function queueTable(context: ConsoleContext): Html {
           <td class="num" data-k="count" data-v="${q.count}">${formatCount(q.count)}</td>
           <td class="num" data-k="bytes" data-v="${q.bytes}">${formatBytes(q.bytes)}</td>
           <td class="num" data-k="oldest">${q.oldestAgeSeconds === null
-            ? "—"
+            ? "\u2014"
             : formatDuration(q.oldestAgeSeconds)}</td>
           <td class="num" data-k="expired">${formatCount(q.dropped.expired)}</td>
           <td class="num" data-k="full">${formatCount(q.dropped.full)}</td>
@@ -80,7 +80,7 @@ function upstreamCard(context: ConsoleContext, state: UpstreamState): Html {
   return card(
     "Upstream",
     html`<dl class="facts">
-<dt>Parent</dt><dd class="mono">${state.parent ?? "—"}</dd>
+<dt>Parent</dt><dd class="mono">${state.parent ?? "\u2014"}</dd>
 <dt>Link</dt><dd data-k="link">${
       pill(state.connected ? "ok" : "warn", state.connected ? "connected" : "offline")
     } ${device?.since ? `since ${formatAgo(device.since)}` : ""}</dd>

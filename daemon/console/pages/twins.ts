@@ -156,7 +156,7 @@ function twinPage(
   return render(c, context, {
     title: label(target),
     section: "/twins",
-    subtitle: html`<a href="/twins">Twins</a> › ${
+    subtitle: html`<a href="/twins">Twins</a> &rsaquo; ${
       target.moduleId === undefined ? "device" : `module of ${target.deviceId}`
     }`,
   }, [
@@ -207,7 +207,7 @@ async function saveDesired(
       issues: [{
         path: "$",
         message:
-          `changed meanwhile (version ${version} → ${twin.desired.$version}): compare with the current document, then save again`,
+          `changed meanwhile (version ${version} \u2192 ${twin.desired.$version}): compare with the current document, then save again`,
       }],
     });
   }
