@@ -9,15 +9,23 @@
  * - each string and binary it encoded was first copied into a temporary Buffer, then copied
  *   again; ASCII strings and binaries are now copied once;
  * - its `debug` loggers, off unless `DEBUG=rhea*`, still built an arguments array per call (a
- *   dozen calls per message, ~7% of the head's allocations): the ones that are off are no-ops.
+ *   dozen calls per message, ~7% of the head's allocations): the ones that are off are no-ops;
+ * - its decoder and its per-delivery session functions: rhea_reader_tuning.ts and
+ *   rhea_delivery_tuning.ts.
  */
 import { Buffer } from "node:buffer";
 import rhea from "rhea";
 import rheaLog from "rhea/lib/log.js";
+import rheaLinks from "rhea/lib/link.js";
+import rheaSession from "rhea/lib/session.js";
+import { type RheaMessages, type RheaSession, tuneDeliveries } from "./rhea_delivery_tuning.ts";
+import { type RheaReader, type RheaType, tuneReader } from "./rhea_reader_tuning.ts";
 
 /** The parts of rhea's `types` module (not in its typings) this file replaces. */
 interface RheaTypes {
   Writer: WriterConstructor;
+  Reader: { prototype: RheaReader };
+  by_code: Record<number, RheaType | undefined>;
 }
 
 interface WriterConstructor {
@@ -111,4 +119,10 @@ export function tuneRhea(): void {
   );
   types.Writer = writerConstructor(original);
   silenceDisabledLoggers(rheaLog as Record<string, Logger>);
+  tuneReader(types.Reader, types.by_code);
+  tuneDeliveries(
+    rhea.message as unknown as RheaMessages,
+    rheaSession as { prototype: RheaSession },
+    rheaLinks.Sender,
+  );
 }
