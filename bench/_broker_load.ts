@@ -48,6 +48,11 @@ export interface LoadPlan {
   qos: 0 | 1;
   /** Messages per second per sender; absent means as fast as the window allows. */
   ratePerSecond?: number;
+  /**
+   * Messages per sender sent first, at the same pace on the same connections, and not measured
+   * (the generator's JIT and the connections' first second); their latencies are reported apart.
+   */
+  warmupMessages?: number;
   /** Give up waiting for deliveries this long after the last publish. */
   drainTimeoutMs: number;
 }
@@ -63,6 +68,8 @@ export interface LoadResult {
   finishedAt: number;
   /** Publish-to-delivery times in ms, when paced. */
   latenciesMs: number[];
+  /** The same for the warm-up messages (not in `received` nor in `latenciesMs`). */
+  warmupLatenciesMs?: number[];
 }
 
 function now(): number {
@@ -103,32 +110,83 @@ function payload(size: number, sentAt: number, n: number): Buffer {
   return bytes;
 }
 
-/** Publishes `plan.messages` from one sender, windowed, optionally paced. */
-function send(plan: LoadPlan, client: mqtt.MqttClient, topic: string): Promise<number> {
+/** What one sender did: messages sent after its warm-up, and when the first of them went. */
+interface Sent {
+  count: number;
+  measuredFrom: number;
+}
+
+/**
+ * Publishes `plan.warmupMessages` and then `plan.messages` from one sender (numbered from 0),
+ * windowed, optionally paced.
+ */
+function send(plan: LoadPlan, client: mqtt.MqttClient, topic: string): Promise<Sent> {
+  const warmup = plan.warmupMessages ?? 0;
+  const total = warmup + plan.messages;
   return new Promise((resolve, reject) => {
     let next = 0;
     let inflight = 0;
     let done = 0;
     const started = now();
+    let measuredFrom = started;
     const pump = () => {
       const allowed = plan.ratePerSecond === undefined
-        ? plan.messages
-        : Math.min(plan.messages, Math.floor(((now() - started) / 1000) * plan.ratePerSecond) + 1);
+        ? total
+        : Math.min(total, Math.floor(((now() - started) / 1000) * plan.ratePerSecond) + 1);
       while (inflight < plan.window && next < allowed) {
         const n = next++;
         inflight++;
-        client.publish(topic, payload(plan.payloadBytes, now(), n), { qos: plan.qos }, (error) => {
+        const sentAt = now();
+        if (n === warmup) measuredFrom = sentAt;
+        client.publish(topic, payload(plan.payloadBytes, sentAt, n), { qos: plan.qos }, (error) => {
           if (error) return reject(error);
           inflight--;
           done++;
-          if (done === plan.messages) return resolve(done);
+          if (done === total) return resolve({ count: total - warmup, measuredFrom });
           if (plan.ratePerSecond === undefined) pump();
         });
       }
-      if (plan.ratePerSecond !== undefined && next < plan.messages) setTimeout(pump, 1);
+      if (plan.ratePerSecond !== undefined && next < total) setTimeout(pump, 1);
     };
     pump();
   });
+}
+
+/**
+ * What the receivers got: this run's measured messages (counted, with their latencies when
+ * paced), its warm-up messages (latencies only) and earlier runs' redeliveries (counted).
+ */
+class Deliveries {
+  received = 0;
+  earlierRuns = 0;
+  finishedAt = 0;
+  readonly latenciesMs: number[] = [];
+  readonly warmupLatenciesMs: number[] = [];
+  readonly everything: Promise<void>;
+  #allReceived: () => void = () => {};
+  readonly #expected: number;
+  readonly #warmup: number;
+  readonly #paced: boolean;
+
+  constructor(plan: LoadPlan) {
+    this.#expected = plan.pairs.length * plan.messages;
+    this.#warmup = plan.warmupMessages ?? 0;
+    this.#paced = plan.ratePerSecond !== undefined;
+    this.everything = new Promise<void>((resolve) => this.#allReceived = resolve);
+  }
+
+  add(message: Buffer): void {
+    const at = now();
+    if (message.length < 16 || message.readUInt32LE(12) !== RUN) return void this.earlierRuns++;
+    if (message.readUInt32LE(8) < this.#warmup) {
+      this.warmupLatenciesMs.push(at - message.readDoubleLE(0));
+      return;
+    }
+    this.received++;
+    this.finishedAt = at;
+    if (this.#paced) this.latenciesMs.push(at - message.readDoubleLE(0));
+    if (this.received >= this.#expected) this.#allReceived();
+  }
 }
 
 async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadResult> {
@@ -145,23 +203,9 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
     }
   });
   lost.catch(() => {});
-  const expected = plan.pairs.length * plan.messages;
-  let received = 0;
-  let earlierRuns = 0;
-  let finishedAt = 0;
-  const latenciesMs: number[] = [];
-  const paced = plan.ratePerSecond !== undefined;
-  let allReceived: () => void = () => {};
-  const everything = new Promise<void>((resolve) => allReceived = resolve);
+  const deliveries = new Deliveries(plan);
   for (const [i, receiver] of receivers.entries()) {
-    receiver.on("message", (_topic, message: Buffer) => {
-      const at = now();
-      if (message.length < 16 || message.readUInt32LE(12) !== RUN) return void earlierRuns++;
-      received++;
-      finishedAt = at;
-      if (paced) latenciesMs.push(at - message.readDoubleLE(0));
-      if (received >= expected) allReceived();
-    });
+    receiver.on("message", (_topic, message: Buffer) => deliveries.add(message));
     await receiver.subscribeAsync(plan.pairs[i]!.subscribeFilter, { qos: plan.qos });
   }
   for (const [i, client] of idle.entries()) {
@@ -169,21 +213,34 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   }
   console.log(JSON.stringify({ event: "ready" }));
   await lines.next(); // "go"
-  const startedAt = now();
-  const sent = (await Promise.race([
+  const goAt = now();
+  const senderResults = await Promise.race([
     Promise.all(senders.map((client, i) => send(plan, client, plan.pairs[i]!.publishTopic))),
     lost,
-  ])).reduce((sum, count) => sum + count, 0);
-  if (expected > 0) {
+  ]);
+  const sent = senderResults.reduce((sum, { count }) => sum + count, 0);
+  const startedAt = senderResults.length === 0
+    ? goAt
+    : Math.min(...senderResults.map(({ measuredFrom }) => measuredFrom));
+  if (plan.pairs.length * plan.messages > 0) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      everything,
+      deliveries.everything,
       lost,
       new Promise((resolve) => timer = setTimeout(resolve, plan.drainTimeoutMs)),
     ]);
     clearTimeout(timer);
   }
-  const result = { sent, received, earlierRuns, startedAt, finishedAt, latenciesMs };
+  const { received, earlierRuns, finishedAt, latenciesMs, warmupLatenciesMs } = deliveries;
+  const result = {
+    sent,
+    received,
+    earlierRuns,
+    startedAt,
+    finishedAt,
+    latenciesMs,
+    ...(plan.warmupMessages ? { warmupLatenciesMs } : {}),
+  };
   if (plan.idle.length > 0) {
     console.log(JSON.stringify({ event: "done", ...result }));
     await Promise.race([lines.next(), lost]); // "quit": idle clients stay until the RSS is read

@@ -92,6 +92,8 @@ export interface LoadOutcome {
   received: number;
   expected: number;
   latenciesMs: number[];
+  /** Latencies of the warm-up messages sent before the measured ones (paced runs). */
+  warmupLatenciesMs: number[];
 }
 
 /**
@@ -112,12 +114,15 @@ export async function measure(
     const startedAt = Math.min(...results.map((r) => r.startedAt));
     const finishedAt = Math.max(...results.map((r) => r.finishedAt));
     const received = results.reduce((sum, r) => sum + r.received, 0);
+    const warmupLatenciesMs = results.flatMap((r) => r.warmupLatenciesMs ?? []);
     return {
       perSecond: received / ((finishedAt - startedAt) / 1000),
-      cpuMicrosPerMessage: (cpu * 1e6) / Math.max(received, 1),
+      // The CPU time covers the warm-up too.
+      cpuMicrosPerMessage: (cpu * 1e6) / Math.max(received + warmupLatenciesMs.length, 1),
       received,
       expected,
       latenciesMs: results.flatMap((r) => r.latenciesMs),
+      warmupLatenciesMs,
     };
   } finally {
     await Promise.all(generators.map((generator) => generator.close()));

@@ -10,9 +10,11 @@
  *   another module's input; on mosquitto they go from one topic to its subscriber. Figure: messages
  *   delivered per second. Variants: QoS 0 and 16 KiB bodies.
  * - Latency at a fixed offered rate of 5,000 msg/s (all senders together): publish-to-delivery
- *   p50, p99 and max.
+ *   p50, p99 and max, after a warm-up second at the same rate on the same connections (each run
+ *   starts new generator processes and connections; that second's p99 is a row of its own).
  * - The disk's own fdatasync p50 and p99 (4 KiB appends in the temp dir, which holds the state
- *   dir), in the same run: the floor under a PUBACK that waits for durability.
+ *   dir), right before and right after each of ledge's latency runs: the floor under a PUBACK
+ *   that waits for durability, on the disk as it was during the run; and ledge's p99 over it.
  * - Memory: RSS of the ledge process with 100 modules connected as the SDK connects them
  *   (subscribed to inputs, methods and twin topics), against mosquitto's RSS with the same clients.
  *
@@ -22,7 +24,7 @@
  * Also measured: the CPU time ledge's process spends per message, and where its RSS is
  * (`--memory-detail`).
  *
- * Run alone: `deno run -A bench/broker.ts [--quick] [--runs=N] [--ledge-only] [--bundle]
+ * Run alone: `deno run -A bench/broker.ts [--help] [--quick] [--runs=N] [--ledge-only] [--bundle]
  * [--memory-detail] [--v8-defaults | --deno-flags=… …]` (needs mosquitto). `--deno-flags` replace
  * the daemon's V8 flags on ledge's `deno run` (`--deno-flags=--cpu-prof` takes a CPU profile);
  * `--v8-defaults` runs ledge with V8's defaults.
@@ -345,6 +347,8 @@ export async function runLoad(
     qos: 0 | 1;
     payloadBytes: number;
     ratePerSecond?: number;
+    /** Seconds at `ratePerSecond` before the measured messages (see `LoadPlan.warmupMessages`). */
+    warmupSeconds?: number;
   },
 ): Promise<LoadOutcome> {
   const pairs = Array.from({ length: PAIRS }, (_, p) => broker.pair(p));
@@ -359,9 +363,12 @@ export async function runLoad(
         window: WINDOW,
         payloadBytes: options.payloadBytes,
         qos: options.qos,
-        ...(options.ratePerSecond === undefined
-          ? {}
-          : { ratePerSecond: options.ratePerSecond / PAIRS }),
+        ...(options.ratePerSecond === undefined ? {} : {
+          ratePerSecond: options.ratePerSecond / PAIRS,
+          warmupMessages: Math.round(
+            (options.ratePerSecond / PAIRS) * (options.warmupSeconds ?? 0),
+          ),
+        }),
         drainTimeoutMs: 15_000,
       } satisfies LoadPlan,
     )
@@ -390,6 +397,46 @@ async function fdatasyncLatencies(count: number): Promise<number[]> {
     await Deno.remove(dir, { recursive: true });
   }
   return latencies.toSorted((a, b) => a - b);
+}
+
+/** Seconds of load at the latency row's rate before its measured window. */
+const LATENCY_WARMUP_SECONDS = 1;
+
+/**
+ * One latency run of each broker at `RATE_PER_SECOND` after its warm-up; for ledge also the
+ * disk's fdatasync latencies right before and right after its run (`syncs` appends each time).
+ * Pushes `<broker>/p50|p99|max|warmup-p99`, `disk/p50|p99` and `ledge/over-disk-p99` into `latency`.
+ */
+async function latencyRun(
+  brokers: readonly Broker[],
+  options: { seconds: number; syncs: number },
+  push: (key: string, value: number) => void,
+): Promise<void> {
+  let disk: number[] = [];
+  for (const broker of brokers) {
+    const ledge = broker.name === "ledge";
+    if (ledge) disk = await fdatasyncLatencies(options.syncs);
+    const outcome = await runLoad(broker, {
+      messages: (RATE_PER_SECOND / PAIRS) * options.seconds,
+      qos: 1,
+      payloadBytes: SMALL,
+      ratePerSecond: RATE_PER_SECOND,
+      warmupSeconds: LATENCY_WARMUP_SECONDS,
+    });
+    if (ledge) disk = [...disk, ...await fdatasyncLatencies(options.syncs)];
+    checkComplete(broker, outcome, "latency");
+    const sorted = outcome.latenciesMs.toSorted((a, b) => a - b);
+    push(`${broker.name}/p50`, percentile(sorted, 50));
+    push(`${broker.name}/p99`, percentile(sorted, 99));
+    push(`${broker.name}/max`, sorted[sorted.length - 1] ?? NaN);
+    const warmup = outcome.warmupLatenciesMs.toSorted((a, b) => a - b);
+    push(`${broker.name}/warmup-p99`, percentile(warmup, 99));
+    if (!ledge) continue;
+    disk.sort((a, b) => a - b);
+    push("disk/p50", percentile(disk, 50));
+    push("disk/p99", percentile(disk, 99));
+    push("ledge/over-disk-p99", percentile(sorted, 99) - percentile(disk, 99));
+  }
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -539,22 +586,11 @@ export async function benchBroker(
           push(cpuCost, `${broker.name}/${variant.key}`, outcome.cpuMicrosPerMessage);
         }
       }
-      const syncs = await fdatasyncLatencies(options.quick ? 200 : 1_000);
-      push(latency, "disk/p50", percentile(syncs, 50));
-      push(latency, "disk/p99", percentile(syncs, 99));
-      for (const broker of brokers) {
-        const outcome = await runLoad(broker, {
-          messages: (RATE_PER_SECOND / PAIRS) * latencySeconds,
-          qos: 1,
-          payloadBytes: SMALL,
-          ratePerSecond: RATE_PER_SECOND,
-        });
-        checkComplete(broker, outcome, "latency");
-        const sorted = outcome.latenciesMs.toSorted((a, b) => a - b);
-        push(latency, `${broker.name}/p50`, percentile(sorted, 50));
-        push(latency, `${broker.name}/p99`, percentile(sorted, 99));
-        push(latency, `${broker.name}/max`, sorted[sorted.length - 1] ?? NaN);
-      }
+      await latencyRun(
+        brokers,
+        { seconds: latencySeconds, syncs: options.quick ? 100 : 500 },
+        (key, value) => push(latency, key, value),
+      );
     }
     const rssLoaded = [];
     for (const broker of brokers) {
@@ -598,6 +634,15 @@ export async function benchBroker(
       values: [ours!],
       ...(theirs === undefined ? {} : { reference: { name: "mosquitto", values: [theirs] } }),
     });
+    const ledgeOnly = (name: string, key: string): Figure => ({
+      group: GROUP,
+      name,
+      unit: "ms",
+      higherIsBetter: false,
+      values: latency.get(key) ?? [],
+    });
+    const afterWarmup =
+      `measured after ${LATENCY_WARMUP_SECONDS} s of the same load on the same connections`;
     const setup = `${PAIRS} pairs, window ${WINDOW}, ${GENERATORS} load processes`;
     const heads = await benchHeads(ledge, { runs, messages, window: WINDOW, pairs: PAIRS });
     return [
@@ -607,23 +652,28 @@ export async function benchBroker(
       cost("broker CPU time per message, QoS 1, 256 B (user + system, all threads)", "qos1"),
       cost("broker CPU time per message, QoS 0 in, QoS 1 out, 256 B", "qos0"),
       cost("broker CPU time per message, QoS 1, 16 KiB", "large"),
-      delay("latency p50 at 5,000 msg/s offered, QoS 1, 256 B", "p50"),
-      delay("latency p99 at 5,000 msg/s offered, QoS 1, 256 B", "p99"),
-      delay("latency max at 5,000 msg/s offered, QoS 1, 256 B", "max"),
-      {
-        group: GROUP,
-        name: "disk fdatasync p50, 4 KiB appends (the floor under a durable PUBACK)",
-        unit: "ms",
-        higherIsBetter: false,
-        values: latency.get("disk/p50") ?? [],
-      },
-      {
-        group: GROUP,
-        name: "disk fdatasync p99, 4 KiB appends (the floor under a durable PUBACK)",
-        unit: "ms",
-        higherIsBetter: false,
-        values: latency.get("disk/p99") ?? [],
-      },
+      delay(`latency p50 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p50"),
+      delay(`latency p99 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p99"),
+      delay(`latency max at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "max"),
+      delay(
+        "latency p99 of that warm-up second (new generator processes and connections; " +
+          "not in the rows above)",
+        "warmup-p99",
+      ),
+      ledgeOnly(
+        "latency p99 minus the same run's disk fdatasync p99 (issue 13: at most 5 ms)",
+        "ledge/over-disk-p99",
+      ),
+      ledgeOnly(
+        "disk fdatasync p50, 4 KiB appends right before and after each latency run " +
+          "(the floor under a durable PUBACK)",
+        "disk/p50",
+      ),
+      ledgeOnly(
+        "disk fdatasync p99, 4 KiB appends right before and after each latency run " +
+          "(the floor under a durable PUBACK)",
+        "disk/p99",
+      ),
       memory(
         "RSS once started, no modules or clients",
         brokers.map((broker) => broker.startedRssMb),
@@ -638,6 +688,15 @@ export async function benchBroker(
   }
 }
 
+const USAGE = `deno run -A bench/broker.ts [options] (needs mosquitto)
+  --quick            one short run per figure (a smoke run, figures not meant to be quoted)
+  --runs=N           runs per figure (default 3, 1 with --quick)
+  --ledge-only       no mosquitto runs: for comparing ledge against itself
+  --bundle           run ledge from the bundle, as installed, instead of main.ts
+  --memory-detail    print where the RSS is at each RSS reading
+  --deno-flags=…     deno run flags for ledge instead of the daemon's V8 flags (repeatable)
+  --v8-defaults      run ledge with V8's default flags`;
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -649,8 +708,13 @@ if (import.meta.main) {
       bundle: { type: "boolean", default: false },
       "v8-defaults": { type: "boolean", default: false },
       runs: { type: "string" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   const figures = await benchBroker({ quick: values.quick ?? false }, {
     ...(values["deno-flags"] || values["v8-defaults"]
       ? { denoFlags: values["deno-flags"] ?? [] }
