@@ -74,6 +74,8 @@ function count(map: Record<string, number>, key: string, by = 1): void {
 /** Routes telemetry into the store. */
 export class TelemetryIngest {
   readonly #senders = new WeakMap<ClientSession, Sender>();
+  // The label of an AMQP or HTTPS sender's identity (one object per session), built once.
+  readonly #labels = new WeakMap<HubIdentity, string>();
   #table: RouteTable | undefined;
   #targets = new Map<RouteMatch, EnqueueTarget>();
   #lastMatches: readonly RouteMatch[] | undefined;
@@ -120,7 +122,12 @@ export class TelemetryIngest {
 
   /** Routes a message of another head (AMQP, HTTPS); resolves once it is durable. */
   ingest(sender: HubIdentity, message: Message): Promise<void> {
-    return this.#route(identityLabel(sender), message) ?? Promise.resolve();
+    let label = this.#labels.get(sender);
+    if (label === undefined) {
+      label = identityLabel(sender);
+      this.#labels.set(sender, label);
+    }
+    return this.#route(label, message) ?? Promise.resolve();
   }
 
   /**

@@ -50,11 +50,12 @@ export interface AmqpOutgoingMessage {
   body: unknown;
 }
 
-const APP_PROPERTY_SYSTEM_NAMES: Readonly<Record<string, string>> = {
-  "iothub-outputname": "outputName",
-  "iothub-creation-time-utc": "creationTime",
-  "iothub-message-schema": "messageSchema",
-};
+// A Map: an application property named like an Object.prototype member is not a system name.
+const APP_PROPERTY_SYSTEM_NAMES: ReadonlyMap<string, string> = new Map([
+  ["iothub-outputname", "outputName"],
+  ["iothub-creation-time-utc", "creationTime"],
+  ["iothub-message-schema", "messageSchema"],
+]);
 
 const ANNOTATION_SYSTEM_NAMES: Readonly<Record<string, string>> = {
   "iothub-interface-id": "interfaceId",
@@ -141,24 +142,29 @@ function stringField(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** The system properties a sender set through the AMQP properties section. */
+function setIfText(system: Record<string, string>, name: string, value: string | undefined) {
+  if (value !== undefined && value !== "") system[name] = value;
+}
+
+/**
+ * The system properties a sender set through the AMQP properties section. Per message: plain
+ * statements and for...in, no closure or entry arrays.
+ */
 function sentSystemProperties(wire: AmqpWireMessage): Record<string, string> {
   const system: Record<string, string> = {};
-  const set = (name: string, value: string | undefined) => {
-    if (value !== undefined && value !== "") system[name] = value;
-  };
-  set("messageId", idText(wire.message_id));
-  set("correlationId", idText(wire.correlation_id));
-  set("contentType", stringField(wire.content_type));
-  set("contentEncoding", stringField(wire.content_encoding));
-  set("to", stringField(wire.to));
-  if (wire.user_id instanceof Uint8Array) set("userId", decoder.decode(wire.user_id));
+  setIfText(system, "messageId", idText(wire.message_id));
+  setIfText(system, "correlationId", idText(wire.correlation_id));
+  setIfText(system, "contentType", stringField(wire.content_type));
+  setIfText(system, "contentEncoding", stringField(wire.content_encoding));
+  setIfText(system, "to", stringField(wire.to));
+  if (wire.user_id instanceof Uint8Array) setIfText(system, "userId", decoder.decode(wire.user_id));
   if (wire.absolute_expiry_time instanceof Date && !isNaN(wire.absolute_expiry_time.getTime())) {
-    set("expiryTimeUtc", wire.absolute_expiry_time.toISOString());
+    setIfText(system, "expiryTimeUtc", wire.absolute_expiry_time.toISOString());
   }
-  if (isRecord(wire.message_annotations)) {
-    for (const [key, name] of Object.entries(ANNOTATION_SYSTEM_NAMES)) {
-      set(name, propertyText(wire.message_annotations[key]));
+  const annotations = wire.message_annotations;
+  if (isRecord(annotations)) {
+    for (const key in ANNOTATION_SYSTEM_NAMES) {
+      setIfText(system, ANNOTATION_SYSTEM_NAMES[key]!, propertyText(annotations[key]));
     }
   }
   return system;
@@ -166,7 +172,7 @@ function sentSystemProperties(wire: AmqpWireMessage): Record<string, string> {
 
 function byteSize(properties: Record<string, string | undefined>): number {
   let size = 0;
-  for (const [key, value] of Object.entries(properties)) size += key.length + (value?.length ?? 0);
+  for (const key in properties) size += key.length + (properties[key]?.length ?? 0);
   return size;
 }
 
@@ -187,11 +193,14 @@ export function messageFromAmqp(wire: AmqpWireMessage, options: TelemetryOptions
   const body = bodyBytes(wire.body);
   const sent = sentSystemProperties(wire);
   const appProperties: Record<string, string> = {};
-  if (isRecord(wire.application_properties)) {
-    for (const [key, raw] of Object.entries(wire.application_properties)) {
-      const value = propertyText(raw);
+  const sentProperties = wire.application_properties;
+  if (isRecord(sentProperties)) {
+    // for...in: Object.entries would allocate a pair per property, and this runs per message.
+    for (const key in sentProperties) {
+      if (!Object.hasOwn(sentProperties, key)) continue;
+      const value = propertyText(sentProperties[key]);
       if (value === undefined || IGNORED_APP_PROPERTIES.has(key)) continue;
-      const systemName = APP_PROPERTY_SYSTEM_NAMES[key];
+      const systemName = APP_PROPERTY_SYSTEM_NAMES.get(key);
       if (systemName !== undefined) sent[systemName] = value;
       else appProperties[key] = value;
     }
@@ -222,6 +231,27 @@ function validDate(text: string | undefined): Date | undefined {
 /** Payload bytes as rhea's data section (a Buffer view, no copy). */
 export function dataSection(bytes: Uint8Array): unknown {
   return rhea.message.data_section(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return true;
+  return false;
+}
+
+/**
+ * The application properties a message is delivered with: its own (as they are, when no system
+ * property joins them: rhea only reads them), then the system ones IoT Hub sends as properties.
+ */
+function deliveredProperties(message: Message): Record<string, unknown> | undefined {
+  const system = message.systemProperties;
+  if (!system.messageSchema && !system.creationTime && !system.ack) {
+    return hasKeys(message.appProperties) ? message.appProperties : undefined;
+  }
+  const properties: Record<string, unknown> = { ...message.appProperties };
+  if (system.messageSchema) properties["iothub-message-schema"] = system.messageSchema;
+  if (system.creationTime) properties["iothub-creation-time-utc"] = system.creationTime;
+  if (system.ack) properties["iothub-ack"] = system.ack;
+  return properties;
 }
 
 /**
@@ -263,11 +293,8 @@ export function amqpFromMessage(
   if (system.interfaceId) annotations["iothub-interface-id"] = system.interfaceId;
   out.message_annotations = annotations;
 
-  const properties: Record<string, unknown> = { ...message.appProperties };
-  if (system.messageSchema) properties["iothub-message-schema"] = system.messageSchema;
-  if (system.creationTime) properties["iothub-creation-time-utc"] = system.creationTime;
-  if (system.ack) properties["iothub-ack"] = system.ack;
-  if (Object.keys(properties).length > 0) out.application_properties = properties;
+  const properties = deliveredProperties(message);
+  if (properties !== undefined) out.application_properties = properties;
   return out;
 }
 

@@ -95,6 +95,22 @@ Deno.test("messageFromAmqp() stamps the sender over a forged connection id and f
   assert.equal(text(message.body), "hi");
 });
 
+Deno.test("messageFromAmqp() keeps application properties named like Object members", () => {
+  const wire = overTheWire({
+    application_properties: { constructor: "c", toString: "t", hasOwnProperty: "h" },
+    body: "x",
+  });
+  const message = messageFromAmqp(wire, { sender, maxMessageBytes: 1024, ...fixed });
+  assert.deepEqual(message.appProperties, { constructor: "c", toString: "t", hasOwnProperty: "h" });
+  assert.deepEqual(Object.keys(message.systemProperties).sort(), [
+    "connectionDeviceGenerationId",
+    "connectionDeviceId",
+    "connectionModuleId",
+    "enqueuedTime",
+    "messageId",
+  ]);
+});
+
 Deno.test("messageFromAmqp() refuses a message above max_message_bytes, counting properties", () => {
   const wire = overTheWire({
     application_properties: { big: "p".repeat(600) },

@@ -43,15 +43,8 @@ export class EventsLink implements LinkHandler {
 
   onMessage(delivery: Delivery, wire: AmqpWireMessage): void {
     this.#credit.received(delivery);
+    // As it arrived: a settlement the client sends later does not make it presettled.
     const presettled = delivery.remote_settled;
-    const settle = (error?: { condition: string; description: string }) => {
-      if (presettled) return;
-      if (this.receiver.is_open()) {
-        if (error) delivery.reject(error);
-        else delivery.accept();
-      }
-      this.#credit.settled();
-    };
     let message;
     try {
       message = messageFromAmqp(wire, {
@@ -60,14 +53,28 @@ export class EventsLink implements LinkHandler {
       });
     } catch (error) {
       this.#refused(error);
-      settle(ingestError(error));
+      this.#settle(delivery, presettled, ingestError(error));
       return;
     }
     // The core logs and counts a refused ingest (full queue, store failure).
     this.authorized.session.ingest(message).then(
-      () => settle(),
-      (error) => settle(ingestError(error)),
+      () => this.#settle(delivery, presettled),
+      (error) => this.#settle(delivery, presettled, ingestError(error)),
     );
+  }
+
+  /** Accepts (no error) or rejects a delivery the client did not send settled. */
+  #settle(
+    delivery: Delivery,
+    presettled: boolean,
+    error?: { condition: string; description: string },
+  ): void {
+    if (presettled) return;
+    if (this.receiver.is_open()) {
+      if (error) delivery.reject(error);
+      else delivery.accept();
+    }
+    this.#credit.settled();
   }
 
   #refused(error: unknown): void {
