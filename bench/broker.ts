@@ -40,6 +40,7 @@ import { waitFor } from "../tests/_wait.ts";
 import type { ClientSpec, IdleSpec, LoadPlan, PairSpec } from "./_broker_load.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
+import { bundleLedge } from "../scripts/bundle.ts";
 import { benchHeads, type LedgeHeads, ledgeHeads } from "./broker_heads.ts";
 import { type LoadOutcome, measure, spread, startGenerator } from "./_load_runner.ts";
 import { deploymentManifest, type ManifestModule } from "../tests/_manifests.ts";
@@ -109,18 +110,10 @@ export interface LedgeLaunch {
   bundle: boolean;
 }
 
-/** `deno bundle` of main.ts into `dir`, as `deno task bundle` makes it; returns the file. */
-async function bundleLedge(dir: string): Promise<string> {
+/** The bundle of main.ts in `dir`, as `deno task bundle` makes it, run once; returns the file. */
+async function bundleInto(dir: string): Promise<string> {
   const out = `${dir}/ledge.js`;
-  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--platform", "deno", "-o", out, `${ROOT}main.ts`],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(`Cannot bundle ledge: ${new TextDecoder().decode(stderr).slice(-2000)}`);
-  }
+  await bundleLedge(out);
   // One run first, as an installed bundle has had: the first run of a script compiles all of it
   // and writes Deno's code cache, which costs ~70 MB more RSS than a run that reads the cache.
   await new Deno.Command(Deno.execPath(), {
@@ -153,7 +146,7 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
     ].join("\n") + "\n",
   );
   // The bundle runs from a directory with nothing else in it, as installed.
-  const entry = launch.bundle ? await bundleLedge(dir) : `${ROOT}main.ts`;
+  const entry = launch.bundle ? await bundleInto(dir) : `${ROOT}main.ts`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

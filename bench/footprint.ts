@@ -12,9 +12,9 @@ import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
 import { freePort } from "../tests/_services.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchReleaseFootprint } from "./footprint_release.ts";
+import { bundleLedge } from "../scripts/bundle.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const TICKS_PER_SECOND = 100;
 
 /** Resident set size of process `pid`, in MB. */
@@ -80,12 +80,7 @@ async function mosquittoStart(binary: string): Promise<{ readyMs: number; rssMb:
 async function bundleKilobytes(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bench-bundle-" });
   try {
-    const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform", "deno", "-o", `${dir}/ledge.js`, "main.ts"],
-      cwd: ROOT,
-      stderr: "piped",
-    }).output();
-    if (!success) throw new Error(`Cannot bundle: ${new TextDecoder().decode(stderr)}`);
+    await bundleLedge(`${dir}/ledge.js`);
     return (await Deno.stat(`${dir}/ledge.js`)).size / 1024;
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -106,7 +106,7 @@ export function splitBag(
 let lastNowMs = NaN;
 let lastNowIso = "";
 
-/** Now as ISO 8601 text, formatted once per millisecond (Deno's toISOString costs µs a call). */
+/** Now as ISO 8601 text, formatted once per millisecond (Deno's toISOString costs us a call). */
 export function isoNow(): string {
   const now = Date.now();
   if (now !== lastNowMs) {

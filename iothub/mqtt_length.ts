@@ -1,5 +1,5 @@
 /**
- * The MQTT 3.1.1 remaining length (§2.2.3): 1 to 4 bytes, 7 bits each, least significant first,
+ * The MQTT 3.1.1 remaining length (sec. 2.2.3): 1 to 4 bytes, 7 bits each, least significant first,
  * the top bit set while more follow. Written by the hub's packets and the upstream link's alike.
  *
  * @example

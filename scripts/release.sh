@@ -47,7 +47,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if [ -z "$bundle" ]; then
-  deno bundle --quiet --platform deno -o "$work/ledge.js" main.ts
+  deno run --allow-read --allow-write --allow-run --allow-env scripts/bundle.ts "$work/ledge.js"
   [ -n "$set_version" ] || cp "$work/ledge.js" "$out/ledge.js"
 else
   cp "$bundle" "$work/ledge.js"

@@ -124,7 +124,7 @@ function two(value: number): string {
   return String(value).padStart(2, "0");
 }
 
-/** UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5280 §4.1.2.5), to the second. */
+/** UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5280 sec. 4.1.2.5), to the second. */
 export function time(date: Date): Uint8Array<ArrayBuffer> {
   const year = date.getUTCFullYear();
   const rest = two(date.getUTCMonth() + 1) + two(date.getUTCDate()) + two(date.getUTCHours()) +

@@ -33,7 +33,7 @@ const PREVIOUS_FILE = "previous_jwt_signer.jwk.json";
 
 /** The RFC 7638 SHA-256 thumbprint of an EC public JWK (base64url). */
 export async function ecJwkThumbprint(jwk: { crv: string; kty: string; x: string; y: string }) {
-  // The required members in lexicographic order, no whitespace (RFC 7638 §3.2).
+  // The required members in lexicographic order, no whitespace (RFC 7638 sec. 3.2).
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)),

@@ -1,8 +1,8 @@
 /**
  * The store's hot path in SQL: the messages of a group commit inserted with multi-row INSERTs,
  * acks deleted with multi-row DELETEs. A statement per row costs a binding and a step each;
- * measured (CPU time, 128 messages of 200 B per commit), a row per statement costs ~5 µs per
- * message for both inserts, 32 rows per statement ~2.8 µs; 128 rows saved another ~0.2 µs in
+ * measured (CPU time, 128 messages of 200 B per commit), a row per statement costs ~5 us per
+ * message for both inserts, 32 rows per statement ~2.8 us; 128 rows saved another ~0.2 us in
  * SQLite but cost more in JS (the store's flow, bench/store.ts). Statements are prepared for
  * power-of-two row counts up to 32 only (6 per kind, not one per count): a commit of n rows runs
  * n / 32 full statements and one per bit of the remainder. Private to store/.

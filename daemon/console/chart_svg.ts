@@ -35,7 +35,7 @@ const WIDTH = 600;
 const HEIGHT = 150;
 const PAD = { left: 8, right: 8, top: 12, bottom: 20 };
 
-/** A round upper bound for the y axis: 1, 2, 5 × 10^n at or above `max`. */
+/** A round upper bound for the y axis: 1, 2, 5 x 10^n at or above `max`. */
 export function niceCeiling(max: number): number {
   if (!(max > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(max));

@@ -44,7 +44,7 @@ export interface MetricHistoryOptions {
   /** Reads the counters; undefined while they cannot be read (the hub is not started). */
   read: () => HistoryReading | undefined;
   intervalMs?: number;
-  /** Samples kept: 360 × 10 s is one hour. */
+  /** Samples kept: 360 x 10 s is one hour. */
   capacity?: number;
   now?: () => number;
 }

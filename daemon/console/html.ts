@@ -78,7 +78,7 @@ export function page(options: PageOptions, body: Content): Html {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="csrf-token" content="${options.csrf}">
         <meta name="htmx-config" content="${HTMX_CONFIG}">
-        <title>${options.title} · ${options.deviceId} · ledge</title>
+        <title>${options.title} &middot; ${options.deviceId} &middot; ledge</title>
         <link rel="icon" href="${asset("icon.svg")}" type="image/svg+xml">
         <link rel="stylesheet" href="${asset("console.css")}">
         <script src="${asset("htmx.min.js")}" defer></script>

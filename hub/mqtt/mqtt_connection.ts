@@ -2,9 +2,9 @@
  * One client's MQTT connection: bytes from the transport through the strict decoder, CONNECT
  * first (and only once), then PUBLISH, PUBACK, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT. What
  * they mean for the hub is the owner's ({@linkcode ConnectionOwner}, the broker); this class
- * keeps the protocol's order: PUBACKs leave in the order the PUBLISHes came (§4.6), each only
+ * keeps the protocol's order: PUBACKs leave in the order the PUBLISHes came (sec. 4.6), each only
  * once its message is handled (durable); a refused publish closes the connection after the
- * PUBACKs of the ones before it. Keepalive: no packet for 1.5 × the client's keepalive closes it.
+ * PUBACKs of the ones before it. Keepalive: no packet for 1.5 x the client's keepalive closes it.
  */
 import type { ClientSession } from "../client_session.ts";
 import type { GateTicket } from "../connection_gate.ts";
@@ -175,7 +175,7 @@ export class MqttConnection {
         this.closeAfterFlush();
         return;
       case "connect":
-        throw new MqttProtocolError("a second CONNECT (§3.1.0)");
+        throw new MqttProtocolError("a second CONNECT (sec. 3.1.0)");
       case "qos2":
         throw new MqttProtocolError("QoS 2 is not supported");
     }
@@ -307,7 +307,7 @@ export class MqttConnection {
       if (this.#closed) return;
       const idle = Date.now() - this.#lastSeen;
       if (idle >= this.#keepaliveMs) {
-        this.owner.violation(this, `no packet within 1.5 × keepalive (${seconds} s)`);
+        this.owner.violation(this, `no packet within 1.5 x keepalive (${seconds} s)`);
         this.close();
         return;
       }

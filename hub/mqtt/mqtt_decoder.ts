@@ -27,7 +27,7 @@ function readString(bytes: Uint8Array, at: number, end: number, what: string): [
   try {
     return [UTF8.decode(raw), at + 2 + raw.length];
   } catch {
-    throw new MqttProtocolError(`${what} is not well-formed UTF-8 (§1.5.3)`);
+    throw new MqttProtocolError(`${what} is not well-formed UTF-8 (sec. 1.5.3)`);
   }
 }
 
@@ -48,16 +48,16 @@ export function decodeConnect(bytes: Uint8Array, at: number, end: number): Conne
   const keepaliveSeconds = u16(bytes, at + 2);
   at += 4;
   if (protocol !== "MQTT" && protocol !== "MQIsdp") {
-    throw new MqttProtocolError(`CONNECT protocol name "${protocol}" is not MQTT (§3.1.2.1)`);
+    throw new MqttProtocolError(`CONNECT protocol name "${protocol}" is not MQTT (sec. 3.1.2.1)`);
   }
-  if (flags & 0x01) throw new MqttProtocolError("CONNECT reserved flag is set (§3.1.2.3)");
+  if (flags & 0x01) throw new MqttProtocolError("CONNECT reserved flag is set (sec. 3.1.2.3)");
   const willFlag = (flags & 0x04) !== 0;
   if (!willFlag && (flags & 0x38) !== 0) {
-    throw new MqttProtocolError("CONNECT will QoS/retain set without a will (§3.1.2.6)");
+    throw new MqttProtocolError("CONNECT will QoS/retain set without a will (sec. 3.1.2.6)");
   }
-  if ((flags & 0x18) === 0x18) throw new MqttProtocolError("CONNECT will QoS 3 (§3.1.2.6)");
+  if ((flags & 0x18) === 0x18) throw new MqttProtocolError("CONNECT will QoS 3 (sec. 3.1.2.6)");
   if ((flags & 0xc0) === 0x40) {
-    throw new MqttProtocolError("CONNECT password without a username (§3.1.2.9)");
+    throw new MqttProtocolError("CONNECT password without a username (sec. 3.1.2.9)");
   }
   let clientId: string;
   [clientId, at] = readString(bytes, at, end, "client id");
@@ -117,10 +117,12 @@ class TopicCache {
     try {
       topic = UTF8.decode(bytes.subarray(at, end));
     } catch {
-      throw new MqttProtocolError("PUBLISH topic is not well-formed UTF-8 (§1.5.3)");
+      throw new MqttProtocolError("PUBLISH topic is not well-formed UTF-8 (sec. 1.5.3)");
     }
     if (topic.includes("\u0000") || topic.includes("+") || topic.includes("#")) {
-      throw new MqttProtocolError("PUBLISH topic contains U+0000 or a wildcard (§1.5.3, §3.3.2.1)");
+      throw new MqttProtocolError(
+        "PUBLISH topic contains U+0000 or a wildcard (sec. 1.5.3, sec. 3.3.2.1)",
+      );
     }
     this.bytes = bytes.slice(at, end);
     this.text = topic;
@@ -143,7 +145,7 @@ function decodePublish(
   detached: boolean,
 ): InboundPublish {
   const qos = (flags >> 1) & 3;
-  if (qos === 3) throw new MqttProtocolError("PUBLISH with QoS 3 (§3.3.1.2)");
+  if (qos === 3) throw new MqttProtocolError("PUBLISH with QoS 3 (sec. 3.3.1.2)");
   if (at + 2 > end) {
     throw new MqttProtocolError("PUBLISH string length runs past the end of the packet");
   }
@@ -152,12 +154,12 @@ function decodePublish(
   if (next + (qos > 0 ? 2 : 0) > end) {
     throw new MqttProtocolError("PUBLISH topic runs past the end of the packet");
   }
-  if (topicLength === 0) throw new MqttProtocolError("PUBLISH empty topic (§4.7.3)");
+  if (topicLength === 0) throw new MqttProtocolError("PUBLISH empty topic (sec. 4.7.3)");
   const topic = topics.read(bytes, at + 2, next);
   let packetId = 0;
   if (qos > 0) {
     packetId = u16(bytes, next);
-    if (packetId === 0) throw new MqttProtocolError("PUBLISH with packet id 0 (§2.3.1)");
+    if (packetId === 0) throw new MqttProtocolError("PUBLISH with packet id 0 (sec. 2.3.1)");
     next += 2;
   }
   return {
@@ -216,7 +218,9 @@ function headerViolation(first: number, length: number): string | undefined {
     return `packet type ${type} is not one a client sends`;
   }
   const wanted = type === 6 || type === 8 || type === 10 ? 2 : 0;
-  if (flags !== wanted) return `reserved flags of packet type ${type} are not ${wanted} (§2.2.2)`;
+  if (flags !== wanted) {
+    return `reserved flags of packet type ${type} are not ${wanted} (sec. 2.2.2)`;
+  }
   if ((type === 12 || type === 14) && length !== 0) return `packet type ${type} has a body`;
   if ((type === 8 || type === 10) && length > 64 * 1024) {
     return `packet type ${type} of ${length} bytes exceeds 65536`;

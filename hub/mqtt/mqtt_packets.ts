@@ -59,7 +59,7 @@ export type ClientPacket =
   | { type: "disconnect" }
   | { type: "qos2"; packetId: number };
 
-/** CONNACK return codes (MQTT 3.1.1 §3.2.2.3). */
+/** CONNACK return codes (MQTT 3.1.1 sec. 3.2.2.3). */
 export const ConnackCode = {
   accepted: 0,
   badProtocolVersion: 1,

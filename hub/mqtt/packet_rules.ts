@@ -1,7 +1,7 @@
 /**
  * The MQTT 3.1.1 rules a client's SUBSCRIBE and UNSUBSCRIBE must keep, checked on the whole body
- * before it is decoded: a packet id other than 0 (§2.3.1), at least one topic (§3.8.3, §3.10.3),
- * topics that are well-formed UTF-8 without U+0000 (§1.5.3) and not empty (§4.7.3), requested
+ * before it is decoded: a packet id other than 0 (sec. 2.3.1), at least one topic (sec. 3.8.3, sec. 3.10.3),
+ * topics that are well-formed UTF-8 without U+0000 (sec. 1.5.3) and not empty (sec. 4.7.3), requested
  * QoS 0-2. (PUBLISH, the hot path, is checked as it is decoded, in mqtt_decoder.ts.)
  */
 
@@ -9,16 +9,16 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Why `bytes` is not a topic name or filter MQTT allows, or undefined. */
 export function topicViolation(bytes: Uint8Array): string | undefined {
-  if (bytes.length === 0) return "empty topic (§4.7.3)";
+  if (bytes.length === 0) return "empty topic (sec. 4.7.3)";
   let text: string;
   try {
     text = UTF8.decode(bytes);
   } catch {
-    return "topic is not well-formed UTF-8 (§1.5.3)";
+    return "topic is not well-formed UTF-8 (sec. 1.5.3)";
   }
-  // U+0000 is forbidden (§1.5.3); a decoder also accepts encoded surrogates as U+FFFD only when
+  // U+0000 is forbidden (sec. 1.5.3); a decoder also accepts encoded surrogates as U+FFFD only when
   // not fatal, so a fatal decode has already refused those.
-  if (text.includes("\u0000")) return "topic contains U+0000 (§1.5.3)";
+  if (text.includes("\u0000")) return "topic contains U+0000 (sec. 1.5.3)";
   return undefined;
 }
 
@@ -31,8 +31,8 @@ function readString(body: Uint8Array, at: number): { bytes: Uint8Array; next: nu
 
 function filtersViolation(name: string, body: Uint8Array, withQos: boolean): string | undefined {
   if (body.length < 2) return `${name} ends before its packet id`;
-  if ((body[0]! << 8 | body[1]!) === 0) return `${name} with packet id 0 (§2.3.1)`;
-  if (body.length === 2) return `${name} without topics (§3.8.3, §3.10.3)`;
+  if ((body[0]! << 8 | body[1]!) === 0) return `${name} with packet id 0 (sec. 2.3.1)`;
+  if (body.length === 2) return `${name} without topics (sec. 3.8.3, sec. 3.10.3)`;
   let at = 2;
   while (at < body.length) {
     const filter = readString(body, at);
@@ -42,7 +42,7 @@ function filtersViolation(name: string, body: Uint8Array, withQos: boolean): str
     at = filter.next;
     if (withQos) {
       if (at >= body.length) return `${name} ends before a requested QoS`;
-      if (body[at]! > 2) return `${name} requests QoS byte ${body[at]} (§3.8.3.1)`;
+      if (body[at]! > 2) return `${name} requests QoS byte ${body[at]} (sec. 3.8.3.1)`;
       at++;
     }
   }

@@ -35,14 +35,16 @@ export function rolloutPill(status: string): Html {
   return pill(ROLLOUT_TONE[status] ?? "idle", status);
 }
 
-/** The four system counts, short: `3 targeted · 2 applied · 2 ok · 0 failed (as check and cross marks)`. */
+/** The four system counts, short: `3 targeted . 2 applied . 2 ok . 0 failed (as check and cross marks)`. */
 export function systemCounts(results: SystemResults): Html {
   return html`
-    <span data-k="targeted">${formatCount(results.targetedCount)}</span> targeted · <span
-      data-k="applied">${formatCount(results.appliedCount)}</span> applied · <span class="ok-text"
+    <span data-k="targeted">${formatCount(results.targetedCount)}</span> targeted &middot; <span
+      data-k="applied">${formatCount(
+        results.appliedCount,
+      )}</span> applied &middot; <span class="ok-text"
       data-k="succeeded">${formatCount(
         results.reportedSuccessfulCount,
-      )} &#x2714;</span> · <span class="error-text"
+      )} &#x2714;</span> &middot; <span class="error-text"
       data-k="failed">${formatCount(results.reportedFailedCount)} &#x2718;</span>
   `;
 }
@@ -88,11 +90,11 @@ function rolloutCard(rollout: Rollout | undefined): Html {
     "Rollout",
     html`<p>${
       rolloutPill(rollout.status)
-    } wave <strong data-k="wave">${rollout.wave}</strong> of ${rollout.waves.length} · ${
+    } wave <strong data-k="wave">${rollout.wave}</strong> of ${rollout.waves.length} &middot; ${
       formatCount(rollout.releasedDeviceIds.length)
     } ${
       rollout.releasedDeviceIds.length === 1 ? "device" : "devices"
-    } released · next wave after ${rollout.waitSeconds} s of success · aborts above ${rollout.abortIfFailedPercent}% failed</p>
+    } released &middot; next wave after ${rollout.waitSeconds} s of success &middot; aborts above ${rollout.abortIfFailedPercent}% failed</p>
 ${wavesBar(rollout)}
 ${rollout.reason ? notice("error", `Aborted: ${rollout.reason}`) : ""}
 ${
@@ -179,7 +181,7 @@ ${
           <dt>Target condition</dt>
           <dd class="mono">${view.targetCondition}</dd>
           <dt>Priority</dt>
-          <dd>${view.priority}${view.layered ? " · layered" : ""}</dd>
+          <dd>${view.priority}${view.layered ? " \u00b7 layered" : ""}</dd>
           <dt>Labels</dt>
           <dd>${Object.keys(view.labels).length === 0
             ? "\u2014"

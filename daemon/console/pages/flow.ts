@@ -44,7 +44,7 @@ function routeRows(routes: readonly TableRoute[], stats: HubStats, rates: LiveRa
           <td><strong>${route.name}</strong><span class="hint">priority ${route.priority ===
               DEFAULT_ROUTE_PRIORITY
             ? "default"
-            : route.priority} · TTL ${route.timeToLiveSecs === 0
+            : route.priority} &middot; TTL ${route.timeToLiveSecs === 0
             ? "default"
             : `${formatCount(route.timeToLiveSecs)} s`}</span></td>
           <td class="mono">${breakable(route.source.text)}</td>

@@ -55,7 +55,7 @@ function moduleRows(modules: readonly ModuleSummary[], csrf: string): Html {
         <tr data-module="${m.name}">
           <td><a href="${moduleLink(m.name)}"><strong>${m
             .name}</strong></a><span class="hint">${m.type}${m.system
-            ? " · system"
+            ? " \u00b7 system"
             : ""}</span></td>
           <td data-k="status">${pill(moduleTone(m.status), m.status)}</td>
           <td class="num" data-k="restarts">${formatCount(m.restartCount)}</td>
@@ -80,7 +80,7 @@ function details(reported: ReportedModule, summary: ModuleSummary | undefined): 
         reported.runtimeStatus,
       )} ${summary?.description ?? reported.statusDescription}</dd>
       <dt>Type</dt>
-      <dd>${reported.type}${reported.version ? ` · version ${reported.version}` : ""}</dd>
+      <dd>${reported.type}${reported.version ? ` \u00b7 version ${reported.version}` : ""}</dd>
       <dt>Image or command</dt>
       <dd class="mono">${summary?.config ?? ""}</dd>
       <dt>Restart policy</dt>
@@ -137,7 +137,7 @@ function modulePage(c: ConsoleRequest, context: ConsoleContext, name: string): R
     card(
       "Log",
       logPanel(name),
-      html`<span class="aside">live · last ${LOG_TAIL} lines, then as they come</span>`,
+      html`<span class="aside">live &middot; last ${LOG_TAIL} lines, then as they come</span>`,
     ),
   ]);
 }
@@ -158,7 +158,7 @@ export function modulesRoutes(app: ConsoleApp, context: ConsoleContext): void {
       section: "/modules",
       subtitle: `${
         modules.filter((m) => !m.system).length
-      } in the deployment · restarts back off and never give up`,
+      } in the deployment \u00b7 restarts back off and never give up`,
     }, [
       doneNotice(c),
       live("modules", "/modules", card("Modules", moduleRows(modules, c.get("session").csrf))),

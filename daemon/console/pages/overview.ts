@@ -73,7 +73,7 @@ function deviceCard(context: ConsoleContext): Html {
         <dt>Host name</dt>
         <dd>${config.device.hostname}</dd>
         <dt>Version</dt>
-        <dd data-k="version">ledge ${VERSION} · Deno ${Deno.version.deno}</dd>
+        <dd data-k="version">ledge ${VERSION} &middot; Deno ${Deno.version.deno}</dd>
         <dt>State dir</dt>
         <dd class="mono">${config.state.dir}</dd>
         <dt>Engine</dt>
@@ -92,7 +92,7 @@ function deviceCard(context: ConsoleContext): Html {
         <dt>Identities</dt>
         <dd>${devices} leaf or child ${devices === 1
           ? "device"
-          : "devices"} · trust domain ${sources
+          : "devices"} &middot; trust domain ${sources
           .security.trustDomain}</dd>
         <dt>Certificates</dt>
         <dd>${soonest
@@ -174,9 +174,10 @@ function checksList(results: readonly ConsoleCheck[], at: number): Html {
     results.filter((r) => r.status === status).length;
   return html`
     <div id="checks">
-      <p class="sub">${count("ok")} ok, ${count("warning")} warnings, ${count(
-        "error",
-      )} errors · checked ${new Date(at).toISOString().slice(11, 19)} UTC
+      <p
+        class="sub">${count("ok")} ok, ${count("warning")} warnings, ${count(
+          "error",
+        )} errors &middot; checked ${new Date(at).toISOString().slice(11, 19)} UTC
     <button class="btn" hx-get="/checks?fresh=1" hx-target="#checks" hx-swap="outerHTML">Check again</button></p>
       <ul class="checks">${results.map((r) =>
         html`
@@ -199,7 +200,7 @@ export function overviewRoutes(app: ConsoleApp, context: ConsoleContext): void {
     render(c, context, {
       title: "Overview",
       section: "/",
-      subtitle: `${context.config.device.id} · ledge ${VERSION}`,
+      subtitle: `${context.config.device.id} \u00b7 ledge ${VERSION}`,
     }, [
       live("overview-tiles", "/", tiles(context)),
       live("overview-charts", "/", charts(context), 10),

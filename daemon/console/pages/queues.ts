@@ -92,13 +92,15 @@ ${
         `
         : ""
     }
-<dt>Backlog</dt><dd><span data-k="backlog">${formatCount(depth)}</span> messages · draining ${
-      formatRate(rates.forwarded)
-    } · ${drain(depth, rates.forwarded, state.connected)}</dd>
-<dt>Forwarded</dt><dd>${formatCount(f.forwarded)} acknowledged · ${
+<dt>Backlog</dt><dd><span data-k="backlog">${
+      formatCount(depth)
+    }</span> messages &middot; draining ${formatRate(rates.forwarded)} &middot; ${
+      drain(depth, rates.forwarded, state.connected)
+    }</dd>
+<dt>Forwarded</dt><dd>${formatCount(f.forwarded)} acknowledged &middot; ${
       formatCount(f.inflight)
     } in flight</dd>
-<dt>Dropped</dt><dd>${formatCount(f.expired + f.expiredInQueue)} expired · ${
+<dt>Dropped</dt><dd>${formatCount(f.expired + f.expiredInQueue)} expired &middot; ${
       formatCount(deadLettered)
     } dead-lettered</dd>
 <dt>Connections</dt><dd>${
