@@ -13,8 +13,8 @@
  * (default dist/ledge.js); `deno task bundle` runs it.
  */
 const ROOT = new URL("../", import.meta.url).pathname;
-const WIDE = /[^\x00-\x7f]/u;
-const WIDE_ALL = /[^\x00-\x7f]/gu;
+const WIDE = /[\u0080-\u{10ffff}]/u;
+const WIDE_ALL = /[\u0080-\u{10ffff}]/gu;
 // Lines esbuild writes inside a comment: a `//` line, a block comment's start or its ` * ` lines.
 const COMMENT_LINE = /^\s*(\/\/|\/\*|\*)/;
 

@@ -36,7 +36,7 @@ Deno.test("ledge's own modules are ASCII", async () => {
     if (!specifier.startsWith("file:")) continue;
     const lines = (await Deno.readTextFile(new URL(specifier))).split("\n");
     lines.forEach((line, index) => {
-      const found = /[^\x00-\x7f]/.exec(line);
+      const found = /[\u0080-\u{10ffff}]/u.exec(line);
       if (found) wide.push(`${specifier}:${index + 1}: ${JSON.stringify(found[0])}`);
     });
   }
