@@ -10,7 +10,9 @@ import { CommitGroup } from "./_commit_group.ts";
 import { reclaimFreePages } from "./_database.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
-import { type EndpointState, insertReady, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
+import { countCommitted, type EndpointState, insertReady } from "./_endpoint_state.ts";
+import type { QueuedRow } from "./_endpoint_state.ts";
+import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { PendingAcks } from "./_pending_acks.ts";
 import type { EncodedMessage } from "./_message_codec.ts";
@@ -123,6 +125,7 @@ export class Committer {
       const state = states[i]!;
       const expiresAtMs = target.ttlSeconds < 0 ? null : enqueuedAtMs + target.ttlSeconds * 1000;
       state.pendingBytes += sizeBytes;
+      noteExpiry(state, target.priority, expiresAtMs);
       group.queueParams.push(state.id, target.priority, seq, sizeBytes, enqueuedAtMs, expiresAtMs);
       group.states.push(state);
       group.rows.push({
@@ -287,10 +290,7 @@ export class Committer {
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const state = states[i]!;
-      state.pendingBytes -= row.sizeBytes;
-      state.count++;
-      state.bytes += row.sizeBytes;
-      rewindTo(state, row.priority, row.seq);
+      countCommitted(state, row);
       touched.add(state);
       if (state.ready === null) continue;
       const bodyBytes = row.message.body.byteLength;

@@ -12,6 +12,9 @@ export const SCHEMA_VERSION = 1;
  * One row per message body (stored once however many endpoints it goes to), one row per
  * message-in-queue. `messages.refs` counts the queue rows still pointing at a body.
  * The queue's primary key is the delivery order, so `take` is one index range scan.
+ * There is no index on `expires_at`: maintaining one cost a B-tree insert and delete per queue
+ * row and its pages in the WAL on every commit, for a purge that runs once a minute; the purge
+ * finds expired rows from the delivery order instead (see _purge.ts).
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -31,7 +34,6 @@ CREATE TABLE IF NOT EXISTS queue(
   expires_at INTEGER,
   PRIMARY KEY(endpoint, priority, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS queue_expiry ON queue(expires_at) WHERE expires_at IS NOT NULL;
 INSERT OR IGNORE INTO meta(key, value) VALUES ('last_seq', 0);
 `;
 
@@ -63,6 +65,22 @@ function syncDirectory(path: string): void {
     directory.syncSync();
   } finally {
     directory.close();
+  }
+}
+
+/**
+ * Drops the expiry index files of earlier versions have. Not needed for correctness (it is only
+ * maintained), so when it cannot be dropped (a full disk) it stays until a later open.
+ */
+function dropExpiryIndex(db: DatabaseSync): void {
+  const found = db.prepare(
+    "SELECT 1 AS found FROM sqlite_schema WHERE type = 'index' AND name = 'queue_expiry'",
+  ).get();
+  if (found === undefined) return;
+  try {
+    db.exec("DROP INDEX queue_expiry");
+  } catch {
+    if (db.isTransaction) db.exec("ROLLBACK");
   }
 }
 
@@ -119,6 +137,7 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
     // nearly full disk gets its WAL truncated to nothing by the reclaim's checkpoints.
     db.exec("PRAGMA journal_size_limit = 16777216");
     // A file with the schema in place is opened without a write, so it opens on a full disk.
+    if (version > 0) dropExpiryIndex(db);
     if (version < SCHEMA_VERSION) {
       db.exec("BEGIN IMMEDIATE");
       db.exec(SCHEMA);

@@ -47,6 +47,15 @@ export interface EndpointState {
   ready: QueuedRow[] | null;
   /** Body bytes held in `ready`. */
   readyBytes: number;
+  /** No row of this queue expires before this (ms; Infinity: none does): the purge skips it. */
+  expiryFloorMs: number;
+  /**
+   * Per priority, the latest expiry (Infinity: never) of the rows enqueued: while every row of a
+   * priority expires no earlier than the rows before it (one TTL per queue, the usual case), its
+   * expired rows are a prefix of the delivery order. Null once a row broke that order: the purge
+   * then scans the queue's rows.
+   */
+  expiryOrder: Map<number, number> | null;
 }
 
 /** Compares delivery positions: priority, then seq. */
@@ -70,6 +79,19 @@ export function insertReady(state: EndpointState, row: QueuedRow): void {
   if (low === ready.length) ready.push(row);
   else ready.splice(low, 0, row);
   state.readyBytes += row.message.body.byteLength;
+}
+
+/**
+ * A row of `state` is committed: it counts in the queue's totals, lies after its delivery
+ * position, and keeps its expiry floor at or below its expiry.
+ */
+export function countCommitted(state: EndpointState, row: QueuedRow): void {
+  state.pendingBytes -= row.sizeBytes;
+  state.count++;
+  state.bytes += row.sizeBytes;
+  rewindTo(state, row.priority, row.seq);
+  const { expiresAtMs } = row;
+  if (expiresAtMs !== null && expiresAtMs < state.expiryFloorMs) state.expiryFloorMs = expiresAtMs;
 }
 
 /** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */
@@ -98,5 +120,7 @@ export function newEndpointState(id: number, name: string): EndpointState {
     afterSeq: 0,
     ready: null,
     readyBytes: 0,
+    expiryFloorMs: Infinity,
+    expiryOrder: new Map(),
   };
 }

@@ -35,3 +35,28 @@ export function queueStats(
       dropped: { expired: state.droppedExpired, full: state.droppedFull },
     }));
 }
+
+/**
+ * At open: each queue's count, bytes and expiry floor from its rows, and whether they expire in
+ * delivery order, which one TTL per priority makes so (one read of the queue table). A clock
+ * stepped back while they were enqueued breaks that order; it only delays a purge, since `take`
+ * never hands out an expired row.
+ */
+export function readQueueTotals(
+  sql: StoreStatements,
+  byId: ReadonlyMap<number, EndpointState>,
+): void {
+  for (const row of sql.queueTotals.all()) {
+    const state = byId.get(Number(row.endpoint));
+    if (!state) throw new Error(`queue rows refer to unknown endpoint ${row.endpoint}`);
+    const count = Number(row.count);
+    state.count += count;
+    state.bytes += Number(row.bytes);
+    if (row.floor !== null) state.expiryFloorMs = Math.min(state.expiryFloorMs, Number(row.floor));
+    const expiring = Number(row.expiring);
+    if (expiring === 0) state.expiryOrder?.set(Number(row.priority), Infinity);
+    else if (expiring === count && row.shortest === row.longest) {
+      state.expiryOrder?.set(Number(row.priority), Number(row.latest));
+    } else state.expiryOrder = null;
+  }
+}

@@ -33,15 +33,25 @@ export interface StoreStatements {
   insertEndpoint: StatementSync;
   /** -> id, name */
   allEndpoints: StatementSync;
-  /** -> endpoint, count, bytes */
+  /**
+   * -> endpoint, priority, count, bytes, and of the rows' expiry: floor (earliest), latest,
+   * expiring (rows that expire), shortest and longest TTL (ms)
+   */
   queueTotals: StatementSync;
   /**
    * (endpoint, now, after priority, after seq, max seq, limit) -> {@linkcode DeliverableRow}s
    * (arrays) of unexpired rows after (priority, seq) with a seq up to max seq, in delivery order.
    */
   deliverable: StatementSync;
-  /** (now, limit) -> endpoint, priority, seq, size */
-  expired: StatementSync;
+  /**
+   * (endpoint, now, after priority, after seq, limit) -> priority, seq, size, expires_at of the
+   * expired rows after (priority, seq), in delivery order: a scan of the whole queue.
+   */
+  expiredRows: StatementSync;
+  /** (endpoint, priority, after seq, limit) -> seq, size, expires_at in delivery order. */
+  rowsOfPriority: StatementSync;
+  /** (endpoint) -> expiry: the earliest expires_at of the queue, or null. */
+  expiryFloor: StatementSync;
   /** (endpoint, priority) -> priority, enqueued_at of the oldest row of the next priority up */
   firstAfterPriority: StatementSync;
 }
@@ -68,13 +78,21 @@ export function prepareStatements(db: DatabaseSync): StoreStatements {
     insertEndpoint: db.prepare("INSERT INTO endpoints(name) VALUES (?) RETURNING id"),
     allEndpoints: db.prepare("SELECT id, name FROM endpoints"),
     queueTotals: db.prepare(
-      "SELECT endpoint, count(*) AS count, sum(size) AS bytes FROM queue GROUP BY endpoint",
+      "SELECT endpoint, priority, count(*) AS count, sum(size) AS bytes, " +
+        "min(expires_at) AS floor, max(expires_at) AS latest, count(expires_at) AS expiring, " +
+        "min(expires_at - enqueued_at) AS shortest, max(expires_at - enqueued_at) AS longest " +
+        "FROM queue GROUP BY endpoint, priority",
     ),
     deliverable,
-    expired: db.prepare(
-      "SELECT endpoint, priority, seq, size FROM queue " +
-        "WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?",
+    expiredRows: db.prepare(
+      "SELECT priority, seq, size, expires_at FROM queue WHERE endpoint = ? AND expires_at <= ? " +
+        "AND (priority, seq) > (?, ?) ORDER BY priority, seq LIMIT ?",
     ),
+    rowsOfPriority: db.prepare(
+      "SELECT seq, size, expires_at FROM queue WHERE endpoint = ? AND priority = ? AND seq > ? " +
+        "ORDER BY seq LIMIT ?",
+    ),
+    expiryFloor: db.prepare("SELECT min(expires_at) AS expiry FROM queue WHERE endpoint = ?"),
     firstAfterPriority: db.prepare(
       "SELECT priority, enqueued_at FROM queue WHERE endpoint = ? AND priority > ? " +
         "ORDER BY priority, seq LIMIT 1",

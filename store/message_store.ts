@@ -15,7 +15,7 @@ import { encodeMessage } from "./_message_codec.ts";
 import { purgeExpiredRows } from "./_purge.ts";
 import { IdleReclaim } from "./_idle_reclaim.ts";
 import { reclaimWanted } from "./_database.ts";
-import { queueStats } from "./_queue_stats.ts";
+import { queueStats, readQueueTotals } from "./_queue_stats.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
 import { StoreFullError } from "./store_full_error.ts";
 import type { IncomingMessage } from "./stored_message.ts";
@@ -71,12 +71,7 @@ class SqliteMessageStore implements MessageStore {
       this.#byName.set(state.name, state);
       this.#byId.set(state.id, state);
     }
-    for (const row of this.#sql.queueTotals.all()) {
-      const state = this.#byId.get(Number(row.endpoint));
-      if (!state) throw new Error(`queue rows refer to unknown endpoint ${row.endpoint}`);
-      state.count = Number(row.count);
-      state.bytes = Number(row.bytes);
-    }
+    readQueueTotals(this.#sql, this.#byId);
     // Queues left empty by the last run are known in full; a backlog is read from the file.
     for (const state of this.#byId.values()) if (state.count === 0) state.ready = [];
     this.#committer = new Committer({
