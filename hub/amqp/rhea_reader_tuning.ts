@@ -5,7 +5,10 @@
  * - `read` built a `{typecode}` object per value before reading it (a frame's performative, a
  *   message's sections and every field and map entry in them): a value that is not described
  *   is now read straight from its typecode; a described one takes rhea's own path;
- * - `read_compound` built a `{size, count}` object per list and map: it now reads both numbers.
+ * - `read_compound` built a `{size, count}` object per list and map: it now reads both numbers;
+ * - `types.unwrap` (a typed value as plain JS, per field of every performative and message
+ *   section) built an array literal per value to ask whether it is a map, and a closure per list
+ *   and map it mapped; `types.unwrap_map_simple` a closure per map.
  */
 
 /** A type of rhea's `types.by_code` (not in its typings). */
@@ -58,4 +61,70 @@ export function tuneReader(
 ): void {
   reader.prototype.read = leanRead(byCode, reader.prototype.read);
   reader.prototype.read_compound = leanReadCompound;
+}
+
+/** A value rhea decoded: `types.Typed` (not in its typings). */
+interface Typed {
+  type: { typecode: number };
+  value: unknown;
+  descriptor?: { value: unknown };
+}
+
+/** The parts of rhea's `types` the lean unwrap replaces or reads. */
+export interface RheaUnwrapping {
+  unwrap(value: unknown, leaveDescribed?: boolean): unknown;
+  unwrap_map_simple(value: Typed): Record<string, unknown>;
+  wrap_error(fields: { condition: string }): unknown;
+  Null(): object;
+  Map8: { typecode: number };
+  Map32: { typecode: number };
+}
+
+/** rhea's `mapify`: an AMQP map's alternating keys and values as an object. */
+function mapify(elements: unknown[]): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < elements.length;) result[elements[i++] as string] = elements[i++];
+  return result;
+}
+
+/** rhea's `types.unwrap` and `unwrap_map_simple`, answering the same for every value. */
+function leanUnwrap(types: RheaUnwrapping) {
+  const typed = types.Null().constructor as new () => Typed;
+  const errorComposite = (types.unwrap(types.wrap_error({ condition: "x" })) as object)
+    .constructor as new (value: unknown) => unknown;
+  // rhea's by_descriptor: a plain object holding the error composite under both descriptors.
+  const byDescriptor: Record<string, new (value: unknown) => unknown> = {};
+  byDescriptor["29"] = errorComposite;
+  byDescriptor["amqp:error:list"] = errorComposite;
+  const map8 = types.Map8.typecode;
+  const map32 = types.Map32.typecode;
+
+  function unwrap(value: unknown, leaveDescribed?: boolean): unknown {
+    if (value instanceof typed) {
+      if (value.descriptor) {
+        const composite = byDescriptor[value.descriptor.value as string];
+        if (composite) return new composite(value.value);
+        if (leaveDescribed) return value;
+      }
+      const unwrapped = unwrap(value.value, true);
+      const typecode = value.type.typecode;
+      return typecode === map8 || typecode === map32 ? mapify(unwrapped as unknown[]) : unwrapped;
+    }
+    if (Array.isArray(value)) return value.map(unwrapLeavingDescribed);
+    return value;
+  }
+  function unwrapLeavingDescribed(value: unknown): unknown {
+    return unwrap(value, true);
+  }
+  function unwrapMapSimple(value: Typed): Record<string, unknown> {
+    return mapify((value.value as unknown[]).map(unwrapLeavingDescribed));
+  }
+  return { unwrap, unwrapMapSimple };
+}
+
+/** Installs the lean `types.unwrap` and `types.unwrap_map_simple`. */
+export function tuneUnwrap(types: RheaUnwrapping): void {
+  const { unwrap, unwrapMapSimple } = leanUnwrap(types);
+  types.unwrap = unwrap;
+  types.unwrap_map_simple = unwrapMapSimple;
 }

@@ -10,16 +10,25 @@
  *   again; ASCII strings and binaries are now copied once;
  * - its `debug` loggers, off unless `DEBUG=rhea*`, still built an arguments array per call (a
  *   dozen calls per message, ~7% of the head's allocations): the ones that are off are no-ops;
- * - its decoder and its per-delivery session functions: rhea_reader_tuning.ts and
- *   rhea_delivery_tuning.ts.
+ * - its decoder, its per-delivery session functions and the composites made per message and
+ *   per frame: rhea_reader_tuning.ts, rhea_delivery_tuning.ts, rhea_composite_tuning.ts.
  */
 import { Buffer } from "node:buffer";
 import rhea from "rhea";
 import rheaLog from "rhea/lib/log.js";
+import rheaErrors from "rhea/lib/errors.js";
+import rheaFrames from "rhea/lib/frames.js";
 import rheaLinks from "rhea/lib/link.js";
 import rheaSession from "rhea/lib/session.js";
+import { type RheaComposites, tuneComposites } from "./rhea_composite_tuning.ts";
 import { type RheaMessages, type RheaSession, tuneDeliveries } from "./rhea_delivery_tuning.ts";
-import { type RheaReader, type RheaType, tuneReader } from "./rhea_reader_tuning.ts";
+import {
+  type RheaReader,
+  type RheaType,
+  type RheaUnwrapping,
+  tuneReader,
+  tuneUnwrap,
+} from "./rhea_reader_tuning.ts";
 
 /** The parts of rhea's `types` module (not in its typings) this file replaces. */
 interface RheaTypes {
@@ -120,9 +129,16 @@ export function tuneRhea(): void {
   types.Writer = writerConstructor(original);
   silenceDisabledLoggers(rheaLog as Record<string, Logger>);
   tuneReader(types.Reader, types.by_code);
+  tuneUnwrap(rhea.types as unknown as RheaUnwrapping);
   tuneDeliveries(
     rhea.message as unknown as RheaMessages,
     rheaSession as { prototype: RheaSession },
     rheaLinks.Sender,
   );
+  tuneComposites({
+    message: rhea.message,
+    frames: rheaFrames,
+    types: rhea.types,
+    errors: rheaErrors,
+  } as unknown as RheaComposites);
 }
