@@ -1,7 +1,8 @@
 /**
  * Issue 13 (idle RSS): what `ledge run` loads at start (cli/run_daemon.ts and its static imports)
- * holds only the npm packages an idle daemon uses: hono (its HTTP APIs), zod (the config and API
- * schemas) and smol-toml (the config file), all ES modules. Everything else — each CommonJS
+ * holds only the npm packages an idle daemon uses: hono (its HTTP APIs) and smol-toml (the config
+ * file), both ES modules. zod (the config, state and API schemas) is core/zod.js, one ASCII file
+ * built from npm's zod without its 64 locales (scripts/vendor_zod.ts). Everything else — each CommonJS
  * package, the first of which also brings Deno's CommonJS loader — is imported on first use:
  * ws at the first WebSocket upgrade, rhea at the first AMQP connection, grpc-js and protobufjs
  * at the first SPIFFE call, mqtt.js when a parent is dialled, jose at the first JWT-SVID, and
@@ -16,10 +17,10 @@
 import assert from "node:assert/strict";
 import { moduleGraph, npmPackages, staticClosure } from "./_module_graph.ts";
 
-const AT_START = ["hono", "smol-toml", "zod"];
+const AT_START = ["hono", "smol-toml"];
 const ON_FIRST_USE = ["@grpc/grpc-js", "jose", "mqtt", "protobufjs", "rhea", "ws"];
 
-Deno.test("ledge run loads at start only hono, zod and smol-toml of its npm packages", async () => {
+Deno.test("ledge run loads at start only hono and smol-toml of its npm packages", async () => {
   const modules = await moduleGraph("main.ts");
   const root = new URL("../cli/run_daemon.ts", import.meta.url).href;
   assert.deepEqual(npmPackages(staticClosure(modules, root, false)), AT_START);
