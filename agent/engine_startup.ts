@@ -4,7 +4,6 @@
  * says which engine runs the modules (an engine that does not answer yet is retried by the loop).
  */
 import type { RuntimeContext } from "../core/component.ts";
-import { createDockerDriver } from "./engine/docker_driver.ts";
 import type { EngineDriver, EngineInfo } from "./engine/driver.ts";
 import { ledgeInstanceId } from "./engine/labels.ts";
 import { findEngineSocket } from "./engine/select_engine.ts";
@@ -37,6 +36,8 @@ export async function connectEngine(
   if (!driver) {
     socket = await findEngineSocket(config.agent, Deno.env.toObject());
     if (socket) {
+      // Imported here, not with the agent: a device without an engine never loads the client.
+      const { createDockerDriver } = await import("./engine/docker_driver.ts");
       driver = createDockerDriver({
         socketPath: socket,
         instance: ledgeInstanceId(context.stateDir),

@@ -23,6 +23,7 @@ import { AGENT_API_DOCS, createAgentApi } from "./api.ts";
 
 export type { AgentApi } from "./api.ts";
 import type { EngineDriver } from "./engine/driver.ts";
+import type { ImageLoadOptions } from "./engine/image_load.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
 
 export type { Agent, AgentService, DeployOptions, DeployResult, ModuleSummary } from "./agent.ts";
@@ -34,11 +35,24 @@ export type { DesiredStatus, EdgeAgentReported, ReportCut, ReportedModule } from
 export { CUT_MARKER, fitReported, ReportedFit } from "./reported_fit.ts";
 export type { RuntimeStatus } from "./step.ts";
 export type { EngineDriver } from "./engine/driver.ts";
-export { createDockerDriver } from "./engine/docker_driver.ts";
 export { createProcessDriver } from "./engine/process_driver.ts";
 export { findEngineSocket } from "./engine/select_engine.ts";
 export { parseSince } from "./since.ts";
-export { type ImageLoadProgress, loadImageArchive } from "./engine/image_load.ts";
+export type { ImageLoadOptions, ImageLoadProgress } from "./engine/image_load.ts";
+
+/**
+ * Loads an image archive (`docker save`'s tar) into the engine at `socketPath`; resolves with the
+ * loaded image names. The Docker client is imported on this call, not with the agent: a device
+ * without a container engine never loads it.
+ */
+export async function loadImageArchive(
+  socketPath: string,
+  archive: ReadableStream<Uint8Array>,
+  options: ImageLoadOptions = {},
+): Promise<string[]> {
+  const { loadImageArchive } = await import("./engine/image_load.ts");
+  return await loadImageArchive(socketPath, archive, options);
+}
 
 /** The agent as a daemon component, with the agent itself for the hub and upstream. */
 export interface AgentComponent extends Component {

@@ -6,7 +6,8 @@
  * package, the first of which also brings Deno's CommonJS loader — is imported on first use:
  * ws at the first WebSocket upgrade, rhea at the first AMQP connection, grpc-js and protobufjs
  * at the first SPIFFE call, mqtt.js when a parent is dialled, jose at the first JWT-SVID, and
- * commander only for the verbs other than `run`.
+ * commander only for the verbs other than `run`. Of ledge's own modules, the Docker client
+ * loads only once an engine socket is found.
  *
  * And ledge's own modules are ASCII: a module's source stays in memory for the life of the
  * process, as it is if ASCII, else copied into V8's heap, two bytes per character if one is above
@@ -29,6 +30,24 @@ Deno.test("ledge run loads at start only hono and smol-toml of its npm packages"
   for (const name of ON_FIRST_USE) assert.ok(withDynamic.includes(name), name);
   const main = new URL("../main.ts", import.meta.url).href;
   assert.ok(!npmPackages(staticClosure(modules, main, false)).includes("commander"));
+});
+
+/** ledge's own modules an idle daemon does not run: imported where first needed. */
+const OWN_ON_FIRST_USE = [
+  "agent/engine/docker_driver.ts", // when an engine socket is found
+  "agent/engine/image_load.ts", // by `ledge image load`
+];
+
+Deno.test("ledge run reaches the Docker client only through dynamic imports", async () => {
+  const modules = await moduleGraph("main.ts");
+  const root = new URL("../cli/run_daemon.ts", import.meta.url).href;
+  const atStart = staticClosure(modules, root, false);
+  const withDynamic = staticClosure(modules, root, true);
+  for (const path of OWN_ON_FIRST_USE) {
+    const specifier = new URL(`../${path}`, import.meta.url).href;
+    assert.ok(!atStart.has(specifier), `${path} is loaded at start`);
+    assert.ok(withDynamic.has(specifier), `${path} is not reachable at all`);
+  }
 });
 
 Deno.test("ledge's own modules are ASCII", async () => {
