@@ -6,10 +6,14 @@
  *   message's sections and every field and map entry in them): a value that is not described
  *   is now read straight from its typecode; a described one takes rhea's own path;
  * - `read_compound` built a `{size, count}` object per list and map: it now reads both numbers;
+ * - `read_variable_width` sliced a Buffer view per string and symbol only to decode it: a string
+ *   is now decoded from the frame's buffer in place (binaries are still slices, as before);
  * - `types.unwrap` (a typed value as plain JS, per field of every performative and message
  *   section) built an array literal per value to ask whether it is a map, and a closure per list
  *   and map it mapped; `types.unwrap_map_simple` a closure per map.
  */
+
+import { Buffer } from "node:buffer";
 
 /** A type of rhea's `types.by_code` (not in its typings). */
 export interface RheaType {
@@ -18,13 +22,15 @@ export interface RheaType {
 
 /** The parts of rhea's `types.Reader` this file replaces or calls. */
 export interface RheaReader {
-  buffer: Uint8Array;
+  buffer: Buffer;
   position: number;
   read(): unknown;
   read_uint(width: number): number;
   read_n(count: number): unknown[];
   read_value(type: RheaType): unknown;
   read_compound(type: RheaType & { create(items: unknown[]): unknown }): unknown;
+  read_variable_width(type: RheaType & { encoding?: BufferEncoding }): unknown;
+  read_bytes(size: number): Buffer;
 }
 
 /** rhea's reader `read`, without the constructor object for a value that is not described. */
@@ -54,6 +60,22 @@ function leanReadCompound(
   return type.create(this.read_n(count));
 }
 
+/** rhea's reader `read_variable_width`: a string without the slice it was decoded from. */
+function leanReadVariableWidth(
+  this: RheaReader,
+  type: RheaType & { encoding?: BufferEncoding },
+): unknown {
+  const size = this.read_uint(type.width);
+  if (type.encoding === undefined || !(this.buffer instanceof Buffer)) {
+    const slice = this.read_bytes(size);
+    return type.encoding ? slice.toString(type.encoding) : slice;
+  }
+  const start = this.position;
+  this.position += size;
+  // Like a slice, the end is clamped to the buffer.
+  return this.buffer.toString(type.encoding, start, this.position);
+}
+
 /** Installs the lean reader functions on rhea's `types.Reader` prototype. */
 export function tuneReader(
   reader: { prototype: RheaReader },
@@ -61,6 +83,7 @@ export function tuneReader(
 ): void {
   reader.prototype.read = leanRead(byCode, reader.prototype.read);
   reader.prototype.read_compound = leanReadCompound;
+  reader.prototype.read_variable_width = leanReadVariableWidth;
 }
 
 /** A value rhea decoded: `types.Typed` (not in its typings). */
