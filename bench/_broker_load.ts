@@ -70,6 +70,11 @@ export interface LoadResult {
   latenciesMs: number[];
   /** The same for the warm-up messages (not in `received` nor in `latenciesMs`). */
   warmupLatenciesMs?: number[];
+  /**
+   * Paced: measured messages published 5 ms or more after their turn, because the window was
+   * full (PUBACKs late) or the generator itself was late; that wait is not in their latency.
+   */
+  behindSchedule?: number;
 }
 
 function now(): number {
@@ -110,10 +115,17 @@ function payload(size: number, sentAt: number, n: number): Buffer {
   return bytes;
 }
 
-/** What one sender did: messages sent after its warm-up, and when the first of them went. */
+/** A paced message sent this much later than its turn counts as sent behind schedule. */
+const BEHIND_MS = 5;
+
+/**
+ * What one sender did: messages sent after its warm-up, when the first of them went, and how
+ * many of them went behind schedule.
+ */
 interface Sent {
   count: number;
   measuredFrom: number;
+  behind: number;
 }
 
 /**
@@ -129,6 +141,7 @@ function send(plan: LoadPlan, client: mqtt.MqttClient, topic: string): Promise<S
     let done = 0;
     const started = now();
     let measuredFrom = started;
+    let behind = 0;
     const pump = () => {
       const allowed = plan.ratePerSecond === undefined
         ? total
@@ -138,11 +151,15 @@ function send(plan: LoadPlan, client: mqtt.MqttClient, topic: string): Promise<S
         inflight++;
         const sentAt = now();
         if (n === warmup) measuredFrom = sentAt;
+        if (
+          plan.ratePerSecond !== undefined && n >= warmup &&
+          sentAt - started - (n / plan.ratePerSecond) * 1000 >= BEHIND_MS
+        ) behind++;
         client.publish(topic, payload(plan.payloadBytes, sentAt, n), { qos: plan.qos }, (error) => {
           if (error) return reject(error);
           inflight--;
           done++;
-          if (done === total) return resolve({ count: total - warmup, measuredFrom });
+          if (done === total) return resolve({ count: total - warmup, measuredFrom, behind });
           if (plan.ratePerSecond === undefined) pump();
         });
       }
@@ -219,6 +236,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
     lost,
   ]);
   const sent = senderResults.reduce((sum, { count }) => sum + count, 0);
+  const behindSchedule = senderResults.reduce((sum, { behind }) => sum + behind, 0);
   const startedAt = senderResults.length === 0
     ? goAt
     : Math.min(...senderResults.map(({ measuredFrom }) => measuredFrom));
@@ -240,6 +258,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
     finishedAt,
     latenciesMs,
     ...(plan.warmupMessages ? { warmupLatenciesMs } : {}),
+    ...(plan.ratePerSecond === undefined ? {} : { behindSchedule }),
   };
   if (plan.idle.length > 0) {
     console.log(JSON.stringify({ event: "done", ...result }));

@@ -94,6 +94,8 @@ export interface LoadOutcome {
   latenciesMs: number[];
   /** Latencies of the warm-up messages sent before the measured ones (paced runs). */
   warmupLatenciesMs: number[];
+  /** Paced runs: measured messages published 5 ms or more behind schedule. */
+  behindSchedule: number;
 }
 
 /**
@@ -123,6 +125,7 @@ export async function measure(
       expected,
       latenciesMs: results.flatMap((r) => r.latenciesMs),
       warmupLatenciesMs,
+      behindSchedule: results.reduce((sum, r) => sum + (r.behindSchedule ?? 0), 0),
     };
   } finally {
     await Promise.all(generators.map((generator) => generator.close()));
