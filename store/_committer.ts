@@ -143,7 +143,8 @@ export class Committer {
     group.messages++;
     group.bytes += sizeBytes;
     group.lastSeq = seq;
-    this.#flushTimer.schedule(this.#o.commitWindowMs);
+    // While a WAL sync is in flight its completion flushes what waits: no timer per message.
+    if (this.#syncing === undefined) this.#flushTimer.schedule(this.#o.commitWindowMs);
     return group.promise;
   }
 

@@ -16,7 +16,9 @@ export class FlushTimer {
 
   /** Runs the callback in `delayMs` (0: at the next loop turn) unless it is due sooner. */
   schedule(delayMs: number): void {
-    const deadline = performance.now() + delayMs;
+    // Nothing is sooner than a run at the next turn (the enqueues of a turn ask for it each).
+    if (this.#deadline === -Infinity) return;
+    const deadline = delayMs === 0 ? -Infinity : performance.now() + delayMs;
     if (this.#cancel !== undefined && this.#deadline <= deadline) return;
     this.cancel();
     this.#deadline = deadline;
