@@ -7,7 +7,7 @@
  * ws at the first WebSocket upgrade, rhea at the first AMQP connection, grpc-js and protobufjs
  * at the first SPIFFE call, mqtt.js when a parent is dialled, jose at the first JWT-SVID, and
  * commander only for the verbs other than `run`. Of ledge's own modules, the Docker client
- * loads only once an engine socket is found.
+ * loads only once an engine socket is found, the upstream connector only when upstream is enabled.
  *
  * And ledge's own modules are ASCII: a module's source stays in memory for the life of the
  * process, as it is if ASCII, else copied into V8's heap, two bytes per character if one is above
@@ -36,9 +36,10 @@ Deno.test("ledge run loads at start only hono and smol-toml of its npm packages"
 const OWN_ON_FIRST_USE = [
   "agent/engine/docker_driver.ts", // when an engine socket is found
   "agent/engine/image_load.ts", // by `ledge image load`
+  "upstream/upstream_connector.ts", // when the upstream component starts enabled
 ];
 
-Deno.test("ledge run reaches the Docker client only through dynamic imports", async () => {
+Deno.test("ledge run reaches the Docker client and the upstream connector only dynamically", async () => {
   const modules = await moduleGraph("main.ts");
   const root = new URL("../cli/run_daemon.ts", import.meta.url).href;
   const atStart = staticClosure(modules, root, false);

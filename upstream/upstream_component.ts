@@ -1,8 +1,9 @@
 /**
  * The upstream connector as a daemon component: the connections to the parent, the forwarder of
  * the `$upstream` queue, the reported-properties sync and the dispatch of what comes down. The
- * parts: upstream_connector.ts (the running connector), upstream_settings.ts (config and
- * credentials), upstream_state.ts, upstream_metrics.ts, upstream_api.ts.
+ * parts: upstream_connector.ts (the running connector, imported by lazy_connector.ts only when
+ * enabled), upstream_settings.ts (config and credentials), upstream_state.ts, upstream_metrics.ts,
+ * upstream_api.ts.
  */
 import type { Component, RuntimeContext } from "../core/component.ts";
 import type { MetricFamily } from "../core/metric_family.ts";
@@ -12,11 +13,11 @@ import type { UpstreamHandlers } from "./downstream.ts";
 import type { TwinPatch } from "./reported_patch.ts";
 import type { TwinDocument } from "./twin_requests.ts";
 import { createUpstreamApi, UPSTREAM_API_DOCS } from "./upstream_api.ts";
-import { UpstreamConnector } from "./upstream_connector.ts";
+import { LazyConnector } from "./lazy_connector.ts";
 import type { UpstreamState } from "./upstream_state.ts";
 
 export { createUpstreamApi, UPSTREAM_API_DOCS, type UpstreamApi } from "./upstream_api.ts";
-export { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "./upstream_connector.ts";
+export { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "./upstream_queues.ts";
 export { upstreamMetricFamilies } from "./upstream_metrics.ts";
 export { checkUpstreamConfig } from "./upstream_settings.ts";
 export type { UpstreamState } from "./upstream_state.ts";
@@ -80,7 +81,7 @@ export function createUpstreamComponent(
   context: RuntimeContext,
   options: UpstreamComponentOptions,
 ): UpstreamComponent {
-  const connector = new UpstreamConnector(context.config, context.logger.child("upstream"), {
+  const connector = new LazyConnector(context.config, context.logger.child("upstream"), {
     ...options,
     now: options.now ?? Date.now,
   });
@@ -97,10 +98,9 @@ export function createUpstreamComponent(
     upstream,
     api: createUpstreamApi(() => connector.state()),
     apiDocs: UPSTREAM_API_DOCS,
-    start() {
+    async start() {
       const store = options.store;
-      connector.start(() => typeof store === "function" ? store() : store);
-      return Promise.resolve();
+      await connector.start(() => typeof store === "function" ? store() : store);
     },
     stop: () => connector.stop(),
   };

@@ -18,11 +18,7 @@ import type { ConnectionState } from "./upstream_connection.ts";
 import { upstreamMetricFamilies } from "./upstream_metrics.ts";
 import { checkUpstreamConfig, settingsBuilder } from "./upstream_settings.ts";
 import { disabledState, type UpstreamState } from "./upstream_state.ts";
-
-/** The queue the forwarder drains: the route table's endpoint key of `$upstream`. */
-export const UPSTREAM_ENDPOINT = "$upstream";
-/** The queue of messages the parent can never take. */
-export const UPSTREAM_DEAD_LETTER_ENDPOINT = "$deadletter/$upstream";
+import { UPSTREAM_DEAD_LETTER_ENDPOINT, UPSTREAM_ENDPOINT } from "./upstream_queues.ts";
 
 /** How the connector is set up beyond the config. */
 export interface ConnectorOptions {
@@ -163,7 +159,12 @@ export class UpstreamConnector {
   }
 
   metricFamilies(): MetricFamily[] {
-    return upstreamMetricFamilies(() => this.state(), () => this.#running?.failures ?? new Map());
+    return upstreamMetricFamilies(() => this.state(), () => this.failures());
+  }
+
+  /** Failed connection attempts so far, by identity label. */
+  failures(): ReadonlyMap<string, number> {
+    return this.#running?.failures ?? new Map();
   }
 
   #ownIdentity(): IdentityRef {
