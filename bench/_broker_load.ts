@@ -70,6 +70,8 @@ export interface LoadResult {
   latenciesMs: number[];
   /** The same for the warm-up messages (not in `received` nor in `latenciesMs`). */
   warmupLatenciesMs?: number[];
+  /** Paced: each measured message's delivery time from its turn in the schedule, in ms. */
+  dueLatenciesMs?: number[];
   /**
    * Paced: measured messages published 5 ms or more after their turn, because the window was
    * full (PUBACKs late) or the generator itself was late; that wait is not in their latency.
@@ -107,11 +109,16 @@ function connect(plan: LoadPlan, spec: ClientSpec): Promise<mqtt.MqttClient> {
  */
 const RUN = (Math.random() * 0xffff_ffff) >>> 0;
 
-function payload(size: number, sentAt: number, n: number): Buffer {
-  const bytes = Buffer.alloc(Math.max(size, 16), 0x61);
+/**
+ * A message: its publish time (bytes 0–7), number (8–11), run (12–15) and, paced, its turn in the
+ * schedule (16–23: when it was due; a full window or a late generator publishes it later).
+ */
+function payload(size: number, sentAt: number, n: number, dueAt: number): Buffer {
+  const bytes = Buffer.alloc(Math.max(size, 24), 0x61);
   bytes.writeDoubleLE(sentAt, 0);
   bytes.writeUInt32LE(n, 8);
   bytes.writeUInt32LE(RUN, 12);
+  bytes.writeDoubleLE(dueAt, 16);
   return bytes;
 }
 
@@ -150,12 +157,13 @@ function send(plan: LoadPlan, client: mqtt.MqttClient, topic: string): Promise<S
         const n = next++;
         inflight++;
         const sentAt = now();
+        const dueAt = plan.ratePerSecond === undefined
+          ? sentAt
+          : started + (n / plan.ratePerSecond) * 1000;
         if (n === warmup) measuredFrom = sentAt;
-        if (
-          plan.ratePerSecond !== undefined && n >= warmup &&
-          sentAt - started - (n / plan.ratePerSecond) * 1000 >= BEHIND_MS
-        ) behind++;
-        client.publish(topic, payload(plan.payloadBytes, sentAt, n), { qos: plan.qos }, (error) => {
+        if (n >= warmup && sentAt - dueAt >= BEHIND_MS) behind++;
+        const bytes = payload(plan.payloadBytes, sentAt, n, dueAt);
+        client.publish(topic, bytes, { qos: plan.qos }, (error) => {
           if (error) return reject(error);
           inflight--;
           done++;
@@ -179,6 +187,7 @@ class Deliveries {
   finishedAt = 0;
   readonly latenciesMs: number[] = [];
   readonly warmupLatenciesMs: number[] = [];
+  readonly dueLatenciesMs: number[] = [];
   readonly everything: Promise<void>;
   #allReceived: () => void = () => {};
   readonly #expected: number;
@@ -194,14 +203,17 @@ class Deliveries {
 
   add(message: Buffer): void {
     const at = now();
-    if (message.length < 16 || message.readUInt32LE(12) !== RUN) return void this.earlierRuns++;
+    if (message.length < 24 || message.readUInt32LE(12) !== RUN) return void this.earlierRuns++;
     if (message.readUInt32LE(8) < this.#warmup) {
       this.warmupLatenciesMs.push(at - message.readDoubleLE(0));
       return;
     }
     this.received++;
     this.finishedAt = at;
-    if (this.#paced) this.latenciesMs.push(at - message.readDoubleLE(0));
+    if (this.#paced) {
+      this.latenciesMs.push(at - message.readDoubleLE(0));
+      this.dueLatenciesMs.push(at - message.readDoubleLE(16));
+    }
     if (this.received >= this.#expected) this.#allReceived();
   }
 }
@@ -249,7 +261,8 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
     ]);
     clearTimeout(timer);
   }
-  const { received, earlierRuns, finishedAt, latenciesMs, warmupLatenciesMs } = deliveries;
+  const { received, earlierRuns, finishedAt, latenciesMs, warmupLatenciesMs, dueLatenciesMs } =
+    deliveries;
   const result = {
     sent,
     received,
@@ -258,7 +271,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
     finishedAt,
     latenciesMs,
     ...(plan.warmupMessages ? { warmupLatenciesMs } : {}),
-    ...(plan.ratePerSecond === undefined ? {} : { behindSchedule }),
+    ...(plan.ratePerSecond === undefined ? {} : { behindSchedule, dueLatenciesMs }),
   };
   if (plan.idle.length > 0) {
     console.log(JSON.stringify({ event: "done", ...result }));

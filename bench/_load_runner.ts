@@ -96,6 +96,8 @@ export interface LoadOutcome {
   warmupLatenciesMs: number[];
   /** Paced runs: measured messages published 5 ms or more behind schedule. */
   behindSchedule: number;
+  /** Paced runs: delivery times counted from each message's turn in the schedule. */
+  dueLatenciesMs: number[];
 }
 
 /**
@@ -126,6 +128,7 @@ export async function measure(
       latenciesMs: results.flatMap((r) => r.latenciesMs),
       warmupLatenciesMs,
       behindSchedule: results.reduce((sum, r) => sum + (r.behindSchedule ?? 0), 0),
+      dueLatenciesMs: results.flatMap((r) => r.dueLatenciesMs ?? []),
     };
   } finally {
     await Promise.all(generators.map((generator) => generator.close()));
