@@ -6,16 +6,15 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { BatchStatements } from "./_batch_sql.ts";
-import { CheckpointThreshold } from "./_checkpoint_threshold.ts";
 import { CommitGroup } from "./_commit_group.ts";
 import { reclaimFreePages } from "./_database.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
-import { countCommitted, type EndpointState, forgetAcked, insertReady } from "./_endpoint_state.ts";
+import { countCommitted, type EndpointState, insertReady } from "./_endpoint_state.ts";
 import type { QueuedRow } from "./_endpoint_state.ts";
 import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
-import { NO_ACKS, PendingAcks } from "./_pending_acks.ts";
+import { PendingAcks } from "./_pending_acks.ts";
 import type { EncodedMessage } from "./_message_codec.ts";
 import type { StoreStatements } from "./_statements.ts";
 import type { EnqueueTarget } from "./store_types.ts";
@@ -29,6 +28,8 @@ const READY_MAX_ROWS = 1_000;
  * on every commit (a page more in the WAL per commit); a restart skips what was left unused.
  */
 const SEQ_BLOCK = 65_536;
+/** What a commit without acks deletes. */
+const NO_ACKS: { states: EndpointState[]; rows: QueuedRow[] } = { states: [], rows: [] };
 /** While refusing for lack of disk space, how often acks may trigger a vacuum (ms). */
 const RECLAIM_INTERVAL_MS = 500;
 
@@ -61,7 +62,6 @@ export class Committer {
   /** Groups waiting for their commit, oldest first; the last one takes new enqueues. */
   readonly #groups: CommitGroup[] = [];
   readonly #acks: PendingAcks;
-  readonly #checkpoints: CheckpointThreshold;
   /** An ack added since the last {@linkcode scheduleAcks} moved when the acks are due. */
   #ackDueMoved = false;
   #ackFailureLogged = false;
@@ -94,7 +94,6 @@ export class Committer {
     this.#seqCeiling = options.lastSeq;
     this.visibleSeq = options.lastSeq;
     options.guard.measure();
-    this.#checkpoints = new CheckpointThreshold(options.db, options.guard);
   }
 
   /** Adds a validated message for `targets` (merged, with their states); resolves when durable. */
@@ -192,7 +191,6 @@ export class Committer {
   /** Measures the free space the disk guard admits messages against. */
   measure(): void {
     this.#o.guard.measure();
-    this.#checkpoints.update();
   }
 
   /**
@@ -263,9 +261,8 @@ export class Committer {
     }
     this.#seqCeiling = ceiling;
     // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
-    forgetAcked(ackStates, ackRows);
+    this.#forgetAcked(ackStates, ackRows);
     this.#o.guard.measureAfterCommit();
-    this.#checkpoints.update();
     if (ackRows.length > 0) this.#afterAcks();
     if (group === undefined) return;
     this.counters.commits++;
@@ -353,7 +350,7 @@ export class Committer {
             this.#o.deleteQueueRow(states[i]!, rows[i]!.priority, rows[i]!.seq);
           }
         });
-        forgetAcked(states, rows);
+        this.#forgetAcked(states, rows);
         if (this.#ackFailureLogged) {
           this.#ackFailureLogged = false;
           this.#o.log.info("acks commit again", { path: this.#o.path });
@@ -377,6 +374,10 @@ export class Committer {
     if (this.#closed) return;
     this.#acks.putBack(states, rows, Math.max(this.#o.ackWindowMs, 1000));
     this.#scheduleAckCommit();
+  }
+
+  #forgetAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
+    for (let i = 0; i < rows.length; i++) states[i]!.leases.delete(rows[i]!.seq);
   }
 
   /**

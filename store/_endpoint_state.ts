@@ -94,11 +94,6 @@ export function countCommitted(state: EndpointState, row: QueuedRow): void {
   if (expiresAtMs !== null && expiresAtMs < state.expiryFloorMs) state.expiryFloorMs = expiresAtMs;
 }
 
-/** The acked rows (`rows[i]` of `states[i]`) are deleted from the file: their leases end. */
-export function forgetAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
-  for (let i = 0; i < rows.length; i++) states[i]!.leases.delete(rows[i]!.seq);
-}
-
 /** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */
 export function rewindTo(state: EndpointState, priority: number, seq: number): void {
   if (

@@ -3,9 +3,6 @@
  */
 import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
 
-/** What a commit without acks deletes. */
-export const NO_ACKS: { states: EndpointState[]; rows: QueuedRow[] } = { states: [], rows: [] };
-
 /** Acked rows that are committed at the next turn rather than at the end of the ack window. */
 const ACK_BATCH_ROWS = 1_000;
 
