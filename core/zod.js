@@ -28,7 +28,7 @@ var __export = (target, all) => {
     __defProp(target, name, { get: all[name], enumerable: true });
 };
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/util.js
+// zod/v4/core/util.js
 var util_exports = {};
 __export(util_exports, {
   BIGINT_FORMAT_RANGES: () => BIGINT_FORMAT_RANGES,
@@ -925,7 +925,7 @@ function constantCatch(value) {
   return fn;
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/core.js
+// zod/v4/core/core.js
 var _a;
 var NEVER = /* @__PURE__ */ Object.freeze({
   status: "aborted"
@@ -1050,7 +1050,7 @@ function config(newConfig) {
   return globalConfig;
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/errors.js
+// zod/v4/core/errors.js
 function _getMessage() {
   const internals = this._zod;
   internals.message ?? (internals.message = JSON.stringify(internals.def, jsonStringifyReplacer, 2));
@@ -1306,7 +1306,7 @@ function prettifyError(error2) {
   return lines.join("\n");
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/parse.js
+// zod/v4/core/parse.js
 function finalizeParams(callee, params) {
   return {
     callee: params?.callee ?? callee,
@@ -1533,7 +1533,7 @@ var _safeDecodeAsync = (_Err) => async (schema, value, _ctx) => {
   return _safeParseAsync(_Err)(schema, value, _ctx);
 };
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/regexes.js
+// zod/v4/core/regexes.js
 var cuid = /^[cC][0-9a-z]{6,}$/;
 var cuid2 = /^[0-9a-z]+$/;
 var ulid = /^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$/;
@@ -1597,7 +1597,7 @@ var _null = /^null$/i;
 var lowercase = /^[^A-Z]*$/;
 var uppercase = /^[^a-z]*$/;
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/checks.js
+// zod/v4/core/checks.js
 var $ZodCheck = /* @__PURE__ */ $constructor("$ZodCheck", (inst, def) => {
   var _a3;
   inst._zod ?? (inst._zod = {});
@@ -1910,7 +1910,7 @@ var $ZodCheckOverwrite = /* @__PURE__ */ $constructor("$ZodCheckOverwrite", (ins
   };
 });
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/doc.js
+// zod/v4/core/doc.js
 var Doc = class {
   constructor(args = [], closed = {}) {
     this.content = [];
@@ -1957,14 +1957,14 @@ ${content.join("\n")}
   }
 };
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/versions.js
+// zod/v4/core/versions.js
 var version = {
   major: 4,
   minor: 6,
   patch: 7
 };
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/schemas.js
+// zod/v4/core/schemas.js
 var $ZodType = /* @__PURE__ */ $constructor("$ZodType", (inst, def) => {
   var _a3;
   inst ?? (inst = {});
@@ -3829,7 +3829,7 @@ function handleRefineResult(result, payload, input2, inst) {
   }
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/memoizer.js
+// zod/v4/core/memoizer.js
 var $ZodCyclicError = class extends Error {
   constructor() {
     super(`Cannot parse a reference cycle that closes through a transform`);
@@ -4089,7 +4089,7 @@ function isBackEdge(ctx, value) {
   return backEdges !== void 0 && isRef(value) && backEdges.has(value);
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/locales/en.js
+// zod/v4/locales/en.js
 var error = () => {
   const Sizable = {
     string: {
@@ -4223,7 +4223,7 @@ function en_default() {
   };
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/registries.js
+// zod/v4/core/registries.js
 var _a2;
 var $ZodRegistry = class {
   constructor() {
@@ -4276,7 +4276,7 @@ function registry() {
 (_a2 = globalThis).__zod_globalRegistry ?? (_a2.__zod_globalRegistry = registry());
 var globalRegistry = globalThis.__zod_globalRegistry;
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/api.js
+// zod/v4/core/api.js
 function snapshotChecks(def) {
   if (def.checks) def.checks = [
     ...def.checks
@@ -4815,7 +4815,7 @@ function _check(fn, params) {
   return ch;
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/to-json-schema.js
+// zod/v4/core/to-json-schema.js
 function assignProps(target, ...sources) {
   for (const source of sources) {
     for (const key of Reflect.ownKeys(source)) {
@@ -5358,7 +5358,7 @@ var createStandardJSONSchemaMethod = (schema, io, processors = {}) => (params) =
   return finalize(ctx, schema);
 };
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/json-schema-processors.js
+// zod/v4/core/json-schema-processors.js
 var narrowMin = (agg, key, value) => {
   if (agg[key] === void 0 || value > agg[key]) agg[key] = value;
 };
@@ -6134,7 +6134,7 @@ function toJSONSchema(input2, params) {
   return finalize(ctx, input2);
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/classic/errors.js
+// zod/v4/classic/errors.js
 var _installedErrorProtos = /* @__PURE__ */ new WeakSet([
   Object.prototype,
   Error.prototype
@@ -6190,7 +6190,7 @@ var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0
   Parent: Error
 });
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/classic/parse.js
+// zod/v4/classic/parse.js
 var parse = /* @__PURE__ */ _parse(ZodRealError);
 var parseAsync = /* @__PURE__ */ _parseAsync(ZodRealError);
 var safeParse = /* @__PURE__ */ _safeParse(ZodRealError);
@@ -6204,7 +6204,7 @@ var safeDecode = /* @__PURE__ */ _safeDecode(ZodRealError);
 var safeEncodeAsync = /* @__PURE__ */ _safeEncodeAsync(ZodRealError);
 var safeDecodeAsync = /* @__PURE__ */ _safeDecodeAsync(ZodRealError);
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/classic/schemas.js
+// zod/v4/classic/schemas.js
 function _ensureDefaultLocale() {
   if (!globalConfig.localeError) config(en_default());
 }
@@ -7220,7 +7220,7 @@ function superRefine(fn, params) {
   return _superRefine(fn, params);
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/core/visit.js
+// zod/v4/core/visit.js
 var RESOLVING = Symbol("z.visit/resolving");
 function visit(schema, fnOrHandlers) {
   const fn = typeof fnOrHandlers === "function" ? fnOrHandlers : (node2, rewritten) => {
@@ -7408,7 +7408,7 @@ function visit(schema, fnOrHandlers) {
   return run(schema);
 }
 
-// ../../root/.cache/deno/npm/registry.npmjs.org/zod/4.6.7/v4/classic/in-out.js
+// zod/v4/classic/in-out.js
 function withChecks(side, checks) {
   if (!checks?.length) return side;
   const def = side._zod.def;

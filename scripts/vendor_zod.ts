@@ -108,7 +108,11 @@ export async function vendoredZod(): Promise<string> {
       "// scripts/vendor_zod.ts, bundled by that script. Generated: do not edit.",
       ...ZOD_LICENSE.split("\n").map((line) => `// ${line}`.trimEnd()),
     ].join("\n");
-    return `${header}\n${asciiBundle(await Deno.readTextFile(`${dir}/zod.js`))}`;
+    // esbuild names each inlined file by its path from the temp dir into Deno's npm cache:
+    // written as `zod/<file>`, so the output is the same whatever DENO_DIR and TMPDIR are.
+    const bundled = (await Deno.readTextFile(`${dir}/zod.js`))
+      .replace(/^\/\/ \S*\/zod\/(?:\d+\.\d+\.\d+\/)?(\S+\.js)$/gm, "// zod/$1");
+    return `${header}\n${asciiBundle(bundled)}`;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
