@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { parseConfigText } from "../core/config_load.ts";
 import { commandAvailable, type Requirement, serviceTest } from "./_services.ts";
+import { bundleLedge } from "../scripts/bundle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const isRoot: Requirement = {
@@ -43,16 +44,7 @@ serviceTest(
       await Deno.rename(`${root}/usr-lib-systemd`, `${root}/usr/lib/systemd`);
 
       const bundle = `${root}/ledge.js`;
-      const bundled = await run(Deno.execPath(), [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "deno",
-        "-o",
-        bundle,
-        "main.ts",
-      ]);
-      assert.equal(bundled.code, 0, bundled.text);
+      await bundleLedge(bundle);
 
       const installed = await run("bash", [
         "scripts/install.sh",

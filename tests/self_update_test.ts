@@ -14,8 +14,7 @@ import { waitFor } from "./_wait.ts";
 import { type LedgeProcess, runLedge, startLedge } from "./_ledge.ts";
 import { deploymentManifest } from "./_manifests.ts";
 import { buildRelease } from "./_release.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { bundleLedge } from "../scripts/bundle.ts";
 
 interface LedgeReport {
   version: string;
@@ -23,12 +22,7 @@ interface LedgeReport {
 }
 
 async function bundle(dir: string): Promise<string> {
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "-o", `${dir}/ledge.js`, "main.ts"],
-    cwd: ROOT,
-    stderr: "piped",
-  }).output();
-  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  await bundleLedge(`${dir}/ledge.js`);
   return `${dir}/ledge.js`;
 }
 
