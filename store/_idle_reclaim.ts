@@ -24,6 +24,8 @@ export interface IdleReclaimContext {
   wanted(): boolean;
   /** Gives back at most `steps` MiB. */
   reclaim(steps: number): void;
+  /** Told when a slice failed (the file could not be read or written now). */
+  failed(error: unknown): void;
 }
 
 /** Reclaims free pages in slices while the store is quiet. */
@@ -63,8 +65,9 @@ export class IdleReclaim {
         this.#context.reclaim(SLICE_STEPS);
         if (!this.#context.wanted()) return;
       }
-    } catch {
-      return; // the file cannot be read now: the next tick tries again
+    } catch (error) {
+      this.#context.failed(error); // the next tick tries again
+      return;
     }
     if (++this.#checks < MAX_CHECKS) this.#watch();
   }

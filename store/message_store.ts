@@ -93,6 +93,11 @@ class SqliteMessageStore implements MessageStore {
       activity: () => this.#committer.counters.messages + this.#acked,
       wanted: () => reclaimWanted(db, false),
       reclaim: (steps) => this.#committer.reclaimSpace(false, steps),
+      failed: (error) =>
+        this.#log.warn("giving free space back failed; the next maintenance tick tries again", {
+          path: this.#path,
+          error: describe(error),
+        }),
     });
     const purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
     if (purgeIntervalMs > 0) {
