@@ -61,7 +61,8 @@ interface Sender {
 /** Counters of one group commit, added to the totals once it is durable. */
 class PendingCounts {
   readonly received = new Map<string, number>();
-  readonly routes: RouteMatch[] = [];
+  /** Messages per answer of the route table (mostly its shared ones, so a few entries). */
+  readonly routes = new Map<readonly RouteMatch[], number>();
   messages = 0;
 
   constructor(readonly firstSender: string) {}
@@ -78,8 +79,8 @@ export class TelemetryIngest {
   readonly #labels = new WeakMap<HubIdentity, string>();
   #table: RouteTable | undefined;
   #targets = new Map<RouteMatch, EnqueueTarget>();
-  #lastMatches: readonly RouteMatch[] | undefined;
-  #lastTargets: EnqueueTarget[] = [];
+  // The targets of the table's shared (frozen) answers: one per source and outcome of its WHERE.
+  #targetsOfAnswer = new WeakMap<readonly RouteMatch[], EnqueueTarget[]>();
   #pending: PendingCounts | undefined;
   #pendingPromise: Promise<void> | undefined;
 
@@ -169,7 +170,7 @@ export class TelemetryIngest {
       durable.then(() => this.#settled(counts), (error) => this.#refused(counts, error));
     }
     pending.received.set(label, (pending.received.get(label) ?? 0) + 1);
-    for (let i = 0; i < matches.length; i++) pending.routes.push(matches[i]!);
+    pending.routes.set(matches, (pending.routes.get(matches) ?? 0) + 1);
     pending.messages++;
     return durable;
   }
@@ -180,14 +181,15 @@ export class TelemetryIngest {
       // A new deployment: its routes, TTLs and priorities.
       this.#table = table;
       this.#targets = new Map();
-      this.#lastMatches = undefined;
+      this.#targetsOfAnswer = new WeakMap();
     }
     return table;
   }
 
   /** The store targets of `matches` (the same array again for the same matches). */
   #targetsOf(matches: readonly RouteMatch[]): EnqueueTarget[] {
-    if (matches === this.#lastMatches) return this.#lastTargets;
+    const known = this.#targetsOfAnswer.get(matches);
+    if (known !== undefined) return known;
     const targets: EnqueueTarget[] = [];
     for (const match of matches) {
       let target = this.#targets.get(match);
@@ -201,11 +203,8 @@ export class TelemetryIngest {
       }
       targets.push(target);
     }
-    if (Object.isFrozen(matches)) {
-      // The table's shared answer for a source: the same targets every time.
-      this.#lastMatches = matches;
-      this.#lastTargets = targets;
-    }
+    // The table's shared answer: the same targets every time.
+    if (Object.isFrozen(matches)) this.#targetsOfAnswer.set(matches, targets);
     return targets;
   }
 
@@ -220,9 +219,11 @@ export class TelemetryIngest {
     this.#close(counts);
     const { received, routed, routedByRoute } = this.o.counters;
     for (const [label, n] of counts.received) count(received, label, n);
-    for (const match of counts.routes) {
-      count(routed, match.endpointKey);
-      count(routedByRoute, match.routeName);
+    for (const [matches, messages] of counts.routes) {
+      for (const match of matches) {
+        count(routed, match.endpointKey, messages);
+        count(routedByRoute, match.routeName, messages);
+      }
     }
   }
 

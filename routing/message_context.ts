@@ -26,7 +26,7 @@ export class MessageContext {
   appProperty(name: string, lowerName: string): string | undefined {
     const value = this.message.appProperties[name];
     if (typeof value === "string") return value;
-    this.#appPropertiesByLowerName ??= byLowerName(this.message.appProperties);
+    this.#appPropertiesByLowerName ??= lowerNamesOf(this.message.appProperties);
     return this.#appPropertiesByLowerName.get(lowerName);
   }
 
@@ -34,7 +34,7 @@ export class MessageContext {
   systemProperty(name: string, lowerName: string): string | undefined {
     const value = this.message.systemProperties[name];
     if (typeof value === "string") return value;
-    this.#systemPropertiesByLowerName ??= byLowerName(this.message.systemProperties);
+    this.#systemPropertiesByLowerName ??= lowerNamesOf(this.message.systemProperties);
     return this.#systemPropertiesByLowerName.get(lowerName);
   }
 
@@ -69,6 +69,23 @@ export class MessageContext {
 }
 
 const UNREAD: unique symbol = Symbol("unread");
+
+/** The lower-case names of frozen property bags (shared by many messages: a sender's bag). */
+const frozenLowerNames = new WeakMap<object, Map<string, string>>();
+
+/**
+ * `properties` by lower-case name; of a frozen bag, worked out once: `$connectionModuleId` in a
+ * WHERE first looks for an application property of that name, and misses on every message.
+ */
+function lowerNamesOf(properties: Record<string, string | undefined>): Map<string, string> {
+  if (!Object.isFrozen(properties)) return byLowerName(properties);
+  let map = frozenLowerNames.get(properties);
+  if (map === undefined) {
+    map = byLowerName(properties);
+    frozenLowerNames.set(properties, map);
+  }
+  return map;
+}
 
 function byLowerName(properties: Record<string, string | undefined>): Map<string, string> {
   const map = new Map<string, string>();

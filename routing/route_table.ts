@@ -126,18 +126,54 @@ export function compileRoutes(
   ): readonly RouteMatch[] => {
     const plan = plans.get(source, matches);
     if (plan.fixed !== undefined) return plan.fixed;
-    let context: MessageContext | undefined;
-    const results: RouteMatch[] = [];
-    for (const i of plan.candidates) {
-      if (!unconditional[i]) {
-        context ??= new MessageContext(message);
-        if (!(conditions[i] as RouteCondition)(message, context)) continue;
+    if (plan.answers !== undefined) {
+      // Few conditions: the answer is one of a few, kept by which conditions held.
+      const context = new MessageContext(message);
+      const conditional = plan.conditional;
+      let outcome = 0;
+      for (let bit = 0; bit < conditional.length; bit++) {
+        if ((conditions[conditional[bit]!] as RouteCondition)(message, context)) {
+          outcome |= 1 << bit;
+        }
       }
-      addMatch(results, matches[i] as RouteMatch);
+      return plan.answers[outcome] ??= answerOf(plan, outcome, matches);
     }
-    return results;
+    return matchEach(plan, message, conditions, matches);
   };
   return Object.freeze({ routes: Object.freeze(compiled), match });
+}
+
+/** Evaluates the conditions of `plan`'s candidates in order: the answer, in an array of its own. */
+function matchEach(
+  plan: SourcePlan,
+  message: Message,
+  conditions: readonly RouteCondition[],
+  matches: readonly RouteMatch[],
+): RouteMatch[] {
+  let context: MessageContext | undefined;
+  const results: RouteMatch[] = [];
+  for (const i of plan.candidates) {
+    if (!plan.unconditional[i]) {
+      context ??= new MessageContext(message);
+      if (!(conditions[i] as RouteCondition)(message, context)) continue;
+    }
+    addMatch(results, matches[i] as RouteMatch);
+  }
+  return results;
+}
+
+/** The answer of `plan` when the conditions of `outcome`'s bits (of `plan.conditional`) held. */
+function answerOf(
+  plan: SourcePlan,
+  outcome: number,
+  matches: readonly RouteMatch[],
+): readonly RouteMatch[] {
+  const results: RouteMatch[] = [];
+  for (const i of plan.candidates) {
+    if (!plan.unconditional[i] && (outcome & (1 << plan.conditional.indexOf(i))) === 0) continue;
+    addMatch(results, matches[i] as RouteMatch);
+  }
+  return Object.freeze(results);
 }
 
 /** Adds `candidate` to `results`, or replaces its endpoint's entry when it has a higher priority. */
@@ -150,10 +186,24 @@ function addMatch(results: RouteMatch[], candidate: RouteMatch): void {
   else if (candidate.priority < (results[j] as RouteMatch).priority) results[j] = candidate;
 }
 
-/** The routes whose FROM accepts one source, and their answer when none has a condition. */
+/** Conditional candidates up to which a source's answers are kept by outcome (2^n of them). */
+export const MAX_CACHED_CONDITIONS = 6;
+
+/** The routes whose FROM accepts one source, and their answers. */
 interface SourcePlan {
+  /** Indexes of the routes whose FROM accepts the source, in declaration order. */
   readonly candidates: readonly number[];
+  /** Per route index: it has no condition. */
+  readonly unconditional: readonly boolean[];
+  /** The answer when no candidate has a condition. */
   readonly fixed: readonly RouteMatch[] | undefined;
+  /** The candidates with a condition; bit i of an outcome is the i-th one's. */
+  readonly conditional: readonly number[];
+  /**
+   * Answers by outcome, filled as they occur, when there are at most
+   * {@linkcode MAX_CACHED_CONDITIONS} conditional candidates (and some).
+   */
+  readonly answers: (readonly RouteMatch[] | undefined)[] | undefined;
 }
 
 /**
@@ -176,12 +226,21 @@ class SourcePlans {
     for (let i = 0; i < this.prefixes.length; i++) {
       if (normalized.startsWith(this.prefixes[i] as string)) candidates.push(i);
     }
+    const conditional = candidates.filter((i) => !this.unconditional[i]);
     let fixed: RouteMatch[] | undefined;
-    if (candidates.every((i) => this.unconditional[i])) {
+    if (conditional.length === 0) {
       fixed = [];
       for (const i of candidates) addMatch(fixed, matches[i] as RouteMatch);
     }
-    plan = { candidates, fixed: fixed && Object.freeze(fixed) };
+    plan = {
+      candidates,
+      unconditional: this.unconditional,
+      fixed: fixed && Object.freeze(fixed),
+      conditional,
+      answers: conditional.length > 0 && conditional.length <= MAX_CACHED_CONDITIONS
+        ? new Array(1 << conditional.length)
+        : undefined,
+    };
     // Sources are few (one per module output); a bound keeps a stream of odd ones from growing it.
     if (this.#plans.size >= 1024) this.#plans.clear();
     this.#plans.set(source, plan);
