@@ -62,6 +62,11 @@ export class StreamTransport implements ByteTransport {
 
 const SMALL_READ_BYTES = 2 * 1024;
 const LARGE_READ_BYTES = 64 * 1024;
+/**
+ * Small reads in a row before a large read buffer is let go: a busy sender's reads are now and
+ * then short (the tail of a packet), and each switch back was a new 64 KiB buffer.
+ */
+const SMALL_READS_BEFORE_SHRINK = 4;
 
 /** A transport on a Deno native connection: a read loop, and writes one after another. */
 export class ConnTransport implements ByteTransport {
@@ -81,10 +86,12 @@ export class ConnTransport implements ByteTransport {
 
   /**
    * Reads into a small buffer while the client is quiet (an idle connection holds 2 KiB, not 64)
-   * and a large one while reads fill it (a busy one takes a burst in one read).
+   * and a large one while reads fill it (a busy one takes a burst in one read), until a few
+   * reads in a row are small.
    */
   async #readLoop(onData: (chunk: Uint8Array) => void): Promise<void> {
     let buffer = new Uint8Array(SMALL_READ_BYTES);
+    let smallReads = 0;
     while (!this.#closed) {
       if (this.#pausing) await new Promise<void>((resume) => this.#paused = resume);
       let n: number | null;
@@ -97,9 +104,10 @@ export class ConnTransport implements ByteTransport {
       // Borrowed: the decoder copies what it keeps (a packet cut by the read), the hub what it
       // stores.
       onData(buffer.subarray(0, n));
+      smallReads = n < SMALL_READ_BYTES ? smallReads + 1 : 0;
       if (n === buffer.length && buffer.length < LARGE_READ_BYTES) {
         buffer = new Uint8Array(LARGE_READ_BYTES);
-      } else if (n < SMALL_READ_BYTES && buffer.length > SMALL_READ_BYTES) {
+      } else if (smallReads >= SMALL_READS_BEFORE_SHRINK && buffer.length > SMALL_READ_BYTES) {
         buffer = new Uint8Array(SMALL_READ_BYTES);
       }
     }
@@ -142,9 +150,12 @@ const HIGH_WATER_BYTES = 1 << 20;
 const INITIAL_BATCH_BYTES = 2048;
 /**
  * A written batch buffer is kept for a later turn (when the transport allows) up to this size,
- * and while turns fill at least an eighth of it (a burst does not leave a large one behind).
+ * unless turns in a row filled less than an eighth of it (a burst does not leave a large one
+ * behind, and a busy connection whose turns vary keeps its two buffers).
  */
 const KEPT_BATCH_BYTES = HIGH_WATER_BYTES;
+/** Turns in a row that use less than an eighth of their batch buffer before it is let go. */
+const SMALL_TURNS_BEFORE_SHRINK = 8;
 
 /**
  * Gathers the packets written during one turn into one buffer and hands it to the transport in
@@ -159,6 +170,13 @@ export class BatchedWriter {
   #length = 0;
   /** The last batch written, free again (a transport that does not keep what it wrote). */
   #spare: Uint8Array | undefined;
+  /**
+   * Size of the next batch buffer: the largest batch of recent turns on a transport that lets
+   * a buffer be reused, the last batch on one that does not.
+   */
+  #size = INITIAL_BATCH_BYTES;
+  /** Turns in a row that filled less than an eighth of their batch buffer. */
+  #smallTurns = 0;
   #scheduled = false;
   #writing = false;
   #drainListeners: (() => void)[] = [];
@@ -220,8 +238,11 @@ export class BatchedWriter {
     const at = this.#length;
     const buffer = this.#buffer;
     if (buffer === undefined || at + bytes > buffer.length) {
-      let size = buffer?.length ?? INITIAL_BATCH_BYTES;
+      let size = buffer?.length ?? this.#size;
       while (size < at + bytes) size *= 2;
+      if (this.transport.reusable) {
+        this.#size = Math.min(KEPT_BATCH_BYTES, Math.max(this.#size, size));
+      }
       const grown = this.#spare !== undefined && this.#spare.length >= size
         ? this.#spare
         : new Uint8Array(size);
@@ -248,20 +269,31 @@ export class BatchedWriter {
     if (this.destroyed || this.#length === 0) return this.#drained();
     const batch = this.#buffer!;
     const bytes = batch.subarray(0, this.#length);
-    // The next batch goes into the spare buffer, or a new one of the size this one needed.
-    this.#buffer = this.#spare ?? new Uint8Array(Math.max(INITIAL_BATCH_BYTES, this.#length));
+    // The next batch goes into the spare buffer, or one of `#size` once something is written.
+    this.#buffer = this.#spare;
     this.#spare = undefined;
     this.#length = 0;
+    if (!this.transport.reusable) this.#size = Math.max(INITIAL_BATCH_BYTES, bytes.length);
     this.#writing = true;
     this.transport.write(bytes, () => {
       this.#writing = false;
-      if (
-        this.transport.reusable && batch.length <= KEPT_BATCH_BYTES &&
-        (bytes.length >= batch.length / 8 || batch.length <= INITIAL_BATCH_BYTES)
-      ) this.#spare = batch;
+      this.#keep(batch, bytes.length);
       if (this.#length > 0) this.#flush();
       else this.#drained();
     });
+  }
+
+  /** Keeps a written batch buffer for a later turn, unless turns have long used little of it. */
+  #keep(batch: Uint8Array, used: number): void {
+    if (!this.transport.reusable || batch.length > KEPT_BATCH_BYTES) return;
+    if (used >= batch.length / 8 || batch.length <= INITIAL_BATCH_BYTES) this.#smallTurns = 0;
+    else if (++this.#smallTurns >= SMALL_TURNS_BEFORE_SHRINK) {
+      this.#smallTurns = 0;
+      this.#size = INITIAL_BATCH_BYTES;
+      return;
+    }
+    if (this.#buffer === undefined) this.#buffer = batch;
+    else if (this.#spare === undefined || this.#spare.length < batch.length) this.#spare = batch;
   }
 
   #drained(): void {

@@ -71,3 +71,59 @@ for (const reusable of [true, false]) {
     assert.deepEqual(written[2], new Uint8Array([0x40, 2, 0, 9]));
   });
 }
+
+Deno.test("BatchedWriter on a reusable transport keeps its buffer through turns of varying size, and lets it go after a run of small ones", async () => {
+  const { transport, written, handed, callbacks } = slowTransport(true);
+  const writer = new BatchedWriter(transport);
+  const head = encoder.encode("devices/d/modules/m/inputs/in/");
+  const body = new Uint8Array(16 * 1024).fill(7);
+  // A busy receiver: turns of 20, 1, 12, 1, 3 deliveries of 16 KiB, each written before the next.
+  const counts = [20, 1, 12, 1, 3, 20, 1, 1, 2, 20, 1, 5];
+  let packetId = 1;
+  for (const count of counts) {
+    const expected: number[] = [];
+    for (let i = 0; i < count; i++) {
+      writer.publish(head, "k=v", body, 1, packetId);
+      expected.push(
+        ...encodePublish("devices/d/modules/m/inputs/in/k=v", body, { qos: 1, packetId }),
+      );
+      packetId++;
+    }
+    await turn();
+    assert.deepEqual(written.at(-1), new Uint8Array(expected));
+    callbacks.shift()!();
+  }
+  const buffers = new Set(handed.map((bytes) => bytes.buffer));
+  assert.equal(buffers.size, 1, "one batch buffer, grown once to the largest turn");
+  // A connection that quietened down: a PUBACK per turn. The large buffer goes after 8 turns.
+  for (let i = 0; i < 10; i++) {
+    writer.puback(i + 1);
+    await turn();
+    assert.deepEqual(written.at(-1), new Uint8Array([0x40, 2, 0, i + 1]));
+    callbacks.shift()!();
+  }
+  assert.ok(handed.at(-1)!.buffer.byteLength <= 2048, "back to a small batch buffer");
+});
+
+Deno.test("ConnTransport keeps its large read buffer through a few short reads, and shrinks after a run of them", async () => {
+  // Read sizes: fill the small buffer (grow), then a busy sender's reads with the odd short one.
+  const script = [2048, 65536, 100, 65536, 300, 65536, 65536, 50, 60, 70, 80, 90];
+  const lengths: number[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  let next = 0;
+  const conn = {
+    read(buffer: Uint8Array): Promise<number | null> {
+      lengths.push(buffer.length);
+      if (buffer.length > 2048) buffers.add(buffer.buffer);
+      const n = script[next++];
+      return Promise.resolve(n === undefined ? null : Math.min(n, buffer.length));
+    },
+    close() {},
+  } as unknown as Deno.Conn;
+  const { ConnTransport } = await import("./mqtt_transport.ts");
+  const closed = Promise.withResolvers<void>();
+  new ConnTransport(conn).start(() => {}, () => closed.resolve());
+  await closed.promise;
+  assert.deepEqual(lengths, [2048, ...Array(10).fill(65536), 2048, 2048]);
+  assert.equal(buffers.size, 1, "the large buffer is allocated once");
+});
