@@ -5,6 +5,7 @@
  */
 import { identityKey } from "../iothub/mod.ts";
 import type { ClientIdentity } from "./acl.ts";
+import type { TopicTail } from "./publish_packet.ts";
 
 /** The socket side a session writes to (the connection's batched writer). */
 export interface SessionConnection {
@@ -14,7 +15,7 @@ export interface SessionConnection {
    */
   publish(
     head: Uint8Array | undefined,
-    tail: string,
+    tail: TopicTail,
     payload: Uint8Array,
     qos: 0 | 1,
     packetId: number,
@@ -55,7 +56,7 @@ export interface ClientSession {
    */
   sendTracked<T>(
     head: Uint8Array,
-    tail: string,
+    tail: TopicTail,
     payload: Uint8Array,
     owner: DeliveryOwner<T>,
     token: T,
@@ -111,7 +112,7 @@ class MqttClientSession implements ClientSession {
 
   sendTracked<T>(
     head: Uint8Array,
-    tail: string,
+    tail: TopicTail,
     payload: Uint8Array,
     owner: DeliveryOwner<T>,
     token: T,

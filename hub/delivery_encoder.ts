@@ -4,7 +4,8 @@
  * a device's C2D queue on `devices/{d}/messages/devicebound/{bag}`. The part before the bag is
  * encoded once per endpoint; the bag per message.
  */
-import { bagForDelivery, c2dTopic, inputTopic } from "../iothub/mod.ts";
+import { c2dTopic, deliveryBagLength, inputTopic } from "../iothub/mod.ts";
+import type { BagTail } from "./publish_packet.ts";
 import type { HubIdentity } from "./security_port.ts";
 import type { DeliveryEncoder } from "./queue_pump.ts";
 
@@ -15,6 +16,11 @@ const encoder = new TextEncoder();
 
 /** The delivery topics of `identity`'s queues. */
 export function deliveryEncoder(identity: HubIdentity): DeliveryEncoder {
+  // One tail for all deliveries: the writer reads it before the next one is asked for.
+  const tail: BagTail = {
+    message: { body: new Uint8Array(), appProperties: {}, systemProperties: {} },
+    length: 0,
+  };
   return {
     topicHead(endpoint) {
       const match = MODULE_ENDPOINT.exec(endpoint);
@@ -23,6 +29,10 @@ export function deliveryEncoder(identity: HubIdentity): DeliveryEncoder {
         : c2dTopic(identity.deviceId, "");
       return encoder.encode(topic);
     },
-    topicTail: (queued) => bagForDelivery(queued.message),
+    topicTail(queued) {
+      tail.message = queued.message;
+      tail.length = deliveryBagLength(queued.message);
+      return tail;
+    },
   };
 }

@@ -6,7 +6,12 @@
  * payload straight into the connection's batch ({@linkcode writePublish}).
  */
 
-import { remainingLengthSize, writeRemainingLength } from "../iothub/mod.ts";
+import {
+  type Message,
+  remainingLengthSize,
+  writeDeliveryBag,
+  writeRemainingLength,
+} from "../iothub/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -17,6 +22,19 @@ export interface PublishOptions {
   packetId?: number;
   dup?: boolean;
 }
+
+/**
+ * A delivery's topic tail written from its message: the property bag
+ * (`deliveryBagLength(message)` bytes, `writeDeliveryBag`), without its text being built.
+ */
+export interface BagTail {
+  message: Message;
+  /** `deliveryBagLength(message)`. */
+  length: number;
+}
+
+/** The part of a topic after its head: text, or a message's property bag. */
+export type TopicTail = string | BagTail;
 
 /** A PUBLISH about to be written: its topic (head bytes + tail text) and payload, measured. */
 export class PublishFrame {
@@ -32,7 +50,11 @@ export class PublishFrame {
    *
    * @throws {RangeError} when the topic is longer than 65535 bytes.
    */
-  measure(head: Uint8Array | undefined, tail: string, payload: Uint8Array, qos: 0 | 1): this {
+  measure(head: Uint8Array | undefined, tail: TopicTail, payload: Uint8Array, qos: 0 | 1): this {
+    if (typeof tail !== "string") {
+      this.tailBytes = undefined;
+      return this.#measured(head, tail.length, payload, qos);
+    }
     let ascii = true;
     for (let i = 0; i < tail.length; i++) {
       if (tail.charCodeAt(i) >= 0x80) {
@@ -41,7 +63,11 @@ export class PublishFrame {
       }
     }
     this.tailBytes = ascii ? undefined : encoder.encode(tail);
-    this.topicLength = (head?.length ?? 0) + (this.tailBytes?.length ?? tail.length);
+    return this.#measured(head, this.tailBytes?.length ?? tail.length, payload, qos);
+  }
+
+  #measured(head: Uint8Array | undefined, tailLength: number, payload: Uint8Array, qos: 0 | 1) {
+    this.topicLength = (head?.length ?? 0) + tailLength;
     if (this.topicLength > 65535) throw new RangeError("Cannot encode PUBLISH: topic too long");
     this.remaining = 2 + this.topicLength + (qos > 0 ? 2 : 0) + payload.byteLength;
     this.size = 1 + this.remaining + remainingLengthSize(this.remaining);
@@ -58,7 +84,7 @@ export function writePublish(
   at: number,
   frame: PublishFrame,
   head: Uint8Array | undefined,
-  tail: string,
+  tail: TopicTail,
   payload: Uint8Array,
   qos: 0 | 1,
   packetId: number,
@@ -73,7 +99,9 @@ export function writePublish(
     out.set(head, at);
     at += head.length;
   }
-  if (frame.tailBytes !== undefined) {
+  if (typeof tail !== "string") {
+    at = writeDeliveryBag(tail.message, out, at);
+  } else if (frame.tailBytes !== undefined) {
     out.set(frame.tailBytes, at);
     at += frame.tailBytes.length;
   } else {

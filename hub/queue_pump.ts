@@ -5,6 +5,7 @@
  */
 import type { MessageStore, QueuedMessage } from "../store/mod.ts";
 import type { ClientSession, DeliveryOwner } from "./client_session.ts";
+import type { TopicTail } from "./publish_packet.ts";
 
 /**
  * How a queued message becomes a PUBLISH for this client: its topic is the endpoint's head
@@ -13,7 +14,8 @@ import type { ClientSession, DeliveryOwner } from "./client_session.ts";
  */
 export interface DeliveryEncoder {
   topicHead(endpoint: string): Uint8Array;
-  topicTail(queued: QueuedMessage): string;
+  /** Read before the next call: an encoder may hand out one object again and again. */
+  topicTail(queued: QueuedMessage): TopicTail;
 }
 
 /** A running pump; `stop` unsubscribes (unacked deliveries are released by the session end). */

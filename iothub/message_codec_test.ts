@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { bagForDelivery, messageFromTelemetry, MessageTooLargeError } from "./message_codec.ts";
+import {
+  bagForDelivery,
+  deliveryBagLength,
+  messageFromTelemetry,
+  MessageTooLargeError,
+  writeDeliveryBag,
+} from "./message_codec.ts";
 import { parsePropertyBag } from "./property_bag.ts";
+import type { Message } from "./message.ts";
 
 const body = new TextEncoder().encode('{"t":1}');
 const sender = { deviceId: "edge", moduleId: "a", generationId: "g1" };
@@ -62,4 +69,50 @@ Deno.test("bagForDelivery() round-trips properties through the bag a receiver pa
   assert.equal(bag.get("$.cmid"), "a");
   assert.equal(bag.get("$.mid"), "id-1");
   assert.equal(bag.get("$.on"), "o");
+});
+
+Deno.test("writeDeliveryBag() writes the bytes of bagForDelivery(), deliveryBagLength() of them", () => {
+  const texts = [
+    "",
+    "v",
+    "a b",
+    "x&y=z",
+    "50%",
+    "\u00e9t\u00e9",
+    "\ud83c\udf21",
+    "/path?q",
+    "A-Z_a.z!~*'()",
+  ];
+  const inherited = Object.assign(Object.create({ fromProto: "p" }), { own: "o" });
+  const messages: Omit<Message, "body">[] = [
+    { appProperties: {}, systemProperties: {} },
+    { appProperties: { "": "" }, systemProperties: {} },
+    { appProperties: {}, systemProperties: { messageId: "", contentType: undefined } },
+    {
+      appProperties: inherited,
+      systemProperties: { constructor: "c", toString: "t", custom: "x" },
+    },
+    ...texts.map((text, i) => ({
+      appProperties: { [text]: texts[(i + 1) % texts.length]!, k: text },
+      systemProperties: {
+        messageId: text,
+        outputName: texts[(i + 2) % texts.length],
+        enqueuedTime: "2026-12-03T00:00:00.000Z",
+        connectionModuleId: i % 2 ? undefined : "m",
+      },
+    })),
+  ];
+  const encoder = new TextEncoder();
+  for (const message of messages) {
+    const fields = { body: new Uint8Array(), ...message };
+    const want = encoder.encode(bagForDelivery(fields));
+    assert.equal(deliveryBagLength(fields), want.length, JSON.stringify(message));
+    const out = new Uint8Array(want.length + 4).fill(0xee);
+    assert.equal(writeDeliveryBag(fields, out, 2), 2 + want.length);
+    assert.deepEqual(out, new Uint8Array([0xee, 0xee, ...want, 0xee, 0xee]));
+  }
+  assert.equal(bagForDelivery({ body: new Uint8Array(), ...messages[3]! }), "own=o");
+  const lone = { body: new Uint8Array(), appProperties: { k: "\ud800" }, systemProperties: {} };
+  assert.throws(() => bagForDelivery(lone), URIError);
+  assert.throws(() => deliveryBagLength(lone), URIError);
 });

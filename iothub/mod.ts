@@ -25,12 +25,14 @@ export {
 } from "./message.ts";
 export {
   bagForDelivery,
+  deliveryBagLength,
   messageFromTelemetry,
   type MessageSender,
   MessageTooLargeError,
   stampSender,
   SYSTEM_KEYS,
   type TelemetryOptions,
+  writeDeliveryBag,
 } from "./message_codec.ts";
 export { TelemetryStamper } from "./telemetry_stamper.ts";
 export { remainingLengthSize, writeRemainingLength } from "./mqtt_length.ts";

@@ -6,7 +6,7 @@
  */
 import { writeAll } from "../../core/write_all.ts";
 import type { Duplex } from "node:stream";
-import { PublishFrame, writePublish } from "../publish_packet.ts";
+import { PublishFrame, type TopicTail, writePublish } from "../publish_packet.ts";
 
 /** What a connection needs of its transport. */
 export interface ByteTransport {
@@ -211,7 +211,7 @@ export class BatchedWriter {
    */
   publish(
     head: Uint8Array | undefined,
-    tail: string,
+    tail: TopicTail,
     payload: Uint8Array,
     qos: 0 | 1,
     packetId: number,

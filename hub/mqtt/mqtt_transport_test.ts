@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { bagForDelivery, deliveryBagLength } from "../../iothub/mod.ts";
 import { encodePublish } from "../publish_packet.ts";
 import { BatchedWriter, type ByteTransport } from "./mqtt_transport.ts";
 
@@ -126,4 +127,37 @@ Deno.test("ConnTransport keeps its large read buffer through a few short reads, 
   await closed.promise;
   assert.deepEqual(lengths, [2048, ...Array(10).fill(65536), 2048, 2048]);
   assert.equal(buffers.size, 1, "the large buffer is allocated once");
+});
+
+Deno.test("BatchedWriter writes a PUBLISH whose topic tail is a message's bag as the bag's text", async () => {
+  const { transport, written } = slowTransport(true);
+  const writer = new BatchedWriter(transport);
+  const head = encoder.encode("devices/d/modules/m/inputs/in/");
+  const message = {
+    body: new Uint8Array(300).fill(4),
+    appProperties: { "k y": "v&1", "\u00e9": "x" },
+    systemProperties: { messageId: "id-1", contentType: "application/json", outputName: undefined },
+  };
+  writer.publish(head, { message, length: deliveryBagLength(message) }, message.body, 1, 11);
+  const plain = { ...message, appProperties: {} };
+  writer.publish(
+    undefined,
+    { message: plain, length: deliveryBagLength(plain) },
+    message.body,
+    0,
+    0,
+  );
+  await turn();
+  const tail = bagForDelivery(message);
+  assert.equal(tail, "k%20y=v%261&%C3%A9=x&%24.mid=id-1&%24.ct=application%2Fjson");
+  assert.deepEqual(
+    written[0],
+    new Uint8Array([
+      ...encodePublish(`devices/d/modules/m/inputs/in/${tail}`, message.body, {
+        qos: 1,
+        packetId: 11,
+      }),
+      ...encodePublish("%24.mid=id-1&%24.ct=application%2Fjson", message.body, { qos: 0 }),
+    ]),
+  );
 });
