@@ -82,12 +82,21 @@ export function createClientSession(
   return new MqttClientSession(identity, connection);
 }
 
+/** A packet id slot without a delivery. */
+const FREE: unique symbol = Symbol("free");
+const MAX_PACKET_ID = 65535;
+
 class MqttClientSession implements ClientSession {
   readonly key: string;
   readonly subscriptions = new Set<string>();
   allowedTopic: string | undefined = undefined;
-  /** Tokens of the deliveries awaiting PUBACK, by packet id. */
-  readonly #pending = new Map<number, unknown>();
+  /**
+   * Tokens of the deliveries awaiting PUBACK, at their packet id ({@linkcode FREE} where none).
+   * Ids go round the slots there are, and the slots double (up to 65535 ids) only when all are
+   * in flight: a delivery sets and clears an array element, where a Map allocated per entry.
+   */
+  readonly #slots: unknown[] = [FREE];
+  #inflight = 0;
   #owner: DeliveryOwner<unknown> | undefined;
   #nextId = 1;
   #ended = false;
@@ -117,7 +126,7 @@ class MqttClientSession implements ClientSession {
     owner: DeliveryOwner<T>,
     token: T,
   ): boolean {
-    if (this.#owner !== undefined && this.#owner !== owner && this.#pending.size > 0) {
+    if (this.#owner !== undefined && this.#owner !== owner && this.#inflight > 0) {
       throw new Error("Cannot send: a session's deliveries have one owner");
     }
     this.#owner = owner as DeliveryOwner<unknown>;
@@ -126,20 +135,23 @@ class MqttClientSession implements ClientSession {
       return false;
     }
     const packetId = this.#allocateId();
-    this.#pending.set(packetId, token);
+    this.#slots[packetId] = token;
+    this.#inflight++;
     return this.connection.publish(head, tail, payload, 1, packetId);
   }
 
   settle(packetId: number): boolean {
-    if (!this.#pending.has(packetId)) return false;
-    const token = this.#pending.get(packetId);
-    this.#pending.delete(packetId);
+    if (!(packetId >= 1 && packetId < this.#slots.length)) return false;
+    const token = this.#slots[packetId];
+    if (token === FREE) return false;
+    this.#slots[packetId] = FREE;
+    this.#inflight--;
     this.#owner!.acked(token);
     return true;
   }
 
   inflight(): number {
-    return this.#pending.size;
+    return this.#inflight;
   }
 
   corked(fn: () => void): void {
@@ -164,18 +176,33 @@ class MqttClientSession implements ClientSession {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    const lost = [...this.#pending.values()];
-    this.#pending.clear();
+    // Oldest first: from the next id round the slots (ids are handed out in that order).
+    const slots = this.#slots;
+    const lost: unknown[] = [];
+    for (let i = 0; i < slots.length - 1; i++) {
+      const id = 1 + (this.#nextId - 1 + i) % (slots.length - 1);
+      if (slots[id] !== FREE) lost.push(slots[id]);
+      slots[id] = FREE;
+    }
+    this.#inflight = 0;
     for (const token of lost) this.#owner!.lost(token);
     for (const run of this.#drainListeners.splice(0)) run();
   }
 
   #allocateId(): number {
-    for (let tries = 0; tries < 65535; tries++) {
-      const id = this.#nextId;
-      this.#nextId = id === 65535 ? 1 : id + 1;
-      if (!this.#pending.has(id)) return id;
+    const slots = this.#slots;
+    if (this.#inflight === slots.length - 1) {
+      if (slots.length === MAX_PACKET_ID + 1) {
+        throw new RangeError("Cannot send: all 65535 packet ids are in flight");
+      }
+      const size = Math.min(MAX_PACKET_ID + 1, Math.max(16, slots.length * 2));
+      while (slots.length < size) slots.push(FREE);
     }
-    throw new RangeError("Cannot send: all 65535 packet ids are in flight");
+    // A free slot exists: the loop ends.
+    for (;;) {
+      const id = this.#nextId;
+      this.#nextId = id + 1 === slots.length ? 1 : id + 1;
+      if (slots[id] === FREE) return id;
+    }
   }
 }
