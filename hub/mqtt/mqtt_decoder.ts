@@ -303,7 +303,7 @@ export class MqttDecoder {
       if (first >> 4 === 3) {
         onPacket(decodePublish(first & 0x0f, chunk, bodyStart, end, this.#topics, detached));
       } else {
-        const violation = checkPacketBody(first >> 4, chunk.subarray(bodyStart, end));
+        const violation = checkPacketBody(first >> 4, chunk, bodyStart, end);
         if (violation) throw new MqttProtocolError(violation);
         onPacket(decodePacket(first, chunk, bodyStart, end));
       }

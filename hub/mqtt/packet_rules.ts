@@ -49,13 +49,21 @@ function filtersViolation(name: string, body: Uint8Array, withQos: boolean): str
   return undefined;
 }
 
-/** Checks a client packet's body; types other than SUBSCRIBE and UNSUBSCRIBE pass. */
-export function checkPacketBody(type: number, body: Uint8Array): string | undefined {
+/**
+ * Checks a client packet's body, `bytes[at, end)`; types other than SUBSCRIBE and UNSUBSCRIBE
+ * pass (without a view of their body made: a PUBACK per delivery).
+ */
+export function checkPacketBody(
+  type: number,
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+): string | undefined {
   switch (type) {
     case 8:
-      return filtersViolation("SUBSCRIBE", body, true);
+      return filtersViolation("SUBSCRIBE", bytes.subarray(at, end), true);
     case 10:
-      return filtersViolation("UNSUBSCRIBE", body, false);
+      return filtersViolation("UNSUBSCRIBE", bytes.subarray(at, end), false);
     default:
       return undefined;
   }
