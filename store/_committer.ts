@@ -113,13 +113,9 @@ export class Committer {
     }
     const seq = ++this.#lastSeq;
     const { sizeBytes } = encoded;
-    group.messageParams.push(seq, targets.length, encoded.properties, encoded.body);
     // The body is the caller's (it must not change it after enqueue): no copy.
-    const message = {
-      body: encoded.body,
-      appProperties: encoded.appProperties,
-      systemProperties: encoded.systemProperties,
-    };
+    const { message } = encoded;
+    group.messageParams.push(seq, targets.length, encoded.properties, message.body);
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       const state = states[i]!;

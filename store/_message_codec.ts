@@ -69,21 +69,35 @@ function checkBag(
   return out;
 }
 
-/** A validated message, its properties encoded, and the bytes it counts against a queue bound. */
+/**
+ * A validated message, its properties encoded, and the bytes it counts against a queue bound.
+ * The store fills one of these per enqueue, again and again: read it before the next.
+ */
 export interface EncodedMessage {
-  body: Uint8Array;
-  /** Copies of the property bags, without undefined values. */
-  appProperties: Record<string, string>;
-  systemProperties: Record<string, string>;
+  /** The body, and copies of the property bags without undefined values: what the store keeps. */
+  message: StoredMessage;
   properties: string;
   sizeBytes: number;
 }
 
+/** An {@linkcode EncodedMessage} to fill. */
+export function newEncodedMessage(): EncodedMessage {
+  return {
+    message: { body: new Uint8Array(), appProperties: {}, systemProperties: {} },
+    properties: "",
+    sizeBytes: 0,
+  };
+}
+
 /**
- * Validates `message` and encodes its property bags. Undefined system properties (the router's
- * `Message` allows them) are dropped. Throws TypeError naming the bad field.
+ * Validates `message` and encodes its property bags into `into` (returned). Undefined system
+ * properties (the router's `Message` allows them) are dropped. Throws TypeError naming the bad
+ * field.
  */
-export function encodeMessage(message: IncomingMessage): EncodedMessage {
+export function encodeMessage(
+  message: IncomingMessage,
+  into: EncodedMessage = newEncodedMessage(),
+): EncodedMessage {
   if (typeof message !== "object" || message === null) {
     throw new TypeError("Cannot enqueue: message must be an object");
   }
@@ -93,13 +107,10 @@ export function encodeMessage(message: IncomingMessage): EncodedMessage {
   const app = checkBag(message.appProperties, "appProperties", false);
   const system = checkBag(message.systemProperties, "systemProperties", true);
   const properties = JSON.stringify([app, system]);
-  return {
-    body: message.body,
-    appProperties: app,
-    systemProperties: system,
-    properties,
-    sizeBytes: message.body.byteLength + utf8Length(properties),
-  };
+  into.message = { body: message.body, appProperties: app, systemProperties: system };
+  into.properties = properties;
+  into.sizeBytes = message.body.byteLength + utf8Length(properties);
+  return into;
 }
 
 function isStringBag(value: unknown): value is Record<string, string> {

@@ -11,7 +11,7 @@ import type { EndpointState } from "./_endpoint_state.ts";
 import { takeFromFile } from "./_backlog.ts";
 import { Committer } from "./_committer.ts";
 import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
-import { encodeMessage } from "./_message_codec.ts";
+import { encodeMessage, newEncodedMessage } from "./_message_codec.ts";
 import { purgeExpiredRows } from "./_purge.ts";
 import { IdleReclaim } from "./_idle_reclaim.ts";
 import { reclaimWanted } from "./_database.ts";
@@ -49,6 +49,9 @@ class SqliteMessageStore implements MessageStore {
   readonly #guard: DiskGuard;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
   readonly #idleReclaim: IdleReclaim;
+  /** What each enqueue encodes into, and its targets' states: read by the committer at once. */
+  readonly #encoded = newEncodedMessage();
+  readonly #states: EndpointState[] = [];
   /** Messages acked so far: with the committed ones, what tells the store is quiet. */
   #acked = 0;
   #closed = false;
@@ -119,9 +122,11 @@ class SqliteMessageStore implements MessageStore {
     if (this.#closed) throw new Error(`Cannot enqueue: message store ${this.#path} is closed`);
     if (!Array.isArray(targets)) throw new TypeError("Cannot enqueue: targets must be an array");
     const merged = mergeTargets(targets);
-    const encoded = encodeMessage(message);
+    const encoded = encodeMessage(message, this.#encoded);
     if (merged.length === 0) return Promise.resolve();
-    const states = merged.map((target) => this.#endpoint(target.endpoint));
+    const states = this.#states;
+    states.length = 0;
+    for (const target of merged) states.push(this.#endpoint(target.endpoint));
     // All-or-nothing: check every target before reserving room in any.
     let refused: StoreFullError | undefined;
     for (const state of states) {
