@@ -1,7 +1,10 @@
 /**
  * An X.509 certificate read from DER: the fields and extensions ledge looks at (names, validity,
- * serial, key, basic constraints, key usage, EKU, SANs, name constraints), and signature checks
- * by node:crypto. Reading is strict DER; anything unexpected is an error naming it.
+ * serial, key, basic constraints, key usage, EKU, SANs, name constraints), and signature checks:
+ * synchronous by node:crypto ({@linkcode Certificate.isIssuedBy}, for the hub's client-certificate
+ * check), asynchronous by WebCrypto for what ledge issues ({@linkcode Certificate.checkIssuedBy},
+ * the start-up checks: node:crypto's X.509 code then stays unloaded, ~1 MB of RSS at idle).
+ * Reading is strict DER; anything unexpected is an error naming it.
  */
 import { Buffer } from "node:buffer";
 import { X509Certificate as NodeCertificate } from "node:crypto";
@@ -115,6 +118,10 @@ export class Certificate {
   readonly spki: Uint8Array;
   readonly extensions: readonly Extension[];
   #node: NodeCertificate | undefined;
+  /** The signed part, the signature algorithm's OID and the signature (BIT STRING content). */
+  readonly #tbs: Uint8Array<ArrayBuffer>;
+  readonly #signatureOid: string;
+  readonly #signature: Uint8Array;
 
   /** Parses `der`. @throws {DerError} naming what is not a certificate. */
   constructor(der: Uint8Array) {
@@ -125,6 +132,9 @@ export class Certificate {
         "Cannot read a certificate: expected tbsCertificate, algorithm, signature",
       );
     }
+    this.#tbs = tbs.bytes as Uint8Array<ArrayBuffer>; // a view of this.der
+    this.#signatureOid = oidOf(algorithm);
+    this.#signature = signature.content.subarray(1);
     const fields = children(tbs.content);
     if (fields[0]?.tag === 0xa0) fields.shift(); // [0] version
     const [serial, _signature, issuer, validity, subject, spki, ...rest] = fields;
@@ -218,9 +228,64 @@ export class Certificate {
     return this.isIssuedBy(this);
   }
 
+  /**
+   * {@linkcode isIssuedBy}, with WebCrypto when the signature is ECDSA P-256 with SHA-256 (all
+   * ledge issues); any other algorithm or key is checked by node:crypto as isIssuedBy does.
+   */
+  async checkIssuedBy(issuer: Certificate): Promise<boolean> {
+    if (!sameBytes(this.issuerDer, issuer.subjectDer)) return false;
+    if (this.#signatureOid !== ECDSA_WITH_SHA256) return this.isIssuedBy(issuer);
+    let key: CryptoKey;
+    try {
+      key = await crypto.subtle.importKey("spki", new Uint8Array(issuer.spki), P256, false, [
+        "verify",
+      ]);
+    } catch {
+      return this.isIssuedBy(issuer); // not a P-256 key
+    }
+    const signature = rawEcdsaSignature(this.#signature);
+    if (!signature) return false;
+    return await crypto.subtle.verify(ECDSA_SHA256, key, signature, this.#tbs);
+  }
+
+  /** {@linkcode isSelfSigned} through {@linkcode checkIssuedBy}. */
+  checkSelfSigned(): Promise<boolean> {
+    return this.checkIssuedBy(this);
+  }
+
   #nodeCertificate(): NodeCertificate {
     this.#node ??= new NodeCertificate(Buffer.from(this.der));
     return this.#node;
+  }
+}
+
+const ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+const P256: EcKeyImportParams = { name: "ECDSA", namedCurve: "P-256" };
+const ECDSA_SHA256: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
+
+function oidOf(algorithm: Tlv): string {
+  const identifier = children(algorithm.content)[0];
+  return identifier?.tag === TAG.oid ? oidString(identifier.content) : "";
+}
+
+/**
+ * A DER ECDSA-Sig-Value (SEQUENCE of INTEGER r, s) as WebCrypto takes it: r and s as 32 bytes
+ * each; undefined when it is not one for P-256.
+ */
+function rawEcdsaSignature(der: Uint8Array): Uint8Array<ArrayBuffer> | undefined {
+  try {
+    const parts = children(readOne(der, TAG.sequence).content);
+    if (parts.length !== 2 || parts.some((part) => part.tag !== TAG.integer)) return undefined;
+    const raw = new Uint8Array(64);
+    for (const [i, part] of parts.entries()) {
+      let value = part.content;
+      while (value.length > 32 && value[0] === 0) value = value.subarray(1);
+      if (value.length > 32) return undefined;
+      raw.set(value, 32 * (i + 1) - value.length);
+    }
+    return raw;
+  } catch {
+    return undefined;
   }
 }
 

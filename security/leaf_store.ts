@@ -92,7 +92,7 @@ export async function loadServerCertificate(
     if (!await keyMatchesCertificate(keys.publicKey, cert)) {
       throw new Error(`${keyPath} does not belong to ${certPath}`);
     }
-    if (!cert.isIssuedBy(issuer.cert)) return undefined;
+    if (!await cert.checkIssuedBy(issuer.cert)) return undefined;
     return assemble(issuer, cert, await exportPkcs8(keys.privateKey));
   } catch (error) {
     const suffix = `.unusable-${Date.now()}`;
