@@ -7,6 +7,7 @@ import { boundListeners, startComponents, stopComponents } from "./lifecycle.ts"
 import { mgmtSocketPath } from "../core/state_dir.ts";
 import { createMgmtApp, type MgmtServer, serveMgmt } from "./mgmt_server.ts";
 import { prepareStateDir, tightenStateDir } from "../core/state_dir.ts";
+import { answersHealth } from "./health_probe.ts";
 
 /** A running daemon. */
 export interface Daemon {
@@ -15,22 +16,6 @@ export interface Daemon {
   listeners(): Record<string, number>;
   /** Stops everything; resolves false when `timeoutMs` ran out first. */
   stop(timeoutMs?: number): Promise<boolean>;
-}
-
-async function answersHealth(socketPath: string): Promise<boolean> {
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
-  try {
-    const response = await fetch("http://ledge/v1/health", {
-      client,
-      signal: AbortSignal.timeout(1000),
-    });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  } finally {
-    client.close();
-  }
 }
 
 /**
