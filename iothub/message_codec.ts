@@ -120,14 +120,36 @@ export function newMessageId(): string {
 let lastNowMs = NaN;
 let lastNowIso = "";
 
-/** Now as ISO 8601 text, formatted once per millisecond (Deno's toISOString costs us a call). */
+/** Now as ISO 8601 text, formatted once per millisecond. */
 export function isoNow(): string {
   const now = Date.now();
   if (now !== lastNowMs) {
     lastNowMs = now;
-    lastNowIso = new Date(now).toISOString();
+    lastNowIso = isoText(now);
   }
   return lastNowIso;
+}
+
+/** `.sssZ` of each millisecond. */
+const MILLIS_TEXT = Array.from({ length: 1000 }, (_, ms) => `${String(ms).padStart(3, "0")}Z`);
+let lastSecond = NaN;
+/** `YYYY-MM-DDTHH:MM:SS.` of `lastSecond`. */
+let lastSecondPrefix = "";
+
+/**
+ * `new Date(ms).toISOString()`, with the text up to the second made once per second: Deno's
+ * toISOString takes ~740 ns, this ~90. toUpperCase() (of text it leaves as it is) makes the
+ * joined text a string of its own: JSON.stringify of a bag holding a joined one leaves V8's
+ * fast path, as with a slice.
+ */
+export function isoText(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    lastSecondPrefix = iso.slice(0, iso.length - 4);
+    lastSecond = second;
+  }
+  return (lastSecondPrefix + MILLIS_TEXT[ms - second * 1000]!).toUpperCase();
 }
 
 /**

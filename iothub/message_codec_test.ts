@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   bagForDelivery,
   deliveryBagLength,
+  isoText,
   messageFromTelemetry,
   MessageTooLargeError,
   writeDeliveryBag,
@@ -115,4 +116,23 @@ Deno.test("writeDeliveryBag() writes the bytes of bagForDelivery(), deliveryBagL
   const lone = { body: new Uint8Array(), appProperties: { k: "\ud800" }, systemProperties: {} };
   assert.throws(() => bagForDelivery(lone), URIError);
   assert.throws(() => deliveryBagLength(lone), URIError);
+});
+
+Deno.test("isoText() is toISOString(), across seconds, years and the epoch", () => {
+  const starts = [
+    0,
+    -1,
+    -86_400_000 * 400,
+    Date.UTC(2026, 11, 31, 23, 59, 58, 990),
+    Date.UTC(2024, 1, 29, 12, 0, 0, 0),
+    Date.UTC(9999, 11, 31, 23, 59, 59, 0),
+    Date.UTC(10000, 0, 1),
+    Date.now(),
+  ];
+  for (const start of starts) {
+    for (let ms = start - 1500; ms < start + 2500; ms += 7) {
+      assert.equal(isoText(ms), new Date(ms).toISOString(), String(ms));
+      assert.equal(isoText(ms), new Date(ms).toISOString(), `${ms} again`);
+    }
+  }
 });
