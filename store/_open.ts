@@ -28,6 +28,16 @@ export function checkOptions(options: StoreOptions): void {
     const value = options[field];
     if (value !== undefined) checkPositiveInteger(value, field, "open message store");
   }
+  const { pageBytes } = options;
+  if (
+    pageBytes !== undefined &&
+    !(Number.isInteger(pageBytes) && pageBytes >= 512 && pageBytes <= 65536 &&
+      (pageBytes & (pageBytes - 1)) === 0)
+  ) {
+    throw new RangeError(
+      `Cannot open message store: pageBytes must be a power of two from 512 to 65536, got ${pageBytes}`,
+    );
+  }
 }
 
 /** Opens the database; on a full disk, once more after giving back the reserve. */
@@ -38,6 +48,7 @@ export function openDatabase(path: string, options: StoreOptions, guard: DiskGua
     ...(options.maxDatabaseBytes !== undefined
       ? { maxDatabaseBytes: options.maxDatabaseBytes }
       : {}),
+    ...(options.pageBytes !== undefined ? { pageBytes: options.pageBytes } : {}),
   };
   try {
     return openStoreDatabase(path, databaseOptions);

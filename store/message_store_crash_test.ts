@@ -23,18 +23,22 @@ async function runUntilKilled(child: Deno.ChildProcess, killAfter: number): Prom
   return resolved;
 }
 
-Deno.test("every message whose enqueue resolved survives kill -9 of the process", async () => {
+/**
+ * Runs the child with bodies of `base` bytes and up, kills it once `killAfter` enqueues resolved,
+ * and checks that every resolved message is in both queues once, with its body.
+ */
+async function survivesKill(base: number, killAfter: number): Promise<void> {
   await using dir = await tempDir();
   const path = `${dir.path}/messages.db`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", CHILD.pathname, path, "1000000"],
+    args: ["run", "--allow-all", CHILD.pathname, path, "1000000", String(base)],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const resolved = await runUntilKilled(child, 20_000);
+  const resolved = await runUntilKilled(child, killAfter);
   const status = await child.status;
   assert.equal(status.signal, "SIGKILL", "the child was killed mid-stream, not finished");
-  assert.ok(resolved.length >= 20_000);
+  assert.ok(resolved.length >= killAfter);
 
   const store = openMessageStore(path, { maxSizeBytes: 1024 * 1024 * 1024, purgeIntervalMs: 0 });
   try {
@@ -58,7 +62,7 @@ Deno.test("every message whose enqueue resolved survives kill -9 of the process"
       for (const n of resolved) {
         assert.equal(
           found.get(n),
-          `message ${n} `.padEnd(200 + (n % 300), "x"),
+          `message ${n} `.padEnd(base + (n % 300) * base / 200, "x"),
           `${endpoint}: body of ${n}`,
         );
       }
@@ -66,4 +70,12 @@ Deno.test("every message whose enqueue resolved survives kill -9 of the process"
   } finally {
     await store.close();
   }
+}
+
+Deno.test("every message whose enqueue resolved survives kill -9 of the process", async () => {
+  await survivesKill(200, 20_000);
+});
+
+Deno.test("every large message (8-20 KiB, overflow pages) whose enqueue resolved survives kill -9", async () => {
+  await survivesKill(8192, 2_000);
 });

@@ -87,6 +87,11 @@ export interface StoreOptions {
   /** Hard cap on the database file; commits beyond it fail like on a full disk. */
   maxDatabaseBytes?: number;
   /**
+   * Page size of a new file: a power of two from 512 to 65536, default 8192. A file that exists
+   * keeps the size it was made with.
+   */
+  pageBytes?: number;
+  /**
    * Free space the store keeps on its file system (default 16 MiB): below it new messages are
    * refused (`StoreFullError` with `reason: "disk"`), so acks, deletes, checkpoints and the open
    * always have room. 0 turns the floor off.
