@@ -57,3 +57,13 @@ export function openDatabase(path: string, options: StoreOptions, guard: DiskGua
     return openStoreDatabase(path, databaseOptions);
   }
 }
+
+/**
+ * The WAL the store fdatasyncs after each commit with `synchronous: "FULL"` (the default);
+ * undefined with "NORMAL". The schema in place means the open wrote nothing, so the WAL may not
+ * exist yet: an empty one is what SQLite would make.
+ */
+export function openWalToSync(path: string, options: StoreOptions): Deno.FsFile | undefined {
+  if ((options.synchronous ?? "FULL") !== "FULL") return undefined;
+  return Deno.openSync(`${path}-wal`, { read: true, write: true, create: true, mode: 0o600 });
+}

@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
-import { checkOptions, openDatabase } from "./_open.ts";
+import { checkOptions, openDatabase, openWalToSync } from "./_open.ts";
 import { newEndpointState, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
 import type { EndpointState } from "./_endpoint_state.ts";
 import { takeFromFile } from "./_backlog.ts";
@@ -390,11 +390,7 @@ export function openMessageStore(path: string, options: StoreOptions): MessageSt
   const db = openDatabase(path, options, guard);
   let wal: Deno.FsFile | undefined;
   try {
-    if ((options.synchronous ?? "FULL") === "FULL") {
-      // The schema in place means the open wrote nothing, so the WAL may not exist yet: an
-      // empty one is what SQLite would make.
-      wal = Deno.openSync(`${path}-wal`, { read: true, write: true, create: true, mode: 0o600 });
-    }
+    wal = openWalToSync(path, options);
     return new SqliteMessageStore(path, db, { ...options, wal, guard });
   } catch (error) {
     wal?.close();
