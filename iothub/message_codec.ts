@@ -196,11 +196,9 @@ export function bagForDelivery(message: Message): string {
     }`;
   }
   for (const name in systemProperties) {
-    const key = ENCODED_BAG_KEY_OF[name];
-    const value = systemProperties[name];
-    if (key === undefined || value === undefined || !Object.hasOwn(systemProperties, name)) {
-      continue;
-    }
+    const key = deliveredKey(systemProperties, name);
+    if (key === undefined) continue;
+    const value = systemProperties[name]!;
     bag += `${bag === "" ? "" : "&"}${key}=${encodeComponent(value)}`;
   }
   return bag;
@@ -223,11 +221,9 @@ export function deliveryBagLength(message: Message): number {
       componentLength(appProperties[name]!);
   }
   for (const name in systemProperties) {
-    const key = ENCODED_BAG_KEY_OF[name];
-    const value = systemProperties[name];
-    if (key === undefined || value === undefined || !Object.hasOwn(systemProperties, name)) {
-      continue;
-    }
+    const key = deliveredKey(systemProperties, name);
+    if (key === undefined) continue;
+    const value = systemProperties[name]!;
     length += (length === 0 ? 0 : 1) + key.length + 1 + componentLength(value);
   }
   return length;
@@ -248,11 +244,9 @@ export function writeDeliveryBag(message: Message, out: Uint8Array, at: number):
     at = writeComponent(appProperties[name]!, out, at);
   }
   for (const name in systemProperties) {
-    const key = ENCODED_BAG_KEY_OF[name];
-    const value = systemProperties[name];
-    if (key === undefined || value === undefined || !Object.hasOwn(systemProperties, name)) {
-      continue;
-    }
+    const key = deliveredKey(systemProperties, name);
+    if (key === undefined) continue;
+    const value = systemProperties[name]!;
     if (at !== start) out[at++] = 0x26;
     at = writeAscii(key, out, at);
     out[at++] = 0x3d;
@@ -281,6 +275,19 @@ function writeComponent(text: string, out: Uint8Array, at: number): number {
 function writeAscii(text: string, out: Uint8Array, at: number): number {
   for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
   return at;
+}
+
+/**
+ * The bag key (`%24.mid`, ...) of system property `name` when a receiver sees it: one the hub
+ * delivers, the bag's own, and set.
+ */
+function deliveredKey(
+  systemProperties: Message["systemProperties"],
+  name: string,
+): string | undefined {
+  const key = ENCODED_BAG_KEY_OF[name];
+  if (key === undefined || !Object.hasOwn(systemProperties, name)) return undefined;
+  return systemProperties[name] === undefined ? undefined : key;
 }
 
 /** Characters `encodeURIComponent` leaves as they are (A-Z a-z 0-9 - _ . ! ~ * ' ( )). */
