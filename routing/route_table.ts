@@ -162,9 +162,12 @@ function matchEach(
   return results;
 }
 
-/** The answer of `plan` when the conditions of `outcome`'s bits (of `plan.conditional`) held. */
+/**
+ * The answer of `plan` when the conditions of `outcome`'s bits (of `plan.conditional`) held
+ * (with no conditional candidate: its fixed answer), frozen.
+ */
 function answerOf(
-  plan: SourcePlan,
+  plan: Pick<SourcePlan, "candidates" | "unconditional" | "conditional">,
   outcome: number,
   matches: readonly RouteMatch[],
 ): readonly RouteMatch[] {
@@ -227,16 +230,10 @@ class SourcePlans {
       if (normalized.startsWith(this.prefixes[i] as string)) candidates.push(i);
     }
     const conditional = candidates.filter((i) => !this.unconditional[i]);
-    let fixed: RouteMatch[] | undefined;
-    if (conditional.length === 0) {
-      fixed = [];
-      for (const i of candidates) addMatch(fixed, matches[i] as RouteMatch);
-    }
+    const routes = { candidates, unconditional: this.unconditional, conditional };
     plan = {
-      candidates,
-      unconditional: this.unconditional,
-      fixed: fixed && Object.freeze(fixed),
-      conditional,
+      ...routes,
+      fixed: conditional.length === 0 ? answerOf(routes, 0, matches) : undefined,
       answers: conditional.length > 0 && conditional.length <= MAX_CACHED_CONDITIONS
         ? new Array(1 << conditional.length)
         : undefined,
