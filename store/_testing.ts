@@ -1,4 +1,5 @@
 /** Helpers for the store's tests. Private to store/. */
+import { DatabaseSync } from "node:sqlite";
 import type { StoredMessage } from "./stored_message.ts";
 
 const encoder = new TextEncoder();
@@ -53,4 +54,15 @@ export function storeFileBytes(path: string): number {
     }
   }
   return total;
+}
+
+/** The first column of `sql`'s first row, read from the store file at `path` (opened read-only). */
+export function fileNumber(path: string, sql: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const row = db.prepare(sql).get();
+    return Number(row === undefined ? undefined : Object.values(row)[0]);
+  } finally {
+    db.close();
+  }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { bodyText, manualClock, tempDir, textMessage } from "./_testing.ts";
+import { bodyText, fileNumber, manualClock, tempDir, textMessage } from "./_testing.ts";
 import { openMessageStore } from "./message_store.ts";
 import type { EnqueueTarget, MessageStore, StoreOptions } from "./store_types.ts";
 
@@ -25,12 +25,7 @@ function deliverable(store: MessageStore, endpoint: string): string[] {
 
 /** Rows left in the file per endpoint name, expired or not (what a purge must have deleted). */
 function rowsInFile(path: string): number {
-  const db = new DatabaseSync(path);
-  try {
-    return Number(db.prepare("SELECT count(*) AS n FROM queue").get()?.n);
-  } finally {
-    db.close();
-  }
+  return fileNumber(path, "SELECT count(*) FROM queue");
 }
 
 Deno.test("purgeExpired() deletes exactly the expired rows, whatever order their TTLs come in", async (t) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { tempDir } from "./_testing.ts";
+import { fileNumber, tempDir } from "./_testing.ts";
 import { openMessageStore } from "./message_store.ts";
 import type { MessageStore } from "./store_types.ts";
 
@@ -19,12 +19,7 @@ function open(path: string): MessageStore {
 }
 
 function pageSize(path: string): number {
-  const db = new DatabaseSync(path);
-  try {
-    return Number(db.prepare("PRAGMA page_size").get()?.page_size);
-  } finally {
-    db.close();
-  }
+  return fileNumber(path, "PRAGMA page_size");
 }
 
 /** Enqueues a message of each size; returns their numbers. */

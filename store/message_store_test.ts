@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import { bodyText, manualClock, storeFileBytes, tempDir, textMessage } from "./_testing.ts";
+import {
+  bodyText,
+  fileNumber,
+  manualClock,
+  storeFileBytes,
+  tempDir,
+  textMessage,
+} from "./_testing.ts";
 import { openMessageStore } from "./message_store.ts";
 import type { EnqueueTarget, StoreOptions } from "./store_types.ts";
 import { StoreFullError } from "./store_full_error.ts";
@@ -226,13 +232,8 @@ Deno.test("acks of one commit, across statement chunks and of bodies shared by t
     for (const m of y) store.ack("y", m.seq);
     store.ack("x", x.map((m) => m.seq));
     await store.close();
-    const db = new DatabaseSync(`${dir.path}/messages.db`, { readOnly: true });
-    try {
-      assert.equal(db.prepare("SELECT count(*) AS n FROM queue").get()?.n, 0);
-      assert.equal(db.prepare("SELECT count(*) AS n FROM messages").get()?.n, 0);
-    } finally {
-      db.close();
-    }
+    assert.equal(fileNumber(`${dir.path}/messages.db`, "SELECT count(*) FROM queue"), 0);
+    assert.equal(fileNumber(`${dir.path}/messages.db`, "SELECT count(*) FROM messages"), 0);
     store = open(dir.path);
     assert.deepEqual(store.stats().map((q) => q.count), [0, 0]);
   } finally {
@@ -268,14 +269,9 @@ Deno.test("an in-order drain deletes its acks as ranges; bodies another queue ho
     assert.deepEqual(kept.map((m) => bodyText(m.message)), drained.slice(0, 40));
     for (const queued of kept) store.ack("m/in", queued.seq);
     await store.close();
-    const db = new DatabaseSync(`${dir.path}/messages.db`, { readOnly: true });
-    try {
-      const count = (table: string) =>
-        Number(db.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.n);
-      assert.deepEqual([count("queue"), count("messages")], [0, 0]);
-    } finally {
-      db.close();
-    }
+    const count = (table: string) =>
+      fileNumber(`${dir.path}/messages.db`, `SELECT count(*) FROM ${table}`);
+    assert.deepEqual([count("queue"), count("messages")], [0, 0]);
     store = open(dir.path);
   } finally {
     await store.close();
