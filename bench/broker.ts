@@ -125,6 +125,12 @@ async function bundleInto(dir: string): Promise<string> {
   return out;
 }
 
+/** `deno` arguments of `ledge run` from `entry` (main.ts or the bundle) with `config`. */
+function daemonArgs(launch: LedgeLaunch, entry: string, config: string): string[] {
+  const bundle = launch.bundle ? ["--no-config"] : [];
+  return ["run", "--allow-all", ...bundle, ...launch.denoFlags, entry, "run", "--config", config];
+}
+
 /**
  * One `ledge run` from main.ts with `config` until it is healthy, then stopped and its state dir
  * removed: it writes Deno's code cache of every module the daemon loads, as a device's first start
@@ -134,7 +140,7 @@ async function bundleInto(dir: string): Promise<string> {
  */
 async function warmCodeCache(launch: LedgeLaunch, config: string, stateDir: string): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", ...launch.denoFlags, `${ROOT}main.ts`, "run", "--config", config],
+    args: daemonArgs(launch, `${ROOT}main.ts`, config),
     cwd: ROOT,
     stdin: "null",
     stdout: "null",
@@ -182,16 +188,7 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   const entry = launch.bundle ? await bundleInto(dir) : `${ROOT}main.ts`;
   if (!launch.bundle) await warmCodeCache(launch, config, `${dir}/state`);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      ...(launch.bundle ? ["--no-config"] : []),
-      ...launch.denoFlags,
-      entry,
-      "run",
-      "--config",
-      config,
-    ],
+    args: daemonArgs(launch, entry, config),
     cwd: launch.bundle ? dir : ROOT,
     stdin: "null",
     stdout: "null",
