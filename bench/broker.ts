@@ -164,11 +164,12 @@ async function warmCodeCache(launch: LedgeLaunch, config: string, stateDir: stri
   }
 }
 
-/** Starts `ledge run` with 100 provisioned process modules, as this bench measures it. */
-export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
-  const dir = await Deno.makeTempDir({ prefix: "ledge-bench-broker-" });
-  const plainPort = freePort();
-  const tlsPorts = { mqtts: freePort(), https: freePort(), amqps: freePort() };
+/** Writes the bench's ledge config (plain MQTT on `plainPort`, TLS heads on `tls`) in `dir`. */
+async function writeLedgeConfig(
+  dir: string,
+  plainPort: number,
+  tls: LedgeHeads["ports"],
+): Promise<string> {
   const config = `${dir}/config.toml`;
   await Deno.writeTextFile(
     config,
@@ -176,17 +177,44 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
       `[state]\ndir = "${dir}/state"`,
       `[device]\nid = "${DEVICE}"\nhostname = "localhost"\niothub_hostname = "${HOST}"`,
       `[log]\nlevel = "warn"\nformat = "json"`,
-      `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${tlsPorts.mqtts}`,
-      `[hub.https]\nbind = "127.0.0.1"\nport = ${tlsPorts.https}`,
-      `[hub.amqp]\nbind = "127.0.0.1"\nport = ${tlsPorts.amqps}`,
+      `[hub.mqtt]\nbind = "127.0.0.1"\nport = ${tls.mqtts}`,
+      `[hub.https]\nbind = "127.0.0.1"\nport = ${tls.https}`,
+      `[hub.amqp]\nbind = "127.0.0.1"\nport = ${tls.amqps}`,
       `[hub.plain]\nenabled = true\nport = ${plainPort}`,
       `[metrics]\nenabled = false`,
       `[agent]\nengine = "none"`,
     ].join("\n") + "\n",
   );
-  // The bundle runs from a directory with nothing else in it, as installed.
-  const entry = launch.bundle ? await bundleInto(dir) : `${ROOT}main.ts`;
-  if (!launch.bundle) await warmCodeCache(launch, config, `${dir}/state`);
+  return config;
+}
+
+/** A SAS token of each module, asked of its workload socket (as a module would). */
+async function moduleTokens(
+  dir: string,
+  modules: readonly { moduleId?: string | undefined; generationId: string }[],
+): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>();
+  for (const { moduleId: id, generationId } of modules) {
+    const socketPath = `${dir}/state/mnt/${id}/workload.sock`;
+    const token = await waitFor(`the workload socket of ${id}`, () =>
+      workloadSasToken({
+        socketPath,
+        iothubHostname: HOST,
+        deviceId: DEVICE,
+        moduleId: id!,
+        generationId,
+        lifetimeSeconds: 7200,
+      }), 30_000);
+    tokens.set(id!, token);
+  }
+  return tokens;
+}
+
+/**
+ * Spawns the measured `ledge run`: the last of its stderr is kept (for errors), an exit before
+ * `stop` is reported, and `stop` ends it and removes `dir`.
+ */
+function spawnLedge(launch: LedgeLaunch, entry: string, config: string, dir: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: daemonArgs(launch, entry, config),
     cwd: launch.bundle ? dir : ROOT,
@@ -219,6 +247,19 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
         stderr.join("").slice(-3000),
     );
   });
+  return { child, stderr, stop };
+}
+
+/** Starts `ledge run` with 100 provisioned process modules, as this bench measures it. */
+export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
+  const dir = await Deno.makeTempDir({ prefix: "ledge-bench-broker-" });
+  const plainPort = freePort();
+  const tlsPorts = { mqtts: freePort(), https: freePort(), amqps: freePort() };
+  const config = await writeLedgeConfig(dir, plainPort, tlsPorts);
+  // The bundle runs from a directory with nothing else in it, as installed.
+  const entry = launch.bundle ? await bundleInto(dir) : `${ROOT}main.ts`;
+  if (!launch.bundle) await warmCodeCache(launch, config, `${dir}/state`);
+  const { child, stderr, stop } = spawnLedge(launch, entry, config, dir);
   let client: MgmtClient | undefined;
   try {
     client = createMgmtClient(`${dir}/state`);
@@ -232,20 +273,7 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
       const found = identities.filter((identity) => identity.moduleId?.startsWith("m"));
       return found.length === MODULES ? found : undefined;
     }, 120_000);
-    const tokens = new Map<string, string>();
-    for (const { moduleId: id, generationId } of modules) {
-      const socketPath = `${dir}/state/mnt/${id}/workload.sock`;
-      const token = await waitFor(`the workload socket of ${id}`, () =>
-        workloadSasToken({
-          socketPath,
-          iothubHostname: HOST,
-          deviceId: DEVICE,
-          moduleId: id!,
-          generationId,
-          lifetimeSeconds: 7200,
-        }), 30_000);
-      tokens.set(id!, token);
-    }
+    const tokens = await moduleTokens(dir, modules);
     const heads = await ledgeHeads(mgmt, {
       dir,
       host: HOST,
