@@ -597,13 +597,162 @@ export interface BrokerBenchTuning {
  * QoS 0 and 16 KiB variants), latency at 5,000 msg/s, and RSS with 100 connected modules.
  * Three runs per figure (one in `quick`, which finishes in about half a minute).
  */
+/** What the broker bench measured of each broker, keyed `<broker>/<variant>`. */
+interface BrokerSamples {
+  throughput: Map<string, number[]>;
+  cpuCost: Map<string, number[]>;
+  latency: Map<string, number[]>;
+  /** One reading per broker, in `brokers` order. */
+  rssIdle: number[];
+  rssLoaded: number[];
+}
+
+/** The load, latency and memory runs of the broker bench over `brokers` (ledge first). */
+async function measureBrokers(
+  brokers: Broker[],
+  options: BenchOptions,
+  tuning: BrokerBenchTuning,
+  runs: number,
+  messages: number,
+): Promise<BrokerSamples> {
+  const latencySeconds = options.quick ? 1 : 5;
+  const variants = [
+    { key: "qos1", qos: 1 as const, payloadBytes: SMALL, messages },
+    { key: "qos0", qos: 0 as const, payloadBytes: SMALL, messages },
+    { key: "large", qos: 1 as const, payloadBytes: LARGE, messages: Math.ceil(messages / 5) },
+  ];
+  const throughput = new Map<string, number[]>();
+  const cpuCost = new Map<string, number[]>();
+  const latency = new Map<string, number[]>();
+  const push = (map: Map<string, number[]>, key: string, value: number) =>
+    map.set(key, [...(map.get(key) ?? []), value]);
+
+  // Memory first, in the steady state of 100 idle modules; again after the load below.
+  const rssIdle = [];
+  for (const broker of brokers) {
+    rssIdle.push(await rssWithClients(broker, tuning.memoryDetail ?? false));
+  }
+  // Warm-up: JIT, connections, the store's first pages.
+  for (const broker of brokers) {
+    await runLoad(broker, { messages: 1_000, qos: 1, payloadBytes: SMALL });
+  }
+  for (let run = 0; run < runs; run++) {
+    for (const variant of variants) {
+      for (const broker of brokers) {
+        const outcome = await runLoad(broker, variant);
+        if (variant.qos === 1) checkComplete(broker, outcome, variant.key);
+        push(throughput, `${broker.name}/${variant.key}`, outcome.perSecond);
+        push(cpuCost, `${broker.name}/${variant.key}`, outcome.cpuMicrosPerMessage);
+      }
+    }
+    await latencyRun(
+      brokers,
+      { seconds: latencySeconds, syncs: options.quick ? 100 : 500 },
+      (key, value) => push(latency, key, value),
+    );
+  }
+  const rssLoaded = [];
+  for (const broker of brokers) {
+    rssLoaded.push(await rssWithClients(broker, tuning.memoryDetail ?? false));
+  }
+  return { throughput, cpuCost, latency, rssIdle, rssLoaded };
+}
+
+/** A row of the broker group: `values` (and a reference) measured in `unit`. */
+function row(
+  name: string,
+  unit: string,
+  higherIsBetter: boolean,
+  values: Pick<Figure, "values" | "reference">,
+): Figure {
+  return { group: GROUP, name, unit, higherIsBetter, ...values };
+}
+
+/** The broker bench's rows from `samples` (`withMosquitto`: mosquitto's beside ledge's). */
+function brokerFigures(
+  samples: BrokerSamples,
+  startedRss: number[],
+  withMosquitto: boolean,
+): Figure[] {
+  const { throughput, cpuCost, latency, rssIdle, rssLoaded } = samples;
+  const versus = (map: Map<string, number[]>, key: string) => ({
+    values: map.get(`ledge/${key}`) ?? [],
+    ...(withMosquitto
+      ? { reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [] } }
+      : {}),
+  });
+  const rate = (name: string, key: string) => row(name, "msg/s", true, versus(throughput, key));
+  const cost = (name: string, key: string) => row(name, "µs CPU/msg", false, versus(cpuCost, key));
+  const delay = (name: string, key: string) => row(name, "ms", false, versus(latency, key));
+  // One reading each: a state, not a rate. ledge's process also runs the security manager
+  // (two API sockets per module) and the agent with the 100 process modules.
+  const memory = (name: string, [ours, theirs]: number[]) =>
+    row(name, "MB", false, {
+      values: [ours!],
+      ...(theirs === undefined ? {} : { reference: { name: "mosquitto", values: [theirs] } }),
+    });
+  const ledgeOnly = (name: string, key: string) =>
+    row(name, "ms", false, { values: latency.get(key) ?? [] });
+  const afterWarmup =
+    `measured after ${LATENCY_WARMUP_SECONDS} s of the same load on the same connections`;
+  const setup = `${PAIRS} pairs, window ${WINDOW}, ${GENERATORS} load processes`;
+  return [
+    rate(`module→route→module QoS 1, 256 B (${setup})`, "qos1"),
+    rate(`module→route→module QoS 0 in, QoS 1 out, 256 B (${setup})`, "qos0"),
+    rate(`module→route→module QoS 1, 16 KiB (${setup})`, "large"),
+    cost("broker CPU time per message, QoS 1, 256 B (user + system, all threads)", "qos1"),
+    cost("broker CPU time per message, QoS 0 in, QoS 1 out, 256 B", "qos0"),
+    cost("broker CPU time per message, QoS 1, 16 KiB", "large"),
+    delay(`latency p50 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p50"),
+    delay(`latency p99 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p99"),
+    delay(`latency max at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "max"),
+    delay(
+      "latency p99 of that warm-up second (new generator processes and connections; " +
+        "not in the rows above)",
+      "warmup-p99",
+    ),
+    {
+      ...delay(
+        "latency run: measured messages published 5 ms or more behind the 5,000 msg/s " +
+          "schedule (a full window or a late generator; that wait is not in the latencies)",
+        "behind",
+      ),
+      unit: "%",
+    },
+    delay(
+      "latency p99 counted from each message's turn in the 5,000 msg/s schedule instead of " +
+        "its publish (includes those waits)",
+      "due-p99",
+    ),
+    ledgeOnly(
+      "latency p99 minus the same run's disk fdatasync p99 (issue 13: at most 5 ms)",
+      "ledge/over-disk-p99",
+    ),
+    ledgeOnly(
+      "disk fdatasync p50, 4 KiB appends right before and after each latency run " +
+        "(the floor under a durable PUBACK)",
+      "disk/p50",
+    ),
+    ledgeOnly(
+      "disk fdatasync p99, 4 KiB appends right before and after each latency run " +
+        "(the floor under a durable PUBACK)",
+      "disk/p99",
+    ),
+    memory(
+      "RSS once started, no modules or clients",
+      startedRss,
+    ),
+    memory(`RSS with ${MODULES} connected modules, before any load`, rssIdle),
+    memory(`RSS with ${MODULES} connected modules, after the runs above`, rssLoaded),
+  ];
+}
+
 export async function benchBroker(
   options: BenchOptions,
   tuning: BrokerBenchTuning = {},
 ): Promise<Figure[]> {
   const runs = tuning.runs ?? (options.quick ? 1 : 3);
   const messages = options.quick ? 2_500 : 15_000;
-  const latencySeconds = options.quick ? 1 : 5;
   const mosquitto = tuning.ledgeOnly ? undefined : await startMosquitto();
   let ledge: Broker | undefined;
   try {
@@ -612,144 +761,10 @@ export async function benchBroker(
       bundle: tuning.bundle ?? false,
     });
     const brokers = mosquitto ? [ledge, mosquitto] : [ledge];
-    const variants = [
-      { key: "qos1", qos: 1 as const, payloadBytes: SMALL, messages },
-      { key: "qos0", qos: 0 as const, payloadBytes: SMALL, messages },
-      { key: "large", qos: 1 as const, payloadBytes: LARGE, messages: Math.ceil(messages / 5) },
-    ];
-    const throughput = new Map<string, number[]>();
-    const cpuCost = new Map<string, number[]>();
-    const latency = new Map<string, number[]>();
-    const push = (map: Map<string, number[]>, key: string, value: number) =>
-      map.set(key, [...(map.get(key) ?? []), value]);
-
-    // Memory first, in the steady state of 100 idle modules; again after the load below.
-    const rssIdle = [];
-    for (const broker of brokers) {
-      rssIdle.push(await rssWithClients(broker, tuning.memoryDetail ?? false));
-    }
-    // Warm-up: JIT, connections, the store's first pages.
-    for (const broker of brokers) {
-      await runLoad(broker, { messages: 1_000, qos: 1, payloadBytes: SMALL });
-    }
-    for (let run = 0; run < runs; run++) {
-      for (const variant of variants) {
-        for (const broker of brokers) {
-          const outcome = await runLoad(broker, variant);
-          if (variant.qos === 1) checkComplete(broker, outcome, variant.key);
-          push(throughput, `${broker.name}/${variant.key}`, outcome.perSecond);
-          push(cpuCost, `${broker.name}/${variant.key}`, outcome.cpuMicrosPerMessage);
-        }
-      }
-      await latencyRun(
-        brokers,
-        { seconds: latencySeconds, syncs: options.quick ? 100 : 500 },
-        (key, value) => push(latency, key, value),
-      );
-    }
-    const rssLoaded = [];
-    for (const broker of brokers) {
-      rssLoaded.push(await rssWithClients(broker, tuning.memoryDetail ?? false));
-    }
-
-    const versus = (map: Map<string, number[]>, key: string) => ({
-      values: map.get(`ledge/${key}`) ?? [],
-      ...(mosquitto
-        ? { reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [] } }
-        : {}),
-    });
-    const rate = (name: string, key: string): Figure => ({
-      group: GROUP,
-      name,
-      unit: "msg/s",
-      higherIsBetter: true,
-      ...versus(throughput, key),
-    });
-    const cost = (name: string, key: string): Figure => ({
-      group: GROUP,
-      name,
-      unit: "µs CPU/msg",
-      higherIsBetter: false,
-      ...versus(cpuCost, key),
-    });
-    const delay = (name: string, key: string): Figure => ({
-      group: GROUP,
-      name,
-      unit: "ms",
-      higherIsBetter: false,
-      ...versus(latency, key),
-    });
-    // One reading each: a state, not a rate. ledge's process also runs the security manager
-    // (two API sockets per module) and the agent with the 100 process modules.
-    const memory = (name: string, [ours, theirs]: number[]): Figure => ({
-      group: GROUP,
-      name,
-      unit: "MB",
-      higherIsBetter: false,
-      values: [ours!],
-      ...(theirs === undefined ? {} : { reference: { name: "mosquitto", values: [theirs] } }),
-    });
-    const ledgeOnly = (name: string, key: string): Figure => ({
-      group: GROUP,
-      name,
-      unit: "ms",
-      higherIsBetter: false,
-      values: latency.get(key) ?? [],
-    });
-    const afterWarmup =
-      `measured after ${LATENCY_WARMUP_SECONDS} s of the same load on the same connections`;
-    const setup = `${PAIRS} pairs, window ${WINDOW}, ${GENERATORS} load processes`;
+    const samples = await measureBrokers(brokers, options, tuning, runs, messages);
     const heads = await benchHeads(ledge, { runs, messages, window: WINDOW, pairs: PAIRS });
-    return [
-      rate(`module→route→module QoS 1, 256 B (${setup})`, "qos1"),
-      rate(`module→route→module QoS 0 in, QoS 1 out, 256 B (${setup})`, "qos0"),
-      rate(`module→route→module QoS 1, 16 KiB (${setup})`, "large"),
-      cost("broker CPU time per message, QoS 1, 256 B (user + system, all threads)", "qos1"),
-      cost("broker CPU time per message, QoS 0 in, QoS 1 out, 256 B", "qos0"),
-      cost("broker CPU time per message, QoS 1, 16 KiB", "large"),
-      delay(`latency p50 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p50"),
-      delay(`latency p99 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p99"),
-      delay(`latency max at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "max"),
-      delay(
-        "latency p99 of that warm-up second (new generator processes and connections; " +
-          "not in the rows above)",
-        "warmup-p99",
-      ),
-      {
-        ...delay(
-          "latency run: measured messages published 5 ms or more behind the 5,000 msg/s " +
-            "schedule (a full window or a late generator; that wait is not in the latencies)",
-          "behind",
-        ),
-        unit: "%",
-      },
-      delay(
-        "latency p99 counted from each message's turn in the 5,000 msg/s schedule instead of " +
-          "its publish (includes those waits)",
-        "due-p99",
-      ),
-      ledgeOnly(
-        "latency p99 minus the same run's disk fdatasync p99 (issue 13: at most 5 ms)",
-        "ledge/over-disk-p99",
-      ),
-      ledgeOnly(
-        "disk fdatasync p50, 4 KiB appends right before and after each latency run " +
-          "(the floor under a durable PUBACK)",
-        "disk/p50",
-      ),
-      ledgeOnly(
-        "disk fdatasync p99, 4 KiB appends right before and after each latency run " +
-          "(the floor under a durable PUBACK)",
-        "disk/p99",
-      ),
-      memory(
-        "RSS once started, no modules or clients",
-        brokers.map((broker) => broker.startedRssMb),
-      ),
-      memory(`RSS with ${MODULES} connected modules, before any load`, rssIdle),
-      memory(`RSS with ${MODULES} connected modules, after the runs above`, rssLoaded),
-      ...heads,
-    ];
+    const startedRss = brokers.map((broker) => broker.startedRssMb);
+    return [...brokerFigures(samples, startedRss, mosquitto !== undefined), ...heads];
   } finally {
     await ledge?.stop();
     await mosquitto?.stop();
