@@ -30,7 +30,7 @@ export class TelemetryStamper {
 
   /**
    * The message `body` with the properties of `bag`, stamped; its application properties are
-   * shared with the other messages of the same bag (read-only, frozen).
+   * shared with the other messages of the same bag. Both bags are frozen.
    *
    * @throws {MessageTooLargeError} when body and bag exceed `maxMessageBytes`.
    * @throws {PropertyBagError} when the bag has an invalid escape.
@@ -47,7 +47,12 @@ export class TelemetryStamper {
     const systemProperties: Record<string, string> = { ...this.#systemProperties };
     if (!this.#hasMessageId) systemProperties.messageId = this.newId();
     systemProperties.enqueuedTime = isoNow();
-    return { body, appProperties: this.#appProperties, systemProperties };
+    // Frozen, the store keeps the bag as it is instead of copying it.
+    return {
+      body,
+      appProperties: this.#appProperties,
+      systemProperties: Object.freeze(systemProperties),
+    };
   }
 
   /** The route source of the messages of the last bag (`messageSource` of each of them). */

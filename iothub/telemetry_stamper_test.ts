@@ -29,6 +29,8 @@ Deno.test("TelemetryStamper builds what messageFromTelemetry builds, per bag, wi
     assert.deepEqual(message, expected, bag);
     assert.deepEqual(Object.keys(message.systemProperties), Object.keys(expected.systemProperties));
     assert.equal(stamper.source, messageSource(message));
+    // Frozen, so the store keeps them without a copy.
+    assert.ok(Object.isFrozen(message.appProperties) && Object.isFrozen(message.systemProperties));
   }
   assert.equal(n, 3, "a message id is made only for bags without $.mid");
   assert.throws(() => stamper.message(new Uint8Array(1024), "a=1"), MessageTooLargeError);

@@ -34,7 +34,9 @@ export class MessageContext {
   systemProperty(name: string, lowerName: string): string | undefined {
     const value = this.message.systemProperties[name];
     if (typeof value === "string") return value;
-    this.#systemPropertiesByLowerName ??= lowerNamesOf(this.message.systemProperties);
+    // Not lowerNamesOf: a system bag is the message's own (frozen or not), never shared, so a
+    // cached answer would never be read again.
+    this.#systemPropertiesByLowerName ??= byLowerName(this.message.systemProperties);
     return this.#systemPropertiesByLowerName.get(lowerName);
   }
 

@@ -42,6 +42,55 @@ export function utf8LengthFrom(text: string, start: number): number {
   return bytes;
 }
 
+function badValue(field: string, key: string, value: unknown): TypeError {
+  return new TypeError(
+    `Cannot enqueue: ${field}.${key} must be a string, got ${
+      value === null ? "null" : typeof value
+    }`,
+  );
+}
+
+/**
+ * True when `bag` can be kept as it is: frozen plain data (the caller cannot change it after the
+ * enqueue, so the store needs no copy) whose values are all strings. Throws what
+ * {@linkcode copyBag} throws for a bad value; false for an undefined one (the copy drops it).
+ */
+function keepsAsIs(bag: Record<string, unknown>, field: string, allowUndefined: boolean): boolean {
+  if (!Object.isFrozen(bag)) return false;
+  const prototype = Object.getPrototypeOf(bag);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key in bag) {
+    if (!Object.hasOwn(bag, key)) continue;
+    const value = bag[key];
+    if (typeof value === "string") continue;
+    if (value === undefined && allowUndefined) return false;
+    throw badValue(field, key, value);
+  }
+  return true;
+}
+
+/** A copy of `bag` without undefined values; throws TypeError naming a value that is no string. */
+function copyBag(
+  bag: Record<string, unknown>,
+  field: string,
+  allowUndefined: boolean,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  // for...in with an own-property check: Object.entries would allocate a pair per property.
+  for (const key in bag) {
+    if (!Object.hasOwn(bag, key)) continue;
+    const value = bag[key];
+    if (typeof value === "string") out[key] = value;
+    else if (value !== undefined || !allowUndefined) throw badValue(field, key, value);
+  }
+  return out;
+}
+
+/**
+ * The bag the store keeps: a frozen one as it is (checked, not copied: the MQTT head hands over
+ * frozen bags, ~100 ns and an object less per message), any other a checked copy, so a caller
+ * changing its bag after the enqueue does not change the stored message.
+ */
 function checkBag(
   bag: unknown,
   field: string,
@@ -50,23 +99,10 @@ function checkBag(
   if (typeof bag !== "object" || bag === null || Array.isArray(bag)) {
     throw new TypeError(`Cannot enqueue: ${field} must be an object of strings`);
   }
-  const out: Record<string, string> = {};
   const source = bag as Record<string, unknown>;
-  // for...in with an own-property check: Object.entries would allocate a pair per property.
-  for (const key in source) {
-    if (!Object.hasOwn(source, key)) continue;
-    const value = source[key];
-    if (typeof value === "string") out[key] = value;
-    else if (value === undefined && allowUndefined) continue;
-    else {
-      throw new TypeError(
-        `Cannot enqueue: ${field}.${key} must be a string, got ${
-          value === null ? "null" : typeof value
-        }`,
-      );
-    }
-  }
-  return out;
+  return keepsAsIs(source, field, allowUndefined)
+    ? source as Record<string, string>
+    : copyBag(source, field, allowUndefined);
 }
 
 /**
@@ -74,7 +110,10 @@ function checkBag(
  * The store fills one of these per enqueue, again and again: read it before the next.
  */
 export interface EncodedMessage {
-  /** The body, and copies of the property bags without undefined values: what the store keeps. */
+  /**
+   * The body and the property bags the store keeps: frozen ones as they came, others copied
+   * without undefined values.
+   */
   message: StoredMessage;
   properties: string;
   sizeBytes: number;

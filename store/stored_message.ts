@@ -14,7 +14,8 @@ export interface StoredMessage {
 
 /**
  * What `enqueue` accepts: a {@linkcode StoredMessage}, or the router's `Message`, whose system
- * properties may be undefined (those are not stored).
+ * properties may be undefined (those are not stored). A frozen bag of plain data (all values
+ * strings) is checked and kept as it is, shared with the caller; any other bag is copied.
  */
 export interface IncomingMessage {
   /** The payload; a view into a larger buffer stores only its own bytes. */
