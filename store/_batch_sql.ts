@@ -88,7 +88,10 @@ export class BatchStatements {
   readonly #deleteBodyRange: StatementSync;
   readonly #deleteLastReference: StatementSync;
   readonly #dropReference: StatementSync;
-  /** Reused parameter buffers: an ack commit allocates nothing per message. */
+  /**
+   * Parameter arrays kept across ack commits. Each chunk empties them with `length = 0`, which
+   * frees V8's backing store, so a chunk still allocates its storage anew.
+   */
   readonly #keys: SQLInputValue[] = [];
   readonly #seqs: SQLInputValue[] = [];
   /** Acks that are not part of a range, gathered for the multi-row statements. */
