@@ -42,8 +42,19 @@ export function utf8LengthFrom(text: string, start: number): number {
   return bytes;
 }
 
-function badValue(field: string, key: string, value: unknown): TypeError {
-  return new TypeError(
+/**
+ * Whether a bag's `value` is stored: true for a string, false for an undefined system property
+ * (dropped); anything else throws a TypeError naming `field.key`.
+ */
+function isStoredValue(
+  field: string,
+  key: string,
+  value: unknown,
+  allowUndefined: boolean,
+): boolean {
+  if (typeof value === "string") return true;
+  if (value === undefined && allowUndefined) return false;
+  throw new TypeError(
     `Cannot enqueue: ${field}.${key} must be a string, got ${
       value === null ? "null" : typeof value
     }`,
@@ -60,11 +71,9 @@ function keepsAsIs(bag: Record<string, unknown>, field: string, allowUndefined: 
   const prototype = Object.getPrototypeOf(bag);
   if (prototype !== Object.prototype && prototype !== null) return false;
   for (const key in bag) {
-    if (!Object.hasOwn(bag, key)) continue;
-    const value = bag[key];
-    if (typeof value === "string") continue;
-    if (value === undefined && allowUndefined) return false;
-    throw badValue(field, key, value);
+    if (Object.hasOwn(bag, key) && !isStoredValue(field, key, bag[key], allowUndefined)) {
+      return false;
+    }
   }
   return true;
 }
@@ -80,8 +89,7 @@ function copyBag(
   for (const key in bag) {
     if (!Object.hasOwn(bag, key)) continue;
     const value = bag[key];
-    if (typeof value === "string") out[key] = value;
-    else if (value !== undefined || !allowUndefined) throw badValue(field, key, value);
+    if (isStoredValue(field, key, value, allowUndefined)) out[key] = value as string;
   }
   return out;
 }
