@@ -8,7 +8,7 @@
  * n / 32 full statements and one per bit of the remainder. Private to store/.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
+import type { EndpointState, RowKey } from "./_endpoint_state.ts";
 
 /** Most rows per statement: SQLite binds at most 32766 parameters; 32 rows of 6 is far below. */
 const ROWS = 32;
@@ -39,7 +39,7 @@ function forChunks(total: number, run: (start: number, count: number) => void): 
  */
 function rangeEnd(
   states: readonly EndpointState[],
-  rows: readonly QueuedRow[],
+  rows: readonly RowKey[],
   start: number,
 ): number {
   const state = states[start]!;
@@ -96,7 +96,7 @@ export class BatchStatements {
   readonly #seqs: SQLInputValue[] = [];
   /** Acks that are not part of a range, gathered for the multi-row statements. */
   readonly #scatteredStates: EndpointState[] = [];
-  readonly #scatteredRows: QueuedRow[] = [];
+  readonly #scatteredRows: RowKey[] = [];
 
   constructor(db: DatabaseSync) {
     this.#insertMessages = new StatementsByRows(
@@ -153,7 +153,7 @@ export class BatchStatements {
    * Throws when a queue row is missing (an ack the store did not lease): the caller then rolls
    * back and deletes them one at a time, which tolerates that.
    */
-  deleteAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
+  deleteAcked(states: readonly EndpointState[], rows: readonly RowKey[]): void {
     const scatteredStates = this.#scatteredStates;
     const scatteredRows = this.#scatteredRows;
     try {
@@ -179,7 +179,7 @@ export class BatchStatements {
   }
 
   /** Deletes the acked rows `rows[start..end)`, consecutive seqs of one queue and priority. */
-  #deleteRange(state: EndpointState, rows: readonly QueuedRow[], start: number, end: number) {
+  #deleteRange(state: EndpointState, rows: readonly RowKey[], start: number, end: number) {
     const count = end - start;
     const first = rows[start]!.seq;
     const last = rows[end - 1]!.seq;
@@ -193,7 +193,7 @@ export class BatchStatements {
 
   #deleteChunk(
     states: readonly EndpointState[],
-    rows: readonly QueuedRow[],
+    rows: readonly RowKey[],
     start: number,
     count: number,
   ): void {

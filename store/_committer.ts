@@ -11,7 +11,7 @@ import { reclaimFreePages } from "./_database.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
 import { countCommitted, type EndpointState, insertReady } from "./_endpoint_state.ts";
-import type { QueuedRow } from "./_endpoint_state.ts";
+import type { RowKey } from "./_endpoint_state.ts";
 import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { PendingAcks } from "./_pending_acks.ts";
@@ -29,7 +29,7 @@ const READY_MAX_ROWS = 1_000;
  */
 const SEQ_BLOCK = 65_536;
 /** What a commit without acks deletes. */
-const NO_ACKS: { states: EndpointState[]; rows: QueuedRow[] } = { states: [], rows: [] };
+const NO_ACKS: { states: EndpointState[]; rows: RowKey[] } = { states: [], rows: [] };
 /** While refusing for lack of disk space, how often acks may trigger a vacuum (ms). */
 const RECLAIM_INTERVAL_MS = 500;
 
@@ -144,7 +144,7 @@ export class Committer {
   }
 
   /** Queues the delete of an acked row for an ack commit (see {@linkcode PendingAcks}). */
-  addAck(state: EndpointState, row: QueuedRow): void {
+  addAck(state: EndpointState, row: RowKey): void {
     if (this.#acks.add(state, row)) this.#ackDueMoved = true;
   }
 
@@ -338,7 +338,7 @@ export class Committer {
    * at a time (which tolerates rows already gone), and once more at once if the first try gave
    * the reserve back.
    */
-  #retryAcks(states: EndpointState[], rows: QueuedRow[]): void {
+  #retryAcks(states: EndpointState[], rows: RowKey[]): void {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         this.inTransaction(() => {
@@ -372,7 +372,7 @@ export class Committer {
     this.#scheduleAckCommit();
   }
 
-  #forgetAcked(states: readonly EndpointState[], rows: readonly QueuedRow[]): void {
+  #forgetAcked(states: readonly EndpointState[], rows: readonly RowKey[]): void {
     for (let i = 0; i < rows.length; i++) states[i]!.leases.delete(rows[i]!.seq);
   }
 

@@ -12,9 +12,31 @@ import type { QueuedMessage } from "./store_types.ts";
 export interface QueuedRow extends QueuedMessage {
   /** Bytes it counts against the queue bound (body plus encoded properties). */
   readonly sizeBytes: number;
-  /** Acked, and its delete waits for the next commit; `take` still skips it. */
-  acked: boolean;
+  /** Not acked (a lease that is acked is an {@linkcode AckedLease} instead). */
+  readonly acked: false;
 }
+
+/**
+ * The key of a queue row whose delete is still to commit (the ack commit deletes it).
+ */
+export interface RowKey {
+  readonly priority: number;
+  readonly seq: number;
+}
+
+/**
+ * The lease of an acked message until its ack commit deletes the row: `take` must step over the
+ * row still in the file. It holds no message, so the acked message (body, property bags) is
+ * garbage at once rather than after the ack window: kept for those ~20 ms it outlived the young
+ * generation, was copied and promoted, and a promoted body keeps its bytes until a mark-compact
+ * (measured: 16 KiB messages, V8 worker-thread CPU 30-49 -> 13-22 us per message).
+ */
+export interface AckedLease extends RowKey {
+  readonly acked: true;
+}
+
+/** An in-flight message, or an acked one whose delete waits for the ack commit. */
+export type Lease = QueuedRow | AckedLease;
 
 /** One endpoint queue's totals and leases. */
 export interface EndpointState {
@@ -30,8 +52,8 @@ export interface EndpointState {
   droppedFull: number;
   /** Whether the last enqueue was refused (the refusal is logged once per episode). */
   full: boolean;
-  /** In-flight messages by seq. */
-  readonly leases: Map<number, QueuedRow>;
+  /** In-flight messages by seq, and acked ones until their delete commits. */
+  readonly leases: Map<number, Lease>;
   /**
    * Delivery position `take` continues after: (priority, seq) of the last row it handed out or
    * stepped over. Every deliverable row not leased lies after it; a row that becomes
@@ -92,6 +114,18 @@ export function countCommitted(state: EndpointState, row: QueuedRow): void {
   rewindTo(state, row.priority, row.seq);
   const { expiresAtMs } = row;
   if (expiresAtMs !== null && expiresAtMs < state.expiryFloorMs) state.expiryFloorMs = expiresAtMs;
+}
+
+/**
+ * The message of lease `row` is acked: it leaves the queue's totals, and its lease becomes an
+ * {@linkcode AckedLease} (returned) until the ack commit deletes the row.
+ */
+export function markAcked(state: EndpointState, row: QueuedRow): AckedLease {
+  state.count--;
+  state.bytes -= row.sizeBytes;
+  const acked: AckedLease = { acked: true, priority: row.priority, seq: row.seq };
+  state.leases.set(row.seq, acked);
+  return acked;
 }
 
 /** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */

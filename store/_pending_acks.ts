@@ -1,7 +1,7 @@
 /**
  * Acked rows waiting for their delete, and when that delete is due. Private to store/.
  */
-import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
+import type { EndpointState, RowKey } from "./_endpoint_state.ts";
 
 /** Acked rows that are committed at the next turn rather than at the end of the ack window. */
 const ACK_BATCH_ROWS = 1_000;
@@ -14,7 +14,7 @@ const ACK_BATCH_ROWS = 1_000;
  */
 export class PendingAcks {
   states: EndpointState[] = [];
-  rows: QueuedRow[] = [];
+  rows: RowKey[] = [];
   /** When the oldest pending ack is due (performance.now() ms). */
   #dueMs = Infinity;
   readonly #windowMs: number;
@@ -31,7 +31,7 @@ export class PendingAcks {
    * Adds one; true when that moved the due time (the first ack, or a full batch), so the
    * commit must be scheduled again: most acks of a stream need no timer call.
    */
-  add(state: EndpointState, row: QueuedRow): boolean {
+  add(state: EndpointState, row: RowKey): boolean {
     this.states.push(state);
     this.rows.push(row);
     if (this.rows.length === 1) {
@@ -49,7 +49,7 @@ export class PendingAcks {
   }
 
   /** Hands the pending acks over and starts empty. */
-  takeAll(): { states: EndpointState[]; rows: QueuedRow[] } {
+  takeAll(): { states: EndpointState[]; rows: RowKey[] } {
     const taken = { states: this.states, rows: this.rows };
     this.states = [];
     this.rows = [];
@@ -58,7 +58,7 @@ export class PendingAcks {
   }
 
   /** Puts acks whose commit failed back in front, due again in `retryMs`. */
-  putBack(states: EndpointState[], rows: QueuedRow[], retryMs: number): void {
+  putBack(states: EndpointState[], rows: RowKey[], retryMs: number): void {
     this.states = states.concat(this.states);
     this.rows = rows.concat(this.rows);
     this.#dueMs = performance.now() + retryMs;

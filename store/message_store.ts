@@ -6,7 +6,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { checkOptions, openDatabase, openWalToSync } from "./_open.ts";
-import { newEndpointState, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
+import { markAcked, newEndpointState, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
 import type { EndpointState } from "./_endpoint_state.ts";
 import { takeFromFile } from "./_backlog.ts";
 import { Committer } from "./_committer.ts";
@@ -218,10 +218,7 @@ class SqliteMessageStore implements MessageStore {
   #ackOne(state: EndpointState, seq: number): number {
     const lease = state.leases.get(seq);
     if (!lease || lease.acked) return 0;
-    lease.acked = true;
-    state.count--;
-    state.bytes -= lease.sizeBytes;
-    this.#committer.addAck(state, lease);
+    this.#committer.addAck(state, markAcked(state, lease));
     return 1;
   }
 
