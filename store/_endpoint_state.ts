@@ -3,6 +3,7 @@
  * and (bounded) the messages committed in this run that wait for delivery. Private to store/.
  */
 import type { QueuedMessage } from "./store_types.ts";
+import type { StoredMessage } from "./stored_message.ts";
 
 /**
  * One message in one endpoint queue, as the store keeps it in memory: made once (at enqueue, or
@@ -116,15 +117,27 @@ export function countCommitted(state: EndpointState, row: QueuedRow): void {
   if (expiresAtMs !== null && expiresAtMs < state.expiryFloorMs) state.expiryFloorMs = expiresAtMs;
 }
 
+/** What a row taken and then acked holds instead of its message. */
+const RELEASED_MESSAGE: StoredMessage = Object.freeze({
+  body: new Uint8Array(0),
+  appProperties: Object.freeze({}),
+  systemProperties: Object.freeze({}),
+});
+
 /**
- * The message of lease `row` is acked: it leaves the queue's totals, and its lease becomes an
- * {@linkcode AckedLease} (returned) until the ack commit deletes the row.
+ * The message of lease `row` is acked: it leaves the queue's totals, its lease becomes an
+ * {@linkcode AckedLease} (returned) until the ack commit deletes the row, and the row (the object
+ * `take` handed out) lets go of its message. A row that lived a while is in the old generation,
+ * where a dead object is only found by a mark-compact; until then it kept its message, body and
+ * bags alive through every scavenge, so they were copied and promoted too (measured, 16 KiB
+ * messages: V8 worker-thread CPU 30-36 -> 13-27 us per message).
  */
 export function markAcked(state: EndpointState, row: QueuedRow): AckedLease {
   state.count--;
   state.bytes -= row.sizeBytes;
   const acked: AckedLease = { acked: true, priority: row.priority, seq: row.seq };
   state.leases.set(row.seq, acked);
+  row.message = RELEASED_MESSAGE;
   return acked;
 }
 

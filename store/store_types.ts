@@ -123,7 +123,9 @@ export interface MessageStore {
   take(endpoint: string, limit: number): QueuedMessage[];
   /**
    * Deletes leased messages (durable with the next commit). Unknown or repeated seqs are ignored.
-   * One seq may be passed as a number (a PUBACK acks one message: no array to allocate).
+   * One seq may be passed as a number (a PUBACK acks one message: no array to allocate). The
+   * store lets go of an acked message at once: the taken `QueuedMessage` holds an empty message
+   * from then on, so read what you need of it before the ack.
    */
   ack(endpoint: string, seqs: readonly number[] | number): void;
   /** Returns leased messages to the queue, in their original order. */

@@ -1,7 +1,8 @@
 /**
  * Retention test child (needs `--v8-flags=--expose-gc`): leases two messages, acks the first
- * while its delete waits for the ack commit (a long ack window), collects garbage, and prints
- * as JSON which bodies are still reachable: the acked one must not be, the leased one must.
+ * while its delete waits for the ack commit (a long ack window) and keeps the row it took,
+ * collects garbage, and prints as JSON which bodies are still reachable: the acked one must not
+ * be, the leased one must.
  * Usage: `deno run --v8-flags=--expose-gc -A acked_release.ts <store path>`.
  */
 import { openMessageStore } from "../message_store.ts";
@@ -14,7 +15,10 @@ if (!path || gc === undefined) {
 }
 const ENDPOINT = "module/in";
 
-/** Enqueues and leases two messages, acks the first; returns weak references only. */
+/**
+ * Enqueues and leases two messages, acks the first; returns the acked row itself (as a consumer
+ * may still hold it) and weak references to the bodies.
+ */
 async function leaseTwoAckOne(store: MessageStore) {
   const target = [{ endpoint: ENDPOINT, priority: 0, ttlSeconds: -1 }];
   const message = (size: number) => ({
@@ -26,9 +30,11 @@ async function leaseTwoAckOne(store: MessageStore) {
   await store.enqueue(message(32 * 1024), target);
   const [acked, leased] = store.take(ENDPOINT, 2);
   if (!acked || !leased) throw new Error("expected two messages to take");
+  const ackedBody = new WeakRef(acked.message.body);
   store.ack(ENDPOINT, acked.seq);
   return {
-    acked: new WeakRef(acked.message.body),
+    row: acked,
+    acked: ackedBody,
     leased: new WeakRef(leased.message.body),
     unreferenced: new WeakRef(new Uint8Array(16)),
   };
@@ -45,6 +51,8 @@ async function collect(): Promise<void> {
 const store = openMessageStore(path, { maxSizeBytes: 1024 * 1024, ackWindowMs: 60_000 });
 const refs = await leaseTwoAckOne(store);
 await collect();
+// Still held here, as a consumer may hold what it took: its message is let go all the same.
+const bodyBytesAfterAck = refs.row.message.body.byteLength;
 const reachable = {
   acked: refs.acked.deref() !== undefined,
   leased: refs.leased.deref() !== undefined,
@@ -54,4 +62,4 @@ await store.close();
 const reopened = openMessageStore(path, { maxSizeBytes: 1024 * 1024 });
 const left = reopened.take(ENDPOINT, 10).map((queued) => queued.message.body.byteLength);
 await reopened.close();
-console.log(JSON.stringify({ reachable, left }));
+console.log(JSON.stringify({ reachable, bodyBytesAfterAck, left }));
