@@ -51,8 +51,7 @@ export interface ClientSession {
   send(topic: string, payload: Uint8Array): boolean;
   /**
    * Sends a QoS 1 message on topic `head` + `tail`, tracked until PUBACK, when `owner` hears of
-   * `token` again. A session has one owner of its deliveries (the queue pump). Returns false
-   * when the socket buffer is full.
+   * `token` again. Returns false when the socket buffer is full.
    */
   sendTracked<T>(
     head: Uint8Array,
@@ -96,8 +95,12 @@ class MqttClientSession implements ClientSession {
    * in flight: a delivery sets and clears an array element, where a Map allocated per entry.
    */
   readonly #slots: unknown[] = [FREE];
+  /**
+   * The owner of each delivery in `#slots` (so a token need not say which queue it is from:
+   * a pump passes a number, not an object made per delivery).
+   */
+  readonly #owners: (DeliveryOwner<unknown> | undefined)[] = [undefined];
   #inflight = 0;
-  #owner: DeliveryOwner<unknown> | undefined;
   #nextId = 1;
   #ended = false;
   #draining = false;
@@ -126,16 +129,13 @@ class MqttClientSession implements ClientSession {
     owner: DeliveryOwner<T>,
     token: T,
   ): boolean {
-    if (this.#owner !== undefined && this.#owner !== owner && this.#inflight > 0) {
-      throw new Error("Cannot send: a session's deliveries have one owner");
-    }
-    this.#owner = owner as DeliveryOwner<unknown>;
     if (this.#ended) {
       owner.lost(token);
       return false;
     }
     const packetId = this.#allocateId();
     this.#slots[packetId] = token;
+    this.#owners[packetId] = owner as DeliveryOwner<unknown>;
     this.#inflight++;
     return this.connection.publish(head, tail, payload, 1, packetId);
   }
@@ -144,9 +144,11 @@ class MqttClientSession implements ClientSession {
     if (!(packetId >= 1 && packetId < this.#slots.length)) return false;
     const token = this.#slots[packetId];
     if (token === FREE) return false;
+    const owner = this.#owners[packetId]!;
     this.#slots[packetId] = FREE;
+    this.#owners[packetId] = undefined;
     this.#inflight--;
-    this.#owner!.acked(token);
+    owner.acked(token);
     return true;
   }
 
@@ -178,14 +180,16 @@ class MqttClientSession implements ClientSession {
     this.#ended = true;
     // Oldest first: from the next id round the slots (ids are handed out in that order).
     const slots = this.#slots;
-    const lost: unknown[] = [];
+    const owners = this.#owners;
+    const lost: [DeliveryOwner<unknown>, unknown][] = [];
     for (let i = 0; i < slots.length - 1; i++) {
       const id = 1 + (this.#nextId - 1 + i) % (slots.length - 1);
-      if (slots[id] !== FREE) lost.push(slots[id]);
+      if (slots[id] !== FREE) lost.push([owners[id]!, slots[id]]);
       slots[id] = FREE;
+      owners[id] = undefined;
     }
     this.#inflight = 0;
-    for (const token of lost) this.#owner!.lost(token);
+    for (const [owner, token] of lost) owner.lost(token);
     for (const run of this.#drainListeners.splice(0)) run();
   }
 
@@ -196,7 +200,10 @@ class MqttClientSession implements ClientSession {
         throw new RangeError("Cannot send: all 65535 packet ids are in flight");
       }
       const size = Math.min(MAX_PACKET_ID + 1, Math.max(16, slots.length * 2));
-      while (slots.length < size) slots.push(FREE);
+      while (slots.length < size) {
+        slots.push(FREE);
+        this.#owners.push(undefined);
+      }
     }
     // A free slot exists: the loop ends.
     for (;;) {

@@ -72,3 +72,18 @@ Deno.test("a session can have 65535 deliveries in flight, not one more", () => {
   assert.equal(ids.at(-1), ids[1000], "the one free id");
   assert.equal(session.inflight(), 65535);
 });
+
+Deno.test("a session tells each delivery's own owner of its PUBACK or its loss", () => {
+  const { ids, connection } = recorder();
+  const session = createClientSession({ deviceId: "d" }, connection);
+  // A pump gives each queue its owner, and the seq alone as the token.
+  const first = owner();
+  const second = owner();
+  session.sendTracked(head, "", body, first.deliveries, 1);
+  session.sendTracked(head, "", body, second.deliveries, 1);
+  session.sendTracked(head, "", body, first.deliveries, 2);
+  assert.ok(session.settle(ids[1]!));
+  assert.deepEqual([first.acked, second.acked], [[], [1]]);
+  session.end();
+  assert.deepEqual([first.lost, second.lost], [[1, 2], []]);
+});

@@ -43,6 +43,7 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
   const { store, encode } = options;
   const endpoints: string[] = [];
   const heads: Uint8Array[] = [];
+  const owners: DeliveryOwner<number>[] = [];
   const unsubscribes: (() => void)[] = [];
   let scheduled = false;
   let stopped = false;
@@ -79,11 +80,16 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
       if (batch.length === 0) continue;
       let writable = true;
       const head = heads[index]!;
+      const owner = owners[index]!;
       // One write for the whole batch: a syscall per PUBLISH costs more than the PUBLISH.
       session.corked(() => {
         for (const queued of batch) {
           const tail = encode.topicTail(queued);
-          writable = session.sendTracked(head, tail, queued.message.body, deliveries, queued);
+          // The token is the seq alone: what the session keeps until the PUBACK must not hold
+          // the message (written into the batch already; a release re-reads it from the file).
+          // Kept for the round trip, it would outlive the young generation (promoted garbage,
+          // and a 16 KiB body kept until a mark-compact).
+          writable = session.sendTracked(head, tail, queued.message.body, owner, queued.seq);
         }
       });
       if (!writable) {
@@ -97,25 +103,31 @@ export function startQueuePump(session: ClientSession, options: QueuePumpOptions
     }
   }
 
-  /** What becomes of each delivery: acked in the store, or released for the next connection. */
-  const deliveries: DeliveryOwner<QueuedMessage> = {
-    acked(queued) {
-      store.ack(queued.endpoint, queued.seq);
-      options.onDelivered?.(queued.endpoint);
-      // Refill once half the window is free, not per PUBACK: a take per message costs a query
-      // per message. Below that there is still plenty in flight.
-      if (session.inflight() <= refillAt) schedule();
-    },
-    lost(queued) {
-      store.release(queued.endpoint, [queued.seq]);
-    },
-  };
+  /**
+   * What becomes of `endpoint`'s deliveries (told by seq): acked in the store, or released for the
+   * next connection.
+   */
+  function deliveriesOf(endpoint: string): DeliveryOwner<number> {
+    return {
+      acked(seq) {
+        store.ack(endpoint, seq);
+        options.onDelivered?.(endpoint);
+        // Refill once half the window is free, not per PUBACK: a take per message costs a query
+        // per message. Below that there is still plenty in flight.
+        if (session.inflight() <= refillAt) schedule();
+      },
+      lost(seq) {
+        store.release(endpoint, [seq]);
+      },
+    };
+  }
 
   return {
     addEndpoint(endpoint) {
       if (stopped || endpoints.includes(endpoint)) return;
       endpoints.push(endpoint);
       heads.push(encode.topicHead(endpoint));
+      owners.push(deliveriesOf(endpoint));
       unsubscribes.push(store.onEnqueued(endpoint, schedule));
       schedule();
     },

@@ -137,3 +137,27 @@ Deno.test("startQueuePump() releases what a closed connection did not acknowledg
     next.stop();
   });
 });
+
+Deno.test("startQueuePump() keeps no sent message for its PUBACK, only which row to ack or release", async () => {
+  await withTempStore(async (store) => {
+    await enqueue(store, 1, 3);
+    const connection = recordingConnection();
+    const session = createClientSession({ deviceId: "d", moduleId: "b" }, connection);
+    // What the session holds per delivery until its PUBACK.
+    const tokens: unknown[] = [];
+    const sendTracked = session.sendTracked.bind(session);
+    session.sendTracked = (head, tail, payload, owner, token) => {
+      tokens.push(token);
+      return sendTracked(head, tail, payload, owner, token);
+    };
+    const pump = startQueuePump(session, { store, maxInflight: 10, encode });
+    pump.addEndpoint(ENDPOINT);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(tokens.length, 3);
+    // The seq alone: a message held for a round trip outlives the young generation (promoted).
+    assert.ok(tokens.every((token) => typeof token === "number"), "tokens hold no message");
+    settleNext(session, connection, 3, []);
+    assert.equal(session.inflight(), 0);
+    pump.stop();
+  });
+});
