@@ -2,7 +2,7 @@
  * `take` from the file: the backlog of a queue beyond what the store knows in memory (from
  * before a restart, past the memory budget, after a release). Private to store/.
  */
-import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
+import { type EndpointState, leaseOf, type QueuedRow } from "./_endpoint_state.ts";
 import { decodeMessage } from "./_message_codec.ts";
 import type { DeliverableRow, StoreStatements } from "./_statements.ts";
 
@@ -50,9 +50,8 @@ export function takeFromFile(
           expiresAtMs: row[4] === null ? null : Number(row[4]),
           message: decodeMessage(String(row[5]), row[6] as Uint8Array, seq),
           sizeBytes: Number(row[2]),
-          acked: false,
         };
-        state.leases.set(seq, queued);
+        state.leases.set(seq, leaseOf(queued));
         taken.push(queued);
       }
       if (rows.length < pageSize) {

@@ -132,7 +132,6 @@ export class Committer {
         expiresAtMs,
         message,
         sizeBytes,
-        acked: false,
       });
     }
     group.messages++;

@@ -3,7 +3,6 @@
  * and (bounded) the messages committed in this run that wait for delivery. Private to store/.
  */
 import type { QueuedMessage } from "./store_types.ts";
-import type { StoredMessage } from "./stored_message.ts";
 
 /**
  * One message in one endpoint queue, as the store keeps it in memory: made once (at enqueue, or
@@ -13,8 +12,6 @@ import type { StoredMessage } from "./stored_message.ts";
 export interface QueuedRow extends QueuedMessage {
   /** Bytes it counts against the queue bound (body plus encoded properties). */
   readonly sizeBytes: number;
-  /** Not acked (a lease that is acked is an {@linkcode AckedLease} instead). */
-  readonly acked: false;
 }
 
 /**
@@ -26,18 +23,22 @@ export interface RowKey {
 }
 
 /**
- * The lease of an acked message until its ack commit deletes the row: `take` must step over the
- * row still in the file. It holds no message, so the acked message (body, property bags) is
- * garbage at once rather than after the ack window: kept for those ~20 ms it outlived the young
- * generation, was copied and promoted, and a promoted body keeps its bytes until a mark-compact
- * (measured: 16 KiB messages, V8 worker-thread CPU 30-49 -> 13-22 us per message).
+ * What the store keeps of a message it handed out (in flight, or acked until its ack commit
+ * deletes the row; `take` steps over both): its key and size, never the message, which is the
+ * taker's (a release reads it from the file again). Holding it for the round trip and the ack
+ * window kept it past a scavenge or two: copied, promoted, and a promoted body kept until a
+ * mark-compact (measured, 16 KiB: V8 worker-thread CPU 30-45 -> 9-15 us per message, CPU
+ * 150-170 -> 112-130 us, over this stop's three changes).
  */
-export interface AckedLease extends RowKey {
-  readonly acked: true;
+export interface Lease extends RowKey {
+  acked: boolean;
+  readonly sizeBytes: number;
 }
 
-/** An in-flight message, or an acked one whose delete waits for the ack commit. */
-export type Lease = QueuedRow | AckedLease;
+/** The lease of row `row` as `take` hands it out. */
+export function leaseOf(row: QueuedRow): Lease {
+  return { acked: false, priority: row.priority, seq: row.seq, sizeBytes: row.sizeBytes };
+}
 
 /** One endpoint queue's totals and leases. */
 export interface EndpointState {
@@ -117,28 +118,12 @@ export function countCommitted(state: EndpointState, row: QueuedRow): void {
   if (expiresAtMs !== null && expiresAtMs < state.expiryFloorMs) state.expiryFloorMs = expiresAtMs;
 }
 
-/** What a row taken and then acked holds instead of its message. */
-const RELEASED_MESSAGE: StoredMessage = Object.freeze({
-  body: new Uint8Array(0),
-  appProperties: Object.freeze({}),
-  systemProperties: Object.freeze({}),
-});
-
-/**
- * The message of lease `row` is acked: it leaves the queue's totals, its lease becomes an
- * {@linkcode AckedLease} (returned) until the ack commit deletes the row, and the row (the object
- * `take` handed out) lets go of its message. A row that lived a while is in the old generation,
- * where a dead object is only found by a mark-compact; until then it kept its message, body and
- * bags alive through every scavenge, so they were copied and promoted too (measured, 16 KiB
- * messages: V8 worker-thread CPU 30-36 -> 13-27 us per message).
- */
-export function markAcked(state: EndpointState, row: QueuedRow): AckedLease {
+/** The message of `lease` is acked: it leaves the queue's totals until the ack commit deletes the row. */
+export function markAcked(state: EndpointState, lease: Lease): Lease {
   state.count--;
-  state.bytes -= row.sizeBytes;
-  const acked: AckedLease = { acked: true, priority: row.priority, seq: row.seq };
-  state.leases.set(row.seq, acked);
-  row.message = RELEASED_MESSAGE;
-  return acked;
+  state.bytes -= lease.sizeBytes;
+  lease.acked = true;
+  return lease;
 }
 
 /** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */

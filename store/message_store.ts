@@ -6,8 +6,8 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { checkOptions, openDatabase, openWalToSync } from "./_open.ts";
-import { markAcked, newEndpointState, type QueuedRow, rewindTo } from "./_endpoint_state.ts";
-import type { EndpointState } from "./_endpoint_state.ts";
+import { leaseOf, markAcked, newEndpointState, rewindTo } from "./_endpoint_state.ts";
+import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
 import { takeFromFile } from "./_backlog.ts";
 import { Committer } from "./_committer.ts";
 import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
@@ -191,7 +191,7 @@ class SqliteMessageStore implements MessageStore {
       state.afterPriority = row.priority;
       state.afterSeq = row.seq;
       if (row.expiresAtMs !== null && row.expiresAtMs <= now) continue;
-      state.leases.set(row.seq, row);
+      state.leases.set(row.seq, leaseOf(row));
       taken.push(row);
     }
     if (used === ready.length) ready.length = 0;

@@ -119,13 +119,15 @@ export interface MessageStore {
    * call.
    */
   enqueue(message: IncomingMessage, targets: readonly EnqueueTarget[]): Promise<void>;
-  /** Leases up to `limit` messages of `endpoint`: priority, then arrival; skips expired and leased. */
+  /**
+   * Leases up to `limit` messages of `endpoint`: priority, then arrival; skips expired and leased.
+   * The store keeps only the key of a leased message, never the message: the caller holds what it
+   * took for as long as it needs it (a release reads it from the file again).
+   */
   take(endpoint: string, limit: number): QueuedMessage[];
   /**
    * Deletes leased messages (durable with the next commit). Unknown or repeated seqs are ignored.
-   * One seq may be passed as a number (a PUBACK acks one message: no array to allocate). The
-   * store lets go of an acked message at once: the taken `QueuedMessage` holds an empty message
-   * from then on, so read what you need of it before the ack.
+   * One seq may be passed as a number (a PUBACK acks one message: no array to allocate).
    */
   ack(endpoint: string, seqs: readonly number[] | number): void;
   /** Returns leased messages to the queue, in their original order. */
