@@ -53,7 +53,8 @@
  * cannot be opened, is not a database or fails its integrity check is reported with an Error
  * naming it, and is never deleted or rewritten.
  *
- * **Memory.** Per endpoint, totals and the leases of in-flight messages, plus the messages
+ * **Memory.** Per endpoint, totals and the keys of in-flight messages (not the messages: once
+ * taken, a message is its taker's, and a release reads it from the file again), plus the messages
  * committed in this run that wait for delivery (at most 1,000 per endpoint and 2 MiB of bodies
  * over all endpoints), so that `take` of a consumer that keeps up reads nothing from the file; a
  * backlog beyond that, or from before a restart, is read from the file in delivery order.
