@@ -36,7 +36,9 @@ async function main() {
       tokenRenewalMarginInSeconds: Math.floor(seconds / 2),
     };
   }
-  client.setOptions(options);
+  // Asynchronous (it first tries the `ca` as a file name): not awaited, the first connection
+  // could start before the CA was set, and fail "unable to get local issuer certificate".
+  await client.setOptions(options);
   if (process.env.LEDGE_TEST_RETRY === "none") {
     client.setRetryPolicy(new (require("azure-iot-common").NoRetry)());
   }
