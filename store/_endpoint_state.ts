@@ -6,8 +6,8 @@ import type { QueuedMessage } from "./store_types.ts";
 
 /**
  * One message in one endpoint queue, as the store keeps it in memory: made once (at enqueue, or
- * when read from the file), held in the endpoint's `ready` list, then in its leases, and it is
- * the very object `take` returns. Nothing else is allocated per message on the way.
+ * when read from the file), held in the endpoint's `ready` list, and it is the very object `take`
+ * returns; from then on the store keeps only its {@linkcode Lease}.
  */
 export interface QueuedRow extends QueuedMessage {
   /** Bytes it counts against the queue bound (body plus encoded properties). */
@@ -27,8 +27,8 @@ export interface RowKey {
  * deletes the row; `take` steps over both): its key and size, never the message, which is the
  * taker's (a release reads it from the file again). Holding it for the round trip and the ack
  * window kept it past a scavenge or two: copied, promoted, and a promoted body kept until a
- * mark-compact (measured, 16 KiB: V8 worker-thread CPU 30-45 -> 9-15 us per message, CPU
- * 150-170 -> 112-130 us, over this stop's three changes).
+ * mark-compact (measured, 16 KiB, with the hub's session tracking deliveries by seq: V8
+ * worker-thread CPU 30-45 -> 9-15 us per message, CPU 150-170 -> 112-130 us).
  */
 export interface Lease extends RowKey {
   acked: boolean;
@@ -118,7 +118,10 @@ export function countCommitted(state: EndpointState, row: QueuedRow): void {
   if (expiresAtMs !== null && expiresAtMs < state.expiryFloorMs) state.expiryFloorMs = expiresAtMs;
 }
 
-/** The message of `lease` is acked: it leaves the queue's totals until the ack commit deletes the row. */
+/**
+ * The message of `lease` is acked: it leaves the queue's totals; the lease stays (`take` steps over
+ * the row) until the ack commit deletes the row.
+ */
 export function markAcked(state: EndpointState, lease: Lease): Lease {
   state.count--;
   state.bytes -= lease.sizeBytes;
