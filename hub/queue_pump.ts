@@ -38,103 +38,146 @@ export interface QueuePumpOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Starts draining `endpoints` into `session`. */
-export function startQueuePump(session: ClientSession, options: QueuePumpOptions): QueuePump {
-  const { store, encode } = options;
-  const endpoints: string[] = [];
-  const heads: Uint8Array[] = [];
-  const owners: DeliveryOwner<number>[] = [];
-  const unsubscribes: (() => void)[] = [];
-  let scheduled = false;
-  let stopped = false;
-  let waitingForDrain = false;
-  let cursor = 0;
-  const refillAt = Math.floor(options.maxInflight / 2);
+/** One endpoint a pump drains. */
+interface PumpedEndpoint {
+  readonly name: string;
+  /** Its topic head, encoded once. */
+  readonly head: Uint8Array;
+  /** What becomes of its deliveries. */
+  readonly owner: DeliveryOwner<number>;
+  /** Stops waking the pump when messages arrive. */
+  readonly unsubscribe: () => void;
+}
 
-  function schedule(): void {
-    if (scheduled || stopped) return;
-    scheduled = true;
-    queueMicrotask(run);
+/**
+ * What becomes of `endpoint`'s deliveries, told by seq: acked in the store (then `afterAck`), or
+ * released for the next connection. The seq alone, not the message: what the session keeps until
+ * the PUBACK must not hold the message (written into the batch already; a release re-reads it from
+ * the file). Kept for the round trip, it would outlive the young generation (promoted garbage, and
+ * a 16 KiB body kept until a mark-compact).
+ */
+function deliveryOwner(
+  store: MessageStore,
+  endpoint: string,
+  afterAck: (endpoint: string) => void,
+): DeliveryOwner<number> {
+  return {
+    acked(seq) {
+      store.ack(endpoint, seq);
+      afterAck(endpoint);
+    },
+    lost(seq) {
+      store.release(endpoint, [seq]);
+    },
+  };
+}
+
+/** A pump: round robin over its endpoints, as much as the client's inflight window takes. */
+class Pump implements QueuePump {
+  readonly #session: ClientSession;
+  readonly #options: QueuePumpOptions;
+  readonly #endpoints: PumpedEndpoint[] = [];
+  /** Refill once half the window is free, not per PUBACK: a take per message costs a query. */
+  readonly #refillAt: number;
+  #scheduled = false;
+  #stopped = false;
+  #waitingForDrain = false;
+  #cursor = 0;
+  /** Runs the pump in a microtask; one at a time however often it is woken. */
+  readonly wake = (): void => {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#run);
+  };
+  readonly #run = (): void => this.#drain();
+  readonly #afterAck = (endpoint: string): void => {
+    this.#options.onDelivered?.(endpoint);
+    // Below half the window there is still plenty in flight.
+    if (this.#session.inflight() <= this.#refillAt) this.wake();
+  };
+
+  constructor(session: ClientSession, options: QueuePumpOptions) {
+    this.#session = session;
+    this.#options = options;
+    this.#refillAt = Math.floor(options.maxInflight / 2);
   }
 
-  function run(): void {
-    scheduled = false;
-    if (stopped || session.ended || waitingForDrain || endpoints.length === 0) return;
+  addEndpoint(name: string): void {
+    if (this.#stopped || this.#endpoints.some((endpoint) => endpoint.name === name)) return;
+    const { store, encode } = this.#options;
+    this.#endpoints.push({
+      name,
+      head: encode.topicHead(name),
+      owner: deliveryOwner(store, name, this.#afterAck),
+      unsubscribe: store.onEnqueued(name, this.wake),
+    });
+    this.wake();
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const endpoint of this.#endpoints) endpoint.unsubscribe();
+  }
+
+  /** Takes and sends until the window is full, every endpoint is drained, or the socket is. */
+  #drain(): void {
+    this.#scheduled = false;
+    const session = this.#session;
+    const endpoints = this.#endpoints;
+    if (this.#stopped || session.ended || this.#waitingForDrain || endpoints.length === 0) return;
     let idle = 0;
     while (idle < endpoints.length) {
-      const room = options.maxInflight - session.inflight();
+      const room = this.#options.maxInflight - session.inflight();
       if (room <= 0) return;
-      const index = cursor++ % endpoints.length;
-      const endpoint = endpoints[index]!;
+      const endpoint = endpoints[this.#cursor++ % endpoints.length]!;
       let batch: QueuedMessage[];
       try {
-        batch = store.take(endpoint, room);
+        batch = this.#options.store.take(endpoint.name, room);
       } catch (error) {
-        options.onError?.(error);
+        this.#options.onError?.(error);
         return;
       }
       // A short batch means the endpoint is drained for now: asking again would only step over
       // its in-flight messages to find nothing (onEnqueued wakes the pump when more arrive).
       if (batch.length < room) idle++;
       else idle = 0;
-      if (batch.length === 0) continue;
-      let writable = true;
-      const head = heads[index]!;
-      const owner = owners[index]!;
-      // One write for the whole batch: a syscall per PUBLISH costs more than the PUBLISH.
-      session.corked(() => {
-        for (const queued of batch) {
-          const tail = encode.topicTail(queued);
-          // The token is the seq alone: what the session keeps until the PUBACK must not hold
-          // the message (written into the batch already; a release re-reads it from the file).
-          // Kept for the round trip, it would outlive the young generation (promoted garbage,
-          // and a 16 KiB body kept until a mark-compact).
-          writable = session.sendTracked(head, tail, queued.message.body, owner, queued.seq);
-        }
-      });
-      if (!writable) {
-        waitingForDrain = true;
-        session.onDrain(() => {
-          waitingForDrain = false;
-          schedule();
-        });
-        return;
-      }
+      if (batch.length > 0 && !this.#send(endpoint, batch)) return this.#awaitDrain();
     }
   }
 
   /**
-   * What becomes of `endpoint`'s deliveries (told by seq): acked in the store, or released for the
-   * next connection.
+   * Sends `batch` in one write (a syscall per PUBLISH costs more than the PUBLISH); false when
+   * the socket is full.
    */
-  function deliveriesOf(endpoint: string): DeliveryOwner<number> {
-    return {
-      acked(seq) {
-        store.ack(endpoint, seq);
-        options.onDelivered?.(endpoint);
-        // Refill once half the window is free, not per PUBACK: a take per message costs a query
-        // per message. Below that there is still plenty in flight.
-        if (session.inflight() <= refillAt) schedule();
-      },
-      lost(seq) {
-        store.release(endpoint, [seq]);
-      },
-    };
+  #send(endpoint: PumpedEndpoint, batch: readonly QueuedMessage[]): boolean {
+    const { encode } = this.#options;
+    let writable = true;
+    this.#session.corked(() => {
+      for (const queued of batch) {
+        const tail = encode.topicTail(queued);
+        writable = this.#session.sendTracked(
+          endpoint.head,
+          tail,
+          queued.message.body,
+          endpoint.owner,
+          queued.seq,
+        );
+      }
+    });
+    return writable;
   }
 
-  return {
-    addEndpoint(endpoint) {
-      if (stopped || endpoints.includes(endpoint)) return;
-      endpoints.push(endpoint);
-      heads.push(encode.topicHead(endpoint));
-      owners.push(deliveriesOf(endpoint));
-      unsubscribes.push(store.onEnqueued(endpoint, schedule));
-      schedule();
-    },
-    wake: schedule,
-    stop() {
-      stopped = true;
-      for (const unsubscribe of unsubscribes.splice(0)) unsubscribe();
-    },
-  };
+  #awaitDrain(): void {
+    this.#waitingForDrain = true;
+    this.#session.onDrain(() => {
+      this.#waitingForDrain = false;
+      this.wake();
+    });
+  }
+}
+
+/** Starts draining `endpoints` into `session`. */
+export function startQueuePump(session: ClientSession, options: QueuePumpOptions): QueuePump {
+  return new Pump(session, options);
 }

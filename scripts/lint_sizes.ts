@@ -28,7 +28,6 @@ export const KNOWN_OVERSIZE: ReadonlyMap<string, string> = new Map([
   ],
   ["hub/listeners.ts#startListeners", "one function per listener kind, to be split"],
   ["hub/mod.ts#createHubComponent", "the hub's composition: heads, listeners, store"],
-  ["hub/queue_pump.ts#startQueuePump", "issue 13: one delivery pump for MQTT and the other heads"],
   ["hub/sink_pump.ts#startSinkPump", "issue 13: one delivery pump for MQTT and the other heads"],
   ["hub/http_device/device_api.ts#createDeviceApi", "routes of one API; to become named handlers"],
   // Data: the default configuration, written out key by key beside its template.
