@@ -122,11 +122,10 @@ export function countCommitted(state: EndpointState, row: QueuedRow): void {
  * The message of `lease` is acked: it leaves the queue's totals; the lease stays (`take` steps over
  * the row) until the ack commit deletes the row.
  */
-export function markAcked(state: EndpointState, lease: Lease): Lease {
+export function markAcked(state: EndpointState, lease: Lease): void {
   state.count--;
   state.bytes -= lease.sizeBytes;
   lease.acked = true;
-  return lease;
 }
 
 /** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */

@@ -218,7 +218,8 @@ class SqliteMessageStore implements MessageStore {
   #ackOne(state: EndpointState, seq: number): number {
     const lease = state.leases.get(seq);
     if (!lease || lease.acked) return 0;
-    this.#committer.addAck(state, markAcked(state, lease));
+    markAcked(state, lease);
+    this.#committer.addAck(state, lease);
     return 1;
   }
 

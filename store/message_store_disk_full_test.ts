@@ -144,9 +144,8 @@ function drain(store: MessageStore): number[] {
   for (;;) {
     const batch = store.take("upstream", 100);
     if (batch.length === 0) return numbers;
-    // Read before the ack: an acked message is let go at once.
-    numbers.push(...batch.map((m) => Number(m.message.appProperties.n)));
     store.ack("upstream", batch.map((m) => m.seq));
+    numbers.push(...batch.map((m) => Number(m.message.appProperties.n)));
   }
 }
 
