@@ -16,7 +16,8 @@
  */
 import { parseArgs } from "node:util";
 import type { BenchOptions, Figure } from "./_figure.ts";
-import { DAEMON_V8_FLAGS, PAIRS, rssMegabytes, runLoad, startLedge } from "./broker.ts";
+import { DAEMON_V8_FLAGS, runLoad } from "./broker.ts";
+import { PAIRS, rssMegabytes, startLedge } from "./_broker_start.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
 const GROUP = "leak";

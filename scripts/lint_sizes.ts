@@ -35,7 +35,6 @@ export const KNOWN_OVERSIZE: ReadonlyMap<string, string> = new Map([
   // A browser script: one IIFE around the page's behaviour, served as is.
   ["daemon/console/assets/console.js#(anonymous)", "browser script module wrapper"],
   // Benchmarks: figure tables and their setup.
-  ["bench/broker.ts", "issue 13: the broker figures"],
   ["bench/store.ts", "issue 13: the store figures"],
   ["bench/store.ts#benchStore", "issue 13: the store figures"],
 ]);

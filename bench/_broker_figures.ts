@@ -1,0 +1,149 @@
+/**
+ * The rows of the broker benchmark (bench/broker.ts) from what it measured: ledge's figures, with
+ * mosquitto's beside them when it ran. Private to bench/.
+ */
+import type { Figure } from "./_figure.ts";
+
+const GROUP = "broker";
+
+/** How the load was set up, as the row names say it. */
+export interface BrokerSetup {
+  pairs: number;
+  window: number;
+  generators: number;
+  /** Connected modules in the memory rows. */
+  modules: number;
+  /** Seconds of the same load before a latency run's measured window. */
+  warmupSeconds: number;
+}
+
+export /** What the broker bench measured of each broker, keyed `<broker>/<variant>`. */
+interface BrokerSamples {
+  throughput: Map<string, number[]>;
+  cpuCost: Map<string, number[]>;
+  latency: Map<string, number[]>;
+  /** One reading per broker, in `brokers` order. */
+  rssIdle: number[];
+  rssLoaded: number[];
+}
+
+/** A row of the broker group: `values` (and a reference) measured in `unit`. */
+function row(
+  name: string,
+  unit: string,
+  higherIsBetter: boolean,
+  values: Pick<Figure, "values" | "reference">,
+): Figure {
+  return { group: GROUP, name, unit, higherIsBetter, ...values };
+}
+
+/** ledge's values under `key` in `map`, with mosquitto's beside them when it ran. */
+function ledgeVersusMosquitto(
+  map: Map<string, number[]>,
+  key: string,
+  withMosquitto: boolean,
+): Pick<Figure, "values" | "reference"> {
+  return {
+    values: map.get(`ledge/${key}`) ?? [],
+    ...(withMosquitto
+      ? { reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [] } }
+      : {}),
+  };
+}
+
+/** The rows of the latency runs at 5,000 msg/s, and of the disk measured around them. */
+function latencyFigures(
+  latency: Map<string, number[]>,
+  withMosquitto: boolean,
+  warmupSeconds: number,
+): Figure[] {
+  const delay = (name: string, key: string) =>
+    row(name, "ms", false, ledgeVersusMosquitto(latency, key, withMosquitto));
+  const ledgeOnly = (name: string, key: string) =>
+    row(name, "ms", false, { values: latency.get(key) ?? [] });
+  const afterWarmup = `measured after ${warmupSeconds} s of the same load on the same connections`;
+  return [
+    delay(`latency p50 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p50"),
+    delay(`latency p99 at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "p99"),
+    delay(`latency max at 5,000 msg/s offered, QoS 1, 256 B (${afterWarmup})`, "max"),
+    delay(
+      "latency p99 of that warm-up second (new generator processes and connections; " +
+        "not in the rows above)",
+      "warmup-p99",
+    ),
+    {
+      ...delay(
+        "latency run: measured messages published 5 ms or more behind the 5,000 msg/s " +
+          "schedule (a full window or a late generator; that wait is not in the latencies)",
+        "behind",
+      ),
+      unit: "%",
+    },
+    delay(
+      "latency p99 counted from each message's turn in the 5,000 msg/s schedule instead of " +
+        "its publish (includes those waits)",
+      "due-p99",
+    ),
+    {
+      // Below saturation a commit carries a few messages, so its costs (the WAL's fdatasync, the
+      // transaction) weigh per message far more than in the saturated rows above.
+      ...delay(
+        "broker CPU time per message at 5,000 msg/s offered, QoS 1, 256 B (the latency " +
+          "run, its warm-up second included; user + system, all threads)",
+        "rate-cost",
+      ),
+      unit: "µs CPU/msg",
+    },
+    ledgeOnly(
+      "latency p99 minus the same run's disk fdatasync p99 (issue 13: at most 5 ms)",
+      "ledge/over-disk-p99",
+    ),
+    ledgeOnly(
+      "disk fdatasync p50, 4 KiB appends right before and after each latency run " +
+        "(the floor under a durable PUBACK)",
+      "disk/p50",
+    ),
+    ledgeOnly(
+      "disk fdatasync p99, 4 KiB appends right before and after each latency run " +
+        "(the floor under a durable PUBACK)",
+      "disk/p99",
+    ),
+  ];
+}
+
+/** The broker bench's rows from `samples` (`withMosquitto`: mosquitto's beside ledge's). */
+export function brokerFigures(
+  samples: BrokerSamples,
+  startedRss: number[],
+  withMosquitto: boolean,
+  setup: BrokerSetup,
+): Figure[] {
+  const { throughput, cpuCost, latency, rssIdle, rssLoaded } = samples;
+  const versus = (map: Map<string, number[]>, key: string) =>
+    ledgeVersusMosquitto(map, key, withMosquitto);
+  const rate = (name: string, key: string) => row(name, "msg/s", true, versus(throughput, key));
+  const cost = (name: string, key: string) => row(name, "µs CPU/msg", false, versus(cpuCost, key));
+  // One reading each: a state, not a rate. ledge's process also runs the security manager
+  // (two API sockets per module) and the agent with its process modules.
+  const memory = (name: string, [ours, theirs]: number[]) =>
+    row(name, "MB", false, {
+      values: [ours!],
+      ...(theirs === undefined ? {} : { reference: { name: "mosquitto", values: [theirs] } }),
+    });
+  const load = `${setup.pairs} pairs, window ${setup.window}, ${setup.generators} load processes`;
+  return [
+    rate(`module→route→module QoS 1, 256 B (${load})`, "qos1"),
+    rate(`module→route→module QoS 0 in, QoS 1 out, 256 B (${load})`, "qos0"),
+    rate(`module→route→module QoS 1, 16 KiB (${load})`, "large"),
+    cost("broker CPU time per message, QoS 1, 256 B (user + system, all threads)", "qos1"),
+    cost("broker CPU time per message, QoS 0 in, QoS 1 out, 256 B", "qos0"),
+    cost("broker CPU time per message, QoS 1, 16 KiB", "large"),
+    ...latencyFigures(latency, withMosquitto, setup.warmupSeconds),
+    memory(
+      "RSS once started, no modules or clients",
+      startedRss,
+    ),
+    memory(`RSS with ${setup.modules} connected modules, before any load`, rssIdle),
+    memory(`RSS with ${setup.modules} connected modules, after the runs above`, rssLoaded),
+  ];
+}
