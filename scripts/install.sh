@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Installs ledge on a device as a systemd service, or removes it.
 #
-#   scripts/install.sh [--binary FILE] [--root DIR] [--no-start]
+#   scripts/install.sh [--binary FILE|DIR] [--root DIR] [--no-start]
 #   scripts/install.sh --uninstall [--purge] [--root DIR]
 #
-# FILE is a release executable (dist/ledge-x86_64-linux, dist/ledge-aarch64-linux) or the
-# single-file bundle (dist/ledge.js, which then runs with the `deno` on the PATH). Default: the
-# executable of this machine if it exists, else dist/ledge.js. The executable goes to
+# FILE is a release executable (dist/ledge-x86_64-linux, dist/ledge-aarch64-linux), DIR the
+# bundle (dist/ledge, whose ledge.js then runs with the `deno` on the PATH). Default: the
+# executable of this machine if it exists, else dist/ledge. The executable goes to
 # /usr/local/lib/ledge/ledge, a directory the daemon may write (self-update swaps the file there
-# and keeps the previous one), linked from /usr/local/bin/ledge. --root installs into a directory
-# (a root file system being built) instead of /, and never starts anything; an executable of
-# another architecture then runs its `init` under LEDGE_EXEC_PREFIX (e.g. qemu-user). The config
-# is written once by `ledge init` and kept on reinstall; --purge deletes /etc/ledge and the state
-# in /var/lib/ledge too.
+# and keeps the previous one), linked from /usr/local/bin/ledge; the bundle goes to
+# /usr/local/lib/ledge/bundle. --root installs into a directory (a root file system being built)
+# instead of /, and never starts anything; an executable of another architecture then runs its
+# `init` under LEDGE_EXEC_PREFIX (e.g. qemu-user). The config is written once by `ledge init` and
+# kept on reinstall; --purge deletes /etc/ledge and the state in /var/lib/ledge too.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --no-start) start=0; shift ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -64,9 +64,13 @@ fi
 
 if [ -z "$binary" ]; then
   arch=$(uname -m)
-  if [ -f "$here/dist/ledge-$arch-linux" ]; then binary="$here/dist/ledge-$arch-linux"; else binary="$here/dist/ledge.js"; fi
+  if [ -f "$here/dist/ledge-$arch-linux" ]; then binary="$here/dist/ledge-$arch-linux"; else binary="$here/dist/ledge"; fi
 fi
-if [ ! -f "$binary" ]; then
+binary=${binary%/}
+case "$binary" in
+  *.js) echo "install.sh: $binary: the bundle is a directory now (dist/ledge, 'deno task bundle')" >&2; exit 2 ;;
+esac
+if [ ! -f "$binary" ] && [ ! -f "$binary/ledge.js" ]; then
   echo "install.sh: no binary at $binary: build one with 'deno task release' or 'deno task bundle'" >&2
   exit 1
 fi
@@ -77,34 +81,38 @@ permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --al
 # Keep in step with core/v8_flags.ts.
 v8_flags="--v8-flags=--max-semi-space-size=2,--max-old-space-size=1024"
 mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
-case "$binary" in
-  *.js)
-    install -d -m 0755 "$root$lib_dir"
-    install -m 0644 "$binary" "$root$lib_dir/ledge.js"
-    rm -f "$root$bin_path" "$root$lib_dir/ledge"
-    cat >"$root$bin_path" <<WRAPPER
+if [ -d "$binary" ]; then
+  # The bundle, copied whole beside the old one and swapped in, so no chunk of it is left.
+  install -d -m 0755 "$root$lib_dir"
+  rm -rf "$root$lib_dir/bundle.tmp"
+  cp -R "$binary" "$root$lib_dir/bundle.tmp"
+  chmod 0755 "$root$lib_dir/bundle.tmp"
+  chmod 0644 "$root$lib_dir"/bundle.tmp/*
+  rm -rf "$root$lib_dir/bundle" "$root$lib_dir/ledge.js"
+  mv "$root$lib_dir/bundle.tmp" "$root$lib_dir/bundle"
+  rm -f "$root$bin_path" "$root$lib_dir/ledge"
+  cat >"$root$bin_path" <<WRAPPER
 #!/bin/sh
-# ledge, as the single-file bundle run by Deno (installed by scripts/install.sh).
-exec deno run --quiet --no-config $permissions $v8_flags $lib_dir/ledge.js "\$@"
+# ledge, as the bundle run by Deno (installed by scripts/install.sh).
+exec deno run --quiet --no-config $permissions $v8_flags $lib_dir/bundle/ledge.js "\$@"
 WRAPPER
-    chmod 0755 "$root$bin_path"
-    run_ledge=(deno run --quiet --no-config --allow-all "$binary")
-    ;;
-  *)
-    install -d -m 0755 "$root$lib_dir"
-    install -m 0755 "$binary" "$root$lib_dir/ledge.tmp"
-    mv -f "$root$lib_dir/ledge.tmp" "$root$lib_dir/ledge"
-    ln -sfn ../lib/ledge/ledge "$root$bin_path"
-    exec_path=$lib_dir/ledge
-    run_ledge=("$root$lib_dir/ledge")
-    if [ "$on_host" = 0 ]; then
-      # The executable unpacks its runtime for `init` into a throwaway dir, not this machine's.
-      unpack_dir=$(mktemp -d)
-      trap 'rm -rf "$unpack_dir"' EXIT
-      run_ledge=(env "LEDGE_RUNTIME_DIR=$unpack_dir" "${run_ledge[@]}")
-    fi
-    ;;
-esac
+  chmod 0755 "$root$bin_path"
+  run_ledge=(deno run --quiet --no-config --allow-all "$binary/ledge.js")
+else
+  install -d -m 0755 "$root$lib_dir"
+  rm -rf "$root$lib_dir/bundle" "$root$lib_dir/ledge.js"
+  install -m 0755 "$binary" "$root$lib_dir/ledge.tmp"
+  mv -f "$root$lib_dir/ledge.tmp" "$root$lib_dir/ledge"
+  ln -sfn ../lib/ledge/ledge "$root$bin_path"
+  exec_path=$lib_dir/ledge
+  run_ledge=("$root$lib_dir/ledge")
+  if [ "$on_host" = 0 ]; then
+    # The executable unpacks its runtime for `init` into a throwaway dir, not this machine's.
+    unpack_dir=$(mktemp -d)
+    trap 'rm -rf "$unpack_dir"' EXIT
+    run_ledge=(env "LEDGE_RUNTIME_DIR=$unpack_dir" "${run_ledge[@]}")
+  fi
+fi
 
 # The group whose members may read the config; the daemon itself runs as root (it drives the
 # container engine and binds 443/8883) inside the sandbox of the unit below.

@@ -1,8 +1,9 @@
 #!/bin/sh
 # ledge @@VERSION@@ for @@TARGET@@: a self-extracting executable built by scripts/release.sh.
-# After this script come the Deno runtime and ledge.js, as a gzip-compressed tar whose sha256 is
-# below. The first start unpacks them once into a directory named by that checksum (under the
-# state dir for root, the user's cache otherwise; LEDGE_RUNTIME_DIR overrides), later starts use it.
+# After this script come the Deno runtime and the bundle (ledge/: entry ledge.js and its chunks),
+# as a gzip-compressed tar whose sha256 is below. The first start unpacks them once into a
+# directory named by that checksum (under the state dir for root, the user's cache otherwise;
+# LEDGE_RUNTIME_DIR overrides), later starts use it.
 # LEDGE_EXEC_PREFIX: words put before the runtime's path (a testing aid, e.g.
 #   LEDGE_EXEC_PREFIX="qemu-aarch64-static -L /usr/aarch64-linux-gnu" for arm64 on x86 with no
 #   binfmt_misc).
@@ -96,7 +97,7 @@ export DENO_NO_UPDATE_CHECK=1
 export DENO_NO_PACKAGE_JSON=1
 deno_args="run --quiet --no-config --no-prompt $LEDGE_PERMISSIONS --v8-flags=$LEDGE_V8_FLAGS"
 # shellcheck disable=SC2086 # LEDGE_EXEC_PREFIX and deno_args are lists of words
-[ "$verb" = run ] || exec ${LEDGE_EXEC_PREFIX:-} "$runtime/deno" $deno_args "$runtime/ledge.js" "$@"
+[ "$verb" = run ] || exec ${LEDGE_EXEC_PREFIX:-} "$runtime/deno" $deno_args "$runtime/ledge/ledge.js" "$@"
 
 # `run`: this shell stays as the daemon's parent (one small process) so that the daemon can be
 # restarted in place, and a new version on trial can be rolled back even if it dies at once.
@@ -146,7 +147,7 @@ trap 'forward HUP' HUP
 session=
 command -v setsid >/dev/null 2>&1 && session=setsid
 # shellcheck disable=SC2086
-$session ${LEDGE_EXEC_PREFIX:-} "$runtime/deno" $deno_args "$runtime/ledge.js" "$@" &
+$session ${LEDGE_EXEC_PREFIX:-} "$runtime/deno" $deno_args "$runtime/ledge/ledge.js" "$@" &
 child=$!
 watchdog=
 if [ -n "$on_trial" ]; then

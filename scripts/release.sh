@@ -8,8 +8,9 @@
 # (DENORT_BIN_<triple>, or DENORT_BIN for the host's target, as for scripts/compile.sh) the file
 # is `deno compile`'s output. Otherwise it is a self-extracting executable: scripts/launcher.sh,
 # then the target's Deno (npm package @deno/linux-x64-glibc or @deno/linux-arm64-glibc, pinned
-# below with its integrity) and ledge.js as a gzip-compressed tar with its sha256.
-#   --bundle FILE     package this ledge.js instead of building dist/ledge.js
+# below with its integrity) and the bundle (scripts/bundle.ts: the directory ledge/, entry
+# ledge/ledge.js and its chunks) as a gzip-compressed tar with its sha256.
+#   --bundle DIR      package this bundle directory instead of building dist/ledge
 #   --set-version V   stamp version V into the bundle (pre-releases, tests)
 #   --fast            gzip -1 instead of -6 (tests: ~3x faster, ~8% bigger)
 #   --out DIR         write into DIR instead of dist/
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     x86_64 | aarch64) targets+=("$1"); shift ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
-    --bundle) bundle=${2:?--bundle needs a file}; shift 2 ;;
+    --bundle) bundle=${2:?--bundle needs a directory}; shift 2 ;;
     --set-version) set_version=${2:?--set-version needs a version}; shift 2 ;;
     --fast) level=1; shift ;;
     -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -47,24 +48,33 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if [ -z "$bundle" ]; then
-  deno run --allow-read --allow-write --allow-run --allow-env scripts/bundle.ts "$work/ledge.js"
-  [ -n "$set_version" ] || cp "$work/ledge.js" "$out/ledge.js"
+  # Built into dist/ledge too, unless the version is stamped (then it is not the tree's bundle).
+  built="$out/ledge"
+  [ -z "$set_version" ] || built="$work/ledge"
+  deno run --allow-read --allow-write --allow-run --allow-env scripts/bundle.ts "$built"
+  [ "$built" = "$work/ledge" ] || cp -R "$built" "$work/ledge"
 else
-  cp "$bundle" "$work/ledge.js"
+  [ -f "$bundle/ledge.js" ] || {
+    echo "release.sh: --bundle $bundle: not a bundle directory (no ledge.js in it)" >&2
+    exit 2
+  }
+  cp -R "$bundle" "$work/ledge"
 fi
-# core/version.ts's constant, as the bundle has it: `var VERSION = "…";`, or `VERSION = "…";`
-# inside the module's lazy initializer.
-version_line='^\( *\)\(var \)\{0,1\}VERSION = "\([^"]*\)";$'
-version=$(sed -n "s/$version_line/\3/p" "$work/ledge.js")
-[ "$(echo "$version" | grep -c .)" = 1 ] || {
-  echo "release.sh: cannot find the one 'VERSION = \"…\";' line in the bundle" >&2
+# core/version.ts's stamp, `ledge-version:` and the version, a string the minifier keeps: it must
+# be in the bundle exactly once, or stamping could miss it or hit something else.
+stamp='ledge-version:[A-Za-z0-9.+-]*'
+stamps=$(cat "$work"/ledge/*.js | grep -o "$stamp" || true)
+[ "$(echo "$stamps" | grep -c .)" = 1 ] || {
+  echo "release.sh: the bundle must hold core/version.ts's stamp 'ledge-version:…' once;" \
+    "found: $(echo "$stamps" | grep -c .)" >&2
   exit 1
 }
+version=${stamps#ledge-version:}
 if [ -n "$set_version" ]; then
   case $set_version in
     *[!A-Za-z0-9.+-]*) echo "release.sh: --set-version '$set_version': use letters, digits, . + -" >&2; exit 2 ;;
   esac
-  sed -i "s/$version_line/\1\2VERSION = \"$set_version\";/" "$work/ledge.js"
+  sed -i "s/$stamp/ledge-version:$set_version/" "$(grep -l "$stamp" "$work"/ledge/*.js)"
   version=$set_version
 fi
 v8_flags=$(deno eval --quiet 'import { DAEMON_V8_FLAGS } from "./core/v8_flags.ts"; console.log(DAEMON_V8_FLAGS)')
@@ -97,10 +107,11 @@ self_extracting() {
   payload="$work/payload-$arch.tar.gz"
   mkdir -p "$work/rt-$arch"
   cp "$deno" "$work/rt-$arch/deno"
-  cp "$work/ledge.js" "$work/rt-$arch/ledge.js"
-  chmod 0755 "$work/rt-$arch/deno"
-  chmod 0644 "$work/rt-$arch/ledge.js"
-  tar -C "$work/rt-$arch" --owner=0 --group=0 --numeric-owner -c deno ledge.js | gzip "-$level" -n >"$payload"
+  cp -R "$work/ledge" "$work/rt-$arch/ledge"
+  chmod 0755 "$work/rt-$arch/deno" "$work/rt-$arch/ledge"
+  chmod 0644 "$work/rt-$arch"/ledge/*
+  tar -C "$work/rt-$arch" --owner=0 --group=0 --numeric-owner --sort=name -c deno ledge |
+    gzip "-$level" -n >"$payload"
   sum=$(sha256sum "$payload" | cut -d' ' -f1)
   # The offset has a fixed width, so the header's length does not depend on it.
   header=$(sed -e "s|@@VERSION@@|$version|g" -e "s|@@TARGET@@|${TRIPLE[$arch]}|g" \
@@ -120,9 +131,12 @@ for arch in "${targets[@]}"; do
   if [ -z "$denort" ] && [ "$triple" = "$host" ]; then denort="${DENORT_BIN:-}"; fi
   begun=$(date +%s%N)
   if [ -n "$denort" ]; then
+    # The entry's dynamic imports name its chunks, so deno compile embeds them; --include makes
+    # sure of every file of the directory (measured: the same 33 files, 1.78 MB, either way).
     DENORT_BIN="$denort" deno compile --quiet --no-check --no-config \
       --allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys \
-      "--v8-flags=$v8_flags" --target "$triple" --output "$output" "$work/ledge.js"
+      "--v8-flags=$v8_flags" --target "$triple" --include "$work/ledge" --output "$output" \
+      "$work/ledge/ledge.js"
     kind="deno compile"
   else
     self_extracting "$arch" "$output"

@@ -13,7 +13,7 @@ export interface BuildReleaseOptions {
   targets?: readonly ("x86_64" | "aarch64")[];
   /** Stamp this version into the bundle. */
   version?: string;
-  /** Package this ledge.js instead of building one. */
+  /** Package this bundle directory (scripts/bundle.ts) instead of building one. */
   bundle?: string;
 }
 

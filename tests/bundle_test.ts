@@ -1,39 +1,76 @@
 /**
- * The single-file artifact: `deno bundle` inlines every npm package, the file runs from an
- * empty directory, and it is ASCII throughout, which keeps its 4.4 MB of source out of V8's heap
- * (scripts/bundle.ts).
+ * The bundle (scripts/bundle.ts): `deno bundle` inlines every npm package into a directory of
+ * minified, split files, entry ledge.js, that runs from an empty directory; every file is ASCII,
+ * which keeps its source out of V8's heap; a rebuild leaves no chunk of the earlier build.
  */
 import assert from "node:assert/strict";
 import { VERSION } from "../core/version.ts";
-import { bundleLedge } from "../scripts/bundle.ts";
+import { BUNDLE_ENTRY, bundleLedge } from "../scripts/bundle.ts";
 
-Deno.test("the bundle runs `version` from an empty directory", async () => {
+async function readBundle(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for await (const entry of Deno.readDir(dir)) {
+    files.set(entry.name, await Deno.readTextFile(`${dir}/${entry.name}`));
+  }
+  return files;
+}
+
+async function runVersion(dir: string, cwd: string): Promise<Deno.CommandOutput> {
+  return await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--no-config", `ledge/${BUNDLE_ENTRY}`, "version", "--json"],
+    cwd,
+    env: { HOME: cwd, DENO_DIR: `${dir}/deno-dir` },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
+Deno.test("the bundle runs `version` from an empty directory, and a rebuild replaces it whole", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bundle-" });
   try {
-    await bundleLedge(`${dir}/build/ledge.js`);
+    const build = `${dir}/build/ledge`;
+    await Deno.mkdir(build, { recursive: true });
+    await Deno.writeTextFile(`${build}/${BUNDLE_ENTRY}`, "// an earlier build\n");
+    await Deno.writeTextFile(`${build}/chunk-STALE.js`, "// an earlier build's chunk\n");
+    assert.equal(await bundleLedge(build), `${build}/${BUNDLE_ENTRY}`);
+    const files = await readBundle(build);
+    assert.ok(!files.has("chunk-STALE.js"), "the earlier build's chunk is gone");
+    assert.ok(files.size > 1, "split into chunks");
+    assert.ok([...files.keys()].every((name) => name.endsWith(".js")), [...files.keys()].join());
+    const all = [...files.values()].join("\n");
     // The console's files are text imports: inlined too (htmx from its npm package, our CSS).
-    const text = await Deno.readTextFile(`${dir}/build/ledge.js`);
-    assert.match(text, /var htmx=function\(\)/);
-    assert.match(text, /ledge console: one stylesheet/);
-    assert.doesNotMatch(text, /[\u0080-\u{10ffff}]/u);
+    assert.match(all, /var htmx=function\(\)/);
+    assert.match(all, /ledge console: one stylesheet/);
+    assert.doesNotMatch(all, /[\u0080-\u{10ffff}]/u);
+    assert.equal(all.match(/ledge-version:/g)?.length, 1, "one version stamp (release.sh)");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(`${dir}/build`))).map((entry) => entry.name),
+      ["ledge"],
+      "no temp dir left beside it",
+    );
+
     const empty = `${dir}/empty`;
     await Deno.mkdir(empty);
-    await Deno.copyFile(`${dir}/build/ledge.js`, `${empty}/ledge.js`);
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "--no-config", "ledge.js", "version", "--json"],
-      cwd: empty,
-      env: { HOME: empty, DENO_DIR: `${dir}/deno-dir` },
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(run.stderr);
-    assert.equal(run.code, 0, stderr);
+    await new Deno.Command("cp", { args: ["-R", build, `${empty}/ledge`] }).output();
+    const run = await runVersion(dir, empty);
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
     const info = JSON.parse(new TextDecoder().decode(run.stdout));
     assert.equal(info.ledge, VERSION);
     assert.equal(info.target, Deno.build.target);
     const leftovers = [...Deno.readDirSync(empty)].map((entry) => entry.name).sort();
-    assert.deepEqual(leftovers, ["ledge.js"], "nothing was fetched next to the bundle");
+    assert.deepEqual(leftovers, ["ledge"], "nothing was fetched next to the bundle");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bundleLedge refuses to replace a directory that is not a bundle", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ledge-bundle-" });
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "mine\n");
+    await assert.rejects(bundleLedge(dir), /holds files and no ledge\.js/);
+    assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "mine\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -43,7 +43,7 @@ serviceTest(
       await Deno.mkdir(`${root}/usr/lib`, { recursive: true });
       await Deno.rename(`${root}/usr-lib-systemd`, `${root}/usr/lib/systemd`);
 
-      const bundle = `${root}/ledge.js`;
+      const bundle = `${root}/ledge-bundle`;
       await bundleLedge(bundle);
 
       const installed = await run("bash", [
@@ -70,6 +70,11 @@ serviceTest(
       assert.equal(await mode("/etc/ledge"), 0o750);
       assert.equal(await mode("/etc/ledge/config.toml"), 0o640);
       assert.equal(await mode("/usr/local/bin/ledge"), 0o755);
+      assert.equal(await mode("/usr/local/lib/ledge/bundle/ledge.js"), 0o644);
+      assert.match(
+        await Deno.readTextFile(`${root}/usr/local/bin/ledge`),
+        / \/usr\/local\/lib\/ledge\/bundle\/ledge\.js "\$@"$/m,
+      );
       assert.match(await Deno.readTextFile(`${root}/etc/group`), /^ledge:x:\d+:/m);
 
       const config = parseConfigText(await Deno.readTextFile(`${root}/etc/ledge/config.toml`), {

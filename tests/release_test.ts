@@ -183,7 +183,7 @@ Deno.test("concurrent first starts unpack into one runtime dir and all run", asy
     }
     const [unpacked, ...others] = await entries(`${dir}/rt`);
     assert.deepEqual(others, [], "one runtime dir, no temp dirs left");
-    assert.deepEqual(await entries(`${dir}/rt/${unpacked}`), ["cache", "deno", "ledge.js"]);
+    assert.deepEqual(await entries(`${dir}/rt/${unpacked}`), ["cache", "deno", "ledge"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

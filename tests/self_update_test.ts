@@ -21,9 +21,11 @@ interface LedgeReport {
   lastUpdate?: { version: string; result: string; reason?: string };
 }
 
-async function bundle(dir: string): Promise<string> {
-  await bundleLedge(`${dir}/ledge.js`);
-  return `${dir}/ledge.js`;
+/** The bundle in `dir`/`name`, its entry preceded by `prelude` if given; returns the directory. */
+async function bundle(dir: string, name: string, prelude = ""): Promise<string> {
+  const entry = await bundleLedge(`${dir}/${name}`);
+  if (prelude) await Deno.writeTextFile(entry, prelude + await Deno.readTextFile(entry));
+  return `${dir}/${name}`;
 }
 
 async function cli(args: string[]): Promise<string> {
@@ -49,12 +51,11 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
   const dir = await Deno.makeTempDir({ prefix: "ledge-self-update-" });
   const running: LedgeProcess[] = [];
   try {
-    const good = await bundle(dir);
-    const broken = `${dir}/broken.js`;
-    await Deno.writeTextFile(
-      broken,
-      'if (Deno.args.includes("run")) { console.error("broken on purpose"); Deno.exit(3); }\n' +
-        await Deno.readTextFile(good),
+    const good = await bundle(dir, "good");
+    const broken = await bundle(
+      dir,
+      "broken",
+      'if (Deno.args.includes("run")) { console.error("broken on purpose"); Deno.exit(3); }\n',
     );
     const [v1, v2, v3] = await Promise.all([
       buildRelease({ version: "9.0.1", bundle: good }),
