@@ -73,21 +73,6 @@ export interface LedgeLaunch {
   bundle: boolean;
 }
 
-/** The bundle of main.ts in `dir`, as `deno task bundle` makes it, run once; returns the file. */
-async function bundleInto(dir: string): Promise<string> {
-  const out = `${dir}/ledge.js`;
-  await bundleLedge(out);
-  // One run first, as an installed bundle has had: the first run of a script compiles all of it
-  // and writes Deno's code cache, which costs ~70 MB more RSS than a run that reads the cache.
-  await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-config", "--allow-all", out, "version"],
-    cwd: dir,
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  return out;
-}
-
 /** `deno` arguments of `ledge run` from `entry` (main.ts or the bundle) with `config`. */
 function daemonArgs(launch: LedgeLaunch, entry: string, config: string): string[] {
   const bundle = launch.bundle ? ["--no-config"] : [];
@@ -95,16 +80,24 @@ function daemonArgs(launch: LedgeLaunch, entry: string, config: string): string[
 }
 
 /**
- * One `ledge run` from main.ts with `config` until it is healthy, then stopped and its state dir
- * removed: it writes Deno's code cache of every module the daemon loads, as a device's first start
- * does. Without it, the bench's start after a change compiled the changed modules without the cache
- * and held more RSS (fully cold +27 MB; at 004da18, "once started" 90 MB vs the footprint group's
- * 80 MB idle, measured later in the same run).
+ * One `ledge run` from `entry` (main.ts or the bundle's) with `config` (state in `dir`/state, as
+ * the measured run has it) until it is healthy, then stopped and its state dir removed: it writes
+ * Deno's code cache of every module the daemon loads, as a device's first start does. Without it,
+ * the bench's start after a change compiled the changed modules without the cache and held more
+ * RSS (fully cold +27 MB; at 004da18, "once started" 90 MB vs the footprint group's 80 MB idle,
+ * measured later in the same run; a bundle's first run ~+30 MB). A `version` run is no warm-up
+ * for the split bundle: it loads none of the daemon's chunks.
  */
-async function warmCodeCache(launch: LedgeLaunch, config: string, stateDir: string): Promise<void> {
+async function warmCodeCache(
+  launch: LedgeLaunch,
+  entry: string,
+  config: string,
+  dir: string,
+): Promise<void> {
+  const stateDir = `${dir}/state`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: daemonArgs(launch, `${ROOT}main.ts`, config),
-    cwd: ROOT,
+    args: daemonArgs(launch, entry, config),
+    cwd: launch.bundle ? dir : ROOT,
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -220,8 +213,8 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   const tlsPorts = { mqtts: freePort(), https: freePort(), amqps: freePort() };
   const config = await writeLedgeConfig(dir, plainPort, tlsPorts);
   // The bundle runs from a directory with nothing else in it, as installed.
-  const entry = launch.bundle ? await bundleInto(dir) : `${ROOT}main.ts`;
-  if (!launch.bundle) await warmCodeCache(launch, config, `${dir}/state`);
+  const entry = launch.bundle ? await bundleLedge(`${dir}/ledge`) : `${ROOT}main.ts`;
+  await warmCodeCache(launch, entry, config, dir);
   const { child, stderr, stop } = spawnLedge(launch, entry, config, dir);
   let client: MgmtClient | undefined;
   try {

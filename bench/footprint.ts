@@ -1,18 +1,18 @@
 /**
  * Footprint: time from process start to ready, RSS and CPU at idle (no modules), the RSS after
- * each component's start (from the daemon's own debug log), the size of the single-file bundle,
- * and the release executable's size and first and later start times, with mosquitto's start-up
- * time and idle RSS as the reference. ledge runs from main.ts with the daemon's V8 flags, as the
- * binary and the bundle run.
+ * each component's start (from the daemon's own debug log), the same start and idle RSS of the
+ * bundle the release executable runs and the bundle's size, and the release executable's size and
+ * first and later start times, with mosquitto's start-up time and idle RSS as the reference. ledge
+ * runs from main.ts with the daemon's V8 flags, as the binary and the bundle run.
  *
  * Runnable alone: `deno run -A bench/footprint.ts [--quick]`.
  */
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
-import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
+import { type LedgeProcess, startLedge, type StartLedgeOptions } from "../tests/_ledge.ts";
 import { freePort } from "../tests/_services.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchReleaseFootprint } from "./footprint_release.ts";
-import { bundleLedge } from "../scripts/bundle.ts";
+import { bundleUnderTest } from "./footprint_bundle.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
 const TICKS_PER_SECOND = 100;
@@ -77,16 +77,6 @@ async function mosquittoStart(binary: string): Promise<{ readyMs: number; rssMb:
   }
 }
 
-async function bundleKilobytes(): Promise<number> {
-  const dir = await Deno.makeTempDir({ prefix: "ledge-bench-bundle-" });
-  try {
-    await bundleLedge(`${dir}/ledge.js`);
-    return (await Deno.stat(`${dir}/ledge.js`)).size / 1024;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 /** RSS (MB) after each component started, by component, from the daemon's debug log. */
 function rssByStep(ledge: LedgeProcess): Map<string, number> {
   const steps = new Map<string, number>();
@@ -102,33 +92,82 @@ function rssByStep(ledge: LedgeProcess): Map<string, number> {
   return steps;
 }
 
-/** Measures start-up, idle RSS and CPU, and the bundle's size. */
-export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
-  const runs = options.quick ? 1 : 3;
-  const idleSeconds = options.quick ? 2 : 10;
-  const ready: number[] = [];
-  const rss: number[] = [];
-  const cpu: number[] = [];
-  const steps = new Map<string, number[]>();
+// engine "none": the figure is ledge itself, not the engine's answer times.
+const IDLE_CONFIG = '[agent]\nengine = "none"\n';
+
+/** Per run: start → ready, CPU over the idle seconds after 1 s, then RSS, and RSS by step. */
+interface IdleFigures {
+  ready: number[];
+  rss: number[];
+  cpu: number[];
+  steps: Map<string, number[]>;
+}
+
+/** `runs` idle starts of ledge as `start` says, each stopped and its files removed. */
+async function idleRuns(
+  start: StartLedgeOptions,
+  runs: number,
+  idleSeconds: number,
+): Promise<IdleFigures> {
+  const figures: IdleFigures = { ready: [], rss: [], cpu: [], steps: new Map() };
   for (let run = 0; run < runs; run++) {
     const begun = performance.now();
-    // engine "none": the figure is ledge itself, not the engine's answer times.
-    const ledge = await startLedge({
-      extraConfig: '[agent]\nengine = "none"\n',
-      denoFlags: [`--v8-flags=${DAEMON_V8_FLAGS}`],
-    });
+    const ledge = await startLedge({ ...start, extraConfig: IDLE_CONFIG });
     try {
-      ready.push(performance.now() - begun);
+      figures.ready.push(performance.now() - begun);
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      cpu.push(await idleCpuPercent(ledge.child.pid, idleSeconds));
-      rss.push(rssMegabytes(ledge.child.pid));
-      for (const [step, mb] of rssByStep(ledge)) steps.set(step, [...steps.get(step) ?? [], mb]);
+      figures.cpu.push(await idleCpuPercent(ledge.child.pid, idleSeconds));
+      figures.rss.push(rssMegabytes(ledge.child.pid));
+      for (const [step, mb] of rssByStep(ledge)) {
+        figures.steps.set(step, [...figures.steps.get(step) ?? [], mb]);
+      }
     } finally {
       await ledge.stop();
       await Deno.remove(ledge.stateDir, { recursive: true });
       await Deno.remove(ledge.configPath);
     }
   }
+  return figures;
+}
+
+/** The bundle's rows: start → ready and idle RSS as the executable runs it, and its size. */
+async function bundleFigures(runs: number, idleSeconds: number): Promise<Figure[]> {
+  const bundle = await bundleUnderTest(IDLE_CONFIG);
+  try {
+    const { ready, rss } = await idleRuns(bundle.start, runs, idleSeconds);
+    const name = "bundle as the executable runs it (dist/ledge/ledge.js, code cache written)";
+    const figure = (what: string, unit: string, values: number[]): Figure => ({
+      group: "footprint",
+      name: `${name}: ${what}`,
+      unit,
+      higherIsBetter: false,
+      values,
+    });
+    return [
+      figure("process start → ready", "ms", ready),
+      figure("RSS idle, no modules", "MB", rss),
+      {
+        group: "footprint",
+        name: "dist/ledge (deno bundle: split, minified, npm packages inlined), all files",
+        unit: "KB",
+        higherIsBetter: false,
+        values: [bundle.kilobytes],
+      },
+    ];
+  } finally {
+    await bundle.remove();
+  }
+}
+
+/** Measures start-up, idle RSS and CPU, from source and from the bundle, and the bundle's size. */
+export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
+  const runs = options.quick ? 1 : 3;
+  const idleSeconds = options.quick ? 2 : 10;
+  const { ready, rss, cpu, steps } = await idleRuns(
+    { denoFlags: [`--v8-flags=${DAEMON_V8_FLAGS}`] },
+    runs,
+    idleSeconds,
+  );
   const mosquitto = mosquittoBinary();
   const reference = { ready: [] as number[], rss: [] as number[] };
   if (mosquitto) {
@@ -173,13 +212,7 @@ export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
       higherIsBetter: false,
       values: cpu,
     },
-    {
-      group: "footprint",
-      name: "dist/ledge.js (deno bundle, npm packages inlined)",
-      unit: "KB",
-      higherIsBetter: false,
-      values: [await bundleKilobytes()],
-    },
+    ...await bundleFigures(runs, idleSeconds),
     ...await benchReleaseFootprint(options),
   ];
 }
