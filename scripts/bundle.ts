@@ -87,7 +87,26 @@ async function runBundler(outdir: string): Promise<void> {
   }
 }
 
-/** Makes each .js file of `dir` ASCII and renames esbuild's entry to {@linkcode BUNDLE_ENTRY}. */
+/**
+ * esbuild's `__require` for the `require("node:util")` calls left in CommonJS packages (rhea,
+ * ws, mqtt.js, grpc-js): it calls a `require` in scope, else throws `Dynamic require of ... is not
+ * supported`. `deno bundle` swaps it for Node's createRequire, but not when the bundle is split and
+ * minified with --keep-names (Deno 2.9.6: the AMQP head then refused every connection, "cannot
+ * load the AMQP head"). {@linkcode withRequire} gives its file a `require` of its own instead.
+ */
+const REQUIRE_SHIM = `Dynamic require of "`;
+const REQUIRE_IN_SCOPE = 'import{createRequire as __ledgeCreateRequire}from"node:module";' +
+  "var require=__ledgeCreateRequire(import.meta.url);\n";
+
+/** `text` (a bundle file) with a module-scope `require` if it holds esbuild's require shim. */
+export function withRequire(text: string): string {
+  return text.includes(REQUIRE_SHIM) ? REQUIRE_IN_SCOPE + text : text;
+}
+
+/**
+ * Makes each .js file of `dir` ASCII and able to `require` Node's modules, and renames esbuild's
+ * entry to {@linkcode BUNDLE_ENTRY}.
+ */
 async function finish(dir: string): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.name.endsWith(".js")) continue;
@@ -96,7 +115,7 @@ async function finish(dir: string): Promise<void> {
     if (text.includes(`"./${ESBUILD_ENTRY}"`)) {
       throw new Error(`Cannot rename the entry: ${entry.name} imports ./${ESBUILD_ENTRY}`);
     }
-    await Deno.writeTextFile(path, asciiBundle(text));
+    await Deno.writeTextFile(path, withRequire(asciiBundle(text)));
   }
   await Deno.rename(`${dir}/${ESBUILD_ENTRY}`, `${dir}/${BUNDLE_ENTRY}`);
 }

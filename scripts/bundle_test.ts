@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { asciiBundle } from "./bundle.ts";
+import { asciiBundle, withRequire } from "./bundle.ts";
 
 Deno.test("asciiBundle() escapes the non-ASCII characters of comment lines and nothing else", () => {
   const text = [
@@ -26,4 +26,14 @@ Deno.test("asciiBundle() refuses a non-ASCII character outside a comment, naming
     () => asciiBundle('const a = 1;\nconst mark = "\u00b7";'),
     /outside a comment.*\n {2}line 2: const mark = "\u00b7";/s,
   );
+});
+
+Deno.test("withRequire() gives the file of esbuild's require shim a require, and no other file", () => {
+  const shim = `var o=function(a){throw Error('Dynamic require of "'+a+'" is not supported')};`;
+  assert.match(
+    withRequire(shim),
+    /^import\{createRequire as (\w+)\}from"node:module";var require=\1\(import\.meta\.url\);\n/,
+  );
+  assert.ok(withRequire(shim).endsWith(shim));
+  assert.equal(withRequire("var a=1;"), "var a=1;");
 });

@@ -1,11 +1,15 @@
 /**
  * The bundle (scripts/bundle.ts): `deno bundle` inlines every npm package into a directory of
  * minified, split files, entry ledge.js, that runs from an empty directory; every file is ASCII,
- * which keeps its source out of V8's heap; a rebuild leaves no chunk of the earlier build.
+ * which keeps its source out of V8's heap; a rebuild leaves no chunk of the earlier build; the
+ * daemon run from it loads a lazy chunk whose CommonJS package requires a Node module (the AMQP
+ * head: rhea).
  */
 import assert from "node:assert/strict";
+import rhea from "rhea";
 import { VERSION } from "../core/version.ts";
 import { BUNDLE_ENTRY, bundleLedge } from "../scripts/bundle.ts";
+import { startLedge } from "./_ledge.ts";
 
 async function readBundle(dir: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
@@ -71,6 +75,50 @@ Deno.test("bundleLedge refuses to replace a directory that is not a bundle", asy
     await Deno.writeTextFile(`${dir}/notes.txt`, "mine\n");
     await assert.rejects(bundleLedge(dir), /holds files and no ledge\.js/);
     assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "mine\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Opens an AMQP connection with a made-up identity; resolves once ledge has closed it. */
+function amqpAttempt(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const connection = rhea.create_container({ id: "bundle-test" }).connect({
+      transport: "tls",
+      host: "localhost",
+      port,
+      rejectUnauthorized: false,
+      reconnect: false,
+      username: "nobody/modules/x@sas.hub",
+      password: "SharedAccessSignature sr=x&sig=y&se=1",
+    } as never);
+    connection.on("connection_open", () => connection.close());
+    // The refusal expected: SASL authentication failed.
+    connection.on("connection_error", () => {});
+    connection.on("error", () => {});
+    connection.on("disconnected", () => resolve());
+  });
+}
+
+Deno.test("the daemon run from the bundle loads the AMQP head, whose rhea requires node:util", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ledge-bundle-" });
+  try {
+    const entry = await bundleLedge(`${dir}/ledge`);
+    const ledge = await startLedge({
+      command: [Deno.execPath(), "run", "--allow-all", "--no-config", entry],
+      env: { DENO_DIR: `${dir}/deno-dir` },
+      extraConfig: '[agent]\nengine = "none"\n',
+    });
+    try {
+      await amqpAttempt(ledge.ports.amqp);
+      // The head ran: it judged the credentials (before, it could not be loaded at all).
+      await ledge.waitForLog(/amqp authentication refused/);
+      assert.ok(!ledge.logs.some((line) => /cannot load the AMQP head/.test(line)));
+    } finally {
+      await ledge.stop();
+      await Deno.remove(ledge.stateDir, { recursive: true });
+      await Deno.remove(ledge.configPath);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
