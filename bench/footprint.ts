@@ -135,7 +135,7 @@ async function bundleFigures(runs: number, idleSeconds: number): Promise<Figure[
   const bundle = await bundleUnderTest(IDLE_CONFIG);
   try {
     const { ready, rss } = await idleRuns(bundle.start, runs, idleSeconds);
-    const name = "bundle as the executable runs it (dist/ledge/ledge.js, code cache written)";
+    const name = "bundle dist/ledge as the executable runs it (code cache written)";
     const figure = (what: string, unit: string, values: number[]): Figure => ({
       group: "footprint",
       name: `${name}: ${what}`,

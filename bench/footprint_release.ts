@@ -50,7 +50,7 @@ export async function benchReleaseFootprint(options: BenchOptions): Promise<Figu
     return [
       {
         group: "footprint",
-        name: `${name} (self-extracting: launcher, Deno, ledge.js; gzip)`,
+        name: `${name} (self-extracting: launcher, Deno, the bundle dist/ledge; gzip)`,
         unit: "MB",
         higherIsBetter: false,
         values: [(await Deno.stat(executable)).size / 1024 / 1024],
