@@ -8,6 +8,7 @@ import { mgmtSocketPath } from "../core/state_dir.ts";
 import { createMgmtApp, type MgmtServer, serveMgmt } from "./mgmt_server.ts";
 import { prepareStateDir, tightenStateDir } from "../core/state_dir.ts";
 import { answersHealth } from "./health_probe.ts";
+import { startIdleCollector } from "./idle_collector.ts";
 
 /** A running daemon. */
 export interface Daemon {
@@ -52,11 +53,13 @@ export async function startDaemon(
     await stopComponents(started, { logger, timeoutMs: 10_000 });
     throw error;
   }
+  const collector = startIdleCollector(logger.child("memory"));
   return {
     components,
     listeners: () => boundListeners(components),
     async stop(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
+      collector?.stop();
       await mgmt.shutdown();
       return await stopComponents(started, {
         logger,
