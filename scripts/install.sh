@@ -9,10 +9,11 @@
 # executable of this machine if it exists, else dist/ledge. The executable goes to
 # /usr/local/lib/ledge/ledge, a directory the daemon may write (self-update swaps the file there
 # and keeps the previous one), linked from /usr/local/bin/ledge; the bundle goes to
-# /usr/local/lib/ledge/bundle. --root installs into a directory (a root file system being built)
-# instead of /, and never starts anything; an executable of another architecture then runs its
-# `init` under LEDGE_EXEC_PREFIX (e.g. qemu-user). The config is written once by `ledge init` and
-# kept on reinstall; --purge deletes /etc/ledge and the state in /var/lib/ledge too.
+# /usr/local/lib/ledge/bundle (the service keeps its code cache in /var/cache/ledge). --root
+# installs into a directory (a root file system being built) instead of /, and never starts
+# anything; an executable of another architecture then runs its `init` under LEDGE_EXEC_PREFIX
+# (e.g. qemu-user). The config is written once by `ledge init` and kept on reinstall; --purge
+# deletes /etc/ledge and the state in /var/lib/ledge too.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --no-start) start=0; shift ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,7 +52,7 @@ if [ "$uninstall" = 1 ]; then
     systemctl disable --now ledge.service 2>/dev/null || true
   fi
   rm -f "$root$unit_path" "$root$bin_path"
-  rm -rf "${root:?}$lib_dir"
+  rm -rf "${root:?}$lib_dir" "${root:?}/var/cache/ledge"
   [ "$systemd_active" = 1 ] && systemctl daemon-reload
   if [ "$purge" = 1 ]; then
     rm -rf "${root:?}/etc/ledge" "${root:?}/var/lib/ledge"
@@ -81,6 +82,7 @@ permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --al
 # Keep in step with core/v8_flags.ts.
 v8_flags="--v8-flags=--max-semi-space-size=2,--max-old-space-size=1024,--expose-gc"
 mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
+unit_cache=""
 if [ -d "$binary" ]; then
   # The bundle, copied whole beside the old one and swapped in, so no chunk of it is left.
   install -d -m 0755 "$root$lib_dir"
@@ -98,6 +100,10 @@ exec deno run --quiet --no-config $permissions $v8_flags $lib_dir/bundle/ledge.j
 WRAPPER
   chmod 0755 "$root$bin_path"
   run_ledge=(deno run --quiet --no-config --allow-all "$binary/ledge.js")
+  # Deno's code cache of the bundle, where the service may write it (ProtectHome hides root's
+  # ~/.cache): without one, each start compiles all it loads again (idle RSS 119 MB, not 69).
+  unit_cache=$'\nEnvironment=DENO_DIR=/var/cache/ledge/deno\nCacheDirectory=ledge\nCacheDirectoryMode=0700'
+
 else
   install -d -m 0755 "$root$lib_dir"
   rm -rf "$root$lib_dir/bundle" "$root$lib_dir/ledge.js"
@@ -156,7 +162,7 @@ TimeoutStopSec=20s
 UMask=0077
 LimitNOFILE=65536
 StateDirectory=ledge
-StateDirectoryMode=0700
+StateDirectoryMode=0700$unit_cache
 NoNewPrivileges=yes
 ProtectSystem=strict
 ReadWritePaths=$read_write

@@ -64,6 +64,9 @@ serviceTest(
       assert.match(unitText, /^Restart=on-failure$/m);
       assert.match(unitText, /^ProtectSystem=strict$/m);
       assert.match(unitText, /^NoNewPrivileges=yes$/m);
+      // The bundle's code cache: where the service may write it.
+      assert.match(unitText, /^Environment=DENO_DIR=\/var\/cache\/ledge\/deno$/m);
+      assert.match(unitText, /^CacheDirectory=ledge$/m);
 
       const mode = async (path: string) => (await Deno.stat(`${root}${path}`)).mode! & 0o777;
       assert.equal(await mode("/var/lib/ledge"), 0o700);
