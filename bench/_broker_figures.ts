@@ -22,9 +22,9 @@ interface BrokerSamples {
   throughput: Map<string, number[]>;
   cpuCost: Map<string, number[]>;
   latency: Map<string, number[]>;
-  /** One reading per broker, in `brokers` order. */
-  rssIdle: number[];
-  rssLoaded: number[];
+  /** One reading per broker, in `brokers` order: 1 s after the clients connected, and once quiet. */
+  rssIdle: { soon: number; quiet: number }[];
+  rssLoaded: { soon: number; quiet: number }[];
 }
 
 /** A row of the broker group: `values` (and a reference) measured in `unit`. */
@@ -36,6 +36,9 @@ function row(
 ): Figure {
   return { group: GROUP, name, unit, higherIsBetter, ...values };
 }
+
+const soon = (reading: { soon: number }) => reading.soon;
+const quiet = (reading: { quiet: number }) => reading.quiet;
 
 /** ledge's values under `key` in `map`, with mosquitto's beside them when it ran. */
 function ledgeVersusMosquitto(
@@ -143,7 +146,18 @@ export function brokerFigures(
       "RSS once started, no modules or clients",
       startedRss,
     ),
-    memory(`RSS with ${setup.modules} connected modules, before any load`, rssIdle),
-    memory(`RSS with ${setup.modules} connected modules, after the runs above`, rssLoaded),
+    memory(`RSS with ${setup.modules} connected modules, before any load`, rssIdle.map(soon)),
+    memory(
+      `RSS with ${setup.modules} connected modules, before any load, once quiet (12 s later)`,
+      rssIdle.map(quiet),
+    ),
+    memory(
+      `RSS with ${setup.modules} connected modules, after the runs above`,
+      rssLoaded.map(soon),
+    ),
+    memory(
+      `RSS with ${setup.modules} connected modules, after the runs above, once quiet (12 s later)`,
+      rssLoaded.map(quiet),
+    ),
   ];
 }

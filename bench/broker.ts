@@ -188,8 +188,21 @@ async function memoryDetail(pid: number): Promise<Record<string, number>> {
   return totals;
 }
 
-/** RSS of `broker` with `MODULES` clients connected and subscribed. */
-async function rssWithClients(broker: Broker, detail: boolean): Promise<number> {
+/**
+ * How long after the clients connected the "once quiet" reading is taken: two looks of the
+ * daemon's idle collector (daemon/idle_collector.ts, every 5 s), so a quiet period has ended
+ * after the connects.
+ */
+const QUIET_READING_MS = 12_000;
+
+/**
+ * RSS of `broker` with `MODULES` clients connected and subscribed: 1 s after they connected, and
+ * again once quiet ({@linkcode QUIET_READING_MS} after).
+ */
+async function rssWithClients(
+  broker: Broker,
+  detail: boolean,
+): Promise<{ soon: number; quiet: number }> {
   const idle = Array.from({ length: MODULES }, (_, i) => broker.idle(i));
   const generators = spread(idle, GENERATORS).map((group) =>
     startGenerator(
@@ -216,7 +229,9 @@ async function rssWithClients(broker: Broker, detail: boolean): Promise<number> 
         .map(([kind, mb]) => `${kind} ${mb.toFixed(1)} MB`).join(", ");
       console.error(`bench: ${broker.name} RSS by mapping: ${parts}`);
     }
-    return await rssMegabytes(broker.pid);
+    const soon = await rssMegabytes(broker.pid);
+    await new Promise((resolve) => setTimeout(resolve, QUIET_READING_MS - 1000));
+    return { soon, quiet: await rssMegabytes(broker.pid) };
   } finally {
     await Promise.all(generators.map((generator) => generator.send("quit").catch(() => {})));
     await Promise.all(generators.map((generator) => generator.close()));
