@@ -46,6 +46,26 @@ function mosquittoBinary(): string | undefined {
   return undefined;
 }
 
+/**
+ * RSS (MB) of an empty script under this Deno with the daemon's V8 flags, 3 s after it started:
+ * the runtime's own floor, which every figure of ledge's includes.
+ */
+async function emptyDenoRss(): Promise<number> {
+  const script = await Deno.makeTempFile({ prefix: "ledge-bench-empty-", suffix: ".js" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      "await new Promise((r) => setTimeout(r, 3000));\n" +
+        'console.log(/^VmRSS:\\s+(\\d+)/m.exec(Deno.readTextFileSync("/proc/self/status"))[1]);\n',
+    );
+    const args = ["run", "--no-config", "-A", `--v8-flags=${DAEMON_V8_FLAGS}`, script];
+    const { stdout } = await new Deno.Command(Deno.execPath(), { args, stderr: "null" }).output();
+    return Number(new TextDecoder().decode(stdout).trim()) / 1024;
+  } finally {
+    await Deno.remove(script);
+  }
+}
+
 /** Starts mosquitto and resolves with the ms until it accepts a TCP connection and its RSS. */
 async function mosquittoStart(binary: string): Promise<{ readyMs: number; rssMb: number }> {
   const port = freePort();
@@ -97,7 +117,7 @@ const IDLE_CONFIG = '[agent]\nengine = "none"\n';
 
 /**
  * Per run: start → ready; RSS 1 s after ready; then, once the daemon's idle collection ran
- * (daemon/idle_collector.ts: the first quiet 5 s after start-up), its CPU ms, the CPU over the
+ * (daemon/idle_collector.ts: the first quiet 5 s after start-up), its pause in ms, the CPU over the
  * idle seconds after it, and RSS; and RSS by start-up step.
  */
 interface IdleFigures {
@@ -109,7 +129,7 @@ interface IdleFigures {
   steps: Map<string, number[]>;
 }
 
-/** Waits for ledge's idle collection after start-up; returns the CPU ms it took. */
+/** Waits for ledge's idle collection after start-up; returns its pause (wall ms, main thread). */
 async function idleCollection(ledge: LedgeProcess): Promise<number> {
   const line = await ledge.waitForLog(/collected the heap at idle/, 60_000);
   return (JSON.parse(line) as { ms: number }).ms;
@@ -199,6 +219,8 @@ export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
       reference.rss.push(rssMb);
     }
   } else console.error("bench footprint: skipped the reference: mosquitto not installed");
+  const runtime: number[] = [];
+  for (let run = 0; run < runs; run++) runtime.push(await emptyDenoRss());
   const withReference = (name: string, values: number[]) =>
     mosquitto && values.length > 0 ? { reference: { name, values } } : {};
   return [
@@ -227,7 +249,14 @@ export async function benchFootprint(options: BenchOptions): Promise<Figure[]> {
     },
     {
       group: "footprint",
-      name: "CPU of the idle collection after start-up (once, in the first quiet 5 s)",
+      name: "RSS of an empty script under the same Deno and V8 flags (the runtime's floor)",
+      unit: "MB",
+      higherIsBetter: false,
+      values: runtime,
+    },
+    {
+      group: "footprint",
+      name: "pause of the idle collection after start-up (once, in the first quiet 5 s)",
       unit: "ms",
       higherIsBetter: false,
       values: collectionMs,
