@@ -132,8 +132,9 @@ for arch in "${targets[@]}"; do
   begun=$(date +%s%N)
   if [ -n "$denort" ]; then
     # The entry's dynamic imports name its chunks, so deno compile embeds them; --include makes
-    # sure of every file of the directory (measured: the same 33 files, 1.78 MB, either way).
-    DENORT_BIN="$denort" deno compile --quiet --no-check --no-config \
+    # sure of every file of the directory (measured: the same 33 files, 1.78 MB, either way). No
+    # code cache, as the launcher runs it (scripts/launcher.sh says why).
+    DENORT_BIN="$denort" deno compile --quiet --no-check --no-config --no-code-cache \
       --allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys \
       "--v8-flags=$v8_flags" --target "$triple" --include "$work/ledge" --output "$output" \
       "$work/ledge/ledge.js"

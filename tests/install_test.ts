@@ -64,7 +64,7 @@ serviceTest(
       assert.match(unitText, /^Restart=on-failure$/m);
       assert.match(unitText, /^ProtectSystem=strict$/m);
       assert.match(unitText, /^NoNewPrivileges=yes$/m);
-      // The bundle's code cache: where the service may write it.
+      // The bundle's Deno dir, where the service may write it.
       assert.match(unitText, /^Environment=DENO_DIR=\/var\/cache\/ledge\/deno$/m);
       assert.match(unitText, /^CacheDirectory=ledge$/m);
 
@@ -76,7 +76,7 @@ serviceTest(
       assert.equal(await mode("/usr/local/lib/ledge/bundle/ledge.js"), 0o644);
       assert.match(
         await Deno.readTextFile(`${root}/usr/local/bin/ledge`),
-        / \/usr\/local\/lib\/ledge\/bundle\/ledge\.js "\$@"$/m,
+        /^exec deno run .*--no-code-cache .* \/usr\/local\/lib\/ledge\/bundle\/ledge\.js "\$@"$/m,
       );
       assert.match(await Deno.readTextFile(`${root}/etc/group`), /^ledge:x:\d+:/m);
 

@@ -225,7 +225,7 @@ serviceTest(
       assert.match(unit, /^ExecStart=\/usr\/local\/lib\/ledge\/ledge run --log-format json$/m);
       assert.match(unit, /^ReadWritePaths=\/var\/lib\/ledge \/usr\/local\/lib\/ledge$/m);
       assert.match(unit, /^KillMode=mixed$/m);
-      // The executable's Deno keeps its code cache in its runtime dir, under the state dir.
+      // The launcher's Deno dir is in its runtime dir, under the state dir: none in the unit.
       assert.doesNotMatch(unit, /DENO_DIR|CacheDirectory/);
       // `ledge init` ran: the arm64 executable wrote the config under qemu-user.
       assert.match(await Deno.readTextFile(`${root}/etc/ledge/config.toml`), /\[state\]/);
