@@ -8,7 +8,7 @@ import { freePort } from "../tests/_services.ts";
 import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import { waitFor } from "../tests/_wait.ts";
 import type { ClientSpec, IdleSpec, PairSpec } from "./_broker_load.ts";
-import { bundleLedge } from "../scripts/bundle.ts";
+import { analyseBundle, BUNDLE_RUN_FLAGS, bundleLedge } from "../scripts/bundle.ts";
 import { type LedgeHeads, ledgeHeads } from "./broker_heads.ts";
 import { deploymentManifest, type ManifestModule } from "../tests/_manifests.ts";
 
@@ -75,29 +75,21 @@ export interface LedgeLaunch {
 
 /** `deno` arguments of `ledge run` from `entry` (main.ts or the bundle) with `config`. */
 function daemonArgs(launch: LedgeLaunch, entry: string, config: string): string[] {
-  const bundle = launch.bundle ? ["--no-config"] : [];
+  const bundle = launch.bundle ? BUNDLE_RUN_FLAGS : [];
   return ["run", "--allow-all", ...bundle, ...launch.denoFlags, entry, "run", "--config", config];
 }
 
 /**
- * One `ledge run` from `entry` (main.ts or the bundle's) with `config` (state in `dir`/state, as
- * the measured run has it) until it is healthy, then stopped and its state dir removed: it writes
- * Deno's code cache of every module the daemon loads, as a device's first start does. Without it,
- * the bench's start after a change compiled the changed modules without the cache and held more
- * RSS (fully cold +27 MB; at 004da18, "once started" 90 MB vs the footprint group's 80 MB idle,
- * measured later in the same run; a bundle's first run ~+30 MB). A `version` run is no warm-up
- * for the split bundle: it loads none of the daemon's chunks.
+ * One `ledge run` from main.ts with `config` until it is healthy, then stopped and its state dir
+ * removed: it writes Deno's code cache of every module the daemon loads, as a device's first start
+ * does. Without it, the bench's start after a change compiled the changed modules without the cache
+ * and held more RSS (fully cold +27 MB; at 004da18, "once started" 90 MB vs the footprint group's
+ * 80 MB idle, measured later in the same run).
  */
-async function warmCodeCache(
-  launch: LedgeLaunch,
-  entry: string,
-  config: string,
-  dir: string,
-): Promise<void> {
-  const stateDir = `${dir}/state`;
+async function warmCodeCache(launch: LedgeLaunch, config: string, stateDir: string): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: daemonArgs(launch, entry, config),
-    cwd: launch.bundle ? dir : ROOT,
+    args: daemonArgs(launch, `${ROOT}main.ts`, config),
+    cwd: ROOT,
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -214,7 +206,9 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   const config = await writeLedgeConfig(dir, plainPort, tlsPorts);
   // The bundle runs from a directory with nothing else in it, as installed.
   const entry = launch.bundle ? await bundleLedge(`${dir}/ledge`) : `${ROOT}main.ts`;
-  await warmCodeCache(launch, entry, config, dir);
+  // The bundle runs with no code cache and analysed, as the executable's launcher has it.
+  if (launch.bundle) await analyseBundle(entry);
+  else await warmCodeCache(launch, config, `${dir}/state`);
   const { child, stderr, stop } = spawnLedge(launch, entry, config, dir);
   let client: MgmtClient | undefined;
   try {

@@ -173,10 +173,10 @@ async function idleRuns(
 
 /** The bundle's rows: start → ready and idle RSS as the executable runs it, and its size. */
 async function bundleFigures(runs: number, idleSeconds: number): Promise<Figure[]> {
-  const bundle = await bundleUnderTest(IDLE_CONFIG);
+  const bundle = await bundleUnderTest();
   try {
     const { ready, rssSoon, rss } = await idleRuns(bundle.start, runs, idleSeconds);
-    const name = "bundle dist/ledge as the executable runs it (code cache written)";
+    const name = "bundle dist/ledge as the executable runs it (no code cache)";
     const figure = (what: string, unit: string, values: number[]): Figure => ({
       group: "footprint",
       name: `${name}: ${what}`,

@@ -1,12 +1,13 @@
 /**
  * The bundle as the release executable runs it (scripts/bundle.ts: a directory of split, minified
  * files, entry ledge.js), for bench/footprint.ts: built into a temp dir, its size, and the command
- * line of `ledge run` from it under this Deno with the daemon's V8 flags, with its own Deno dir
- * (as the executable's runtime dir has) whose code cache one warm-up start has written.
+ * line of `ledge run` from it under this Deno with the launcher's flags (no code cache) and the
+ * daemon's V8 flags, with a Deno dir of its own into which the bundle was analysed, as the
+ * executable's runtime dir has.
  */
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
-import { startLedge, type StartLedgeOptions } from "../tests/_ledge.ts";
-import { bundleLedge } from "../scripts/bundle.ts";
+import type { StartLedgeOptions } from "../tests/_ledge.ts";
+import { analyseBundle, BUNDLE_RUN_FLAGS, bundleLedge } from "../scripts/bundle.ts";
 
 /** A built bundle, ready to be measured; `remove` deletes it. */
 export interface BundleUnderTest {
@@ -25,12 +26,8 @@ async function kilobytesOf(dir: string): Promise<number> {
   return bytes / 1024;
 }
 
-/**
- * Builds the bundle and starts it once, until ready: the first start of a script compiles all it
- * loads and writes Deno's code cache (~+30 MB RSS), as a device's first start does; the measured
- * starts read the cache.
- */
-export async function bundleUnderTest(extraConfig: string): Promise<BundleUnderTest> {
+/** Builds the bundle into a temp dir and has Deno analyse it there. */
+export async function bundleUnderTest(): Promise<BundleUnderTest> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bench-bundle-" });
   try {
     const entry = await bundleLedge(`${dir}/ledge`);
@@ -39,17 +36,14 @@ export async function bundleUnderTest(extraConfig: string): Promise<BundleUnderT
         Deno.execPath(),
         "run",
         "--quiet",
-        "--no-config",
+        ...BUNDLE_RUN_FLAGS,
         "--allow-all",
         `--v8-flags=${DAEMON_V8_FLAGS}`,
         entry,
       ],
       env: { DENO_DIR: `${dir}/deno-dir` },
     };
-    const warmUp = await startLedge({ ...start, extraConfig });
-    await warmUp.stop();
-    await Deno.remove(warmUp.stateDir, { recursive: true });
-    await Deno.remove(warmUp.configPath);
+    await analyseBundle(entry, start.env.DENO_DIR);
     return {
       kilobytes: await kilobytesOf(`${dir}/ledge`),
       start,
