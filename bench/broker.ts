@@ -39,16 +39,9 @@ import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
 import { benchHeads } from "./broker_heads.ts";
 import { brokerFigures, type BrokerSamples } from "./_broker_figures.ts";
 import { type LoadOutcome, measure, spread, startGenerator } from "./_load_runner.ts";
-import {
-  type Broker,
-  MODULES,
-  PAIRS,
-  rssMegabytes,
-  startLedge,
-  startMosquitto,
-} from "./_broker_start.ts";
+import { type Broker, MODULES, PAIRS, startLedge, startMosquitto } from "./_broker_start.ts";
+import { GENERATORS, rssWithClients } from "./_broker_memory.ts";
 
-const GENERATORS = 2;
 const WINDOW = 20;
 const RATE_PER_SECOND = 5_000;
 const SMALL = 256;
@@ -164,78 +157,6 @@ async function latencyRun(
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/**
- * Where `pid`'s resident memory is, from /proc/<pid>/smaps, in MB: file-backed (code of the
- * binary and libraries), the brk heap (malloc's main arena), other anonymous mappings (the V8
- * heap, malloc's thread arenas, stacks).
- */
-async function memoryDetail(pid: number): Promise<Record<string, number>> {
-  const smaps = await Deno.readTextFile(`/proc/${pid}/smaps`);
-  const totals: Record<string, number> = { file: 0, brk: 0, anonymous: 0 };
-  let kind = "anonymous";
-  for (const line of smaps.split("\n")) {
-    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (header) {
-      const name = header[1]!;
-      kind = name === "[heap]" ? "brk" : name.startsWith("/") ? "file" : "anonymous";
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) totals[kind] = totals[kind]! + Number(rss[1]) / 1024;
-  }
-  return totals;
-}
-
-/**
- * How long after the clients connected the "once quiet" reading is taken: two looks of the
- * daemon's idle collector (daemon/idle_collector.ts, every 5 s), so a quiet period has ended
- * after the connects.
- */
-const QUIET_READING_MS = 12_000;
-
-/**
- * RSS of `broker` with `MODULES` clients connected and subscribed: 1 s after they connected, and
- * again once quiet ({@linkcode QUIET_READING_MS} after).
- */
-async function rssWithClients(
-  broker: Broker,
-  detail: boolean,
-): Promise<{ soon: number; quiet: number }> {
-  const idle = Array.from({ length: MODULES }, (_, i) => broker.idle(i));
-  const generators = spread(idle, GENERATORS).map((group) =>
-    startGenerator(
-      {
-        url: broker.url,
-        pairs: [],
-        idle: group,
-        messages: 0,
-        window: 1,
-        payloadBytes: 0,
-        qos: 0,
-        drainTimeoutMs: 0,
-      } satisfies LoadPlan,
-    )
-  );
-  try {
-    await Promise.all(generators.map((generator) => generator.ready));
-    await Promise.all(generators.map((generator) => generator.send("go")));
-    await Promise.all(generators.map((generator) => generator.done));
-    // Let the collector settle: the figure is what the process holds, not a transient peak.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    if (detail) {
-      const parts = Object.entries(await memoryDetail(broker.pid))
-        .map(([kind, mb]) => `${kind} ${mb.toFixed(1)} MB`).join(", ");
-      console.error(`bench: ${broker.name} RSS by mapping: ${parts}`);
-    }
-    const soon = await rssMegabytes(broker.pid);
-    await new Promise((resolve) => setTimeout(resolve, QUIET_READING_MS - 1000));
-    return { soon, quiet: await rssMegabytes(broker.pid) };
-  } finally {
-    await Promise.all(generators.map((generator) => generator.send("quit").catch(() => {})));
-    await Promise.all(generators.map((generator) => generator.close()));
-  }
 }
 
 function checkComplete(broker: Broker, outcome: LoadOutcome, what: string): void {

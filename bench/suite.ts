@@ -2,6 +2,7 @@
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchAgent } from "./agent.ts";
 import { benchBroker } from "./broker.ts";
+import { benchBundleMemory } from "./_broker_memory.ts";
 import { benchConsole } from "./console.ts";
 import { benchFleet } from "./fleet.ts";
 import { benchFootprint } from "./footprint.ts";
@@ -25,6 +26,7 @@ export const BENCHES: readonly Bench[] = [
   { group: "agent", run: benchAgent },
   { group: "fleet", run: benchFleet },
   { group: "footprint", run: benchFootprint },
+  { group: "bundle-memory", run: benchBundleMemory },
   { group: "console", run: benchConsole },
   { group: "leak", run: benchLeak },
 ];
