@@ -2,12 +2,17 @@
  * An X.509 certificate read from DER: the fields and extensions ledge looks at (names, validity,
  * serial, key, basic constraints, key usage, EKU, SANs, name constraints), and signature checks:
  * synchronous by node:crypto ({@linkcode Certificate.isIssuedBy}, for the hub's client-certificate
- * check), asynchronous by WebCrypto for what ledge issues ({@linkcode Certificate.checkIssuedBy},
+ * check), and by node:crypto's key API for what ledge issues ({@linkcode Certificate.checkIssuedBy},
  * the start-up checks: node:crypto's X.509 code then stays unloaded, ~1 MB of RSS at idle).
  * Reading is strict DER; anything unexpected is an error naming it.
  */
 import { Buffer } from "node:buffer";
-import { X509Certificate as NodeCertificate } from "node:crypto";
+import {
+  createPublicKey,
+  type KeyObject,
+  verify,
+  X509Certificate as NodeCertificate,
+} from "node:crypto";
 import { children, DerError, hex, oidString, readOne, readTime, TAG, type Tlv } from "./der.ts";
 
 /** Extension OIDs ledge reads or writes. */
@@ -229,28 +234,26 @@ export class Certificate {
   }
 
   /**
-   * {@linkcode isIssuedBy}, with WebCrypto when the signature is ECDSA P-256 with SHA-256 (all
-   * ledge issues); any other algorithm or key is checked by node:crypto as isIssuedBy does.
+   * {@linkcode isIssuedBy} without node:crypto's X.509 code when the signature is ECDSA P-256
+   * with SHA-256 (all ledge issues); any other algorithm or key is checked as isIssuedBy does.
    */
-  async checkIssuedBy(issuer: Certificate): Promise<boolean> {
-    if (!sameBytes(this.issuerDer, issuer.subjectDer)) return false;
-    if (this.#signatureOid !== ECDSA_WITH_SHA256) return this.isIssuedBy(issuer);
-    let key: CryptoKey;
-    try {
-      key = await crypto.subtle.importKey("spki", new Uint8Array(issuer.spki), P256, false, [
-        "verify",
-      ]);
-    } catch {
-      return this.isIssuedBy(issuer); // not a P-256 key
-    }
-    const signature = rawEcdsaSignature(this.#signature);
-    if (!signature) return false;
-    return await crypto.subtle.verify(ECDSA_SHA256, key, signature, this.#tbs);
+  checkIssuedBy(issuer: Certificate): Promise<boolean> {
+    return Promise.resolve(this.#issuedBy(issuer));
   }
 
   /** {@linkcode isSelfSigned} through {@linkcode checkIssuedBy}. */
   checkSelfSigned(): Promise<boolean> {
     return this.checkIssuedBy(this);
+  }
+
+  #issuedBy(issuer: Certificate): boolean {
+    if (!sameBytes(this.issuerDer, issuer.subjectDer)) return false;
+    if (this.#signatureOid !== ECDSA_WITH_SHA256) return this.isIssuedBy(issuer);
+    const key = p256Key(issuer.spki);
+    if (!key) return this.isIssuedBy(issuer);
+    const signature = rawEcdsaSignature(this.#signature);
+    if (!signature) return false;
+    return verify("sha256", this.#tbs, { key, dsaEncoding: "ieee-p1363" }, signature);
   }
 
   #nodeCertificate(): NodeCertificate {
@@ -260,8 +263,18 @@ export class Certificate {
 }
 
 const ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
-const P256: EcKeyImportParams = { name: "ECDSA", namedCurve: "P-256" };
-const ECDSA_SHA256: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
+
+/** The P-256 public key of a SubjectPublicKeyInfo; undefined for any other key. */
+function p256Key(spki: Uint8Array): KeyObject | undefined {
+  try {
+    const key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+    const p256 = key.asymmetricKeyType === "ec" &&
+      key.asymmetricKeyDetails?.namedCurve === "prime256v1";
+    return p256 ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function oidOf(algorithm: Tlv): string {
   const identifier = children(algorithm.content)[0];
@@ -269,7 +282,7 @@ function oidOf(algorithm: Tlv): string {
 }
 
 /**
- * A DER ECDSA-Sig-Value (SEQUENCE of INTEGER r, s) as WebCrypto takes it: r and s as 32 bytes
+ * A DER ECDSA-Sig-Value (SEQUENCE of INTEGER r, s) in IEEE P1363 form: r and s as 32 bytes
  * each; undefined when it is not one for P-256.
  */
 function rawEcdsaSignature(der: Uint8Array): Uint8Array<ArrayBuffer> | undefined {

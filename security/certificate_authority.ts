@@ -4,6 +4,7 @@
  * generates no key. A file that exists but cannot be used is an error naming it; it is never
  * replaced by a new CA.
  */
+import type { KeyObject } from "node:crypto";
 import { writeFileAtomic } from "../core/atomic_file.ts";
 import type { Logger } from "../core/log.ts";
 import {
@@ -56,7 +57,7 @@ export interface CaState {
   /** The edge CA replaced by the last renewal, kept in the trust bundle until it expires. */
   previousEdgeCa: Certificate | undefined;
   /** The root's key (generated CA only); needed to renew the edge CA. */
-  rootKey: CryptoKey | undefined;
+  rootKey: KeyObject | undefined;
 }
 
 function path(settings: CaSettings, name: keyof typeof PKI_FILES): string {
@@ -66,7 +67,7 @@ function path(settings: CaSettings, name: keyof typeof PKI_FILES): string {
 async function loadPair(certPath: string, keyPath: string): Promise<CertificateIssuer> {
   const [certs, keys] = await Promise.all([readCertificates(certPath), readPrivateKey(keyPath)]);
   const cert = certs[0]!;
-  if (!await keyMatchesCertificate(keys.publicKey, cert)) {
+  if (!keyMatchesCertificate(keys.publicKey, cert)) {
     throw new PkiFileError(keyPath, `the key does not belong to the certificate in ${certPath}`);
   }
   if (!cert.basicConstraints?.ca) {
@@ -125,15 +126,15 @@ async function recoverRotation(settings: CaSettings): Promise<void> {
 }
 
 async function createFreshCa(settings: CaSettings, now: Date): Promise<void> {
-  const rootKeys = await generateKeyPair();
-  const rootCert = await createRootCa({
+  const rootKeys = generateKeyPair();
+  const rootCert = createRootCa({
     commonName: `ledge root CA ${settings.deviceId}`.slice(0, 64),
     lifetimeDays: settings.rootCaLifetimeDays,
     now,
     keys: rootKeys,
   });
-  const edgeKeys = await generateKeyPair();
-  const edgeCert = await createIssuingCa(
+  const edgeKeys = generateKeyPair();
+  const edgeCert = createIssuingCa(
     { cert: rootCert, privateKey: rootKeys.privateKey, intermediates: [] },
     {
       commonName: `ledge edge CA ${settings.deviceId}`.slice(0, 64),
@@ -144,9 +145,9 @@ async function createFreshCa(settings: CaSettings, now: Date): Promise<void> {
     },
   );
   const files: [keyof typeof PKI_FILES, string, number][] = [
-    ["rootKey", await exportPrivateKeyPem(rootKeys.privateKey), 0o600],
+    ["rootKey", exportPrivateKeyPem(rootKeys.privateKey), 0o600],
     ["rootCert", certificatesPem([rootCert]), 0o600],
-    ["edgeKey", await exportPrivateKeyPem(edgeKeys.privateKey), 0o600],
+    ["edgeKey", exportPrivateKeyPem(edgeKeys.privateKey), 0o600],
     ["edgeCert", certificatesPem([edgeCert]), 0o600],
   ];
   // Staged in a sibling directory renamed over the (empty) pki dir: a crash leaves either no
@@ -254,8 +255,8 @@ export async function renewEdgeCa(
   let rootCert = state.roots[0]!;
   let rootKey = state.rootKey;
   if (options.rotateRoot) {
-    const keys = await generateKeyPair();
-    rootCert = await createRootCa({
+    const keys = generateKeyPair();
+    rootCert = createRootCa({
       commonName: rootCert.commonName ?? `ledge root CA ${settings.deviceId}`,
       lifetimeDays: settings.rootCaLifetimeDays,
       now: options.now,
@@ -267,11 +268,11 @@ export async function renewEdgeCa(
       certificatesPem([state.roots[0]!]),
       { mode: 0o600 },
     );
-    await writeFileAtomic(path(settings, "rootKey"), await exportPrivateKeyPem(rootKey));
+    await writeFileAtomic(path(settings, "rootKey"), exportPrivateKeyPem(rootKey));
     await writeFileAtomic(path(settings, "rootCert"), certificatesPem([rootCert]), { mode: 0o600 });
   }
-  const edgeKeys = await generateKeyPair();
-  const edgeCert = await createIssuingCa(
+  const edgeKeys = generateKeyPair();
+  const edgeCert = createIssuingCa(
     { cert: rootCert, privateKey: rootKey, intermediates: [] },
     {
       commonName: state.issuer.cert.commonName ??
@@ -286,7 +287,7 @@ export async function renewEdgeCa(
   const keyPath = path(settings, "edgeKey");
   // Order matters for recoverRotation(): both new files, then the key, then the certificate.
   await writeFileAtomic(`${certPath}.new`, certificatesPem([edgeCert]), { mode: 0o600 });
-  await writeFileAtomic(`${keyPath}.new`, await exportPrivateKeyPem(edgeKeys.privateKey));
+  await writeFileAtomic(`${keyPath}.new`, exportPrivateKeyPem(edgeKeys.privateKey));
   await writeFileAtomic(
     path(settings, "previousEdgeCert"),
     certificatesPem([state.issuer.cert]),

@@ -4,6 +4,7 @@
  * caller; its extensions come from the template (cA=false, critical keyUsage, EKU, at most one
  * URI SAN), and its notAfter never exceeds its issuer's.
  */
+import { createHash, type KeyObject, sign } from "node:crypto";
 import { Certificate, EKU_OID, EXTENSION, KEY_USAGE } from "./certificate.ts";
 import {
   bitString,
@@ -23,13 +24,13 @@ import {
   unsignedInteger,
   utf8String,
 } from "./der.ts";
-import { SIGNING_ALGORITHM } from "./keys.ts";
+import { exportSpki } from "./keys.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
 
 /** A CA that can sign: its certificate, its private key, and the chain above it. */
 export interface CertificateIssuer {
   cert: Certificate;
-  privateKey: CryptoKey;
+  privateKey: KeyObject;
   /** Certificates between the issuer and its root, issuer excluded, root excluded. */
   intermediates: readonly Certificate[];
 }
@@ -41,7 +42,7 @@ export type LeafProfile = "svid" | "server" | "client";
 export interface LeafTemplate {
   profile: LeafProfile;
   commonName: string;
-  publicKey: CryptoKey;
+  publicKey: KeyObject;
   lifetimeSeconds: number;
   now: Date;
   /** The single URI SAN: a SPIFFE ID in `trustDomain`. */
@@ -107,8 +108,8 @@ function keyBits(spki: Uint8Array): Uint8Array<ArrayBuffer> {
   return bits.content.slice(1);
 }
 
-async function keyIdentifier(spki: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-1", keyBits(spki)));
+function keyIdentifier(spki: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha1").update(keyBits(spki)).digest());
 }
 
 /** A Name of `CN` (and `O`) as UTF8Strings. */
@@ -121,7 +122,7 @@ function name(commonName: string, organization?: string): Uint8Array {
   );
 }
 
-/** An ECDSA signature as WebCrypto gives it (r||s), in DER (SEQUENCE of two INTEGERs). */
+/** An ECDSA signature in IEEE P1363 form (r||s), in DER (SEQUENCE of two INTEGERs). */
 function signatureDer(raw: Uint8Array): Uint8Array {
   const half = raw.length / 2;
   return sequence(unsignedInteger(raw.subarray(0, half)), unsignedInteger(raw.subarray(half)));
@@ -133,17 +134,17 @@ interface CertificateParts {
   subjectName: Uint8Array;
   notBefore: Date;
   notAfter: Date;
-  publicKey: CryptoKey;
-  signingKey: CryptoKey;
+  publicKey: KeyObject;
+  signingKey: KeyObject;
   /** The issuer's key identifier (the subject's own for a self-signed certificate). */
   authorityKeyId?: Uint8Array;
   extensions: readonly Uint8Array[];
 }
 
 /** Builds, signs and parses a v3 certificate. */
-async function signCertificate(parts: CertificateParts): Promise<Certificate> {
-  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", parts.publicKey));
-  const subjectKeyId = await keyIdentifier(spki);
+function signCertificate(parts: CertificateParts): Certificate {
+  const spki = exportSpki(parts.publicKey);
+  const subjectKeyId = keyIdentifier(spki);
   const extensions = [
     ...parts.extensions,
     extension(EXTENSION.subjectKeyIdentifier, false, octetString(subjectKeyId)),
@@ -163,16 +164,14 @@ async function signCertificate(parts: CertificateParts): Promise<Certificate> {
     spki,
     tlv(contextConstructed(3), sequence(...extensions)),
   );
-  const signature = new Uint8Array(
-    await crypto.subtle.sign(SIGNING_ALGORITHM, parts.signingKey, tbs),
-  );
+  const signature = sign("sha256", tbs, { key: parts.signingKey, dsaEncoding: "ieee-p1363" });
   return new Certificate(sequence(tbs, ECDSA_WITH_SHA256, bitString(signatureDer(signature))));
 }
 
 /** The issuer's key identifier: its own extension's, else computed from its key. */
-async function authorityKeyIdOf(issuer: Certificate): Promise<Uint8Array> {
+function authorityKeyIdOf(issuer: Certificate): Uint8Array {
   const own = issuer.extension(EXTENSION.subjectKeyIdentifier);
-  return own ? readOne(own.value, TAG.octetString).content : await keyIdentifier(issuer.spki);
+  return own ? readOne(own.value, TAG.octetString).content : keyIdentifier(issuer.spki);
 }
 
 function caExtensions(pathLength: number | undefined): Uint8Array[] {
@@ -191,14 +190,14 @@ export interface RootCaOptions {
   commonName: string;
   lifetimeDays: number;
   now: Date;
-  keys: CryptoKeyPair;
+  keys: { privateKey: KeyObject; publicKey: KeyObject };
 }
 
 /** Creates a self-signed root CA (cA=true, keyCertSign and cRLSign, critical). */
-export async function createRootCa(options: RootCaOptions): Promise<Certificate> {
+export function createRootCa(options: RootCaOptions): Certificate {
   checkCommonName(options.commonName);
   const subject = name(options.commonName, "ledge");
-  return await signCertificate({
+  return signCertificate({
     issuerName: subject,
     subjectName: subject,
     notBefore: new Date(options.now.getTime() - BACKDATE_SECONDS * 1000),
@@ -214,7 +213,7 @@ export interface IssuingCaOptions {
   commonName: string;
   lifetimeDays: number;
   now: Date;
-  publicKey: CryptoKey;
+  publicKey: KeyObject;
   /** URIs of leaves are constrained to this host (the SPIFFE trust domain). */
   trustDomain: string;
 }
@@ -223,10 +222,10 @@ export interface IssuingCaOptions {
  * Creates the issuing edge CA under `root`: cA=true with pathLen 0, keyCertSign and cRLSign,
  * name-constrained to the trust domain, notAfter capped at the root's.
  */
-export async function createIssuingCa(
+export function createIssuingCa(
   root: CertificateIssuer,
   options: IssuingCaOptions,
-): Promise<Certificate> {
+): Certificate {
   checkCommonName(options.commonName);
   const notAfter = minDate(
     new Date(options.now.getTime() + options.lifetimeDays * 86400_000),
@@ -236,14 +235,14 @@ export async function createIssuingCa(
     new Date(options.now.getTime() - BACKDATE_SECONDS * 1000),
     root.cert.notBefore,
   );
-  return await signCertificate({
+  return signCertificate({
     issuerName: root.cert.subjectDer,
     subjectName: name(options.commonName, "ledge"),
     notBefore: minDate(notBefore, notAfter),
     notAfter,
     publicKey: options.publicKey,
     signingKey: root.privateKey,
-    authorityKeyId: await authorityKeyIdOf(root.cert),
+    authorityKeyId: authorityKeyIdOf(root.cert),
     extensions: [
       ...caExtensions(0),
       extension(NAME_CONSTRAINTS_OID, true, uriNameConstraints(options.trustDomain)),
@@ -311,10 +310,10 @@ function subjectAltNames(template: LeafTemplate): Uint8Array | undefined {
  * @throws {RangeError} for a bad common name or lifetime, {TypeError} for a SPIFFE ID that is
  * invalid or outside `trustDomain`.
  */
-export async function issueLeaf(
+export function issueLeaf(
   issuer: CertificateIssuer,
   template: LeafTemplate,
-): Promise<Certificate> {
+): Certificate {
   checkCommonName(template.commonName);
   if (!Number.isFinite(template.lifetimeSeconds) || template.lifetimeSeconds <= 0) {
     throw new RangeError(
@@ -328,14 +327,14 @@ export async function issueLeaf(
     maxDate(new Date(now - BACKDATE_SECONDS * 1000), issuer.cert.notBefore),
     notAfter,
   );
-  return await signCertificate({
+  return signCertificate({
     issuerName: issuer.cert.subjectDer,
     subjectName: name(template.commonName),
     notBefore,
     notAfter,
     publicKey: template.publicKey,
     signingKey: issuer.privateKey,
-    authorityKeyId: await authorityKeyIdOf(issuer.cert),
+    authorityKeyId: authorityKeyIdOf(issuer.cert),
     extensions: [
       extension(EXTENSION.basicConstraints, true, sequence()),
       extension(EXTENSION.keyUsage, true, namedBits([KEY_USAGE.digitalSignature])),

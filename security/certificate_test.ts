@@ -77,7 +77,7 @@ Deno.test("isIssuedBy() checks the name and the signature", async () => {
 });
 
 // Made with openssl (no key is kept): two RSA self-signed certificates with the same name; two
-// with P-384 keys signing with ecdsa-with-SHA256 (WebCrypto's P-256 import refuses the key), same
+// with P-384 keys signing with ecdsa-with-SHA256 (not a P-256 key: checkIssuedBy's fallback), same
 // name too; and a P-256 one whose signature's s is 31 bytes long.
 const RSA_A = `-----BEGIN CERTIFICATE-----
 MIIDBTCCAe2gAwIBAgIUaOOEuXEBZ+yBKuI54w2meolI0hcwDQYJKoZIhvcNAQEL

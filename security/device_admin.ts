@@ -64,7 +64,7 @@ export async function addDevice(
   if (options.auth === "sas") return { identity };
   const security = state.config.security;
   const spiffeId = spiffeIdOf(state.config, deviceId);
-  const leaf = await issueModuleLeaf(ca.issuer, {
+  const leaf = issueModuleLeaf(ca.issuer, {
     profile: "client",
     commonName: deviceId.slice(0, 64),
     ...(spiffeId ? { spiffeId } : {}),

@@ -5,8 +5,9 @@
  * (RFC 7638 thumbprint) and `use: "jwt-svid"`. jose signs and verifies, loaded at the first JWT-SVID
  * call: the daemon does not hold it while nobody asks for one.
  */
+import { createHash, type KeyObject } from "node:crypto";
 import type { JWK } from "jose";
-import { exportPrivateKeyPem, generateKeyPair } from "./keys.ts";
+import { exportPkcs8, exportPrivateKeyPem, generateKeyPair } from "./keys.ts";
 import { writeFileAtomic } from "../core/atomic_file.ts";
 import { fileExists, PkiFileError, readPrivateKey } from "./pki_files.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
@@ -17,7 +18,7 @@ export const JWT_SVID_LIFETIME_SECONDS = 300;
 /** A key that signs JWT-SVIDs. */
 export interface JwtSigner {
   kid: string;
-  privateKey: CryptoKey | undefined;
+  privateKey: KeyObject | undefined;
   /** The public JWK as published in the bundle (`kid`, `use`, `alg`). */
   publicJwk: JWK;
 }
@@ -32,28 +33,39 @@ const KEY_FILE = "jwt_signer.key.pem";
 const PREVIOUS_FILE = "previous_jwt_signer.jwk.json";
 
 /** The RFC 7638 SHA-256 thumbprint of an EC public JWK (base64url). */
-export async function ecJwkThumbprint(jwk: { crv: string; kty: string; x: string; y: string }) {
+export function ecJwkThumbprint(
+  jwk: { crv: string; kty: string; x: string; y: string },
+): string {
   // The required members in lexicographic order, no whitespace (RFC 7638 sec. 3.2).
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)),
-  );
-  return btoa(String.fromCharCode(...digest)).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
+  return createHash("sha256").update(canonical).digest("base64url");
 }
 
-async function signerFrom(privateKey: CryptoKey, publicKey: CryptoKey): Promise<JwtSigner> {
-  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", publicKey);
+function signerFrom(privateKey: KeyObject, publicKey: KeyObject): JwtSigner {
+  const { kty, crv, x, y } = publicKey.export({ format: "jwk" });
   const bare = { kty: kty!, crv: crv!, x: x!, y: y! };
-  const kid = await ecJwkThumbprint(bare);
+  const kid = ecJwkThumbprint(bare);
   return { kid, privateKey, publicJwk: { ...bare, kid, use: "jwt-svid", alg: "ES256" } };
 }
 
+/** The signer's key for jose, imported into WebCrypto at the first JWT-SVID it signs. */
+const webCryptoKeys = new WeakMap<KeyObject, Promise<CryptoKey>>();
+
+function webCryptoKey(key: KeyObject): Promise<CryptoKey> {
+  let imported = webCryptoKeys.get(key);
+  if (!imported) {
+    const algorithm = { name: "ECDSA", namedCurve: "P-256" };
+    imported = crypto.subtle.importKey("pkcs8", exportPkcs8(key), algorithm, false, ["sign"]);
+    webCryptoKeys.set(key, imported);
+  }
+  return imported;
+}
+
 async function createSigner(pkiDir: string): Promise<JwtSigner> {
-  const keys = await generateKeyPair();
-  await writeFileAtomic(`${pkiDir}/${KEY_FILE}`, await exportPrivateKeyPem(keys.privateKey));
+  const keys = generateKeyPair();
+  await writeFileAtomic(`${pkiDir}/${KEY_FILE}`, exportPrivateKeyPem(keys.privateKey));
   const loaded = await readPrivateKey(`${pkiDir}/${KEY_FILE}`);
-  return await signerFrom(loaded.privateKey, loaded.publicKey);
+  return signerFrom(loaded.privateKey, loaded.publicKey);
 }
 
 /** Loads the JWT signers from `pkiDir`, creating the key on first start. */
@@ -62,7 +74,7 @@ export async function loadOrCreateJwtSigners(pkiDir: string): Promise<JwtSigners
   let current: JwtSigner;
   if (await fileExists(keyPath)) {
     const keys = await readPrivateKey(keyPath);
-    current = await signerFrom(keys.privateKey, keys.publicKey);
+    current = signerFrom(keys.privateKey, keys.publicKey);
   } else {
     current = await createSigner(pkiDir);
   }
@@ -124,6 +136,7 @@ export async function signJwtSvid(signer: JwtSigner, options: SignJwtOptions): P
   }
   if (!signer.privateKey) throw new Error("Cannot sign a JWT-SVID: the signer has no private key");
   const issuedAt = Math.floor(options.now.getTime() / 1000);
+  const key = await webCryptoKey(signer.privateKey);
   const { SignJWT } = await import("jose");
   return await new SignJWT({})
     .setProtectedHeader({ alg: "ES256", kid: signer.kid, typ: "JWT" })
@@ -131,7 +144,7 @@ export async function signJwtSvid(signer: JwtSigner, options: SignJwtOptions): P
     .setAudience([...options.audience])
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + (options.lifetimeSeconds ?? JWT_SVID_LIFETIME_SECONDS))
-    .sign(signer.privateKey);
+    .sign(key);
 }
 
 /** A validated JWT-SVID. */

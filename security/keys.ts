@@ -1,33 +1,41 @@
 /**
- * ECDSA P-256 keys: generation, PEM import (PKCS#8, or SEC1 "EC PRIVATE KEY" as openssl writes)
- * and export. CA keys are imported non-extractable.
+ * ECDSA P-256 keys as node:crypto KeyObjects: generation, PEM import (PKCS#8, or SEC1
+ * "EC PRIVATE KEY" as openssl writes) and export. node:crypto, not WebCrypto: the daemon loads
+ * node:crypto anyway (TLS listeners, HMAC), and WebCrypto's code would add ~1.5 MB of RSS at idle.
  */
+import { Buffer } from "node:buffer";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from "node:crypto";
 import type { Certificate } from "./certificate.ts";
-
-/** ECDSA P-256 with SHA-256: the only algorithm ledge issues with. */
-export const SIGNING_ALGORITHM: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
-/** The key algorithm of every key ledge generates. */
-export const KEY_ALGORITHM: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
 
 /** A private key with its public half. */
 export interface KeyPair {
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
 }
 
-/** Generates an extractable P-256 key pair (leaf keys are handed to workloads). */
-export async function generateKeyPair(): Promise<KeyPair> {
-  return await crypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
+/** Generates a P-256 key pair. */
+export function generateKeyPair(): KeyPair {
+  return generateKeyPairSync("ec", { namedCurve: "prime256v1" });
 }
 
-/** The unencrypted PKCS#8 DER of an extractable private key. */
-export async function exportPkcs8(key: CryptoKey): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.exportKey("pkcs8", key));
+/** The unencrypted PKCS#8 DER of a private key. */
+export function exportPkcs8(key: KeyObject): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(key.export({ type: "pkcs8", format: "der" }));
 }
 
-/** The PKCS#8 PEM ("PRIVATE KEY") of an extractable private key. */
-export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
-  return pemEncode(await exportPkcs8(key), "PRIVATE KEY");
+/** The SubjectPublicKeyInfo DER of a public key. */
+export function exportSpki(key: KeyObject): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(key.export({ type: "spki", format: "der" }));
+}
+
+/** The PKCS#8 PEM ("PRIVATE KEY") of a private key. */
+export function exportPrivateKeyPem(key: KeyObject): string {
+  return pemEncode(exportPkcs8(key), "PRIVATE KEY");
 }
 
 /** PEM-encodes DER bytes under `label`, with a trailing newline. */
@@ -116,22 +124,13 @@ function sec1ToPkcs8(sec1: Uint8Array): Uint8Array<ArrayBuffer> {
   return derTlv(0x30, [...PKCS8_P256_ALGORITHM, ...derTlv(0x04, sec1)]);
 }
 
-/** Options for {@linkcode importPrivateKeyPem}. */
-export interface ImportKeyOptions {
-  /** Allow exporting the key again (leaf keys); CA keys stay non-extractable. */
-  extractable?: boolean;
-}
-
 /**
  * Imports the first private key of a PEM text (PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY")
  * and derives its public key.
  *
  * @throws {TypeError} when the text holds no P-256 private key.
  */
-export async function importPrivateKeyPem(
-  pem: string,
-  options: ImportKeyOptions = {},
-): Promise<KeyPair> {
+export function importPrivateKeyPem(pem: string): KeyPair {
   const block = pemBlocks(pem).find((b) =>
     b.label === "PRIVATE KEY" || b.label === "EC PRIVATE KEY"
   );
@@ -142,31 +141,26 @@ export async function importPrivateKeyPem(
     throw new TypeError(`Cannot import key: no PRIVATE KEY or EC PRIVATE KEY block${encrypted}`);
   }
   const pkcs8 = block.label === "EC PRIVATE KEY" ? sec1ToPkcs8(block.der) : block.der;
-  let full: CryptoKey;
+  let privateKey: KeyObject;
   try {
-    full = await crypto.subtle.importKey("pkcs8", pkcs8, KEY_ALGORITHM, true, ["sign"]);
+    privateKey = createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new TypeError(`Cannot import key: not an ECDSA P-256 private key (${reason})`, {
-      cause: error,
-    });
+    throw notP256((error as Error).message ?? String(error), error);
   }
-  const { d: _d, key_ops: _ops, ...publicJwk } = await crypto.subtle.exportKey("jwk", full);
-  const publicKey = await crypto.subtle.importKey("jwk", publicJwk, KEY_ALGORITHM, true, [
-    "verify",
-  ]);
-  const privateKey = options.extractable
-    ? full
-    : await crypto.subtle.importKey("pkcs8", pkcs8, KEY_ALGORITHM, false, ["sign"]);
-  return { privateKey, publicKey };
+  const curve = privateKey.asymmetricKeyDetails?.namedCurve;
+  if (privateKey.asymmetricKeyType !== "ec" || curve !== "prime256v1") {
+    throw notP256(`${privateKey.asymmetricKeyType} ${curve ?? ""}`.trim());
+  }
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+function notP256(reason: string, cause?: unknown): TypeError {
+  return new TypeError(`Cannot import key: not an ECDSA P-256 private key (${reason})`, { cause });
 }
 
 /** Whether `publicKey` is the key certified by `cert`. */
-export async function keyMatchesCertificate(
-  publicKey: CryptoKey,
-  cert: Certificate,
-): Promise<boolean> {
-  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
+export function keyMatchesCertificate(publicKey: KeyObject, cert: Certificate): boolean {
+  const spki = exportSpki(publicKey);
   const certified = cert.spki;
   return spki.length === certified.length && spki.every((byte, i) => byte === certified[i]);
 }

@@ -55,13 +55,13 @@ function assemble(
 }
 
 /** Generates a key and issues a leaf for it from the template. */
-export async function issueModuleLeaf(
+export function issueModuleLeaf(
   issuer: CertificateIssuer,
   template: Omit<LeafTemplate, "publicKey">,
-): Promise<IssuedLeaf> {
-  const keys = await generateKeyPair();
-  const cert = await issueLeaf(issuer, { ...template, publicKey: keys.publicKey });
-  return assemble(issuer, cert, await exportPkcs8(keys.privateKey));
+): IssuedLeaf {
+  const keys = generateKeyPair();
+  const cert = issueLeaf(issuer, { ...template, publicKey: keys.publicKey });
+  return assemble(issuer, cert, exportPkcs8(keys.privateKey));
 }
 
 const SERVER = "server";
@@ -86,14 +86,14 @@ export async function loadServerCertificate(
   try {
     const [certs, keys] = await Promise.all([
       readCertificates(certPath),
-      readPrivateKey(keyPath, { extractable: true }),
+      readPrivateKey(keyPath),
     ]);
     const cert = certs[0]!;
-    if (!await keyMatchesCertificate(keys.publicKey, cert)) {
+    if (!keyMatchesCertificate(keys.publicKey, cert)) {
       throw new Error(`${keyPath} does not belong to ${certPath}`);
     }
     if (!await cert.checkIssuedBy(issuer.cert)) return undefined;
-    return assemble(issuer, cert, await exportPkcs8(keys.privateKey));
+    return assemble(issuer, cert, exportPkcs8(keys.privateKey));
   } catch (error) {
     const suffix = `.unusable-${Date.now()}`;
     await Deno.rename(certPath, certPath + suffix).catch(() => {});

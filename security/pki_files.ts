@@ -77,14 +77,11 @@ export async function readCertificates(path: string): Promise<Certificate[]> {
   return parseCertificates(await readText(path), path);
 }
 
-/** Reads a private key PEM file; CA keys come back non-extractable unless asked. */
-export async function readPrivateKey(
-  path: string,
-  options: { extractable?: boolean } = {},
-): Promise<KeyPair> {
+/** Reads a private key PEM file. */
+export async function readPrivateKey(path: string): Promise<KeyPair> {
   const text = await readText(path);
   try {
-    return await importPrivateKeyPem(text, options);
+    return importPrivateKeyPem(text);
   } catch (error) {
     throw new PkiFileError(path, (error as Error).message, { cause: error });
   }

@@ -104,7 +104,7 @@ export class RenewalScheduler {
     const state = this.#state;
     const { config } = state;
     const { dnsNames, ipAddresses } = state.hubNames();
-    state.server = await issueModuleLeaf(
+    state.server = issueModuleLeaf(
       state.requireStarted("issue the server certificate").issuer,
       {
         profile: "server",
