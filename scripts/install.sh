@@ -80,7 +80,7 @@ fi
 permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys"
 # The daemon's V8 heap settings (see scripts/compile.sh, which bakes the same into the binary).
 # Keep in step with core/v8_flags.ts.
-v8_flags="--v8-flags=--max-semi-space-size=2,--max-old-space-size=1024,--expose-gc"
+v8_flags="--v8-flags=--max-semi-space-size=1,--max-old-space-size=1024,--expose-gc"
 mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
 unit_cache=""
 if [ -d "$binary" ]; then
