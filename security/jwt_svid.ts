@@ -7,7 +7,7 @@
  */
 import { createHash, type KeyObject } from "node:crypto";
 import type { JWK } from "jose";
-import { exportPkcs8, exportPrivateKeyPem, generateKeyPair } from "./keys.ts";
+import { exportPrivateKeyPem, generateKeyPair } from "./keys.ts";
 import { writeFileAtomic } from "../core/atomic_file.ts";
 import { fileExists, PkiFileError, readPrivateKey } from "./pki_files.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
@@ -46,19 +46,6 @@ function signerFrom(privateKey: KeyObject, publicKey: KeyObject): JwtSigner {
   const bare = { kty: kty!, crv: crv!, x: x!, y: y! };
   const kid = ecJwkThumbprint(bare);
   return { kid, privateKey, publicJwk: { ...bare, kid, use: "jwt-svid", alg: "ES256" } };
-}
-
-/** The signer's key for jose, imported into WebCrypto at the first JWT-SVID it signs. */
-const webCryptoKeys = new WeakMap<KeyObject, Promise<CryptoKey>>();
-
-function webCryptoKey(key: KeyObject): Promise<CryptoKey> {
-  let imported = webCryptoKeys.get(key);
-  if (!imported) {
-    const algorithm = { name: "ECDSA", namedCurve: "P-256" };
-    imported = crypto.subtle.importKey("pkcs8", exportPkcs8(key), algorithm, false, ["sign"]);
-    webCryptoKeys.set(key, imported);
-  }
-  return imported;
 }
 
 async function createSigner(pkiDir: string): Promise<JwtSigner> {
@@ -136,7 +123,6 @@ export async function signJwtSvid(signer: JwtSigner, options: SignJwtOptions): P
   }
   if (!signer.privateKey) throw new Error("Cannot sign a JWT-SVID: the signer has no private key");
   const issuedAt = Math.floor(options.now.getTime() / 1000);
-  const key = await webCryptoKey(signer.privateKey);
   const { SignJWT } = await import("jose");
   return await new SignJWT({})
     .setProtectedHeader({ alg: "ES256", kid: signer.kid, typ: "JWT" })
@@ -144,7 +130,8 @@ export async function signJwtSvid(signer: JwtSigner, options: SignJwtOptions): P
     .setAudience([...options.audience])
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + (options.lifetimeSeconds ?? JWT_SVID_LIFETIME_SECONDS))
-    .sign(key);
+    // jose takes the KeyObject as it is: it imports it into WebCrypto once and caches that.
+    .sign(signer.privateKey);
 }
 
 /** A validated JWT-SVID. */
