@@ -237,16 +237,7 @@ export class Certificate {
    * {@linkcode isIssuedBy} without node:crypto's X.509 code when the signature is ECDSA P-256
    * with SHA-256 (all ledge issues); any other algorithm or key is checked as isIssuedBy does.
    */
-  checkIssuedBy(issuer: Certificate): Promise<boolean> {
-    return Promise.resolve(this.#issuedBy(issuer));
-  }
-
-  /** {@linkcode isSelfSigned} through {@linkcode checkIssuedBy}. */
-  checkSelfSigned(): Promise<boolean> {
-    return this.checkIssuedBy(this);
-  }
-
-  #issuedBy(issuer: Certificate): boolean {
+  checkIssuedBy(issuer: Certificate): boolean {
     if (!sameBytes(this.issuerDer, issuer.subjectDer)) return false;
     if (this.#signatureOid !== ECDSA_WITH_SHA256) return this.isIssuedBy(issuer);
     const key = p256Key(issuer.spki);
@@ -254,6 +245,11 @@ export class Certificate {
     const signature = rawEcdsaSignature(this.#signature);
     if (!signature) return false;
     return verify("sha256", this.#tbs, { key, dsaEncoding: "ieee-p1363" }, signature);
+  }
+
+  /** {@linkcode isSelfSigned} through {@linkcode checkIssuedBy}. */
+  checkSelfSigned(): boolean {
+    return this.checkIssuedBy(this);
   }
 
   #nodeCertificate(): NodeCertificate {

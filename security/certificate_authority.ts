@@ -84,13 +84,12 @@ async function loadOwnCa(settings: CaSettings): Promise<CaState> {
     ? await readCertificates(settings.ownTrustBundle)
     : [chain[chain.length - 1]!];
   // The chain file may end with the root; intermediates stop below it.
-  const selfSigned = await Promise.all(issuer.intermediates.map((cert) => cert.checkSelfSigned()));
-  const intermediates = issuer.intermediates.filter((_, i) => !selfSigned[i]);
+  const intermediates = issuer.intermediates.filter((cert) => !cert.checkSelfSigned());
   const top = [issuer.cert, ...intermediates].at(-1)!;
   let anchored = false;
   for (const root of roots) {
     if (root.serialNumber === top.serialNumber && root.subject === top.subject) anchored = true;
-    else if (await top.checkIssuedBy(root)) anchored = true;
+    else if (top.checkIssuedBy(root)) anchored = true;
   }
   if (!anchored) {
     throw new PkiFileError(
@@ -199,8 +198,7 @@ export async function loadOrCreateCa(
   const roots = [root.cert];
   const previousRootPath = path(settings, "previousRootCert");
   if (await fileExists(previousRootPath)) roots.push(...await readCertificates(previousRootPath));
-  const issued = await Promise.all(roots.map((root) => edge.cert.checkIssuedBy(root)));
-  if (!issued.includes(true)) {
+  if (!roots.some((root) => edge.cert.checkIssuedBy(root))) {
     throw new PkiFileError(path(settings, "edgeCert"), "not issued by the root CA in root_ca.pem");
   }
   const previousPath = path(settings, "previousEdgeCert");

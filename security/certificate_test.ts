@@ -169,14 +169,14 @@ Deno.test("checkIssuedBy() answers as isIssuedBy() for ledge's P-256 chain", asy
   ];
   for (const [cert, issuer, expected] of cases) {
     assert.equal(
-      await cert.checkIssuedBy(issuer),
+      cert.checkIssuedBy(issuer),
       expected,
       `${cert.subject} by ${issuer.subject}`,
     );
     assert.equal(cert.isIssuedBy(issuer), expected, `${cert.subject} by ${issuer.subject}`);
   }
-  assert.ok(await root.checkSelfSigned());
-  assert.ok(!await edge.checkSelfSigned());
+  assert.ok(root.checkSelfSigned());
+  assert.ok(!edge.checkSelfSigned());
 });
 
 Deno.test("checkIssuedBy() refuses a certificate whose signed part or signature changed", async () => {
@@ -187,25 +187,25 @@ Deno.test("checkIssuedBy() refuses a certificate whose signed part or signature 
     const changed = new Uint8Array(der);
     changed[at]! ^= 0x01;
     const damaged = new Certificate(changed);
-    assert.equal(await damaged.checkIssuedBy(edge), false, `byte ${at}`);
+    assert.equal(damaged.checkIssuedBy(edge), false, `byte ${at}`);
     assert.equal(damaged.isIssuedBy(edge), false, `byte ${at}`);
   }
 });
 
-Deno.test("checkIssuedBy() checks RSA and other curves through node:crypto", async () => {
+Deno.test("checkIssuedBy() checks RSA and other curves through node:crypto", () => {
   const rsaA = fixture(RSA_A);
   const rsaB = fixture(RSA_B);
   const p384A = fixture(P384_A);
   const p384B = fixture(P384_B);
-  for (const cert of [rsaA, rsaB, p384A, p384B]) assert.ok(await cert.checkSelfSigned());
-  assert.equal(await rsaA.checkIssuedBy(rsaB), false, "same name, another RSA key");
-  assert.equal(await p384A.checkIssuedBy(p384B), false, "same name, another P-384 key");
+  for (const cert of [rsaA, rsaB, p384A, p384B]) assert.ok(cert.checkSelfSigned());
+  assert.equal(rsaA.checkIssuedBy(rsaB), false, "same name, another RSA key");
+  assert.equal(p384A.checkIssuedBy(p384B), false, "same name, another P-384 key");
 });
 
-Deno.test("checkIssuedBy() takes a signature whose r or s is shorter than 32 bytes", async () => {
+Deno.test("checkIssuedBy() takes a signature whose r or s is shorter than 32 bytes", () => {
   const short = fixture(P256_SHORT_S);
   assert.ok(short.isSelfSigned());
-  assert.ok(await short.checkSelfSigned());
+  assert.ok(short.checkSelfSigned());
 });
 
 Deno.test("a damaged certificate is refused with a DerError, never a crash (bounded, seeded)", async () => {

@@ -92,7 +92,7 @@ export async function loadServerCertificate(
     if (!keyMatchesCertificate(keys.publicKey, cert)) {
       throw new Error(`${keyPath} does not belong to ${certPath}`);
     }
-    if (!await cert.checkIssuedBy(issuer.cert)) return undefined;
+    if (!cert.checkIssuedBy(issuer.cert)) return undefined;
     return assemble(issuer, cert, exportPkcs8(keys.privateKey));
   } catch (error) {
     const suffix = `.unusable-${Date.now()}`;
