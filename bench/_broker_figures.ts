@@ -3,6 +3,7 @@
  * mosquitto's beside them when it ran. Private to bench/.
  */
 import type { Figure } from "./_figure.ts";
+import { ONCE_QUIET } from "./_broker_memory.ts";
 
 const GROUP = "broker";
 
@@ -148,7 +149,7 @@ export function brokerFigures(
     ),
     memory(`RSS with ${setup.modules} connected modules, before any load`, rssIdle.map(soon)),
     memory(
-      `RSS with ${setup.modules} connected modules, before any load, once quiet (12 s later)`,
+      `RSS with ${setup.modules} connected modules, before any load, ${ONCE_QUIET}`,
       rssIdle.map(quiet),
     ),
     memory(
@@ -156,7 +157,7 @@ export function brokerFigures(
       rssLoaded.map(soon),
     ),
     memory(
-      `RSS with ${setup.modules} connected modules, after the runs above, once quiet (12 s later)`,
+      `RSS with ${setup.modules} connected modules, after the runs above, ${ONCE_QUIET}`,
       rssLoaded.map(quiet),
     ),
   ];

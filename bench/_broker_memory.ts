@@ -42,6 +42,9 @@ async function memoryDetail(pid: number): Promise<Record<string, number>> {
  */
 const QUIET_READING_MS = 12_000;
 
+/** How the "once quiet" readings are named in the rows. */
+export const ONCE_QUIET = `once quiet (${QUIET_READING_MS / 1000} s later)`;
+
 /**
  * RSS of `broker` with `MODULES` clients connected and subscribed: 1 s after they connected, and
  * again once quiet ({@linkcode QUIET_READING_MS} after).
@@ -104,7 +107,7 @@ export async function benchBundleMemory(_options: BenchOptions): Promise<Figure[
     return [
       row("RSS once started, no modules or clients (1 s after ready)", ledge.startedRssMb),
       row(`RSS with ${MODULES} connected modules`, soon),
-      row(`RSS with ${MODULES} connected modules, once quiet (12 s later)`, quiet),
+      row(`RSS with ${MODULES} connected modules, ${ONCE_QUIET}`, quiet),
     ];
   } finally {
     await ledge.stop();
