@@ -53,7 +53,7 @@ export function spiffeIdOf(config: Config, deviceId: string, moduleId?: string) 
 }
 
 /** Issues (or re-issues) the X.509-SVID of a module; ids SPIFFE cannot hold get none. */
-export async function issueSvid(runtime: ModuleRuntime, context: ModuleApiContext) {
+export function issueSvid(runtime: ModuleRuntime, context: ModuleApiContext): void {
   const { config } = context;
   const spiffeId = spiffeIdOf(config, config.device.id, runtime.moduleId);
   if (!spiffeId) {
@@ -63,7 +63,7 @@ export async function issueSvid(runtime: ModuleRuntime, context: ModuleApiContex
     };
     return;
   }
-  runtime.svid = await issueModuleLeaf(context.issuer(), {
+  runtime.svid = issueModuleLeaf(context.issuer(), {
     profile: "svid",
     commonName: runtime.moduleId.slice(0, 64),
     spiffeId,

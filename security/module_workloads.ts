@@ -43,7 +43,7 @@ export function runtimeFor(state: SecurityState, moduleId: string): ModuleRuntim
 /** Issues the module's SVID if it has none and serves its sockets (idempotent). */
 export async function serveModule(state: SecurityState, runtime: ModuleRuntime): Promise<void> {
   if (runtime.sockets) return;
-  if (!runtime.svid) await issueSvid(runtime, state.apiContext);
+  if (!runtime.svid) issueSvid(runtime, state.apiContext);
   runtime.sockets = await serveModuleSockets(`${state.mntDir}/${runtime.moduleId}`, {
     backend: createWorkloadBackend(runtime, state.apiContext),
     spiffe: createSpiffeSource(runtime, state.apiContext),

@@ -67,7 +67,7 @@ export class RenewalScheduler {
       const svid = runtime.svid;
       if (svid && "unavailable" in svid) continue;
       if (!svid || all || due(svid.cert)) {
-        await issueSvid(runtime, state.apiContext);
+        issueSvid(runtime, state.apiContext);
         runtime.svidListeners.emit();
         // Key generation and signing are synchronous (node:crypto, ~1 ms a module): a turn of the
         // event loop between modules keeps renewing 100 of them from blocking the hub ~100 ms.
