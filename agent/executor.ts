@@ -6,13 +6,13 @@
 import type { Logger } from "../core/log.ts";
 import type { AdmittedContainer } from "./admission.ts";
 import type { DesiredModule } from "./deployment.ts";
-import type { EngineDriver, PullProgress } from "./engine/driver.ts";
+import { type EngineDriver, NoSuchInstanceError, type PullProgress } from "./engine/driver.ts";
 import type { RegistryCredential } from "./manifest.ts";
 import { buildModuleEnv, type DeviceIdentity } from "./module_env.ts";
 import type { ModuleProvisioner } from "./provisioner.ts";
 import { credentialsFor } from "./registry_auth.ts";
-import type { RestartStats } from "./restart_policy.ts";
-import type { ActionStep, RuntimeStatus } from "./step.ts";
+import { FRESH_STATS, type RestartStats } from "./restart_policy.ts";
+import type { ActionStep, RuntimeStatus, StartStep } from "./step.ts";
 
 /** What the executor works with. */
 export interface ExecutorContext {
@@ -159,6 +159,34 @@ async function create(module: DesiredModule, context: ExecutorContext): Promise<
   context.logger.info(`created ${module.name}`, { configHash: module.configHash });
 }
 
+/**
+ * Starts a module's instance. A restart counts once the instance started: one that fails counts
+ * once, as a failure. An instance removed meanwhile (seen stopped by an `rm -f` that was still at
+ * work) is neither: the next look misses it and recreates it, the one restart it is.
+ */
+async function start(step: StartStep, context: ExecutorContext): Promise<void> {
+  const driver = requireDriver(step.module, context);
+  context.onStatus(step.name, "unknown", "starting");
+  try {
+    await driver.start(step.name, context.signal);
+  } catch (error) {
+    if (!(error instanceof NoSuchInstanceError)) throw error;
+    context.logger.info(`module ${step.name}: its instance was removed before it started`);
+    return;
+  }
+  const { failure: _failure, vanished: _vanished, ...stats } = context.stats.get(step.name) ??
+    FRESH_STATS;
+  context.stats.set(
+    step.name,
+    step.restart
+      ? { ...stats, restartCount: stats.restartCount + 1, lastRestartTime: context.now() }
+      : stats,
+  );
+  context.logger.info(step.restart ? `restarted ${step.name}` : `started ${step.name}`, {
+    restartCount: context.stats.get(step.name)?.restartCount ?? 0,
+  });
+}
+
 async function perform(step: ActionStep, context: ExecutorContext): Promise<void> {
   const timeoutSeconds = context.stopTimeoutSeconds ?? 10;
   switch (step.kind) {
@@ -166,28 +194,8 @@ async function perform(step: ActionStep, context: ExecutorContext): Promise<void
       return await pull(step.module, context);
     case "create":
       return await create(step.module, context);
-    case "start": {
-      const driver = requireDriver(step.module, context);
-      const stats = context.stats.get(step.name) ?? { restartCount: 0 };
-      if (step.restart) {
-        context.stats.set(step.name, {
-          ...stats,
-          restartCount: stats.restartCount + 1,
-          lastRestartTime: context.now(),
-        });
-      }
-      context.onStatus(step.name, "unknown", "starting");
-      await driver.start(step.name, context.signal);
-      const after = context.stats.get(step.name);
-      if (after?.failure || after?.vanished) {
-        const { failure: _failure, vanished: _vanished, ...rest } = after;
-        context.stats.set(step.name, rest);
-      }
-      context.logger.info(step.restart ? `restarted ${step.name}` : `started ${step.name}`, {
-        restartCount: context.stats.get(step.name)?.restartCount ?? 0,
-      });
-      return;
-    }
+    case "start":
+      return await start(step, context);
     case "stop": {
       const driver = requireDriver(step.instance, context);
       await driver.stop(step.name, { timeoutSeconds, signal: context.signal });

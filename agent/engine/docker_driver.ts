@@ -111,10 +111,16 @@ export class DockerDriver implements EngineDriver {
 
   async start(name: string, signal?: AbortSignal): Promise<void> {
     const id = await this.#resolve(name, `start ${name}`, signal);
-    await this.#client.send("POST", `/containers/${id}/start`, `start ${name}`, {
-      accept: [304],
-      signal,
-    });
+    try {
+      await this.#client.send("POST", `/containers/${id}/start`, `start ${name}`, {
+        accept: [304],
+        signal,
+      });
+    } catch (error) {
+      // Removed between the look and the start (an `rm -f` still at work when it was seen).
+      if (!(error instanceof EngineError) || error.status !== 404) throw error;
+      throw new NoSuchInstanceError(`Cannot start ${name}: it was removed`, { cause: error });
+    }
   }
 
   async stop(
