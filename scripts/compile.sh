@@ -16,13 +16,9 @@ targets=("$@")
 # The daemon reads/writes its state dir, listens and connects (hub, engine sockets), reads its
 # environment and host facts, and runs process modules; it never needs FFI or dynamic imports.
 permissions=(--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys)
-# V8 heap settings of the daemon (the same in scripts/install.sh and bench/broker.ts): a 1 MB
-# semi-space instead of up to 16 MB (see core/v8_flags.ts for 1 against 2), and an old-generation limit, which also makes V8 grow
-# the heap by ~1.6x instead of 4x between collections. Measured (bench/broker.ts): RSS with 100
-# modules ~195 -> ~150 MB, after load ~450 -> ~250 MB, at the same CPU time per message.
-# --expose-gc: daemon/idle_collector.ts gives the heap back when the daemon goes quiet.
-# Keep in step with core/v8_flags.ts.
-v8_flags=(--v8-flags=--max-semi-space-size=1,--max-old-space-size=1024,--expose-gc)
+# The daemon's V8 flags (core/v8_flags.ts says what each one buys), baked into the binary.
+source scripts/_daemon_v8_flags.sh
+v8_flags=$(daemon_v8_flags .)
 
 mkdir -p dist
 status=0
@@ -32,7 +28,7 @@ for target in "${targets[@]}"; do
   if [ -z "$denort" ] && [ "$target" = "$host" ]; then denort="${DENORT_BIN:-}"; fi
   out="dist/ledge-$target"
   log=$(mktemp)
-  if DENORT_BIN="$denort" deno compile --quiet --no-check "${permissions[@]}" "${v8_flags[@]}" \
+  if DENORT_BIN="$denort" deno compile --quiet --no-check "${permissions[@]}" "--v8-flags=$v8_flags" \
     --target "$target" --output "$out" main.ts >"$log" 2>&1; then
     echo "compiled $out ($(du -h "$out" | cut -f1))"
   else

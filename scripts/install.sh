@@ -78,9 +78,9 @@ fi
 
 # The daemon's permissions (see scripts/compile.sh); the bundle runs with the same ones.
 permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys"
-# The daemon's V8 heap settings (see scripts/compile.sh, which bakes the same into the binary).
-# Keep in step with core/v8_flags.ts.
-v8_flags="--v8-flags=--max-semi-space-size=1,--max-old-space-size=1024,--expose-gc"
+# The daemon's V8 flags (core/v8_flags.ts), which the release executable has baked in.
+source "$here/scripts/_daemon_v8_flags.sh"
+v8_flags="--v8-flags=$(daemon_v8_flags "$here")"
 mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
 unit_cache=""
 if [ -d "$binary" ]; then

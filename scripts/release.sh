@@ -77,7 +77,8 @@ if [ -n "$set_version" ]; then
   sed -i "s/$stamp/ledge-version:$set_version/" "$(grep -l "$stamp" "$work"/ledge/*.js)"
   version=$set_version
 fi
-v8_flags=$(deno eval --quiet 'import { DAEMON_V8_FLAGS } from "./core/v8_flags.ts"; console.log(DAEMON_V8_FLAGS)')
+source scripts/_daemon_v8_flags.sh
+v8_flags=$(daemon_v8_flags .)
 host=$(deno eval --quiet 'console.log(Deno.build.target)')
 
 # The target's Deno from npm, checked against the pinned integrity, cached in .cache/ (renamed
