@@ -7,7 +7,8 @@
 import type { BenchOptions, Figure } from "./_figure.ts";
 import type { LoadPlan } from "./_broker_load.ts";
 import { spread, startGenerator } from "./_load_runner.ts";
-import { type Broker, MODULES, rssMegabytes, startLedge } from "./_broker_start.ts";
+import { type Broker, MODULES, startLedge } from "./_broker_start.ts";
+import { rssMegabytes } from "./_proc.ts";
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
 
 /** Load processes the idle clients are spread over. */
@@ -79,9 +80,9 @@ export async function rssWithClients(
         .map(([kind, mb]) => `${kind} ${mb.toFixed(1)} MB`).join(", ");
       console.error(`bench: ${broker.name} RSS by mapping: ${parts}`);
     }
-    const soon = await rssMegabytes(broker.pid);
+    const soon = rssMegabytes(broker.pid);
     await new Promise((resolve) => setTimeout(resolve, QUIET_READING_MS - 1000));
-    return { soon, quiet: await rssMegabytes(broker.pid) };
+    return { soon, quiet: rssMegabytes(broker.pid) };
   } finally {
     await Promise.all(generators.map((generator) => generator.send("quit").catch(() => {})));
     await Promise.all(generators.map((generator) => generator.close()));

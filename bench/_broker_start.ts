@@ -11,6 +11,7 @@ import type { ClientSpec, IdleSpec, PairSpec } from "./_broker_load.ts";
 import { analyseBundle, BUNDLE_RUN_FLAGS, bundleLedge } from "../scripts/bundle.ts";
 import { type LedgeHeads, ledgeHeads } from "./broker_heads.ts";
 import { deploymentManifest, type ManifestModule } from "../tests/_manifests.ts";
+import { rssMegabytes } from "./_proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DEVICE = "bench-edge";
@@ -216,7 +217,7 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
     const mgmt = client;
     await waitFor("ledge start", () => answer(mgmt.system.v1.health.$get()));
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const startedRssMb = await rssMegabytes(child.pid);
+    const startedRssMb = rssMegabytes(child.pid);
     await answer(mgmt.agent.v1.deployment.$put({ json: manifest(), query: {} }));
     const modules = await waitFor("provisioning 100 modules", async () => {
       const { identities } = await answer(mgmt.security.v1.identities.$get());
@@ -313,7 +314,7 @@ export async function startMosquitto(): Promise<Broker> {
   return {
     name: "mosquitto",
     pid: child.pid,
-    startedRssMb: await rssMegabytes(child.pid),
+    startedRssMb: rssMegabytes(child.pid),
     url: `mqtt://127.0.0.1:${port}`,
     pair: (p) => ({
       sender: { clientId: `sender-${p}` },
@@ -336,12 +337,4 @@ function mosquittoPath(): string {
     } catch { /* next */ }
   }
   throw new Error("Cannot benchmark the broker: mosquitto is not installed");
-}
-
-/** RSS of process `pid`, in MB. */
-export async function rssMegabytes(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (!match) throw new Error(`Cannot read the RSS of process ${pid}`);
-  return Number(match[1]) / 1024;
 }

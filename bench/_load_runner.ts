@@ -6,11 +6,10 @@
  * @module
  */
 import type { LoadResult } from "./_broker_load.ts";
+import { cpuSeconds } from "./_proc.ts";
 
 const LOAD_SCRIPT = new URL("./_broker_load.ts", import.meta.url).pathname;
 const ROOT = new URL("../", import.meta.url).pathname;
-// USER_HZ: 100 on every Linux architecture ledge targets.
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** A running load generator process. */
 export interface Generator {
@@ -111,10 +110,10 @@ export async function measure(
 ): Promise<LoadOutcome> {
   try {
     await Promise.all(generators.map((generator) => generator.ready));
-    const cpuBefore = await cpuSeconds(pid);
+    const cpuBefore = cpuSeconds(pid);
     await Promise.all(generators.map((generator) => generator.send("go")));
     const results = await Promise.all(generators.map((generator) => generator.done));
-    const cpu = (await cpuSeconds(pid)) - cpuBefore;
+    const cpu = cpuSeconds(pid) - cpuBefore;
     const startedAt = Math.min(...results.map((r) => r.startedAt));
     const finishedAt = Math.max(...results.map((r) => r.finishedAt));
     const received = results.reduce((sum, r) => sum + r.received, 0);
@@ -133,12 +132,4 @@ export async function measure(
   } finally {
     await Promise.all(generators.map((generator) => generator.close()));
   }
-}
-
-/** User plus system CPU seconds `pid` has used (all its threads), from /proc. */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command name (which may hold spaces) start at field 3; utime is 14.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }

@@ -7,7 +7,7 @@
  */
 import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
-import { rssMegabytes } from "./footprint.ts";
+import { rssMegabytes } from "./_proc.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
 function pause(ms: number): Promise<void> {

@@ -28,15 +28,10 @@ import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { waitFor } from "../tests/_wait.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
-import { rssMegabytes } from "./footprint.ts";
+import { cpuSeconds, rssMegabytes } from "./_proc.ts";
 
 const GROUP = "fleet";
 const ROOT = new URL("../", import.meta.url).pathname;
-
-function cpuSeconds(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function count(client: MgmtClient, query: string): Promise<number> {
   const page = await answer(client.fleet.v1.fleet.query.$post({ json: { query } }));

@@ -14,26 +14,12 @@ import type { BenchOptions, Figure } from "./_figure.ts";
 import { benchReleaseFootprint } from "./footprint_release.ts";
 import { bundleUnderTest } from "./footprint_bundle.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
-
-const TICKS_PER_SECOND = 100;
-
-/** Resident set size of process `pid`, in MB. */
-export function rssMegabytes(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
-function cpuTicks(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-  // utime and stime are fields 14 and 15 of stat; after "pid (comm) " they are 12th and 13th.
-  return Number(fields[11]) + Number(fields[12]);
-}
+import { cpuSeconds, rssMegabytes } from "./_proc.ts";
 
 async function idleCpuPercent(pid: number, seconds: number): Promise<number> {
-  const before = cpuTicks(pid);
+  const before = cpuSeconds(pid);
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  return ((cpuTicks(pid) - before) / TICKS_PER_SECOND / seconds) * 100;
+  return ((cpuSeconds(pid) - before) / seconds) * 100;
 }
 
 function mosquittoBinary(): string | undefined {

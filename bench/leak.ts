@@ -17,7 +17,8 @@
 import { parseArgs } from "node:util";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { DAEMON_V8_FLAGS, runLoad } from "./broker.ts";
-import { PAIRS, rssMegabytes, startLedge } from "./_broker_start.ts";
+import { PAIRS, startLedge } from "./_broker_start.ts";
+import { rssMegabytes } from "./_proc.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 
 const GROUP = "leak";
@@ -35,7 +36,7 @@ export interface LeakTuning {
 
 async function settledRss(pid: number, seconds: number): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  return await rssMegabytes(pid);
+  return rssMegabytes(pid);
 }
 
 /** Routes `total` messages in `CHUNKS` loads, printing the RSS after each. */
@@ -54,7 +55,7 @@ async function routeMany(
     }
     perSecond.push(outcome.perSecond);
     cpuMicros.push(outcome.cpuMicrosPerMessage);
-    const rss = await rssMegabytes(broker.pid);
+    const rss = rssMegabytes(broker.pid);
     rssAfterChunk.push(rss);
     console.error(
       `bench leak: ${chunk * perPair * PAIRS} routed, RSS ${rss.toFixed(1)} MB ` +
