@@ -143,6 +143,13 @@ function refusalLogs(ledge: LedgeProcess): string[] {
   return ledge.logs.filter((line) => line.includes("disk nearly full"));
 }
 
+/** The refusals (R) and the recoveries (A, accepting again) the hub logged, in order. */
+function episodeLogs(ledge: LedgeProcess): string {
+  return ledge.logs.flatMap((line) =>
+    line.includes("disk nearly full") ? ["R"] : line.includes("accepting new messages") ? ["A"] : []
+  ).join("");
+}
+
 serviceTest(
   "on a full disk the hub refuses new messages without PUBACK, and b's drain brings them back within 10 s without a restart",
   [rootRequirement],
@@ -161,8 +168,9 @@ serviceTest(
         retry.length <= acked.length / 10,
         `${retry.length} more acknowledged at the floor`,
       );
-      const recoveries = ledge.logs.filter((line) => line.includes("accepting new messages"));
-      assert.equal(refusalLogs(ledge).length, 1 + recoveries.length, "logged once per episode");
+      // Refusing and accepting again alternate, each logged once; a checkpoint may have given
+      // room back after the last refusal, so the episodes may end with either.
+      assert.match(episodeLogs(ledge), /^R(AR)*A?$/, "logged once per episode");
       const metrics = await fetch(`http://127.0.0.1:${ledge.ports.metrics}/metrics`);
       const text = await metrics.text();
       assert.match(text, /edgehub_messages_dropped_total\{reason="disk_full"\} [1-9]/);
