@@ -22,8 +22,6 @@ export class CommitGroup {
   messages = 0;
   /** Message bytes (body plus properties), counted once per message. */
   bytes = 0;
-  /** Bytes reserved in the endpoints' bounds: a message's size once per target. */
-  reservedBytes = 0;
   /** The highest seq in the group. */
   lastSeq = 0;
 
