@@ -5,6 +5,7 @@
  *
  * Runnable alone: `deno run -A bench/console.ts [--quick]`.
  */
+import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
 import { type LedgeProcess, startLedge } from "../tests/_ledge.ts";
 import type { BenchOptions, Figure } from "./_figure.ts";
 import { rssMegabytes } from "./_proc.ts";
@@ -29,6 +30,8 @@ async function openPages(ledge: LedgeProcess): Promise<void> {
 
 async function idleRss(consoleEnabled: boolean, settleMs: number, open: boolean): Promise<number> {
   const ledge = await startLedge({
+    // As the daemon runs: its heap settings decide much of what the console's pages leave.
+    denoFlags: [`--v8-flags=${DAEMON_V8_FLAGS}`],
     extraConfig: '[agent]\nengine = "none"\n',
     consoleConfig: `enabled = ${consoleEnabled}`,
   });
