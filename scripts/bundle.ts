@@ -4,9 +4,10 @@
  *
  * Split and minified because V8 keeps a script's whole source and pre-parses all of it: as one
  * 3.8 MB script, the code of packages the idle daemon never runs (rhea, ws, grpc-js, mqtt.js,
- * commander, the console app) cost RSS at idle. Measured idle (`ledge run`, engine none, the
- * daemon's V8 flags, 3 s after ready): one file 76.6-77.1 MB, one minified file 69.6-70.3,
- * split 69.9-70.0, split and minified 67.0-67.1, and with --keep-names 67.4-67.9. Names are
+ * commander, the console app) cost RSS at idle. Measured idle when the split came in (21d3446,
+ * before the idle collection; `ledge run`, engine none, the daemon's V8 flags, 3 s after ready):
+ * one file 76.6-77.1 MB, one minified file 69.6-70.3, split 69.9-70.0, split and minified
+ * 67.0-67.1, and with --keep-names 67.4-67.9; the bench's footprint rows give today's. Names are
  * kept: commander's and jose's errors take their name from `this.constructor.name`, which a
  * minifier would make `A` in logs and messages.
  *
