@@ -32,6 +32,36 @@ Deno.test("ledge run loads at start only hono and smol-toml of its npm packages"
   assert.ok(!npmPackages(staticClosure(modules, main, false)).includes("commander"));
 });
 
+/**
+ * The Node built-ins ledge's own modules import at start. Each new one costs idle RSS, which has
+ * little room (node:zlib alone: +1.0-1.7 MB, measured in an empty script with node:sqlite and
+ * node:net): import it where first needed, or add it here with what it costs.
+ */
+const NODE_AT_START = [
+  "node:buffer",
+  "node:crypto",
+  "node:fs",
+  "node:https",
+  "node:net",
+  "node:path",
+  "node:process",
+  "node:sqlite",
+  "node:stream",
+  "node:timers",
+  "node:tls",
+  "node:util",
+];
+
+Deno.test("ledge run imports at start only the Node built-ins listed", async () => {
+  const modules = await moduleGraph("main.ts");
+  const root = new URL("../cli/run_daemon.ts", import.meta.url).href;
+  const builtins = (dynamic: boolean) =>
+    [...staticClosure(modules, root, dynamic)].filter((s) => s.startsWith("node:")).sort();
+  assert.deepEqual(builtins(false), NODE_AT_START);
+  // The check can fail: with dynamic imports followed, there are more (node:events, ...).
+  assert.ok(builtins(true).length > NODE_AT_START.length);
+});
+
 /** ledge's own modules an idle daemon does not run: imported where first needed. */
 const OWN_ON_FIRST_USE = [
   "agent/engine/docker_driver.ts", // when an engine socket is found
