@@ -7,16 +7,16 @@ import { generateKeyPair, pemBlocks } from "./keys.ts";
 
 const NOW = new Date("2030-06-01T00:00:00Z");
 
-async function chain() {
-  const rootKeys = await generateKeyPair();
-  const root = await createRootCa({
+function chain() {
+  const rootKeys = generateKeyPair();
+  const root = createRootCa({
     commonName: "root",
     lifetimeDays: 10,
     now: NOW,
     keys: rootKeys,
   });
-  const edgeKeys = await generateKeyPair();
-  const edge = await createIssuingCa({
+  const edgeKeys = generateKeyPair();
+  const edge = createIssuingCa({
     cert: root,
     privateKey: rootKeys.privateKey,
     intermediates: [],
@@ -27,8 +27,8 @@ async function chain() {
     publicKey: edgeKeys.publicKey,
     trustDomain: "td.example",
   });
-  const leafKeys = await generateKeyPair();
-  const leaf = await issueLeaf({ cert: edge, privateKey: edgeKeys.privateKey, intermediates: [] }, {
+  const leafKeys = generateKeyPair();
+  const leaf = issueLeaf({ cert: edge, privateKey: edgeKeys.privateKey, intermediates: [] }, {
     profile: "svid",
     commonName: "sensor",
     publicKey: leafKeys.publicKey,
@@ -41,8 +41,8 @@ async function chain() {
   return { root, edge, leaf };
 }
 
-Deno.test("certificates built here read back with every field and extension", async () => {
-  const { root, edge, leaf } = await chain();
+Deno.test("certificates built here read back with every field and extension", () => {
+  const { root, edge, leaf } = chain();
   assert.equal(root.subject, "CN=root, O=ledge");
   assert.equal(root.issuer, root.subject);
   assert.deepEqual(root.basicConstraints, { ca: true, pathLength: undefined });
@@ -65,9 +65,9 @@ Deno.test("certificates built here read back with every field and extension", as
   assert.match(leaf.serialNumber, /^[0-9a-f]{32}$/);
 });
 
-Deno.test("isIssuedBy() checks the name and the signature", async () => {
-  const { root, edge, leaf } = await chain();
-  const other = await chain();
+Deno.test("isIssuedBy() checks the name and the signature", () => {
+  const { root, edge, leaf } = chain();
+  const other = chain();
   assert.ok(root.isSelfSigned());
   assert.ok(edge.isIssuedBy(root));
   assert.ok(leaf.isIssuedBy(edge));
@@ -156,9 +156,9 @@ function fixture(text: string): Certificate {
   return new Certificate(pemBlocks(text)[0]!.der);
 }
 
-Deno.test("checkIssuedBy() answers as isIssuedBy() for ledge's P-256 chain", async () => {
-  const { root, edge, leaf } = await chain();
-  const other = await chain();
+Deno.test("checkIssuedBy() answers as isIssuedBy() for ledge's P-256 chain", () => {
+  const { root, edge, leaf } = chain();
+  const other = chain();
   const cases: [Certificate, Certificate, boolean][] = [
     [root, root, true],
     [edge, root, true],
@@ -179,8 +179,8 @@ Deno.test("checkIssuedBy() answers as isIssuedBy() for ledge's P-256 chain", asy
   assert.ok(!edge.checkSelfSigned());
 });
 
-Deno.test("checkIssuedBy() refuses a certificate whose signed part or signature changed", async () => {
-  const { edge, leaf } = await chain();
+Deno.test("checkIssuedBy() refuses a certificate whose signed part or signature changed", () => {
+  const { edge, leaf } = chain();
   const der = leaf.der;
   // The serial (in the signed part) and the signature's last byte.
   for (const at of [der.indexOf(0x02, 8) + 5, der.length - 1]) {
@@ -208,8 +208,8 @@ Deno.test("checkIssuedBy() takes a signature whose r or s is shorter than 32 byt
   assert.ok(short.checkSelfSigned());
 });
 
-Deno.test("a damaged certificate is refused with a DerError, never a crash (bounded, seeded)", async () => {
-  const { leaf } = await chain();
+Deno.test("a damaged certificate is refused with a DerError, never a crash (bounded, seeded)", () => {
+  const { leaf } = chain();
   const random = seededRandom(42);
   let refused = 0;
   for (let i = 0; i < 2000; i++) {

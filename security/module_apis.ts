@@ -91,7 +91,9 @@ export function createWorkloadBackend(
 ): WorkloadBackend {
   const { config, now } = context;
   const security = config.security;
-  async function issue(
+  // Synchronous (key generation and signing are); the backend's callers get a promise, which
+  // rejects with what issue() throws (a bad common name or lifetime).
+  function issue(
     profile: "client" | "server",
     extra: { commonName?: string; expiration?: Date },
   ) {
@@ -107,7 +109,7 @@ export function createWorkloadBackend(
     const names = profile === "server"
       ? serverNames(runtime.moduleId, extra.commonName!, context)
       : [];
-    const leaf = await issueModuleLeaf(context.issuer(), {
+    const leaf = issueModuleLeaf(context.issuer(), {
       profile,
       commonName: extra.commonName ?? runtime.moduleId.slice(0, 64),
       dnsNames: names,
@@ -127,8 +129,8 @@ export function createWorkloadBackend(
     identity: () => context.identity(runtime.moduleId),
     now,
     trustBundlePem: () => context.trustBundlePem(),
-    issueIdentityCertificate: (options) => issue("client", options),
-    issueServerCertificate: (options) => issue("server", options),
+    issueIdentityCertificate: (options) => Promise.try(() => issue("client", options)),
+    issueServerCertificate: (options) => Promise.try(() => issue("server", options)),
   };
 }
 

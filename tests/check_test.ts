@@ -81,8 +81,8 @@ Deno.test("ledge check flags an expired certificate", async () => {
   try {
     await Deno.chmod(dir, 0o700);
     await Deno.mkdir(`${dir}/pki`, { mode: 0o700 });
-    const keys = await generateKeyPair();
-    const expired = await createRootCa({
+    const keys = generateKeyPair();
+    const expired = createRootCa({
       commonName: "expired-server",
       now: new Date(Date.now() - 10 * 86_400_000),
       lifetimeDays: 9,
