@@ -8,7 +8,8 @@ import { freePort } from "../tests/_services.ts";
 import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import { waitFor } from "../tests/_wait.ts";
 import type { ClientSpec, IdleSpec, PairSpec } from "./_broker_load.ts";
-import { analyseBundle, BUNDLE_RUN_FLAGS, bundleLedge } from "../scripts/bundle.ts";
+import { BUNDLE_RUN_FLAGS } from "../scripts/bundle.ts";
+import { prepareBundle } from "./footprint_bundle.ts";
 import { type LedgeHeads, ledgeHeads } from "./broker_heads.ts";
 import { deploymentManifest, type ManifestModule } from "../tests/_manifests.ts";
 import { rssMegabytes } from "./_proc.ts";
@@ -163,9 +164,16 @@ async function moduleTokens(
  * Spawns the measured `ledge run`: the last of its stderr is kept (for errors), an exit before
  * `stop` is reported, and `stop` ends it and removes `dir`.
  */
-function spawnLedge(launch: LedgeLaunch, entry: string, config: string, dir: string) {
+function spawnLedge(
+  launch: LedgeLaunch,
+  entry: string,
+  env: Record<string, string>,
+  config: string,
+  dir: string,
+) {
   const child = new Deno.Command(Deno.execPath(), {
     args: daemonArgs(launch, entry, config),
+    env,
     cwd: launch.bundle ? dir : ROOT,
     stdin: "null",
     stdout: "null",
@@ -206,11 +214,11 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
   const tlsPorts = { mqtts: freePort(), https: freePort(), amqps: freePort() };
   const config = await writeLedgeConfig(dir, plainPort, tlsPorts);
   // The bundle runs from a directory with nothing else in it, as installed.
-  const entry = launch.bundle ? await bundleLedge(`${dir}/ledge`) : `${ROOT}main.ts`;
   // The bundle runs with no code cache and analysed, as the executable's launcher has it.
-  if (launch.bundle) await analyseBundle(entry);
-  else await warmCodeCache(launch, config, `${dir}/state`);
-  const { child, stderr, stop } = spawnLedge(launch, entry, config, dir);
+  const bundle = launch.bundle ? await prepareBundle(dir) : undefined;
+  const entry = bundle?.entry ?? `${ROOT}main.ts`;
+  if (!bundle) await warmCodeCache(launch, config, `${dir}/state`);
+  const { child, stderr, stop } = spawnLedge(launch, entry, bundle?.env ?? {}, config, dir);
   let client: MgmtClient | undefined;
   try {
     client = createMgmtClient(`${dir}/state`);

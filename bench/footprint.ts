@@ -38,16 +38,18 @@ function mosquittoBinary(): string | undefined {
  */
 async function emptyDenoRss(): Promise<number> {
   const script = await Deno.makeTempFile({ prefix: "ledge-bench-empty-", suffix: ".js" });
+  await Deno.writeTextFile(script, "setTimeout(() => {}, 60_000);\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-config", "-A", `--v8-flags=${DAEMON_V8_FLAGS}`, script],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   try {
-    await Deno.writeTextFile(
-      script,
-      "await new Promise((r) => setTimeout(r, 3000));\n" +
-        'console.log(/^VmRSS:\\s+(\\d+)/m.exec(Deno.readTextFileSync("/proc/self/status"))[1]);\n',
-    );
-    const args = ["run", "--no-config", "-A", `--v8-flags=${DAEMON_V8_FLAGS}`, script];
-    const { stdout } = await new Deno.Command(Deno.execPath(), { args, stderr: "null" }).output();
-    return Number(new TextDecoder().decode(stdout).trim()) / 1024;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    return rssMegabytes(child.pid);
   } finally {
+    child.kill("SIGTERM");
+    await child.status;
     await Deno.remove(script);
   }
 }

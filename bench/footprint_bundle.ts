@@ -26,27 +26,33 @@ async function kilobytesOf(dir: string): Promise<number> {
   return bytes / 1024;
 }
 
+/** The bundle built into `dir`/ledge and analysed into `dir`/deno-dir: its entry and env. */
+export async function prepareBundle(
+  dir: string,
+): Promise<{ entry: string; env: { DENO_DIR: string } }> {
+  const entry = await bundleLedge(`${dir}/ledge`);
+  const env = { DENO_DIR: `${dir}/deno-dir` };
+  await analyseBundle(entry, env.DENO_DIR);
+  return { entry, env };
+}
+
 /** Builds the bundle into a temp dir and has Deno analyse it there. */
 export async function bundleUnderTest(): Promise<BundleUnderTest> {
   const dir = await Deno.makeTempDir({ prefix: "ledge-bench-bundle-" });
   try {
-    const entry = await bundleLedge(`${dir}/ledge`);
-    const start = {
-      command: [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        ...BUNDLE_RUN_FLAGS,
-        "--allow-all",
-        `--v8-flags=${DAEMON_V8_FLAGS}`,
-        entry,
-      ],
-      env: { DENO_DIR: `${dir}/deno-dir` },
-    };
-    await analyseBundle(entry, start.env.DENO_DIR);
+    const { entry, env } = await prepareBundle(dir);
+    const command = [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...BUNDLE_RUN_FLAGS,
+      "--allow-all",
+      `--v8-flags=${DAEMON_V8_FLAGS}`,
+      entry,
+    ];
     return {
       kilobytes: await kilobytesOf(`${dir}/ledge`),
-      start,
+      start: { command, env },
       remove: () => Deno.remove(dir, { recursive: true }),
     };
   } catch (error) {
