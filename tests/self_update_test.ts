@@ -14,18 +14,20 @@ import { waitFor } from "./_wait.ts";
 import { type LedgeProcess, runLedge, startLedge } from "./_ledge.ts";
 import { deploymentManifest } from "./_manifests.ts";
 import { buildRelease } from "./_release.ts";
-import { bundleLedge } from "../scripts/bundle.ts";
+import { BUNDLE_ENTRY, bundleLedge } from "../scripts/bundle.ts";
 
 interface LedgeReport {
   version: string;
   lastUpdate?: { version: string; result: string; reason?: string };
 }
 
-/** The bundle in `dir`/`name`, its entry preceded by `prelude` if given; returns the directory. */
-async function bundle(dir: string, name: string, prelude = ""): Promise<string> {
-  const entry = await bundleLedge(`${dir}/${name}`);
-  if (prelude) await Deno.writeTextFile(entry, prelude + await Deno.readTextFile(entry));
-  return `${dir}/${name}`;
+/** A copy of the bundle `from` as `to`, its entry preceded by `prelude`; returns `to`. */
+async function withPrelude(from: string, to: string, prelude: string): Promise<string> {
+  const copied = await new Deno.Command("cp", { args: ["-R", from, to] }).output();
+  assert.ok(copied.success, new TextDecoder().decode(copied.stderr));
+  const entry = `${to}/${BUNDLE_ENTRY}`;
+  await Deno.writeTextFile(entry, prelude + await Deno.readTextFile(entry));
+  return to;
 }
 
 async function cli(args: string[]): Promise<string> {
@@ -51,10 +53,11 @@ Deno.test("a child moves to a new version from its parent, rolls back a broken o
   const dir = await Deno.makeTempDir({ prefix: "ledge-self-update-" });
   const running: LedgeProcess[] = [];
   try {
-    const good = await bundle(dir, "good");
-    const broken = await bundle(
-      dir,
-      "broken",
+    const good = `${dir}/good`;
+    await bundleLedge(good);
+    const broken = await withPrelude(
+      good,
+      `${dir}/broken`,
       'if (Deno.args.includes("run")) { console.error("broken on purpose"); Deno.exit(3); }\n',
     );
     const [v1, v2, v3] = await Promise.all([
