@@ -26,10 +26,10 @@ export interface IdlePolicy {
 
 /**
  * The daemon's policy: a look every 5 s; quiet is under 2 % of a core; 2 MB of growth; at most
- * one collection per 30 s (each pauses 50-180 ms on an idle daemon's 12 MB heap). A trickle looks
- * quiet: 20 routed messages a second had a collection every ~50 s, each a 40-55 ms pause. Under 1 %
- * it would not, but neither would 100 connected idle modules (measured: no collection 12 s after
- * they connected, where 2 % gave back 3 MB).
+ * one collection per 30 s (each pauses the main thread: 29-31 ms after start-up, the footprint
+ * bench's row). A trickle looks quiet: 20 routed messages a second had a collection every ~50 s,
+ * each a 40-55 ms pause. Under 1 % it would not, but neither would 100 connected idle modules
+ * (measured: no collection 12 s after they connected, where 2 % gave back 3 MB).
  */
 export const IDLE_POLICY: IdlePolicy = {
   periodMs: 5_000,

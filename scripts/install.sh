@@ -104,7 +104,6 @@ WRAPPER
   # analysis of the bundle's modules to read holds ~50 MB more for as long as it runs (idle 118 MB,
   # not 66). On this machine it is written below, before the first start.
   unit_cache=$'\nEnvironment=DENO_DIR=/var/cache/ledge/deno\nCacheDirectory=ledge\nCacheDirectoryMode=0700'
-
 else
   install -d -m 0755 "$root$lib_dir"
   rm -rf "$root$lib_dir/bundle" "$root$lib_dir/ledge.js"
