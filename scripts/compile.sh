@@ -13,11 +13,8 @@ host=$(deno eval --quiet 'console.log(Deno.build.target)')
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("$host")
 
-# The daemon reads/writes its state dir, listens and connects (hub, engine sockets), reads its
-# environment and host facts, and runs process modules; it never needs FFI or dynamic imports.
-permissions=(--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys)
-# The daemon's V8 flags (core/v8_flags.ts says what each one buys), baked into the binary.
-source scripts/_daemon_v8_flags.sh
+# The daemon's permissions and V8 flags (core/v8_flags.ts says what each one buys), baked in.
+source scripts/_daemon_flags.sh
 v8_flags=$(daemon_v8_flags .)
 
 mkdir -p dist
@@ -28,7 +25,8 @@ for target in "${targets[@]}"; do
   if [ -z "$denort" ] && [ "$target" = "$host" ]; then denort="${DENORT_BIN:-}"; fi
   out="dist/ledge-$target"
   log=$(mktemp)
-  if DENORT_BIN="$denort" deno compile --quiet --no-check "${permissions[@]}" "--v8-flags=$v8_flags" \
+  # shellcheck disable=SC2086 # DAEMON_PERMISSIONS is a list of words
+  if DENORT_BIN="$denort" deno compile --quiet --no-check $DAEMON_PERMISSIONS "--v8-flags=$v8_flags" \
     --target "$target" --output "$out" main.ts >"$log" 2>&1; then
     echo "compiled $out ($(du -h "$out" | cut -f1))"
   else

@@ -76,10 +76,9 @@ if [ ! -f "$binary" ] && [ ! -f "$binary/ledge.js" ]; then
   exit 1
 fi
 
-# The daemon's permissions (see scripts/compile.sh); the bundle runs with the same ones.
-permissions="--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys"
-# The daemon's V8 flags (core/v8_flags.ts), which the release executable has baked in.
-source "$here/scripts/_daemon_v8_flags.sh"
+# The daemon's permissions and V8 flags, as the release executable has them.
+source "$here/scripts/_daemon_flags.sh"
+permissions=$DAEMON_PERMISSIONS
 v8_flags="--v8-flags=$(daemon_v8_flags "$here")"
 mkdir -p "$root/usr/local/bin" "$root/etc/systemd/system"
 unit_cache=""

@@ -77,7 +77,7 @@ if [ -n "$set_version" ]; then
   sed -i "s/$stamp/ledge-version:$set_version/" "$(grep -l "$stamp" "$work"/ledge/*.js)"
   version=$set_version
 fi
-source scripts/_daemon_v8_flags.sh
+source scripts/_daemon_flags.sh
 v8_flags=$(daemon_v8_flags .)
 host=$(deno eval --quiet 'console.log(Deno.build.target)')
 
@@ -116,7 +116,8 @@ self_extracting() {
   sum=$(sha256sum "$payload" | cut -d' ' -f1)
   # The offset has a fixed width, so the header's length does not depend on it.
   header=$(sed -e "s|@@VERSION@@|$version|g" -e "s|@@TARGET@@|${TRIPLE[$arch]}|g" \
-    -e "s|@@SHA256@@|$sum|g" -e "s|@@V8FLAGS@@|$v8_flags|g" scripts/launcher.sh)
+    -e "s|@@SHA256@@|$sum|g" -e "s|@@V8FLAGS@@|$v8_flags|g" \
+    -e "s|@@PERMISSIONS@@|$DAEMON_PERMISSIONS|g" scripts/launcher.sh)
   size=$(printf '%s\nexit 1\n' "${header/@@OFFSET@@/0000000000}" | wc -c)
   offset=$(printf '%010d' $((size + 1)))
   { printf '%s\nexit 1\n' "${header/@@OFFSET@@/$offset}"; cat "$payload"; } >"$output.tmp"
@@ -135,8 +136,9 @@ for arch in "${targets[@]}"; do
     # The entry's dynamic imports name its chunks, so deno compile embeds them; --include makes
     # sure of every file of the directory (measured: the same 33 files, 1.78 MB, either way). No
     # code cache, as the launcher runs it (scripts/launcher.sh says why).
+    # shellcheck disable=SC2086 # DAEMON_PERMISSIONS is a list of words
     DENORT_BIN="$denort" deno compile --quiet --no-check --no-config --no-code-cache \
-      --allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys \
+      $DAEMON_PERMISSIONS \
       "--v8-flags=$v8_flags" --target "$triple" --include "$work/ledge" --output "$output" \
       "$work/ledge/ledge.js"
     kind="deno compile"

@@ -5,7 +5,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 async function fromShell(root: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const { code, stdout, stderr } = await new Deno.Command("bash", {
-    args: ["-c", `source "${ROOT}scripts/_daemon_v8_flags.sh" && daemon_v8_flags "$1"`, "-", root],
+    args: ["-c", `source "${ROOT}scripts/_daemon_flags.sh" && daemon_v8_flags "$1"`, "-", root],
   }).output();
   const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code, stdout: text(stdout), stderr: text(stderr) };
@@ -32,4 +32,18 @@ Deno.test("the scripts stop, naming the file, when the flags cannot be read", as
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the daemon's permissions are written out once, in scripts/_daemon_flags.sh", async () => {
+  const list = /--allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys/;
+  const holders: string[] = [];
+  for await (const entry of Deno.readDir(`${ROOT}scripts`)) {
+    if (!entry.name.endsWith(".sh")) continue;
+    if (list.test(await Deno.readTextFile(`${ROOT}scripts/${entry.name}`))) {
+      holders.push(entry.name);
+    }
+  }
+  assert.deepEqual(holders, ["_daemon_flags.sh"]);
+  // The launcher gets them from release.sh, as it gets the V8 flags.
+  assert.match(await Deno.readTextFile(`${ROOT}scripts/launcher.sh`), /"@@PERMISSIONS@@"/);
 });
