@@ -102,8 +102,9 @@ export class TelemetryIngest {
       };
       this.#senders.set(session, sender);
     }
-    // The store keeps the body: a payload in the connection's read buffer is copied.
-    const body = packet.detached ? packet.payload : packet.payload.slice();
+    // The store keeps the body: a payload in the connection's read buffer is copied (by the
+    // constructor, which copies into memory it does not zero first, as slice() does).
+    const body = packet.detached ? packet.payload : new Uint8Array(packet.payload);
     let message: Message;
     try {
       message = sender.stamper.message(body, bag);
