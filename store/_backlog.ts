@@ -5,6 +5,7 @@
 import { type EndpointState, leaseOf, type QueuedRow } from "./_endpoint_state.ts";
 import { decodeMessage } from "./_message_codec.ts";
 import type { DeliverableRow, StoreStatements } from "./_statements.ts";
+import { type BodyLog, decodeRef } from "./_body_log.ts";
 
 /**
  * Leases up to `limit` deliverable rows of `state` read from the file after its delivery
@@ -17,6 +18,7 @@ export function takeFromFile(
   limit: number,
   now: number,
   visibleSeq: number,
+  bodies: BodyLog,
 ): QueuedRow[] {
   const taken: QueuedRow[] = [];
   const start = { priority: state.afterPriority, seq: state.afterSeq };
@@ -41,14 +43,17 @@ export function takeFromFile(
         state.afterPriority = priority;
         state.afterSeq = seq;
         if (state.leases.has(seq)) continue;
-        if (row[6] === null) throw new Error(`message ${seq} is queued but its body is missing`);
+        const body = row[7] === 1 && row[6] !== null
+          ? bodies.read(seq, decodeRef(row[6])) ?? null
+          : row[6];
+        if (body === null) throw new Error(`message ${seq} is queued but its body is missing`);
         const queued: QueuedRow = {
           endpoint: state.name,
           seq,
           priority,
           enqueuedAtMs: Number(row[3]),
           expiresAtMs: row[4] === null ? null : Number(row[4]),
-          message: decodeMessage(String(row[5]), row[6] as Uint8Array, seq),
+          message: decodeMessage(String(row[5]), body, seq),
           sizeBytes: Number(row[2]),
         };
         state.leases.set(seq, leaseOf(queued));
@@ -67,5 +72,35 @@ export function takeFromFile(
     state.afterSeq = start.seq;
     throw error;
   }
+  return taken;
+}
+
+/**
+ * `take` from the messages known in memory: the rows themselves become the leases; the body
+ * bytes they held leave the endpoint's and the store's (`budget`) count.
+ */
+export function takeFromReady(
+  state: EndpointState,
+  limit: number,
+  now: number,
+  budget: { readyBytes: number },
+): QueuedRow[] {
+  const ready = state.ready!;
+  const taken: QueuedRow[] = [];
+  let used = 0;
+  let bytes = 0;
+  while (taken.length < limit && used < ready.length) {
+    const row = ready[used++]!;
+    bytes += row.message.body.byteLength;
+    state.afterPriority = row.priority;
+    state.afterSeq = row.seq;
+    if (row.expiresAtMs !== null && row.expiresAtMs <= now) continue;
+    state.leases.set(row.seq, leaseOf(row));
+    taken.push(row);
+  }
+  if (used === ready.length) ready.length = 0;
+  else ready.splice(0, used);
+  state.readyBytes -= bytes;
+  budget.readyBytes -= bytes;
   return taken;
 }

@@ -53,7 +53,7 @@ function rangeEnd(
 }
 
 /** Parameters of one `messages` row: seq, refs, properties, body. */
-export const MESSAGE_COLUMNS = 4;
+export const MESSAGE_COLUMNS = 5;
 /** Parameters of one `queue` row: endpoint, priority, seq, size, enqueued_at, expires_at. */
 export const QUEUE_COLUMNS = 6;
 
@@ -101,7 +101,7 @@ export class BatchStatements {
   constructor(db: DatabaseSync) {
     this.#insertMessages = new StatementsByRows(
       db,
-      (n) => `INSERT INTO messages(seq, refs, properties, body) VALUES ${tuples(n, 4)}`,
+      (n) => `INSERT INTO messages(seq, refs, properties, body, logged) VALUES ${tuples(n, 5)}`,
     );
     this.#insertQueueRows = new StatementsByRows(
       db,

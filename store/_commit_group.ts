@@ -4,6 +4,8 @@
  * store/.
  */
 import type { SQLInputValue } from "node:sqlite";
+import type { Logger } from "../core/log.ts";
+import { describe } from "./_describe.ts";
 import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
 
 /** Enqueues committed together; settled (resolved or rejected) together. */
@@ -12,7 +14,7 @@ export class CommitGroup {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-  /** seq, refs, properties, body of each message. */
+  /** seq, refs, properties, body (or its reference when logged), logged of each message. */
   readonly messageParams: SQLInputValue[] = [];
   /** endpoint, priority, seq, size, enqueued_at, expires_at of each queue row. */
   readonly queueParams: SQLInputValue[] = [];
@@ -22,6 +24,8 @@ export class CommitGroup {
   messages = 0;
   /** Message bytes (body plus properties), counted once per message. */
   bytes = 0;
+  /** The body log's position after the group's last logged body; 0 with none. */
+  logEnd = 0;
   /** The highest seq in the group. */
   lastSeq = 0;
 
@@ -32,5 +36,17 @@ export class CommitGroup {
     this.reject = reject;
     // A group may be rejected after its callers stopped waiting (close): not unhandled.
     promise.catch(() => {});
+  }
+
+  /**
+   * Rejects every enqueue of the group because `what` failed (e.g. "commit to <file>"), and logs
+   * it: the senders get no PUBACK and send again.
+   */
+  fail(log: Logger, what: string, error: unknown): void {
+    log.error(`${what} failed; enqueues rejected`, {
+      messages: this.messages,
+      error: describe(error),
+    });
+    this.reject(new Error(`Cannot enqueue: ${what} failed: ${describe(error)}`, { cause: error }));
   }
 }

@@ -5,9 +5,10 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
+import { AckRetry, forgetAcked } from "./_ack_retry.ts";
 import { BatchStatements } from "./_batch_sql.ts";
+import { type BodyLog, encodeRef, LOG_MAX_BYTES, LOGGED_BODY_BYTES } from "./_body_log.ts";
 import { CommitGroup } from "./_commit_group.ts";
-import { reclaimFreePages } from "./_database.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
 import { countCommitted, type EndpointState, insertReady } from "./_endpoint_state.ts";
@@ -15,6 +16,7 @@ import type { RowKey } from "./_endpoint_state.ts";
 import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { PendingAcks } from "./_pending_acks.ts";
+import { SpaceReclaim } from "./_space_reclaim.ts";
 import type { EncodedMessage } from "./_message_codec.ts";
 import type { StoreStatements } from "./_statements.ts";
 import type { EnqueueTarget } from "./store_types.ts";
@@ -30,8 +32,6 @@ const READY_MAX_ROWS = 1_000;
 const SEQ_BLOCK = 65_536;
 /** What a commit without acks deletes. */
 const NO_ACKS: { states: EndpointState[]; rows: RowKey[] } = { states: [], rows: [] };
-/** While refusing for lack of disk space, how often acks may trigger a vacuum (ms). */
-const RECLAIM_INTERVAL_MS = 500;
 
 /** What {@linkcode Committer} needs from the store. */
 export interface CommitterOptions {
@@ -40,6 +40,10 @@ export interface CommitterOptions {
   sql: StoreStatements;
   /** The WAL to fdatasync after each commit; undefined with `synchronous: "NORMAL"`. */
   wal: Deno.FsFile | undefined;
+  /** The body log: where `take` reads logged bodies, and large ones go while logging. */
+  bodies: BodyLog;
+  /** Whether bodies of LOGGED_BODY_BYTES and more go to the log (the file's format allows it). */
+  logBodies: boolean;
   log: Logger;
   guard: DiskGuard;
   lastSeq: number;
@@ -64,7 +68,7 @@ export class Committer {
   readonly #acks: PendingAcks;
   /** An ack added since the last {@linkcode scheduleAcks} moved when the acks are due. */
   #ackDueMoved = false;
-  #ackFailureLogged = false;
+  readonly #ackRetry: AckRetry;
   #lastSeq: number;
   /** The `last_seq` in the file: seqs up to it may be handed out without writing it. */
   #seqCeiling: number;
@@ -76,8 +80,11 @@ export class Committer {
   #syncing: Promise<void> | undefined;
   readonly counters = { commits: 0, messages: 0, failed: 0 };
   #closed = false;
-  #lastReclaimMs = -Infinity;
-  #reclaimTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Large bodies go to the body log (with the WAL to sync only). */
+  #logBodies: boolean;
+  readonly #space: SpaceReclaim;
+  /** Transactions committed so far: a WAL sync covers all of them when none came during it. */
+  #writes = 0;
   readonly #flushTimer = new FlushTimer(() => {
     this.#flush();
     // While a WAL sync is in flight its completion flushes what waits.
@@ -93,7 +100,43 @@ export class Committer {
     this.#lastSeq = options.lastSeq;
     this.#seqCeiling = options.lastSeq;
     this.visibleSeq = options.lastSeq;
+    this.#logBodies = options.logBodies && options.wal !== undefined;
+    this.#space = new SpaceReclaim({
+      ...options,
+      durableSeq: () => this.visibleSeq,
+      closed: () => this.#closed,
+    });
+    this.#ackRetry = new AckRetry({
+      ...options,
+      inTransaction: (work) => this.inTransaction(work),
+      afterAcks: () => this.#space.afterAcks(),
+      putBack: (states, rows, delayMs) => {
+        this.#acks.putBack(states, rows, delayMs);
+        this.#scheduleAckCommit();
+      },
+      closed: () => this.#closed,
+    });
     options.guard.measure();
+  }
+
+  /** The body log that `take` reads logged bodies from. */
+  get bodies(): BodyLog {
+    return this.#o.bodies;
+  }
+
+  /** From now on, large bodies go to the body log (once the file's format says they may). */
+  startLoggingBodies(): void {
+    this.#logBodies = this.#o.wal !== undefined;
+  }
+
+  /** Whether a body of `bytes` goes to the body log rather than into the database. */
+  logs(bytes: number): boolean {
+    return this.#logBodies && bytes >= LOGGED_BODY_BYTES && this.#o.bodies.size < LOG_MAX_BYTES;
+  }
+
+  /** The unused segments of the body log wait to be removed. */
+  get segmentsWanted(): boolean {
+    return this.#space.segmentsWanted;
   }
 
   /** Adds a validated message for `targets` (merged, with their states); resolves when durable. */
@@ -103,6 +146,18 @@ export class Committer {
     states: readonly EndpointState[],
     enqueuedAtMs: number,
   ): Promise<void> {
+    const seq = ++this.#lastSeq;
+    const { sizeBytes } = encoded;
+    // The body is the caller's (it must not change it after enqueue): no copy.
+    const { message } = encoded;
+    let logged: Uint8Array | undefined;
+    try {
+      if (this.logs(message.body.byteLength)) {
+        logged = encodeRef(this.#o.bodies.append(seq, message.body));
+      }
+    } catch (error) {
+      return Promise.reject(new Error(`Cannot enqueue: ${describe(error)}`, { cause: error }));
+    }
     let group = this.#groups[this.#groups.length - 1];
     if (
       group === undefined || group.messages >= this.#o.maxBatchMessages ||
@@ -111,11 +166,12 @@ export class Committer {
       group = new CommitGroup();
       this.#groups.push(group);
     }
-    const seq = ++this.#lastSeq;
-    const { sizeBytes } = encoded;
-    // The body is the caller's (it must not change it after enqueue): no copy.
-    const { message } = encoded;
-    group.messageParams.push(seq, targets.length, encoded.properties, message.body);
+    if (logged === undefined) {
+      group.messageParams.push(seq, targets.length, encoded.properties, message.body, null);
+    } else {
+      group.messageParams.push(seq, targets.length, encoded.properties, logged, 1);
+      group.logEnd = this.#o.bodies.written;
+    }
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       const state = states[i]!;
@@ -172,6 +228,7 @@ export class Committer {
 
   /** Runs `work` in one write transaction; rolls back and throws when it fails. */
   inTransaction(work: () => void): void {
+    this.#writes++;
     this.#begin.run();
     try {
       work();
@@ -189,28 +246,18 @@ export class Committer {
   }
 
   /**
-   * Gives free pages back to the file system: with `urgent` (refusing for lack of space) as soon
-   * as there are a few, else once they are a quarter of the file.
+   * Gives free pages back to the file system (with `urgent` as soon as there are a few, else
+   * once they are a quarter of the file) and the body log's unused segments.
    */
   reclaimSpace(urgent: boolean, maxSteps?: number): void {
-    this.#lastReclaimMs = performance.now();
-    try {
-      const pages = reclaimFreePages(this.#o.db, urgent, maxSteps);
-      if (pages > 0) this.#o.log.debug("reclaimed free pages", { path: this.#o.path, pages });
-    } catch (error) {
-      this.#o.log.warn("cannot give free pages back yet", {
-        path: this.#o.path,
-        error: describe(error),
-      });
-    }
-    this.measure();
+    this.#space.now(urgent, maxSteps);
   }
 
   /** Commits what is pending (acks: one last try), then closes the WAL handle. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#flushTimer.cancel();
-    clearTimeout(this.#reclaimTimer);
+    this.#space.cancel();
     try {
       await this.#syncing;
       while (this.#groups.length > 0) {
@@ -219,8 +266,10 @@ export class Committer {
       }
       // Any acks that fail are delivered again after the next open.
       if (this.#acks.length > 0) this.#flush();
+      this.#space.removeSegments();
     } finally {
       this.#o.wal?.close();
+      this.#o.bodies.close();
     }
   }
 
@@ -233,6 +282,8 @@ export class Committer {
     if (this.#syncing !== undefined) return;
     const acksDue = this.#acks.length > 0 && (this.#closed || this.#acks.dueInMs() === 0);
     if (this.#groups.length === 0 && !acksDue) return this.#scheduleAckCommit();
+    // A row is committed only once its body is durable: a durable row always has its body.
+    if ((this.#groups[0]?.logEnd ?? 0) > this.#o.bodies.synced) return this.#syncBodies();
     const group = this.#groups.shift();
     const { states: ackStates, rows: ackRows } = acksDue ? this.#acks.takeAll() : NO_ACKS;
     if (!acksDue) this.#scheduleAckCommit();
@@ -250,27 +301,48 @@ export class Committer {
     } catch (error) {
       if (isNoSpace(error)) this.#o.guard.releaseReserve("a commit found the disk full");
       if (group !== undefined) this.#failGroup(group, error);
-      if (ackRows.length > 0) this.#retryAcks(ackStates, ackRows);
+      if (ackRows.length > 0) this.#ackRetry.retry(ackStates, ackRows, this.#o.ackWindowMs);
       this.measure();
       return;
     }
     this.#seqCeiling = ceiling;
     // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
-    this.#forgetAcked(ackStates, ackRows);
+    forgetAcked(ackStates, ackRows);
     this.#o.guard.measureAfterCommit();
-    if (ackRows.length > 0) this.#afterAcks();
+    if (ackRows.length > 0) this.#space.afterAcks();
     if (group === undefined) return;
     this.counters.commits++;
     this.counters.messages += group.messages;
     if (this.#o.wal === undefined) return this.#settle(group);
+    const writes = this.#writes;
     this.#syncing = this.#o.wal.syncData().then(
-      () => this.#settle(group),
+      () => {
+        this.#settle(group);
+        if (this.#writes === writes) this.#space.afterSync();
+      },
       (error) => this.#settle(group, error ?? new Error("unknown error")),
     ).finally(() => {
       this.#syncing = undefined;
       if (!this.#closed && (this.#groups.length > 0 || this.#acks.length > 0)) {
         this.#flushTimer.schedule(0);
       }
+    });
+  }
+
+  /** Syncs the body log, then flushes again; a failed sync refuses every group with a body in it. */
+  #syncBodies(): void {
+    const { bodies } = this.#o;
+    this.#syncing = bodies.sync().then(
+      () => {},
+      (error) => {
+        for (const group of this.#groups.filter((g) => g.logEnd > bodies.synced)) {
+          this.#groups.splice(this.#groups.indexOf(group), 1);
+          this.#failGroup(group, error);
+        }
+      },
+    ).finally(() => {
+      this.#syncing = undefined;
+      if (!this.#closed) this.#flushTimer.schedule(0);
     });
   }
 
@@ -301,95 +373,16 @@ export class Committer {
     if (syncError === undefined) group.resolve();
     else {
       this.counters.failed++;
-      this.#o.log.error("WAL sync failed; enqueues rejected", {
-        path: this.#o.path,
-        messages: group.messages,
-        error: describe(syncError),
-      });
-      group.reject(
-        new Error(`Cannot enqueue: sync of ${this.#o.path}-wal failed: ${describe(syncError)}`, {
-          cause: syncError,
-        }),
-      );
+      group.fail(this.#o.log, `sync of ${this.#o.path}-wal`, syncError);
     }
     this.#o.notify(touched);
   }
 
   #failGroup(group: CommitGroup, error: unknown): void {
     this.counters.failed++;
-    this.#o.log.error("commit failed; enqueues rejected", {
-      path: this.#o.path,
-      messages: group.messages,
-      error: describe(error),
-    });
     for (let i = 0; i < group.rows.length; i++) {
       group.states[i]!.pendingBytes -= group.rows[i]!.sizeBytes;
     }
-    group.reject(
-      new Error(`Cannot enqueue: commit to ${this.#o.path} failed: ${describe(error)}`, {
-        cause: error,
-      }),
-    );
-  }
-
-  /**
-   * Acks free space, so they are worth committing alone when a commit with them failed: a row
-   * at a time (which tolerates rows already gone), and once more at once if the first try gave
-   * the reserve back.
-   */
-  #retryAcks(states: EndpointState[], rows: RowKey[]): void {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        this.inTransaction(() => {
-          for (let i = 0; i < rows.length; i++) {
-            this.#o.deleteQueueRow(states[i]!, rows[i]!.priority, rows[i]!.seq);
-          }
-        });
-        this.#forgetAcked(states, rows);
-        if (this.#ackFailureLogged) {
-          this.#ackFailureLogged = false;
-          this.#o.log.info("acks commit again", { path: this.#o.path });
-        }
-        this.#afterAcks();
-        return;
-      } catch (error) {
-        if (attempt === 0 && isNoSpace(error)) {
-          if (this.#o.guard.releaseReserve("acks could not commit")) continue;
-        }
-        if (!this.#ackFailureLogged) {
-          this.#ackFailureLogged = true;
-          this.#o.log.error("cannot commit acks; will retry every second", {
-            path: this.#o.path,
-            error: describe(error),
-          });
-        }
-        break;
-      }
-    }
-    if (this.#closed) return;
-    this.#acks.putBack(states, rows, Math.max(this.#o.ackWindowMs, 1000));
-    this.#scheduleAckCommit();
-  }
-
-  #forgetAcked(states: readonly EndpointState[], rows: readonly RowKey[]): void {
-    for (let i = 0; i < rows.length; i++) states[i]!.leases.delete(rows[i]!.seq);
-  }
-
-  /**
-   * While messages are refused for lack of space, or the reserve is given back, what a drain
-   * frees goes back to the file system at once (rate-limited), so that new messages are
-   * admitted again within seconds of the drain, without a restart.
-   */
-  #afterAcks(): void {
-    const { guard } = this.#o;
-    if (this.#closed || (!guard.refusing && !guard.reserveMissing)) return;
-    const wait = this.#lastReclaimMs + RECLAIM_INTERVAL_MS - performance.now();
-    if (wait <= 0) return this.reclaimSpace(true);
-    if (this.#reclaimTimer !== undefined) return;
-    this.#reclaimTimer = setTimeout(() => {
-      this.#reclaimTimer = undefined;
-      if (!this.#closed) this.reclaimSpace(true);
-    }, wait);
-    Deno.unrefTimer(this.#reclaimTimer);
+    group.fail(this.#o.log, `commit to ${this.#o.path}`, error);
   }
 }

@@ -5,8 +5,18 @@
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 
-/** Schema version written to `PRAGMA user_version`; a newer file is refused, not rewritten. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Schema version written to `PRAGMA user_version`; a newer file is refused, not rewritten.
+ * Version 2: a message's body may be in the body log (_body_log.ts), its row holding where
+ * (`logged`).
+ */
+export const SCHEMA_VERSION = 2;
+/**
+ * What a file stays at while the ledge before this one must still open it (an update not
+ * confirmed yet): version 1 with the `logged` column, which version 1 never reads, and no body
+ * in the log.
+ */
+const COMPATIBLE_VERSION = 1;
 
 /**
  * One row per message body (stored once however many endpoints it goes to), one row per
@@ -23,7 +33,8 @@ CREATE TABLE IF NOT EXISTS messages(
   seq INTEGER PRIMARY KEY,
   refs INTEGER NOT NULL,
   properties TEXT NOT NULL,
-  body BLOB NOT NULL
+  body BLOB NOT NULL,
+  logged INTEGER
 );
 CREATE TABLE IF NOT EXISTS queue(
   endpoint INTEGER NOT NULL,
@@ -61,6 +72,8 @@ export interface OpenDatabaseOptions {
   maxDatabaseBytes?: number;
   /** Page size of a new file (default {@linkcode PAGE_BYTES}). */
   pageBytes?: number;
+  /** Keeps (or makes) the file at the version the ledge before this one opens. */
+  compatible?: boolean;
 }
 
 function describe(error: unknown): string {
@@ -103,6 +116,35 @@ function dropExpiryIndex(db: DatabaseSync): void {
   }
 }
 
+/** The file's schema version. */
+export function schemaVersion(db: DatabaseSync): number {
+  return Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+}
+
+/** Marks the file as the current version (in the caller's transaction): bodies may be logged. */
+export function setCurrentVersion(db: DatabaseSync): void {
+  db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+}
+
+/**
+ * Brings the schema of a file at `version` up to `target` (a file of version 1 gets the `logged`
+ * column, which version 1 never reads); a file already there is not written to.
+ */
+function upgradeSchema(db: DatabaseSync, version: number, target: number): void {
+  const hasLogged = version > 0 && hasLoggedColumn(db);
+  if (version >= target && hasLogged) return;
+  db.exec("BEGIN IMMEDIATE");
+  if (version === 1 && !hasLogged) db.exec("ALTER TABLE messages ADD COLUMN logged INTEGER");
+  db.exec(SCHEMA);
+  db.exec(`PRAGMA user_version = ${Math.max(version, target)}`);
+  db.exec("COMMIT");
+}
+
+function hasLoggedColumn(db: DatabaseSync): boolean {
+  const sql = "SELECT 1 AS found FROM pragma_table_info('messages') WHERE name = 'logged'";
+  return db.prepare(sql).get() !== undefined;
+}
+
 /**
  * Opens (creating when missing) the store file at `path` in WAL mode with the schema in place.
  * Throws an Error naming the file when it cannot be opened, is not a database, is corrupt, or
@@ -124,7 +166,7 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
     let version: number;
     try {
-      version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+      version = schemaVersion(db);
     } catch (error) {
       if (!/database is locked/.test(describe(error))) throw error;
       throw new Error("database is locked: another process (or store) has it open", {
@@ -162,12 +204,7 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
     db.exec(`PRAGMA wal_autocheckpoint = ${Math.ceil(CHECKPOINT_WAL_BYTES / pageSize)}`);
     // A file with the schema in place is opened without a write, so it opens on a full disk.
     if (version > 0) dropExpiryIndex(db);
-    if (version < SCHEMA_VERSION) {
-      db.exec("BEGIN IMMEDIATE");
-      db.exec(SCHEMA);
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-      db.exec("COMMIT");
-    }
+    upgradeSchema(db, version, options.compatible ? COMPATIBLE_VERSION : SCHEMA_VERSION);
     if (options.maxDatabaseBytes !== undefined) {
       const pages = Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize));
       db.exec(`PRAGMA max_page_count = ${pages}`);

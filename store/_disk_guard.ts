@@ -4,10 +4,12 @@
  *
  * Two defences:
  * - **A floor of free space.** Before each message is admitted, the space it may take (twice its
- *   size: once in the WAL, once in the file at the checkpoint) is checked against the file
- *   system's free space (statfs, measured after each commit); below `minFreeBytes` new messages
- *   are refused. A drain gives its space back by an incremental vacuum and a WAL checkpoint. The floor covers the WAL's growth up to
- *   a checkpoint and the writes of the acks and the vacuum that give space back.
+ *   size: once in the WAL, once in the file at the checkpoint; a body in the body log once) is
+ *   checked against the file system's free space (statfs, measured after each commit); below
+ *   `minFreeBytes` new messages are refused. A drain gives its space back by an incremental
+ *   vacuum, a WAL checkpoint and the removal of the body log's unused segments. The floor covers
+ *   the WAL's growth up to a checkpoint and the writes of the acks and the vacuum that give space
+ *   back.
  * - **A reserve file** (`<store>-reserve`, `reserveBytes` of zeros) for when something else
  *   fills the disk: when a commit fails for lack of space the reserve is deleted, which gives
  *   acks and checkpoints room to commit, and at open it gives the store room to start. It is
@@ -113,10 +115,13 @@ export class DiskGuard {
     this.measure();
   }
 
-  /** Whether a message of `sizeBytes` may be admitted; counts and logs a refusal. */
-  admit(sizeBytes: number): boolean {
+  /**
+   * Whether a message of `sizeBytes` may be admitted (`loggedBytes` of it in the body log, written
+   * once; the rest twice: the WAL, then the file); counts and logs a refusal.
+   */
+  admit(sizeBytes: number, loggedBytes = 0): boolean {
     if (this.#options.minFreeBytes === 0) return true;
-    const needed = 2 * sizeBytes;
+    const needed = 2 * sizeBytes - loggedBytes;
     if (this.#free - this.#admitted - needed >= this.#options.minFreeBytes) {
       this.#admitted += needed;
       if (this.#refusing) this.#recovered();

@@ -49,6 +49,7 @@ export function openDatabase(path: string, options: StoreOptions, guard: DiskGua
       ? { maxDatabaseBytes: options.maxDatabaseBytes }
       : {}),
     ...(options.pageBytes !== undefined ? { pageBytes: options.pageBytes } : {}),
+    compatible: options.compatibleFormat ?? false,
   };
   try {
     return openStoreDatabase(path, databaseOptions);

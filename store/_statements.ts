@@ -5,7 +5,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 /**
- * A row of `deliverable`: priority, seq, size, enqueued_at, expires_at, properties, body
+ * A row of `deliverable`: priority, seq, size, enqueued_at, expires_at, properties, body, logged
  * (properties and body null when the body row is missing).
  */
 export type DeliverableRow = [
@@ -16,6 +16,7 @@ export type DeliverableRow = [
   number | null,
   string | null,
   Uint8Array | null,
+  number | null,
 ];
 
 /** Every statement of the store, by what it does. */
@@ -50,6 +51,8 @@ export interface StoreStatements {
   expiredRows: StatementSync;
   /** (endpoint, priority, after seq, limit) -> seq, size, expires_at in delivery order. */
   rowsOfPriority: StatementSync;
+  /** (first seq, end seq) -> a row when a message in [first, end) has a logged body. */
+  loggedBetween: StatementSync;
   /** (endpoint) -> expiry: the earliest expires_at of the queue, or null. */
   expiryFloor: StatementSync;
   /** (endpoint, priority) -> priority, enqueued_at of the oldest row of the next priority up */
@@ -59,7 +62,8 @@ export interface StoreStatements {
 /** Prepares every statement against the store schema. */
 export function prepareStatements(db: DatabaseSync): StoreStatements {
   const deliverable = db.prepare(
-    "SELECT q.priority, q.seq, q.size, q.enqueued_at, q.expires_at, m.properties, m.body " +
+    "SELECT q.priority, q.seq, q.size, q.enqueued_at, q.expires_at, m.properties, m.body, " +
+      "m.logged " +
       "FROM queue q LEFT JOIN messages m ON m.seq = q.seq " +
       "WHERE q.endpoint = ? AND (q.expires_at IS NULL OR q.expires_at > ?) " +
       "AND (q.priority, q.seq) > (?, ?) AND q.seq <= ? ORDER BY q.priority, q.seq LIMIT ?",
@@ -91,6 +95,9 @@ export function prepareStatements(db: DatabaseSync): StoreStatements {
     rowsOfPriority: db.prepare(
       "SELECT seq, size, expires_at FROM queue WHERE endpoint = ? AND priority = ? AND seq > ? " +
         "ORDER BY seq LIMIT ?",
+    ),
+    loggedBetween: db.prepare(
+      "SELECT 1 AS found FROM messages WHERE seq >= ? AND seq < ? AND logged IS NOT NULL LIMIT 1",
     ),
     expiryFloor: db.prepare("SELECT min(expires_at) AS expiry FROM queue WHERE endpoint = ?"),
     firstAfterPriority: db.prepare(

@@ -43,10 +43,17 @@ export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   };
 }
 
-/** Bytes the store occupies on disk: the database file plus its WAL. */
+/** Bytes the store occupies on disk: the database file, its WAL and its body log's segments. */
 export function storeFileBytes(path: string): number {
   let total = 0;
-  for (const file of [path, `${path}-wal`]) {
+  const segments = `${path}-bodies`;
+  let logged: string[] = [];
+  try {
+    logged = [...Deno.readDirSync(segments)].map((entry) => `${segments}/${entry.name}`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  for (const file of [path, `${path}-wal`, ...logged]) {
     try {
       total += Deno.statSync(file).size;
     } catch (error) {

@@ -6,15 +6,16 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { checkOptions, openDatabase, openWalToSync } from "./_open.ts";
-import { leaseOf, markAcked, newEndpointState, rewindTo } from "./_endpoint_state.ts";
-import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
-import { takeFromFile } from "./_backlog.ts";
+import { markAcked, newEndpointState, rewindTo } from "./_endpoint_state.ts";
+import type { EndpointState } from "./_endpoint_state.ts";
+import { takeFromFile, takeFromReady } from "./_backlog.ts";
 import { Committer } from "./_committer.ts";
+import { BodyLog } from "./_body_log.ts";
 import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
 import { encodeMessage, newEncodedMessage } from "./_message_codec.ts";
 import { purgeExpiredRows } from "./_purge.ts";
 import { IdleReclaim } from "./_idle_reclaim.ts";
-import { reclaimWanted } from "./_database.ts";
+import { reclaimWanted, SCHEMA_VERSION, schemaVersion, setCurrentVersion } from "./_database.ts";
 import { queueStats, readQueueTotals } from "./_queue_stats.ts";
 import { prepareStatements, type StoreStatements } from "./_statements.ts";
 import { StoreFullError } from "./store_full_error.ts";
@@ -82,6 +83,8 @@ class SqliteMessageStore implements MessageStore {
       db,
       sql: this.#sql,
       wal: options.wal,
+      bodies: new BodyLog(path),
+      logBodies: schemaVersion(db) === SCHEMA_VERSION,
       log: this.#log,
       guard: this.#guard,
       lastSeq,
@@ -94,7 +97,7 @@ class SqliteMessageStore implements MessageStore {
     });
     this.#idleReclaim = new IdleReclaim({
       activity: () => this.#committer.counters.messages + this.#acked,
-      wanted: () => reclaimWanted(db, false),
+      wanted: () => reclaimWanted(db, false) || this.#committer.segmentsWanted,
       reclaim: (steps) => this.#committer.reclaimSpace(false, steps),
       failed: (error) =>
         this.#log.warn("giving free space back failed; the next maintenance tick tries again", {
@@ -144,7 +147,8 @@ class SqliteMessageStore implements MessageStore {
       refused ??= new StoreFullError(state.name, queued, this.#maxSizeBytes);
     }
     if (refused) throw refused;
-    if (!this.#guard.admit(encoded.sizeBytes)) {
+    const bodyBytes = encoded.message.body.byteLength;
+    if (!this.#guard.admit(encoded.sizeBytes, this.#committer.logs(bodyBytes) ? bodyBytes : 0)) {
       const first = states[0]!;
       throw new StoreFullError(first.name, first.bytes + first.pendingBytes, this.#maxSizeBytes, {
         freeBytes: this.#guard.freeBytes,
@@ -168,37 +172,15 @@ class SqliteMessageStore implements MessageStore {
     this.#checkOpen(`take from ${endpoint}`);
     const state = this.#byName.get(endpoint);
     if (!state || state.count === 0) return [];
-    if (state.ready !== null) return this.#takeReady(state, limit);
+    if (state.ready !== null) return takeFromReady(state, limit, this.#now(), this.#committer);
     try {
-      return takeFromFile(this.#sql, state, limit, this.#now(), this.#committer.visibleSeq);
+      const { visibleSeq, bodies } = this.#committer;
+      return takeFromFile(this.#sql, state, limit, this.#now(), visibleSeq, bodies);
     } catch (error) {
       throw new Error(`Cannot take from ${endpoint} in ${this.#path}: ${describe(error)}`, {
         cause: error,
       });
     }
-  }
-
-  /** `take` from the messages known in memory: the rows themselves become the leases. */
-  #takeReady(state: EndpointState, limit: number): QueuedRow[] {
-    const ready = state.ready!;
-    const now = this.#now();
-    const taken: QueuedRow[] = [];
-    let used = 0;
-    let bytes = 0;
-    while (taken.length < limit && used < ready.length) {
-      const row = ready[used++]!;
-      bytes += row.message.body.byteLength;
-      state.afterPriority = row.priority;
-      state.afterSeq = row.seq;
-      if (row.expiresAtMs !== null && row.expiresAtMs <= now) continue;
-      state.leases.set(row.seq, leaseOf(row));
-      taken.push(row);
-    }
-    if (used === ready.length) ready.length = 0;
-    else ready.splice(0, used);
-    state.readyBytes -= bytes;
-    this.#committer.readyBytes -= bytes;
-    return taken;
   }
 
   ack(endpoint: string, seqs: readonly number[] | number): void {
@@ -287,6 +269,20 @@ class SqliteMessageStore implements MessageStore {
   setMaxSizeBytes(maxSizeBytes: number): void {
     checkPositiveInteger(maxSizeBytes, "maxSizeBytes", "set the queue bound");
     this.#maxSizeBytes = maxSizeBytes;
+  }
+
+  useCurrentFormat(): void {
+    this.#checkOpen("move to the current file format");
+    try {
+      if (schemaVersion(this.#db) < SCHEMA_VERSION) {
+        this.#committer.inTransaction(() => setCurrentVersion(this.#db));
+      }
+    } catch (error) {
+      throw new Error(`Cannot move ${this.#path} to the current format: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+    this.#committer.startLoggingBodies();
   }
 
   async close(): Promise<void> {

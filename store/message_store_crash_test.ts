@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { bodyText, tempDir } from "./_testing.ts";
 import { openMessageStore } from "./message_store.ts";
+import { LOGGED_BODY_BYTES } from "./_body_log.ts";
 
 const CHILD = new URL("./testdata/enqueue_until_killed.ts", import.meta.url);
 
@@ -39,6 +40,9 @@ async function survivesKill(base: number, killAfter: number): Promise<void> {
   const status = await child.status;
   assert.equal(status.signal, "SIGKILL", "the child was killed mid-stream, not finished");
   assert.ok(resolved.length >= killAfter);
+  if (base >= LOGGED_BODY_BYTES) {
+    assert.ok([...Deno.readDirSync(`${path}-bodies`)].length > 0, "the bodies went to the log");
+  }
 
   const store = openMessageStore(path, { maxSizeBytes: 1024 * 1024 * 1024, purgeIntervalMs: 0 });
   try {
@@ -76,6 +80,6 @@ Deno.test("every message whose enqueue resolved survives kill -9 of the process"
   await survivesKill(200, 20_000);
 });
 
-Deno.test("every large message (8-20 KiB, overflow pages) whose enqueue resolved survives kill -9", async () => {
+Deno.test("every large message (8-20 KiB, in the body log) whose enqueue resolved survives kill -9", async () => {
   await survivesKill(8192, 2_000);
 });

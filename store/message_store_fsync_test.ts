@@ -4,7 +4,9 @@ import { tempDir } from "./_testing.ts";
 
 const CHILD = new URL("./testdata/enqueue_and_print.ts", import.meta.url);
 
-type Event = { kind: "wal-write" | "wal-sync" } | { kind: "resolved"; n: number };
+type Event =
+  | { kind: "wal-write" | "wal-sync" | "log-write" | "log-sync" }
+  | { kind: "resolved"; n: number };
 
 /** Joins strace's `<unfinished ...>` / `<... resumed>` halves, so each call is one line. */
 function wholeCalls(trace: string): string[] {
@@ -26,8 +28,11 @@ function wholeCalls(trace: string): string[] {
   return calls;
 }
 
-/** The WAL writes, WAL syncs and "resolved" lines of a trace, in order. */
-function walEvents(trace: string, walPath: string): Event[] {
+/**
+ * The writes and syncs of the WAL and of the body log (its segments and its directory), and the
+ * "resolved" lines of a trace, in order.
+ */
+function storeEvents(trace: string, path: string): Event[] {
   const paths = new Map<number, string>();
   const events: Event[] = [];
   for (const call of wholeCalls(trace)) {
@@ -56,10 +61,31 @@ function walEvents(trace: string, walPath: string): Event[] {
     }
     const io = /^(pwrite64|write|fsync|fdatasync)\((\d+),/.exec(call) ??
       /^(fsync|fdatasync)\((\d+)\s*\)/.exec(call);
-    if (!io || paths.get(Number(io[2])) !== walPath) continue;
-    events.push({ kind: io[1]!.includes("sync") ? "wal-sync" : "wal-write" });
+    const file = io ? paths.get(Number(io[2])) : undefined;
+    const of = file === `${path}-wal` ? "wal" : file?.startsWith(`${path}-bodies`) ? "log" : null;
+    if (of === null) continue;
+    events.push({ kind: `${of}-${io![1]!.includes("sync") ? "sync" : "write"}` });
   }
   return events;
+}
+
+/**
+ * Numbers of the enqueues that resolved before their body was written to the log and synced,
+ * and then their WAL frames written and synced, in that order.
+ */
+function unsyncedLoggedAcks(events: readonly Event[]): number[] {
+  const order = ["log-write", "log-sync", "wal-write", "wal-sync"];
+  const bad: number[] = [];
+  let reached = 0;
+  for (const event of events) {
+    if (event.kind === "resolved") {
+      if (reached < order.length) bad.push(event.n);
+      reached = 0;
+    } else if (event.kind === order[reached]) {
+      reached++;
+    }
+  }
+  return bad;
 }
 
 /** Numbers of the enqueues that resolved before their WAL frames were written and synced. */
@@ -81,9 +107,13 @@ function unsyncedAcks(events: readonly Event[]): number[] {
   return bad;
 }
 
-async function traceChild(dir: string, synchronous: "FULL" | "NORMAL"): Promise<Event[]> {
-  const path = `${dir}/${synchronous}.db`;
-  const traceFile = `${dir}/${synchronous}.trace`;
+async function traceChild(
+  dir: string,
+  synchronous: "FULL" | "NORMAL",
+  bodyBytes = 0,
+): Promise<Event[]> {
+  const path = `${dir}/${synchronous}-${bodyBytes}.db`;
+  const traceFile = `${dir}/${synchronous}-${bodyBytes}.trace`;
   const { success, stderr } = await new Deno.Command("strace", {
     args: [
       "-f",
@@ -99,12 +129,13 @@ async function traceChild(dir: string, synchronous: "FULL" | "NORMAL"): Promise<
       path,
       "5",
       synchronous,
+      String(bodyBytes),
     ],
     stdout: "null",
     stderr: "piped",
   }).output();
   assert.ok(success, new TextDecoder().decode(stderr));
-  const events = walEvents(await Deno.readTextFile(traceFile), `${path}-wal`);
+  const events = storeEvents(await Deno.readTextFile(traceFile), path);
   assert.deepEqual(
     events.flatMap((e) => (e.kind === "resolved" ? [e.n] : [])),
     [0, 1, 2, 3, 4],
@@ -120,6 +151,15 @@ serviceTest(
     await using dir = await tempDir();
     await t.step("synchronous FULL: every enqueue is synced before it resolves", async () => {
       assert.deepEqual(unsyncedAcks(await traceChild(dir.path, "FULL")), []);
+    });
+    await t.step("a 16 KiB body is in the log and synced before its row is written", async () => {
+      const events = await traceChild(dir.path, "FULL", 16384);
+      assert.ok(events.some((e) => e.kind === "log-write"), "the bodies went to the log");
+      assert.deepEqual(unsyncedLoggedAcks(events), []);
+      assert.deepEqual(unsyncedAcks(events), []);
+    });
+    await t.step("the ordered check sees small bodies skip the log", async () => {
+      assert.deepEqual(unsyncedLoggedAcks(await traceChild(dir.path, "FULL")), [0, 1, 2, 3, 4]);
     });
     await t.step("synchronous NORMAL: the check sees enqueues resolve unsynced", async () => {
       assert.deepEqual(unsyncedAcks(await traceChild(dir.path, "NORMAL")), [0, 1, 2, 3, 4]);

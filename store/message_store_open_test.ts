@@ -78,7 +78,7 @@ Deno.test("a store written by a newer ledge is refused", async () => {
   db.close();
   await assertRefused(
     path,
-    /messages\.db: schema version 99 is newer than this ledge supports \(1\)/,
+    /messages\.db: schema version 99 is newer than this ledge supports \(2\)/,
   );
 });
 

@@ -632,7 +632,9 @@ Deno.test("purgeExpired() gives the freed space back to the file system", async 
   try {
     const body = new Uint8Array(64 * 1024).fill(1);
     const message = { body, appProperties: {}, systemProperties: {} };
-    await store.enqueue(message, [to("upstream", 0, -1)]);
+    // One message that never expires, small enough to stay in the database: a large one would
+    // keep its body log segment (see the test of LOG_MAX_BYTES).
+    await store.enqueue(textMessage("stays"), [to("upstream", 0, -1)]);
     await Promise.all(
       Array.from({ length: 320 }, () => store.enqueue(message, [to("upstream", 0, 60)])),
     );
@@ -659,7 +661,7 @@ Deno.test("purgeExpired() also gives back the space of a drained backlog", async
       systemProperties: {},
     };
     await Promise.all(Array.from({ length: 1000 }, () => store.enqueue(message, [to("upstream")])));
-    assert.ok(storeFileBytes(path) > 16 * MiB);
+    assert.ok(storeFileBytes(path) > 15 * MiB);
     for (;;) {
       const batch = store.take("upstream", 200);
       if (batch.length === 0) break;

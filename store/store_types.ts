@@ -92,6 +92,12 @@ export interface StoreOptions {
    */
   pageBytes?: number;
   /**
+   * Keeps the file in the format the ledge before this one opens, for as long as a self-update
+   * may still roll back to it: message bodies stay in the database until
+   * {@linkcode MessageStore.useCurrentFormat}. A file already in the current format stays in it.
+   */
+  compatibleFormat?: boolean;
+  /**
    * Free space the store keeps on its file system (default 16 MiB): below it new messages are
    * refused (`StoreFullError` with `reason: "disk"`), so acks, deletes, checkpoints and the open
    * always have room. 0 turns the floor off.
@@ -146,6 +152,12 @@ export interface MessageStore {
   commitCounters(): CommitCounters;
   /** Changes the per-queue bound (a new deployment's `storeLimits`); already queued data stays. */
   setMaxSizeBytes(maxSizeBytes: number): void;
+  /**
+   * Moves the file to the current format (this ledge will not roll back): from now on, bodies
+   * of 4 KiB and more go to the body log beside it. Throws an Error naming the file when it
+   * cannot be written.
+   */
+  useCurrentFormat(): void;
   /** Commits what is pending, then closes the file. */
   close(): Promise<void>;
 }
