@@ -30,6 +30,29 @@ export interface ComponentHooks {
 }
 import { createFleetComponent } from "../fleet/mod.ts";
 
+/**
+ * After the hub: the fleet of this parent (tags, queries, deployments, enrollment) reads and
+ * writes the hub's twins and registers enrolled devices with the security manager.
+ */
+function fleetComponent(
+  context: RuntimeContext,
+  security: ReturnType<typeof createSecurityComponent>,
+  hub: ReturnType<typeof createHubComponent>,
+) {
+  return createFleetComponent(context, {
+    hub: () => hub.hub,
+    security: security.manager,
+    parent() {
+      const own = security.manager.registry.get(context.config.device.id)!;
+      const { sharedAccessKey: _key, ...endpoint } = parentLink(context.config, own, {
+        caPem: security.manager.trustBundlePem(),
+        bound: hub.listeners(),
+      });
+      return endpoint;
+    },
+  });
+}
+
 /** Builds the components of a daemon for `context`, in start order. */
 export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {}): Component[] {
   // A device enrolled through a group derives its upstream key once, for every component.
@@ -43,7 +66,12 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
     verifySasToken: (token, claimed) => security.manager.verifySasToken(token, claimed),
     ...(context.config.upstream.enabled ? { parent: () => parentEndpoint(context.config) } : {}),
   });
-  const hub = createHubComponent(context, { security: security.manager, httpsRoutes });
+  // The store stays readable by the previous version until this one is confirmed (update).
+  const hub = createHubComponent(context, {
+    security: security.manager,
+    httpsRoutes,
+    compatibleStoreFormat: true,
+  });
   const agent = createAgentComponent(context, { provisioner: security.manager });
   // After the hub, so it stops first; it drains the hub's `$upstream` queue.
   const upstream = createUpstreamComponent(context, { store: () => hub.store });
@@ -64,6 +92,7 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
     agent: agent.agent,
     store: artifacts,
     upstreamConnected: () => upstream.upstream.state().connected,
+    committed: () => hub.store.useCurrentFormat(),
     exit: hooks.exit ??
       ((code, reason) =>
         context.logger.error("cannot restart: no runner to exit to", { code, reason })),
@@ -80,20 +109,7 @@ export function buildComponents(given: RuntimeContext, hooks: ComponentHooks = {
     hub: () => hub.hub,
     agent: update.agent,
   });
-  // After the hub: the fleet of this parent (tags, queries, deployments, enrollment) reads and
-  // writes the hub's twins and registers enrolled devices with the security manager.
-  const fleet = createFleetComponent(context, {
-    hub: () => hub.hub,
-    security: security.manager,
-    parent() {
-      const own = security.manager.registry.get(context.config.device.id)!;
-      const { sharedAccessKey: _key, ...endpoint } = parentLink(context.config, own, {
-        caPem: security.manager.trustBundlePem(),
-        bound: hub.listeners(),
-      });
-      return endpoint;
-    },
-  });
+  const fleet = fleetComponent(context, security, hub);
   const metrics = createMetricsComponent(context);
   metrics.metrics.add(
     ...hubFamilies(() => hub.hub),

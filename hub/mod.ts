@@ -65,6 +65,11 @@ export interface HubComponentOptions {
    * is not theirs (self-update artifacts for child devices).
    */
   httpsRoutes?: (request: Request) => Promise<Response | undefined>;
+  /**
+   * Opens the message store in the format the previous ledge reads (a self-update may still roll
+   * back to it) until `store.useCurrentFormat()`.
+   */
+  compatibleStoreFormat?: boolean;
 }
 
 /** Creates the hub component (listeners, broker, store and twins start in `start`). */
@@ -118,6 +123,7 @@ export function createHubComponent(
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
       store = openMessageStore(messageStorePath(context.stateDir), {
         ...storeOptionsFromConfig(context.config, logger),
+        compatibleFormat: options.compatibleStoreFormat ?? false,
         ...(options.purgeIntervalMs === undefined
           ? {}
           : { purgeIntervalMs: options.purgeIntervalMs }),

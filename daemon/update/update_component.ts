@@ -36,6 +36,8 @@ export interface UpdateComponentOptions {
   upstreamConnected(): boolean;
   /** Stops the daemon and exits with `code` (75: start again, as the new version). */
   exit(code: number, reason: string): void;
+  /** Called once this version is known to stay (no trial at start, or the trial confirmed). */
+  committed?(): void;
 }
 
 /** `$edgeAgent` reported properties with the running version and the last update. */
@@ -154,6 +156,7 @@ export function createUpdateComponent(
     logger,
     exit: options.exit,
     upstreamConnected: options.upstreamConnected,
+    ...(options.committed ? { committed: options.committed } : {}),
   });
   let started = false;
   const follow = () => {

@@ -57,6 +57,11 @@ export interface UpdaterOptions {
   exit(code: number, reason: string): void;
   /** Whether this device's connection to its parent is up. */
   upstreamConnected(): boolean;
+  /**
+   * Called once this version is known to stay (no update on trial at start, or the trial
+   * confirmed): what the previous version could not read may now be written.
+   */
+  committed?(): void;
   executable?: Executable | undefined;
 }
 
@@ -166,7 +171,7 @@ export class Updater {
       this.#attempted = saved.attempted;
     } catch { /* no update yet */ }
     const exe = this.#executable?.path;
-    if (!exe) return;
+    if (!exe) return this.#committed();
     const rolledBack = await takeRollbackResult(exe);
     if (rolledBack) {
       await this.#record({
@@ -179,13 +184,13 @@ export class Updater {
       await pruneRuntimes(exe, this.#options.logger);
     }
     const marker = await readMarker(exe);
-    if (!marker) return;
+    if (!marker) return this.#committed();
     if (marker.toVersion !== VERSION) {
       this.#options.logger.warn("removing the marker of an update that did not happen", {
         version: marker.toVersion,
       });
       await removeMarker(exe);
-      return;
+      return this.#committed();
     }
     this.#onTrial = true;
     if (this.#executable?.kind === "compiled") {
@@ -195,6 +200,14 @@ export class Updater {
       }
     }
     this.#watchTrial(Date.now() + marker.windowSeconds * 1000);
+  }
+
+  #committed(): void {
+    try {
+      this.#options.committed?.();
+    } catch (error) {
+      this.#options.logger.error("cannot act on the confirmed version", { error });
+    }
   }
 
   #sameDeployment(version: string): { deploymentVersion?: number } {
@@ -221,6 +234,7 @@ export class Updater {
   async #confirm(): Promise<void> {
     await removeMarker(this.#executable!.path);
     this.#onTrial = false;
+    this.#committed();
     await pruneRuntimes(this.#executable!.path, this.#options.logger);
     await this.#record({
       version: VERSION,
