@@ -26,6 +26,8 @@ export class CommitGroup {
   bytes = 0;
   /** The body log's position after the group's last logged body; 0 with none. */
   logEnd = 0;
+  /** Takes no more enqueues: a sync of the body log for it has begun. */
+  sealed = false;
   /** The highest seq in the group. */
   lastSeq = 0;
 

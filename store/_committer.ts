@@ -160,7 +160,7 @@ export class Committer {
     }
     let group = this.#groups[this.#groups.length - 1];
     if (
-      group === undefined || group.messages >= this.#o.maxBatchMessages ||
+      group === undefined || group.sealed || group.messages >= this.#o.maxBatchMessages ||
       group.bytes >= this.#o.maxBatchBytes
     ) {
       group = new CommitGroup();
@@ -266,6 +266,7 @@ export class Committer {
       }
       // Any acks that fail are delivered again after the next open.
       if (this.#acks.length > 0) this.#flush();
+      await this.#space.removals;
       this.#space.removeSegments();
     } finally {
       this.#o.wal?.close();
@@ -329,9 +330,14 @@ export class Committer {
     });
   }
 
-  /** Syncs the body log, then flushes again; a failed sync refuses every group with a body in it. */
+  /**
+   * Syncs the body log, then flushes again; a failed sync refuses every group with a body in it.
+   * The groups waiting take no more enqueues: a body appended during the sync would otherwise
+   * need another sync before their commit.
+   */
   #syncBodies(): void {
     const { bodies } = this.#o;
+    for (const group of this.#groups) group.sealed = true;
     this.#syncing = bodies.sync().then(
       () => {},
       (error) => {

@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
-import type { BodyLog } from "./_body_log.ts";
+import { type BodyLog, LOG_MAX_BYTES } from "./_body_log.ts";
 import { reclaimFreePages } from "./_database.ts";
 import { describe } from "./_describe.ts";
 import type { DiskGuard } from "./_disk_guard.ts";
@@ -37,6 +37,7 @@ export class SpaceReclaim {
   #lastMs = -Infinity;
   #lastSegmentsMs = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #removals: Promise<void> = Promise.resolve();
 
   constructor(options: SpaceReclaimOptions) {
     this.#o = options;
@@ -82,20 +83,30 @@ export class SpaceReclaim {
 
   /**
    * After a WAL sync that covered every transaction committed so far: removes unused segments,
-   * at most once a second.
+   * at most once a second, or after every sync once the segments take half of LOG_MAX_BYTES (a
+   * stream of large messages fills that in a fraction of a second, and past it bodies go into
+   * the database).
    */
   afterSync(): void {
     const now = performance.now();
-    if (now - this.#lastSegmentsMs < SEGMENTS_INTERVAL_MS) return;
+    const pressed = this.#o.bodies.size >= LOG_MAX_BYTES / 2;
+    if (!pressed && now - this.#lastSegmentsMs < SEGMENTS_INTERVAL_MS) return;
     this.#lastSegmentsMs = now;
-    try {
-      this.#remove();
-    } catch (error) {
-      this.#o.log.warn("cannot remove unused body log segments yet", {
-        path: this.#o.bodies.directory,
-        error: describe(error),
-      });
+    // Unlinked off the main thread; the space is measured after the next commit.
+    for (const path of this.#o.bodies.drop(...this.#inUse())) {
+      const removed = Deno.remove(path).catch((error) =>
+        this.#o.log.warn("cannot remove an unused body log segment; the next open will", {
+          path,
+          error: describe(error),
+        })
+      );
+      this.#removals = Promise.all([this.#removals, removed]).then(() => {});
     }
+  }
+
+  /** Settles once the segments {@linkcode afterSync} unlinks in the background are gone. */
+  get removals(): Promise<void> {
+    return this.#removals;
   }
 
   /** Whether a segment waits to be removed (for the quiet-time reclaim). */
