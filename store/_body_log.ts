@@ -31,6 +31,12 @@ export const LOG_MAX_BYTES = 32 * 1024 * 1024;
  */
 const SEGMENT_BYTES = 4 * 1024 * 1024;
 const SEGMENT_NAME = /^(\d+)\.log$/;
+/**
+ * Unused full segments kept to be written over by the next ones, as SQLite reuses its WAL: an
+ * fdatasync of blocks the file already has writes no metadata, and no unlink or block
+ * allocation is paid per segment.
+ */
+const SPARE_SEGMENTS = 2;
 
 /** A segment: its first seq, and its append handle while it takes or awaits a sync. */
 interface Segment {
@@ -84,6 +90,8 @@ export class BodyLog {
   #lastSeq = 0;
   /** A segment was created since the last sync: the directory is synced with the segments. */
   #directoryDirty = false;
+  /** Files of unused segments to write the next segments over (see SPARE_SEGMENTS). */
+  #spares: string[] = [];
   /** The segments' directory, open once the first segment of this open is made. */
   #directory: Deno.FsFile | undefined;
   /** Bytes appended since the open: a position that only grows. */
@@ -228,15 +236,25 @@ export class BodyLog {
    * answers from what is durable: a delete that a power cut could undo must not free a segment.
    */
   reclaim(durableSeq: number, inUse: (first: number, end: number) => boolean): number {
-    const paths = this.drop(durableSeq, inUse);
-    for (const path of paths) Deno.removeSync(path);
-    return paths.length;
+    const before = this.#segments.length;
+    for (const path of [...this.drop(durableSeq, inUse), ...this.releaseSpares()]) {
+      Deno.removeSync(path);
+    }
+    return before - this.#segments.length;
+  }
+
+  /** Forgets the spare segment files kept for reuse and returns them, for the caller to remove. */
+  releaseSpares(): string[] {
+    const spares = this.#spares;
+    this.#spares = [];
+    return spares;
   }
 
   /**
-   * {@linkcode reclaim} without the unlinks: forgets the segments and returns their files, for
-   * the caller to remove (off the main thread: a 4 MiB unlink cost a quarter of the store's
-   * main thread with 16 KiB messages, measured). A file left behind is removed at the next open.
+   * {@linkcode reclaim} without the unlinks: forgets the segments, keeps up to SPARE_SEGMENTS
+   * full ones to write over, and returns the other files, for the caller to remove (off the
+   * main thread: a 4 MiB unlink cost a quarter of the store's main thread with 16 KiB messages,
+   * measured). A file left behind is a segment no row uses at the next open, and goes then.
    */
   drop(durableSeq: number, inUse: (first: number, end: number) => boolean): string[] {
     const unused = this.#unused(durableSeq, inUse);
@@ -248,7 +266,13 @@ export class BodyLog {
       this.size -= segment.bytes;
       this.#segments.splice(this.#segments.indexOf(segment), 1);
     }
-    return unused.map((segment) => segment.path);
+    const paths: string[] = [];
+    for (const segment of unused) {
+      const full = segment.bytes >= this.#segmentBytes;
+      if (full && this.#spares.length < SPARE_SEGMENTS) this.#spares.push(segment.path);
+      else paths.push(segment.path);
+    }
+    return paths;
   }
 
   /** How many segments {@linkcode reclaim} would remove now. */
@@ -283,9 +307,16 @@ export class BodyLog {
   #startSegment(seq: number): Segment {
     this.#directory ??= this.#makeDirectory();
     const path = `${this.#dir}/${seq}.log`;
+    const spare = this.#spares.pop();
     let writer: Deno.FsFile;
     try {
-      writer = Deno.openSync(path, { createNew: true, write: true, append: true, mode: 0o600 });
+      if (spare === undefined) {
+        writer = Deno.openSync(path, { createNew: true, write: true, append: true, mode: 0o600 });
+      } else {
+        // Renamed, durably with the next sync's directory sync, and written over from the start.
+        Deno.renameSync(spare, path);
+        writer = Deno.openSync(path, { write: true });
+      }
     } catch (error) {
       throw new Error(`cannot create ${path}: ${(error as Error).message}`, { cause: error });
     }

@@ -117,3 +117,35 @@ Deno.test("a body reference is 8 bytes and reads back as written", () => {
   assert.deepEqual(decodeRef(encodeRef(ref)), ref);
   assert.throws(() => decodeRef(new Uint8Array(7)), /a body reference is 8 bytes, got 7/);
 });
+
+Deno.test("BodyLog writes new segments over unused full ones, and reclaim removes those too", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const log = new BodyLog(path, { segmentBytes: 40_000 });
+  const files = () => [...Deno.readDirSync(`${path}-bodies`)].map((e) => e.name).sort();
+  try {
+    for (let seq = 1; seq <= 9; seq++) log.append(seq, body(seq, 16_384));
+    await log.sync();
+    assert.deepEqual(log.segments, [1, 4, 7]);
+    const unlinked = log.drop(6, (first) => first >= 7);
+    assert.deepEqual(unlinked, [], "both full segments kept as spares");
+    assert.deepEqual(files(), ["1.log", "4.log", "7.log"]);
+    // The segment of 7-9 is full: 10 starts another, over a spare.
+    const ten = log.append(10, body(10, 100));
+    assert.deepEqual(files(), ["1.log", "10.log", "7.log"]);
+    assert.equal(Deno.statSync(`${path}-bodies/10.log`).size, 3 * 16_384, "written over");
+    await log.sync();
+    assert.deepEqual(log.read(10, ten), body(10, 100));
+    log.close();
+    const again = new BodyLog(path, { segmentBytes: 40_000 });
+    try {
+      assert.deepEqual(again.read(10, ten), body(10, 100), "read back after a reopen");
+      assert.equal(again.reclaim(10, (first) => first === 10), 2, "the spare left and 7 go");
+      assert.deepEqual(files(), ["10.log"]);
+    } finally {
+      again.close();
+    }
+  } finally {
+    log.close();
+  }
+});
