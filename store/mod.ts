@@ -14,6 +14,18 @@
  * DELETEs), and all its enqueues return one promise. `commitWindowMs` can hold a commit open longer, but
  * measured it only lowers throughput at low concurrency.
  *
+ * **Large bodies.** A body of 4 KiB or more goes to the body log beside the file
+ * (`<path>-bodies/<first seq>.log`, 4 MiB segments written in seq order), its row keeping where;
+ * the commit of its row waits for the fdatasync of the log (and of the directory, for a new
+ * segment), so a durable row always has a durable body. Through SQLite a 16 KiB body cost about
+ * twice the CPU (its pages written to the WAL, copied at the checkpoint, freed at the ack). A
+ * segment goes once none of its messages is stored and that is durable; the last two are kept to
+ * be written over, as SQLite reuses its WAL. A message that stays (a slow consumer) keeps its
+ * whole segment, so past 32 MiB of segments large bodies go into the file again until segments
+ * go. `compatibleFormat` keeps the file in the format the previous ledge reads (no body in the
+ * log) until {@linkcode MessageStore.useCurrentFormat}: the daemon moves on once a self-update
+ * can no longer roll back.
+ *
  * **Delivery.** Each queue delivers by priority (lower number first), then arrival, at least
  * once: {@linkcode MessageStore.take} leases messages in memory (a second take skips them),
  * {@linkcode MessageStore.ack} deletes them (batched with the next commit, so an ack lost in a
@@ -35,12 +47,13 @@
  * per full episode), and the sender gets no PUBACK, so it sees the failure.
  *
  * **Full disk.** The store keeps `minFreeBytes` (default 16 MiB) free on its file system: a
- * message that would take it below (counting twice its size, for the WAL and the file) is
+ * message that would take it below (counting twice its size, for the WAL and the file, or its
+ * body once when it goes to the body log) is
  * refused with {@linkcode StoreFullError} (`reason: "disk"`), counted in
  * `commitCounters().refusedDiskFull` and logged once per episode with what to do; acks, deletes,
  * checkpoints and the open always have that room. While it refuses, what a drain frees is given
- * back to the file system at once (incremental vacuum and a truncating checkpoint, at most every
- * 500 ms), so new messages are accepted again within a second of the drain. For a disk that
+ * back to the file system at once (incremental vacuum, a truncating checkpoint and the unused
+ * segments of the body log, at most every 500 ms), so new messages are accepted again within a second of the drain. For a disk that
  * something else fills, `<path>-reserve` (`reserveBytes`, default 4 MiB) is deleted when a commit
  * or the open finds no room, and written again once there is. A file with its schema in place
  * opens without a single write, so the store opens on a full disk.
