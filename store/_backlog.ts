@@ -2,7 +2,15 @@
  * `take` from the file: the backlog of a queue beyond what the store knows in memory (from
  * before a restart, past the memory budget, after a release). Private to store/.
  */
-import { type EndpointState, leaseOf, type QueuedRow } from "./_endpoint_state.ts";
+import type { Logger } from "../core/log.ts";
+import {
+  type EndpointState,
+  type Lease,
+  leaseOf,
+  markAcked,
+  type QueuedRow,
+  type RowKey,
+} from "./_endpoint_state.ts";
 import { decodeMessage } from "./_message_codec.ts";
 import type { DeliverableRow, StoreStatements } from "./_statements.ts";
 import { type BodyLog, decodeRef } from "./_body_log.ts";
@@ -10,7 +18,9 @@ import { type BodyLog, decodeRef } from "./_body_log.ts";
 /**
  * Leases up to `limit` deliverable rows of `state` read from the file after its delivery
  * position, with a seq up to `visibleSeq`; marks the queue known in memory when the file has
- * nothing more. On error the leases and the position are as before, and it throws.
+ * nothing more. A row whose body is gone from the body log is leased into `lost` instead (for
+ * {@linkcode dropLost}), so one damaged message does not stop its queue. On error the leases
+ * and the position are as before, and it throws.
  */
 export function takeFromFile(
   sql: StoreStatements,
@@ -19,6 +29,7 @@ export function takeFromFile(
   now: number,
   visibleSeq: number,
   bodies: BodyLog,
+  lost: Lease[],
 ): QueuedRow[] {
   const taken: QueuedRow[] = [];
   const start = { priority: state.afterPriority, seq: state.afterSeq };
@@ -46,6 +57,12 @@ export function takeFromFile(
         const body = row[7] === 1 && row[6] !== null
           ? bodies.read(seq, decodeRef(row[6])) ?? null
           : row[6];
+        if (body === null && row[7] === 1) {
+          const lease = { acked: false, priority, seq, sizeBytes: Number(row[2]) };
+          state.leases.set(seq, lease);
+          lost.push(lease);
+          continue;
+        }
         if (body === null) throw new Error(`message ${seq} is queued but its body is missing`);
         const queued: QueuedRow = {
           endpoint: state.name,
@@ -67,7 +84,8 @@ export function takeFromFile(
       }
     }
   } catch (error) {
-    for (const queued of taken) state.leases.delete(queued.seq);
+    for (const queued of [...taken, ...lost]) state.leases.delete(queued.seq);
+    lost.length = 0;
     state.afterPriority = start.priority;
     state.afterSeq = start.seq;
     throw error;
@@ -103,4 +121,28 @@ export function takeFromReady(
   state.readyBytes -= bytes;
   budget.readyBytes -= bytes;
   return taken;
+}
+
+/**
+ * Deletes the rows {@linkcode takeFromFile} found without their body (a segment of the body log
+ * removed or cut short from outside), as if acked, and logs each: the message is lost, its queue
+ * goes on.
+ */
+export function dropLost(
+  state: EndpointState,
+  lost: readonly Lease[],
+  committer: { addAck(state: EndpointState, row: RowKey): void; scheduleAcks(): void },
+  log: Logger,
+  directory: string,
+): void {
+  for (const lease of lost) {
+    log.error("a queued message's body is missing from the body log; the message is dropped", {
+      endpoint: state.name,
+      seq: lease.seq,
+      path: directory,
+    });
+    markAcked(state, lease);
+    committer.addAck(state, lease);
+  }
+  committer.scheduleAcks();
 }

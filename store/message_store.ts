@@ -7,8 +7,8 @@ import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { checkOptions, openDatabase, openWalToSync } from "./_open.ts";
 import { markAcked, newEndpointState, rewindTo } from "./_endpoint_state.ts";
-import type { EndpointState } from "./_endpoint_state.ts";
-import { takeFromFile, takeFromReady } from "./_backlog.ts";
+import type { EndpointState, Lease } from "./_endpoint_state.ts";
+import { dropLost, takeFromFile, takeFromReady } from "./_backlog.ts";
 import { Committer } from "./_committer.ts";
 import { BodyLog } from "./_body_log.ts";
 import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
@@ -175,7 +175,10 @@ class SqliteMessageStore implements MessageStore {
     if (state.ready !== null) return takeFromReady(state, limit, this.#now(), this.#committer);
     try {
       const { visibleSeq, bodies } = this.#committer;
-      return takeFromFile(this.#sql, state, limit, this.#now(), visibleSeq, bodies);
+      const lost: Lease[] = [];
+      const taken = takeFromFile(this.#sql, state, limit, this.#now(), visibleSeq, bodies, lost);
+      if (lost.length > 0) dropLost(state, lost, this.#committer, this.#log, bodies.directory);
+      return taken;
     } catch (error) {
       throw new Error(`Cannot take from ${endpoint} in ${this.#path}: ${describe(error)}`, {
         cause: error,

@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { fileNumber, storeFileBytes, tempDir } from "./_testing.ts";
 import { LOG_MAX_BYTES } from "./_body_log.ts";
 import { openMessageStore } from "./message_store.ts";
+import { createLogger } from "../core/log.ts";
 import type { MessageStore, StoreOptions } from "./store_types.ts";
 
 const KiB = 1024;
@@ -172,6 +173,31 @@ Deno.test("a file of the previous ledge (version 1) opens, keeps its messages an
     assert.equal(fileNumber(path, "PRAGMA user_version"), 2);
     store = openMessageStore(path, options);
     assert.deepEqual(drainChecked(store, sizeOf), [0, 1, 2, 3]);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("a message whose body is gone from the body log is dropped and logged; its queue goes on", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  let store = openMessageStore(path, options);
+  await Promise.all([0, 1, 2, 3].map((n) => store.enqueue(numbered(n, sizeOf(n)), upstream)));
+  await store.close();
+  // Something outside ledge removed the segment (a cleanup script, a damaged disk).
+  for (const name of segmentFiles(path)) Deno.removeSync(`${path}-bodies/${name}`);
+  const lines: string[] = [];
+  const logger = createLogger({ level: "info", format: "json", write: (line) => lines.push(line) });
+  store = openMessageStore(path, { ...options, logger });
+  try {
+    assert.deepEqual(drainChecked(store, sizeOf), [1, 3], "the messages kept in the file");
+    const dropped = lines.filter((line) => line.includes("body is missing from the body log"));
+    // Messages 0 and 2 (16 KiB) were enqueued first and third: seqs 1 and 3.
+    assert.deepEqual(dropped.map((line) => JSON.parse(line).seq), [1, 3], lines.join("\n"));
+    assert.match(dropped[0]!, /"endpoint":"upstream".*messages\.db-bodies/);
+    await store.close();
+    store = openMessageStore(path, options);
+    assert.equal(store.stats()[0]!.count, 0, "the lost rows were deleted, not left to fail again");
   } finally {
     await store.close();
   }
