@@ -23,9 +23,9 @@ const BODY = new Uint8Array(200).fill(0x41);
 const UPSTREAM: EnqueueTarget[] = [{ endpoint: "upstream", priority: 0, ttlSeconds: -1 }];
 const MiB = 1024 * 1024;
 
-function telemetry(n: number) {
+function telemetry(n: number, body: Uint8Array = BODY) {
   return {
-    body: BODY,
+    body,
     appProperties: { temperatureAlert: n % 10 === 0 ? "true" : "false" },
     systemProperties: {
       messageId: `msg-${n}`,
@@ -86,15 +86,17 @@ async function enqueueRate(
 /**
  * CPU time (user + system, every thread of the process) per message of a steady flow as the hub
  * runs it: `producers` closed-loop producers enqueue (each awaits its durable commit), a consumer
- * takes what is committed and acks each message on its own, as a PUBACK would.
+ * takes what is committed and acks each message on its own, as a PUBACK would. Bodies of `body`
+ * (200 B unless given), in a store opened with `options`.
  */
 export async function flowCpuPerMessage(
   dir: string,
   producers: number,
   total: number,
+  flow: { body?: Uint8Array; options?: Partial<StoreOptions> } = {},
 ): Promise<{ cpuMicros: number; perSecond: number }> {
   const path = `${dir}/flow-${crypto.randomUUID()}.db`;
-  const store = openMessageStore(path, baseOptions);
+  const store = openMessageStore(path, { ...baseOptions, ...flow.options });
   let consumed = 0;
   let done: () => void = () => {};
   const finished = new Promise<void>((resolve) => done = resolve);
@@ -118,7 +120,7 @@ export async function flowCpuPerMessage(
   const cpuBefore = process.cpuUsage();
   const begun = performance.now();
   await Promise.all(Array.from({ length: producers }, async () => {
-    while (next < total) await store.enqueue(telemetry(next++), UPSTREAM);
+    while (next < total) await store.enqueue(telemetry(next++, flow.body), UPSTREAM);
   }));
   await finished;
   await store.close(); // the last acks' commit is part of the work
@@ -289,6 +291,32 @@ async function repeat(runs: number, measure: () => Promise<number> | number): Pr
 }
 
 /**
+ * The 200 B flow with 16 KiB bodies, which go to the body log, against the same flow with the
+ * bodies in the database's pages (a store kept in the previous format), runs alternated.
+ */
+async function largeBodyFlow(dir: string, total: number): Promise<Figure> {
+  const body = new Uint8Array(16 * 1024).fill(0x42);
+  const logged: number[] = [];
+  const inline: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    logged.push((await flowCpuPerMessage(dir, 100, total, { body })).cpuMicros);
+    const options = { compatibleFormat: true };
+    inline.push((await flowCpuPerMessage(dir, 100, total, { body, options })).cpuMicros);
+  }
+  return {
+    group: GROUP,
+    name: "CPU per message: the same flow with 16 KiB bodies (in the body log)",
+    unit: "µs CPU/msg",
+    values: logged,
+    higherIsBetter: false,
+    reference: {
+      name: "16 KiB bodies in the database's pages (the previous format)",
+      values: inline,
+    },
+  };
+}
+
+/**
  * Measures the store; `quick` keeps it to a few seconds.
  *
  * @example
@@ -321,6 +349,7 @@ export async function benchStore(options: BenchOptions): Promise<Figure[]> {
     values: flows.map((flow) => flow.perSecond),
     higherIsBetter: true,
   });
+  figures.push(await largeBodyFlow(dir.path, count(20_000)));
   const grouped100 = await group(100);
   figures.push({
     group: GROUP,
