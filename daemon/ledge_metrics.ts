@@ -45,13 +45,14 @@ function trafficFamilies(stats: HubStats): MetricFamily[] {
     {
       name: "edgehub_messages_dropped_total",
       help:
-        "Messages not delivered, by reason (no_route, ttl_expired, queue_full, disk_full, too_large).",
+        "Messages not delivered, by reason (no_route, ttl_expired, queue_full, disk_full, too_large, body_lost).",
       type: "counter",
       labelNames: ["reason"],
       read: () => {
         const s = stats();
         const expired = s.queues.reduce((sum, q) => sum + q.dropped.expired, 0);
         const full = s.queues.reduce((sum, q) => sum + q.dropped.full, 0);
+        const lost = s.queues.reduce((sum, q) => sum + q.dropped.lost, 0);
         return [
           { labels: { reason: "no_route" }, value: s.unrouted },
           { labels: { reason: "ttl_expired" }, value: expired },
@@ -61,6 +62,7 @@ function trafficFamilies(stats: HubStats): MetricFamily[] {
           },
           { labels: { reason: "disk_full" }, value: s.refusedDiskFull },
           { labels: { reason: "too_large" }, value: s.tooLarge },
+          { labels: { reason: "body_lost" }, value: lost },
         ];
       },
     },

@@ -142,6 +142,7 @@ export function dropLost(
       path: directory,
     });
     markAcked(state, lease);
+    state.droppedLost++;
     committer.addAck(state, lease);
   }
   committer.scheduleAcks();

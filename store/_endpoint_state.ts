@@ -50,6 +50,8 @@ export interface EndpointState {
   bytes: number;
   /** Bytes reserved by enqueues waiting for their commit. */
   pendingBytes: number;
+  /** Messages dropped because their body was gone from the body log. */
+  droppedLost: number;
   droppedExpired: number;
   droppedFull: number;
   /** Whether the last enqueue was refused (the refusal is logged once per episode). */
@@ -147,6 +149,7 @@ export function newEndpointState(id: number, name: string): EndpointState {
     bytes: 0,
     pendingBytes: 0,
     droppedExpired: 0,
+    droppedLost: 0,
     droppedFull: 0,
     full: false,
     leases: new Map(),

@@ -32,7 +32,7 @@ export function queueStats(
       count: state.count,
       bytes: state.bytes,
       oldestAgeSeconds: state.count === 0 ? null : oldestAgeSeconds(sql, state, now),
-      dropped: { expired: state.droppedExpired, full: state.droppedFull },
+      dropped: { expired: state.droppedExpired, full: state.droppedFull, lost: state.droppedLost },
     }));
 }
 

@@ -195,6 +195,7 @@ Deno.test("a message whose body is gone from the body log is dropped and logged;
     // Messages 0 and 2 (16 KiB) were enqueued first and third: seqs 1 and 3.
     assert.deepEqual(dropped.map((line) => JSON.parse(line).seq), [1, 3], lines.join("\n"));
     assert.match(dropped[0]!, /"endpoint":"upstream".*messages\.db-bodies/);
+    assert.equal(store.stats()[0]!.dropped.lost, 2, "counted in the queue's stats");
     await store.close();
     store = openMessageStore(path, options);
     assert.equal(store.stats()[0]!.count, 0, "the lost rows were deleted, not left to fail again");

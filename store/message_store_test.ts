@@ -431,7 +431,7 @@ Deno.test("take() never returns an expired message, and purgeExpired() deletes a
       assert.equal(store.purgeExpired(), 1);
       const upstream = store.stats().find((s) => s.endpoint === "upstream")!;
       assert.equal(upstream.count, 2);
-      assert.deepEqual(upstream.dropped, { expired: 1, full: 0 });
+      assert.deepEqual(upstream.dropped, { expired: 1, full: 0, lost: 0 });
       const input = store.stats().find((s) => s.endpoint === "m/in")!;
       assert.equal(input.count, 1);
       store.release("m/in", store.take("m/in", 10).map((m) => m.seq));
@@ -472,8 +472,16 @@ Deno.test("enqueue() refuses a message that does not fit one of its queues, writ
     );
     const after = store.stats();
     assert.equal(after.find((s) => s.endpoint === "roomy")!.count, 0);
-    assert.deepEqual(after.find((s) => s.endpoint === "full")!.dropped, { expired: 0, full: 1 });
-    assert.deepEqual(after.find((s) => s.endpoint === "roomy")!.dropped, { expired: 0, full: 0 });
+    assert.deepEqual(after.find((s) => s.endpoint === "full")!.dropped, {
+      expired: 0,
+      full: 1,
+      lost: 0,
+    });
+    assert.deepEqual(after.find((s) => s.endpoint === "roomy")!.dropped, {
+      expired: 0,
+      full: 0,
+      lost: 0,
+    });
 
     await store.close();
     store = open(dir.path, { maxSizeBytes: 1024 * 1024 });
@@ -541,14 +549,14 @@ Deno.test("stats() reports depth, bytes, oldest age and drops per endpoint", asy
         count: 1,
         bytes: size,
         oldestAgeSeconds: 15,
-        dropped: { expired: 0, full: 0 },
+        dropped: { expired: 0, full: 0, lost: 0 },
       },
       {
         endpoint: "b/in",
         count: 2,
         bytes: 2 * size,
         oldestAgeSeconds: 45,
-        dropped: { expired: 0, full: 0 },
+        dropped: { expired: 0, full: 0, lost: 0 },
       },
     ]);
     store.purgeExpired();
@@ -559,7 +567,7 @@ Deno.test("stats() reports depth, bytes, oldest age and drops per endpoint", asy
       count: 1,
       bytes: size,
       oldestAgeSeconds: 15,
-      dropped: { expired: 1, full: 0 },
+      dropped: { expired: 1, full: 0, lost: 0 },
     });
     store.ack("a/in", store.take("a/in", 1).map((m) => m.seq));
     assert.deepEqual(store.stats()[0], {
@@ -567,7 +575,7 @@ Deno.test("stats() reports depth, bytes, oldest age and drops per endpoint", asy
       count: 0,
       bytes: 0,
       oldestAgeSeconds: null,
-      dropped: { expired: 0, full: 0 },
+      dropped: { expired: 0, full: 0, lost: 0 },
     });
   } finally {
     await store.close();

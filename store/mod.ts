@@ -22,9 +22,11 @@
  * segment goes once none of its messages is stored and that is durable; the last two are kept to
  * be written over, as SQLite reuses its WAL. A message that stays (a slow consumer) keeps its
  * whole segment, so past 32 MiB of segments large bodies go into the file again until segments
- * go. `compatibleFormat` keeps the file in the format the previous ledge reads (no body in the
- * log) until {@linkcode MessageStore.useCurrentFormat}: the daemon moves on once a self-update
- * can no longer roll back.
+ * go. A message whose body is gone from the log (removed from outside) is dropped as if acked,
+ * logged and counted in `dropped.lost`, so its queue goes on. `compatibleFormat` keeps the file
+ * in the format the previous ledge reads (no body in the log) until
+ * {@linkcode MessageStore.useCurrentFormat}: the daemon moves on once a self-update can no longer
+ * roll back.
  *
  * **Delivery.** Each queue delivers by priority (lower number first), then arrival, at least
  * once: {@linkcode MessageStore.take} leases messages in memory (a second take skips them),

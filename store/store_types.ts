@@ -41,8 +41,11 @@ export interface QueueStats {
   bytes: number;
   /** Age of the oldest message, or null when empty. */
   oldestAgeSeconds: number | null;
-  /** Messages dropped since the store was opened: expired by TTL, or refused as the queue was full. */
-  dropped: { expired: number; full: number };
+  /**
+   * Messages dropped since the store was opened: expired by TTL, refused as the queue was full,
+   * or lost with their body (gone from the body log from outside).
+   */
+  dropped: { expired: number; full: number; lost: number };
 }
 
 /** What the store has committed since it was opened, for metrics (mean batch size). */

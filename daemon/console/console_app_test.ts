@@ -70,7 +70,7 @@ function fixture(options: { tls?: boolean } = {}) {
           count: 10,
           bytes: 2048,
           oldestAgeSeconds: 4,
-          dropped: { expired: 1, full: 0 },
+          dropped: { expired: 1, full: 0, lost: 0 },
         }],
       }),
       routeTable: () => ({
