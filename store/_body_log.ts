@@ -7,7 +7,8 @@
  * of its body, and its commit waits for {@linkcode BodyLog.sync}, so a durable row always has a
  * durable body (see Committer).
  */
-import { dirname } from "node:path";
+import { syncDirectory } from "./_database.ts";
+import { describe } from "./_describe.ts";
 
 /** Where a body is in its segment. */
 export interface BodyRef {
@@ -69,12 +70,19 @@ export function decodeRef(bytes: Uint8Array): BodyRef {
   return { offset: view.getUint32(0, true), length: view.getUint32(4, true) };
 }
 
+/** Closes a segment's handles (a writer's unsynced appends stay as the OS has them). */
+function closeFiles(segment: Segment): void {
+  segment.writer?.close();
+  segment.reader?.close();
+  segment.writer = segment.reader = undefined;
+}
+
 function readDirectoryIfThere(path: string): Deno.DirEntry[] {
   try {
     return [...Deno.readDirSync(path)];
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
-    throw new Error(`Cannot read the body log ${path}: ${(error as Error).message}`, {
+    throw new Error(`Cannot read the body log ${path}: ${describe(error)}`, {
       cause: error,
     });
   }
@@ -160,7 +168,7 @@ export class BodyLog {
     } catch (error) {
       // What part of the body reached the file is unknown: no append goes after it.
       this.#current = undefined;
-      throw new Error(`append to ${segment.path} failed: ${(error as Error).message}`, {
+      throw new Error(`append to ${segment.path} failed: ${describe(error)}`, {
         cause: error,
       });
     }
@@ -193,7 +201,7 @@ export class BodyLog {
     } catch (error) {
       this.#current = undefined;
       if (directory) this.#directoryDirty = true;
-      throw new Error(`sync of the body log ${this.#dir} failed: ${(error as Error).message}`, {
+      throw new Error(`sync of the body log ${this.#dir} failed: ${describe(error)}`, {
         cause: error,
       });
     }
@@ -260,9 +268,7 @@ export class BodyLog {
     const unused = this.#unused(durableSeq, inUse);
     for (const segment of unused) {
       if (segment === this.#current) this.#current = undefined;
-      segment.writer?.close();
-      segment.reader?.close();
-      segment.writer = segment.reader = undefined;
+      closeFiles(segment);
       this.size -= segment.bytes;
       this.#segments.splice(this.#segments.indexOf(segment), 1);
     }
@@ -294,11 +300,7 @@ export class BodyLog {
 
   /** Closes every file (appends not synced yet stay as the OS has them). */
   close(): void {
-    for (const segment of this.#segments) {
-      segment.writer?.close();
-      segment.reader?.close();
-      segment.writer = segment.reader = undefined;
-    }
+    for (const segment of this.#segments) closeFiles(segment);
     this.#current = undefined;
     this.#directory?.close();
     this.#directory = undefined;
@@ -318,7 +320,7 @@ export class BodyLog {
         writer = Deno.openSync(path, { write: true });
       }
     } catch (error) {
-      throw new Error(`cannot create ${path}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`cannot create ${path}: ${describe(error)}`, { cause: error });
     }
     this.#directoryDirty = true;
     const segment: Segment = {
@@ -341,15 +343,10 @@ export class BodyLog {
   #makeDirectory(): Deno.FsFile {
     try {
       Deno.mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-      const parent = Deno.openSync(dirname(this.#dir), { read: true });
-      try {
-        parent.syncSync();
-      } finally {
-        parent.close();
-      }
+      syncDirectory(this.#dir);
       return Deno.openSync(this.#dir, { read: true });
     } catch (error) {
-      throw new Error(`cannot make ${this.#dir}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`cannot make ${this.#dir}: ${describe(error)}`, { cause: error });
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
+import { describe } from "./_describe.ts";
 
 /**
  * Schema version written to `PRAGMA user_version`; a newer file is refused, not rewritten.
@@ -76,10 +77,6 @@ export interface OpenDatabaseOptions {
   compatible?: boolean;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Creates the file 0600 when missing so the WAL and SHM files SQLite derives from it are too. */
 function createPrivateFile(path: string): void {
   try {
@@ -90,8 +87,11 @@ function createPrivateFile(path: string): void {
   }
 }
 
-/** Makes a new directory entry (the file, its WAL) survive a power cut. */
-function syncDirectory(path: string): void {
+/**
+ * Makes the directory entry of `path` survive a power cut: a new store file, its WAL, the body
+ * log's directory.
+ */
+export function syncDirectory(path: string): void {
   const directory = Deno.openSync(dirname(path), { read: true });
   try {
     directory.syncSync();
