@@ -81,7 +81,7 @@ export class Committer {
   readonly counters = { commits: 0, messages: 0, failed: 0 };
   #closed = false;
   /** Large bodies go to the body log (with the WAL to sync only). */
-  #logBodies: boolean;
+  #logBodies = false;
   readonly #space: SpaceReclaim;
   /** Transactions committed so far: a WAL sync covers all of them when none came during it. */
   #writes = 0;
@@ -100,7 +100,7 @@ export class Committer {
     this.#lastSeq = options.lastSeq;
     this.#seqCeiling = options.lastSeq;
     this.visibleSeq = options.lastSeq;
-    this.#logBodies = options.logBodies && options.wal !== undefined;
+    if (options.logBodies) this.startLoggingBodies();
     this.#space = new SpaceReclaim({
       ...options,
       durableSeq: () => this.visibleSeq,

@@ -58,7 +58,7 @@ export class SpaceReclaim {
         error: describe(error),
       });
     }
-    this.removeSegments();
+    this.#removeDurable();
     this.#o.guard.measure();
   }
 
@@ -68,17 +68,7 @@ export class SpaceReclaim {
    * space they gave back.
    */
   removeSegments(): void {
-    const { bodies, wal } = this.#o;
-    if (wal === undefined || bodies.segments.length === 0) return;
-    try {
-      wal.syncDataSync();
-      this.#remove();
-    } catch (error) {
-      this.#o.log.warn("cannot remove unused body log segments yet", {
-        path: bodies.directory,
-        error: describe(error),
-      });
-    }
+    if (this.#removeDurable() > 0) this.#o.guard.measure();
   }
 
   /**
@@ -137,15 +127,27 @@ export class SpaceReclaim {
     clearTimeout(this.#timer);
   }
 
-  /** Removes unused segments; the space measured again (and the reserve put back) if any went. */
-  #remove(): void {
-    const removed = this.#o.bodies.reclaim(...this.#inUse());
-    if (removed === 0) return;
-    this.#o.log.debug("removed unused body log segments", {
-      path: this.#o.bodies.directory,
-      segments: removed,
-    });
-    this.#o.guard.measure();
+  /** {@linkcode removeSegments} without the measure: how many segments went. */
+  #removeDurable(): number {
+    const { bodies, wal } = this.#o;
+    if (wal === undefined || bodies.segments.length === 0) return 0;
+    try {
+      wal.syncDataSync();
+      const removed = bodies.reclaim(...this.#inUse());
+      if (removed > 0) {
+        this.#o.log.debug("removed unused body log segments", {
+          path: bodies.directory,
+          segments: removed,
+        });
+      }
+      return removed;
+    } catch (error) {
+      this.#o.log.warn("cannot remove unused body log segments yet", {
+        path: bodies.directory,
+        error: describe(error),
+      });
+      return 0;
+    }
   }
 
   #inUse(): [number, (first: number, end: number) => boolean] {
