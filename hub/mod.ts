@@ -21,7 +21,8 @@
 import type { Hono } from "hono";
 import type { Component, RuntimeContext } from "../core/component.ts";
 import { type AmqpHead, type AmqpListener, createAmqpHead, startAmqpListener } from "./amqp/mod.ts";
-import { createFailureLimiter } from "./failure_limiter.ts";
+import { createFailureLimiter, type FailureLimiter } from "./failure_limiter.ts";
+import type { Logger } from "../core/log.ts";
 import { createDeviceApi, type DeviceApi } from "./http_device/mod.ts";
 import { createHubCore, type Hub, type HubCore } from "./hub.ts";
 import { type Listeners, startListeners } from "./listeners.ts";
@@ -70,6 +71,46 @@ export interface HubComponentOptions {
    * back to it) until `store.useCurrentFormat()`.
    */
   compatibleStoreFormat?: boolean;
+}
+
+/** The hub's message store, in the previous version's format when the daemon asks for it. */
+function openHubStore(
+  context: RuntimeContext,
+  options: HubComponentOptions,
+  logger: Logger,
+): MessageStore {
+  return openMessageStore(messageStorePath(context.stateDir), {
+    ...storeOptionsFromConfig(context.config, logger),
+    compatibleFormat: options.compatibleStoreFormat ?? false,
+    ...(options.purgeIntervalMs === undefined ? {} : { purgeIntervalMs: options.purgeIntervalMs }),
+  });
+}
+
+/** The HTTPS device API and the AMQP head on `core`'s heads port, their counters in its stats. */
+function createHeads(
+  core: HubCore,
+  context: RuntimeContext,
+  options: HubComponentOptions,
+  limiter: FailureLimiter,
+  logger: Logger,
+): { deviceApi: DeviceApi; head: AmqpHead } {
+  const deviceApi = createDeviceApi({
+    port: core.heads,
+    security: options.security,
+    limiter,
+    logger: logger.child("https"),
+    maxMessageBytes: context.config.hub.max_message_bytes,
+  });
+  core.addCounters("https", () => ({ ...deviceApi.counters }));
+  const head = createAmqpHead({
+    config: context.config,
+    port: core.heads,
+    security: options.security,
+    logger: logger.child("amqp"),
+    limiter,
+  });
+  core.addCounters("amqp", () => ({ ...head.counters }));
+  return { deviceApi, head };
 }
 
 /** Creates the hub component (listeners, broker, store and twins start in `start`). */
@@ -121,13 +162,7 @@ export function createHubComponent(
     async start(signal) {
       const dir = `${context.stateDir}/hub`;
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      store = openMessageStore(messageStorePath(context.stateDir), {
-        ...storeOptionsFromConfig(context.config, logger),
-        compatibleFormat: options.compatibleStoreFormat ?? false,
-        ...(options.purgeIntervalMs === undefined
-          ? {}
-          : { purgeIntervalMs: options.purgeIntervalMs }),
-      });
+      store = openHubStore(context, options, logger);
       twins = openTwinStore(`${dir}/twins.db`);
       try {
         core = await createHubCore({
@@ -139,24 +174,9 @@ export function createHubComponent(
         });
         signal.throwIfAborted();
         const methodsApi = createMethodsApi(core, options.security);
-        const deviceApi = createDeviceApi({
-          port: core.heads,
-          security: options.security,
-          limiter,
-          logger: logger.child("https"),
-          maxMessageBytes: context.config.hub.max_message_bytes,
-        });
+        const { deviceApi, head } = createHeads(core, context, options, limiter, logger);
         devices = deviceApi;
-        core.addCounters("https", () => ({ ...deviceApi.counters }));
-        const head = createAmqpHead({
-          config: context.config,
-          port: core.heads,
-          security: options.security,
-          logger: logger.child("amqp"),
-          limiter,
-        });
         amqp = head;
-        core.addCounters("amqp", () => ({ ...head.counters }));
         listeners = await startListeners({
           config: context.config,
           broker: core.broker,
