@@ -23,6 +23,8 @@ export interface HubFixture {
   moduleEnv(moduleId: string): Promise<Record<string, string>>;
   /** Provisions `moduleId` and connects it over MQTT/TLS with the `mqtt` npm client (SAS). */
   connectModule(moduleId: string): Promise<MqttClient>;
+  /** Gives the hub `routes` (name to route) as a deployment's `$edgeHub` would, no module twins. */
+  applyRoutes(routes: Record<string, string>, schemaVersion?: string): void;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,9 @@ export async function startHubFixture(
         LEDGE_TEST_HTTPS_PORT: String(ports.https),
         LEDGE_TEST_AMQP_PORT: String(ports.amqps),
       };
+    },
+    applyRoutes(routes, schemaVersion = "1.1") {
+      hub.hub.applyDesired({ edgeHub: { schemaVersion, routes }, moduleTwins: {} });
     },
     async connectModule(moduleId) {
       await security.manager.provisionModule(moduleId);

@@ -50,14 +50,8 @@ serviceTest(
     const fixture = await startHubFixture();
     const clients: MqttClient[] = [];
     try {
-      fixture.hub.hub.applyDesired({
-        edgeHub: {
-          schemaVersion: "1.1",
-          routes: {
-            toB: 'FROM /messages/modules/a/outputs/* INTO BrokeredEndpoint("/modules/b/inputs/in")',
-          },
-        },
-        moduleTwins: {},
+      fixture.applyRoutes({
+        toB: 'FROM /messages/modules/a/outputs/* INTO BrokeredEndpoint("/modules/b/inputs/in")',
       });
       const a = await fixture.connectModule("a");
       const b = await fixture.connectModule("b");

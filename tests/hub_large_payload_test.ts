@@ -31,14 +31,8 @@ Deno.test("hub: large PUBLISHes cut anywhere by reads reach the routed module by
   const clients: MqttClient[] = [];
   let conn: Deno.Conn | undefined;
   try {
-    fixture.hub.hub.applyDesired({
-      edgeHub: {
-        schemaVersion: "1.1",
-        routes: {
-          r: 'FROM /messages/modules/src/* INTO BrokeredEndpoint("/modules/dst/inputs/in")',
-        },
-      },
-      moduleTwins: {},
+    fixture.applyRoutes({
+      r: 'FROM /messages/modules/src/* INTO BrokeredEndpoint("/modules/dst/inputs/in")',
     });
     const dst = await fixture.connectModule("dst");
     clients.push(dst);

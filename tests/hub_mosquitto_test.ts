@@ -23,15 +23,10 @@ serviceTest(
   async (t) => {
     const fixture = await startHubFixture();
     try {
-      fixture.hub.hub.applyDesired({
-        edgeHub: {
-          schemaVersion: "1.0",
-          routes: {
-            toB: 'FROM /messages/modules/a/* INTO BrokeredEndpoint("/modules/b/inputs/in")',
-          },
-        },
-        moduleTwins: {},
-      });
+      fixture.applyRoutes(
+        { toB: 'FROM /messages/modules/a/* INTO BrokeredEndpoint("/modules/b/inputs/in")' },
+        "1.0",
+      );
       await fixture.moduleEnv("a");
       await fixture.moduleEnv("b");
       const keyOf = (moduleId: string) => {
