@@ -54,10 +54,10 @@ export function takeFromFile(
         state.afterPriority = priority;
         state.afterSeq = seq;
         if (state.leases.has(seq)) continue;
-        const body = row[7] === 1 && row[6] !== null
-          ? bodies.read(seq, decodeRef(row[6])) ?? null
+        const body = row[7] !== null && row[6] !== null
+          ? bodies.read(row[7], decodeRef(row[6])) ?? null
           : row[6];
-        if (body === null && row[7] === 1) {
+        if (body === null && row[7] !== null) {
           const lease = { acked: false, priority, seq, sizeBytes: Number(row[2]) };
           state.leases.set(seq, lease);
           lost.push(lease);

@@ -16,6 +16,14 @@ export interface BodyRef {
   length: number;
 }
 
+/**
+ * Where {@linkcode BodyLog.append} put a body: its segment (the first seq of its file, which the
+ * row keeps as `logged`) and its place in it.
+ */
+export interface LoggedBody extends BodyRef {
+  segment: number;
+}
+
 /** Bodies from this size on go to the body log instead of SQLite's pages. */
 export const LOGGED_BODY_BYTES = 4096;
 /**
@@ -151,7 +159,7 @@ export class BodyLog {
    * fails (a full disk), the segment takes no more appends and it throws an error naming the
    * file: the caller refuses the message.
    */
-  append(seq: number, body: Uint8Array): BodyRef {
+  append(seq: number, body: Uint8Array): LoggedBody {
     if (!(seq > this.#lastSeq)) {
       throw new RangeError(`seq ${seq} is not after the last one logged (${this.#lastSeq})`);
     }
@@ -177,7 +185,7 @@ export class BodyLog {
     this.written += body.byteLength;
     this.size += body.byteLength;
     this.#lastSeq = seq;
-    return { offset, length: body.byteLength };
+    return { segment: segment.first, offset, length: body.byteLength };
   }
 
   /**
@@ -215,17 +223,20 @@ export class BodyLog {
     return covered;
   }
 
-  /** The body at `ref` of `seq`, or undefined when its segment or its bytes are missing. */
-  read(seq: number, ref: BodyRef): Uint8Array | undefined {
-    const segment = this.#segmentOf(seq);
-    if (segment === undefined || ref.offset + ref.length > segment.bytes) return undefined;
+  /**
+   * The body at `ref` in the segment whose first seq is `segment`, or undefined when that segment
+   * or those bytes are missing (never bytes of another segment).
+   */
+  read(segment: number, ref: BodyRef): Uint8Array | undefined {
+    const found = this.#segmentStarting(segment);
+    if (found === undefined || ref.offset + ref.length > found.bytes) return undefined;
     try {
-      segment.reader ??= Deno.openSync(segment.path, { read: true });
-      segment.reader.seekSync(ref.offset, Deno.SeekMode.Start);
+      found.reader ??= Deno.openSync(found.path, { read: true });
+      found.reader.seekSync(ref.offset, Deno.SeekMode.Start);
       const body = new Uint8Array(ref.length);
       let read = 0;
       while (read < ref.length) {
-        const count = segment.reader.readSync(body.subarray(read));
+        const count = found.reader.readSync(body.subarray(read));
         if (count === null) return undefined;
         read += count;
       }
@@ -350,21 +361,17 @@ export class BodyLog {
     }
   }
 
-  /** The segment holding `seq`'s body: the last one whose first seq is not after it. */
-  #segmentOf(seq: number): Segment | undefined {
+  /** The segment whose first seq is `first` (the segments are in seq order), if it is there. */
+  #segmentStarting(first: number): Segment | undefined {
     let low = 0;
     let high = this.#segments.length - 1;
-    let found: Segment | undefined;
     while (low <= high) {
       const middle = (low + high) >> 1;
       const segment = this.#segments[middle]!;
-      if (segment.first <= seq) {
-        found = segment;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
+      if (segment.first === first) return segment;
+      if (segment.first < first) low = middle + 1;
+      else high = middle - 1;
     }
-    return found;
+    return undefined;
   }
 }

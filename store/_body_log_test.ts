@@ -14,12 +14,14 @@ Deno.test("BodyLog reads back every body, across segments and after a reopen", a
   for (let seq = 1; seq <= 10; seq++) refs.set(seq, log.append(seq, body(seq, 16_384)));
   await log.sync();
   assert.deepEqual(log.segments, [1, 4, 7, 10], "a new segment once one holds 40,000 bytes");
-  for (const [seq, ref] of refs) assert.deepEqual(log.read(seq, ref), body(seq, 16_384));
+  for (const [seq, ref] of refs) assert.deepEqual(log.read(ref.segment, ref), body(seq, 16_384));
   log.close();
 
   const again = new BodyLog(path, { segmentBytes: 40_000 });
   try {
-    for (const [seq, ref] of refs) assert.deepEqual(again.read(seq, ref), body(seq, 16_384));
+    for (const [seq, ref] of refs) {
+      assert.deepEqual(again.read(ref.segment, ref), body(seq, 16_384));
+    }
     again.append(11, body(11, 100));
     assert.deepEqual(again.segments, [1, 4, 7, 10, 11], "appends after an open start a segment");
   } finally {
@@ -39,8 +41,31 @@ Deno.test("BodyLog answers undefined for a body whose segment or bytes are gone"
   Deno.truncateSync(`${path}-bodies/2.log`, 1_000);
   const again = new BodyLog(path);
   try {
-    assert.equal(again.read(1, first), undefined);
-    assert.equal(again.read(2, second), undefined);
+    assert.equal(again.read(first.segment, first), undefined);
+    assert.equal(again.read(second.segment, second), undefined);
+  } finally {
+    again.close();
+  }
+});
+
+Deno.test("BodyLog never reads a body from another segment than the one that holds it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const log = new BodyLog(path, { segmentBytes: 40_000 });
+  const refs = Array.from({ length: 6 }, (_, i) => log.append(i + 1, body(i + 1, 16_384)));
+  await log.sync();
+  log.close();
+  assert.deepEqual(refs.map((ref) => ref.segment), [1, 1, 1, 4, 4, 4]);
+  // The middle segment goes from outside; the first is long enough to hold its offsets.
+  Deno.removeSync(`${path}-bodies/4.log`);
+  const again = new BodyLog(path);
+  try {
+    assert.equal(
+      again.read(refs[4]!.segment, refs[4]!),
+      undefined,
+      "missing, not segment 1's bytes",
+    );
+    assert.deepEqual(again.read(refs[1]!.segment, refs[1]!), body(2, 16_384));
   } finally {
     again.close();
   }
@@ -135,11 +160,11 @@ Deno.test("BodyLog writes new segments over unused full ones, and reclaim remove
     assert.deepEqual(files(), ["1.log", "10.log", "7.log"]);
     assert.equal(Deno.statSync(`${path}-bodies/10.log`).size, 3 * 16_384, "written over");
     await log.sync();
-    assert.deepEqual(log.read(10, ten), body(10, 100));
+    assert.deepEqual(log.read(ten.segment, ten), body(10, 100));
     log.close();
     const again = new BodyLog(path, { segmentBytes: 40_000 });
     try {
-      assert.deepEqual(again.read(10, ten), body(10, 100), "read back after a reopen");
+      assert.deepEqual(again.read(ten.segment, ten), body(10, 100), "read back after a reopen");
       assert.equal(again.reclaim(10, (first) => first === 10), 2, "the spare left and 7 go");
       assert.deepEqual(files(), ["10.log"]);
     } finally {

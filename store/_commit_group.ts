@@ -14,7 +14,10 @@ export class CommitGroup {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-  /** seq, refs, properties, body (or its reference when logged), logged of each message. */
+  /**
+   * seq, refs, properties, body (or its reference when logged), logged (the body log segment) of
+   * each message.
+   */
   readonly messageParams: SQLInputValue[] = [];
   /** endpoint, priority, seq, size, enqueued_at, expires_at of each queue row. */
   readonly queueParams: SQLInputValue[] = [];

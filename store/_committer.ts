@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import { AckRetry, forgetAcked } from "./_ack_retry.ts";
 import { BatchStatements } from "./_batch_sql.ts";
 import { type BodyLog, encodeRef, LOG_MAX_BYTES, LOGGED_BODY_BYTES } from "./_body_log.ts";
+import type { LoggedBody } from "./_body_log.ts";
 import { CommitGroup } from "./_commit_group.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
@@ -150,11 +151,9 @@ export class Committer {
     const { sizeBytes } = encoded;
     // The body is the caller's (it must not change it after enqueue): no copy.
     const { message } = encoded;
-    let logged: Uint8Array | undefined;
+    let logged: LoggedBody | undefined;
     try {
-      if (this.logs(message.body.byteLength)) {
-        logged = encodeRef(this.#o.bodies.append(seq, message.body));
-      }
+      if (this.logs(message.body.byteLength)) logged = this.#o.bodies.append(seq, message.body);
     } catch (error) {
       return Promise.reject(new Error(`Cannot enqueue: ${describe(error)}`, { cause: error }));
     }
@@ -166,12 +165,10 @@ export class Committer {
       group = new CommitGroup();
       this.#groups.push(group);
     }
-    if (logged === undefined) {
-      group.messageParams.push(seq, targets.length, encoded.properties, message.body, null);
-    } else {
-      group.messageParams.push(seq, targets.length, encoded.properties, logged, 1);
-      group.logEnd = this.#o.bodies.written;
-    }
+    const stored = logged === undefined ? message.body : encodeRef(logged);
+    const segment = logged?.segment ?? null;
+    group.messageParams.push(seq, targets.length, encoded.properties, stored, segment);
+    if (logged !== undefined) group.logEnd = this.#o.bodies.written;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       const state = states[i]!;

@@ -9,7 +9,7 @@ import { describe } from "./_describe.ts";
 /**
  * Schema version written to `PRAGMA user_version`; a newer file is refused, not rewritten.
  * Version 2: a message's body may be in the body log (_body_log.ts), its row holding where
- * (`logged`).
+ * (`logged`: the segment, by its first seq; `body`: offset and length in it).
  */
 export const SCHEMA_VERSION = 2;
 /**

@@ -6,7 +6,8 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 /**
  * A row of `deliverable`: priority, seq, size, enqueued_at, expires_at, properties, body, logged
- * (properties and body null when the body row is missing).
+ * (properties and body null when the body row is missing; logged: the body log segment, by its
+ * first seq, when the body is there and `body` holds where).
  */
 export type DeliverableRow = [
   number,

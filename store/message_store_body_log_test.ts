@@ -54,7 +54,10 @@ Deno.test("bodies of 4 KiB and more go to the body log, and read back after a re
     assert.equal(segmentFiles(path).length, 1);
     await store.close();
     assert.equal(fileNumber(path, "SELECT count(*) FROM messages WHERE logged IS NOT NULL"), 20);
-    assert.equal(fileNumber(path, "SELECT max(length(body)) FROM messages WHERE logged = 1"), 8);
+    assert.equal(
+      fileNumber(path, "SELECT max(length(body)) FROM messages WHERE logged IS NOT NULL"),
+      8,
+    );
     assert.equal(fileNumber(path, "PRAGMA user_version"), 2);
     store = openMessageStore(path, options);
     assert.deepEqual(drainChecked(store, sizeOf), Array.from({ length: 40 }, (_, n) => n));
