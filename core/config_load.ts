@@ -1,11 +1,17 @@
 /**
- * Loading the config file: TOML -> defaults merged in -> {@linkcode Config} schema, with errors
- * that name the key path, the bad value and what was expected.
+ * Loading the config file: TOML -> defaults merged in -> the schema of {@linkcode configSchema},
+ * with errors that name the key path, the bad value and what was expected.
  */
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { isLoopbackHost, splitListen } from "./listen_address.ts";
-import { Config, currentDefaultsContext, defaultConfig, type DefaultsContext } from "./config.ts";
+import {
+  type Config,
+  configSchema,
+  currentDefaultsContext,
+  defaultConfig,
+  type DefaultsContext,
+} from "./config.ts";
 
 /** The system config file, root's default. */
 export const SYSTEM_CONFIG_PATH = "/etc/ledge/config.toml";
@@ -100,7 +106,10 @@ function showValue(value: unknown): string {
 }
 
 /** Formats schema issues as `key.path: expected ..., got ...` lines. */
-export function formatConfigIssues(error: z.ZodError, schema: z.ZodType = Config): string[] {
+export function formatConfigIssues(
+  error: z.ZodError,
+  schema: z.ZodType = configSchema(),
+): string[] {
   return error.issues.flatMap((issue) => {
     const where = issue.path.join(".");
     if (issue.code === "unrecognized_keys") {
@@ -189,8 +198,9 @@ export function parseConfig(
   source = "(inline)",
 ): Config {
   if (!isPlainObject(raw)) throw new ConfigError(source, ["(top level): expected a table"]);
-  const result = Config.safeParse(mergeOnto(defaultConfig(context), raw), { reportInput: true });
-  if (!result.success) throw new ConfigError(source, formatConfigIssues(result.error));
+  const schema = configSchema();
+  const result = schema.safeParse(mergeOnto(defaultConfig(context), raw), { reportInput: true });
+  if (!result.success) throw new ConfigError(source, formatConfigIssues(result.error, schema));
   const problems = crossFieldIssues(result.data);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return result.data;
