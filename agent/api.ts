@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import { type ApiDocs, httpError, jsonBody, queryOf } from "../core/api.ts";
 import type { AgentService } from "./agent.ts";
 import { ManifestError } from "./deployment.ts";
@@ -12,25 +13,29 @@ import { ModulesContent } from "./manifest.ts";
 import { NoSuchInstanceError } from "./engine/driver.ts";
 import { parseSince } from "./since.ts";
 
-const flag = z.enum(["", "1", "0", "true", "false"], {
-  error: 'expected "true" or "false"',
-}).transform((v) => v === "" || v === "1" || v === "true");
+const flag = lazySchema(() =>
+  z.enum(["", "1", "0", "true", "false"], {
+    error: 'expected "true" or "false"',
+  }).transform((v) => v === "" || v === "1" || v === "true")
+);
 
 /** Query of the logs route. */
-export const LogsQuery = z.object({
-  tail: z.string().regex(/^\d+$/, { error: "expected a whole number" }).transform(Number)
-    .optional(),
-  since: z.string().transform((value, ctx) => {
-    try {
-      return parseSince(value);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message });
-      return z.NEVER;
-    }
-  }).optional(),
-  follow: flag.optional(),
-  timestamps: flag.optional(),
-});
+export const LogsQuery = lazySchema(() =>
+  z.object({
+    tail: z.string().regex(/^\d+$/, { error: "expected a whole number" }).transform(Number)
+      .optional(),
+    since: z.string().transform((value, ctx) => {
+      try {
+        return parseSince(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }).optional(),
+    follow: flag.optional(),
+    timestamps: flag.optional(),
+  })
+);
 /** Parsed logs query. */
 export type LogsQuery = z.infer<typeof LogsQuery>;
 
@@ -45,7 +50,7 @@ async function moduleAction(name: string, action: string, run: (name: string) =>
 }
 
 /** Query of `PUT /v1/deployment`: `rollback=false` opts out of the health-gated rollback. */
-export const DeployQuery = z.object({ rollback: flag.optional() });
+export const DeployQuery = lazySchema(() => z.object({ rollback: flag.optional() }));
 
 /** Builds the agent's routes over `agent`. */
 export function createAgentApi(agent: AgentService) {
@@ -116,11 +121,13 @@ export function createAgentApi(agent: AgentService) {
 export type AgentApi = ReturnType<typeof createAgentApi>;
 
 /** `PUT /v1/deployment` body: a manifest in any of the shapes `az iot edge` and IoT Edge use. */
-export const DeploymentBody = z.union([
-  z.object({ modulesContent: ModulesContent }),
-  z.object({ content: z.object({ modulesContent: ModulesContent }) }),
-  ModulesContent,
-]);
+export const DeploymentBody = lazySchema(() =>
+  z.union([
+    z.object({ modulesContent: ModulesContent }),
+    z.object({ content: z.object({ modulesContent: ModulesContent }) }),
+    ModulesContent,
+  ])
+);
 
 /** The OpenAPI documentation of the agent routes. */
 export const AGENT_API_DOCS: ApiDocs = {

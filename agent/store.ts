@@ -6,47 +6,56 @@
  */
 import { writeFileAtomic } from "../core/atomic_file.ts";
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import { ModuleStatus } from "./manifest.ts";
 
 /** The persisted deployment. */
-export const StoredDeployment = z.object({
-  version: z.number(),
-  acceptedAt: z.string(),
-  manifest: z.record(z.string(), z.unknown()),
-  /** False when it was deployed with `--no-rollback`. */
-  rollback: z.boolean().optional(),
-});
+export const StoredDeployment = lazySchema(() =>
+  z.object({
+    version: z.number(),
+    acceptedAt: z.string(),
+    manifest: z.record(z.string(), z.unknown()),
+    /** False when it was deployed with `--no-rollback`. */
+    rollback: z.boolean().optional(),
+  })
+);
 /** A persisted deployment. */
 export type StoredDeployment = z.infer<typeof StoredDeployment>;
 
 /** The persisted desired status. */
-export const StoredStatus = z.object({
-  lastDesiredVersion: z.number().optional(),
-  lastDesiredStatus: z.object({
-    code: z.number(),
-    description: z.string(),
-    rolledBackFrom: z.number().optional(),
-    runningVersion: z.number().optional(),
-  }),
-});
+export const StoredStatus = lazySchema(() =>
+  z.object({
+    lastDesiredVersion: z.number().optional(),
+    lastDesiredStatus: z.object({
+      code: z.number(),
+      description: z.string(),
+      rolledBackFrom: z.number().optional(),
+      runningVersion: z.number().optional(),
+    }),
+  })
+);
 /** A persisted desired status. */
 export type StoredStatus = z.infer<typeof StoredStatus>;
 
 /** A deployment that was rolled back, so the same content from the parent is not applied again. */
-export const RolledBack = z.object({
-  version: z.number(),
-  key: z.string(),
-  reason: z.string(),
-  runningVersion: z.number().optional(),
-});
+export const RolledBack = lazySchema(() =>
+  z.object({
+    version: z.number(),
+    key: z.string(),
+    reason: z.string(),
+    runningVersion: z.number().optional(),
+  })
+);
 /** A rolled-back deployment. */
 export type RolledBack = z.infer<typeof RolledBack>;
 
 /** `ledge start|stop <module>` overrides, for the deployment `version` they were made under. */
-export const StoredOverrides = z.object({
-  version: z.number(),
-  modules: z.record(z.string(), ModuleStatus),
-});
+export const StoredOverrides = lazySchema(() =>
+  z.object({
+    version: z.number(),
+    modules: z.record(z.string(), ModuleStatus),
+  })
+);
 /** Persisted operator overrides. */
 export type StoredOverrides = z.infer<typeof StoredOverrides>;
 

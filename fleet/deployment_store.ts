@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import type { RolloutState, StoredDeployment } from "./deployment_config.ts";
 import type { ModulesContent } from "./deployment_content.ts";
 import { type JsonFile, openJsonFile } from "./json_file.ts";
@@ -23,17 +24,21 @@ export interface AppliedRecord {
   before?: { deployments: string[]; content: ModulesContent };
 }
 
-const DeploymentsFile = z.object({
-  version: z.literal(1),
-  sequence: z.number().int(),
-  deployments: z.array(z.custom<StoredDeployment>((value) => typeof value === "object")),
-});
+const DeploymentsFile = lazySchema(() =>
+  z.object({
+    version: z.literal(1),
+    sequence: z.number().int(),
+    deployments: z.array(z.custom<StoredDeployment>((value) => typeof value === "object")),
+  })
+);
 type DeploymentsFile = z.infer<typeof DeploymentsFile>;
 
-const AppliedFile = z.object({
-  version: z.literal(1),
-  devices: z.record(z.string(), z.custom<AppliedRecord>((value) => typeof value === "object")),
-});
+const AppliedFile = lazySchema(() =>
+  z.object({
+    version: z.literal(1),
+    devices: z.record(z.string(), z.custom<AppliedRecord>((value) => typeof value === "object")),
+  })
+);
 type AppliedFile = z.infer<typeof AppliedFile>;
 
 /** Deployments and applied records. */

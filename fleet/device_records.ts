@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import { MAX_TWIN_SIDE_BYTES, mergePatch } from "../iothub/mod.ts";
 import { type JsonFile, openJsonFile } from "./json_file.ts";
 
@@ -21,17 +22,19 @@ export interface DeviceRecord {
   enrollmentGroupId?: string | undefined;
 }
 
-const DevicesFile = z.object({
-  version: z.literal(1),
-  devices: z.record(
-    z.string(),
-    z.object({
-      deviceId: z.string(),
-      tags: z.record(z.string(), z.unknown()),
-      enrollmentGroupId: z.string().optional(),
-    }),
-  ),
-});
+const DevicesFile = lazySchema(() =>
+  z.object({
+    version: z.literal(1),
+    devices: z.record(
+      z.string(),
+      z.object({
+        deviceId: z.string(),
+        tags: z.record(z.string(), z.unknown()),
+        enrollmentGroupId: z.string().optional(),
+      }),
+    ),
+  })
+);
 type DevicesFile = z.infer<typeof DevicesFile>;
 
 /** A tags patch that breaks IoT Hub's rules. */

@@ -8,28 +8,35 @@
  * @module
  */
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import { enrollmentDeviceKey } from "../upstream/mod.ts";
 import type { EnrollmentCandidate } from "../security/mod.ts";
 import { type JsonFile, openJsonFile } from "./json_file.ts";
 
 /** An enrollment group's id: as IoT Hub ids, 1-128 of A-Z a-z 0-9 - . _ : */
-export const EnrollmentId = z.string({ error: "expected a string" }).regex(
-  /^[A-Za-z0-9][A-Za-z0-9\-._:]{0,127}$/,
-  {
-    error: "expected 1\u2013128 of A-Z a-z 0-9 - . _ : (starting with a letter or digit)",
-  },
+export const EnrollmentId = lazySchema(() =>
+  z.string({ error: "expected a string" }).regex(
+    /^[A-Za-z0-9][A-Za-z0-9\-._:]{0,127}$/,
+    {
+      error: "expected 1\u2013128 of A-Z a-z 0-9 - . _ : (starting with a letter or digit)",
+    },
+  )
 );
 
 /** The body of `POST /v1/fleet/enrollments`. */
-export const EnrollmentRequest = z.strictObject({
-  id: EnrollmentId,
-  /** Devices register as child edge devices (ledges) rather than leaf devices. */
-  edge: z.boolean({ error: "expected true or false" }).default(false),
-  /** Tags a device gets when it registers. */
-  tags: z.record(z.string(), z.unknown(), { error: "expected a JSON object of tags" }).default({}),
-  /** A deployment every device of the group gets, whatever its target condition. */
-  deployment: z.string().min(1).optional(),
-});
+export const EnrollmentRequest = lazySchema(() =>
+  z.strictObject({
+    id: EnrollmentId,
+    /** Devices register as child edge devices (ledges) rather than leaf devices. */
+    edge: z.boolean({ error: "expected true or false" }).default(false),
+    /** Tags a device gets when it registers. */
+    tags: z.record(z.string(), z.unknown(), { error: "expected a JSON object of tags" }).default(
+      {},
+    ),
+    /** A deployment every device of the group gets, whatever its target condition. */
+    deployment: z.string().min(1).optional(),
+  })
+);
 /** An enrollment request. */
 export type EnrollmentRequest = z.infer<typeof EnrollmentRequest>;
 
@@ -44,10 +51,12 @@ export interface Enrollment extends EnrollmentRequest {
   lastRegistrationTimeUtc?: string;
 }
 
-const EnrollmentsFile = z.object({
-  version: z.literal(1),
-  enrollments: z.array(z.custom<Enrollment>((value) => typeof value === "object")),
-});
+const EnrollmentsFile = lazySchema(() =>
+  z.object({
+    version: z.literal(1),
+    enrollments: z.array(z.custom<Enrollment>((value) => typeof value === "object")),
+  })
+);
 type EnrollmentsFile = z.infer<typeof EnrollmentsFile>;
 
 function newKey(): string {

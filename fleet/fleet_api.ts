@@ -17,6 +17,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import { type ApiDocs, jsonBody } from "../core/api.ts";
 import { DeploymentRequest, DeploymentUpdate } from "./deployment_config.ts";
 import { EnrollmentRequest } from "./enrollment_store.ts";
@@ -24,18 +25,22 @@ import type { FleetService } from "./fleet_service.ts";
 import { MAX_PAGE_SIZE } from "./query_run.ts";
 
 /** `POST /v1/fleet/query` body. */
-export const QueryRequest = z.strictObject({
-  query: z.string({ error: "expected the query text" }).min(1, { error: "expected a query" }),
-  pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
-  continuationToken: z.string().optional(),
-});
+export const QueryRequest = lazySchema(() =>
+  z.strictObject({
+    query: z.string({ error: "expected the query text" }).min(1, { error: "expected a query" }),
+    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+    continuationToken: z.string().optional(),
+  })
+);
 /** `POST /v1/fleet/query` body. */
 export type QueryRequest = z.infer<typeof QueryRequest>;
 
 /** `PATCH /v1/fleet/devices/:id/tags` body: a JSON merge patch of the tags. */
-export const TagsPatch = z.record(z.string(), z.unknown(), {
-  error: "expected a JSON object of tags",
-});
+export const TagsPatch = lazySchema(() =>
+  z.record(z.string(), z.unknown(), {
+    error: "expected a JSON object of tags",
+  })
+);
 
 /** Builds the fleet's routes over `service` (a function: the service exists once started). */
 export function createFleetApi(service: () => FleetService) {

@@ -4,6 +4,7 @@
  * methods and C2D. The broker ({@linkcode createBroker}) calls in; listeners feed the broker.
  */
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
 import { type Broker, type BrokerCounters, createBroker, type InboundPublish } from "./broker.ts";
@@ -37,20 +38,22 @@ import { type IngestCounters, TelemetryIngest } from "./telemetry_ingest.ts";
 import { deliveryEncoder, MODULE_ENDPOINT } from "./delivery_encoder.ts";
 
 /** `$edgeHub` desired properties, schema 1.0-1.3 (unknown keys are kept out). */
-export const EdgeHubDesired = z.object({
-  schemaVersion: z.string({ error: 'expected a string such as "1.1"' }).regex(
-    /^1\.[0-3](\.\d+)?$/,
-    {
-      error: "expected 1.0, 1.1, 1.2 or 1.3",
-    },
-  ),
-  // Route strings and objects are checked by compileRoutes, which names `routes.<name>`.
-  routes: z.record(z.string(), z.unknown()).default({}),
-  storeAndForwardConfiguration: z.object({
-    timeToLiveSecs: z.number().int().optional(),
-    storeLimits: z.object({ maxSizeBytes: z.number().int().positive() }).optional(),
-  }).optional(),
-});
+export const EdgeHubDesired = lazySchema(() =>
+  z.object({
+    schemaVersion: z.string({ error: 'expected a string such as "1.1"' }).regex(
+      /^1\.[0-3](\.\d+)?$/,
+      {
+        error: "expected 1.0, 1.1, 1.2 or 1.3",
+      },
+    ),
+    // Route strings and objects are checked by compileRoutes, which names `routes.<name>`.
+    routes: z.record(z.string(), z.unknown()).default({}),
+    storeAndForwardConfiguration: z.object({
+      timeToLiveSecs: z.number().int().optional(),
+      storeLimits: z.object({ maxSizeBytes: z.number().int().positive() }).optional(),
+    }).optional(),
+  })
+);
 /** `$edgeHub` desired properties. */
 export type EdgeHubDesired = z.infer<typeof EdgeHubDesired>;
 

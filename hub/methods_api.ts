@@ -7,18 +7,23 @@
 import type { IdentityRef } from "../iothub/mod.ts";
 import { Hono } from "hono";
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import type { Hub } from "./hub.ts";
 import type { HubSecurity } from "./security_port.ts";
 
 /** The body of a method invocation. */
-export const MethodInvocation = z.object({
-  methodName: z.string({ error: "expected a string" }).min(1, { error: "expected a method name" }),
-  payload: z.unknown().optional(),
-  responseTimeoutInSeconds: z.number({ error: "expected a number" }).int().min(1).max(300)
-    .optional(),
-  connectTimeoutInSeconds: z.number({ error: "expected a number" }).int().min(0).max(300)
-    .optional(),
-});
+export const MethodInvocation = lazySchema(() =>
+  z.object({
+    methodName: z.string({ error: "expected a string" }).min(1, {
+      error: "expected a method name",
+    }),
+    payload: z.unknown().optional(),
+    responseTimeoutInSeconds: z.number({ error: "expected a number" }).int().min(1).max(300)
+      .optional(),
+    connectTimeoutInSeconds: z.number({ error: "expected a number" }).int().min(0).max(300)
+      .optional(),
+  })
+);
 /** The body of a method invocation. */
 export type MethodInvocation = z.infer<typeof MethodInvocation>;
 

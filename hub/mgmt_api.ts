@@ -5,34 +5,41 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import { type ApiDocs, httpError, jsonBody } from "../core/api.ts";
 import type { Hub } from "./hub.ts";
 import type { HubSecurity } from "./security_port.ts";
 import { identityLabel, type IdentityRef, TwinPatchError } from "../iothub/mod.ts";
 
 /** `POST /v1/methods` body. */
-export const InvokeRequest = z.strictObject({
-  deviceId: z.string().min(1),
-  moduleId: z.string().min(1).optional(),
-  methodName: z.string().min(1),
-  payload: z.unknown().optional(),
-  responseTimeoutInSeconds: z.number().int().min(1).max(300).optional(),
-});
+export const InvokeRequest = lazySchema(() =>
+  z.strictObject({
+    deviceId: z.string().min(1),
+    moduleId: z.string().min(1).optional(),
+    methodName: z.string().min(1),
+    payload: z.unknown().optional(),
+    responseTimeoutInSeconds: z.number().int().min(1).max(300).optional(),
+  })
+);
 /** `POST /v1/methods` body. */
 export type InvokeRequest = z.infer<typeof InvokeRequest>;
 
 /** `POST /v1/c2d/:deviceId` body: the message text (UTF-8) and its application properties. */
-export const C2DRequest = z.strictObject({
-  body: z.string(),
-  properties: z.record(z.string(), z.string()).optional(),
-});
+export const C2DRequest = lazySchema(() =>
+  z.strictObject({
+    body: z.string(),
+    properties: z.record(z.string(), z.string()).optional(),
+  })
+);
 /** `POST /v1/c2d/:deviceId` body. */
 export type C2DRequest = z.infer<typeof C2DRequest>;
 
 /** A desired-properties patch. */
-export const DesiredPatch = z.record(z.string(), z.unknown(), {
-  error: "expected a JSON object of desired properties",
-});
+export const DesiredPatch = lazySchema(() =>
+  z.record(z.string(), z.unknown(), {
+    error: "expected a JSON object of desired properties",
+  })
+);
 /** A desired-properties patch. */
 export type DesiredPatch = z.infer<typeof DesiredPatch>;
 

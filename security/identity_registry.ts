@@ -4,6 +4,7 @@
  * before its call resolves (changes close together share one write).
  */
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import { identityKey, identityLabel } from "../iothub/mod.ts";
 import { Identity } from "./identity.ts";
 import { writeFileAtomic } from "../core/atomic_file.ts";
@@ -27,7 +28,9 @@ export interface MutableIdentityRegistry extends IdentityRegistry {
   remove(deviceId: string, moduleId?: string): Promise<boolean>;
 }
 
-const RegistryFile = z.strictObject({ version: z.literal(1), identities: z.array(Identity) });
+const RegistryFile = lazySchema(() =>
+  z.strictObject({ version: z.literal(1), identities: z.array(Identity) })
+);
 
 /** An identity that exists already. */
 export class IdentityExistsError extends Error {

@@ -6,6 +6,7 @@
 import { identityLabel } from "../iothub/mod.ts";
 import { Hono } from "hono";
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import type { Config } from "../core/config.ts";
 import { type ApiDocs, httpError, jsonBody } from "../core/api.ts";
 import { type Identity, IdentityId, publicIdentity } from "./identity.ts";
@@ -13,17 +14,19 @@ import { IdentityExistsError } from "./identity_registry.ts";
 import type { SecurityManagerControl } from "./security_manager.ts";
 
 /** Body of `POST /v1/identities`. */
-export const AddDeviceRequest = z.strictObject({
-  deviceId: IdentityId,
-  auth: z.enum(["sas", "x509"], { error: 'expected "sas" or "x509"' }).default("sas"),
-  /** A child edge device (a ledge that uses this one as its parent). */
-  edge: z.boolean({ error: "expected true or false" }).default(false),
-});
+export const AddDeviceRequest = lazySchema(() =>
+  z.strictObject({
+    deviceId: IdentityId,
+    auth: z.enum(["sas", "x509"], { error: 'expected "sas" or "x509"' }).default("sas"),
+    /** A child edge device (a ledge that uses this one as its parent). */
+    edge: z.boolean({ error: "expected true or false" }).default(false),
+  })
+);
 /** Body of `POST /v1/identities`. */
 export type AddDeviceRequest = z.infer<typeof AddDeviceRequest>;
 
 /** Body of `POST /v1/certificates/renew`. */
-export const RenewRequest = z.strictObject({ ca: z.boolean().default(false) });
+export const RenewRequest = lazySchema(() => z.strictObject({ ca: z.boolean().default(false) }));
 /** Body of `POST /v1/certificates/renew`. */
 export type RenewRequest = z.infer<typeof RenewRequest>;
 

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
+import { lazySchema } from "../core/lazy_schema.ts";
 import type { Identity } from "./identity.ts";
 import { hmacSha256Base64 } from "../iothub/mod.ts";
 import { ServerNameNotAllowedError } from "./server_names.ts";
@@ -48,27 +49,33 @@ export interface WorkloadBackend {
   ): Promise<IssuedCredential>;
 }
 
-const SignRequest = z.object({
-  keyId: z.enum(["primary", "secondary"], { error: 'expected "primary" or "secondary"' }),
-  algo: z.literal("HMACSHA256", { error: 'expected "HMACSHA256"' }),
-  data: z.string({ error: "expected a base64 string" }).regex(/^[A-Za-z0-9+/]*={0,2}$/, {
-    error: "expected a base64 string",
-  }),
-});
-
-const expiration = z.string({ error: "expected an RFC 3339 time" }).refine(
-  (value) => !Number.isNaN(Date.parse(value)),
-  { error: "expected an RFC 3339 time" },
-).optional();
-
-const IdentityCertificateRequest = z.object({ expiration });
-const ServerCertificateRequest = z.object({
-  commonName: z.string({ error: "expected a string" }).min(1, {
-    error: "expected a non-empty string",
+const SignRequest = lazySchema(() =>
+  z.object({
+    keyId: z.enum(["primary", "secondary"], { error: 'expected "primary" or "secondary"' }),
+    algo: z.literal("HMACSHA256", { error: 'expected "HMACSHA256"' }),
+    data: z.string({ error: "expected a base64 string" }).regex(/^[A-Za-z0-9+/]*={0,2}$/, {
+      error: "expected a base64 string",
+    }),
   })
-    .max(64, { error: "expected at most 64 characters" }),
-  expiration,
-});
+);
+
+const expiration = lazySchema(() =>
+  z.string({ error: "expected an RFC 3339 time" }).refine(
+    (value) => !Number.isNaN(Date.parse(value)),
+    { error: "expected an RFC 3339 time" },
+  ).optional()
+);
+
+const IdentityCertificateRequest = lazySchema(() => z.object({ expiration }));
+const ServerCertificateRequest = lazySchema(() =>
+  z.object({
+    commonName: z.string({ error: "expected a string" }).min(1, {
+      error: "expected a non-empty string",
+    })
+      .max(64, { error: "expected at most 64 characters" }),
+    expiration,
+  })
+);
 
 class WorkloadError extends Error {
   constructor(readonly status: 400 | 403 | 404 | 429, message: string) {

@@ -5,23 +5,26 @@
  * file's sha256 and size match and the signature is by one of its `[update] trusted_keys`.
  */
 import { z } from "zod";
+import { lazySchema } from "../../core/lazy_schema.ts";
 
 /** The descriptor's format tag, also the first line of the signed text. */
 export const DESCRIPTOR_FORMAT = "ledge-update/1";
 
 /** What a signed artifact says about itself (`<file>.sig`, JSON). */
-export const ArtifactDescriptor = z.strictObject({
-  format: z.literal(DESCRIPTOR_FORMAT),
-  version: z.string().regex(/^[A-Za-z0-9.+-]{1,64}$/, { error: "expected a version" }),
-  target: z.string().regex(/^[a-z0-9_]+-[a-z0-9_-]+$/, { error: "expected a target triple" }),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "expected 64 hex digits" }),
-  size: z.number().int().positive(),
-  algorithm: z.enum(["ECDSA-P256-SHA256", "Ed25519"]),
-  /** sha256 of the signing key's SPKI, first 16 hex digits. */
-  keyId: z.string().regex(/^[0-9a-f]{16}$/),
-  /** base64 */
-  signature: z.string().min(1),
-});
+export const ArtifactDescriptor = lazySchema(() =>
+  z.strictObject({
+    format: z.literal(DESCRIPTOR_FORMAT),
+    version: z.string().regex(/^[A-Za-z0-9.+-]{1,64}$/, { error: "expected a version" }),
+    target: z.string().regex(/^[a-z0-9_]+-[a-z0-9_-]+$/, { error: "expected a target triple" }),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "expected 64 hex digits" }),
+    size: z.number().int().positive(),
+    algorithm: z.enum(["ECDSA-P256-SHA256", "Ed25519"]),
+    /** sha256 of the signing key's SPKI, first 16 hex digits. */
+    keyId: z.string().regex(/^[0-9a-f]{16}$/),
+    /** base64 */
+    signature: z.string().min(1),
+  })
+);
 /** What a signed artifact says about itself. */
 export type ArtifactDescriptor = z.infer<typeof ArtifactDescriptor>;
 
