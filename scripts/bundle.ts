@@ -99,10 +99,18 @@ async function runBundler(outdir: string): Promise<void> {
  * supported`. `deno bundle` swaps it for Node's createRequire, but not when the bundle is split and
  * minified with --keep-names (Deno 2.9.6: the AMQP head then refused every connection, "cannot
  * load the AMQP head"). {@linkcode withRequire} gives its file a `require` of its own instead.
+ *
+ * That `require` makes Node's on its first call, through `process.getBuiltinModule` (node:process
+ * is loaded at start anyway), and not with a static import of node:module: the shim is in the
+ * chunk of esbuild's helpers, which every chunk imports, and node:module loaded with it at start
+ * cost the idle daemon ~1 MB of RSS for a `require` only the lazily loaded CommonJS packages call
+ * (an empty script with ledge's start-up Node modules, 3 alternated runs: 45.2-45.9 MB without
+ * node:module and createRequire, 46.7-46.9 with).
  */
 const REQUIRE_SHIM = `Dynamic require of "`;
-const REQUIRE_IN_SCOPE = 'import{createRequire as __ledgeCreateRequire}from"node:module";' +
-  "var require=__ledgeCreateRequire(import.meta.url);\n";
+const REQUIRE_IN_SCOPE = 'import __ledgeProcess from"node:process";var __ledgeRequire;' +
+  "function require(id){return(__ledgeRequire??=__ledgeProcess.getBuiltinModule" +
+  '("node:module").createRequire(import.meta.url))(id)}\n';
 
 /** `text` (a bundle file) with a module-scope `require` if it holds esbuild's require shim. */
 export function withRequire(text: string): string {
