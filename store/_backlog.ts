@@ -123,10 +123,14 @@ export function takeFromReady(
   return taken;
 }
 
+/** Seqs a lost-body log line names; past them it gives the count of the rest. */
+const LOST_SEQS_LOGGED = 10;
+
 /**
  * Deletes the rows {@linkcode takeFromFile} found without their body (a segment of the body log
- * removed or cut short from outside), as if acked, and logs each: the message is lost, its queue
- * goes on.
+ * removed or cut short from outside), as if acked, and logs them in one line per take (a removed
+ * segment holds up to 4 MiB of bodies, a line each flooded the log): the messages are lost, their
+ * queue goes on.
  */
 export function dropLost(
   state: EndpointState,
@@ -135,12 +139,15 @@ export function dropLost(
   log: Logger,
   directory: string,
 ): void {
+  const named = lost.slice(0, LOST_SEQS_LOGGED).map((lease) => lease.seq).join(", ");
+  const more = lost.length - LOST_SEQS_LOGGED;
+  log.error("queued messages' bodies are missing from the body log; the messages are dropped", {
+    endpoint: state.name,
+    messages: lost.length,
+    seqs: more > 0 ? `${named} and ${more} more` : named,
+    path: directory,
+  });
   for (const lease of lost) {
-    log.error("a queued message's body is missing from the body log; the message is dropped", {
-      endpoint: state.name,
-      seq: lease.seq,
-      path: directory,
-    });
     markAcked(state, lease);
     state.droppedLost++;
     committer.addAck(state, lease);
