@@ -70,7 +70,7 @@ function fixture(options: { tls?: boolean } = {}) {
           count: 10,
           bytes: 2048,
           oldestAgeSeconds: 4,
-          dropped: { expired: 1, full: 0, lost: 0 },
+          dropped: { expired: 1, full: 0, lost: 3 },
         }],
       }),
       routeTable: () => ({
@@ -290,6 +290,8 @@ Deno.test("console: the pages show the daemon's numbers", async () => {
   const queues = await (await console.request("/queues", { headers: { cookie } })).text();
   assert.match(queues, /data-k="count" data-v="10">10</);
   assert.match(queues, /data-k="bytes" data-v="2048">2.0 KiB</);
+  assert.match(queues, /Lost \(body missing\)/);
+  assert.match(queues, /data-k="lost">3</);
   const flow = await (await console.request("/flow", { headers: { cookie } })).text();
   assert.match(flow, /data-k="routed">10</);
   assert.match(flow, /data-k="ttl-drops">1</);

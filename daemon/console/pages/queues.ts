@@ -1,5 +1,6 @@
 /**
- * Queues: each endpoint's durable queue (depth, bytes, age of the oldest message, drops), and
+ * Queues: each endpoint's durable queue (depth, bytes, age of the oldest message, drops: expired,
+ * refused when full, lost with their body missing from the store's body log), and
  * the upstream link that drains `$upstream`: its state, and how fast the backlog goes.
  */
 import type { UpstreamState } from "../../../upstream/mod.ts";
@@ -37,6 +38,7 @@ function queueTable(context: ConsoleContext): Html {
       numeric("Oldest"),
       numeric("TTL drops"),
       numeric("Refused (full)"),
+      numeric("Lost (body missing)"),
     ],
     queues.map((q) =>
       html`
@@ -49,6 +51,7 @@ function queueTable(context: ConsoleContext): Html {
             : formatDuration(q.oldestAgeSeconds)}</td>
           <td class="num" data-k="expired">${formatCount(q.dropped.expired)}</td>
           <td class="num" data-k="full">${formatCount(q.dropped.full)}</td>
+          <td class="num" data-k="lost">${formatCount(q.dropped.lost)}</td>
         </tr>
       `
     ),
