@@ -19,6 +19,13 @@ function listenPort() {
   return z.number({ error }).int({ error }).min(0, { error }).max(65535, { error });
 }
 
+/** A `host:port` (an IPv6 host in brackets) to listen on; `example` goes into the error. */
+function hostPort(example: string) {
+  return z.string({ error: "expected host:port" }).regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, {
+    error: `expected host:port, e.g. ${example}`,
+  });
+}
+
 /** The value schemas the sections share, built with them. */
 function valueSchemas() {
   return {
@@ -203,12 +210,7 @@ function agentConfig(v: Values) {
 function metricsConfig(v: Values) {
   return table({
     enabled: v.bool,
-    listen: z.string({ error: "expected host:port" }).regex(
-      /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/,
-      {
-        error: "expected host:port, e.g. 127.0.0.1:9600",
-      },
-    ),
+    listen: hostPort("127.0.0.1:9600"),
   });
 }
 
@@ -216,12 +218,7 @@ function metricsConfig(v: Values) {
 function consoleConfig(v: Values) {
   return table({
     enabled: v.bool,
-    listen: z.string({ error: "expected host:port" }).regex(
-      /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/,
-      {
-        error: "expected host:port, e.g. 127.0.0.1:9601",
-      },
-    ),
+    listen: hostPort("127.0.0.1:9601"),
     /** HTTPS with the server certificate of ledge's CA; required to listen beyond loopback. */
     tls: v.bool,
   });
