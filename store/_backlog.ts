@@ -13,7 +13,8 @@ import {
 } from "./_endpoint_state.ts";
 import { decodeMessage } from "./_message_codec.ts";
 import type { DeliverableRow, StoreStatements } from "./_statements.ts";
-import { type BodyLog, decodeRef } from "./_body_log.ts";
+import type { BodyLog } from "./_body_log.ts";
+import { decodeRef } from "./_body_ref.ts";
 
 /**
  * Leases up to `limit` deliverable rows of `state` read from the file after its delivery

@@ -3,18 +3,13 @@
  * database (`<db>-bodies/<first seq>.log`), each segment the bodies of a run of seqs in order.
  * A 16 KiB body made durable through SQLite cost 40.5-42 us of CPU (insert and delete of 8 KiB
  * pages, their WAL frames, the checkpoint's copy); appended to a file and fdatasynced, 7-10 us
- * (groups of 50, store alone, 3 runs). Private to store/: the row keeps {@linkcode encodeRef}
- * of its body, and its commit waits for {@linkcode BodyLog.sync}, so a durable row always has a
- * durable body (see Committer).
+ * (groups of 50, store alone, 3 runs). Private to store/: the row keeps a reference to its body
+ * (_body_ref.ts), and its commit waits for {@linkcode BodyLog.sync} (or `syncNow`), so a durable
+ * row always has a durable body (see Committer).
  */
 import { syncDirectory } from "./_database.ts";
+import type { BodyRef } from "./_body_ref.ts";
 import { describe } from "./_describe.ts";
-
-/** Where a body is in its segment. */
-export interface BodyRef {
-  offset: number;
-  length: number;
-}
 
 /**
  * Where {@linkcode BodyLog.append} put a body: its segment (the first seq of its file, which the
@@ -47,6 +42,13 @@ const SEGMENT_NAME = /^(\d+)\.log$/;
  */
 const SPARE_SEGMENTS = 2;
 
+/** One sync of the body log: what it covers, the segments and whether the directory is in it. */
+interface SyncRound {
+  covered: number;
+  segments: Segment[];
+  directory: boolean;
+}
+
 /** A segment: its first seq, and its append handle while it takes or awaits a sync. */
 interface Segment {
   first: number;
@@ -58,24 +60,6 @@ interface Segment {
   /** Appended since the segment's last sync began. */
   dirty: boolean;
   reader: Deno.FsFile | undefined;
-}
-
-/** The 8 bytes a row keeps for a logged body: offset and length, little-endian u32s. */
-export function encodeRef(ref: BodyRef): Uint8Array {
-  const bytes = new Uint8Array(8);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, ref.offset, true);
-  view.setUint32(4, ref.length, true);
-  return bytes;
-}
-
-/** The reference {@linkcode encodeRef} wrote; throws on anything but 8 bytes. */
-export function decodeRef(bytes: Uint8Array): BodyRef {
-  if (bytes.byteLength !== 8) {
-    throw new Error(`a body reference is 8 bytes, got ${bytes.byteLength}`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
-  return { offset: view.getUint32(0, true), length: view.getUint32(4, true) };
 }
 
 /** Closes a segment's handles (a writer's unsynced appends stay as the OS has them). */
@@ -191,36 +175,63 @@ export class BodyLog {
   /**
    * Makes every body appended before the call durable (an fdatasync of each segment written to
    * since its last sync), and resolves with {@linkcode written} as it was; a segment no longer
-   * appended to is closed once synced. Rejects when a
-   * sync fails: what was appended since the last sync may be lost, and the caller must refuse it.
+   * appended to is closed once synced. Rejects when a sync fails: what was appended since the
+   * last sync may be lost, and the caller must refuse it.
    */
   async sync(): Promise<number> {
-    const covered = this.written;
-    const pending = this.#segments.filter((segment) => segment.dirty);
-    for (const segment of pending) segment.dirty = false;
-    const directory = this.#directoryDirty;
-    this.#directoryDirty = false;
+    const round = this.#beginSync();
     try {
       await Promise.all([
-        ...pending.map((segment) => segment.writer!.syncData()),
+        ...round.segments.map((segment) => segment.writer!.syncData()),
         // The new segments' names survive a power cut with the directory's sync.
-        ...(directory ? [this.#directory!.sync()] : []),
+        ...(round.directory ? [this.#directory!.sync()] : []),
       ]);
     } catch (error) {
-      this.#current = undefined;
-      if (directory) this.#directoryDirty = true;
-      throw new Error(`sync of the body log ${this.#dir} failed: ${describe(error)}`, {
-        cause: error,
-      });
+      throw this.#failedSync(round, error);
     }
-    this.synced = Math.max(this.synced, covered);
-    for (const segment of pending) {
+    return this.#endSync(round);
+  }
+
+  /** {@linkcode sync} on the calling thread: returns, or throws, once the syncs are done. */
+  syncNow(): number {
+    const round = this.#beginSync();
+    try {
+      for (const segment of round.segments) segment.writer!.syncDataSync();
+      if (round.directory) this.#directory!.syncSync();
+    } catch (error) {
+      throw this.#failedSync(round, error);
+    }
+    return this.#endSync(round);
+  }
+
+  #beginSync(): SyncRound {
+    const round = {
+      covered: this.written,
+      segments: this.#segments.filter((segment) => segment.dirty),
+      directory: this.#directoryDirty,
+    };
+    for (const segment of round.segments) segment.dirty = false;
+    this.#directoryDirty = false;
+    return round;
+  }
+
+  #failedSync(round: SyncRound, error: unknown): Error {
+    this.#current = undefined;
+    if (round.directory) this.#directoryDirty = true;
+    return new Error(`sync of the body log ${this.#dir} failed: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+
+  #endSync(round: SyncRound): number {
+    this.synced = Math.max(this.synced, round.covered);
+    for (const segment of round.segments) {
       if (segment !== this.#current && !segment.dirty) {
         segment.writer?.close();
         segment.writer = undefined;
       }
     }
-    return covered;
+    return round.covered;
   }
 
   /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { BodyLog, decodeRef, encodeRef } from "./_body_log.ts";
+import { BodyLog } from "./_body_log.ts";
+import { decodeRef, encodeRef } from "./_body_ref.ts";
 import { tempDir } from "./_testing.ts";
 
 function body(seq: number, bytes: number): Uint8Array {

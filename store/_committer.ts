@@ -1,31 +1,30 @@
 /**
  * Group commit: the enqueues of a loop turn (and of the previous commit's fsync) and the acks
  * waiting to be deleted go into one transaction, with multi-row statements, then one fdatasync
- * of the WAL on a thread of Deno's pool; the enqueues resolve after it. Private to store/.
+ * of the WAL (on the loop while the disk is fast, else on Deno's pool: _sync_policy.ts); the
+ * enqueues resolve after it. Private to store/.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { AckRetry, forgetAcked } from "./_ack_retry.ts";
 import { BatchStatements } from "./_batch_sql.ts";
-import { type BodyLog, encodeRef, LOG_MAX_BYTES, LOGGED_BODY_BYTES } from "./_body_log.ts";
+import { type BodyLog, LOG_MAX_BYTES, LOGGED_BODY_BYTES } from "./_body_log.ts";
+import { encodeRef } from "./_body_ref.ts";
 import type { LoggedBody } from "./_body_log.ts";
 import { CommitGroup } from "./_commit_group.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
-import { countCommitted, type EndpointState, insertReady } from "./_endpoint_state.ts";
+import { countCommitted, type EndpointState, keepReady } from "./_endpoint_state.ts";
 import type { RowKey } from "./_endpoint_state.ts";
 import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { PendingAcks } from "./_pending_acks.ts";
 import { SpaceReclaim } from "./_space_reclaim.ts";
+import { SyncPolicy } from "./_sync_policy.ts";
 import type { EncodedMessage } from "./_message_codec.ts";
 import type { StoreStatements } from "./_statements.ts";
 import type { EnqueueTarget } from "./store_types.ts";
 
-/** Body bytes of committed messages the store keeps in memory for `take`, over all endpoints. */
-const READY_MAX_BYTES = 2 * 1024 * 1024;
-/** Messages one endpoint keeps in memory for `take`; a consumer that far behind reads the file. */
-const READY_MAX_ROWS = 1_000;
 /**
  * Seqs reserved in the file at a time: `last_seq` is written once per this many messages, not
  * on every commit (a page more in the WAL per commit); a restart skips what was left unused.
@@ -84,6 +83,8 @@ export class Committer {
   /** Large bodies go to the body log (with the WAL to sync only). */
   #logBodies = false;
   readonly #space: SpaceReclaim;
+  /** Where the WAL's and the body log's syncs run: on the loop, or on Deno's pool. */
+  readonly syncs: SyncPolicy;
   /** Transactions committed so far: a WAL sync covers all of them when none came during it. */
   #writes = 0;
   readonly #flushTimer = new FlushTimer(() => {
@@ -98,6 +99,13 @@ export class Committer {
     this.#begin = options.db.prepare("BEGIN IMMEDIATE");
     this.#commit = options.db.prepare("COMMIT");
     this.#acks = new PendingAcks(options.ackWindowMs);
+    this.syncs = new SyncPolicy((averageMs, lastMs) => {
+      options.log.info("the disk's syncs are slow: the store syncs on a thread for 10 s", {
+        path: options.path,
+        averageMs: Math.round(averageMs * 10) / 10,
+        lastMs: Math.round(lastMs * 10) / 10,
+      });
+    });
     this.#lastSeq = options.lastSeq;
     this.#seqCeiling = options.lastSeq;
     this.visibleSeq = options.lastSeq;
@@ -216,13 +224,6 @@ export class Committer {
     if (dueInMs !== Infinity && !this.#closed) this.#flushTimer.schedule(dueInMs);
   }
 
-  /** Forgets the messages `state` knows in memory: `take` reads the file again. */
-  dropReady(state: EndpointState): void {
-    this.readyBytes -= state.readyBytes;
-    state.readyBytes = 0;
-    state.ready = null;
-  }
-
   /** Runs `work` in one write transaction; rolls back and throws when it fails. */
   inTransaction(work: () => void): void {
     this.#writes++;
@@ -311,42 +312,56 @@ export class Committer {
     if (group === undefined) return;
     this.counters.commits++;
     this.counters.messages += group.messages;
-    if (this.#o.wal === undefined) return this.#settle(group);
+    const wal = this.#o.wal;
+    if (wal === undefined) return this.#settle(group);
     const writes = this.#writes;
-    this.#syncing = this.#o.wal.syncData().then(
-      () => {
-        this.#settle(group);
-        if (this.#writes === writes) this.#space.afterSync();
-      },
-      (error) => this.#settle(group, error ?? new Error("unknown error")),
-    ).finally(() => {
-      this.#syncing = undefined;
-      if (!this.#closed && (this.#groups.length > 0 || this.#acks.length > 0)) {
-        this.#flushTimer.schedule(0);
-      }
+    const syncing = this.syncs.run(() => wal.syncDataSync(), () => wal.syncData(), (error) => {
+      this.#settle(group, error);
+      if (error === undefined && this.#writes === writes) this.#space.afterSync();
     });
+    this.#syncing = syncing?.finally(() => {
+      this.#syncing = undefined;
+      this.#flushWaiting();
+    });
+    if (syncing === undefined) this.#flushWaiting();
+  }
+
+  /** After a WAL sync: what waited for it (enqueues, acks) is flushed at the next turn. */
+  #flushWaiting(): void {
+    if (!this.#closed && (this.#groups.length > 0 || this.#acks.length > 0)) {
+      this.#flushTimer.schedule(0);
+    }
   }
 
   /**
    * Syncs the body log, then flushes again; a failed sync refuses every group with a body in it.
-   * The groups waiting take no more enqueues: a body appended during the sync would otherwise
-   * need another sync before their commit.
+   * On the pool, the groups waiting take no more enqueues: a body appended during the sync would
+   * otherwise need another sync before their commit.
    */
   #syncBodies(): void {
     const { bodies } = this.#o;
+    const syncing = this.syncs.run(
+      () => bodies.syncNow(),
+      () => bodies.sync(),
+      (error) => this.#bodiesSynced(error),
+    );
+    // Synced on the loop (or the groups it was for refused): the flush starts over.
+    if (syncing === undefined) return this.#flush();
     for (const group of this.#groups) group.sealed = true;
-    this.#syncing = bodies.sync().then(
-      () => {},
-      (error) => {
-        for (const group of this.#groups.filter((g) => g.logEnd > bodies.synced)) {
-          this.#groups.splice(this.#groups.indexOf(group), 1);
-          this.#failGroup(group, error);
-        }
-      },
-    ).finally(() => {
+    this.#syncing = syncing.finally(() => {
       this.#syncing = undefined;
       if (!this.#closed) this.#flushTimer.schedule(0);
     });
+  }
+
+  /** After a sync of the body log: when it failed, the groups with a body in it are refused. */
+  #bodiesSynced(error?: unknown): void {
+    if (error === undefined) return;
+    const { bodies } = this.#o;
+    for (const group of this.#groups.filter((g) => g.logEnd > bodies.synced)) {
+      this.#groups.splice(this.#groups.indexOf(group), 1);
+      this.#failGroup(group, error);
+    }
   }
 
   /**
@@ -363,14 +378,7 @@ export class Committer {
       const state = states[i]!;
       countCommitted(state, row);
       touched.add(state);
-      if (state.ready === null) continue;
-      const bodyBytes = row.message.body.byteLength;
-      if (state.ready.length >= READY_MAX_ROWS || this.readyBytes + bodyBytes > READY_MAX_BYTES) {
-        this.dropReady(state);
-        continue;
-      }
-      insertReady(state, row);
-      this.readyBytes += bodyBytes;
+      keepReady(state, row, this);
     }
     this.visibleSeq = group.lastSeq;
     if (syncError === undefined) group.resolve();

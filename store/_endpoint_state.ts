@@ -84,13 +84,44 @@ export interface EndpointState {
   expiryOrder: Map<number, number> | null;
 }
 
+/** Body bytes of committed messages the store keeps in memory for `take`, over all endpoints. */
+const READY_MAX_BYTES = 2 * 1024 * 1024;
+/** Messages one endpoint keeps in memory for `take`; a consumer that far behind reads the file. */
+const READY_MAX_ROWS = 1_000;
+
+/** Body bytes the endpoints' `ready` lists hold in all. */
+export interface ReadyBudget {
+  readyBytes: number;
+}
+
+/**
+ * A committed row of `state` goes into its `ready` list, unless the list is full or all the lists
+ * hold too many bytes: then the list is dropped, and `take` reads the file.
+ */
+export function keepReady(state: EndpointState, row: QueuedRow, budget: ReadyBudget): void {
+  if (state.ready === null) return;
+  const bodyBytes = row.message.body.byteLength;
+  if (state.ready.length >= READY_MAX_ROWS || budget.readyBytes + bodyBytes > READY_MAX_BYTES) {
+    return dropReady(state, budget);
+  }
+  insertReady(state, row);
+  budget.readyBytes += bodyBytes;
+}
+
+/** Forgets the messages `state` knows in memory: `take` reads the file again. */
+export function dropReady(state: EndpointState, budget: ReadyBudget): void {
+  budget.readyBytes -= state.readyBytes;
+  state.readyBytes = 0;
+  state.ready = null;
+}
+
 /** Compares delivery positions: priority, then seq. */
 function before(a: QueuedRow, priority: number, seq: number): boolean {
   return a.priority < priority || (a.priority === priority && a.seq < seq);
 }
 
 /** Inserts `row` into `state.ready` in delivery order (usually at the end). */
-export function insertReady(state: EndpointState, row: QueuedRow): void {
+function insertReady(state: EndpointState, row: QueuedRow): void {
   const ready = state.ready!;
   let low = ready.length;
   if (low > 0 && !before(ready[low - 1]!, row.priority, row.seq)) {

@@ -6,7 +6,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { checkOptions, openDatabase, openWalToSync } from "./_open.ts";
-import { markAcked, newEndpointState, rewindTo } from "./_endpoint_state.ts";
+import { dropReady, markAcked, newEndpointState, rewindTo } from "./_endpoint_state.ts";
 import type { EndpointState, Lease } from "./_endpoint_state.ts";
 import { dropLost, takeFromFile, takeFromReady } from "./_backlog.ts";
 import { Committer } from "./_committer.ts";
@@ -223,7 +223,7 @@ class SqliteMessageStore implements MessageStore {
     }
     if (released === 0) return;
     // The lease does not hold the message: the file has it.
-    this.#committer.dropReady(state);
+    dropReady(state, this.#committer);
     this.#notify([state]);
   }
 
@@ -266,7 +266,8 @@ class SqliteMessageStore implements MessageStore {
   }
 
   commitCounters(): CommitCounters {
-    return { ...this.#committer.counters, refusedDiskFull: this.#guard.refusals };
+    const { counters, syncs } = this.#committer;
+    return { ...counters, refusedDiskFull: this.#guard.refusals, syncs: { ...syncs.counters } };
   }
 
   setMaxSizeBytes(maxSizeBytes: number): void {

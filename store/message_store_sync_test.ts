@@ -1,0 +1,101 @@
+/**
+ * A failed fdatasync, on the loop and on Deno's pool: the enqueues of that commit are refused
+ * (the broker sends no PUBACK), the store goes on, and nothing committed is lost. The failure is
+ * injected into Deno.FsFile's sync methods (no device here fails on demand: no device mapper).
+ */
+import assert from "node:assert/strict";
+import { bodyText, tempDir, textMessage } from "./_testing.ts";
+import { LOOP_SYNC_MAX_MS } from "./_sync_policy.ts";
+import { openMessageStore } from "./message_store.ts";
+import type { EnqueueTarget } from "./store_types.ts";
+
+const upstream: EnqueueTarget[] = [{ endpoint: "upstream", priority: 0, ttlSeconds: -1 }];
+const eio = () => new Error("Input/output error (os error 5)");
+
+/** Replaces `method` of Deno.FsFile for the test's duration; the returned disposer restores it. */
+function patchFsFile<K extends "syncDataSync" | "syncData">(
+  method: K,
+  replacement: Deno.FsFile[K],
+): Disposable {
+  const proto = Deno.FsFile.prototype;
+  const original = proto[method];
+  proto[method] = replacement;
+  return { [Symbol.dispose]: () => void (proto[method] = original) };
+}
+
+function busyWait(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) { /* the disk is slow */ }
+}
+
+Deno.test("a failed WAL sync refuses that commit's enqueues, and the store goes on", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const store = openMessageStore(path, { maxSizeBytes: 1 << 20, purgeIntervalMs: 0 });
+  try {
+    await store.enqueue(textMessage("before"), upstream);
+    {
+      using _ = patchFsFile("syncDataSync", () => {
+        throw eio();
+      });
+      // On the pool too, should a slow moment of this machine's disk have sent the syncs there.
+      using _pooled = patchFsFile("syncData", () => Promise.reject(eio()));
+      await assert.rejects(store.enqueue(textMessage("failed"), upstream), /os error 5/);
+    }
+    await store.enqueue(textMessage("after"), upstream);
+    const { failed, syncs } = store.commitCounters();
+    assert.equal(failed, 1);
+    assert.equal(syncs.onLoop + syncs.onPool, 3);
+  } finally {
+    await store.close();
+  }
+  // The refused message's row was committed before its sync failed: it may be delivered (the
+  // sender, without a PUBACK, also sends it again), never lost; the others are all there.
+  const reopened = openMessageStore(path, { maxSizeBytes: 1 << 20, purgeIntervalMs: 0 });
+  try {
+    const bodies = reopened.take("upstream", 10).map((taken) => bodyText(taken.message));
+    assert.deepEqual(bodies, ["before", "failed", "after"]);
+  } finally {
+    await reopened.close();
+  }
+});
+
+Deno.test("a slow sync sends the syncs to the pool, where a failed one is refused too", async () => {
+  await using dir = await tempDir();
+  const logged: string[] = [];
+  const logger = {
+    debug() {},
+    info: (message: string) => void logged.push(message),
+    warn() {},
+    error() {},
+    child() {
+      return this;
+    },
+  };
+  const store = openMessageStore(`${dir.path}/messages.db`, {
+    maxSizeBytes: 1 << 20,
+    purgeIntervalMs: 0,
+    logger,
+  });
+  try {
+    {
+      using _ = patchFsFile("syncDataSync", function (this: Deno.FsFile) {
+        busyWait(LOOP_SYNC_MAX_MS + 5);
+      });
+      await store.enqueue(textMessage("slow"), upstream);
+    }
+    assert.ok(logged.some((line) => /syncs are slow/.test(line)), JSON.stringify(logged));
+    {
+      using _ = patchFsFile("syncData", () => Promise.reject(eio()));
+      await assert.rejects(store.enqueue(textMessage("failed"), upstream), /os error 5/);
+    }
+    await store.enqueue(textMessage("after"), upstream);
+    assert.deepEqual(store.commitCounters().syncs, { onLoop: 1, onPool: 2, toPool: 1 });
+    assert.deepEqual(
+      store.take("upstream", 10).map((taken) => bodyText(taken.message)),
+      ["slow", "failed", "after"],
+    );
+  } finally {
+    await store.close();
+  }
+});
