@@ -12,10 +12,15 @@ function perKey(counts: Record<string, number>, label: string): MetricSample[] {
 
 type HubStats = () => ReturnType<Hub["stats"]>;
 
-/** The hub's families: traffic per identity and endpoint, queues, drops, clients, auth. */
+/** The hub's families: traffic per identity and endpoint, queues, drops, syncs, clients, auth. */
 export function hubFamilies(hub: () => Hub): MetricFamily[] {
   const stats = () => hub().stats();
-  return [...trafficFamilies(stats), ...queueFamilies(stats), ...clientFamilies(stats)];
+  return [
+    ...trafficFamilies(stats),
+    ...queueFamilies(stats),
+    ...syncFamilies(stats),
+    ...clientFamilies(stats),
+  ];
 }
 
 /** Messages received, routed, sent and dropped. */
@@ -104,6 +109,33 @@ function queueFamilies(stats: HubStats): MetricFamily[] {
           labels: { endpoint: q.endpoint },
           value: q.oldestAgeSeconds ?? 0,
         })),
+    },
+  ];
+}
+
+/** The store's fdatasyncs: on the event loop while the disk answers fast, else on a thread. */
+function syncFamilies(stats: HubStats): MetricFamily[] {
+  return [
+    {
+      name: "ledge_store_syncs_total",
+      help:
+        "The message store's fdatasyncs, by thread: loop (the disk answers fast) or pool (it was slow lately).",
+      type: "counter",
+      labelNames: ["thread"],
+      read: () => {
+        const { syncs } = stats().store;
+        return [
+          { labels: { thread: "loop" }, value: syncs.onLoop },
+          { labels: { thread: "pool" }, value: syncs.onPool },
+        ];
+      },
+    },
+    {
+      name: "ledge_store_slow_disk_total",
+      help:
+        "Times the message store's syncs were too slow for the event loop and went to a thread.",
+      type: "counter",
+      read: () => [{ value: stats().store.syncs.toPool }],
     },
   ];
 }

@@ -69,6 +69,8 @@ export interface HubStats extends IngestCounters {
   unknownMethodReplies: number;
   methodCallsPending: number;
   queues: ReturnType<MessageStore["stats"]>;
+  /** The store's commits and where its fdatasyncs ran (on the event loop, or on a thread). */
+  store: ReturnType<MessageStore["commitCounters"]>;
   routes: string[];
   /** Counters of the heads besides MQTT, by head ("amqp"). */
   heads: Record<string, Record<string, number>>;
@@ -521,6 +523,7 @@ export async function createHubCore(
         unknownMethodReplies: stats.unknownMethodReplies,
         methodCallsPending: methods.pending(),
         queues: store.stats(),
+        store: store.commitCounters(),
         routes: table.routes.map((route) => route.name),
       };
     },

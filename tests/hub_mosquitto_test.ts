@@ -81,6 +81,9 @@ serviceTest(
         const stats = fixture.hub.hub.stats();
         assert.equal(stats.routedByRoute.toB, 1, "counted for the route that took it");
         assert.equal(stats.routed["/modules/b/inputs/in"], 1);
+        const { commits, syncs } = stats.store;
+        assert.ok(commits >= 1, "the routed message was committed");
+        assert.ok(syncs.onLoop + syncs.onPool >= commits, "each commit with its sync");
       });
 
       await t.step("a wrong key, an expired token and a wrong audience are refused", async () => {
