@@ -1,13 +1,20 @@
 /**
- * The timer behind group commit: runs its callback once at the earliest deadline asked for.
- * Private to store/.
+ * The timer behind group commit: runs its callback at the next loop turn when asked to, and at
+ * the earliest later deadline asked for. Private to store/.
  */
 import { clearImmediate, setImmediate } from "node:timers";
 
-/** A one-shot timer that a sooner request moves earlier and a later one leaves alone. */
+/**
+ * Two one-shot slots: a run at the next turn, and a timeout that a sooner deadline moves earlier
+ * and a later one leaves alone. A run at the next turn leaves the timeout pending: the callback
+ * finds nothing due when it fires early (a cheap call), where clearing and setting a timeout
+ * at every group commit (the ack commit's deadline) cost a timer object each, which lived long
+ * enough to be promoted to V8's old generation (~180 B per message at 5,000 msg/s).
+ */
 export class FlushTimer {
   readonly #run: () => void;
-  #cancel: (() => void) | undefined;
+  #immediate: ReturnType<typeof setImmediate> | undefined;
+  #timeout: ReturnType<typeof setTimeout> | undefined;
   #deadline = Infinity;
 
   constructor(run: () => void) {
@@ -16,32 +23,32 @@ export class FlushTimer {
 
   /** Runs the callback in `delayMs` (0: at the next loop turn) unless it is due sooner. */
   schedule(delayMs: number): void {
-    // Nothing is sooner than a run at the next turn (the enqueues of a turn ask for it each).
-    if (this.#deadline === -Infinity) return;
-    const deadline = delayMs === 0 ? -Infinity : performance.now() + delayMs;
-    if (this.#cancel !== undefined && this.#deadline <= deadline) return;
-    this.cancel();
-    this.#deadline = deadline;
-    const fire = () => {
-      this.#cancel = undefined;
-      this.#deadline = Infinity;
-      this.#run();
-    };
     // setTimeout(0) waits a millisecond or more in Deno; setImmediate runs right after the I/O
     // callbacks of this loop turn, and those are the enqueues worth sharing a commit with.
     if (delayMs === 0) {
-      const immediate = setImmediate(fire);
-      this.#cancel = () => clearImmediate(immediate);
-    } else {
-      const timeout = setTimeout(fire, delayMs);
-      this.#cancel = () => clearTimeout(timeout);
+      this.#immediate ??= setImmediate(() => {
+        this.#immediate = undefined;
+        this.#run();
+      });
+      return;
     }
+    const deadline = performance.now() + delayMs;
+    if (this.#timeout !== undefined && this.#deadline <= deadline) return;
+    clearTimeout(this.#timeout);
+    this.#deadline = deadline;
+    this.#timeout = setTimeout(() => {
+      this.#timeout = undefined;
+      this.#deadline = Infinity;
+      this.#run();
+    }, delayMs);
   }
 
-  /** Forgets the pending run, if any. */
+  /** Forgets the pending runs, if any. */
   cancel(): void {
-    this.#cancel?.();
-    this.#cancel = undefined;
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    clearTimeout(this.#timeout);
+    this.#immediate = undefined;
+    this.#timeout = undefined;
     this.#deadline = Infinity;
   }
 }
