@@ -217,8 +217,11 @@ async function measureBrokers(
     await runLoad(broker, { messages: 1_000, qos: 1, payloadBytes: SMALL });
   }
   for (let run = 0; run < runs; run++) {
+    // Each broker goes first in every other run: the one measured second had its own bias (the
+    // generator warm, the machine in another phase), which alternating spreads over both.
+    const order = run % 2 === 0 ? brokers : brokers.toReversed();
     for (const variant of variants) {
-      for (const broker of brokers) {
+      for (const broker of order) {
         const outcome = await runLoad(broker, variant);
         if (variant.qos === 1) checkComplete(broker, outcome, variant.key);
         push(throughput, `${broker.name}/${variant.key}`, outcome.perSecond);
@@ -226,7 +229,7 @@ async function measureBrokers(
       }
     }
     await latencyRun(
-      brokers,
+      order,
       { seconds: latencySeconds, syncs: options.quick ? 100 : 500 },
       (key, value) => push(latency, key, value),
     );
@@ -241,13 +244,15 @@ async function measureBrokers(
 /**
  * Measures ledge's hub against mosquitto: QoS 1 module→route→module throughput (256 B, and
  * QoS 0 and 16 KiB variants), latency at 5,000 msg/s, and RSS with 100 connected modules.
- * Three runs per figure (one in `quick`, which finishes in about half a minute).
+ * Five runs per figure, ledge and mosquitto taking turns to go first (one in `quick`, which
+ * finishes in about half a minute): this VM's run-to-run spread made the median of three move by
+ * a fifth between full runs of the same code.
  */
 export async function benchBroker(
   options: BenchOptions,
   tuning: BrokerBenchTuning = {},
 ): Promise<Figure[]> {
-  const runs = tuning.runs ?? (options.quick ? 1 : 3);
+  const runs = tuning.runs ?? (options.quick ? 1 : 5);
   const messages = options.quick ? 2_500 : 15_000;
   const mosquitto = tuning.ledgeOnly ? undefined : await startMosquitto();
   let ledge: Broker | undefined;
@@ -276,7 +281,7 @@ export async function benchBroker(
 
 const USAGE = `deno run -A bench/broker.ts [options] (needs mosquitto)
   --quick            one short run per figure (a smoke run, figures not meant to be quoted)
-  --runs=N           runs per figure (default 3, 1 with --quick)
+  --runs=N           runs per figure (default 5, 1 with --quick)
   --ledge-only       no mosquitto runs: for comparing ledge against itself
   --bundle           run ledge from the bundle, as installed, instead of main.ts
   --memory-detail    print where the RSS is at each RSS reading
