@@ -36,8 +36,11 @@ Deno.test("FlushTimer runs at the earliest deadline asked for", async () => {
   timer.schedule(60_000);
   timer.schedule(20);
   timer.schedule(40);
+  // Between the two deadlines: it ran at 20 ms, the later request did not replace it.
+  const at30 = new Promise<number>((resolve) => setTimeout(() => resolve(runs.length), 30));
   await promise;
   assert.ok(runs[0]! >= 19, `ran after ${runs[0]} ms, not before its 20 ms`);
+  assert.equal(await at30, 1, "it ran before a timer of 30 ms");
   assert.equal(runs.length, 1);
   timer.cancel();
 });

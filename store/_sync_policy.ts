@@ -13,6 +13,7 @@
  * loop tries again, judging the disk afresh. A single slow sync among fast ones (a busy moment of
  * the disk) moves the average a little and no more.
  */
+import type { SyncCounters } from "./store_types.ts";
 
 /** The moving average of the loop's syncs (ms) above which they go to the pool. */
 export const LOOP_AVERAGE_MAX_MS = 10;
@@ -22,14 +23,6 @@ export const LOOP_SYNC_MAX_MS = 100;
 export const POOL_PERIOD_MS = 10_000;
 /** Weight of the last sync in the moving average: about the last 8 syncs count. */
 const WEIGHT = 1 / 8;
-
-/** Where syncs ran, and how often the loop's were too slow (the store's stats). */
-export interface SyncCounters {
-  onLoop: number;
-  onPool: number;
-  /** Times the loop's syncs were too slow and went to the pool for a period. */
-  toPool: number;
-}
 
 /** Decides where each sync runs, by how fast the disk answered the loop's lately. */
 export class SyncPolicy {
@@ -65,33 +58,22 @@ export class SyncPolicy {
     onPool: () => Promise<unknown>,
     done: (error?: unknown) => void,
   ): Promise<void> | undefined {
-    if (this.onPool) return this.pooled(onPool).then(() => done(), (error) => done(failure(error)));
+    if (this.onPool) {
+      this.counters.onPool++;
+      return onPool().then(() => done(), (error) => done(failure(error)));
+    }
+    this.counters.onLoop++;
+    const started = this.#now();
     let error: unknown;
     try {
-      this.onLoop(onLoop);
+      onLoop();
     } catch (thrown) {
       error = failure(thrown);
     }
+    // Failed or not, a slow sync counts: a failing disk can be slow.
+    this.#noteLoopSync(started, this.#now() - started);
     done(error);
     return undefined;
-  }
-
-  /** Runs `sync` (a synchronous fdatasync) on the loop, timed; what it throws is thrown on. */
-  onLoop<T>(sync: () => T): T {
-    this.counters.onLoop++;
-    const started = this.#now();
-    try {
-      return sync();
-    } finally {
-      // Failed or not, a slow sync counts: a failing disk can be slow.
-      this.#noteLoopSync(started, this.#now() - started);
-    }
-  }
-
-  /** Runs `sync` (an fdatasync on Deno's pool), counted. */
-  pooled<T>(sync: () => Promise<T>): Promise<T> {
-    this.counters.onPool++;
-    return sync();
   }
 
   #noteLoopSync(started: number, tookMs: number): void {

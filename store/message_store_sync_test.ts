@@ -4,6 +4,7 @@
  * injected into Deno.FsFile's sync methods (no device here fails on demand: no device mapper).
  */
 import assert from "node:assert/strict";
+import { createLogger, type Logger } from "../core/log.ts";
 import { bodyText, tempDir, textMessage } from "./_testing.ts";
 import { LOOP_SYNC_MAX_MS } from "./_sync_policy.ts";
 import { openMessageStore } from "./message_store.ts";
@@ -23,6 +24,14 @@ function patchFsFile<K extends "syncDataSync" | "syncData">(
   return { [Symbol.dispose]: () => void (proto[method] = original) };
 }
 
+function open(path: string, logger?: Logger) {
+  return openMessageStore(path, {
+    maxSizeBytes: 1 << 20,
+    purgeIntervalMs: 0,
+    ...(logger && { logger }),
+  });
+}
+
 function busyWait(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until) { /* the disk is slow */ }
@@ -31,7 +40,7 @@ function busyWait(ms: number): void {
 Deno.test("a failed WAL sync refuses that commit's enqueues, and the store goes on", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/messages.db`;
-  const store = openMessageStore(path, { maxSizeBytes: 1 << 20, purgeIntervalMs: 0 });
+  const store = open(path);
   try {
     await store.enqueue(textMessage("before"), upstream);
     {
@@ -51,7 +60,7 @@ Deno.test("a failed WAL sync refuses that commit's enqueues, and the store goes 
   }
   // The refused message's row was committed before its sync failed: it may be delivered (the
   // sender, without a PUBACK, also sends it again), never lost; the others are all there.
-  const reopened = openMessageStore(path, { maxSizeBytes: 1 << 20, purgeIntervalMs: 0 });
+  const reopened = open(path);
   try {
     const bodies = reopened.take("upstream", 10).map((taken) => bodyText(taken.message));
     assert.deepEqual(bodies, ["before", "failed", "after"]);
@@ -63,28 +72,18 @@ Deno.test("a failed WAL sync refuses that commit's enqueues, and the store goes 
 Deno.test("a slow sync sends the syncs to the pool, where a failed one is refused too", async () => {
   await using dir = await tempDir();
   const logged: string[] = [];
-  const logger = {
-    debug() {},
-    info: (message: string) => void logged.push(message),
-    warn() {},
-    error() {},
-    child() {
-      return this;
-    },
-  };
-  const store = openMessageStore(`${dir.path}/messages.db`, {
-    maxSizeBytes: 1 << 20,
-    purgeIntervalMs: 0,
-    logger,
+  const logger = createLogger({
+    level: "info",
+    format: "json",
+    write: (line) => logged.push(line),
   });
+  const store = open(`${dir.path}/messages.db`, logger);
   try {
     {
-      using _ = patchFsFile("syncDataSync", function (this: Deno.FsFile) {
-        busyWait(LOOP_SYNC_MAX_MS + 5);
-      });
+      using _ = patchFsFile("syncDataSync", () => busyWait(LOOP_SYNC_MAX_MS + 5));
       await store.enqueue(textMessage("slow"), upstream);
     }
-    assert.ok(logged.some((line) => /syncs are slow/.test(line)), JSON.stringify(logged));
+    assert.ok(logged.some((line) => line.includes("syncs are slow")), logged.join("\n"));
     {
       using _ = patchFsFile("syncData", () => Promise.reject(eio()));
       await assert.rejects(store.enqueue(textMessage("failed"), upstream), /os error 5/);

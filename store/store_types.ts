@@ -58,11 +58,19 @@ export interface CommitCounters {
   failed: number;
   /** Messages refused because the disk was down to `minFreeBytes` (not in `dropped.full`). */
   refusedDiskFull: number;
-  /**
-   * Where the fdatasyncs ran (the WAL's and the body log's): on the event loop while the disk
-   * answers fast, else on a thread of Deno's pool; `toPool` counts the times it did not.
-   */
-  syncs: { onLoop: number; onPool: number; toPool: number };
+  /** Where the fdatasyncs ran (the WAL's and the body log's). */
+  syncs: SyncCounters;
+}
+
+/**
+ * Where the store's fdatasyncs ran: on the event loop while the disk answers fast, else on a
+ * thread of Deno's pool.
+ */
+export interface SyncCounters {
+  onLoop: number;
+  onPool: number;
+  /** Times the loop's syncs were too slow and went to the pool for a period. */
+  toPool: number;
 }
 
 /** Options of `openMessageStore`. */
