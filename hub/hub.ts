@@ -7,7 +7,8 @@ import { z } from "zod";
 import { lazySchema } from "../core/lazy_schema.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
-import { type Broker, type BrokerCounters, createBroker, type InboundPublish } from "./broker.ts";
+import { type Broker, createBroker, type InboundPublish } from "./broker.ts";
+import { type HeadCounters, type HubStats, hubStats, newHubCounters } from "./hub_stats.ts";
 import type { ClientSession } from "./client_session.ts";
 import {
   desiredPatchTopic,
@@ -34,7 +35,7 @@ import type { MessageStore } from "../store/mod.ts";
 import { resolveTtlSeconds } from "../store/mod.ts";
 import type { TwinStore } from "./twin_store.ts";
 import { TooLargeRefusals } from "./too_large_refusals.ts";
-import { type IngestCounters, TelemetryIngest } from "./telemetry_ingest.ts";
+import { TelemetryIngest } from "./telemetry_ingest.ts";
 import { deliveryEncoder, MODULE_ENDPOINT } from "./delivery_encoder.ts";
 
 /** `$edgeHub` desired properties, schema 1.0-1.3 (unknown keys are kept out). */
@@ -56,25 +57,6 @@ export const EdgeHubDesired = lazySchema(() =>
 );
 /** `$edgeHub` desired properties. */
 export type EdgeHubDesired = z.infer<typeof EdgeHubDesired>;
-
-/** The hub's counters; issue 8 turns them into Prometheus metrics. */
-export interface HubStats extends IngestCounters {
-  connectedClients: number;
-  clients: string[];
-  delivered: Record<string, number>;
-  authFailures: number;
-  authRateLimited: number;
-  aclDenials: number;
-  protocolErrors: number;
-  unknownMethodReplies: number;
-  methodCallsPending: number;
-  queues: ReturnType<MessageStore["stats"]>;
-  /** The store's commits and where its fdatasyncs ran (on the event loop, or on a thread). */
-  store: ReturnType<MessageStore["commitCounters"]>;
-  routes: string[];
-  /** Counters of the heads besides MQTT, by head ("amqp"). */
-  heads: Record<string, Record<string, number>>;
-}
 
 /** A direct method request. */
 export interface MethodRequest {
@@ -147,7 +129,7 @@ export interface HubCore extends Hub {
    * Adds a head's counters to {@linkcode Hub.stats}: under `heads[name]`, and those it shares
    * with the MQTT broker (auth failures, ACL denials, protocol errors) summed into the totals.
    */
-  addCounters(name: string, read: () => Partial<BrokerCounters> & Record<string, number>): void;
+  addCounters(name: string, read: HeadCounters): void;
   close(): Promise<void>;
 }
 
@@ -195,18 +177,7 @@ export async function createHubCore(
     }
   }
   const pumps = new Map<ClientSession, QueuePump>();
-  const stats = {
-    received: {} as Record<string, number>,
-    routed: {} as Record<string, number>,
-    routedByRoute: {} as Record<string, number>,
-    delivered: {} as Record<string, number>,
-    unrouted: 0,
-    refusedFull: 0,
-    refusedDiskFull: 0,
-    tooLarge: 0,
-    tooLargeDeadLettered: 0,
-    unknownMethodReplies: 0,
-  };
+  const stats = newHubCounters();
   const telemetry = new TelemetryIngest({
     store,
     logger,
@@ -398,17 +369,7 @@ export async function createHubCore(
     },
   });
 
-  const extraCounters = new Map<string, () => Partial<BrokerCounters> & Record<string, number>>();
-  function sumCounters(): BrokerCounters {
-    const sum = { ...broker.counters };
-    for (const read of extraCounters.values()) {
-      const counters = read();
-      for (const name of Object.keys(sum) as (keyof BrokerCounters)[]) {
-        sum[name] += counters[name] ?? 0;
-      }
-    }
-    return sum;
-  }
+  const extraCounters = new Map<string, HeadCounters>();
 
   const core: HubCore = {
     broker,
@@ -503,29 +464,18 @@ export async function createHubCore(
     },
     routeTable: () => table,
     stats() {
-      return {
-        connectedClients: broker.sessions.size + heads.clients().length,
+      return hubStats({
+        counters: stats,
+        broker: broker.counters,
+        heads: extraCounters,
         clients: [
           ...[...broker.sessions.values()].map((session) => identityLabel(session.identity)),
           ...heads.clients(),
         ],
-        received: { ...stats.received },
-        routed: { ...stats.routed },
-        routedByRoute: { ...stats.routedByRoute },
-        delivered: { ...stats.delivered },
-        unrouted: stats.unrouted,
-        refusedFull: stats.refusedFull,
-        refusedDiskFull: stats.refusedDiskFull,
-        tooLarge: stats.tooLarge,
-        tooLargeDeadLettered: stats.tooLargeDeadLettered,
-        ...sumCounters(),
-        heads: Object.fromEntries([...extraCounters].map(([name, read]) => [name, { ...read() }])),
-        unknownMethodReplies: stats.unknownMethodReplies,
         methodCallsPending: methods.pending(),
-        queues: store.stats(),
-        store: store.commitCounters(),
+        store,
         routes: table.routes.map((route) => route.name),
-      };
+      });
     },
     async close() {
       methods.close();
