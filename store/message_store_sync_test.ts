@@ -98,3 +98,35 @@ Deno.test("a slow sync sends the syncs to the pool, where a failed one is refuse
     await store.close();
   }
 });
+
+Deno.test("a failed sync of the body log refuses the large message before its row is committed", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const large = (text: string) => ({
+    ...textMessage(text),
+    body: new TextEncoder().encode(text.padEnd(16 * 1024, ".")),
+  });
+  const store = open(path);
+  try {
+    await store.enqueue(large("before"), upstream);
+    {
+      using _ = patchFsFile("syncDataSync", () => {
+        throw eio();
+      });
+      using _pooled = patchFsFile("syncData", () => Promise.reject(eio()));
+      await assert.rejects(store.enqueue(large("failed"), upstream), /sync of the body log/);
+    }
+    await store.enqueue(large("after"), upstream);
+    assert.equal(store.commitCounters().failed, 1);
+  } finally {
+    await store.close();
+  }
+  // Refused before its commit: not in the file, unlike a message whose WAL sync failed.
+  const reopened = open(path);
+  try {
+    const bodies = reopened.take("upstream", 10).map((taken) => bodyText(taken.message));
+    assert.deepEqual(bodies.map((body) => body.replace(/\.+$/, "")), ["before", "after"]);
+  } finally {
+    await reopened.close();
+  }
+});
