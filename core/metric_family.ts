@@ -2,18 +2,38 @@
  * How a component describes its metrics: families whose values are read at scrape time, so
  * nothing runs per message. The daemon serves them as Prometheus text.
  */
+import type { HistogramSnapshot } from "./histogram.ts";
 
-/** One labelled value of a family. */
+/** One labelled value of a counter or gauge family. */
 export interface MetricSample {
   labels?: Record<string, string>;
   value: number;
 }
 
-/** A metric family read at scrape time. Counters must read monotonic totals. */
-export interface MetricFamily {
+/** One labelled histogram of a histogram family. */
+export interface HistogramSample {
+  labels?: Record<string, string>;
+  histogram: HistogramSnapshot;
+}
+
+/** A counter or gauge family read at scrape time. Counters must read monotonic totals. */
+export interface ScalarFamily {
   name: string;
   help: string;
   type: "counter" | "gauge";
   labelNames?: readonly string[];
   read(): MetricSample[];
 }
+
+/** A histogram family read at scrape time (`<name>_bucket`, `_sum`, `_count`). */
+export interface HistogramFamily {
+  name: string;
+  help: string;
+  type: "histogram";
+  /** Not `le`: Prometheus keeps that label for the buckets. */
+  labelNames?: readonly string[];
+  read(): HistogramSample[];
+}
+
+/** A metric family read at scrape time. */
+export type MetricFamily = ScalarFamily | HistogramFamily;

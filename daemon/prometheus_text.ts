@@ -3,7 +3,7 @@
  * `# HELP`, `# TYPE`, one line per labelled sample. What a scrape needs and nothing more, so the
  * daemon does not keep a metrics library in memory.
  */
-import type { MetricFamily, MetricSample } from "../core/metric_family.ts";
+import type { HistogramFamily, MetricFamily, ScalarFamily } from "../core/metric_family.ts";
 
 /** The content type of the text format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -33,44 +33,65 @@ export function checkFamily(family: MetricFamily): void {
     throw new TypeError(`Cannot add metric "${family.name}": not a Prometheus metric name`);
   }
   for (const label of family.labelNames ?? []) {
-    if (!LABEL_NAME.test(label) || label.startsWith("__")) {
+    const reserved = label.startsWith("__") || (family.type === "histogram" && label === "le");
+    if (!LABEL_NAME.test(label) || reserved) {
       throw new TypeError(`Cannot add metric "${family.name}": label "${label}" is not valid`);
     }
   }
 }
 
-function labelText(family: MetricFamily, sample: MetricSample): string {
+/** The label pairs of a sample, in the family's order, without braces (`a="x",b="y"`). */
+function labelPairs(family: MetricFamily, labels: Record<string, string> = {}): string[] {
   const names = family.labelNames ?? [];
-  const labels = sample.labels ?? {};
-  const pairs = names.filter((name) => labels[name] !== undefined).map((name) =>
+  return names.filter((name) => labels[name] !== undefined).map((name) =>
     `${name}="${escapeLabelValue(labels[name]!)}"`
   );
+}
+
+function braced(pairs: readonly string[]): string {
   return pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
 }
 
-/**
- * The lines of one family. Samples with the same labels are one series: a counter's values add
- * up, a gauge keeps the last.
- */
+/** The lines of one family: its HELP and TYPE, then its series. */
 export function familyText(family: MetricFamily): string {
+  const lines = [
+    `# HELP ${family.name} ${escapeHelp(family.help)}`,
+    `# TYPE ${family.name} ${family.type}`,
+  ];
+  if (family.type === "histogram") histogramLines(family, lines);
+  else scalarLines(family, lines);
+  return lines.join("\n") + "\n";
+}
+
+/** Samples with the same labels are one series: a counter's values add up, a gauge keeps the last. */
+function scalarLines(family: ScalarFamily, lines: string[]): void {
   const series = new Map<string, number>();
   for (const sample of family.read()) {
-    const labels = labelText(family, sample);
+    const labels = braced(labelPairs(family, sample.labels));
     const previous = series.get(labels);
     series.set(
       labels,
       family.type === "counter" && previous !== undefined ? previous + sample.value : sample.value,
     );
   }
-  const lines = [
-    `# HELP ${family.name} ${escapeHelp(family.help)}`,
-    `# TYPE ${family.name} ${family.type}`,
-  ];
   if (series.size === 0 && (family.labelNames ?? []).length === 0) series.set("", 0);
   for (const [labels, value] of series) {
     lines.push(`${family.name}${labels} ${formatSampleValue(value)}`);
   }
-  return lines.join("\n") + "\n";
+}
+
+/** Each sample's cumulative buckets (`le`), the +Inf bucket, its sum and its count. */
+function histogramLines(family: HistogramFamily, lines: string[]): void {
+  const { name } = family;
+  for (const { labels, histogram } of family.read()) {
+    const pairs = labelPairs(family, labels);
+    const bucket = (le: string, count: number) =>
+      lines.push(`${name}_bucket${braced([...pairs, `le="${le}"`])} ${formatSampleValue(count)}`);
+    histogram.bounds.forEach((bound, i) => bucket(String(bound), histogram.cumulative[i]!));
+    bucket("+Inf", histogram.count);
+    lines.push(`${name}_sum${braced(pairs)} ${formatSampleValue(histogram.sum)}`);
+    lines.push(`${name}_count${braced(pairs)} ${formatSampleValue(histogram.count)}`);
+  }
 }
 
 /** The exposition text of `families`, in order; a family that fails to read is left out. */

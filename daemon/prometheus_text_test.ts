@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import parsePrometheus from "npm:parse-prometheus-text-format@1.1.1";
-import { familyText, formatSampleValue, prometheusText } from "./prometheus_text.ts";
+import { Histogram } from "../core/histogram.ts";
+import { checkFamily, familyText, formatSampleValue, prometheusText } from "./prometheus_text.ts";
 
 Deno.test("familyText() writes HELP, TYPE and one escaped line per series", () => {
   const text = familyText({
@@ -65,4 +66,45 @@ Deno.test("prometheusText() leaves out a family whose read throws, and says whic
   assert.deepEqual(failed, ["bad"]);
   assert.match(text, /^good 1$/m);
   assert.doesNotMatch(text, /bad/);
+});
+
+Deno.test("familyText() writes a histogram's cumulative buckets, +Inf, sum and count", () => {
+  const histogram = new Histogram([0.001, 0.01]);
+  for (const seconds of [0.0005, 0.002, 0.003, 0.5]) histogram.observe(seconds);
+  const text = familyText({
+    name: "ledge_store_sync_duration_seconds",
+    help: "h",
+    type: "histogram",
+    labelNames: ["file"],
+    read: () => [{ labels: { file: "wal" }, histogram: histogram.snapshot() }],
+  });
+  assert.equal(
+    text,
+    "# HELP ledge_store_sync_duration_seconds h\n" +
+      "# TYPE ledge_store_sync_duration_seconds histogram\n" +
+      'ledge_store_sync_duration_seconds_bucket{file="wal",le="0.001"} 1\n' +
+      'ledge_store_sync_duration_seconds_bucket{file="wal",le="0.01"} 3\n' +
+      'ledge_store_sync_duration_seconds_bucket{file="wal",le="+Inf"} 4\n' +
+      'ledge_store_sync_duration_seconds_sum{file="wal"} 0.5055\n' +
+      'ledge_store_sync_duration_seconds_count{file="wal"} 4\n',
+  );
+  // A third-party parser of the format reads its buckets back as one histogram.
+  const [family] = parsePrometheus(text) as {
+    type: string;
+    metrics: { buckets: Record<string, string> }[];
+  }[];
+  assert.equal(family!.type, "HISTOGRAM");
+  assert.deepEqual(family!.metrics[0]!.buckets, { "0.001": "1", "0.01": "3", "+Inf": "4" });
+});
+
+Deno.test("checkFamily() refuses a histogram labelled le", () => {
+  const family = {
+    name: "h",
+    help: "h",
+    type: "histogram" as const,
+    labelNames: ["le"],
+    read: () => [],
+  };
+  assert.throws(() => checkFamily(family), /label "le" is not valid/);
+  assert.doesNotThrow(() => checkFamily({ ...family, type: "gauge" }));
 });
