@@ -131,6 +131,13 @@ function syncFamilies(stats: HubStats): MetricFamily[] {
       },
     },
     {
+      name: "ledge_store_sync_duration_seconds",
+      help:
+        "How long the message store's fdatasyncs took (the WAL's after each commit, the body log's), on the loop or on a thread: the floor under a durable PUBACK.",
+      type: "histogram",
+      read: () => [{ histogram: stats().store.syncs.seconds }],
+    },
+    {
       name: "ledge_store_slow_disk_total",
       help:
         "Times the message store's syncs were too slow for the event loop and went to a thread.",

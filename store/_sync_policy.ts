@@ -13,7 +13,8 @@
  * loop tries again, judging the disk afresh. A single slow sync among fast ones (a busy moment of
  * the disk) moves the average a little and no more.
  */
-import type { SyncCounters } from "./store_types.ts";
+import { Histogram } from "../core/histogram.ts";
+import { SYNC_SECONDS_BOUNDS, type SyncCounters } from "./store_types.ts";
 
 /** The moving average of the loop's syncs (ms) above which they go to the pool. */
 export const LOOP_AVERAGE_MAX_MS = 10;
@@ -33,6 +34,8 @@ export class SyncPolicy {
   /** Moving average of the loop's syncs (ms). */
   #averageMs = 0;
   readonly counters: SyncCounters = { onLoop: 0, onPool: 0, toPool: 0 };
+  /** How long the syncs took (s), on the loop and on the pool. */
+  readonly seconds = new Histogram(SYNC_SECONDS_BOUNDS);
 
   /** `onSlow` hears when the loop's syncs go to the pool, with their average and the last one. */
   constructor(
@@ -60,7 +63,11 @@ export class SyncPolicy {
   ): Promise<void> | undefined {
     if (this.onPool) {
       this.counters.onPool++;
-      return onPool().then(() => done(), (error) => done(failure(error)));
+      const begun = this.#now();
+      return onPool().then(() => undefined, failure).then((error) => {
+        this.seconds.observe((this.#now() - begun) / 1000);
+        done(error);
+      });
     }
     this.counters.onLoop++;
     const started = this.#now();
@@ -71,7 +78,9 @@ export class SyncPolicy {
       error = failure(thrown);
     }
     // Failed or not, a slow sync counts: a failing disk can be slow.
-    this.#noteLoopSync(started, this.#now() - started);
+    const tookMs = this.#now() - started;
+    this.seconds.observe(tookMs / 1000);
+    this.#noteLoopSync(started, tookMs);
     done(error);
     return undefined;
   }

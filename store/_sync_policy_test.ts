@@ -115,3 +115,28 @@ Deno.test("a pool sync rejected without a reason still reaches done with an erro
   assert.equal(outcomes.length, 1);
   assert.ok(outcomes[0] instanceof Error, "refused, not taken for a success");
 });
+
+Deno.test("the policy times every sync, on the loop and on the pool, failed or not", async () => {
+  const { clock, policy, sync } = policyOnClock();
+  clock.latencyMs = 0.3;
+  sync();
+  clock.fail = true;
+  sync();
+  clock.fail = false;
+  clock.latencyMs = LOOP_SYNC_MAX_MS; // sends the next syncs to the pool
+  sync();
+  // On the pool, from the call to the completion the loop sees: 20 ms of the clock.
+  const pending = policy.run(() => {}, () => {
+    clock.now += 20;
+    return Promise.resolve();
+  }, () => {});
+  await pending;
+  const { bounds, cumulative, count, sum } = policy.seconds.snapshot();
+  assert.equal(count, 4);
+  assert.ok(Math.abs(sum - (0.0003 * 2 + LOOP_SYNC_MAX_MS / 1000 + 0.02)) < 1e-9);
+  const atOrBelow = (seconds: number) => cumulative[bounds.indexOf(seconds)];
+  assert.equal(atOrBelow(0.0002), 0);
+  assert.equal(atOrBelow(0.0005), 2, "the two fast loop syncs");
+  assert.equal(atOrBelow(0.02), 3, "and the pool's");
+  assert.equal(atOrBelow(0.1), 4, "and the slow one");
+});

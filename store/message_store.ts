@@ -267,7 +267,8 @@ class SqliteMessageStore implements MessageStore {
 
   commitCounters(): CommitCounters {
     const { counters, syncs } = this.#committer;
-    return { ...counters, refusedDiskFull: this.#guard.refusals, syncs: { ...syncs.counters } };
+    const syncStats = { ...syncs.counters, seconds: syncs.seconds.snapshot() };
+    return { ...counters, refusedDiskFull: this.#guard.refusals, syncs: syncStats };
   }
 
   setMaxSizeBytes(maxSizeBytes: number): void {

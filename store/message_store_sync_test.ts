@@ -89,7 +89,11 @@ Deno.test("a slow sync sends the syncs to the pool, where a failed one is refuse
       await assert.rejects(store.enqueue(textMessage("failed"), upstream), /os error 5/);
     }
     await store.enqueue(textMessage("after"), upstream);
-    assert.deepEqual(store.commitCounters().syncs, { onLoop: 1, onPool: 2, toPool: 1 });
+    const { seconds, ...syncs } = store.commitCounters().syncs;
+    assert.deepEqual(syncs, { onLoop: 1, onPool: 2, toPool: 1 });
+    assert.equal(seconds.count, 3, "each sync timed, on the pool too");
+    const within100Ms = seconds.cumulative[seconds.bounds.indexOf(0.1)]!;
+    assert.ok(within100Ms <= seconds.count - 1, "the slow one took over 100 ms");
     assert.deepEqual(
       store.take("upstream", 10).map((taken) => bodyText(taken.message)),
       ["slow", "failed", "after"],

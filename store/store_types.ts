@@ -2,6 +2,7 @@
  * The message store's interface and the shapes it takes and returns; the implementation is
  * `openMessageStore` in message_store.ts.
  */
+import type { HistogramSnapshot } from "../core/histogram.ts";
 import type { Logger } from "../core/log.ts";
 import type { IncomingMessage, StoredMessage } from "./stored_message.ts";
 
@@ -58,8 +59,8 @@ export interface CommitCounters {
   failed: number;
   /** Messages refused because the disk was down to `minFreeBytes` (not in `dropped.full`). */
   refusedDiskFull: number;
-  /** Where the fdatasyncs ran (the WAL's and the body log's). */
-  syncs: SyncCounters;
+  /** Where the fdatasyncs ran (the WAL's and the body log's), and how long they took. */
+  syncs: SyncStats;
 }
 
 /**
@@ -72,6 +73,37 @@ export interface SyncCounters {
   /** Times the loop's syncs were too slow and went to the pool for a period. */
   toPool: number;
 }
+
+/** {@linkcode SyncCounters} and how long the syncs took, in seconds. */
+export interface SyncStats extends SyncCounters {
+  /**
+   * From the call to its return on the loop, or to its completion seen by the loop on the pool
+   * (buckets {@linkcode SYNC_SECONDS_BOUNDS}).
+   */
+  seconds: HistogramSnapshot;
+}
+
+/**
+ * Bucket bounds of the syncs' durations (s): 100 us (a fast SSD) to 5 s (a failing SD card), in
+ * steps of 1-2-5, fine enough to tell the few tenths of a millisecond of a good disk apart.
+ */
+export const SYNC_SECONDS_BOUNDS: readonly number[] = [
+  0.0001,
+  0.0002,
+  0.0005,
+  0.001,
+  0.002,
+  0.005,
+  0.01,
+  0.02,
+  0.05,
+  0.1,
+  0.2,
+  0.5,
+  1,
+  2,
+  5,
+];
 
 /** Options of `openMessageStore`. */
 export interface StoreOptions {

@@ -84,6 +84,8 @@ serviceTest(
         const { commits, syncs } = stats.store;
         assert.ok(commits >= 1, "the routed message was committed");
         assert.ok(syncs.onLoop + syncs.onPool >= commits, "each commit with its sync");
+        assert.equal(syncs.seconds.count, syncs.onLoop + syncs.onPool, "each sync timed");
+        assert.ok(syncs.seconds.sum > 0, "a sync takes some time");
       });
 
       await t.step("a wrong key, an expired token and a wrong audience are refused", async () => {
