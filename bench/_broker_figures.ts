@@ -112,6 +112,17 @@ function latencyFigures(
         "(the floor under a durable PUBACK)",
       "disk/p99",
     ),
+    // The same disk under the run's writes and CPU load: ledge's own syncs, from its histogram
+    // (interpolated within a 1-2-5 bucket, as Prometheus's histogram_quantile does).
+    ledgeOnly(
+      "ledge's own store fdatasyncs during the latency run, p50 (its WAL's after each commit; " +
+        "ledge_store_sync_duration_seconds, warm-up second included)",
+      "ledge/store-sync-p50",
+    ),
+    ledgeOnly(
+      "ledge's own store fdatasyncs during the latency run, p99 (the same histogram)",
+      "ledge/store-sync-p99",
+    ),
   ];
 }
 

@@ -4,6 +4,7 @@
  * mosquitto as a plain pub/sub broker. Private to bench/ (bench/broker.ts, bench/leak.ts).
  */
 import { answer, createMgmtClient, type MgmtClient } from "../cli/_client.ts";
+import type { HistogramSnapshot } from "../core/histogram.ts";
 import { freePort } from "../tests/_services.ts";
 import { workloadSasToken } from "../tests/_hub_mqtt.ts";
 import { waitFor } from "../tests/_wait.ts";
@@ -38,6 +39,8 @@ export interface Broker {
   idle(i: number): IdleSpec;
   /** ledge only: what the AMQP and HTTPS rows need (TLS ports, tokens, leaf devices). */
   heads?: LedgeHeads;
+  /** ledge only: how long its store's fdatasyncs took so far (`GET /v1/hub/stats`). */
+  syncSeconds?(): Promise<HistogramSnapshot>;
   stop(): Promise<void>;
 }
 
@@ -251,6 +254,7 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
       startedRssMb,
       url: `mqtt://127.0.0.1:${plainPort}`,
       heads,
+      syncSeconds: () => storeSyncSeconds(`${dir}/state`),
       pair: (p) => ({
         sender: spec(moduleId(2 * p)),
         receiver: spec(moduleId(2 * p + 1)),
@@ -274,6 +278,16 @@ export async function startLedge(launch: LedgeLaunch): Promise<Broker> {
     throw new Error(`${(error as Error).message}\n${stderr.join("").slice(-2000)}`);
   } finally {
     client?.close();
+  }
+}
+
+/** The store's fdatasync durations of the ledge whose state dir is `stateDir`. */
+async function storeSyncSeconds(stateDir: string): Promise<HistogramSnapshot> {
+  const mgmt = createMgmtClient(stateDir);
+  try {
+    return (await answer(mgmt.hub.v1.hub.stats.$get())).store.syncs.seconds;
+  } finally {
+    mgmt.close();
   }
 }
 

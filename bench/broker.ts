@@ -15,6 +15,9 @@
  * - The disk's own fdatasync p50 and p99 (4 KiB appends in the temp dir, which holds the state
  *   dir), right before and right after each of ledge's latency runs: the floor under a PUBACK
  *   that waits for durability, on the disk as it was during the run; and ledge's p99 over it.
+ *   Beside them, ledge's own syncs during the run (its `ledge_store_sync_duration_seconds`
+ *   histogram, read through the management API before and after): the same disk under the run's
+ *   writes, with the generator competing for the CPUs.
  * - Memory: RSS of the ledge process with 100 modules connected as the SDK connects them
  *   (subscribed to inputs, methods and twin topics), against mosquitto's RSS with the same clients.
  *
@@ -36,6 +39,7 @@ import type { BenchOptions, Figure } from "./_figure.ts";
 import type { LoadPlan } from "./_broker_load.ts";
 import { figureRecord, tableRows, textTable } from "./report.ts";
 import { DAEMON_V8_FLAGS } from "../core/v8_flags.ts";
+import { histogramDifference, histogramQuantile } from "../core/histogram.ts";
 import { benchHeads } from "./broker_heads.ts";
 import { brokerFigures, type BrokerSamples } from "./_broker_figures.ts";
 import { type LoadOutcome, measure, spread, startGenerator } from "./_load_runner.ts";
@@ -116,7 +120,8 @@ const LATENCY_WARMUP_SECONDS = 1;
 /**
  * One latency run of each broker at `RATE_PER_SECOND` after its warm-up; for ledge also the
  * disk's fdatasync latencies right before and right after its run (`syncs` appends each time).
- * Pushes `<broker>/p50|p99|max|warmup-p99|behind|due-p99`, `disk/p50|p99` and `ledge/over-disk-p99` into `latency`.
+ * Pushes `<broker>/p50|p99|max|warmup-p99|behind|due-p99`, `disk/p50|p99`, `ledge/over-disk-p99`
+ * and `ledge/store-sync-p50|p99` (its own WAL and body log syncs during the run) into `latency`.
  */
 async function latencyRun(
   brokers: readonly Broker[],
@@ -127,6 +132,7 @@ async function latencyRun(
   for (const broker of brokers) {
     const ledge = broker.name === "ledge";
     if (ledge) disk = await fdatasyncLatencies(options.syncs);
+    const syncsBefore = await broker.syncSeconds?.();
     const outcome = await runLoad(broker, {
       messages: (RATE_PER_SECOND / PAIRS) * options.seconds,
       qos: 1,
@@ -134,6 +140,7 @@ async function latencyRun(
       ratePerSecond: RATE_PER_SECOND,
       warmupSeconds: LATENCY_WARMUP_SECONDS,
     });
+    const syncsAfter = await broker.syncSeconds?.();
     if (ledge) disk = [...disk, ...await fdatasyncLatencies(options.syncs)];
     checkComplete(broker, outcome, "latency");
     const sorted = outcome.latenciesMs.toSorted((a, b) => a - b);
@@ -151,6 +158,10 @@ async function latencyRun(
     push("disk/p50", percentile(disk, 50));
     push("disk/p99", percentile(disk, 99));
     push("ledge/over-disk-p99", percentile(sorted, 99) - percentile(disk, 99));
+    if (syncsBefore === undefined || syncsAfter === undefined) continue;
+    const syncs = histogramDifference(syncsAfter, syncsBefore);
+    push("ledge/store-sync-p50", histogramQuantile(syncs, 0.5) * 1000);
+    push("ledge/store-sync-p99", histogramQuantile(syncs, 0.99) * 1000);
   }
 }
 
