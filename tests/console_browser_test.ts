@@ -151,6 +151,12 @@ async function cellNumber(page: Page, selector: string): Promise<number> {
   return Number((text ?? "").replaceAll(",", "").trim());
 }
 
+/** The store's fdatasyncs so far, as the management API counts them. */
+async function storeSyncs(ledge: LedgeProcess): Promise<number> {
+  type Stats = { store: { syncs: { seconds: { count: number } } } };
+  return (await mgmt<Stats>(ledge, "/v1/hub/stats")).store.syncs.seconds.count;
+}
+
 serviceTest(
   "the console in Chromium: every page renders cleanly, shows the API's numbers, restarts a module, edits a twin, and refuses what has no session or a forged token",
   [await chromiumAvailable(), await commandAvailable("node"), await sdkAvailable()],
@@ -184,7 +190,14 @@ serviceTest(
 
       await t.step("the numbers shown equal the management API's", async () => {
         const queues = await mgmt<QueueRow[]>(ledge, "/v1/queues");
+        const syncsBefore = await storeSyncs(ledge);
         await page.goto(`${origin}/queues`);
+        const syncsAfter = await storeSyncs(ledge);
+        const shownSyncs = Number(await page.locator("[data-k=syncs]").getAttribute("data-v"));
+        assert.ok(syncsBefore > 0, "the routed messages were made durable");
+        assert.ok(shownSyncs >= syncsBefore && shownSyncs <= syncsAfter, `${shownSyncs} syncs`);
+        const p99 = Number(await page.locator("[data-k=sync-p99]").getAttribute("data-v"));
+        assert.ok(p99 > 0 && p99 < 5000, `a p99 within the histogram's buckets: ${p99} ms`);
         for (const queue of queues) {
           const row = `tr[data-endpoint="${queue.endpoint}"]`;
           assert.equal(

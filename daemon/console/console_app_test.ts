@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Histogram } from "../../core/histogram.ts";
 import { parseConfigText } from "../../core/config_load.ts";
 import { silentLogger } from "../../core/log.ts";
 import { createConsoleApp } from "./console_app.ts";
@@ -72,6 +73,13 @@ function fixture(options: { tls?: boolean } = {}) {
           oldestAgeSeconds: 4,
           dropped: { expired: 1, full: 0, lost: 3 },
         }],
+        store: {
+          commits: 4,
+          messages: 10,
+          failed: 0,
+          refusedDiskFull: 0,
+          syncs: { onLoop: 2, onPool: 1, toPool: 1, seconds: syncSeconds([0.0003, 0.0004, 0.15]) },
+        },
       }),
       routeTable: () => ({
         routes: [{
@@ -284,6 +292,13 @@ Deno.test("console: a desired edit is sent as the merge patch; a bad one is refu
   assert.equal(system.status, 400, "the agent's twin is the deployment's");
 });
 
+/** A histogram of sync durations (s) as the store reports it. */
+function syncSeconds(observed: number[]) {
+  const histogram = new Histogram([0.0001, 0.001, 0.01, 0.1, 1]);
+  for (const seconds of observed) histogram.observe(seconds);
+  return histogram.snapshot();
+}
+
 Deno.test("console: the pages show the daemon's numbers", async () => {
   const console = fixture();
   const { cookie } = await console.signIn();
@@ -292,6 +307,12 @@ Deno.test("console: the pages show the daemon's numbers", async () => {
   assert.match(queues, /data-k="bytes" data-v="2048">2.0 KiB</);
   assert.match(queues, /Lost \(body missing\)/);
   assert.match(queues, /data-k="lost">3</);
+  // The store's disk: 3 syncs, 2 within 1 ms (p50 interpolated within 0.1-1 ms), one of 150 ms.
+  assert.match(queues, /data-k="syncs" data-v="3">3</);
+  assert.match(queues, /2 on the event loop &middot; 1 on a thread/);
+  assert.match(queues, /data-k="sync-p50">0.78 ms</);
+  assert.match(queues, /data-k="sync-p99" data-v="[0-9.]+">973 ms</);
+  assert.match(queues, /data-k="slow-disk">1</);
   const flow = await (await console.request("/flow", { headers: { cookie } })).text();
   assert.match(flow, /data-k="routed">10</);
   assert.match(flow, /data-k="ttl-drops">1</);

@@ -37,6 +37,14 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
+/** A short time in milliseconds, to two significant figures below 10: `0.32 ms`, `4.5 ms`, `27 ms`. */
+export function formatMilliseconds(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "\u2014";
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  return `${formatCount(ms)} ms`;
+}
+
 /** A point in time as UTC, to the second: `2025-01-31 14:05:09 UTC`. */
 export function formatTime(iso: string | number | Date): string {
   const date = new Date(iso);

@@ -5,6 +5,7 @@ import {
   formatCount,
   formatDuration,
   formatDurationShort,
+  formatMilliseconds,
   formatRate,
   formatTime,
 } from "./format.ts";
@@ -47,4 +48,14 @@ Deno.test("the console's number formats", () => {
   assert.equal(formatAgo("2025-01-31T14:05:00Z", Date.parse("2025-01-31T14:05:12Z")), "12 s ago");
   assert.equal(formatAgo(null), "—");
   assert.equal(formatAgo("1970-01-01T00:00:00Z"), "—");
+});
+
+Deno.test("formatMilliseconds() keeps two significant figures of a short time", () => {
+  assert.deepEqual([0.318, 4.54, 27.4, 1234].map(formatMilliseconds), [
+    "0.32 ms",
+    "4.5 ms",
+    "27 ms",
+    "1,234 ms",
+  ]);
+  assert.equal(formatMilliseconds(NaN), "\u2014", "no observation yet");
 });

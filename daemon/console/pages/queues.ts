@@ -1,13 +1,22 @@
 /**
  * Queues: each endpoint's durable queue (depth, bytes, age of the oldest message, drops: expired,
  * refused when full, lost with their body missing from the store's body log), and
- * the upstream link that drains `$upstream`: its state, and how fast the backlog goes.
+ * the upstream link that drains `$upstream`: its state, and how fast the backlog goes; and the
+ * store's disk: how long its fdatasyncs take.
  */
 import type { UpstreamState } from "../../../upstream/mod.ts";
 import { chartWindowMs, timeChart } from "../chart_svg.ts";
 import type { ConsoleContext } from "../context.ts";
 import { liveRates, readCounters } from "../counters.ts";
-import { formatAgo, formatBytes, formatCount, formatDuration, formatRate } from "../format.ts";
+import { histogramQuantile } from "../../../core/histogram.ts";
+import {
+  formatAgo,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatMilliseconds,
+  formatRate,
+} from "../format.ts";
 import type { ConsoleApp } from "../guard.ts";
 import {
   breakable,
@@ -113,6 +122,45 @@ ${
   );
 }
 
+/**
+ * The store's fdatasyncs since start: how many, where they ran, how long they took (the floor
+ * under every durable PUBACK), and how often the disk was too slow for the event loop.
+ */
+function storeDiskCard(context: ConsoleContext): Html {
+  const hub = hubOf(context);
+  if (!hub) return card("Store disk", notice("warn", "The hub is not running."));
+  const { syncs } = hub.stats().store;
+  const { seconds } = syncs;
+  if (seconds.count === 0) {
+    return card("Store disk", empty("No message has been made durable yet."));
+  }
+  const p50 = histogramQuantile(seconds, 0.5) * 1000;
+  const p99 = histogramQuantile(seconds, 0.99) * 1000;
+  return card(
+    "Store disk",
+    html`
+      <dl class="facts">
+        <dt>Syncs</dt>
+        <dd><span data-k="syncs" data-v="${seconds.count}">${formatCount(
+          seconds.count,
+        )}</span> &middot; ${formatCount(syncs.onLoop)} on the event loop &middot; ${formatCount(
+          syncs.onPool,
+        )} on a thread</dd>
+        <dt>Time per sync</dt>
+        <dd>p50 <span data-k="sync-p50">${formatMilliseconds(
+          p50,
+        )}</span> &middot; p99 <span data-k="sync-p99" data-v="${p99}">${formatMilliseconds(
+          p99,
+        )}</span> (since start)</dd>
+        <dt>Slow disk</dt>
+        <dd><span data-k="slow-disk">${formatCount(
+          syncs.toPool,
+        )}</span> times the syncs went to a thread for 10 s</dd>
+      </dl>
+    `,
+  );
+}
+
 /** Registers the queues page. */
 export function queuesRoutes(app: ConsoleApp, context: ConsoleContext): void {
   app.get("/queues", (c) => {
@@ -131,6 +179,8 @@ export function queuesRoutes(app: ConsoleApp, context: ConsoleContext): void {
         [
           card("Endpoint queues", queueTable(context)),
           html`<div class="grid">${upstreamCard(context, context.sources.upstream.state())}${
+            storeDiskCard(context)
+          }${
             card(
               "Depth, last hour",
               timeChart({
