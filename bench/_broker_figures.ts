@@ -41,7 +41,10 @@ function row(
 const soon = (reading: { soon: number }) => reading.soon;
 const quiet = (reading: { quiet: number }) => reading.quiet;
 
-/** ledge's values under `key` in `map`, with mosquitto's beside them when it ran. */
+/**
+ * ledge's values under `key` in `map`, with mosquitto's beside them when it ran: measured in the
+ * same rounds, one after the other (paired).
+ */
 function ledgeVersusMosquitto(
   map: Map<string, number[]>,
   key: string,
@@ -50,7 +53,9 @@ function ledgeVersusMosquitto(
   return {
     values: map.get(`ledge/${key}`) ?? [],
     ...(withMosquitto
-      ? { reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [] } }
+      ? {
+        reference: { name: "mosquitto", values: map.get(`mosquitto/${key}`) ?? [], paired: true },
+      }
       : {}),
   };
 }

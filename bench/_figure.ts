@@ -11,7 +11,15 @@ export interface Figure {
   /** Whether a larger value is better (throughput) or worse (latency, memory). */
   higherIsBetter: boolean;
   /** The same quantity measured on a reference in the same run, when there is one. */
-  reference?: { name: string; values: number[] };
+  reference?: {
+    name: string;
+    values: number[];
+    /**
+     * `values[i]` and `reference.values[i]` were measured in the same round, one right after the
+     * other: their ratios are pairs, which a slow phase of the machine moves together.
+     */
+    paired?: boolean;
+  };
 }
 
 /** Options every benchmark receives from the runner. */

@@ -29,6 +29,19 @@ export function ratio(figure: Figure): number | undefined {
   return theirs === 0 ? undefined : ours / theirs;
 }
 
+/**
+ * The median of the rounds' own ratios, when the figure's runs are paired with the reference's:
+ * on a machine whose speed drifts between rounds this follows the ratio more closely than the
+ * ratio of the medians, which can take ledge's median from one phase and the reference's from
+ * another.
+ */
+export function pairedRatio(figure: Figure): number | undefined {
+  const reference = figure.reference;
+  if (!reference?.paired || reference.values.length !== figure.values.length) return undefined;
+  if (reference.values.some((value) => value === 0)) return undefined;
+  return summarize(figure.values.map((value, i) => value / reference.values[i]!)).median;
+}
+
 /** One JSON object per figure, as printed on the JSON lines. */
 export function figureRecord(figure: Figure): Record<string, unknown> {
   const stats = summarize(figure.values);
@@ -44,6 +57,7 @@ export function figureRecord(figure: Figure): Record<string, unknown> {
         reference: figure.reference.name,
         referenceMedian: summarize(figure.reference.values).median,
         ratio: ratio(figure),
+        ...(pairedRatio(figure) === undefined ? {} : { pairedRatio: pairedRatio(figure) }),
       }
       : {}),
   };
@@ -55,6 +69,7 @@ export function tableRows(figures: readonly Figure[]): string[][] {
   const rows = figures.map((figure) => {
     const stats = summarize(figure.values);
     const r = ratio(figure);
+    const paired = pairedRatio(figure);
     return [
       figure.group,
       figure.name,
@@ -65,7 +80,11 @@ export function tableRows(figures: readonly Figure[]): string[][] {
       figure.reference
         ? `${figure.reference.name}: ${show(summarize(figure.reference.values).median)}`
         : "",
-      r === undefined ? "" : `${r.toFixed(2)}×`,
+      r === undefined
+        ? ""
+        : `${r.toFixed(2)}×${
+          paired === undefined || figure.values.length < 2 ? "" : ` (paired ${paired.toFixed(2)}×)`
+        }`,
     ];
   });
   return [header, ...rows];
