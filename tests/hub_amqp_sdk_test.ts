@@ -251,9 +251,15 @@ serviceTest(
             await leaf.next((e) => e.event === "settled" && e.id === 5);
             const c2d = leaf.events.filter((e) => e.event === "c2d").map((e) => e.body);
             assert.deepEqual(c2d.sort(), ["abandon-me", "abandon-me", "complete-me", "reject-me"]);
+            // The SDK's settle callback comes when the disposition is sent, not when the hub has
+            // read it: wait for the hub to remove what complete and reject settled.
             const queue = `/devices/${deviceId}/messages/devicebound`;
-            const depth = fixture.hub.hub.stats().queues.find((q) => q.endpoint === queue)?.count;
-            assert.equal(depth ?? 0, 0, "complete and reject removed the messages");
+            const depth = () =>
+              fixture.hub.hub.stats().queues.find((q) => q.endpoint === queue)?.count ?? 0;
+            await waitFor("complete and reject to remove the messages", () => depth() === 0, {
+              timeoutMs: 10_000,
+              describe: () => ({ depth: depth() }),
+            });
           },
         );
       }
