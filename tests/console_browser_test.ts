@@ -198,6 +198,7 @@ serviceTest(
         assert.ok(shownSyncs >= syncsBefore && shownSyncs <= syncsAfter, `${shownSyncs} syncs`);
         const p99 = Number(await page.locator("[data-k=sync-p99]").getAttribute("data-v"));
         assert.ok(p99 > 0 && p99 < 5000, `a p99 within the histogram's buckets: ${p99} ms`);
+        assert.equal(await page.locator("[data-k=sync-recent]").count(), 1, "the last seconds'");
         for (const queue of queues) {
           const row = `tr[data-endpoint="${queue.endpoint}"]`;
           assert.equal(

@@ -313,6 +313,7 @@ Deno.test("console: the pages show the daemon's numbers", async () => {
   assert.match(queues, /data-k="sync-p50">0.78 ms</);
   assert.match(queues, /data-k="sync-p99" data-v="[0-9.]+">973 ms</);
   assert.match(queues, /data-k="slow-disk">1</);
+  assert.match(queues, /data-k="sync-recent">\u2014</, "no sample yet to measure lately from");
   const flow = await (await console.request("/flow", { headers: { cookie } })).text();
   assert.match(flow, /data-k="routed">10</);
   assert.match(flow, /data-k="ttl-drops">1</);

@@ -2,6 +2,7 @@
  * The counters the console samples and the live rates it shows, read from the hub's totals and
  * the process; nothing here runs per message.
  */
+import { histogramDifference, type HistogramSnapshot } from "../../core/histogram.ts";
 import type { ConsoleSources } from "./context.ts";
 import { type HistoryReading, type MetricHistory, ratesPerSecond } from "./history.ts";
 
@@ -30,6 +31,7 @@ export function readCounters(sources: ConsoleSources): HistoryReading | undefine
     queueBytes: sum(stats.queues.map((queue) => queue.bytes)),
     rssBytes: Deno.memoryUsage().rss,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    syncSeconds: stats.store.syncs.seconds,
   };
 }
 
@@ -44,6 +46,8 @@ export interface LiveRates {
   /** Messages the parent acknowledged per second: how fast the `$upstream` backlog drains. */
   forwarded: number;
   cpuPercent: number;
+  /** The store's fdatasyncs over the window; undefined without two readings of them. */
+  syncSeconds?: HistogramSnapshot;
 }
 
 /** The live rates of `current` against `history`'s baseline. */
@@ -74,5 +78,19 @@ export function liveRates(history: MetricHistory, current: HistoryReading | unde
     ),
     forwarded: Math.max(0, current.forwarded - base.forwarded) / seconds,
     cpuPercent: Math.max(0, current.cpuSeconds - base.cpuSeconds) / seconds * 100,
+    ...syncsBetween(current.syncSeconds, base.syncSeconds),
   };
+}
+
+/** The syncs between two readings, when both have them (a hub started anew counts afresh). */
+function syncsBetween(
+  current: HistogramSnapshot | undefined,
+  base: HistogramSnapshot | undefined,
+): { syncSeconds?: HistogramSnapshot } {
+  if (!current || !base || current.count < base.count) return {};
+  try {
+    return { syncSeconds: histogramDifference(current, base) };
+  } catch {
+    return {};
+  }
 }

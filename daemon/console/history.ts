@@ -3,6 +3,7 @@
  * (message rate, queue depth, RSS, CPU), plus the last two counter snapshots the live rates are
  * computed from. Sampling reads totals the hub already keeps; nothing is done per message.
  */
+import type { HistogramSnapshot } from "../../core/histogram.ts";
 
 /** The counters one sample reads. */
 export interface HistoryReading {
@@ -22,6 +23,8 @@ export interface HistoryReading {
   rssBytes: number;
   /** User + system CPU time of the process. */
   cpuSeconds: number;
+  /** How long the store's fdatasyncs took so far (s). */
+  syncSeconds?: HistogramSnapshot;
 }
 
 /** A reading with its time. */

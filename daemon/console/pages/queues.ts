@@ -8,7 +8,7 @@ import type { UpstreamState } from "../../../upstream/mod.ts";
 import { chartWindowMs, timeChart } from "../chart_svg.ts";
 import type { ConsoleContext } from "../context.ts";
 import { liveRates, readCounters } from "../counters.ts";
-import { histogramQuantile } from "../../../core/histogram.ts";
+import { histogramQuantile, type HistogramSnapshot } from "../../../core/histogram.ts";
 import {
   formatAgo,
   formatBytes,
@@ -122,9 +122,34 @@ ${
   );
 }
 
+/** p50 and p99 of `seconds` in ms, as the card shows them. */
+function syncQuantiles(seconds: HistogramSnapshot): { p50: number; p99: number } {
+  return {
+    p50: histogramQuantile(seconds, 0.5) * 1000,
+    p99: histogramQuantile(seconds, 0.99) * 1000,
+  };
+}
+
+/** The syncs of the last few seconds (the live window), or why there are none to show. */
+function recentSyncs(context: ConsoleContext): Html {
+  const recent = liveRates(context.history, readCounters(context.sources));
+  const seconds = Math.round(recent.seconds);
+  if (recent.syncSeconds === undefined) return html`<span data-k="sync-recent">\u2014</span>`;
+  if (recent.syncSeconds.count === 0) {
+    return html`<span data-k="sync-recent">none</span> in the last ${seconds} s`;
+  }
+  const { p50, p99 } = syncQuantiles(recent.syncSeconds);
+  return html`
+    p50 ${formatMilliseconds(p50)} &middot; p99 <span data-k="sync-recent"
+      data-v="${p99}">${formatMilliseconds(p99)}</span> (${formatCount(
+        recent.syncSeconds.count,
+      )} syncs in the last ${seconds} s)
+  `;
+}
+
 /**
- * The store's fdatasyncs since start: how many, where they ran, how long they took (the floor
- * under every durable PUBACK), and how often the disk was too slow for the event loop.
+ * The store's fdatasyncs: how many, where they ran, how long they took (the floor under every
+ * durable PUBACK) lately and since start, and how often the disk was too slow for the event loop.
  */
 function storeDiskCard(context: ConsoleContext): Html {
   const hub = hubOf(context);
@@ -134,8 +159,7 @@ function storeDiskCard(context: ConsoleContext): Html {
   if (seconds.count === 0) {
     return card("Store disk", empty("No message has been made durable yet."));
   }
-  const p50 = histogramQuantile(seconds, 0.5) * 1000;
-  const p99 = histogramQuantile(seconds, 0.99) * 1000;
+  const { p50, p99 } = syncQuantiles(seconds);
   return card(
     "Store disk",
     html`
@@ -146,12 +170,14 @@ function storeDiskCard(context: ConsoleContext): Html {
         )}</span> &middot; ${formatCount(syncs.onLoop)} on the event loop &middot; ${formatCount(
           syncs.onPool,
         )} on a thread</dd>
-        <dt>Time per sync</dt>
+        <dt>Lately</dt>
+        <dd>${recentSyncs(context)}</dd>
+        <dt>Since start</dt>
         <dd>p50 <span data-k="sync-p50">${formatMilliseconds(
           p50,
         )}</span> &middot; p99 <span data-k="sync-p99" data-v="${p99}">${formatMilliseconds(
           p99,
-        )}</span> (since start)</dd>
+        )}</span></dd>
         <dt>Slow disk</dt>
         <dd><span data-k="slow-disk">${formatCount(
           syncs.toPool,
