@@ -3,6 +3,7 @@
  * and (bounded) the messages committed in this run that wait for delivery. Private to store/.
  */
 import type { QueuedMessage } from "./store_types.ts";
+import { LeaseMap } from "./_lease_map.ts";
 
 /**
  * One message in one endpoint queue, as the store keeps it in memory: made once (at enqueue, or
@@ -57,7 +58,7 @@ export interface EndpointState {
   /** Whether the last enqueue was refused (the refusal is logged once per episode). */
   full: boolean;
   /** In-flight messages by seq, and acked ones until their delete commits. */
-  readonly leases: Map<number, Lease>;
+  readonly leases: LeaseMap<Lease>;
   /**
    * Delivery position `take` continues after: (priority, seq) of the last row it handed out or
    * stepped over. Every deliverable row not leased lies after it; a row that becomes
@@ -183,7 +184,7 @@ export function newEndpointState(id: number, name: string): EndpointState {
     droppedLost: 0,
     droppedFull: 0,
     full: false,
-    leases: new Map(),
+    leases: new LeaseMap(),
     afterPriority: -1,
     afterSeq: 0,
     ready: null,
