@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { Histogram, type HistogramSnapshot } from "../../core/histogram.ts";
+import { liveRates } from "./counters.ts";
 import { type HistoryReading, MetricHistory, ratesPerSecond } from "./history.ts";
 
 function reading(received: number, extra: Partial<HistoryReading> = {}): HistoryReading {
@@ -81,4 +83,39 @@ Deno.test("ratesPerSecond() counts new keys and reset counters from zero", () =>
     c: 0.2,
   });
   assert.deepEqual(ratesPerSecond({ a: 1 }, undefined, 0), { a: 0 });
+});
+
+function withSyncs(syncSeconds: HistogramSnapshot): HistoryReading {
+  return reading(0, { syncSeconds });
+}
+
+/** A history whose one sample was taken 10 s ago, reading `base`. */
+function historyOf(base: HistoryReading): MetricHistory {
+  const history = new MetricHistory({ read: () => base, now: () => Date.now() - 10_000 });
+  history.sample();
+  return history;
+}
+
+Deno.test("liveRates() gives the store's syncs of the live window", async (t) => {
+  const syncs = new Histogram([0.001, 0.01]);
+  syncs.observe(0.0005);
+  const base = withSyncs(syncs.snapshot());
+  syncs.observe(0.005);
+  syncs.observe(0.02);
+  await t.step("the syncs since the baseline only", () => {
+    const recent = liveRates(historyOf(base), withSyncs(syncs.snapshot())).syncSeconds;
+    assert.deepEqual(recent?.cumulative, [0, 1]);
+    assert.equal(recent?.count, 2);
+  });
+  await t.step("none without a baseline that read them", () => {
+    assert.equal(
+      liveRates(historyOf(reading(0)), withSyncs(syncs.snapshot())).syncSeconds,
+      undefined,
+    );
+  });
+  await t.step("none when the counts went down (a hub started anew)", () => {
+    const fresh = new Histogram([0.001, 0.01]).snapshot();
+    const later = historyOf(withSyncs(syncs.snapshot()));
+    assert.equal(liveRates(later, withSyncs(fresh)).syncSeconds, undefined);
+  });
 });
