@@ -6,19 +6,16 @@ import type { BrokerCounters } from "./broker.ts";
 import type { IngestCounters } from "./telemetry_ingest.ts";
 import type { MessageStore } from "../store/mod.ts";
 
-/** The hub's counters; issue 8 turns them into Prometheus metrics. */
-export interface HubStats extends IngestCounters {
+/**
+ * A snapshot of the hub's statistics: its own counters, the broker's summed with the other heads'
+ * (what the metrics and the console read).
+ */
+export interface HubStats extends HubCounters, BrokerCounters {
   connectedClients: number;
   clients: string[];
-  delivered: Record<string, number>;
-  authFailures: number;
-  authRateLimited: number;
-  aclDenials: number;
-  protocolErrors: number;
-  unknownMethodReplies: number;
   methodCallsPending: number;
   queues: ReturnType<MessageStore["stats"]>;
-  /** The store's commits and where its fdatasyncs ran (on the event loop, or on a thread). */
+  /** The store's commits, where its fdatasyncs ran and how long they took. */
   store: ReturnType<MessageStore["commitCounters"]>;
   routes: string[];
   /** Counters of the heads besides MQTT, by head ("amqp"). */
@@ -66,21 +63,18 @@ export interface StatsSources {
 /** A snapshot: copies of the counters, the heads' shared counters summed into the broker's. */
 export function hubStats(from: StatsSources): HubStats {
   const { counters } = from;
+  // Each head's counters read once, for its own entry and for the sums.
+  const heads = Object.fromEntries([...from.heads].map(([name, read]) => [name, { ...read() }]));
   return {
-    connectedClients: from.clients.length,
-    clients: from.clients,
+    ...counters,
     received: { ...counters.received },
     routed: { ...counters.routed },
     routedByRoute: { ...counters.routedByRoute },
     delivered: { ...counters.delivered },
-    unrouted: counters.unrouted,
-    refusedFull: counters.refusedFull,
-    refusedDiskFull: counters.refusedDiskFull,
-    tooLarge: counters.tooLarge,
-    tooLargeDeadLettered: counters.tooLargeDeadLettered,
-    ...sumCounters(from.broker, from.heads),
-    heads: Object.fromEntries([...from.heads].map(([name, read]) => [name, { ...read() }])),
-    unknownMethodReplies: counters.unknownMethodReplies,
+    ...sumCounters(from.broker, Object.values(heads)),
+    connectedClients: from.clients.length,
+    clients: from.clients,
+    heads,
     methodCallsPending: from.methodCallsPending,
     queues: from.store.stats(),
     store: from.store.commitCounters(),
@@ -89,10 +83,12 @@ export function hubStats(from: StatsSources): HubStats {
 }
 
 /** The broker's counters plus what the other heads count of the same. */
-function sumCounters(broker: BrokerCounters, heads: ReadonlyMap<string, HeadCounters>) {
+function sumCounters(
+  broker: BrokerCounters,
+  heads: readonly Partial<Record<keyof BrokerCounters, number>>[],
+): BrokerCounters {
   const sum = { ...broker };
-  for (const read of heads.values()) {
-    const counters = read();
+  for (const counters of heads) {
     for (const name of Object.keys(sum) as (keyof BrokerCounters)[]) {
       sum[name] += counters[name] ?? 0;
     }
