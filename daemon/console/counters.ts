@@ -3,6 +3,7 @@
  * the process; nothing here runs per message.
  */
 import { histogramDifference, type HistogramSnapshot } from "../../core/histogram.ts";
+import type { HubStats } from "../../hub/mod.ts";
 import type { ConsoleSources } from "./context.ts";
 import { type HistoryReading, type MetricHistory, ratesPerSecond } from "./history.ts";
 
@@ -20,6 +21,11 @@ export function readCounters(sources: ConsoleSources): HistoryReading | undefine
   } catch {
     return undefined;
   }
+  return countersOf(stats, sources);
+}
+
+/** The counters a history sample reads, from a snapshot of the hub's stats already taken. */
+export function countersOf(stats: HubStats, sources: ConsoleSources): HistoryReading {
   const cpu = process.cpuUsage();
   return {
     received: sum(Object.values(stats.received)),
@@ -87,7 +93,7 @@ function syncsBetween(
   current: HistogramSnapshot | undefined,
   base: HistogramSnapshot | undefined,
 ): { syncSeconds?: HistogramSnapshot } {
-  if (!current || !base || current.count < base.count) return {};
+  if (!current || !base) return {};
   try {
     return { syncSeconds: histogramDifference(current, base) };
   } catch {

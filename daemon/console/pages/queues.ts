@@ -4,10 +4,11 @@
  * the upstream link that drains `$upstream`: its state, and how fast the backlog goes; and the
  * store's disk: how long its fdatasyncs take.
  */
+import type { HubStats } from "../../../hub/mod.ts";
 import type { UpstreamState } from "../../../upstream/mod.ts";
 import { chartWindowMs, timeChart } from "../chart_svg.ts";
 import type { ConsoleContext } from "../context.ts";
-import { liveRates, readCounters } from "../counters.ts";
+import { countersOf, type LiveRates, liveRates } from "../counters.ts";
 import { histogramQuantile, type HistogramSnapshot } from "../../../core/histogram.ts";
 import {
   formatAgo,
@@ -34,10 +35,9 @@ import { hubOf, render } from "./_shared.ts";
 
 const UPSTREAM_QUEUE = "$upstream";
 
-function queueTable(context: ConsoleContext): Html {
-  const hub = hubOf(context);
-  if (!hub) return notice("warn", "The hub is not running.");
-  const queues = hub.stats().queues;
+function queueTable(stats: HubStats | undefined): Html {
+  if (!stats) return notice("warn", "The hub is not running.");
+  const queues = stats.queues;
   if (queues.length === 0) return empty("No endpoint has received a message yet.");
   return table(
     [
@@ -74,7 +74,11 @@ function drain(depth: number, perSecond: number, connected: boolean): string {
   return `empty in about ${formatDuration(depth / perSecond)}`;
 }
 
-function upstreamCard(context: ConsoleContext, state: UpstreamState): Html {
+function upstreamCard(
+  state: UpstreamState,
+  stats: HubStats | undefined,
+  rates: LiveRates,
+): Html {
   if (!state.enabled) {
     return card(
       "Upstream",
@@ -83,9 +87,7 @@ function upstreamCard(context: ConsoleContext, state: UpstreamState): Html {
       ),
     );
   }
-  const rates = liveRates(context.history, readCounters(context.sources));
-  const depth = hubOf(context)?.stats().queues.find((q) => q.endpoint === UPSTREAM_QUEUE)?.count ??
-    0;
+  const depth = stats?.queues.find((q) => q.endpoint === UPSTREAM_QUEUE)?.count ?? 0;
   const device = state.device;
   const f = state.forwarding;
   const deadLettered = Object.values(f.deadLettered).reduce((a, b) => a + b, 0);
@@ -131,8 +133,7 @@ function syncQuantiles(seconds: HistogramSnapshot): { p50: number; p99: number }
 }
 
 /** The syncs of the last few seconds (the live window), or why there are none to show. */
-function recentSyncs(context: ConsoleContext): Html {
-  const recent = liveRates(context.history, readCounters(context.sources));
+function recentSyncs(recent: LiveRates): Html {
   const seconds = Math.round(recent.seconds);
   if (recent.syncSeconds === undefined) return html`<span data-k="sync-recent">\u2014</span>`;
   if (recent.syncSeconds.count === 0) {
@@ -151,10 +152,9 @@ function recentSyncs(context: ConsoleContext): Html {
  * The store's fdatasyncs: how many, where they ran, how long they took (the floor under every
  * durable PUBACK) lately and since start, and how often the disk was too slow for the event loop.
  */
-function storeDiskCard(context: ConsoleContext): Html {
-  const hub = hubOf(context);
-  if (!hub) return card("Store disk", notice("warn", "The hub is not running."));
-  const { syncs } = hub.stats().store;
+function storeDiskCard(stats: HubStats | undefined, rates: LiveRates): Html {
+  if (!stats) return card("Store disk", notice("warn", "The hub is not running."));
+  const { syncs } = stats.store;
   const { seconds } = syncs;
   if (seconds.count === 0) {
     return card("Store disk", empty("No message has been made durable yet."));
@@ -171,7 +171,7 @@ function storeDiskCard(context: ConsoleContext): Html {
           syncs.onPool,
         )} on a thread</dd>
         <dt>Lately</dt>
-        <dd>${recentSyncs(context)}</dd>
+        <dd>${recentSyncs(rates)}</dd>
         <dt>Since start</dt>
         <dd>p50 <span data-k="sync-p50">${formatMilliseconds(
           p50,
@@ -191,6 +191,9 @@ function storeDiskCard(context: ConsoleContext): Html {
 export function queuesRoutes(app: ConsoleApp, context: ConsoleContext): void {
   app.get("/queues", (c) => {
     const series = context.history.series();
+    // One snapshot of the hub per page: its queue ages are a query per queue.
+    const stats = hubOf(context)?.stats();
+    const rates = liveRates(context.history, stats && countersOf(stats, context.sources));
     return render(
       c,
       context,
@@ -203,9 +206,9 @@ export function queuesRoutes(app: ConsoleApp, context: ConsoleContext): void {
         "queues",
         "/queues",
         [
-          card("Endpoint queues", queueTable(context)),
-          html`<div class="grid">${upstreamCard(context, context.sources.upstream.state())}${
-            storeDiskCard(context)
+          card("Endpoint queues", queueTable(stats)),
+          html`<div class="grid">${upstreamCard(context.sources.upstream.state(), stats, rates)}${
+            storeDiskCard(stats, rates)
           }${
             card(
               "Depth, last hour",
