@@ -45,6 +45,7 @@ export function pairedRatio(figure: Figure): number | undefined {
 /** One JSON object per figure, as printed on the JSON lines. */
 export function figureRecord(figure: Figure): Record<string, unknown> {
   const stats = summarize(figure.values);
+  const paired = pairedRatio(figure);
   return {
     group: figure.group,
     name: figure.name,
@@ -57,7 +58,7 @@ export function figureRecord(figure: Figure): Record<string, unknown> {
         reference: figure.reference.name,
         referenceMedian: summarize(figure.reference.values).median,
         ratio: ratio(figure),
-        ...(pairedRatio(figure) === undefined ? {} : { pairedRatio: pairedRatio(figure) }),
+        ...(paired === undefined ? {} : { pairedRatio: paired }),
       }
       : {}),
   };

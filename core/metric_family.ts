@@ -16,22 +16,23 @@ export interface HistogramSample {
   histogram: HistogramSnapshot;
 }
 
-/** A counter or gauge family read at scrape time. Counters must read monotonic totals. */
-export interface ScalarFamily {
+/** What every family has: its name, help text and label names. */
+interface FamilyBase {
   name: string;
   help: string;
-  type: "counter" | "gauge";
+  /** A histogram's may not include `le`: Prometheus keeps that label for the buckets. */
   labelNames?: readonly string[];
+}
+
+/** A counter or gauge family read at scrape time. Counters must read monotonic totals. */
+export interface ScalarFamily extends FamilyBase {
+  type: "counter" | "gauge";
   read(): MetricSample[];
 }
 
 /** A histogram family read at scrape time (`<name>_bucket`, `_sum`, `_count`). */
-export interface HistogramFamily {
-  name: string;
-  help: string;
+export interface HistogramFamily extends FamilyBase {
   type: "histogram";
-  /** Not `le`: Prometheus keeps that label for the buckets. */
-  labelNames?: readonly string[];
   read(): HistogramSample[];
 }
 

@@ -24,6 +24,23 @@ function patchFsFile<K extends "syncDataSync" | "syncData">(
   return { [Symbol.dispose]: () => void (proto[method] = original) };
 }
 
+/**
+ * Makes every fdatasync fail with EIO: on the loop, and on the pool too, should a slow moment of
+ * this machine's disk have sent the syncs there.
+ */
+function failingSyncs(): Disposable {
+  const onLoop = patchFsFile("syncDataSync", () => {
+    throw eio();
+  });
+  const onPool = patchFsFile("syncData", () => Promise.reject(eio()));
+  return {
+    [Symbol.dispose]: () => {
+      onPool[Symbol.dispose]();
+      onLoop[Symbol.dispose]();
+    },
+  };
+}
+
 function open(path: string, logger?: Logger) {
   return openMessageStore(path, {
     maxSizeBytes: 1 << 20,
@@ -44,11 +61,7 @@ Deno.test("a failed WAL sync refuses that commit's enqueues, and the store goes 
   try {
     await store.enqueue(textMessage("before"), upstream);
     {
-      using _ = patchFsFile("syncDataSync", () => {
-        throw eio();
-      });
-      // On the pool too, should a slow moment of this machine's disk have sent the syncs there.
-      using _pooled = patchFsFile("syncData", () => Promise.reject(eio()));
+      using _ = failingSyncs();
       await assert.rejects(store.enqueue(textMessage("failed"), upstream), /os error 5/);
     }
     await store.enqueue(textMessage("after"), upstream);
@@ -114,10 +127,7 @@ Deno.test("a failed sync of the body log refuses the large message before its ro
   try {
     await store.enqueue(large("before"), upstream);
     {
-      using _ = patchFsFile("syncDataSync", () => {
-        throw eio();
-      });
-      using _pooled = patchFsFile("syncData", () => Promise.reject(eio()));
+      using _ = failingSyncs();
       await assert.rejects(store.enqueue(large("failed"), upstream), /sync of the body log/);
     }
     await store.enqueue(large("after"), upstream);
