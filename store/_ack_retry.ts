@@ -5,7 +5,7 @@
 import type { Logger } from "../core/log.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
-import type { EndpointState, RowKey } from "./_endpoint_state.ts";
+import type { AckedRows, EndpointState } from "./_endpoint_state.ts";
 
 /** What {@linkcode AckRetry} needs from the committer. */
 export interface AckRetryOptions {
@@ -19,13 +19,13 @@ export interface AckRetryOptions {
   /** After acks committed: space may come back. */
   afterAcks(): void;
   /** Gives the rows back to the next ack commit, at least `delayMs` from now. */
-  putBack(states: EndpointState[], rows: RowKey[], delayMs: number): void;
+  putBack(rows: AckedRows, delayMs: number): void;
   closed(): boolean;
 }
 
 /** Forgets the leases of rows whose delete is committed. */
-export function forgetAcked(states: readonly EndpointState[], rows: readonly RowKey[]): void {
-  for (let i = 0; i < rows.length; i++) states[i]!.leases.delete(rows[i]!.seq);
+export function forgetAcked({ states, seqs }: AckedRows): void {
+  for (let i = 0; i < seqs.length; i++) states[i]!.leases.delete(seqs[i]!);
 }
 
 /** Commits failed acks alone, logging the failure once per episode. */
@@ -41,15 +41,16 @@ export class AckRetry {
    * A row at a time (which tolerates rows already gone), and once more at once if the first try
    * gave the reserve back; else the rows wait a second for the next ack commit.
    */
-  retry(states: EndpointState[], rows: RowKey[], ackWindowMs: number): void {
+  retry(rows: AckedRows, ackWindowMs: number): void {
+    const { states, priorities, seqs } = rows;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         this.#o.inTransaction(() => {
-          for (let i = 0; i < rows.length; i++) {
-            this.#o.deleteQueueRow(states[i]!, rows[i]!.priority, rows[i]!.seq);
+          for (let i = 0; i < seqs.length; i++) {
+            this.#o.deleteQueueRow(states[i]!, priorities[i]!, seqs[i]!);
           }
         });
-        forgetAcked(states, rows);
+        forgetAcked(rows);
         if (this.#failureLogged) {
           this.#failureLogged = false;
           this.#o.log.info("acks commit again", { path: this.#o.path });
@@ -70,6 +71,6 @@ export class AckRetry {
         break;
       }
     }
-    if (!this.#o.closed()) this.#o.putBack(states, rows, Math.max(ackWindowMs, 1000));
+    if (!this.#o.closed()) this.#o.putBack(rows, Math.max(ackWindowMs, 1000));
   }
 }

@@ -3,18 +3,17 @@
  * before a restart, past the memory budget, after a release). Private to store/.
  */
 import type { Logger } from "../core/log.ts";
-import {
-  type EndpointState,
-  type Lease,
-  leaseOf,
-  markAcked,
-  type QueuedRow,
-  type RowKey,
-} from "./_endpoint_state.ts";
+import { type EndpointState, markAcked, type QueuedRow } from "./_endpoint_state.ts";
 import { decodeMessage } from "./_message_codec.ts";
 import type { DeliverableRow, StoreStatements } from "./_statements.ts";
 import type { BodyLog } from "./_body_log.ts";
 import { decodeRef } from "./_body_ref.ts";
+
+/** A row {@linkcode takeFromFile} leased without its body, for {@linkcode dropLost}. */
+export interface LostRow {
+  readonly priority: number;
+  readonly seq: number;
+}
 
 /**
  * Leases up to `limit` deliverable rows of `state` read from the file after its delivery
@@ -30,7 +29,7 @@ export function takeFromFile(
   now: number,
   visibleSeq: number,
   bodies: BodyLog,
-  lost: Lease[],
+  lost: LostRow[],
 ): QueuedRow[] {
   const taken: QueuedRow[] = [];
   const start = { priority: state.afterPriority, seq: state.afterSeq };
@@ -59,9 +58,8 @@ export function takeFromFile(
           ? bodies.read(row[7], decodeRef(row[6])) ?? null
           : row[6];
         if (body === null && row[7] !== null) {
-          const lease = { acked: false, priority, seq, sizeBytes: Number(row[2]) };
-          state.leases.set(seq, lease);
-          lost.push(lease);
+          state.leases.set(seq, priority, Number(row[2]));
+          lost.push({ priority, seq });
           continue;
         }
         if (body === null) throw new Error(`message ${seq} is queued but its body is missing`);
@@ -74,7 +72,7 @@ export function takeFromFile(
           message: decodeMessage(String(row[5]), body, seq),
           sizeBytes: Number(row[2]),
         };
-        state.leases.set(seq, leaseOf(queued));
+        state.leases.set(seq, priority, queued.sizeBytes);
         taken.push(queued);
       }
       if (rows.length < pageSize) {
@@ -114,7 +112,7 @@ export function takeFromReady(
     state.afterPriority = row.priority;
     state.afterSeq = row.seq;
     if (row.expiresAtMs !== null && row.expiresAtMs <= now) continue;
-    state.leases.set(row.seq, leaseOf(row));
+    state.leases.set(row.seq, row.priority, row.sizeBytes);
     taken.push(row);
   }
   if (used === ready.length) ready.length = 0;
@@ -135,12 +133,15 @@ const LOST_SEQS_LOGGED = 10;
  */
 export function dropLost(
   state: EndpointState,
-  lost: readonly Lease[],
-  committer: { addAck(state: EndpointState, row: RowKey): void; scheduleAcks(): void },
+  lost: readonly LostRow[],
+  committer: {
+    addAck(state: EndpointState, priority: number, seq: number): void;
+    scheduleAcks(): void;
+  },
   log: Logger,
   directory: string,
 ): void {
-  const named = lost.slice(0, LOST_SEQS_LOGGED).map((lease) => lease.seq).join(", ");
+  const named = lost.slice(0, LOST_SEQS_LOGGED).map((row) => row.seq).join(", ");
   const more = lost.length - LOST_SEQS_LOGGED;
   log.error("queued messages' bodies are missing from the body log; the messages are dropped", {
     endpoint: state.name,
@@ -148,10 +149,10 @@ export function dropLost(
     seqs: more > 0 ? `${named} and ${more} more` : named,
     path: directory,
   });
-  for (const lease of lost) {
-    markAcked(state, lease);
+  for (const { priority, seq } of lost) {
+    markAcked(state, state.leases.slotOf(seq));
     state.droppedLost++;
-    committer.addAck(state, lease);
+    committer.addAck(state, priority, seq);
   }
   committer.scheduleAcks();
 }

@@ -8,7 +8,7 @@
  * n / 32 full statements and one per bit of the remainder. Private to store/.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { EndpointState, RowKey } from "./_endpoint_state.ts";
+import { type AckedRows, noAckedRows } from "./_endpoint_state.ts";
 
 /** Most rows per statement: SQLite binds at most 32766 parameters; 32 rows of 6 is far below. */
 const ROWS = 32;
@@ -37,17 +37,13 @@ function forChunks(total: number, run: (start: number, count: number) => void): 
  * The end (exclusive) of the run of acks from `start` that are consecutive seqs of one queue
  * and priority: exactly the rows of that queue between the first seq and the last.
  */
-function rangeEnd(
-  states: readonly EndpointState[],
-  rows: readonly RowKey[],
-  start: number,
-): number {
+function rangeEnd({ states, priorities, seqs }: AckedRows, start: number): number {
   const state = states[start]!;
-  const { priority } = rows[start]!;
+  const priority = priorities[start]!;
   let end = start + 1;
   while (
-    end < rows.length && states[end] === state && rows[end]!.priority === priority &&
-    rows[end]!.seq === rows[end - 1]!.seq + 1
+    end < seqs.length && states[end] === state && priorities[end] === priority &&
+    seqs[end] === seqs[end - 1]! + 1
   ) end++;
   return end;
 }
@@ -95,8 +91,7 @@ export class BatchStatements {
   readonly #keys: SQLInputValue[] = [];
   readonly #seqs: SQLInputValue[] = [];
   /** Acks that are not part of a range, gathered for the multi-row statements. */
-  readonly #scatteredStates: EndpointState[] = [];
-  readonly #scatteredRows: RowKey[] = [];
+  readonly #scattered: AckedRows = noAckedRows();
 
   constructor(db: DatabaseSync) {
     this.#insertMessages = new StatementsByRows(
@@ -149,62 +144,55 @@ export class BatchStatements {
   }
 
   /**
-   * Deletes acked queue rows (`rows[i]` of `states[i]`) and each body with its last reference.
+   * Deletes acked queue rows and each body with its last reference.
    * Throws when a queue row is missing (an ack the store did not lease): the caller then rolls
    * back and deletes them one at a time, which tolerates that.
    */
-  deleteAcked(states: readonly EndpointState[], rows: readonly RowKey[]): void {
-    const scatteredStates = this.#scatteredStates;
-    const scatteredRows = this.#scatteredRows;
+  deleteAcked(rows: AckedRows): void {
+    const scattered = this.#scattered;
     try {
-      for (let start = 0; start < rows.length;) {
-        const end = rangeEnd(states, rows, start);
-        if (end - start >= MIN_RANGE) this.#deleteRange(states[start]!, rows, start, end);
+      for (let start = 0; start < rows.seqs.length;) {
+        const end = rangeEnd(rows, start);
+        if (end - start >= MIN_RANGE) this.#deleteRange(rows, start, end);
         else {
           for (let i = start; i < end; i++) {
-            scatteredStates.push(states[i]!);
-            scatteredRows.push(rows[i]!);
+            scattered.states.push(rows.states[i]!);
+            scattered.priorities.push(rows.priorities[i]!);
+            scattered.seqs.push(rows.seqs[i]!);
           }
         }
         start = end;
       }
-      forChunks(
-        scatteredRows.length,
-        (start, count) => this.#deleteChunk(scatteredStates, scatteredRows, start, count),
-      );
+      forChunks(scattered.seqs.length, (start, count) => this.#deleteChunk(start, count));
     } finally {
-      scatteredStates.length = 0;
-      scatteredRows.length = 0;
+      scattered.states.length = scattered.priorities.length = scattered.seqs.length = 0;
     }
   }
 
-  /** Deletes the acked rows `rows[start..end)`, consecutive seqs of one queue and priority. */
-  #deleteRange(state: EndpointState, rows: readonly RowKey[], start: number, end: number) {
+  /** Deletes the acked rows `[start..end)`, consecutive seqs of one queue and priority. */
+  #deleteRange({ states, priorities, seqs }: AckedRows, start: number, end: number) {
     const count = end - start;
-    const first = rows[start]!.seq;
-    const last = rows[end - 1]!.seq;
-    const { priority } = rows[start]!;
-    const deleted = Number(this.#deleteQueueRange.run(state.id, priority, first, last).changes);
+    const first = seqs[start]!;
+    const last = seqs[end - 1]!;
+    const deleted = Number(
+      this.#deleteQueueRange.run(states[start]!.id, priorities[start]!, first, last).changes,
+    );
     if (deleted !== count) throw new Error(`${count - deleted} acked queue rows were already gone`);
     if (Number(this.#deleteBodyRange.run(first, last).changes) === count) return;
     // Bodies other queues still reference: one at a time, as below.
-    for (let i = start; i < end; i++) this.#dropBodyReference(rows[i]!.seq);
+    for (let i = start; i < end; i++) this.#dropBodyReference(seqs[i]!);
   }
 
-  #deleteChunk(
-    states: readonly EndpointState[],
-    rows: readonly RowKey[],
-    start: number,
-    count: number,
-  ): void {
+  /** Deletes the scattered acks `[start, start + count)`. */
+  #deleteChunk(start: number, count: number): void {
+    const { states, priorities, seqs: acked } = this.#scattered;
     const keys = this.#keys;
     const seqs = this.#seqs;
     keys.length = 0;
     seqs.length = 0;
     for (let i = start; i < start + count; i++) {
-      const row = rows[i]!;
-      keys.push(states[i]!.id, row.priority, row.seq);
-      seqs.push(row.seq);
+      keys.push(states[i]!.id, priorities[i]!, acked[i]!);
+      seqs.push(acked[i]!);
     }
     const deleted = Number(this.#deleteQueueRows.get(count).run(...keys).changes);
     if (deleted !== count) throw new Error(`${count - deleted} acked queue rows were already gone`);
@@ -212,7 +200,7 @@ export class BatchStatements {
     if (bodies === count) return;
     // Bodies that other queues still reference (or two acks of one body in this chunk): one at a
     // time, which deletes the body with its last reference.
-    for (let i = start; i < start + count; i++) this.#dropBodyReference(rows[i]!.seq);
+    for (let i = start; i < start + count; i++) this.#dropBodyReference(acked[i]!);
   }
 
   /** Drops one reference to body `seq`, deleting it with its last; none if it is gone. */

@@ -14,8 +14,7 @@ import type { LoggedBody } from "./_body_log.ts";
 import { CommitGroup } from "./_commit_group.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
-import { countCommitted, type EndpointState, keepReady } from "./_endpoint_state.ts";
-import type { RowKey } from "./_endpoint_state.ts";
+import { countCommitted, type EndpointState, keepReady, noAckedRows } from "./_endpoint_state.ts";
 import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { PendingAcks } from "./_pending_acks.ts";
@@ -30,8 +29,6 @@ import type { EnqueueTarget } from "./store_types.ts";
  * on every commit (a page more in the WAL per commit); a restart skips what was left unused.
  */
 const SEQ_BLOCK = 65_536;
-/** What a commit without acks deletes. */
-const NO_ACKS: { states: EndpointState[]; rows: RowKey[] } = { states: [], rows: [] };
 
 /** What {@linkcode Committer} needs from the store. */
 export interface CommitterOptions {
@@ -119,8 +116,8 @@ export class Committer {
       ...options,
       inTransaction: (work) => this.inTransaction(work),
       afterAcks: () => this.#space.afterAcks(),
-      putBack: (states, rows, delayMs) => {
-        this.#acks.putBack(states, rows, delayMs);
+      putBack: (rows, delayMs) => {
+        this.#acks.putBack(rows, delayMs);
         this.#scheduleAckCommit();
       },
       closed: () => this.#closed,
@@ -204,8 +201,8 @@ export class Committer {
   }
 
   /** Queues the delete of an acked row for an ack commit (see {@linkcode PendingAcks}). */
-  addAck(state: EndpointState, row: RowKey): void {
-    if (this.#acks.add(state, row)) this.#ackDueMoved = true;
+  addAck(state: EndpointState, priority: number, seq: number): void {
+    if (this.#acks.add(state, priority, seq)) this.#ackDueMoved = true;
   }
 
   /**
@@ -284,12 +281,13 @@ export class Committer {
     // A row is committed only once its body is durable: a durable row always has its body.
     if ((this.#groups[0]?.logEnd ?? 0) > this.#o.bodies.synced) return this.#syncBodies();
     const group = this.#groups.shift();
-    const { states: ackStates, rows: ackRows } = acksDue ? this.#acks.takeAll() : NO_ACKS;
+    const acks = acksDue ? this.#acks.takeAll() : noAckedRows();
+    const acked = acks.seqs.length;
     if (!acksDue) this.#scheduleAckCommit();
     let ceiling = this.#seqCeiling;
     try {
       this.inTransaction(() => {
-        if (ackRows.length > 0) this.#batch.deleteAcked(ackStates, ackRows);
+        if (acked > 0) this.#batch.deleteAcked(acks);
         if (group === undefined) return;
         this.#batch.insertMessages(group.messageParams);
         this.#batch.insertQueueRows(group.queueParams);
@@ -300,15 +298,15 @@ export class Committer {
     } catch (error) {
       if (isNoSpace(error)) this.#o.guard.releaseReserve("a commit found the disk full");
       if (group !== undefined) this.#failGroup(group, error);
-      if (ackRows.length > 0) this.#ackRetry.retry(ackStates, ackRows, this.#o.ackWindowMs);
+      if (acked > 0) this.#ackRetry.retry(acks, this.#o.ackWindowMs);
       this.measure();
       return;
     }
     this.#seqCeiling = ceiling;
     // An ack lost to a power cut is one redelivery: acks alone are not worth a sync.
-    forgetAcked(ackStates, ackRows);
+    forgetAcked(acks);
     this.#o.guard.measureAfterCommit();
-    if (ackRows.length > 0) this.#space.afterAcks();
+    if (acked > 0) this.#space.afterAcks();
     if (group === undefined) return;
     this.counters.commits++;
     this.counters.messages += group.messages;

@@ -8,7 +8,7 @@ import { LeaseMap } from "./_lease_map.ts";
 /**
  * One message in one endpoint queue, as the store keeps it in memory: made once (at enqueue, or
  * when read from the file), held in the endpoint's `ready` list, and it is the very object `take`
- * returns; from then on the store keeps only its {@linkcode Lease}.
+ * returns; from then on the store keeps only its lease (in the endpoint's {@linkcode LeaseMap}).
  */
 export interface QueuedRow extends QueuedMessage {
   /** Bytes it counts against the queue bound (body plus encoded properties). */
@@ -16,29 +16,18 @@ export interface QueuedRow extends QueuedMessage {
 }
 
 /**
- * The key of a queue row whose delete is still to commit (the ack commit deletes it).
+ * Queue rows whose delete is still to commit, flat (row i: `states[i]`, `priorities[i]`,
+ * `seqs[i]`): an ack adds three numbers to arrays, no object (see {@linkcode LeaseMap}).
  */
-export interface RowKey {
-  readonly priority: number;
-  readonly seq: number;
+export interface AckedRows {
+  readonly states: EndpointState[];
+  readonly priorities: number[];
+  readonly seqs: number[];
 }
 
-/**
- * What the store keeps of a message it handed out (in flight, or acked until its ack commit
- * deletes the row; `take` steps over both): its key and size, never the message, which is the
- * taker's (a release reads it from the file again). Holding it for the round trip and the ack
- * window kept it past a scavenge or two: copied, promoted, and a promoted body kept until a
- * mark-compact (measured, 16 KiB, with the hub's session tracking deliveries by seq: V8
- * worker-thread CPU 30-45 -> 9-15 us per message, CPU 150-170 -> 112-130 us).
- */
-export interface Lease extends RowKey {
-  acked: boolean;
-  readonly sizeBytes: number;
-}
-
-/** The lease of row `row` as `take` hands it out. */
-export function leaseOf(row: QueuedRow): Lease {
-  return { acked: false, priority: row.priority, seq: row.seq, sizeBytes: row.sizeBytes };
+/** An empty {@linkcode AckedRows}. */
+export function noAckedRows(): AckedRows {
+  return { states: [], priorities: [], seqs: [] };
 }
 
 /** One endpoint queue's totals and leases. */
@@ -58,7 +47,7 @@ export interface EndpointState {
   /** Whether the last enqueue was refused (the refusal is logged once per episode). */
   full: boolean;
   /** In-flight messages by seq, and acked ones until their delete commits. */
-  readonly leases: LeaseMap<Lease>;
+  readonly leases: LeaseMap;
   /**
    * Delivery position `take` continues after: (priority, seq) of the last row it handed out or
    * stepped over. Every deliverable row not leased lies after it; a row that becomes
@@ -153,13 +142,26 @@ export function countCommitted(state: EndpointState, row: QueuedRow): void {
 }
 
 /**
- * The message of `lease` is acked: it leaves the queue's totals; the lease stays (`take` steps over
- * the row) until the ack commit deletes the row.
+ * The message of the lease in `slot` of `state.leases` is acked: it leaves the queue's totals;
+ * the lease stays (`take` steps over the row) until the ack commit deletes the row.
  */
-export function markAcked(state: EndpointState, lease: Lease): void {
+export function markAcked(state: EndpointState, slot: number): void {
   state.count--;
-  state.bytes -= lease.sizeBytes;
-  lease.acked = true;
+  state.bytes -= state.leases.sizeBytesAt(slot);
+  state.leases.markAckedAt(slot);
+}
+
+/**
+ * Gives up the lease of `seq` unless it is acked (or not leased): the row lies after the delivery
+ * position again, for the next `take`. False when there was nothing to release.
+ */
+export function releaseLease(state: EndpointState, seq: number): boolean {
+  const slot = state.leases.slotOf(seq);
+  if (slot < 0 || state.leases.isAckedAt(slot)) return false;
+  const priority = state.leases.priorityAt(slot);
+  state.leases.delete(seq);
+  rewindTo(state, priority, seq);
+  return true;
 }
 
 /** Moves `state`'s delivery position back so that the row (priority, seq) lies after it. */

@@ -5,25 +5,38 @@
  * tables were ~100 B per message surviving the young generation (V8's sampling heap profiler),
  * growing the old generation that the mark-compacts collect. This table reuses its slots: open
  * addressing with linear probing, and a delete that shifts the entries after it back, so no
- * tombstone is ever left. It grows at half full and shrinks at an eighth, so a size that moves
- * back and forth does not rebuild it. Private to store/.
+ * tombstone is ever left. A lease is not an object either: its priority, size and acked flag lie
+ * in typed arrays beside its seq (a lease object per message lived through the ack window and
+ * was ~73 of the 136 B per message that outlived the young generation at saturation).
+ * It grows at half full and never shrinks on a delete: the count of leases swings with every
+ * burst of deliveries and acks (a window of 2,000 in flight emptied by one ack commit), and a
+ * table that shrank at an eighth rebuilt itself every few hundred messages, ~165 B per message
+ * of new tables at saturation. The store's maintenance tick {@linkcode LeaseMap.trim}s it
+ * instead. Private to store/.
  */
 
 const MIN_CAPACITY = 16;
 /** Fibonacci hashing: seqs interleaved across endpoints (a stride of 4, say) still spread. */
 const GOLDEN = 0x9e3779b1;
 
-/** Values by positive integer seq. */
-export class LeaseMap<V> {
+/**
+ * Leases by positive integer seq. Reading one goes through its slot ({@linkcode slotOf}), which
+ * stays valid until the next `set`, `delete` or `trim`.
+ */
+export class LeaseMap {
   /** 0: an empty slot (a seq is at least 1). */
   #keys: Float64Array;
-  #values: (V | undefined)[];
+  #priorities: Float64Array;
+  #sizes: Float64Array;
+  #acked: Uint8Array;
   #shift: number;
   #size = 0;
 
   constructor() {
     this.#keys = new Float64Array(MIN_CAPACITY);
-    this.#values = new Array(MIN_CAPACITY).fill(undefined);
+    this.#priorities = new Float64Array(MIN_CAPACITY);
+    this.#sizes = new Float64Array(MIN_CAPACITY);
+    this.#acked = new Uint8Array(MIN_CAPACITY);
     this.#shift = 32 - Math.log2(MIN_CAPACITY);
   }
 
@@ -35,13 +48,34 @@ export class LeaseMap<V> {
     return this.#find(seq) >= 0;
   }
 
-  get(seq: number): V | undefined {
-    const slot = this.#find(seq);
-    return slot < 0 ? undefined : this.#values[slot];
+  /** The slot of `seq`'s lease, -1 when it is not leased. */
+  slotOf(seq: number): number {
+    return this.#find(seq);
   }
 
-  /** @throws {RangeError} unless `seq` is a positive integer */
-  set(seq: number, value: V): this {
+  priorityAt(slot: number): number {
+    return this.#priorities[slot]!;
+  }
+
+  /** Bytes the leased row counts against its queue. */
+  sizeBytesAt(slot: number): number {
+    return this.#sizes[slot]!;
+  }
+
+  isAckedAt(slot: number): boolean {
+    return this.#acked[slot] === 1;
+  }
+
+  /** The lease's message is acked: the lease stays until the ack commit deletes the row. */
+  markAckedAt(slot: number): void {
+    this.#acked[slot] = 1;
+  }
+
+  /**
+   * Leases `seq` (not acked), or leases it again with these values.
+   * @throws {RangeError} unless `seq` is a positive integer
+   */
+  set(seq: number, priority: number, sizeBytes: number): this {
     if (!(Number.isSafeInteger(seq) && seq > 0)) {
       throw new RangeError(`Cannot lease seq ${seq}: not a positive integer`);
     }
@@ -49,16 +83,15 @@ export class LeaseMap<V> {
     let slot = this.#home(seq);
     for (;;) {
       const key = this.#keys[slot]!;
-      if (key === seq) {
-        this.#values[slot] = value;
-        return this;
-      }
-      if (key === 0) break;
+      if (key === seq || key === 0) break;
       slot = (slot + 1) & mask;
     }
+    if (this.#keys[slot] === 0) this.#size++;
     this.#keys[slot] = seq;
-    this.#values[slot] = value;
-    if (++this.#size > this.#keys.length >> 1) this.#resize(this.#keys.length << 1);
+    this.#priorities[slot] = priority;
+    this.#sizes[slot] = sizeBytes;
+    this.#acked[slot] = 0;
+    if (this.#size > this.#keys.length >> 1) this.#resize(this.#keys.length << 1);
     return this;
   }
 
@@ -66,24 +99,34 @@ export class LeaseMap<V> {
     let slot = this.#find(seq);
     if (slot < 0) return false;
     const keys = this.#keys;
-    const values = this.#values;
     const mask = keys.length - 1;
     // Backward shift: an entry after the hole moves into it unless its home lies in between.
     for (let next = (slot + 1) & mask; keys[next] !== 0; next = (next + 1) & mask) {
       const home = this.#home(keys[next]!);
       const between = slot <= next ? slot < home && home <= next : slot < home || home <= next;
       if (between) continue;
-      keys[slot] = keys[next]!;
-      values[slot] = values[next];
+      this.#move(next, slot);
       slot = next;
     }
     keys[slot] = 0;
-    values[slot] = undefined;
     this.#size--;
-    if (keys.length > MIN_CAPACITY && this.#size < keys.length >> 3) {
-      this.#resize(keys.length >> 1);
-    }
     return true;
+  }
+
+  /** Slots in the table (a power of two, at least twice the size). */
+  get capacity(): number {
+    return this.#keys.length;
+  }
+
+  /**
+   * Halves the table while it is less than an eighth full (not below its minimum): after a peak,
+   * the slots it no longer needs go back.
+   */
+  trim(): void {
+    let capacity = this.#keys.length;
+    if (capacity <= MIN_CAPACITY || this.#size >= capacity >> 3) return;
+    while (capacity > MIN_CAPACITY && this.#size < capacity >> 3) capacity >>= 1;
+    this.#resize(capacity);
   }
 
   #home(seq: number): number {
@@ -101,15 +144,33 @@ export class LeaseMap<V> {
     }
   }
 
+  #move(from: number, to: number): void {
+    this.#keys[to] = this.#keys[from]!;
+    this.#priorities[to] = this.#priorities[from]!;
+    this.#sizes[to] = this.#sizes[from]!;
+    this.#acked[to] = this.#acked[from]!;
+  }
+
   #resize(capacity: number): void {
     const keys = this.#keys;
-    const values = this.#values;
+    const priorities = this.#priorities;
+    const sizes = this.#sizes;
+    const acked = this.#acked;
     this.#keys = new Float64Array(capacity);
-    this.#values = new Array(capacity).fill(undefined);
+    this.#priorities = new Float64Array(capacity);
+    this.#sizes = new Float64Array(capacity);
+    this.#acked = new Uint8Array(capacity);
     this.#shift = 32 - Math.log2(capacity);
-    this.#size = 0;
-    for (let slot = 0; slot < keys.length; slot++) {
-      if (keys[slot] !== 0) this.set(keys[slot]!, values[slot] as V);
+    const mask = capacity - 1;
+    for (let old = 0; old < keys.length; old++) {
+      const seq = keys[old]!;
+      if (seq === 0) continue;
+      let slot = this.#home(seq);
+      while (this.#keys[slot] !== 0) slot = (slot + 1) & mask;
+      this.#keys[slot] = seq;
+      this.#priorities[slot] = priorities[old]!;
+      this.#sizes[slot] = sizes[old]!;
+      this.#acked[slot] = acked[old]!;
     }
   }
 }

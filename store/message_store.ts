@@ -6,9 +6,9 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { checkOptions, openDatabase, openWalToSync } from "./_open.ts";
-import { dropReady, markAcked, newEndpointState, rewindTo } from "./_endpoint_state.ts";
-import type { EndpointState, Lease } from "./_endpoint_state.ts";
-import { dropLost, takeFromFile, takeFromReady } from "./_backlog.ts";
+import { dropReady, markAcked, newEndpointState, releaseLease } from "./_endpoint_state.ts";
+import type { EndpointState } from "./_endpoint_state.ts";
+import { dropLost, type LostRow, takeFromFile, takeFromReady } from "./_backlog.ts";
 import { Committer } from "./_committer.ts";
 import { BodyLog } from "./_body_log.ts";
 import { DiskGuard, statfsFreeSpace } from "./_disk_guard.ts";
@@ -175,7 +175,7 @@ class SqliteMessageStore implements MessageStore {
     if (state.ready !== null) return takeFromReady(state, limit, this.#now(), this.#committer);
     try {
       const { visibleSeq, bodies } = this.#committer;
-      const lost: Lease[] = [];
+      const lost: LostRow[] = [];
       const taken = takeFromFile(this.#sql, state, limit, this.#now(), visibleSeq, bodies, lost);
       if (lost.length > 0) dropLost(state, lost, this.#committer, this.#log, bodies.directory);
       return taken;
@@ -201,10 +201,11 @@ class SqliteMessageStore implements MessageStore {
 
   /** Marks one lease acked and queues its delete; 1 when it was leased and not acked yet. */
   #ackOne(state: EndpointState, seq: number): number {
-    const lease = state.leases.get(seq);
-    if (!lease || lease.acked) return 0;
-    markAcked(state, lease);
-    this.#committer.addAck(state, lease);
+    const slot = state.leases.slotOf(seq);
+    if (slot < 0 || state.leases.isAckedAt(slot)) return 0;
+    const priority = state.leases.priorityAt(slot);
+    markAcked(state, slot);
+    this.#committer.addAck(state, priority, seq);
     return 1;
   }
 
@@ -214,13 +215,7 @@ class SqliteMessageStore implements MessageStore {
     const state = this.#byName.get(endpoint);
     if (!state) return;
     let released = 0;
-    for (const seq of seqs) {
-      const lease = state.leases.get(seq);
-      if (!lease || lease.acked) continue;
-      state.leases.delete(seq);
-      rewindTo(state, lease.priority, seq);
-      released++;
-    }
+    for (const seq of seqs) if (releaseLease(state, seq)) released++;
     if (released === 0) return;
     // The lease does not hold the message: the file has it.
     dropReady(state, this.#committer);
@@ -354,6 +349,7 @@ class SqliteMessageStore implements MessageStore {
   /** The tick: expired rows go now, free pages at the next quiet moment. */
   #maintain(): void {
     try {
+      for (const state of this.#byId.values()) state.leases.trim();
       this.#purgeRows();
       this.#idleReclaim.start();
     } catch (error) {
