@@ -66,8 +66,11 @@ export interface HeadSession {
   ingest(message: Message): Promise<void>;
   /** The twin as GET returns it (with `$version`s). */
   twin(): { desired: TwinProperties; reported: TwinProperties };
-  /** Applies a reported patch; returns the new version. @throws {TwinPatchError} */
-  patchReported(patch: TwinProperties): number;
+  /**
+   * Applies a reported patch; resolves with the new version once it is durable. Rejects with a
+   * {@linkcode TwinPatchError} for a bad patch.
+   */
+  patchReported(patch: TwinProperties): Promise<number>;
   /** Desired-property patches from now on (the patch includes `$version`). */
   onDesired(listener: (patch: TwinProperties, version: number) => void): () => void;
   /** Direct method calls from now on; the session counts as connected for methods meanwhile. */

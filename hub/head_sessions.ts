@@ -31,7 +31,7 @@ export interface HeadSessionsOptions {
   /** The queues whose messages belong to an identity: its module inputs, or its C2D queue. */
   endpointsOf(identity: HubIdentity): string[];
   twin(key: string): { desired: TwinProperties; reported: TwinProperties };
-  patchReported(identity: HubIdentity, patch: TwinProperties): number;
+  patchReported(identity: HubIdentity, patch: TwinProperties): Promise<number>;
   onDelivered(endpoint: string): void;
   /** A session started (true) or ended (false). */
   onPresence(identity: HubIdentity, connected: boolean): void;
@@ -85,7 +85,7 @@ class Session implements HeadSession {
     return this.owner.options.twin(this.key);
   }
 
-  patchReported(patch: TwinProperties): number {
+  patchReported(patch: TwinProperties): Promise<number> {
     return this.owner.options.patchReported(this.identity, patch);
   }
 

@@ -23,7 +23,7 @@ function sessions(store: MessageStore) {
     },
     endpointsOf: (identity) => identity.moduleId === undefined ? [C2D] : [],
     twin: () => ({ desired: { $version: 1 }, reported: { $version: 1 } }),
-    patchReported: () => 2,
+    patchReported: () => Promise.resolve(2),
     onDelivered: () => {},
     onPresence: (identity, connected) =>
       presence.push(`${identity.deviceId}${connected ? "+" : "-"}`),

@@ -33,7 +33,7 @@ import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mo
 import type { HubIdentity, HubSecurity } from "./security_port.ts";
 import type { MessageStore } from "../store/mod.ts";
 import { resolveTtlSeconds } from "../store/mod.ts";
-import type { TwinStore } from "./twin_store.ts";
+import type { DesiredChange, TwinStore } from "./twin_store.ts";
 import { TooLargeRefusals } from "./too_large_refusals.ts";
 import { TelemetryIngest } from "./telemetry_ingest.ts";
 import { deliveryEncoder, MODULE_ENDPOINT } from "./delivery_encoder.ts";
@@ -96,8 +96,13 @@ export interface Hub {
     desired: TwinProperties;
     reported: TwinProperties;
   };
-  /** Applies a desired patch and pushes it to the twin's subscriber. @throws {TwinPatchError} */
+  /**
+   * Applies a desired patch (returns the new desired version) and, once it is durable, pushes it
+   * to the twin's subscriber. @throws {TwinPatchError}
+   */
   patchDesired(target: IdentityRef, patch: TwinProperties): number;
+  /** Resolves once every twin change made so far is on disk (see {@linkcode TwinStore.durable}). */
+  twinsDurable(): Promise<void>;
   /** The key (`device` or `device/module`, lower-case) of every twin held here. */
   twinKeys(): string[];
   /** Whether `target` has a session on this hub now. */
@@ -253,8 +258,18 @@ export async function createHubCore(
     };
   }
 
-  function pushDesired(key: string, patch: TwinProperties | undefined, version: number): void {
+  /** Pushes a desired change to the twin's subscribers once it is durable. */
+  function pushDesired(key: string, { patch, twin }: DesiredChange): void {
     if (!patch) return;
+    twins.durable().then(() => sendDesired(key, patch, twin.desiredVersion), (error) => {
+      logger.error("a desired change could not be made durable: not pushed", {
+        twin: key,
+        error: (error as Error).message,
+      });
+    });
+  }
+
+  function sendDesired(key: string, patch: TwinProperties, version: number): void {
     heads.pushDesired(key, patch, version);
     const session = broker.sessions.get(key);
     if (!session) return;
@@ -262,6 +277,20 @@ export async function createHubCore(
       filter.startsWith("$iothub/twin/PATCH/properties/desired")
     );
     if (subscribed) session.send(desiredPatchTopic(version), encoder.encode(JSON.stringify(patch)));
+  }
+
+  /** A reported patch over MQTT: answered once it is durable, then told to the listeners. */
+  async function patchReportedOverMqtt(session: ClientSession, rid: string, payload: Uint8Array) {
+    try {
+      const patch = parseTwinPatch(payload);
+      const version = twins.patchReported(session.key, patch);
+      await twins.durable();
+      twinResponse(session, 204, rid, undefined, version);
+      notify(reportedListeners, targetOf(session), patch);
+    } catch (error) {
+      const status = error instanceof TwinPatchError ? error.status : 500;
+      twinResponse(session, status, rid, { message: (error as Error).message });
+    }
   }
 
   function publish(session: ClientSession, packet: InboundPublish): Promise<void> | void {
@@ -272,18 +301,8 @@ export async function createHubCore(
       case "twinGet":
         twinResponse(session, 200, topic.rid, twinDocument(session.key));
         return;
-      case "twinPatchReported": {
-        try {
-          const patch = parseTwinPatch(packet.payload as Uint8Array);
-          const version = twins.patchReported(session.key, patch);
-          twinResponse(session, 204, topic.rid, undefined, version);
-          notify(reportedListeners, targetOf(session), patch);
-        } catch (error) {
-          const status = error instanceof TwinPatchError ? error.status : 500;
-          twinResponse(session, status, topic.rid, { message: (error as Error).message });
-        }
-        return;
-      }
+      case "twinPatchReported":
+        return void patchReportedOverMqtt(session, topic.rid, packet.payload as Uint8Array);
       case "methodResponse": {
         const settled = methods.settle(session.key, topic.rid, {
           status: topic.status,
@@ -311,8 +330,9 @@ export async function createHubCore(
     ingest: (sender, message) => telemetry.ingest(sender, message),
     endpointsOf,
     twin: twinDocument,
-    patchReported(identity, patch) {
+    async patchReported(identity, patch) {
       const version = twins.patchReported(identityKey(identity), patch);
+      await twins.durable();
       const { deviceId, moduleId } = identity;
       notify(
         reportedListeners,
@@ -390,11 +410,11 @@ export async function createHubCore(
       }
       const edgeHubKey = twinKey({ deviceId, moduleId: "$edgeHub" });
       const edgeHubChange = twins.replaceDesired(edgeHubKey, desired.edgeHub as TwinProperties);
-      pushDesired(edgeHubKey, edgeHubChange.patch, edgeHubChange.twin.desiredVersion);
+      pushDesired(edgeHubKey, edgeHubChange);
       for (const [moduleId, properties] of Object.entries(desired.moduleTwins)) {
         const key = twinKey({ deviceId, moduleId });
         const change = twins.replaceDesired(key, properties);
-        pushDesired(key, change.patch, change.twin.desiredVersion);
+        pushDesired(key, change);
       }
       for (const session of pumps.keys()) startDeliveries(session);
       heads.refreshDeliveries();
@@ -446,9 +466,10 @@ export async function createHubCore(
     patchDesired(target, patch) {
       const key = twinKey(target);
       const change = twins.patchDesired(key, patch);
-      pushDesired(key, change.patch, change.twin.desiredVersion);
+      pushDesired(key, change);
       return change.twin.desiredVersion;
     },
+    twinsDurable: () => twins.durable(),
     twinKeys: () => twins.keys(),
     isConnected: (target) => {
       const key = twinKey(target);

@@ -49,9 +49,12 @@ function twinTarget(params: { deviceId: string; moduleId?: string | undefined })
     : { deviceId: params.deviceId, moduleId: params.moduleId };
 }
 
-function patchDesired(hub: Hub, target: IdentityRef, patch: DesiredPatch) {
+/** Applies the patch, and answers once it is durable. */
+async function patchDesired(hub: Hub, target: IdentityRef, patch: DesiredPatch) {
   try {
-    return { desiredVersion: hub.patchDesired(target, patch) };
+    const desiredVersion = hub.patchDesired(target, patch);
+    await hub.twinsDurable();
+    return { desiredVersion };
   } catch (error) {
     if (error instanceof TwinPatchError) throw httpError(error.status, error.message);
     throw error;
@@ -97,7 +100,8 @@ export function createHubMgmtApi(hub: () => Hub, options: { security: HubSecurit
     .patch(
       "/v1/twins/:deviceId",
       jsonBody(DesiredPatch),
-      (c) => c.json(patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
+      async (c) =>
+        c.json(await patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
     )
     .get(
       "/v1/twins/:deviceId/modules/:moduleId",
@@ -106,7 +110,8 @@ export function createHubMgmtApi(hub: () => Hub, options: { security: HubSecurit
     .patch(
       "/v1/twins/:deviceId/modules/:moduleId",
       jsonBody(DesiredPatch),
-      (c) => c.json(patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
+      async (c) =>
+        c.json(await patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
     )
     .post(
       "/v1/methods",

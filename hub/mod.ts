@@ -218,7 +218,7 @@ export function createHubComponent(
       core = undefined;
       await store?.close();
       store = undefined;
-      twins?.close();
+      await twins?.close();
       twins = undefined;
     },
   };

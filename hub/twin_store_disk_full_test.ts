@@ -27,7 +27,7 @@ serviceTest(
     twins.patchReported("d1/m1", { temperature: 21 });
     twins.replaceDesired("d1/m1", { interval: 5 });
     // A clean close: SQLite checkpoints and deletes the WAL, so the next open must make one.
-    twins.close();
+    await twins.close();
     twins = openTwinStore(path);
     await fillDisk(`${disk.path}/filler`);
     const { error, version } = patchUntilRefused(twins, "d1/m1");
@@ -35,13 +35,13 @@ serviceTest(
     assert.equal(twins.get("d1/m1").reportedVersion, version, "the cache did not move");
     assert.throws(() => twins.replaceDesired("d1/m1", { interval: 6 }), /twins\.db/);
     assert.equal(twins.get("d1/m1").desired.interval, 5);
-    twins.close();
+    await twins.close();
 
     // Opens on the full disk with everything that was saved.
     twins = openTwinStore(path);
     assert.equal(twins.get("d1/m1").reportedVersion, version);
     assert.deepEqual(twins.get("d1/m1").desired, { interval: 5 });
-    twins.close();
+    await twins.close();
 
     await Deno.remove(`${disk.path}/filler`);
     const db = new DatabaseSync(path, { readOnly: true });
@@ -52,6 +52,6 @@ serviceTest(
     }
     twins = openTwinStore(path);
     assert.equal(twins.patchReported("d1/m1", { temperature: 22 }), version + 1);
-    twins.close();
+    await twins.close();
   },
 );

@@ -97,6 +97,7 @@ function fixture(options: { tls?: boolean } = {}) {
         desired = { ...desired, ...patch, $version: Number(desired.$version) + 1 };
         return desired.$version;
       },
+      twinsDurable: () => Promise.resolve(),
     }),
     security: {
       registry: { list: () => [], modulesOf: () => [], get: () => undefined },

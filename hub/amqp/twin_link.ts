@@ -37,6 +37,19 @@ export class TwinRequestLink implements LinkHandler {
     this.replies.send("twin", this.key, this.channel, message);
   }
 
+  /** A reported patch, answered once it is durable. */
+  async #patch(correlationId: string, body: Uint8Array): Promise<void> {
+    try {
+      const version = await this.authorized.session.patchReported(parseTwinPatch(body));
+      this.#reply(twinReply(correlationId, 204, { version }));
+    } catch (error) {
+      const status = error instanceof TwinPatchError ? error.status : 500;
+      this.#reply(
+        twinReply(correlationId, status, { body: { message: (error as Error).message } }),
+      );
+    }
+  }
+
   onMessage(delivery: Delivery, wire: AmqpWireMessage): void {
     this.#credit.received(delivery);
     if (!delivery.remote_settled) {
@@ -50,15 +63,7 @@ export class TwinRequestLink implements LinkHandler {
         this.#reply(twinReply(request.correlationId, 200, { body: session.twin() }));
         return;
       case "PATCH":
-        try {
-          const version = session.patchReported(parseTwinPatch(request.body));
-          this.#reply(twinReply(request.correlationId, 204, { version }));
-        } catch (error) {
-          const status = error instanceof TwinPatchError ? error.status : 500;
-          const body = { message: (error as Error).message };
-          this.#reply(twinReply(request.correlationId, status, { body }));
-        }
-        return;
+        return void this.#patch(request.correlationId, request.body);
       case "PUT":
         this.#unsubscribeDesired ??= session.onDesired((patch, version) => {
           this.replies.send("twin", this.key, this.channel, desiredPatchMessage(patch, version));

@@ -214,6 +214,7 @@ async function saveDesired(
   if (Object.keys(edit.patch).length === 0) return doneRedirect(c, twinPath(target), "unchanged");
   try {
     hub.patchDesired(target, edit.patch);
+    await hub.twinsDurable();
   } catch (error) {
     return twinPage(c, context, target, {
       text,

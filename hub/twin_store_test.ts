@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { openTwinStore, type SyncWal } from "./twin_store.ts";
+
+/** A WAL sync the test releases (or fails) by hand, counting the syncs begun. */
+function heldSyncs() {
+  const pending: { release: () => void; fail: (error: Error) => void }[] = [];
+  let begun = 0;
+  let wake: (() => void) | undefined;
+  const sync: SyncWal = async (file) => {
+    begun++;
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    pending.push({ release: resolve, fail: reject });
+    wake?.();
+    await promise;
+    await file.syncData();
+  };
+  return {
+    sync,
+    get begun() {
+      return begun;
+    },
+    /** Settles the oldest sync waiting, once one has begun. */
+    async next(): Promise<{ release: () => void; fail: (error: Error) => void }> {
+      while (pending.length === 0) await new Promise<void>((resolve) => wake = resolve);
+      return pending.shift()!;
+    },
+  };
+}
+
+/** Whether `promise` has settled by the time the turns queued now have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => done = true, () => done = true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return done;
+}
+
+Deno.test("a twin write is read back at once, and durable() waits for the WAL sync that covers it", async () => {
+  const dir = await Deno.makeTempDir();
+  const syncs = heldSyncs();
+  const twins = openTwinStore(`${dir}/twins.db`, syncs.sync);
+  try {
+    assert.equal(twins.patchReported("d1/m1", { temperature: 21 }), 2);
+    assert.deepEqual(twins.get("d1/m1").reported, { temperature: 21 }, "the write is visible");
+    const first = twins.durable();
+    const sync = await syncs.next();
+    assert.equal(await settled(first), false, "not durable before the sync");
+    // Writes during the sync share the next one.
+    for (let i = 0; i < 5; i++) twins.patchReported("d1/m1", { temperature: 22 + i });
+    twins.replaceDesired("d1/m2", { interval: 5 });
+    const burst = twins.durable();
+    sync.release();
+    await first;
+    assert.equal(await settled(burst), false, "a sync begun before the burst does not cover it");
+    (await syncs.next()).release();
+    await burst;
+    assert.equal(syncs.begun, 2, "one sync for the six writes made meanwhile");
+    assert.equal(await settled(twins.durable()), true, "nothing left to sync");
+  } finally {
+    await twins.close();
+  }
+  const reopened = openTwinStore(`${dir}/twins.db`);
+  try {
+    assert.equal(reopened.get("d1/m1").reportedVersion, 7);
+    assert.deepEqual(reopened.get("d1/m2").desired, { interval: 5 });
+  } finally {
+    await reopened.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failed WAL sync rejects durable() naming the file; the next write syncs again", async () => {
+  const dir = await Deno.makeTempDir();
+  const syncs = heldSyncs();
+  const twins = openTwinStore(`${dir}/twins.db`, syncs.sync);
+  try {
+    twins.patchReported("d1/m1", { temperature: 21 });
+    const failing = twins.durable();
+    (await syncs.next()).fail(new Error("EIO: input/output error"));
+    await assert.rejects(failing, /Cannot sync the twins in .*twins\.db: EIO/);
+    twins.patchReported("d1/m1", { temperature: 22 });
+    const next = twins.durable();
+    (await syncs.next()).release();
+    await next;
+    assert.equal(twins.get("d1/m1").reportedVersion, 3);
+  } finally {
+    await twins.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
