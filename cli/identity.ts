@@ -3,7 +3,7 @@
  * are printed once, by `add-device`, inside the leaf device's connection string.
  */
 import { Command, Option } from "commander";
-import { identityLabel, type IdentityRef } from "../iothub/mod.ts";
+import { identityLabel, type IdentityRef, identityRef } from "../iothub/mod.ts";
 import type { ParentLink } from "../security/mod.ts";
 import { answer, type MgmtClient, MgmtError } from "./_client.ts";
 import { ExitError, out, printJson, printTable, UsageError, withDaemon } from "./_shared.ts";
@@ -15,7 +15,7 @@ export function identityTarget(id: string): IdentityRef {
     throw new UsageError(`<id>: expected "device" or "device/module", got "${id}"`);
   }
   const [deviceId, moduleId] = parts as [string, string | undefined];
-  return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
+  return identityRef({ deviceId, moduleId });
 }
 
 function getIdentity(client: MgmtClient, target: IdentityRef) {

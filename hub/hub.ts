@@ -1,7 +1,9 @@
 /**
  * The hub's core: what a publish means (telemetry routed into durable queues, twin requests,
- * method replies), deliveries from queues to connected modules and devices, twins, direct
- * methods and C2D. The broker ({@linkcode createBroker}) calls in; listeners feed the broker.
+ * method replies), direct methods and C2D, and the wiring of the parts: ingest
+ * (telemetry_ingest.ts), deliveries from queues to connected modules and devices
+ * (module_deliveries.ts), twins (hub_twins.ts), the heads (head_sessions.ts). The broker
+ * ({@linkcode createBroker}) calls in; listeners feed the broker.
  */
 import { z } from "zod";
 import { lazySchema } from "../core/lazy_schema.ts";
@@ -11,32 +13,29 @@ import { type Broker, createBroker, type InboundPublish } from "./broker.ts";
 import { type HeadCounters, type HubStats, hubStats, newHubCounters } from "./hub_stats.ts";
 import type { ClientSession } from "./client_session.ts";
 import {
-  desiredPatchTopic,
   formatPropertyBag,
   identityKey,
   identityLabel,
   type IdentityRef,
+  identityRef,
   InboundTopics,
   MessageTooLargeError,
   methodPayload,
   methodRequestTopic,
-  parseTwinPatch,
-  TwinPatchError,
   type TwinProperties,
-  twinResponseTopic,
 } from "../iothub/mod.ts";
 import type { HeadPort } from "./head_port.ts";
 import { HeadSessions } from "./head_sessions.ts";
 import { createMethodCalls, hubFailure, type MethodResult } from "./method_calls.ts";
-import { type QueuePump, startQueuePump } from "./queue_pump.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
-import type { HubIdentity, HubSecurity } from "./security_port.ts";
+import type { HubSecurity } from "./security_port.ts";
 import type { MessageStore } from "../store/mod.ts";
 import { resolveTtlSeconds } from "../store/mod.ts";
-import type { DesiredChange, TwinStore } from "./twin_store.ts";
+import type { TwinStore } from "./twin_store.ts";
+import { HubTwins } from "./hub_twins.ts";
+import { c2dEndpoint, ModuleDeliveries } from "./module_deliveries.ts";
 import { TooLargeRefusals } from "./too_large_refusals.ts";
 import { TelemetryIngest } from "./telemetry_ingest.ts";
-import { deliveryEncoder, MODULE_ENDPOINT } from "./delivery_encoder.ts";
 
 /** `$edgeHub` desired properties, schema 1.0-1.3 (unknown keys are kept out). */
 export const EdgeHubDesired = lazySchema(() =>
@@ -138,11 +137,6 @@ export interface HubCore extends Hub {
   close(): Promise<void>;
 }
 
-/** The endpoint key of a device's C2D queue. */
-export function c2dEndpoint(deviceId: string): string {
-  return `/devices/${deviceId.toLowerCase()}/messages/devicebound`;
-}
-
 const encoder = new TextEncoder();
 
 function count(map: Record<string, number>, key: string, by = 1): void {
@@ -168,10 +162,6 @@ export async function createHubCore(
   type Target = IdentityRef;
   const clientListeners = new Set<(identity: Target, connected: boolean) => void>();
   const reportedListeners = new Set<(identity: Target, patch: TwinProperties) => void>();
-  function targetOf(session: ClientSession): Target {
-    const { deviceId, moduleId } = session.identity;
-    return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
-  }
   function notify<A extends unknown[]>(listeners: Set<(...args: A) => void>, ...args: A): void {
     for (const listener of listeners) {
       try {
@@ -181,7 +171,6 @@ export async function createHubCore(
       }
     }
   }
-  const pumps = new Map<ClientSession, QueuePump>();
   const stats = newHubCounters();
   const telemetry = new TelemetryIngest({
     store,
@@ -198,100 +187,21 @@ export async function createHubCore(
       }),
   });
   const inboundTopics = new InboundTopics();
-
-  function twinKey(target: IdentityRef): string {
-    return identityKey(target);
-  }
-
-  /** Endpoints whose messages belong to `identity`: its inputs, or its C2D queue. */
-  function endpointsOf(identity: HubIdentity): string[] {
-    const { moduleId } = identity;
-    if (moduleId === undefined) return [c2dEndpoint(identity.deviceId)];
-    const wanted = moduleId.toLowerCase();
-    const keys = new Set<string>();
-    for (const { endpoint, endpointKey } of table.routes) {
-      if (endpoint.kind === "module" && endpoint.moduleId.toLowerCase() === wanted) {
-        keys.add(endpointKey);
-      }
-    }
-    for (const queue of store.stats()) {
-      const match = MODULE_ENDPOINT.exec(queue.endpoint);
-      if (match && match[1]!.toLowerCase() === wanted) keys.add(queue.endpoint);
-    }
-    return [...keys];
-  }
-
-  function startDeliveries(session: ClientSession): void {
-    let pump = pumps.get(session);
-    if (!pump) {
-      pump = startQueuePump(session, {
-        store,
-        maxInflight: hub.max_inflight,
-        encode: deliveryEncoder(session.identity),
-        onDelivered: (endpoint) => count(stats.delivered, endpoint),
-        onError: (error) => logger.error("cannot take from queue", { error }),
-      });
-      pumps.set(session, pump);
-    }
-    for (const endpoint of endpointsOf(session.identity)) pump.addEndpoint(endpoint);
-  }
-
-  function twinResponse(
-    session: ClientSession,
-    status: number,
-    rid: string,
-    body: unknown,
-    version?: number,
-  ) {
-    const payload = body === undefined ? new Uint8Array() : encoder.encode(JSON.stringify(body));
-    session.send(
-      twinResponseTopic(status, version === undefined ? { rid } : { rid, version }),
-      payload,
-    );
-  }
-
-  function twinDocument(key: string) {
-    const twin = twins.get(key);
-    return {
-      desired: { ...twin.desired, $version: twin.desiredVersion },
-      reported: { ...twin.reported, $version: twin.reportedVersion },
-    };
-  }
-
-  /** Pushes a desired change to the twin's subscribers once it is durable. */
-  function pushDesired(key: string, { patch, twin }: DesiredChange): void {
-    if (!patch) return;
-    twins.durable().then(() => sendDesired(key, patch, twin.desiredVersion), (error) => {
-      logger.error("a desired change could not be made durable: not pushed", {
-        twin: key,
-        error: (error as Error).message,
-      });
-    });
-  }
-
-  function sendDesired(key: string, patch: TwinProperties, version: number): void {
-    heads.pushDesired(key, patch, version);
-    const session = broker.sessions.get(key);
-    if (!session) return;
-    const subscribed = [...session.subscriptions].some((filter) =>
-      filter.startsWith("$iothub/twin/PATCH/properties/desired")
-    );
-    if (subscribed) session.send(desiredPatchTopic(version), encoder.encode(JSON.stringify(patch)));
-  }
-
-  /** A reported patch over MQTT: answered once it is durable, then told to the listeners. */
-  async function patchReportedOverMqtt(session: ClientSession, rid: string, payload: Uint8Array) {
-    try {
-      const patch = parseTwinPatch(payload);
-      const version = twins.patchReported(session.key, patch);
-      await twins.durable();
-      twinResponse(session, 204, rid, undefined, version);
-      notify(reportedListeners, targetOf(session), patch);
-    } catch (error) {
-      const status = error instanceof TwinPatchError ? error.status : 500;
-      twinResponse(session, status, rid, { message: (error as Error).message });
-    }
-  }
+  const deliveries = new ModuleDeliveries({
+    store,
+    logger,
+    maxInflight: hub.max_inflight,
+    table: () => table,
+    onDelivered: (endpoint) => count(stats.delivered, endpoint),
+  });
+  // The broker and the heads it pushes through come below; a push waits for a sync anyway.
+  const twinPaths = new HubTwins({
+    twins,
+    logger,
+    session: (key) => broker.sessions.get(key),
+    pushToHeads: (key, patch, version) => heads.pushDesired(key, patch, version),
+    onReported: (identity, patch) => notify(reportedListeners, identity, patch),
+  });
 
   function publish(session: ClientSession, packet: InboundPublish): Promise<void> | void {
     const topic = inboundTopics.parse(packet.topic);
@@ -299,10 +209,13 @@ export async function createHubCore(
       case "telemetry":
         return telemetry.publish(session, packet, topic.bag);
       case "twinGet":
-        twinResponse(session, 200, topic.rid, twinDocument(session.key));
-        return;
+        return twinPaths.answerGet(session, topic.rid);
       case "twinPatchReported":
-        return void patchReportedOverMqtt(session, topic.rid, packet.payload as Uint8Array);
+        return void twinPaths.patchReportedOverMqtt(
+          session,
+          topic.rid,
+          packet.payload as Uint8Array,
+        );
       case "methodResponse": {
         const settled = methods.settle(session.key, topic.rid, {
           status: topic.status,
@@ -328,28 +241,11 @@ export async function createHubCore(
     methods,
     logger,
     ingest: (sender, message) => telemetry.ingest(sender, message),
-    endpointsOf,
-    twin: twinDocument,
-    async patchReported(identity, patch) {
-      const version = twins.patchReported(identityKey(identity), patch);
-      await twins.durable();
-      const { deviceId, moduleId } = identity;
-      notify(
-        reportedListeners,
-        moduleId === undefined ? { deviceId } : { deviceId, moduleId },
-        patch,
-      );
-      return version;
-    },
+    endpointsOf: (identity) => deliveries.endpointsOf(identity),
+    twin: (key) => twinPaths.document(key),
+    patchReported: (identity, patch) => twinPaths.patchReported(identity, patch),
     onDelivered: (endpoint) => count(stats.delivered, endpoint),
-    onPresence(identity, connected) {
-      const { deviceId, moduleId } = identity;
-      notify(
-        clientListeners,
-        moduleId === undefined ? { deviceId } : { deviceId, moduleId },
-        connected,
-      );
-    },
+    onPresence: (identity, connected) => notify(clientListeners, identityRef(identity), connected),
   });
 
   const broker = await createBroker({
@@ -365,12 +261,11 @@ export async function createHubCore(
     },
     handlers: {
       connected(session) {
-        notify(clientListeners, targetOf(session), true);
+        notify(clientListeners, identityRef(session.identity), true);
       },
       disconnected(session) {
-        notify(clientListeners, targetOf(session), false);
-        pumps.get(session)?.stop();
-        pumps.delete(session);
+        notify(clientListeners, identityRef(session.identity), false);
+        deliveries.stop(session);
         if (broker.sessions.get(session.key) === undefined) methods.abandon(session.key);
       },
       publish,
@@ -383,7 +278,7 @@ export async function createHubCore(
       },
       subscribed(session, filter) {
         if (filter.includes("/inputs/") || filter.includes("/messages/devicebound")) {
-          startDeliveries(session);
+          deliveries.start(session);
         }
       },
     },
@@ -408,23 +303,22 @@ export async function createHubCore(
       if (saf?.storeLimits?.maxSizeBytes !== undefined) {
         store.setMaxSizeBytes(saf.storeLimits.maxSizeBytes);
       }
-      const edgeHubKey = twinKey({ deviceId, moduleId: "$edgeHub" });
-      const edgeHubChange = twins.replaceDesired(edgeHubKey, desired.edgeHub as TwinProperties);
-      pushDesired(edgeHubKey, edgeHubChange);
+      twinPaths.replaceDesired(
+        { deviceId, moduleId: "$edgeHub" },
+        desired.edgeHub as TwinProperties,
+      );
       for (const [moduleId, properties] of Object.entries(desired.moduleTwins)) {
-        const key = twinKey({ deviceId, moduleId });
-        const change = twins.replaceDesired(key, properties);
-        pushDesired(key, change);
+        twinPaths.replaceDesired({ deviceId, moduleId }, properties);
       }
-      for (const session of pumps.keys()) startDeliveries(session);
+      deliveries.refresh();
       heads.refreshDeliveries();
       logger.info("routes applied", { routes: table.routes.map((route) => route.name) });
     },
     setEdgeAgentReported(reported) {
-      twins.replaceReported(twinKey({ deviceId, moduleId: "$edgeAgent" }), reported);
+      twins.replaceReported(identityKey({ deviceId, moduleId: "$edgeAgent" }), reported);
     },
     async invokeMethod(target, request) {
-      const key = twinKey(target);
+      const key = identityKey(target);
       const session = broker.sessions.get(key);
       const label = target.moduleId === undefined
         ? target.deviceId
@@ -460,19 +354,12 @@ export async function createHubCore(
         }],
       );
     },
-    getTwin(target) {
-      return twinDocument(twinKey(target));
-    },
-    patchDesired(target, patch) {
-      const key = twinKey(target);
-      const change = twins.patchDesired(key, patch);
-      pushDesired(key, change);
-      return change.twin.desiredVersion;
-    },
+    getTwin: (target) => twinPaths.document(identityKey(target)),
+    patchDesired: (target, patch) => twinPaths.patchDesired(target, patch),
     twinsDurable: () => twins.durable(),
     twinKeys: () => twins.keys(),
     isConnected: (target) => {
-      const key = twinKey(target);
+      const key = identityKey(target);
       return broker.sessions.has(key) || heads.has(key);
     },
     onClientChange(listener) {
@@ -501,8 +388,7 @@ export async function createHubCore(
     async close() {
       methods.close();
       heads.close();
-      for (const pump of pumps.values()) pump.stop();
-      pumps.clear();
+      deliveries.close();
       await broker.close();
     },
   };

@@ -1,39 +1,6 @@
 import assert from "node:assert/strict";
-import { openTwinStore, type SyncWal } from "./twin_store.ts";
-
-/** A WAL sync the test releases (or fails) by hand, counting the syncs begun. */
-function heldSyncs() {
-  const pending: { release: () => void; fail: (error: Error) => void }[] = [];
-  let begun = 0;
-  let wake: (() => void) | undefined;
-  const sync: SyncWal = async (file) => {
-    begun++;
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    pending.push({ release: resolve, fail: reject });
-    wake?.();
-    await promise;
-    await file.syncData();
-  };
-  return {
-    sync,
-    get begun() {
-      return begun;
-    },
-    /** Settles the oldest sync waiting, once one has begun. */
-    async next(): Promise<{ release: () => void; fail: (error: Error) => void }> {
-      while (pending.length === 0) await new Promise<void>((resolve) => wake = resolve);
-      return pending.shift()!;
-    },
-  };
-}
-
-/** Whether `promise` has settled by the time the turns queued now have run. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(() => done = true, () => done = true);
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  return done;
-}
+import { openTwinStore } from "./twin_store.ts";
+import { heldSyncs, settled } from "./_held_syncs.ts";
 
 Deno.test("a twin write is read back at once, and durable() waits for the WAL sync that covers it", async () => {
   const dir = await Deno.makeTempDir();

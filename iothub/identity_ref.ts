@@ -23,6 +23,14 @@ export function identityLabel(ref: IdentityRef): string {
 }
 
 /**
+ * Just the reference of `identity` (a session's, a head's): `{ deviceId }` or
+ * `{ deviceId, moduleId }`, never a `moduleId` key holding undefined, nothing else.
+ */
+export function identityRef({ deviceId, moduleId }: IdentityRef): IdentityRef {
+  return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
+}
+
+/**
  * The identity's key in maps and stores: the lower-cased {@linkcode identityLabel}.
  *
  * @example

@@ -13,7 +13,7 @@
  * @module
  */
 export { derivedSasKey, deriveKey } from "./derived_key.ts";
-export { identityKey, identityLabel, type IdentityRef } from "./identity_ref.ts";
+export { identityKey, identityLabel, type IdentityRef, identityRef } from "./identity_ref.ts";
 export {
   DEVICE_TELEMETRY_SOURCE,
   type Message,
