@@ -120,7 +120,7 @@ export class HubTwins {
   }
 }
 
-/** A twin response over MQTT (`$iothub/twin/res/<status>/?$rid=…`). */
+/** A twin response over MQTT (`$iothub/twin/res/<status>/?$rid=...`). */
 function answer(
   session: ClientSession,
   status: number,
