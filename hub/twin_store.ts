@@ -151,7 +151,11 @@ class SqliteTwinStore implements TwinStore {
 
   async #sync(): Promise<void> {
     try {
-      this.#wal ??= Deno.open(`${this.#path}-wal`, { read: true, write: true });
+      // A failed open is tried again at the next sync.
+      this.#wal ??= Deno.open(`${this.#path}-wal`, { read: true, write: true }).catch((error) => {
+        this.#wal = undefined;
+        throw error;
+      });
       await this.#syncWal(await this.#wal);
     } catch (error) {
       throw new Error(`Cannot sync the twins in ${this.#path}: ${describe(error)}`, {
