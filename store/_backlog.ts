@@ -150,7 +150,9 @@ export function dropLost(
     path: directory,
   });
   for (const { priority, seq } of lost) {
-    markAcked(state, state.leases.slotOf(seq));
+    const slot = state.leases.slotOf(seq);
+    if (slot < 0) continue;
+    markAcked(state, slot);
     state.droppedLost++;
     committer.addAck(state, priority, seq);
   }
