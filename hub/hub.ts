@@ -211,11 +211,10 @@ export async function createHubCore(
       case "twinGet":
         return twinPaths.answerGet(session, topic.rid);
       case "twinPatchReported":
-        return void twinPaths.patchReportedOverMqtt(
-          session,
-          topic.rid,
-          packet.payload as Uint8Array,
-        );
+        // Its answer is the response topic, once durable; the publish itself returns now.
+        twinPaths.patchReportedOverMqtt(session, topic.rid, packet.payload as Uint8Array)
+          .catch((error) => logger.error("a twin answer could not be sent", { error }));
+        return;
       case "methodResponse": {
         const settled = methods.settle(session.key, topic.rid, {
           status: topic.status,

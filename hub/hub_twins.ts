@@ -59,7 +59,10 @@ export class HubTwins {
     answer(session, 200, rid, this.document(session.key));
   }
 
-  /** A reported patch over MQTT: answered once it is durable, then told to the listeners. */
+  /**
+   * A reported patch over MQTT: answered once it is durable, then told to the listeners. Rejects
+   * only when the answer itself cannot be sent.
+   */
   async patchReportedOverMqtt(session: ClientSession, rid: string, payload: Uint8Array) {
     try {
       const patch = parseTwinPatch(payload);
@@ -101,12 +104,13 @@ export class HubTwins {
   /** Pushes a desired change to the twin's subscribers once it is durable. */
   #push(key: string, { patch, twin }: DesiredChange): void {
     if (!patch) return;
+    const { logger } = this.#o;
     this.#o.twins.durable().then(() => this.#send(key, patch, twin.desiredVersion), (error) => {
-      this.#o.logger.error("a desired change could not be made durable: not pushed", {
+      logger.error("a desired change could not be made durable: not pushed", {
         twin: key,
         error: (error as Error).message,
       });
-    });
+    }).catch((error) => logger.error("a desired change could not be pushed", { twin: key, error }));
   }
 
   #send(key: string, patch: TwinProperties, version: number): void {

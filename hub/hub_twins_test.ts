@@ -128,3 +128,23 @@ Deno.test("a failed sync: the reported answer is 500 naming the file, the desire
     assert.ok(logged.some((line) => line.includes("could not be made durable")));
   });
 });
+
+Deno.test("a push or an answer that cannot be sent is logged, and the hub goes on", async () => {
+  await withTwins(async ({ paths, twins, syncs, module, logged }) => {
+    module.session.send = () => {
+      throw new Error("the connection is gone");
+    };
+    paths.patchDesired({ deviceId: "Edge1", moduleId: "Filter" }, { interval: 9 });
+    const answered = paths.patchReportedOverMqtt(
+      module.session,
+      "10",
+      new TextEncoder().encode(JSON.stringify({ temperature: 21 })),
+    );
+    (await syncs.next()).release();
+    await twins.durable();
+    await assert.rejects(answered, /the connection is gone/);
+    // Awaited after the push's own handlers for the same sync.
+    await Promise.resolve();
+    assert.ok(logged.some((line) => line.includes("could not be pushed")), logged.join("\n"));
+  });
+});

@@ -63,7 +63,10 @@ export class TwinRequestLink implements LinkHandler {
         this.#reply(twinReply(request.correlationId, 200, { body: session.twin() }));
         return;
       case "PATCH":
-        return void this.#patch(request.correlationId, request.body);
+        this.#patch(request.correlationId, request.body).catch((error) =>
+          this.logger.error("a twin answer could not be sent", { error })
+        );
+        return;
       case "PUT":
         this.#unsubscribeDesired ??= session.onDesired((patch, version) => {
           this.replies.send("twin", this.key, this.channel, desiredPatchMessage(patch, version));
