@@ -319,11 +319,9 @@ export async function createHubCore(
     async invokeMethod(target, request) {
       const key = identityKey(target);
       const session = broker.sessions.get(key);
-      const label = target.moduleId === undefined
-        ? target.deviceId
-        : `${target.deviceId}/${target.moduleId}`;
       const overMqtt = session?.subscriptions.has("$iothub/methods/POST/#") ?? false;
       if (!overMqtt && !heads.takesMethods(key)) {
+        const label = identityLabel(target);
         return hubFailure("not-connected", 404, `${label} is not connected for methods`);
       }
       const timeoutMs = Math.max(1, request.responseTimeoutInSeconds ?? 30) * 1000;

@@ -9,7 +9,7 @@ import { lazySchema } from "../core/lazy_schema.ts";
 import { type ApiDocs, httpError, jsonBody } from "../core/api.ts";
 import type { Hub } from "./hub.ts";
 import type { HubSecurity } from "./security_port.ts";
-import { identityLabel, type IdentityRef, TwinPatchError } from "../iothub/mod.ts";
+import { identityLabel, type IdentityRef, identityRef, TwinPatchError } from "../iothub/mod.ts";
 
 /** `POST /v1/methods` body. */
 export const InvokeRequest = lazySchema(() =>
@@ -43,12 +43,6 @@ export const DesiredPatch = lazySchema(() =>
 /** A desired-properties patch. */
 export type DesiredPatch = z.infer<typeof DesiredPatch>;
 
-function twinTarget(params: { deviceId: string; moduleId?: string | undefined }): IdentityRef {
-  return params.moduleId === undefined
-    ? { deviceId: params.deviceId }
-    : { deviceId: params.deviceId, moduleId: params.moduleId };
-}
-
 /** Applies the patch, and answers once it is durable. */
 async function patchDesired(hub: Hub, target: IdentityRef, patch: DesiredPatch) {
   try {
@@ -73,7 +67,7 @@ function knowsDevice(hub: Hub, security: HubSecurity, deviceId: string): boolean
 }
 
 async function invoke(hub: Hub, request: InvokeRequest) {
-  const target = twinTarget(request);
+  const target = identityRef(request);
   const result = await hub.invokeMethod(target, {
     methodName: request.methodName,
     payload: request.payload ?? null,
@@ -96,22 +90,22 @@ async function invoke(hub: Hub, request: InvokeRequest) {
 /** Builds the hub's management routes; `security` says which devices are registered. */
 export function createHubMgmtApi(hub: () => Hub, options: { security: HubSecurity }) {
   return new Hono()
-    .get("/v1/twins/:deviceId", (c) => c.json(hub().getTwin(twinTarget(c.req.param()))))
+    .get("/v1/twins/:deviceId", (c) => c.json(hub().getTwin(identityRef(c.req.param()))))
     .patch(
       "/v1/twins/:deviceId",
       jsonBody(DesiredPatch),
       async (c) =>
-        c.json(await patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
+        c.json(await patchDesired(hub(), identityRef(c.req.param()), c.req.valid("json"))),
     )
     .get(
       "/v1/twins/:deviceId/modules/:moduleId",
-      (c) => c.json(hub().getTwin(twinTarget(c.req.param()))),
+      (c) => c.json(hub().getTwin(identityRef(c.req.param()))),
     )
     .patch(
       "/v1/twins/:deviceId/modules/:moduleId",
       jsonBody(DesiredPatch),
       async (c) =>
-        c.json(await patchDesired(hub(), twinTarget(c.req.param()), c.req.valid("json"))),
+        c.json(await patchDesired(hub(), identityRef(c.req.param()), c.req.valid("json"))),
     )
     .post(
       "/v1/methods",

@@ -25,7 +25,9 @@ import { ManifestError } from "../agent/mod.ts";
 import type { Hub } from "../hub/mod.ts";
 import {
   diffProperties,
+  identityKey,
   type IdentityRef,
+  identityRef,
   mergePatch,
   type TwinProperties,
 } from "../iothub/mod.ts";
@@ -52,19 +54,6 @@ export interface UpstreamLinkParts {
   agent: Agent;
   /** Delay before a changed deployment from the parent is applied (default 100 ms). */
   deployDelayMs?: number;
-}
-
-/** The identity as the hub names it (the parent's may carry extra fields). */
-function target(identity: IdentityRef): IdentityRef {
-  return identity.moduleId === undefined
-    ? { deviceId: identity.deviceId }
-    : { deviceId: identity.deviceId, moduleId: identity.moduleId };
-}
-
-function label(identity: IdentityRef): string {
-  return identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
 }
 
 /** The link: a component that starts after the upstream component and stops before it. */
@@ -94,9 +83,9 @@ class UpstreamLink implements Component {
     this.#logger = context.logger.child("upstream-link");
     this.#ownId = context.config.device.id.toLowerCase();
     const handlers: UpstreamHandlers = {
-      onTwin: (identity, twin) => this.#onTwin(target(identity), twin),
-      onDesired: (identity, patch) => this.#onDesired(target(identity), patch),
-      onMethod: (identity, request) => this.#onMethod(target(identity), request),
+      onTwin: (identity, twin) => this.#onTwin(identityRef(identity), twin),
+      onDesired: (identity, patch) => this.#onDesired(identityRef(identity), patch),
+      onMethod: (identity, request) => this.#onMethod(identityRef(identity), request),
       onC2D: async (deviceId, message) => {
         await parts.hub().sendC2D(deviceId, {
           body: message.body,
@@ -275,7 +264,7 @@ class UpstreamLink implements Component {
 
   #clientChanged(identity: IdentityRef, connected: boolean): void {
     if (this.#stopped) return;
-    const key = label(identity).toLowerCase();
+    const key = identityKey(identity);
     const list = this.#holds.get(key) ?? [];
     if (connected) {
       list.push(this.#parts.upstream.hold(identity));
