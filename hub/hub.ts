@@ -21,12 +21,12 @@ import {
   InboundTopics,
   MessageTooLargeError,
   methodPayload,
-  methodRequestTopic,
   type TwinProperties,
 } from "../iothub/mod.ts";
 import type { HeadPort } from "./head_port.ts";
 import { HeadSessions } from "./head_sessions.ts";
-import { createMethodCalls, hubFailure, type MethodResult } from "./method_calls.ts";
+import { createMethodCalls, type MethodResult } from "./method_calls.ts";
+import { invokeMethod, type MethodRequest } from "./method_invocation.ts";
 import { compileRoutes, type RoutesConfig, type RouteTable } from "../routing/mod.ts";
 import type { HubSecurity } from "./security_port.ts";
 import type { MessageStore } from "../store/mod.ts";
@@ -56,13 +56,6 @@ export const EdgeHubDesired = lazySchema(() =>
 );
 /** `$edgeHub` desired properties. */
 export type EdgeHubDesired = z.infer<typeof EdgeHubDesired>;
-
-/** A direct method request. */
-export interface MethodRequest {
-  methodName: string;
-  payload: unknown;
-  responseTimeoutInSeconds?: number;
-}
 
 /** The hub as the rest of ledge uses it. */
 export interface Hub {
@@ -136,8 +129,6 @@ export interface HubCore extends Hub {
   addCounters(name: string, read: HeadCounters): void;
   close(): Promise<void>;
 }
-
-const encoder = new TextEncoder();
 
 function count(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;
@@ -316,26 +307,8 @@ export async function createHubCore(
     setEdgeAgentReported(reported) {
       twins.replaceReported(identityKey({ deviceId, moduleId: "$edgeAgent" }), reported);
     },
-    async invokeMethod(target, request) {
-      const key = identityKey(target);
-      const session = broker.sessions.get(key);
-      const overMqtt = session?.subscriptions.has("$iothub/methods/POST/#") ?? false;
-      if (!overMqtt && !heads.takesMethods(key)) {
-        const label = identityLabel(target);
-        return hubFailure("not-connected", 404, `${label} is not connected for methods`);
-      }
-      const timeoutMs = Math.max(1, request.responseTimeoutInSeconds ?? 30) * 1000;
-      const { rid, result } = methods.begin(key, timeoutMs);
-      if (overMqtt) {
-        session!.send(
-          methodRequestTopic(request.methodName, rid),
-          encoder.encode(JSON.stringify(request.payload ?? null)),
-        );
-      } else {
-        heads.callMethod(key, { methodName: request.methodName, payload: request.payload, rid });
-      }
-      return await result;
-    },
+    invokeMethod: (target, request) =>
+      invokeMethod({ methods, session: (key) => broker.sessions.get(key), heads }, target, request),
     async sendC2D(target, message) {
       const systemProperties: Record<string, string> = {
         messageId: crypto.randomUUID(),

@@ -39,7 +39,8 @@ import {
 } from "../store/mod.ts";
 import { openTwinStore, type TwinStore } from "./twin_store.ts";
 
-export type { EdgeHubDesired, Hub, MethodRequest } from "./hub.ts";
+export type { EdgeHubDesired, Hub } from "./hub.ts";
+export type { MethodRequest } from "./method_invocation.ts";
 export type { HubStats } from "./hub_stats.ts";
 export type { MethodFailure, MethodResult } from "./method_calls.ts";
 export type { HubSecurity } from "./security_port.ts";
