@@ -305,7 +305,7 @@ export async function createHubCore(
       logger.info("routes applied", { routes: table.routes.map((route) => route.name) });
     },
     setEdgeAgentReported(reported) {
-      twins.replaceReported(identityKey({ deviceId, moduleId: "$edgeAgent" }), reported);
+      twinPaths.replaceReported({ deviceId, moduleId: "$edgeAgent" }, reported);
     },
     invokeMethod: (target, request) =>
       invokeMethod({ methods, session: (key) => broker.sessions.get(key), heads }, target, request),

@@ -60,16 +60,13 @@ export class HubTwins {
   }
 
   /**
-   * A reported patch over MQTT: answered once it is durable, then told to the listeners. Rejects
+   * A reported patch over MQTT: once it is durable, told to the listeners and answered. Rejects
    * only when the answer itself cannot be sent.
    */
   async patchReportedOverMqtt(session: ClientSession, rid: string, payload: Uint8Array) {
     try {
-      const patch = parseTwinPatch(payload);
-      const version = this.#o.twins.patchReported(session.key, patch);
-      await this.#o.twins.durable();
+      const version = await this.patchReported(session.identity, parseTwinPatch(payload));
       answer(session, 204, rid, undefined, version);
-      this.#o.onReported(identityRef(session.identity), patch);
     } catch (error) {
       const status = error instanceof TwinPatchError ? error.status : 500;
       answer(session, status, rid, { message: (error as Error).message });
@@ -77,8 +74,8 @@ export class HubTwins {
   }
 
   /**
-   * A reported patch from another head: resolves with the new version once it is durable.
-   * Rejects with a {@linkcode TwinPatchError} for a bad patch.
+   * A reported patch (from any head): resolves with the new version once it is durable and the
+   * listeners were told. Rejects with a {@linkcode TwinPatchError} for a bad patch.
    */
   async patchReported(identity: IdentityRef, patch: TwinProperties): Promise<number> {
     const version = this.#o.twins.patchReported(identityKey(identity), patch);
@@ -93,6 +90,11 @@ export class HubTwins {
     const change = this.#o.twins.patchDesired(key, patch);
     this.#push(key, change);
     return change.twin.desiredVersion;
+  }
+
+  /** Replaces the reported properties the hub writes itself (`$edgeAgent`'s); no listener hears. */
+  replaceReported(target: IdentityRef, reported: TwinProperties): void {
+    this.#o.twins.replaceReported(identityKey(target), reported);
   }
 
   /** Replaces the desired properties (a deployment's). @throws {TwinPatchError} */
