@@ -72,25 +72,25 @@ async function roundTrip(path: string, first: number): Promise<void> {
   }
 }
 
-Deno.test("a new store file has 8 KiB pages; messages of 10 B to 64 KiB round trip across reopens", async () => {
+Deno.test("a new store file has 4 KiB pages; messages of 10 B to 64 KiB round trip across reopens", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/messages.db`;
   await roundTrip(path, 0);
-  assert.equal(pageSize(path), 8192);
+  assert.equal(pageSize(path), 4096);
 });
 
-Deno.test("a store file with 4 KiB pages (earlier versions) keeps them and works on", async () => {
+Deno.test("a store file with 8 KiB pages (earlier versions) keeps them and works on", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/messages.db`;
   await (open(path)).close();
-  // An earlier version's file: the same schema in 4 KiB pages.
+  // An earlier version's file: the same schema in 8 KiB pages.
   const db = new DatabaseSync(path);
-  db.exec("PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM");
+  db.exec("PRAGMA journal_mode = DELETE; PRAGMA page_size = 8192; VACUUM");
   db.close();
-  assert.equal(pageSize(path), 4096);
+  assert.equal(pageSize(path), 8192);
   await roundTrip(path, 0);
   await roundTrip(path, SIZES.length);
-  assert.equal(pageSize(path), 4096);
+  assert.equal(pageSize(path), 8192);
 });
 
 Deno.test("a page size that SQLite cannot use is refused at open", async () => {

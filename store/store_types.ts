@@ -135,7 +135,7 @@ export interface StoreOptions {
   /** Hard cap on the database file; commits beyond it fail like on a full disk. */
   maxDatabaseBytes?: number;
   /**
-   * Page size of a new file: a power of two from 512 to 65536, default 8192. A file that exists
+   * Page size of a new file: a power of two from 512 to 65536, default 4096. A file that exists
    * keeps the size it was made with.
    */
   pageBytes?: number;
