@@ -14,6 +14,7 @@ import type { LoggedBody } from "./_body_log.ts";
 import { CommitGroup } from "./_commit_group.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
+import { WalDurability } from "./_wal_durability.ts";
 import { countCommitted, type EndpointState, keepReady, noAckedRows } from "./_endpoint_state.ts";
 import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
@@ -82,6 +83,7 @@ export class Committer {
   readonly #space: SpaceReclaim;
   /** Where the WAL's and the body log's syncs run: on the loop, or on Deno's pool. */
   readonly syncs: SyncPolicy;
+  readonly #durability: WalDurability | undefined; // undefined: SQLite syncs in the commit
   /** Transactions committed so far: a WAL sync covers all of them when none came during it. */
   #writes = 0;
   readonly #flushTimer = new FlushTimer(() => {
@@ -103,6 +105,8 @@ export class Committer {
         lastMs: Math.round(lastMs * 10) / 10,
       });
     });
+    const { wal } = options;
+    this.#durability = wal && new WalDurability({ ...options, wal, syncs: this.syncs });
     this.#lastSeq = options.lastSeq;
     this.#seqCeiling = options.lastSeq;
     this.visibleSeq = options.lastSeq;
@@ -310,11 +314,10 @@ export class Committer {
     if (group === undefined) return;
     this.counters.commits++;
     this.counters.messages += group.messages;
-    const wal = this.#o.wal;
-    if (wal === undefined) return this.#settle(group);
+    if (this.#durability === undefined) return this.#settle(group);
     const writes = this.#writes;
-    const syncing = this.syncs.run(() => wal.syncDataSync(), () => wal.syncData(), (error) => {
-      this.#settle(group, error);
+    const syncing = this.#durability.run((error, what) => {
+      this.#settle(group, error, what);
       if (error === undefined && this.#writes === writes) this.#space.afterSync();
     });
     this.#syncing = syncing?.finally(() => {
@@ -364,11 +367,11 @@ export class Committer {
 
   /**
    * The group is committed (and synced): counted in its queues, visible to `take`, its enqueues
-   * resolved. With `syncError` (the WAL sync failed after the commit) they are rejected, so the
-   * senders get no PUBACK and send again; the rows are in the file, though, so they stay queued
-   * and deliverable: at worst a message is delivered twice, never lost.
+   * resolved. With `syncError` (`what` failed after the commit) they are rejected, so the senders
+   * get no PUBACK and send again; the rows are in the file, though, so they stay queued and
+   * deliverable: at worst a message is delivered twice, never lost.
    */
-  #settle(group: CommitGroup, syncError?: unknown): void {
+  #settle(group: CommitGroup, syncError?: unknown, what?: string): void {
     const { rows, states } = group;
     const touched = new Set<EndpointState>();
     for (let i = 0; i < rows.length; i++) {
@@ -382,7 +385,7 @@ export class Committer {
     if (syncError === undefined) group.resolve();
     else {
       this.counters.failed++;
-      group.fail(this.#o.log, `sync of ${this.#o.path}-wal`, syncError);
+      group.fail(this.#o.log, what ?? "the sync", syncError);
     }
     this.#o.notify(touched);
   }
