@@ -8,11 +8,13 @@
  * the WAL on Deno's pool, shared by the writes made meanwhile; whoever answers a client waits for
  * {@linkcode TwinStore.durable}. SQLite's `synchronous=FULL` synced in the commit, on the event
  * loop: every twin write stalled every connection for one sync (0.5 ms on the CI disk, tens of
- * milliseconds on an SD card).
+ * milliseconds on an SD card). After a failed sync, the next one is a checkpoint of the WAL into
+ * the database file.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { CoalescedWrites } from "../core/coalesced_writes.ts";
 import { createPrivateFile } from "../core/state_dir.ts";
+import { checkpointWholeWal } from "../core/wal_checkpoint.ts";
 import { checkTwinSize, diffProperties, mergePatch, type TwinProperties } from "../iothub/mod.ts";
 
 /** One identity's twin. */
@@ -86,6 +88,11 @@ class SqliteTwinStore implements TwinStore {
   #wal: Promise<Deno.FsFile> | undefined;
   /** The sync covering the last write. */
   #durable: Promise<void> = Promise.resolve();
+  /**
+   * A sync failed: the next one checkpoints the WAL into the database file instead of trusting
+   * a later sync of it (core/wal_checkpoint.ts says why).
+   */
+  #syncFailed = false;
 
   constructor(path: string, db: DatabaseSync, syncWal: SyncWal) {
     this.#path = path;
@@ -151,6 +158,11 @@ class SqliteTwinStore implements TwinStore {
 
   async #sync(): Promise<void> {
     try {
+      if (this.#syncFailed) {
+        checkpointWholeWal(this.#db);
+        this.#syncFailed = false;
+        return;
+      }
       // A failed open is tried again at the next sync.
       this.#wal ??= Deno.open(`${this.#path}-wal`, { read: true, write: true }).catch((error) => {
         this.#wal = undefined;
@@ -158,6 +170,7 @@ class SqliteTwinStore implements TwinStore {
       });
       await this.#syncWal(await this.#wal);
     } catch (error) {
+      this.#syncFailed = true;
       throw new Error(`Cannot sync the twins in ${this.#path}: ${describe(error)}`, {
         cause: error,
       });
