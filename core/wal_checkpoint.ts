@@ -12,13 +12,37 @@
 import type { DatabaseSync } from "node:sqlite";
 
 /**
- * Copies every frame of `db`'s WAL into its database file and empties the WAL (a TRUNCATE
- * checkpoint: with `synchronous=NORMAL`, SQLite syncs the database file after the copy). Runs on
- * the calling thread. Throws when the copy failed or could not take every frame.
+ * The rule for a database whose owner fdatasyncs its WAL: after a sync failed, what is committed
+ * is made durable by a checkpoint of the whole WAL instead, until one succeeds.
  */
-export function checkpointWholeWal(db: DatabaseSync): void {
-  const result = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
-  if (Number(result?.busy) !== 0) {
-    throw new Error("the checkpoint could not copy every frame of the WAL (it is in use)");
+export class WalSyncRecovery {
+  readonly #db: DatabaseSync;
+  #due = false;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** A sync failed and no checkpoint has succeeded since: the next sync must be a checkpoint. */
+  get checkpointDue(): boolean {
+    return this.#due;
+  }
+
+  /** Notes that a sync of the WAL failed. */
+  syncFailed(): void {
+    this.#due = true;
+  }
+
+  /**
+   * Copies every frame of the WAL into the database file and empties the WAL (a TRUNCATE
+   * checkpoint: with `synchronous=NORMAL`, SQLite syncs the database file after the copy), on the
+   * calling thread. Throws, and stays due, when the copy failed or could not take every frame.
+   */
+  checkpoint(): void {
+    const result = this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    if (Number(result?.busy) !== 0) {
+      throw new Error("the checkpoint could not copy every frame of the WAL (it is in use)");
+    }
+    this.#due = false;
   }
 }

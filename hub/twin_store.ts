@@ -14,7 +14,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { CoalescedWrites } from "../core/coalesced_writes.ts";
 import { createPrivateFile } from "../core/state_dir.ts";
-import { checkpointWholeWal } from "../core/wal_checkpoint.ts";
+import { WalSyncRecovery } from "../core/wal_checkpoint.ts";
 import { checkTwinSize, diffProperties, mergePatch, type TwinProperties } from "../iothub/mod.ts";
 
 /** One identity's twin. */
@@ -88,16 +88,14 @@ class SqliteTwinStore implements TwinStore {
   #wal: Promise<Deno.FsFile> | undefined;
   /** The sync covering the last write. */
   #durable: Promise<void> = Promise.resolve();
-  /**
-   * A sync failed: the next one checkpoints the WAL into the database file instead of trusting
-   * a later sync of it (core/wal_checkpoint.ts says why).
-   */
-  #syncFailed = false;
+  /** After a failed sync, the next is a checkpoint (core/wal_checkpoint.ts). */
+  readonly #recovery: WalSyncRecovery;
 
   constructor(path: string, db: DatabaseSync, syncWal: SyncWal) {
     this.#path = path;
     this.#db = db;
     this.#syncWal = syncWal;
+    this.#recovery = new WalSyncRecovery(db);
     this.#select = db.prepare(
       "SELECT desired, desired_version, reported, reported_version FROM twins WHERE key = ?",
     );
@@ -158,11 +156,7 @@ class SqliteTwinStore implements TwinStore {
 
   async #sync(): Promise<void> {
     try {
-      if (this.#syncFailed) {
-        checkpointWholeWal(this.#db);
-        this.#syncFailed = false;
-        return;
-      }
+      if (this.#recovery.checkpointDue) return this.#recovery.checkpoint();
       // A failed open is tried again at the next sync.
       this.#wal ??= Deno.open(`${this.#path}-wal`, { read: true, write: true }).catch((error) => {
         this.#wal = undefined;
@@ -170,7 +164,7 @@ class SqliteTwinStore implements TwinStore {
       });
       await this.#syncWal(await this.#wal);
     } catch (error) {
-      this.#syncFailed = true;
+      this.#recovery.syncFailed();
       throw new Error(`Cannot sync the twins in ${this.#path}: ${describe(error)}`, {
         cause: error,
       });

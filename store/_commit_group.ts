@@ -7,6 +7,9 @@ import type { SQLInputValue } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { describe } from "./_describe.ts";
 import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
+import { noteExpiry } from "./_expiry.ts";
+import type { EncodedMessage } from "./_message_codec.ts";
+import type { EnqueueTarget } from "./store_types.ts";
 
 /** Enqueues committed together; settled (resolved or rejected) together. */
 export class CommitGroup {
@@ -41,6 +44,52 @@ export class CommitGroup {
     this.reject = reject;
     // A group may be rejected after its callers stopped waiting (close): not unhandled.
     promise.catch(() => {});
+  }
+
+  /**
+   * Adds message `seq`, its body `stored` in the row or, with a body log `segment`, a reference
+   * to it there, and its queue rows for `targets` (`states`: each one's endpoint, same index);
+   * counts them as pending in their endpoints. Positional: this runs once per enqueue.
+   */
+  add(
+    seq: number,
+    encoded: EncodedMessage,
+    stored: Uint8Array,
+    segment: number | null,
+    targets: readonly EnqueueTarget[],
+    states: readonly EndpointState[],
+    enqueuedAtMs: number,
+  ): void {
+    const { message, sizeBytes } = encoded;
+    this.messageParams.push(seq, targets.length, encoded.properties, stored, segment);
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      const state = states[i]!;
+      const expiresAtMs = target.ttlSeconds < 0 ? null : enqueuedAtMs + target.ttlSeconds * 1000;
+      state.pendingBytes += sizeBytes;
+      noteExpiry(state, target.priority, expiresAtMs);
+      this.queueParams.push(state.id, target.priority, seq, sizeBytes, enqueuedAtMs, expiresAtMs);
+      this.states.push(state);
+      this.rows.push({
+        endpoint: state.name,
+        seq,
+        priority: target.priority,
+        enqueuedAtMs,
+        expiresAtMs,
+        message,
+        sizeBytes,
+      });
+    }
+    this.messages++;
+    this.bytes += sizeBytes;
+    this.lastSeq = seq;
+  }
+
+  /** Takes the group's rows out of their endpoints' pending bytes (its commit failed). */
+  uncountPending(): void {
+    for (let i = 0; i < this.rows.length; i++) {
+      this.states[i]!.pendingBytes -= this.rows[i]!.sizeBytes;
+    }
   }
 
   /**

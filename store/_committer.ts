@@ -15,12 +15,11 @@ import { CommitGroup } from "./_commit_group.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
 import { countCommitted, type EndpointState, keepReady, noAckedRows } from "./_endpoint_state.ts";
-import { noteExpiry } from "./_expiry.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { PendingAcks } from "./_pending_acks.ts";
 import { SpaceReclaim } from "./_space_reclaim.ts";
 import { SyncPolicy } from "./_sync_policy.ts";
-import { WalDurability } from "./_wal_durability.ts";
+import { type DurabilityFailure, WalDurability } from "./_wal_durability.ts";
 import type { EncodedMessage } from "./_message_codec.ts";
 import type { StoreStatements } from "./_statements.ts";
 import type { EnqueueTarget } from "./store_types.ts";
@@ -83,7 +82,8 @@ export class Committer {
   readonly #space: SpaceReclaim;
   /** Where the WAL's and the body log's syncs run: on the loop, or on Deno's pool. */
   readonly syncs: SyncPolicy;
-  readonly #durability: WalDurability | undefined; // undefined: SQLite syncs in the commit
+  /** Makes commits durable; undefined when SQLite syncs in the commit (`synchronous: FULL`). */
+  readonly #durability: WalDurability | undefined;
   /** Transactions committed so far: a WAL sync covers all of them when none came during it. */
   #writes = 0;
   readonly #flushTimer = new FlushTimer(() => {
@@ -157,7 +157,6 @@ export class Committer {
     enqueuedAtMs: number,
   ): Promise<void> {
     const seq = ++this.#lastSeq;
-    const { sizeBytes } = encoded;
     // The body is the caller's (it must not change it after enqueue): no copy.
     const { message } = encoded;
     let logged: LoggedBody | undefined;
@@ -175,30 +174,8 @@ export class Committer {
       this.#groups.push(group);
     }
     const stored = logged === undefined ? message.body : encodeRef(logged);
-    const segment = logged?.segment ?? null;
-    group.messageParams.push(seq, targets.length, encoded.properties, stored, segment);
+    group.add(seq, encoded, stored, logged?.segment ?? null, targets, states, enqueuedAtMs);
     if (logged !== undefined) group.logEnd = this.#o.bodies.written;
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[i]!;
-      const state = states[i]!;
-      const expiresAtMs = target.ttlSeconds < 0 ? null : enqueuedAtMs + target.ttlSeconds * 1000;
-      state.pendingBytes += sizeBytes;
-      noteExpiry(state, target.priority, expiresAtMs);
-      group.queueParams.push(state.id, target.priority, seq, sizeBytes, enqueuedAtMs, expiresAtMs);
-      group.states.push(state);
-      group.rows.push({
-        endpoint: state.name,
-        seq,
-        priority: target.priority,
-        enqueuedAtMs,
-        expiresAtMs,
-        message,
-        sizeBytes,
-      });
-    }
-    group.messages++;
-    group.bytes += sizeBytes;
-    group.lastSeq = seq;
     // While a WAL sync is in flight its completion flushes what waits: no timer per message.
     if (this.#syncing === undefined) this.#flushTimer.schedule(this.#o.commitWindowMs);
     return group.promise;
@@ -316,9 +293,9 @@ export class Committer {
     this.counters.messages += group.messages;
     if (this.#durability === undefined) return this.#settle(group);
     const writes = this.#writes;
-    const syncing = this.#durability.run((error, what) => {
-      this.#settle(group, error, what);
-      if (error === undefined && this.#writes === writes) this.#space.afterSync();
+    const syncing = this.#durability.run((failure) => {
+      this.#settle(group, failure);
+      if (failure === undefined && this.#writes === writes) this.#space.afterSync();
     });
     this.#syncing = syncing?.finally(() => {
       this.#syncing = undefined;
@@ -367,11 +344,11 @@ export class Committer {
 
   /**
    * The group is committed (and synced): counted in its queues, visible to `take`, its enqueues
-   * resolved. With `syncError` (`what` failed after the commit) they are rejected, so the senders
+   * resolved. With a `failure` (its sync failed after the commit) they are rejected, so the senders
    * get no PUBACK and send again; the rows are in the file, though, so they stay queued and
    * deliverable: at worst a message is delivered twice, never lost.
    */
-  #settle(group: CommitGroup, syncError?: unknown, what?: string): void {
+  #settle(group: CommitGroup, failure?: DurabilityFailure): void {
     const { rows, states } = group;
     const touched = new Set<EndpointState>();
     for (let i = 0; i < rows.length; i++) {
@@ -382,19 +359,17 @@ export class Committer {
       keepReady(state, row, this);
     }
     this.visibleSeq = group.lastSeq;
-    if (syncError === undefined) group.resolve();
+    if (failure === undefined) group.resolve();
     else {
       this.counters.failed++;
-      group.fail(this.#o.log, what ?? "the sync", syncError);
+      group.fail(this.#o.log, failure.what, failure.error);
     }
     this.#o.notify(touched);
   }
 
   #failGroup(group: CommitGroup, error: unknown): void {
     this.counters.failed++;
-    for (let i = 0; i < group.rows.length; i++) {
-      group.states[i]!.pendingBytes -= group.rows[i]!.sizeBytes;
-    }
+    group.uncountPending();
     group.fail(this.#o.log, `commit to ${this.#o.path}`, error);
   }
 }

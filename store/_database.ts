@@ -191,7 +191,7 @@ export function openStoreDatabase(path: string, options: OpenDatabaseOptions): D
       const check = db.prepare("PRAGMA quick_check(1)").get()?.quick_check;
       if (check !== "ok") throw new Error(`integrity check failed: ${String(check)}`);
     }
-    // A new file's pages are 4 KiB unless asked (a file of an earlier version keeps its 8 KiB).
+    // A new file's pages are 4 KiB unless asked (an existing file keeps the size it was made with).
     // Set first: after auto_vacuum the size is fixed.
     if (version === 0) db.exec(`PRAGMA page_size = ${options.pageBytes ?? PAGE_BYTES}`);
     // auto_vacuum only takes effect before the first table exists; it lets a purge give pages

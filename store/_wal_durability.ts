@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
-import { checkpointWholeWal } from "../core/wal_checkpoint.ts";
+import { WalSyncRecovery } from "../core/wal_checkpoint.ts";
 import type { SyncPolicy } from "./_sync_policy.ts";
 
 /** What {@linkcode WalDurability} works on. */
@@ -18,41 +18,47 @@ export interface WalDurabilityOptions {
   log: Logger;
 }
 
+/** Why the commits were not made durable: what failed (e.g. "sync of <file>-wal"), and how. */
+export interface DurabilityFailure {
+  what: string;
+  error: unknown;
+}
+
 /** Makes the commits of a store durable, one sync (or checkpoint) for all made before it. */
 export class WalDurability {
   readonly #o: WalDurabilityOptions;
-  /** A WAL sync failed and no checkpoint has succeeded since. */
-  #syncFailed = false;
+  readonly #recovery: WalSyncRecovery;
 
   constructor(options: WalDurabilityOptions) {
     this.#o = options;
+    this.#recovery = new WalSyncRecovery(options.db);
   }
 
   /**
-   * Makes every commit so far durable, then calls `done` with the error and what failed when it
-   * could not: at once on the loop (returning undefined), or when the pool's sync completes (the
-   * promise returned). After a failed sync, each call checkpoints on the loop until one succeeds.
+   * Makes every commit so far durable, then calls `done` (with the failure when it could not): at
+   * once on the loop (returning undefined), or when the pool's sync completes (the promise
+   * returned). After a failed sync, each call checkpoints on the loop until one succeeds.
    */
-  run(done: (error?: unknown, what?: string) => void): Promise<void> | undefined {
+  run(done: (failure?: DurabilityFailure) => void): Promise<void> | undefined {
     const { wal, path } = this.#o;
-    if (this.#syncFailed) {
-      done(this.#checkpoint(), `checkpoint of ${path}`);
+    if (this.#recovery.checkpointDue) {
+      done(this.#checkpoint());
       return undefined;
     }
     return this.#o.syncs.run(() => wal.syncDataSync(), () => wal.syncData(), (error) => {
-      if (error !== undefined) this.#syncFailed = true;
-      done(error, `sync of ${path}-wal`);
+      if (error === undefined) return done();
+      this.#recovery.syncFailed();
+      done({ what: `sync of ${path}-wal`, error });
     });
   }
 
-  /** The checkpoint after a failed sync: undefined when done, else its error. */
-  #checkpoint(): unknown {
+  /** The checkpoint in place of the sync: undefined when done, else the failure. */
+  #checkpoint(): DurabilityFailure | undefined {
     try {
-      checkpointWholeWal(this.#o.db);
+      this.#recovery.checkpoint();
     } catch (error) {
-      return error;
+      return { what: `checkpoint of ${this.#o.path}`, error };
     }
-    this.#syncFailed = false;
     this.#o.log.info("the WAL is checkpointed into the database after its failed sync", {
       path: this.#o.path,
     });

@@ -5,7 +5,10 @@ import { openMessageStore } from "./message_store.ts";
 import type { MessageStore } from "./store_types.ts";
 
 const TARGET = [{ endpoint: "in", priority: 0, ttlSeconds: -1 }];
-/** Body sizes from a few bytes to 64 KiB: in the leaf, and over 1 to 16 overflow pages. */
+/**
+ * Body sizes from a few bytes to 64 KiB: in the leaf, over an overflow page, and from 4 KiB on in
+ * the body log (message_store_body_log_test.ts has large bodies in pages once the log is full).
+ */
 const SIZES = [10, 300, 4000, 8100, 8300, 16 * 1024, 16 * 1024 + 1, 40_000, 64 * 1024];
 
 function body(n: number, size: number): Uint8Array {

@@ -1,8 +1,9 @@
 /**
  * A failed fdatasync, on the loop and on Deno's pool: the enqueues of that commit are refused
  * (the broker sends no PUBACK), the next commit checkpoints the WAL into the database file
- * instead of trusting a later sync of it, the store goes on, and nothing committed is lost. The failure is
- * injected into Deno.FsFile's sync methods (no device here fails on demand: no device mapper).
+ * instead of trusting a later sync of it, the store goes on, and nothing committed is lost. The
+ * failure is injected into Deno.FsFile's sync methods (no device here fails on demand: no device
+ * mapper).
  */
 import assert from "node:assert/strict";
 import { createLogger, type Logger } from "../core/log.ts";
