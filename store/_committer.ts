@@ -1,10 +1,12 @@
 /**
  * Group commit: the enqueues of a loop turn (and of the previous commit's fsync) and the acks
  * waiting to be deleted go into one transaction, with multi-row statements, then one fdatasync
- * of the WAL (on the loop while the disk is fast, else on Deno's pool: _sync_policy.ts); the
- * enqueues resolve after it. Private to store/.
+ * of the WAL (on the loop while the disk is fast, else on Deno's pool: _sync_policy.ts). The
+ * committed messages can be taken at once; the enqueues resolve after the sync. Private to
+ * store/.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { setImmediate } from "node:timers";
 import type { Logger } from "../core/log.ts";
 import { AckRetry, forgetAcked } from "./_ack_retry.ts";
 import { BatchStatements } from "./_batch_sql.ts";
@@ -291,17 +293,33 @@ export class Committer {
     if (group === undefined) return;
     this.counters.commits++;
     this.counters.messages += group.messages;
-    if (this.#durability === undefined) return this.#settle(group);
-    const writes = this.#writes;
-    const syncing = this.#durability.run((failure) => {
-      this.#settle(group, failure);
-      if (failure === undefined && this.#writes === writes) this.#space.afterSync();
-    });
-    this.#syncing = syncing?.finally(() => {
+    this.#show(group);
+    if (this.#durability === undefined) return group.resolve();
+    this.#syncing = this.#syncAfterDeliveries(this.#durability, group).finally(() => {
       this.#syncing = undefined;
       this.#flushWaiting();
     });
-    if (syncing === undefined) this.#flushWaiting();
+  }
+
+  /**
+   * Makes `group` durable at the next loop turn, then resolves its enqueues (or rejects them with
+   * the failure). Not now: the deliveries the commit woke are written in this turn's microtasks,
+   * and a sync on the loop would hold them back. A delivery does not wait for the sync: only the
+   * sender's acknowledgement promises durability (a message lost with an unsynced commit was
+   * never acknowledged, and its sender sends it again).
+   */
+  #syncAfterDeliveries(durability: WalDurability, group: CommitGroup): Promise<void> {
+    const writes = this.#writes;
+    return new Promise<void>((synced, failed) =>
+      setImmediate(() => {
+        const syncing = durability.run((failure) => {
+          this.#answer(group, failure);
+          if (failure === undefined && this.#writes === writes) this.#space.afterSync();
+        });
+        if (syncing === undefined) synced();
+        else syncing.then(synced, failed);
+      })
+    );
   }
 
   /** After a WAL sync: what waited for it (enqueues, acks) is flushed at the next turn. */
@@ -343,12 +361,11 @@ export class Committer {
   }
 
   /**
-   * The group is committed (and synced): counted in its queues, visible to `take`, its enqueues
-   * resolved. With a `failure` (its sync failed after the commit) they are rejected, so the senders
-   * get no PUBACK and send again; the rows are in the file, though, so they stay queued and
-   * deliverable: at worst a message is delivered twice, never lost.
+   * The group is committed: counted in its queues, visible to `take`, and its endpoints' listeners
+   * told. If its sync fails, its rows stay in the file, queued and deliverable: at worst a message
+   * is delivered twice (its sender, refused, sends it again), never lost.
    */
-  #settle(group: CommitGroup, failure?: DurabilityFailure): void {
+  #show(group: CommitGroup): void {
     const { rows, states } = group;
     const touched = new Set<EndpointState>();
     for (let i = 0; i < rows.length; i++) {
@@ -359,12 +376,17 @@ export class Committer {
       keepReady(state, row, this);
     }
     this.visibleSeq = group.lastSeq;
-    if (failure === undefined) group.resolve();
-    else {
-      this.counters.failed++;
-      group.fail(this.#o.log, failure.what, failure.error);
-    }
     this.#o.notify(touched);
+  }
+
+  /**
+   * The group's sync is done: its enqueues resolve, or with a `failure` are rejected, so the
+   * senders get no PUBACK and send again.
+   */
+  #answer(group: CommitGroup, failure?: DurabilityFailure): void {
+    if (failure === undefined) return group.resolve();
+    this.counters.failed++;
+    group.fail(this.#o.log, failure.what, failure.error);
   }
 
   #failGroup(group: CommitGroup, error: unknown): void {

@@ -1,4 +1,5 @@
 /**
+ * When a commit's messages can be taken (before its WAL sync) and its enqueues resolve (after).
  * A failed fdatasync, on the loop and on Deno's pool: the enqueues of that commit are refused
  * (the broker sends no PUBACK), the next commit checkpoints the WAL into the database file
  * instead of trusting a later sync of it, the store goes on, and nothing committed is lost. The
@@ -55,6 +56,34 @@ function busyWait(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until) { /* the disk is slow */ }
 }
+
+Deno.test("a committed message can be taken before its WAL sync; its enqueue resolves only after the sync", async () => {
+  await using dir = await tempDir();
+  const store = open(`${dir.path}/messages.db`);
+  try {
+    // What the store's listener did by the time the WAL is synced: heard of the message, and
+    // (as a queue pump does, in a microtask) taken it.
+    const taken: string[] = [];
+    const unsubscribe = store.onEnqueued("upstream", () =>
+      queueMicrotask(() => {
+        for (const message of store.take("upstream", 10)) taken.push(bodyText(message.message));
+      }));
+    let resolved = false;
+    const atSync: { taken: string[]; resolved: boolean }[] = [];
+    const syncing = () => void atSync.push({ taken: [...taken], resolved });
+    using _loop = patchFsFile("syncDataSync", syncing);
+    using _pool = patchFsFile("syncData", () => Promise.resolve(syncing()));
+    await store.enqueue(textMessage("first"), upstream).then(() => resolved = true);
+    await store.enqueue(textMessage("second"), upstream).then(() => resolved = true);
+    unsubscribe();
+    assert.deepEqual(atSync, [
+      { taken: ["first"], resolved: false },
+      { taken: ["first", "second"], resolved: true },
+    ]);
+  } finally {
+    await store.close();
+  }
+});
 
 Deno.test("a failed WAL sync refuses that commit's enqueues, the next commit checkpoints the WAL into the database file, and the store goes on", async () => {
   await using dir = await tempDir();
