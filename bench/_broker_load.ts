@@ -72,6 +72,8 @@ export interface LoadResult {
   warmupLatenciesMs?: number[];
   /** Paced: each measured message's delivery time from its turn in the schedule, in ms. */
   dueLatenciesMs?: number[];
+  /** Paced: publish-to-PUBACK times of the measured messages (QoS 1), in ms. */
+  ackLatenciesMs?: number[];
   /**
    * Paced: measured messages published 5 ms or more after their turn, because the window was
    * full (PUBACKs late) or the generator itself was late; that wait is not in their latency.
@@ -126,13 +128,14 @@ function payload(size: number, sentAt: number, n: number, dueAt: number): Buffer
 const BEHIND_MS = 5;
 
 /**
- * What one sender did: messages sent after its warm-up, when the first of them went, and how
- * many of them went behind schedule.
+ * What one sender did: messages sent after its warm-up, when the first of them went, how many
+ * of them went behind schedule, and (paced, QoS 1) how long each waited for its PUBACK.
  */
 interface Sent {
   count: number;
   measuredFrom: number;
   behind: number;
+  ackLatenciesMs: number[];
 }
 
 /**
@@ -149,6 +152,7 @@ function send(plan: LoadPlan, client: mqtt.MqttClient, topic: string): Promise<S
     const started = now();
     let measuredFrom = started;
     let behind = 0;
+    const ackLatenciesMs: number[] = [];
     const pump = () => {
       const allowed = plan.ratePerSecond === undefined
         ? total
@@ -165,9 +169,14 @@ function send(plan: LoadPlan, client: mqtt.MqttClient, topic: string): Promise<S
         const bytes = payload(plan.payloadBytes, sentAt, n, dueAt);
         client.publish(topic, bytes, { qos: plan.qos }, (error) => {
           if (error) return reject(error);
+          if (plan.ratePerSecond !== undefined && plan.qos === 1 && n >= warmup) {
+            ackLatenciesMs.push(now() - sentAt);
+          }
           inflight--;
           done++;
-          if (done === total) return resolve({ count: total - warmup, measuredFrom, behind });
+          if (done === total) {
+            return resolve({ count: total - warmup, measuredFrom, behind, ackLatenciesMs });
+          }
           if (plan.ratePerSecond === undefined) pump();
         });
       }
@@ -249,6 +258,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
   ]);
   const sent = senderResults.reduce((sum, { count }) => sum + count, 0);
   const behindSchedule = senderResults.reduce((sum, { behind }) => sum + behind, 0);
+  const ackLatenciesMs = senderResults.flatMap((result) => result.ackLatenciesMs);
   const startedAt = senderResults.length === 0
     ? goAt
     : Math.min(...senderResults.map(({ measuredFrom }) => measuredFrom));
@@ -271,7 +281,7 @@ async function run(plan: LoadPlan, lines: AsyncIterator<string>): Promise<LoadRe
     finishedAt,
     latenciesMs,
     ...(plan.warmupMessages ? { warmupLatenciesMs } : {}),
-    ...(plan.ratePerSecond === undefined ? {} : { behindSchedule, dueLatenciesMs }),
+    ...(plan.ratePerSecond === undefined ? {} : { behindSchedule, dueLatenciesMs, ackLatenciesMs }),
   };
   if (plan.idle.length > 0) {
     console.log(JSON.stringify({ event: "done", ...result }));

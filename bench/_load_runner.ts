@@ -97,6 +97,8 @@ export interface LoadOutcome {
   behindSchedule: number;
   /** Paced runs: delivery times counted from each message's turn in the schedule. */
   dueLatenciesMs: number[];
+  /** Paced QoS 1 runs: publish-to-PUBACK times. */
+  ackLatenciesMs: number[];
 }
 
 /**
@@ -128,6 +130,7 @@ export async function measure(
       warmupLatenciesMs,
       behindSchedule: results.reduce((sum, r) => sum + (r.behindSchedule ?? 0), 0),
       dueLatenciesMs: results.flatMap((r) => r.dueLatenciesMs ?? []),
+      ackLatenciesMs: results.flatMap((r) => r.ackLatenciesMs ?? []),
     };
   } finally {
     await Promise.all(generators.map((generator) => generator.close()));

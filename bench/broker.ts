@@ -153,11 +153,15 @@ async function latencyRun(
     push(`${broker.name}/rate-cost`, outcome.cpuMicrosPerMessage);
     const due = outcome.dueLatenciesMs.toSorted((x, y) => x - y);
     push(`${broker.name}/due-p99`, percentile(due, 99));
+    const acks = outcome.ackLatenciesMs.toSorted((x, y) => x - y);
+    push(`${broker.name}/ack-p50`, percentile(acks, 50));
+    push(`${broker.name}/ack-p99`, percentile(acks, 99));
     if (!ledge) continue;
     disk.sort((a, b) => a - b);
     push("disk/p50", percentile(disk, 50));
     push("disk/p99", percentile(disk, 99));
     push("ledge/over-disk-p99", percentile(sorted, 99) - percentile(disk, 99));
+    push("ledge/ack-over-disk-p99", percentile(acks, 99) - percentile(disk, 99));
     if (syncsBefore === undefined || syncsAfter === undefined) continue;
     const syncs = histogramDifference(syncsAfter, syncsBefore);
     push("ledge/store-sync-p50", histogramQuantile(syncs, 0.5) * 1000);
