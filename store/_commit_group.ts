@@ -6,7 +6,13 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { describe } from "./_describe.ts";
-import type { EndpointState, QueuedRow } from "./_endpoint_state.ts";
+import {
+  countCommitted,
+  type EndpointState,
+  keepReady,
+  type QueuedRow,
+  type ReadyBudget,
+} from "./_endpoint_state.ts";
 import { noteExpiry } from "./_expiry.ts";
 import type { EncodedMessage } from "./_message_codec.ts";
 import type { EnqueueTarget } from "./store_types.ts";
@@ -83,6 +89,22 @@ export class CommitGroup {
     this.messages++;
     this.bytes += sizeBytes;
     this.lastSeq = seq;
+  }
+
+  /**
+   * Counts the group's rows in their queues (it is committed), keeps them ready in memory within
+   * `budget`, and returns the queues they are in.
+   */
+  countCommitted(budget: ReadyBudget): Set<EndpointState> {
+    const touched = new Set<EndpointState>();
+    for (let i = 0; i < this.rows.length; i++) {
+      const row = this.rows[i]!;
+      const state = this.states[i]!;
+      countCommitted(state, row);
+      touched.add(state);
+      keepReady(state, row, budget);
+    }
+    return touched;
   }
 
   /** Takes the group's rows out of their endpoints' pending bytes (its commit failed). */

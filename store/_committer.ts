@@ -6,8 +6,8 @@
  * store/.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { setImmediate } from "node:timers";
 import type { Logger } from "../core/log.ts";
+import { afterMicrotasks, WRITE_LEVELS } from "../core/microtasks.ts";
 import { AckRetry, forgetAcked } from "./_ack_retry.ts";
 import { BatchStatements } from "./_batch_sql.ts";
 import { type BodyLog, LOG_MAX_BYTES, LOGGED_BODY_BYTES } from "./_body_log.ts";
@@ -16,7 +16,7 @@ import type { LoggedBody } from "./_body_log.ts";
 import { CommitGroup } from "./_commit_group.ts";
 import { describe } from "./_describe.ts";
 import { type DiskGuard, isNoSpace } from "./_disk_guard.ts";
-import { countCommitted, type EndpointState, keepReady, noAckedRows } from "./_endpoint_state.ts";
+import { type EndpointState, noAckedRows } from "./_endpoint_state.ts";
 import { FlushTimer } from "./_flush_timer.ts";
 import { PendingAcks } from "./_pending_acks.ts";
 import { SpaceReclaim } from "./_space_reclaim.ts";
@@ -31,6 +31,12 @@ import type { EnqueueTarget } from "./store_types.ts";
  * on every commit (a page more in the WAL per commit); a restart skips what was left unused.
  */
 const SEQ_BLOCK = 65_536;
+
+/**
+ * Microtask levels from a commit to the writes of its deliveries (the listeners' pumps take the
+ * messages one level down, the transports write WRITE_LEVELS below that), and one to follow them.
+ */
+const AFTER_DELIVERIES = 1 + WRITE_LEVELS + 1;
 
 /** What {@linkcode Committer} needs from the store. */
 export interface CommitterOptions {
@@ -302,16 +308,15 @@ export class Committer {
   }
 
   /**
-   * Makes `group` durable at the next loop turn, then resolves its enqueues (or rejects them with
-   * the failure). Not now: the deliveries the commit woke are written in this turn's microtasks,
-   * and a sync on the loop would hold them back. A delivery does not wait for the sync: only the
-   * sender's acknowledgement promises durability (a message lost with an unsynced commit was
-   * never acknowledged, and its sender sends it again).
+   * Makes `group` durable once the deliveries its commit woke are written (a sync on the loop
+   * would hold them back), then resolves its enqueues or rejects them with the failure. Only the
+   * PUBACK promises durability: a message lost with an unsynced commit was never acknowledged,
+   * and its sender sends it again.
    */
   #syncAfterDeliveries(durability: WalDurability, group: CommitGroup): Promise<void> {
     const writes = this.#writes;
     return new Promise<void>((synced, failed) =>
-      setImmediate(() => {
+      afterMicrotasks(AFTER_DELIVERIES, () => {
         const syncing = durability.run((failure) => {
           this.#answer(group, failure);
           if (failure === undefined && this.#writes === writes) this.#space.afterSync();
@@ -366,15 +371,7 @@ export class Committer {
    * is delivered twice (its sender, refused, sends it again), never lost.
    */
   #show(group: CommitGroup): void {
-    const { rows, states } = group;
-    const touched = new Set<EndpointState>();
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const state = states[i]!;
-      countCommitted(state, row);
-      touched.add(state);
-      keepReady(state, row, this);
-    }
+    const touched = group.countCommitted(this);
     this.visibleSeq = group.lastSeq;
     this.#o.notify(touched);
   }

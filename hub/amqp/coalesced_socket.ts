@@ -5,6 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
+import { afterMicrotasks, WRITE_LEVELS } from "../../core/microtasks.ts";
 
 type Listener = (...args: unknown[]) => void;
 
@@ -35,7 +36,7 @@ export class CoalescedSocket {
     if (!this.#scheduled) {
       this.#scheduled = true;
       // After the microtasks already queued: rhea's processing of this turn writes them all.
-      queueMicrotask(() => queueMicrotask(() => this.#flush()));
+      afterMicrotasks(WRITE_LEVELS, () => this.#flush());
     }
     return true;
   }

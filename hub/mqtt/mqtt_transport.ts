@@ -4,6 +4,7 @@
  * certificate and swap its own in place, and the WebSocket stream). Writes of one turn leave in
  * one write ({@linkcode BatchedWriter}).
  */
+import { afterMicrotasks, WRITE_LEVELS } from "../../core/microtasks.ts";
 import { writeAll } from "../../core/write_all.ts";
 import type { Duplex } from "node:stream";
 import { PublishFrame, type TopicTail, writePublish } from "../publish_packet.ts";
@@ -257,9 +258,8 @@ export class BatchedWriter {
   #queued(): boolean {
     if (!this.#scheduled && !this.#writing) {
       this.#scheduled = true;
-      // After the microtasks already queued, so one turn's packets (PUBACKs of a group commit,
-      // a burst of deliveries) leave together.
-      queueMicrotask(() => queueMicrotask(() => this.#flush()));
+      // After the microtasks already queued, so one turn's packets leave together.
+      afterMicrotasks(WRITE_LEVELS, () => this.#flush());
     }
     return this.#length < HIGH_WATER_BYTES;
   }
