@@ -7,11 +7,11 @@
  * a message survives `kill -9` of the process and a power cut; the broker sends a QoS 1 PUBACK
  * only after that. SQLite runs with `synchronous=NORMAL` (it syncs before each checkpoint) and the
  * store itself calls fdatasync on the WAL after each commit, and the enqueues of that commit
- * resolve after it. The committed messages can be taken at once: the sync runs at the next loop
- * turn, after the deliveries the commit woke are written. A delivery promises nothing about
+ * resolve after it. The committed messages can be taken at once: the sync runs once the deliveries
+ * the commit woke are written (a few microtask levels on). A delivery promises nothing about
  * durability, the PUBACK does; a message a power cut takes with its unsynced commit was never
- * acknowledged, so its sender sends it again. The syncs (the WAL's, and the body log's) run on
- * the event loop while the disk answers fast (a moving average of 10 ms, no single sync of 100 ms),
+ * acknowledged, so its sender sends it again. The syncs (the WAL's, and the body log's) run on the
+ * event loop while the disk answers fast (a moving average of 10 ms, no single sync of 100 ms),
  * else on a thread of Deno's pool for 10 s (_sync_policy.ts; logged, and counted in
  * `commitCounters().syncs`). Through the pool a sync cost twice the CPU (the handoff and the loop's
  * wake-up), and the enqueues waited longer for it: on the loop, broker CPU per 256 B message went
