@@ -121,7 +121,7 @@ export class Committer {
     if (options.logBodies) this.startLoggingBodies();
     this.#space = new SpaceReclaim({
       ...options,
-      durableSeq: () => this.visibleSeq,
+      committedSeq: () => this.visibleSeq,
       closed: () => this.#closed,
     });
     this.#ackRetry = new AckRetry({

@@ -26,8 +26,11 @@ export interface SpaceReclaimOptions {
   bodies: BodyLog;
   log: Logger;
   guard: DiskGuard;
-  /** The highest seq committed (and synced): no later commit can still need its segment. */
-  durableSeq(): number;
+  /**
+   * The highest seq committed: no later commit can still need its segment. Segments go only
+   * once a WAL sync covers every commit so far (after one, or with one of their own).
+   */
+  committedSeq(): number;
   closed(): boolean;
 }
 
@@ -152,6 +155,9 @@ export class SpaceReclaim {
 
   #inUse(): [number, (first: number, end: number) => boolean] {
     const { sql } = this.#o;
-    return [this.#o.durableSeq(), (first, end) => sql.loggedBetween.get(first, end) !== undefined];
+    return [
+      this.#o.committedSeq(),
+      (first, end) => sql.loggedBetween.get(first, end) !== undefined,
+    ];
   }
 }
