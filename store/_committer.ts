@@ -121,6 +121,7 @@ export class Committer {
     if (options.logBodies) this.startLoggingBodies();
     this.#space = new SpaceReclaim({
       ...options,
+      durability: this.#durability,
       committedSeq: () => this.visibleSeq,
       closed: () => this.#closed,
     });

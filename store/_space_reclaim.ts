@@ -10,6 +10,7 @@ import { reclaimFreePages } from "./_database.ts";
 import { describe } from "./_describe.ts";
 import type { DiskGuard } from "./_disk_guard.ts";
 import type { StoreStatements } from "./_statements.ts";
+import type { WalDurability } from "./_wal_durability.ts";
 
 /** While refusing for lack of disk space, how often acks may trigger a vacuum (ms). */
 const RECLAIM_INTERVAL_MS = 500;
@@ -21,8 +22,8 @@ export interface SpaceReclaimOptions {
   path: string;
   db: DatabaseSync;
   sql: StoreStatements;
-  /** The WAL the store fdatasyncs; undefined with `synchronous: "NORMAL"` (segments stay). */
-  wal: Deno.FsFile | undefined;
+  /** How the commits become durable; undefined with `synchronous: "NORMAL"` (segments stay). */
+  durability: WalDurability | undefined;
   bodies: BodyLog;
   log: Logger;
   guard: DiskGuard;
@@ -104,7 +105,7 @@ export class SpaceReclaim {
 
   /** Whether a segment waits to be removed (for the quiet-time reclaim). */
   get segmentsWanted(): boolean {
-    return this.#o.wal !== undefined && this.#o.bodies.unused(...this.#inUse()) > 0;
+    return this.#o.durability !== undefined && this.#o.bodies.unused(...this.#inUse()) > 0;
   }
 
   /**
@@ -132,10 +133,10 @@ export class SpaceReclaim {
 
   /** {@linkcode removeSegments} without the measure: how many segments went. */
   #removeDurable(): number {
-    const { bodies, wal } = this.#o;
-    if (wal === undefined || bodies.segments.length === 0) return 0;
+    const { bodies, durability } = this.#o;
+    if (durability === undefined || bodies.segments.length === 0) return 0;
     try {
-      wal.syncDataSync();
+      durability.now();
       const removed = bodies.reclaim(...this.#inUse());
       if (removed > 0) {
         this.#o.log.debug("removed unused body log segments", {

@@ -52,6 +52,20 @@ export class WalDurability {
     });
   }
 
+  /**
+   * Makes every commit so far durable at once, on the loop, the same way: a sync of the WAL, or
+   * after a failed one the checkpoint. Throws when it could not.
+   */
+  now(): void {
+    if (this.#recovery.checkpointDue) return this.#recovery.checkpoint();
+    try {
+      this.#o.wal.syncDataSync();
+    } catch (error) {
+      this.#recovery.syncFailed();
+      throw error;
+    }
+  }
+
   /** The checkpoint in place of the sync: undefined when done, else the failure. */
   #checkpoint(): DurabilityFailure | undefined {
     try {

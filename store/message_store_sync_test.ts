@@ -126,6 +126,34 @@ Deno.test("a failed WAL sync refuses that commit's enqueues, the next commit che
   }
 });
 
+Deno.test("after a failed WAL sync, removing body log segments checkpoints the WAL rather than trust another sync of it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/messages.db`;
+  const store = open(path);
+  try {
+    // A body in the log (a segment to remove once it is acked), then a failed sync.
+    const body = new TextEncoder().encode("large".padEnd(16 * 1024, "."));
+    await store.enqueue({ ...textMessage("large"), body }, upstream);
+    const [taken] = store.take("upstream", 1);
+    store.ack("upstream", taken!.seq);
+    {
+      using _ = failingSyncs();
+      await assert.rejects(store.enqueue(textMessage("failed"), upstream), /os error 5/);
+    }
+    let walSyncs = 0;
+    const wal = await Deno.stat(`${path}-wal`);
+    assert.ok(wal.size > 0, "the WAL holds the commits");
+    {
+      using _ = patchFsFile("syncDataSync", () => void walSyncs++);
+      store.purgeExpired(); // gives space back: unused segments go once what freed them is durable
+    }
+    assert.equal(walSyncs, 0, "no sync of the WAL after its failed one");
+    assert.equal((await Deno.stat(`${path}-wal`)).size, 0, "the WAL was checkpointed instead");
+  } finally {
+    await store.close();
+  }
+});
+
 Deno.test("a slow sync sends the syncs to the pool, where a failed one is refused too", async () => {
   await using dir = await tempDir();
   const logged: string[] = [];
