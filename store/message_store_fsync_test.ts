@@ -1,73 +1,9 @@
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "../tests/_services.ts";
+import { storeEvents, TRACED_CALLS, type TraceEvent as Event } from "../tests/_strace.ts";
 import { tempDir } from "./_testing.ts";
 
 const CHILD = new URL("./testdata/enqueue_and_print.ts", import.meta.url);
-
-type Event =
-  | { kind: "wal-write" | "wal-sync" | "log-write" | "log-sync" }
-  | { kind: "resolved"; n: number };
-
-/** Joins strace's `<unfinished ...>` / `<... resumed>` halves, so each call is one line. */
-function wholeCalls(trace: string): string[] {
-  const open = new Map<string, string>();
-  const calls: string[] = [];
-  for (const line of trace.split("\n")) {
-    const match = /^(\d+)\s+(.*)$/.exec(line);
-    if (!match) continue;
-    const [, pid, rest] = match as unknown as [string, string, string];
-    if (rest.endsWith("<unfinished ...>")) {
-      open.set(pid, rest.slice(0, -"<unfinished ...>".length));
-    } else if (rest.startsWith("<... ")) {
-      calls.push(`${open.get(pid) ?? ""}${rest.replace(/^<\.\.\. \w+ resumed>/, "")}`);
-      open.delete(pid);
-    } else {
-      calls.push(rest);
-    }
-  }
-  return calls;
-}
-
-/**
- * The writes and syncs of the WAL and of the body log (its segments and its directory), and the
- * "resolved" lines of a trace, in order.
- */
-function storeEvents(trace: string, path: string): Event[] {
-  const paths = new Map<number, string>();
-  const events: Event[] = [];
-  for (const call of wholeCalls(trace)) {
-    const opened = /^openat\(AT_FDCWD, "([^"]+)".*\) = (\d+)$/.exec(call);
-    if (opened) {
-      paths.set(Number(opened[2]), opened[1]!);
-      continue;
-    }
-    // An async op on a Deno file works on a duplicate of its descriptor.
-    const duplicated = /^(?:fcntl\((\d+), F_DUPFD(?:_CLOEXEC)?, \d+\)|dup\((\d+)\))\s+=\s+(\d+)$/
-      .exec(call);
-    if (duplicated) {
-      const from = paths.get(Number(duplicated[1] ?? duplicated[2]));
-      if (from !== undefined) paths.set(Number(duplicated[3]), from);
-      continue;
-    }
-    const closed = /^close\((\d+)\)/.exec(call);
-    if (closed) {
-      paths.delete(Number(closed[1]));
-      continue;
-    }
-    const resolved = /^write\(1, "resolved (\d+)\\n"/.exec(call);
-    if (resolved) {
-      events.push({ kind: "resolved", n: Number(resolved[1]) });
-      continue;
-    }
-    const io = /^(pwrite64|write|fsync|fdatasync)\((\d+),/.exec(call) ??
-      /^(fsync|fdatasync)\((\d+)\s*\)/.exec(call);
-    const file = io ? paths.get(Number(io[2])) : undefined;
-    const of = file === `${path}-wal` ? "wal" : file?.startsWith(`${path}-bodies`) ? "log" : null;
-    if (of === null) continue;
-    events.push({ kind: `${of}-${io![1]!.includes("sync") ? "sync" : "write"}` });
-  }
-  return events;
-}
 
 /**
  * Numbers of the enqueues that resolved before their body was written to the log and synced,
@@ -119,7 +55,7 @@ async function traceChild(
       "-f",
       "-qq",
       "-e",
-      "trace=openat,close,dup,fcntl,write,pwrite64,fsync,fdatasync",
+      TRACED_CALLS,
       "-o",
       traceFile,
       Deno.execPath(),
