@@ -90,7 +90,7 @@ export class Committer {
   readonly #space: SpaceReclaim;
   /** Where the WAL's and the body log's syncs run: on the loop, or on Deno's pool. */
   readonly syncs: SyncPolicy;
-  /** Makes commits durable; undefined when SQLite syncs in the commit (`synchronous: FULL`). */
+  /** Makes commits durable; undefined with `synchronous: "NORMAL"` (no WAL to sync). */
   readonly #durability: WalDurability | undefined;
   /** Transactions committed so far: a WAL sync covers all of them when none came during it. */
   #writes = 0;
@@ -388,8 +388,7 @@ export class Committer {
   }
 
   #failGroup(group: CommitGroup, error: unknown): void {
-    this.counters.failed++;
     group.uncountPending();
-    group.fail(this.#o.log, `commit to ${this.#o.path}`, error);
+    this.#answer(group, { what: `commit to ${this.#o.path}`, error });
   }
 }

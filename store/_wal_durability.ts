@@ -57,7 +57,11 @@ export class WalDurability {
    * after a failed one the checkpoint. Throws when it could not.
    */
   now(): void {
-    if (this.#recovery.checkpointDue) return this.#recovery.checkpoint();
+    if (this.#recovery.checkpointDue) {
+      const failure = this.#checkpoint();
+      if (failure !== undefined) throw failure.error;
+      return;
+    }
     try {
       this.#o.wal.syncDataSync();
     } catch (error) {

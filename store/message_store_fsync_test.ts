@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "../tests/_services.ts";
-import { storeEvents, TRACED_CALLS, type TraceEvent as Event } from "../tests/_strace.ts";
+import {
+  resolvedEnqueues,
+  storeEvents,
+  traceDenoScript,
+  type TraceEvent as Event,
+} from "../tests/_strace.ts";
 import { tempDir } from "./_testing.ts";
 
 const CHILD = new URL("./testdata/enqueue_and_print.ts", import.meta.url);
@@ -50,30 +55,15 @@ async function traceChild(
 ): Promise<Event[]> {
   const path = `${dir}/${synchronous}-${bodyBytes}.db`;
   const traceFile = `${dir}/${synchronous}-${bodyBytes}.trace`;
-  const { success, stderr } = await new Deno.Command("strace", {
-    args: [
-      "-f",
-      "-qq",
-      "-e",
-      TRACED_CALLS,
-      "-o",
-      traceFile,
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      CHILD.pathname,
-      path,
-      "5",
-      synchronous,
-      String(bodyBytes),
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.ok(success, new TextDecoder().decode(stderr));
-  const events = storeEvents(await Deno.readTextFile(traceFile), path);
+  const trace = await traceDenoScript(traceFile, CHILD, [
+    path,
+    "5",
+    synchronous,
+    String(bodyBytes),
+  ]);
+  const events = storeEvents(trace, path);
   assert.deepEqual(
-    events.flatMap((e) => (e.kind === "resolved" ? [e.n] : [])),
+    resolvedEnqueues(events),
     [0, 1, 2, 3, 4],
     "the trace shows every resolved enqueue",
   );

@@ -129,7 +129,12 @@ Deno.test("a failed WAL sync refuses that commit's enqueues, the next commit che
 Deno.test("after a failed WAL sync, removing body log segments checkpoints the WAL rather than trust another sync of it", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/messages.db`;
-  const store = open(path);
+  // Acks committed with the next commit, not a window later: the failed one deletes the row.
+  const store = openMessageStore(path, {
+    maxSizeBytes: 1 << 20,
+    purgeIntervalMs: 0,
+    ackWindowMs: 0,
+  });
   try {
     // A body in the log (a segment to remove once it is acked), then a failed sync.
     const body = new TextEncoder().encode("large".padEnd(16 * 1024, "."));
@@ -149,6 +154,8 @@ Deno.test("after a failed WAL sync, removing body log segments checkpoints the W
     }
     assert.equal(walSyncs, 0, "no sync of the WAL after its failed one");
     assert.equal((await Deno.stat(`${path}-wal`)).size, 0, "the WAL was checkpointed instead");
+    const segments = [...Deno.readDirSync(`${path}-bodies`)].filter((e) => e.name.endsWith(".log"));
+    assert.deepEqual(segments, [], "and the segment went after it");
   } finally {
     await store.close();
   }

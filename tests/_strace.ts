@@ -9,8 +9,32 @@ export type TraceEvent =
   | { kind: "resolved"; n: number };
 
 /** The strace expression for the calls {@linkcode storeEvents} reads. */
-export const TRACED_CALLS =
+const TRACED_CALLS =
   "trace=openat,close,dup,fcntl,socket,connect,write,writev,sendto,sendmsg,pwrite64,fsync,fdatasync";
+
+/**
+ * Runs `script` with `args` under `deno run --allow-all`, traced by strace (every thread) into
+ * `traceFile`; returns the trace, or throws with the child's stderr when it failed.
+ */
+export async function traceDenoScript(
+  traceFile: string,
+  script: URL,
+  args: readonly string[],
+): Promise<string> {
+  const { success, stderr } = await new Deno.Command("strace", {
+    args: ["-f", "-qq", "-e", TRACED_CALLS, "-o", traceFile, Deno.execPath(), "run"]
+      .concat(["--allow-all", script.pathname, ...args]),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) throw new Error(`the traced child failed: ${new TextDecoder().decode(stderr)}`);
+  return await Deno.readTextFile(traceFile);
+}
+
+/** The numbers of the enqueues the trace shows resolved, in order. */
+export function resolvedEnqueues(events: readonly TraceEvent[]): number[] {
+  return events.flatMap((event) => (event.kind === "resolved" ? [event.n] : []));
+}
 
 /** Joins strace's `<unfinished ...>` / `<... resumed>` halves, so each call is one line. */
 export function wholeCalls(trace: string): string[] {

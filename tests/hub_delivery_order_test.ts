@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { commandAvailable, serviceTest } from "./_services.ts";
-import { storeEvents, TRACED_CALLS, type TraceEvent } from "./_strace.ts";
+import { resolvedEnqueues, storeEvents, traceDenoScript, type TraceEvent } from "./_strace.ts";
 
 const CHILD = new URL("./_deliver_and_print.ts", import.meta.url);
 
@@ -38,16 +38,10 @@ serviceTest(
     try {
       const path = `${dir}/messages.db`;
       const socketPath = `${dir}/receiver.sock`;
-      const { success, stderr } = await new Deno.Command("strace", {
-        args: ["-f", "-qq", "-e", TRACED_CALLS, "-o", `${dir}/trace`, Deno.execPath(), "run"]
-          .concat(["--allow-all", CHILD.pathname, path, socketPath, "5"]),
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.ok(success, new TextDecoder().decode(stderr));
-      const events = storeEvents(await Deno.readTextFile(`${dir}/trace`), path, socketPath);
+      const trace = await traceDenoScript(`${dir}/trace`, CHILD, [path, socketPath, "5"]);
+      const events = storeEvents(trace, path, socketPath);
       assert.deepEqual(
-        events.flatMap((e) => (e.kind === "resolved" ? [e.n] : [])),
+        resolvedEnqueues(events),
         [0, 1, 2, 3, 4],
         "the trace shows every resolved enqueue",
       );
